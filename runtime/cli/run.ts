@@ -1,0 +1,56 @@
+/**
+ * `micro run [dir]`: NATS (found or started), every service module in `dir`, until Ctrl-C.
+ * @module
+ */
+import { Deferred, Effect, Exit, Scope } from "effect";
+import type { RunningServices } from "../runner/runner.ts";
+import { layerRuntime, startServices } from "../runner/runner.ts";
+import { runnerConfigFromEnv } from "../runner/config.ts";
+import { onShutdownSignal, setExitCode } from "../platform/signals.ts";
+import { MicroError } from "../errors/micro-error.ts";
+
+/** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
+export async function runCommand(args: readonly string[]): Promise<number> {
+  const dir = args.find((a) => !a.startsWith("-"));
+  const config = runnerConfigFromEnv(dir === undefined ? {} : { servicesDir: dir });
+  const log = config.log;
+
+  const program = Effect.gen(function* () {
+    const stopRequested = yield* Deferred.make<string>();
+    const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
+    yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+    const running = yield* startServices(config);
+    report(running, log);
+    if (running.instances.length === 0) {
+      log("no service is running; add a module to services/ (see README)");
+      return 1;
+    }
+    const signal = yield* Deferred.await(stopRequested);
+    log(`${signal}: stopping (in-flight calls finish first)`);
+    return 0;
+  }).pipe(Effect.provide(layerRuntime(config)), Effect.scoped);
+
+  try {
+    const code = await Effect.runPromise(program);
+    if (code === 0) log("stopped");
+    return code;
+  } catch (error) {
+    const e = MicroError.from(error);
+    console.error(`micro run: ${e.message}`);
+    setExitCode(1);
+    return 1;
+  }
+}
+
+function report(running: RunningServices, log: (line: string) => void): void {
+  log(`NATS ${running.natsUrl}${running.natsStartedHere ? " (started by jetmicro)" : ""}`);
+  for (const instance of running.instances) {
+    const d = instance.definition;
+    log(`service ${d.name} ${d.version} on ${instance.subject}.> (node ${instance.nodeId})`);
+    for (const endpoint of d.endpoints) {
+      const note = endpoint.handler === undefined ? "  [unimplemented]" : "";
+      log(`  ${endpoint.name}  ${endpoint.method.input.typeName} -> ${endpoint.method.output.typeName}${note}`);
+    }
+  }
+  for (const failure of running.failures) log(`FAILED ${failure.file}: ${failure.error}`);
+}

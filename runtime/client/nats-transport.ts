@@ -1,0 +1,136 @@
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import { codeFromHttpStatus, isCode } from "../errors/code.ts";
+import { MicroError } from "../errors/micro-error.ts";
+import { errorCodeHeader, natsErrorCodeHeader, natsErrorHeader } from "../wire/headers.ts";
+import { DeadlineWheel, type Expirable } from "./deadline-wheel.ts";
+import type { Transport, TransportReply } from "./transport.ts";
+
+/** Status NATS sends on the reply subject when no subscriber exists for a request. */
+const noRespondersStatus = 503;
+
+class PendingCall implements Expirable {
+  bucket = 0;
+  onAbort: (() => void) | undefined = undefined;
+  constructor(
+    readonly token: string,
+    readonly subject: string,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (reply: TransportReply) => void,
+    readonly reject: (error: MicroError) => void,
+    readonly owner: NatsTransport,
+  ) {}
+  expire(): void {
+    this.owner.settle(this);
+    this.reject(new MicroError("deadline_exceeded", `no reply from ${this.subject} before the deadline`));
+  }
+}
+
+/**
+ * Request-reply over one long-lived wildcard inbox subscription: each call publishes with a
+ * reply subject `<inbox>.<n>` and is matched by `n` when the reply arrives. No subscription,
+ * timer or Error is created per call, which is where `nc.request()` spends its CPU.
+ */
+export class NatsTransport implements Transport {
+  readonly #nc: NatsConnection;
+  readonly #inbox: string;
+  readonly #prefixLength: number;
+  readonly #pending = new Map<string, PendingCall>();
+  readonly #wheel = new DeadlineWheel<PendingCall>();
+  readonly #sub: Subscription;
+  #next = 0;
+  #closed = false;
+
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.#inbox = createInbox();
+    this.#prefixLength = this.#inbox.length + 1;
+    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (_err, msg) => this.#onReply(msg) });
+    // When the connection closes for good, nothing can answer the calls still waiting.
+    nc.closed().then(() => this.#failAll("the NATS connection closed"));
+  }
+
+  request(subject: string, data: Uint8Array, headers: MsgHdrs, deadline: number, signal?: AbortSignal): Promise<TransportReply> {
+    if (this.#closed) return Promise.reject(new MicroError("unavailable", "the client transport is closed"));
+    if (signal?.aborted) return Promise.reject(canceled(signal));
+    const token = (this.#next++).toString(36);
+    return new Promise<TransportReply>((resolve, reject) => {
+      const call = new PendingCall(token, subject, signal, resolve, reject, this);
+      this.#pending.set(token, call);
+      call.bucket = this.#wheel.add(call, deadline);
+      if (signal !== undefined) {
+        call.onAbort = () => {
+          this.settle(call);
+          reject(canceled(signal));
+        };
+        signal.addEventListener("abort", call.onAbort, { once: true });
+      }
+      try {
+        this.#nc.publish(subject, data, { reply: `${this.#inbox}.${token}`, headers });
+      } catch (cause) {
+        this.settle(call);
+        reject(MicroError.from(cause, "unavailable"));
+      }
+    });
+  }
+
+  /** Removes a call from every table; internal to the transport and its calls. */
+  settle(call: PendingCall): void {
+    this.#pending.delete(call.token);
+    this.#wheel.remove(call, call.bucket);
+    if (call.onAbort !== undefined) call.signal?.removeEventListener("abort", call.onAbort);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#failAll("the client transport closed");
+    this.#closed = true;
+    if (!this.#nc.isClosed()) this.#sub.unsubscribe();
+  }
+
+  #onReply(msg: Msg): void {
+    const call = this.#pending.get(msg.subject.slice(this.#prefixLength));
+    if (call === undefined) return; // late reply after timeout or cancel
+    this.settle(call);
+    const headers = msg.headers;
+    if (headers !== undefined) {
+      const error = replyError(headers, msg, call.subject);
+      if (error !== undefined) return call.reject(error);
+    }
+    call.resolve({ data: msg.data, headers });
+  }
+
+  #failAll(reason: string): void {
+    this.#closed = true;
+    for (const call of [...this.#pending.values()]) {
+      this.settle(call);
+      call.reject(new MicroError("unavailable", reason));
+    }
+    this.#wheel.clear();
+  }
+}
+
+function canceled(signal: AbortSignal): MicroError {
+  const reason = signal.reason;
+  return new MicroError("canceled", reason instanceof Error ? `call canceled: ${reason.message}` : "call canceled", { cause: reason });
+}
+
+/** The error a reply carries, if any: NATS no-responders, or a service error in headers. */
+function replyError(headers: MsgHdrs, msg: Msg, subject: string): MicroError | undefined {
+  if (headers.code === noRespondersStatus && msg.data.length === 0) {
+    return new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject });
+  }
+  const status = headers.get(natsErrorCodeHeader);
+  if (!status) return undefined;
+  const named = headers.get(errorCodeHeader);
+  const code = isCode(named) ? named : codeFromHttpStatus(Number(status));
+  let body: { detail?: unknown; serviceId?: unknown } = {};
+  try {
+    if (msg.data.length > 0) body = msg.json();
+  } catch {
+    // A service in another language may send any body with its error; the headers suffice.
+  }
+  return new MicroError(code, headers.get(natsErrorHeader) || code, {
+    detail: typeof body.detail === "string" ? body.detail : undefined,
+    serviceId: typeof body.serviceId === "string" ? body.serviceId : undefined,
+  });
+}

@@ -1,0 +1,21 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { MicroError } from "../errors/micro-error.ts";
+import { protoContentType } from "../wire/headers.ts";
+import type { Codec } from "./codec.ts";
+
+/** Protobuf binary, the default on the wire. Unknown fields are kept, as protobuf intends. */
+export const protoBinaryCodec: Codec = {
+  contentType: protoContentType,
+  encode: (schema, message) => toBinary(schema, message),
+  decode(schema, data) {
+    try {
+      return fromBinary(schema, data);
+    } catch (cause) {
+      throw new MicroError(
+        "invalid_argument",
+        `cannot decode ${schema.typeName} from protobuf binary: ${(cause as Error).message}`,
+        { detail: schema.typeName, cause },
+      );
+    }
+  },
+};

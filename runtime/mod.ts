@@ -1,0 +1,39 @@
+/**
+ * jetmicro's public API for service authors and callers.
+ *
+ * - Define a service: {@link defineService} with a generated protobuf descriptor.
+ * - Call one: {@link createClient} over a {@link NatsTransport}.
+ * - Fail a call: throw {@link MicroError} with a {@link Code}.
+ * @module
+ */
+export { defineService, isServiceDefinition } from "./service/define.ts";
+export type {
+  EndpointDefinition,
+  HandlerContext,
+  MailboxOptions,
+  ServiceDefinition,
+  ServiceImpl,
+  ServiceOptions,
+  UnaryHandler,
+} from "./service/types.ts";
+export { defaultServiceName, endpointFullName, endpointName } from "./service/names.ts";
+
+export { createClient } from "./client/create-client.ts";
+export { NatsTransport } from "./client/nats-transport.ts";
+export type { Transport, TransportReply } from "./client/transport.ts";
+export type { CallOptions, Client, ClientOptions } from "./client/types.ts";
+export { ClientTransport, layerNatsTransport } from "./client/transport-layer.ts";
+
+export { type InstanceStats, type ServiceInstance, startService, type StartServiceOptions } from "./server/service-instance.ts";
+
+export { type Code, codes, httpStatus, isCode } from "./errors/code.ts";
+export { MicroError, type MicroErrorOptions } from "./errors/micro-error.ts";
+
+export { connectNats, layerNats, Nats, type NatsOptions } from "./nats/connection.ts";
+export { layerNatsServer, NatsServer, type NatsServerInfo } from "./nats/server-layer.ts";
+
+export { loadServices, type LoadedServices, type LoadFailure } from "./runner/load-services.ts";
+export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";
+export { runnerConfigFromEnv } from "./runner/config.ts";
+
+export { defaultNamespace, type ServiceType } from "./wire/subject.ts";

@@ -1,0 +1,66 @@
+/**
+ * Where the NATS server of a run comes from, as an Effect service: the one at `NATS_URL`,
+ * one already listening on the default local port, or a nats-server this process starts
+ * (and stops when the scope closes).
+ * @module
+ */
+import { Context, Effect, Layer } from "effect";
+import { MicroError } from "../errors/micro-error.ts";
+import { isNatsReachable, startNatsServer } from "./server-process.ts";
+
+/** The NATS server a run uses. */
+export interface NatsServerInfo {
+  /** Client URL. */
+  readonly url: string;
+  /** True when this process started the server (and will stop it). */
+  readonly startedHere: boolean;
+}
+
+/** Options for {@link layerNatsServer}. */
+export interface NatsServerLayerOptions {
+  /** Use this server (it must answer); from `NATS_URL`. */
+  readonly url?: string;
+  /** Store dir for a server started here; default `.micro/nats`. */
+  readonly storeDir?: string;
+  /** Port for a server started here; default 4222, or a free one when 4222 is taken. */
+  readonly port?: number;
+  /** Progress lines ("starting nats-server ..."). */
+  readonly log?: (line: string) => void;
+}
+
+/** The NATS server in use. */
+export class NatsServer extends Context.Service<NatsServer, NatsServerInfo>()("jetmicro/NatsServer") {}
+
+const localUrl = "nats://127.0.0.1:4222";
+
+/** Finds or starts the NATS server; see the module doc. */
+export function layerNatsServer(options: NatsServerLayerOptions = {}): Layer.Layer<NatsServer, MicroError> {
+  return Layer.effect(
+    NatsServer,
+    Effect.gen(function* () {
+      if (options.url !== undefined) {
+        const url = options.url;
+        const up = yield* Effect.promise(() => isNatsReachable(firstServer(url)));
+        if (!up) return yield* Effect.fail(new MicroError("unavailable", `NATS_URL is ${url} but no NATS server answers there; start it or unset NATS_URL to let jetmicro start one`));
+        return { url, startedHere: false };
+      }
+      if (yield* Effect.promise(() => isNatsReachable(localUrl))) return { url: localUrl, startedHere: false };
+      const storeDir = options.storeDir ?? ".micro/nats";
+      options.log?.(`starting nats-server with JetStream (store ${storeDir})`);
+      const server = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => startNatsServer({ port: options.port ?? 4222, storeDir, install: true })
+            .catch(() => startNatsServer({ storeDir, install: true })),
+          catch: (e) => MicroError.from(e, "unavailable"),
+        }),
+        (server) => Effect.promise(() => server.stop()),
+      );
+      return { url: server.url, startedHere: true };
+    }),
+  );
+}
+
+function firstServer(url: string): string {
+  const first = url.split(",")[0]!.trim();
+  return first.includes("://") ? first : `nats://${first}`;
+}

@@ -1,0 +1,29 @@
+import { MicroError } from "../errors/micro-error.ts";
+import { env } from "../platform/signals.ts";
+import { assertNamespace, defaultNamespace } from "../wire/subject.ts";
+import type { RunnerConfig } from "./runner.ts";
+
+/**
+ * Runner settings from the environment (see the README's configuration table), with
+ * `overrides` (from CLI flags) winning.
+ */
+export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
+  const namespace = overrides.namespace ?? env("MICRO_NAMESPACE") ?? defaultNamespace;
+  assertNamespace(namespace);
+  return {
+    servicesDir: overrides.servicesDir ?? env("MICRO_SERVICES_DIR") ?? "services",
+    natsUrl: overrides.natsUrl ?? (env("NATS_URL") || undefined),
+    natsStoreDir: overrides.natsStoreDir ?? env("MICRO_NATS_STORE_DIR") ?? ".micro/nats",
+    namespace,
+    drainTimeoutMs: overrides.drainTimeoutMs ?? milliseconds("MICRO_DRAIN_TIMEOUT_MS", 10_000),
+    log: overrides.log ?? ((line) => console.log(line)),
+  };
+}
+
+function milliseconds(name: string, fallback: number): number {
+  const raw = env(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new MicroError("invalid_argument", `${name} must be a whole number of milliseconds, got "${raw}"`);
+  return value;
+}

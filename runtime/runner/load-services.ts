@@ -1,0 +1,42 @@
+import { isServiceDefinition } from "../service/define.ts";
+import type { ServiceDefinition } from "../service/types.ts";
+import { displayPath, importFile, isDirectory, listServiceModules } from "../platform/modules.ts";
+
+/** A module that could not be loaded, named by file. */
+export interface LoadFailure {
+  readonly file: string;
+  readonly error: string;
+}
+
+/** What {@link loadServices} found. */
+export interface LoadedServices {
+  readonly services: ReadonlyArray<{ readonly file: string; readonly definition: ServiceDefinition }>;
+  readonly failures: readonly LoadFailure[];
+}
+
+/**
+ * Imports every service module in `dir`. Each must default-export a service definition (or
+ * an array of them). A module that throws or exports something else is reported by file name
+ * and does not stop the others.
+ */
+export async function loadServices(dir: string): Promise<LoadedServices> {
+  if (!isDirectory(dir)) return { services: [], failures: [{ file: dir, error: "no such directory" }] };
+  const services: Array<{ file: string; definition: ServiceDefinition }> = [];
+  const failures: LoadFailure[] = [];
+  for (const path of listServiceModules(dir)) {
+    const file = displayPath(path);
+    try {
+      const module = await importFile(path);
+      const exported = module.default;
+      const definitions = Array.isArray(exported) ? exported : [exported];
+      if (definitions.length === 0 || !definitions.every(isServiceDefinition)) {
+        failures.push({ file, error: "the default export is not a service (use `export default defineService(...)`)" });
+        continue;
+      }
+      for (const definition of definitions) services.push({ file, definition });
+    } catch (error) {
+      failures.push({ file, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { services, failures };
+}

@@ -1,0 +1,74 @@
+/**
+ * The runner: finds or starts NATS, loads every module in `services/`, starts each as a
+ * service instance, and stops them all (draining) when its scope closes.
+ * @module
+ */
+import { Effect, Layer } from "effect";
+import { ClientTransport, layerNatsTransport } from "../client/transport-layer.ts";
+import { MicroError } from "../errors/micro-error.ts";
+import { layerNats, Nats } from "../nats/connection.ts";
+import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
+import { type ServiceInstance, startService } from "../server/service-instance.ts";
+import { type LoadFailure, loadServices } from "./load-services.ts";
+
+/** Runner settings; see the configuration table in the README. */
+export interface RunnerConfig {
+  /** Folder of service modules; default `services`. */
+  readonly servicesDir: string;
+  /** NATS URL to use; when unset a local server is found or started. */
+  readonly natsUrl: string | undefined;
+  /** Store dir of a NATS server started here. */
+  readonly natsStoreDir: string;
+  /** Default namespace of services. */
+  readonly namespace: string;
+  /** Drain grace on stop, in ms. */
+  readonly drainTimeoutMs: number;
+  /** Progress output. */
+  readonly log: (line: string) => void;
+}
+
+/** What a started runner is running. */
+export interface RunningServices {
+  readonly natsUrl: string;
+  readonly natsStartedHere: boolean;
+  readonly instances: readonly ServiceInstance[];
+  readonly failures: readonly LoadFailure[];
+}
+
+/** Starts the services of `config.servicesDir` on the NATS connection in context; stops them with the scope. */
+export const startServices = (config: RunnerConfig) =>
+  Effect.gen(function* () {
+    const server = yield* NatsServer;
+    const nc = yield* Nats;
+    const transport = yield* ClientTransport;
+    const loaded = yield* Effect.promise(() => loadServices(config.servicesDir));
+    const instances: ServiceInstance[] = [];
+    const failures: LoadFailure[] = [...loaded.failures];
+    for (const { file, definition } of loaded.services) {
+      const started = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => startService(definition, { connection: nc, transport, namespace: config.namespace, drainTimeoutMs: config.drainTimeoutMs }),
+          catch: (e) => MicroError.from(e),
+        }).pipe(Effect.result),
+        (result) => (result._tag === "Success" ? Effect.promise(() => result.success.stop()) : Effect.void),
+      );
+      if (started._tag === "Success") instances.push(started.success);
+      else failures.push({ file, error: `cannot start ${definition.name}: ${started.failure.message}` });
+    }
+    return { natsUrl: server.url, natsStartedHere: server.startedHere, instances, failures } satisfies RunningServices;
+  });
+
+/**
+ * The layers a runner needs, bottom up: the NATS server, the connection, the client
+ * transport. Closing the scope releases them top down.
+ */
+export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "log">) {
+  const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, log: config.log });
+  const connection = Layer.unwrap(
+    Effect.gen(function* () {
+      const { url } = yield* NatsServer;
+      return layerNats({ servers: url, name: "jetmicro-runner" });
+    }),
+  ).pipe(Layer.provideMerge(server));
+  return layerNatsTransport.pipe(Layer.provideMerge(connection));
+}

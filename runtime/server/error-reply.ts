@@ -1,0 +1,26 @@
+import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import { httpStatus } from "../errors/code.ts";
+import type { MicroError } from "../errors/micro-error.ts";
+import { errorCodeHeader, natsErrorCodeHeader, natsErrorHeader } from "../wire/headers.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Answers a request with an error: the NATS services headers (`Nats-Service-Error`,
+ * `Nats-Service-Error-Code`) that any NATS service client reads, the exact jetmicro code in
+ * `Micro-Error-Code`, and the error as JSON in the body. Never a stack trace.
+ */
+export function respondWithError(msg: Msg, error: MicroError, serviceId: string): void {
+  if (!msg.reply) return;
+  const headers = natsHeaders();
+  headers.set(natsErrorHeader, oneLine(error.message));
+  headers.set(natsErrorCodeHeader, String(httpStatus(error.code)));
+  headers.set(errorCodeHeader, error.code);
+  const body = { ...error.toJSON(), serviceId: error.serviceId ?? serviceId };
+  msg.respond(encoder.encode(JSON.stringify(body)), { headers });
+}
+
+// Header values cannot hold line breaks; messages from thrown errors sometimes do.
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, " ");
+}

@@ -1,0 +1,81 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { MsgHdrs } from "@nats-io/nats-core";
+import { createClient } from "../client/create-client.ts";
+import { readMetadata } from "../client/metadata.ts";
+import type { Transport } from "../client/transport.ts";
+import type { Client, ClientOptions } from "../client/types.ts";
+import type { HandlerContext } from "../service/types.ts";
+
+/** What every call of one service instance shares. */
+export interface InstanceInfo {
+  readonly service: { readonly name: string; readonly version: string; readonly nodeId: string };
+  readonly id: string;
+  readonly transport: Transport;
+  readonly namespace: string;
+  /** Aborted when the instance is stopped hard (its drain grace ran out). */
+  readonly stopSignal: AbortSignal;
+}
+
+/**
+ * The context of one call. Metadata and the abort signal are built on first use, because
+ * most handlers never touch them and they cost an object and a timer per call.
+ */
+export class CallContext implements HandlerContext {
+  readonly #instance: InstanceInfo;
+  readonly #headers: MsgHdrs | undefined;
+  #metadata: Record<string, string> | undefined;
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onStop: (() => void) | undefined;
+
+  constructor(instance: InstanceInfo, readonly endpoint: string, headers: MsgHdrs | undefined, readonly deadline: number) {
+    this.#instance = instance;
+    this.#headers = headers;
+  }
+
+  get service(): HandlerContext["service"] {
+    return this.#instance.service;
+  }
+
+  get metadata(): Readonly<Record<string, string>> {
+    return (this.#metadata ??= readMetadata(this.#headers));
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const stop = this.#instance.stopSignal;
+      if (stop.aborted) controller.abort(stop.reason);
+      else {
+        this.#onStop = () => controller.abort(stop.reason);
+        stop.addEventListener("abort", this.#onStop, { once: true });
+      }
+      const left = this.deadline - Date.now();
+      if (left <= 0) controller.abort(timeoutReason());
+      else this.#timer = setTimeout(() => controller.abort(timeoutReason()), left);
+    }
+    return this.#controller.signal;
+  }
+
+  client<S extends DescService>(service: S, options: ClientOptions = {}): Client<S> {
+    return createClient(service, this.#instance.transport, { namespace: this.#instance.namespace, ...options }, {
+      metadata: this.metadata,
+      deadline: this.deadline,
+      signal: this.signal,
+      from: this.#instance.id,
+    });
+  }
+
+  /** Releases the deadline timer; called when the handler settles. */
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#onStop !== undefined) this.#instance.stopSignal.removeEventListener("abort", this.#onStop);
+  }
+}
+
+function timeoutReason(): Error {
+  const error = new Error("the call's deadline passed");
+  error.name = "TimeoutError";
+  return error;
+}

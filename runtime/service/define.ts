@@ -1,0 +1,80 @@
+import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import { MicroError } from "../errors/micro-error.ts";
+import { assertNamespace, assertToken } from "../wire/subject.ts";
+import { defaultServiceName, endpointFullName, endpointName } from "./names.ts";
+import type { EndpointDefinition, ServiceDefinition, ServiceImpl, ServiceOptions, UnaryHandler } from "./types.ts";
+
+const serviceTypes = new Set(["srv", "api", "web"]);
+
+/**
+ * Defines a service from a generated protobuf descriptor and plain async handlers.
+ * Methods left out answer `unimplemented`. A module in `services/` default-exports the result.
+ *
+ * @example
+ * ```ts
+ * import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
+ * export default defineService(Greeter, { version: "1.0.0" }, {
+ *   sayHello: async (req) => ({ message: `Hello ${req.name}` }),
+ * });
+ * ```
+ */
+export function defineService<S extends DescService>(
+  descriptor: S,
+  options: ServiceOptions,
+  impl: Partial<ServiceImpl<S>>,
+): ServiceDefinition<S> {
+  const name = options.name ?? defaultServiceName(descriptor);
+  assertToken("service name", name);
+  const type = options.type ?? "srv";
+  if (!serviceTypes.has(type)) throw new MicroError("invalid_argument", `service type "${type}" must be srv, api or web`);
+  if (options.namespace !== undefined) assertNamespace(options.namespace);
+  const capacity = positiveInteger("mailbox.capacity", options.mailbox?.capacity ?? 1000, 0);
+  const concurrency = positiveInteger("mailbox.concurrency", options.mailbox?.concurrency ?? 100, 1);
+  const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1);
+
+  const handlers = impl as Record<string, unknown>;
+  for (const key of Object.keys(handlers)) {
+    if (!(key in descriptor.method)) {
+      const known = Object.keys(descriptor.method).join(", ");
+      throw new MicroError("invalid_argument", `${descriptor.typeName} has no method "${key}" (methods: ${known})`);
+    }
+    if (typeof handlers[key] !== "function") {
+      throw new MicroError("invalid_argument", `handler "${key}" of ${descriptor.typeName} must be a function`);
+    }
+  }
+
+  const endpoints: EndpointDefinition[] = descriptor.methods.map((method) => ({
+    name: endpointName(method),
+    fullName: endpointFullName(method),
+    method,
+    // Streaming methods arrive with the streaming issue; until then they stay unimplemented.
+    handler: method.methodKind === "unary"
+      ? (handlers[method.localName] as UnaryHandler<DescMessage, DescMessage> | undefined)
+      : undefined,
+  }));
+
+  return {
+    kind: "jetmicro.service",
+    descriptor,
+    name,
+    version: options.version ?? "latest",
+    type,
+    metadata: { ...options.metadata },
+    namespace: options.namespace,
+    mailbox: { capacity, concurrency },
+    defaultTimeoutMs,
+    endpoints,
+  };
+}
+
+/** True when `value` is what {@link defineService} returns. */
+export function isServiceDefinition(value: unknown): value is ServiceDefinition {
+  return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "jetmicro.service";
+}
+
+function positiveInteger(what: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new MicroError("invalid_argument", `${what} must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,100 @@
+/**
+ * Types of a service definition: what a handler author writes and what the server runs.
+ * @module
+ */
+import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { ServiceType } from "../wire/subject.ts";
+import type { Client, ClientOptions } from "../client/types.ts";
+
+/** What a handler knows about the call it is answering. */
+export interface HandlerContext {
+  /** The service instance answering: name, version and node id. */
+  readonly service: { readonly name: string; readonly version: string; readonly nodeId: string };
+  /** The endpoint called, go-micro style: `Greeter.SayHello`. */
+  readonly endpoint: string;
+  /** Metadata sent by the caller (and by its callers before it). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** When the caller stops waiting, in epoch milliseconds. */
+  readonly deadline: number;
+  /** Aborted when the deadline passes or the service is stopped hard; pass it to I/O. */
+  readonly signal: AbortSignal;
+  /**
+   * A client for another service whose calls carry this call's metadata and never outlive
+   * its deadline.
+   */
+  client<S extends DescService>(service: S, options?: ClientOptions): Client<S>;
+}
+
+/** A unary handler: a plain async function from request message to response (init) message. */
+export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (
+  request: MessageShape<I>,
+  context: HandlerContext,
+) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+
+/** The handler type of one method; streaming methods are not served yet (they answer unimplemented). */
+export type MethodImpl<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? UnaryHandler<I, O>
+  : never;
+
+/**
+ * The implementation of a protobuf service: one handler per method, keyed by the method's
+ * local name (`sayHello`), typed from the generated descriptor (connect-es's `ServiceImpl`).
+ */
+export type ServiceImpl<S extends DescService> = {
+  [K in keyof S["method"]]: MethodImpl<S["method"][K]>;
+};
+
+/** Mailbox limits of each service instance. */
+export interface MailboxOptions {
+  /** Requests that may wait for a free handler slot; past that callers get `resource_exhausted`. Default 1000. */
+  readonly capacity?: number;
+  /** Handlers that may run at once. Default 100. */
+  readonly concurrency?: number;
+}
+
+/** How a service presents itself; every field has a default. */
+export interface ServiceOptions {
+  /** Service name, one subject token. Default: the proto service name in kebab-case (`Greeter` → `greeter`). */
+  readonly name?: string;
+  /** Version, free-form (semver recommended). Default `latest`, as go-micro. */
+  readonly version?: string;
+  /** Key/value metadata published with the service. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** `srv` (default), `api` or `web`. */
+  readonly type?: ServiceType;
+  /** Namespace; default the runner's (`MICRO_NAMESPACE`, else `micro`). */
+  readonly namespace?: string;
+  /** Mailbox capacity and concurrency. */
+  readonly mailbox?: MailboxOptions;
+  /** Deadline for requests that carry none (raw NATS callers), in ms. Default 30000. */
+  readonly defaultTimeoutMs?: number;
+}
+
+/** One endpoint of a defined service. */
+export interface EndpointDefinition {
+  /** go-micro style name: `Greeter.SayHello`. */
+  readonly name: string;
+  /** Proto full name: `greeter.v1.Greeter/SayHello`. */
+  readonly fullName: string;
+  /** The protobuf method. */
+  readonly method: DescMethod;
+  /** The handler, or undefined when the method is not implemented. */
+  readonly handler: UnaryHandler<DescMessage, DescMessage> | undefined;
+}
+
+/** A service ready to run: what `services/*.ts` modules default-export. */
+export interface ServiceDefinition<S extends DescService = DescService> {
+  /** Marks a value as a service definition, so the runner can tell it from other exports. */
+  readonly kind: "jetmicro.service";
+  /** The protobuf service descriptor. */
+  readonly descriptor: S;
+  readonly name: string;
+  readonly version: string;
+  readonly type: ServiceType;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The namespace the service asked for, or undefined to take the runner's. */
+  readonly namespace: string | undefined;
+  readonly mailbox: Required<MailboxOptions>;
+  readonly defaultTimeoutMs: number;
+  readonly endpoints: readonly EndpointDefinition[];
+}
