@@ -28,7 +28,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     const signal = yield* Deferred.await(stopRequested);
     log(`${signal}: stopping (in-flight calls finish first)`);
     return 0;
-  }).pipe(Effect.provide(layerRuntime(config)), Effect.scoped);
+  }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
 
   try {
     const code = await Effect.runPromise(program);

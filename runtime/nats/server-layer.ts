@@ -22,7 +22,7 @@ export interface NatsServerLayerOptions {
   readonly url?: string;
   /** Store dir for a server started here; default `.micro/nats`. */
   readonly storeDir?: string;
-  /** Port for a server started here; default 4222, or a free one when 4222 is taken. */
+  /** Where a local server is looked for, and the port of one started here (a free one when it is taken); default 4222. */
   readonly port?: number;
   /** Progress lines ("starting nats-server ..."). */
   readonly log?: (line: string) => void;
@@ -31,7 +31,6 @@ export interface NatsServerLayerOptions {
 /** The NATS server in use. */
 export class NatsServer extends Context.Service<NatsServer, NatsServerInfo>()("jetmicro/NatsServer") {}
 
-const localUrl = "nats://127.0.0.1:4222";
 
 /** Finds or starts the NATS server; see the module doc. */
 export function layerNatsServer(options: NatsServerLayerOptions = {}): Layer.Layer<NatsServer, MicroError> {
@@ -44,12 +43,14 @@ export function layerNatsServer(options: NatsServerLayerOptions = {}): Layer.Lay
         if (!up) return yield* Effect.fail(new MicroError("unavailable", `NATS_URL is ${url} but no NATS server answers there; start it or unset NATS_URL to let jetmicro start one`));
         return { url, startedHere: false };
       }
+      const port = options.port ?? 4222;
+      const localUrl = `nats://127.0.0.1:${port}`;
       if (yield* Effect.promise(() => isNatsReachable(localUrl))) return { url: localUrl, startedHere: false };
       const storeDir = options.storeDir ?? ".micro/nats";
       options.log?.(`starting nats-server with JetStream (store ${storeDir})`);
       const server = yield* Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => startNatsServer({ port: options.port ?? 4222, storeDir, install: true })
+          try: () => startNatsServer({ port, storeDir, install: true })
             .catch(() => startNatsServer({ storeDir, install: true })),
           catch: (e) => MicroError.from(e, "unavailable"),
         }),

@@ -14,16 +14,17 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
     servicesDir: overrides.servicesDir ?? env("MICRO_SERVICES_DIR") ?? "services",
     natsUrl: overrides.natsUrl ?? (env("NATS_URL") || undefined),
     natsStoreDir: overrides.natsStoreDir ?? env("MICRO_NATS_STORE_DIR") ?? ".micro/nats",
+    natsPort: overrides.natsPort ?? whole("MICRO_NATS_PORT", 4222),
     namespace,
-    drainTimeoutMs: overrides.drainTimeoutMs ?? milliseconds("MICRO_DRAIN_TIMEOUT_MS", 10_000),
+    drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),
     log: overrides.log ?? ((line) => console.log(line)),
   };
 }
 
-function milliseconds(name: string, fallback: number): number {
+function whole(name: string, fallback: number): number {
   const raw = env(name);
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new MicroError("invalid_argument", `${name} must be a whole number of milliseconds, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0) throw new MicroError("invalid_argument", `${name} must be a whole number, got "${raw}"`);
   return value;
 }

@@ -19,6 +19,8 @@ export interface RunnerConfig {
   readonly natsUrl: string | undefined;
   /** Store dir of a NATS server started here. */
   readonly natsStoreDir: string;
+  /** Port of a NATS server started here (a free one when it is taken); also where one is looked for. */
+  readonly natsPort: number;
   /** Default namespace of services. */
   readonly namespace: string;
   /** Drain grace on stop, in ms. */
@@ -62,8 +64,8 @@ export const startServices = (config: RunnerConfig) =>
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
  * transport. Closing the scope releases them top down.
  */
-export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "log">) {
-  const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, log: config.log });
+export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "log">) {
+  const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, log: config.log });
   const connection = Layer.unwrap(
     Effect.gen(function* () {
       const { url } = yield* NatsServer;

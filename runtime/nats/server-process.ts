@@ -1,0 +1,192 @@
+import {
+  makeTempDir,
+  onProcessExit,
+  readTcpBanner,
+  removeDir,
+  type Signal,
+  spawnProcess,
+} from "../platform/process.ts";
+import { ensureNatsServerBinary } from "./server-binary.ts";
+
+/**
+ * How many lines of server output an error quotes from the start and from the end: the start
+ * holds a bad flag's complaint (before the usage text), the end holds the last log lines.
+ */
+const headLines = 5;
+const tailLines = 15;
+const stopGraceMs = 5_000;
+
+/** Options for {@link startNatsServer}. */
+export interface StartNatsServerOptions {
+  /** Client port; by default the server picks a free one, so servers never collide. */
+  port?: number;
+  /** Address to listen on (default `127.0.0.1`, so nothing is exposed beyond this machine). */
+  host?: string;
+  /** JetStream store directory; by default a fresh temp dir that {@link NatsServerProcess.stop} deletes. */
+  storeDir?: string;
+  /** Enable JetStream (default true). */
+  jetstream?: boolean;
+  /** Receives every line the server logs. */
+  log?: (line: string) => void;
+  /** How long to wait for "Server is ready" before giving up (default 10000). */
+  readyTimeoutMs?: number;
+  /** Extra command-line arguments for nats-server, appended after jetmicro's own. */
+  args?: string[];
+  /** Path of the nats-server executable; found with {@link ensureNatsServerBinary} by default. */
+  binary?: string;
+  /** Install nats-server if it is missing (default false: starting a server never runs apt). */
+  install?: boolean;
+}
+
+/** A nats-server child process started by {@link startNatsServer}. */
+export interface NatsServerProcess {
+  /** Client URL, e.g. `nats://127.0.0.1:41234`. */
+  readonly url: string;
+  /** The client port the server actually listens on. */
+  readonly port: number;
+  /** The JetStream store directory. */
+  readonly storeDir: string;
+  /** The server's process id. */
+  readonly pid: number;
+  /**
+   * Sends SIGTERM, waits for exit (SIGKILL after 5 s), then deletes the store dir if it was a
+   * temp dir created for this server. Safe to call more than once.
+   */
+  stop(): Promise<void>;
+  /** Sends a signal (default SIGTERM) without waiting or cleaning up, e.g. to simulate a crash. */
+  kill(signal?: Signal): void;
+  /** Resolves with the exit code (`null` if a signal ended it) when the server exits. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts nats-server as a child process and resolves once it accepts clients. The child is
+ * SIGKILLed if this process exits without stopping it.
+ *
+ * @example
+ * const nats = await startNatsServer();
+ * const nc = await connect({ servers: nats.url });
+ * // ...
+ * await nc.close();
+ * await nats.stop();
+ */
+export async function startNatsServer(options: StartNatsServerOptions = {}): Promise<NatsServerProcess> {
+  const host = options.host ?? "127.0.0.1";
+  const binary = options.binary ?? (await ensureNatsServerBinary({ install: options.install ?? false, log: options.log }));
+  const ownsStoreDir = options.storeDir === undefined;
+  const storeDir = options.storeDir ?? makeTempDir("jetmicro-nats-");
+  const args = ["-a", host, "-p", String(options.port ?? -1)];
+  if (options.jetstream ?? true) args.push("-js", "-sd", storeDir);
+  args.push(...(options.args ?? []));
+
+  const head: string[] = [];
+  const tail: string[] = [];
+  let skipped = 0;
+  let port: number | undefined;
+  let ready!: () => void;
+  const readyLogged = new Promise<void>((resolve) => (ready = resolve));
+  const child = spawnProcess(binary, args, {
+    onLine(line) {
+      if (head.length < headLines) head.push(line);
+      else if (tail.push(line) > tailLines) {
+        tail.shift();
+        skipped++;
+      }
+      options.log?.(line);
+      port ??= parseClientPort(line);
+      if (line.includes("Server is ready")) ready();
+    },
+  });
+  const cleanUp = () => ownsStoreDir && removeDir(storeDir);
+  const unregister = onProcessExit(() => {
+    child.kill("SIGKILL");
+    cleanUp();
+  });
+  const exited = child.exited.catch(() => null);
+
+  const timeoutMs = options.readyTimeoutMs ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    readyLogged.then(() => "ready" as const),
+    child.exited.then(
+      (code) => `exited with code ${code}` as const,
+      (error: Error) => `could not be started (${error.message})` as const,
+    ),
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`was not ready after ${timeoutMs} ms`), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "ready" || port === undefined) {
+    child.kill("SIGKILL");
+    await exited;
+    unregister();
+    cleanUp();
+    const reason = outcome === "ready" ? "never logged its client port" : outcome;
+    throw new Error(`nats-server ${reason}: ${binary} ${args.join(" ")}\n${quote(head, skipped, tail)}`);
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    child.kill("SIGTERM");
+    const escalate = setTimeout(() => child.kill("SIGKILL"), stopGraceMs);
+    await exited;
+    clearTimeout(escalate);
+    unregister();
+    cleanUp();
+  };
+  return {
+    url: `nats://${urlHost(host)}:${port}`,
+    port,
+    storeDir,
+    pid: child.pid,
+    stop: () => (stopping ??= stop()),
+    kill: (signal) => child.kill(signal),
+    exited,
+  };
+}
+
+/**
+ * Whether a NATS server answers at `url`: connects over TCP and waits for the `INFO` banner
+ * every NATS server sends first. Accepts what `NATS_URL` accepts, including a comma-separated
+ * list (true if any answers) and URLs without a scheme or port.
+ */
+export async function isNatsReachable(url: string, timeoutMs = 1000): Promise<boolean> {
+  const targets = url.split(",").map((entry) => entry.trim()).filter(Boolean);
+  const answers = await Promise.all(
+    targets.map(async (entry) => {
+      const address = parseAddress(entry);
+      if (!address) return false;
+      const banner = await readTcpBanner(address.host, address.port, timeoutMs);
+      return banner?.startsWith("INFO ") ?? false;
+    }),
+  );
+  return answers.includes(true);
+}
+
+/** nats-server 2.x logs e.g. "[123] ... [INF] Listening for client connections on 127.0.0.1:4222". */
+function parseClientPort(line: string): number | undefined {
+  const match = /Listening for client connections on .*:(\d+)\s*$/.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
+
+function parseAddress(entry: string): { host: string; port: number } | undefined {
+  try {
+    const parsed = new URL(entry.includes("://") ? entry : `nats://${entry}`);
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
+    return { host, port: parsed.port ? Number(parsed.port) : 4222 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wildcard listen addresses are not connectable everywhere, so clients use loopback instead. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::" || host === "[::]") return "[::1]";
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+function quote(head: string[], skipped: number, tail: string[]): string {
+  if (head.length === 0) return "  (no output)";
+  const gap = skipped > 0 ? [`... ${skipped} more lines ...`] : [];
+  return [...head, ...gap, ...tail].map((line) => `  | ${line}`).join("\n");
+}

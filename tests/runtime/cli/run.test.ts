@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
+import { createClient } from "../../../runtime/mod.ts";
+import { isNatsReachable, type NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { startTestNats } from "../../support/nats.ts";
+import { openTestConnection, rejection } from "../../support/rpc.ts";
+import { freePort, greeterModule, makeServicesDir } from "../../support/service-dirs.ts";
+import { runMicro } from "../../support/subprocess.ts";
+
+let nats: NatsServerProcess;
+const services = makeServicesDir({
+  "slow.ts": greeterModule("slow", 400),
+  "broken.ts": `throw new Error("boom at load");\n`,
+});
+
+beforeAll(async () => {
+  nats = await startTestNats();
+});
+
+afterAll(async () => {
+  services.remove();
+  await nats.stop();
+});
+
+describe("micro run", () => {
+  it("runs every service, reports a broken module by file name, and drains on Ctrl-C", async () => {
+    const child = runMicro(["run", services.dir], { NATS_URL: nats.url });
+    try {
+      await child.waitFor(/service slow 2\.0\.0 on micro\.srv\.slow\.>/);
+      expect(child.output()).toContain(`NATS ${nats.url}`);
+      expect(child.output()).toContain("Greeter.SayHello  greeter.v1.SayHelloRequest -> greeter.v1.SayHelloResponse");
+      expect(child.output()).toMatch(/FAILED .*broken\.ts: boom at load/);
+
+      const conn = await openTestConnection(nats.url);
+      const client = createClient(Greeter, conn.transport, { service: "slow" });
+      const inFlight = client.sayHello({ name: "Ada" }, { timeoutMs: 5000 });
+      await Bun.sleep(100);
+      child.process.kill("SIGINT");
+      expect((await inFlight).message).toBe("slow says hello to Ada");
+      expect(await child.exited).toBe(0);
+      expect(child.output()).toContain("stopped");
+      expect((await rejection(client.sayHello({ name: "late" }))).code).toBe("unavailable");
+      await conn.close();
+    } finally {
+      child.process.kill("SIGKILL");
+    }
+  });
+
+  it("starts its own NATS with JetStream when none is reachable, and stops it on exit", async () => {
+    const port = await freePort();
+    const store = mkdtempSync(join(tmpdir(), "jetmicro-store-"));
+    const child = runMicro(["run", services.dir], { NATS_URL: undefined, MICRO_NATS_PORT: String(port), MICRO_NATS_STORE_DIR: store });
+    try {
+      await child.waitFor(/service slow/);
+      expect(child.output()).toContain(`NATS nats://127.0.0.1:${port} (started by jetmicro)`);
+      expect(await isNatsReachable(`nats://127.0.0.1:${port}`)).toBe(true);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(await isNatsReachable(`nats://127.0.0.1:${port}`)).toBe(false);
+    } finally {
+      child.process.kill("SIGKILL");
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it("exits non-zero with a clear message when NATS_URL answers nothing", async () => {
+    const port = await freePort();
+    const child = runMicro(["run", services.dir], { NATS_URL: `nats://127.0.0.1:${port}` });
+    expect(await child.exited).toBe(1);
+    expect(child.output()).toContain(`NATS_URL is nats://127.0.0.1:${port} but no NATS server answers there`);
+  });
+
+  it("rejects a bad setting with the variable's name", async () => {
+    const child = runMicro(["run", services.dir], { NATS_URL: nats.url, MICRO_DRAIN_TIMEOUT_MS: "soon" });
+    expect(await child.exited).not.toBe(0);
+    expect(child.output()).toContain('MICRO_DRAIN_TIMEOUT_MS must be a whole number, got "soon"');
+  });
+
+  it("explains itself on an unknown command", async () => {
+    const child = runMicro(["frobnicate"]);
+    expect(await child.exited).toBe(2);
+    expect(child.output()).toContain('unknown command "frobnicate"');
+    expect(child.output()).toContain("run [dir]");
+  });
+});

@@ -1,0 +1,34 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { loadServices } from "../../../runtime/runner/load-services.ts";
+import { greeterModule, makeServicesDir } from "../../support/service-dirs.ts";
+
+const dir = makeServicesDir({
+  "alpha.ts": greeterModule("alpha"),
+  "broken.ts": `throw new Error("database password missing");\n`,
+  "not-a-service.ts": `export default { hello: "world" };\n`,
+  "typo.ts": `import { nothing } from "./does-not-exist.ts";\nexport default nothing;\n`,
+  "zeta.ts": greeterModule("zeta"),
+  "_shared.ts": `throw new Error("helpers are not services");\n`,
+  "zeta.test.ts": `throw new Error("tests are not services");\n`,
+  "notes.md": "not code",
+});
+
+afterAll(() => dir.remove());
+
+describe("loading services/", () => {
+  it("loads every good module and reports each bad one by file name without stopping", async () => {
+    const loaded = await loadServices(dir.dir);
+    expect(loaded.services.map((s) => s.definition.name)).toEqual(["alpha", "zeta"]);
+    const failures = Object.fromEntries(loaded.failures.map((f) => [f.file.split("/").at(-1), f.error]));
+    expect(Object.keys(failures).sort()).toEqual(["broken.ts", "not-a-service.ts", "typo.ts"]);
+    expect(failures["broken.ts"]).toContain("database password missing");
+    expect(failures["not-a-service.ts"]).toContain("not a service");
+    expect(failures["typo.ts"]).toContain("does-not-exist");
+  });
+
+  it("reports a missing folder instead of throwing", async () => {
+    const loaded = await loadServices(`${dir.dir}/nope`);
+    expect(loaded.services).toEqual([]);
+    expect(loaded.failures[0]?.error).toBe("no such directory");
+  });
+});
