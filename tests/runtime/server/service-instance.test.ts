@@ -76,11 +76,11 @@ describe("calling a service", () => {
     expect(reply.headers?.get("Nats-Service-Error")).toMatch(/greeter\.v1\.SayHelloRequest.*"nam"/);
     const h = headers();
     h.set("Content-Type", "text/plain");
-    const wrongType = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", "hi", { headers: h });
+    const wrongType = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", "hi", { headers: h, timeout: 2000 });
     expect(wrongType.headers?.get("Nats-Service-Error")).toContain('unsupported content type "text/plain"');
     const badTimeout = headers();
     badTimeout.set("Micro-Timeout", "soon");
-    const late = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", "{}", { headers: badTimeout });
+    const late = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", "{}", { headers: badTimeout, timeout: 2000 });
     expect(late.headers?.get("Nats-Service-Error")).toContain("Micro-Timeout");
   });
 
