@@ -19,6 +19,7 @@ export type {
 export { defaultServiceName, endpointFullName, endpointName } from "./service/names.ts";
 
 export { createClient } from "./client/create-client.ts";
+export { connectClient, type ConnectClientOptions, type MicroConnection } from "./client/connect.ts";
 export { NatsTransport } from "./client/nats-transport.ts";
 export type { Transport, TransportReply } from "./client/transport.ts";
 export type { CallOptions, Client, ClientOptions } from "./client/types.ts";

@@ -6,12 +6,19 @@
 /**
  * Calls `onFirst` on the first SIGINT or SIGTERM; a second signal exits at once with code 130,
  * for when a graceful stop hangs. Returns a function that removes the handlers.
+ *
+ * Signals within a second of the first count as the same one: Ctrl-C reaches every process
+ * of the terminal's group and wrappers such as npm forward it again, so one press often
+ * arrives twice.
  */
 export function onShutdownSignal(onFirst: (signal: string) => void): () => void {
-  let received = false;
+  let receivedAt: number | undefined;
   const handler = (signal: string) => {
-    if (received) process.exit(130);
-    received = true;
+    if (receivedAt !== undefined) {
+      if (Date.now() - receivedAt > 1000) process.exit(130);
+      return;
+    }
+    receivedAt = Date.now();
     onFirst(signal);
   };
   process.on("SIGINT", handler);

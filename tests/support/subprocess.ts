@@ -27,7 +27,10 @@ export function spawnChild(cmd: string[], env: Record<string, string | undefined
   const child = spawn({ cmd, cwd: repoPath(""), env: merged, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += decoder.decode(chunk.value, { stream: true });
+    }
   };
   const pumped = Promise.all([pump(child.stdout as ReadableStream<Uint8Array>), pump(child.stderr as ReadableStream<Uint8Array>)]);
   return {
