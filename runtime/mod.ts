@@ -25,6 +25,8 @@ export type { Transport, TransportReply } from "./client/transport.ts";
 export type { CallOptions, Client, ClientOptions } from "./client/types.ts";
 export { ClientTransport, layerNatsTransport } from "./client/transport-layer.ts";
 
+export { createMemoryTransport, type MemoryTransportOptions } from "./testing/memory-transport.ts";
+
 export { type InstanceStats, type ServiceInstance, startService, type StartServiceOptions } from "./server/service-instance.ts";
 
 export { type Code, codes, httpStatus, isCode } from "./errors/code.ts";

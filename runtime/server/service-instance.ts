@@ -1,13 +1,11 @@
-import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import { codecForRequest } from "../codec/select.ts";
 import type { Transport } from "../client/transport.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import { timeoutHeader } from "../wire/headers.ts";
+import type { ServiceDefinition } from "../service/types.ts";
 import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
 import { respondWithError } from "./error-reply.ts";
-import { CallContext, type InstanceInfo } from "./handler-context.ts";
+import { createDispatch } from "./dispatch.ts";
+import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
 
 /** Options for {@link startService}. */
@@ -72,12 +70,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     stopSignal: stopController.signal,
   };
 
-  const endpoints = new Map<string, EndpointDefinition>();
-  for (const endpoint of definition.endpoints) {
-    endpoints.set(endpoint.name, endpoint);
-    endpoints.set(endpoint.fullName, endpoint);
-  }
-  const endpointList = definition.endpoints.map((e) => e.name).join(", ");
+  const dispatch = createDispatch(definition, info, onHandlerError);
 
   let requests = 0;
   let errors = 0;
@@ -87,36 +80,13 @@ export async function startService(definition: ServiceDefinition, options: Start
   async function handle(msg: Msg, endpointName: string, arrived: number): Promise<void> {
     const began = performance.now();
     requests++;
-    let context: CallContext | undefined;
     try {
-      const endpoint = endpoints.get(endpointName);
-      if (endpoint === undefined) {
-        throw new MicroError("unimplemented", `${definition.name} has no endpoint "${endpointName}" (endpoints: ${endpointList})`, {
-          detail: endpointName,
-        });
-      }
-      if (endpoint.handler === undefined) {
-        throw new MicroError("unimplemented", `${endpoint.name} is not implemented by ${definition.name} ${definition.version}`, {
-          detail: endpoint.name,
-        });
-      }
-      const headers = msg.headers;
-      const codec = codecForRequest(headers, msg.data);
-      const deadline = callDeadline(headers?.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
-      if (deadline <= Date.now()) {
-        throw new MicroError("deadline_exceeded", `the call waited in the mailbox of ${definition.name} past its deadline`);
-      }
-      const request = codec.decode(endpoint.method.input, msg.data);
-      context = new CallContext(info, endpoint.name, headers, deadline);
-      const result = await endpoint.handler(request, context);
-      if (msg.reply) msg.respond(codec.encode(endpoint.method.output, toMessage(endpoint.method.output, result)));
-    } catch (cause) {
+      const reply = await dispatch(endpointName, msg.data, msg.headers, arrived);
+      if (msg.reply) msg.respond(reply);
+    } catch (error) {
       errors++;
-      const error = MicroError.from(cause);
-      if (!(cause instanceof MicroError)) onHandlerError(cause, endpointName);
-      respondWithError(msg, error, nodeId);
+      respondWithError(msg, error as MicroError, nodeId);
     } finally {
-      context?.dispose();
       busyMs += performance.now() - began;
     }
   }
@@ -182,22 +152,4 @@ export async function startService(definition: ServiceDefinition, options: Start
     }),
     stop,
   };
-}
-
-/** The deadline of a call: its `Micro-Timeout` from arrival, or the service default for raw callers. */
-function callDeadline(header: string | undefined, arrived: number, fallbackMs: number): number {
-  if (!header) return arrived + fallbackMs;
-  const ms = Number(header);
-  if (!Number.isFinite(ms)) {
-    throw new MicroError("invalid_argument", `${timeoutHeader} must be a number of milliseconds, got "${header}"`, { detail: timeoutHeader });
-  }
-  return arrived + ms;
-}
-
-function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {
-  if (isMessage(value, schema)) return value;
-  if (value === undefined || value === null || typeof value !== "object") {
-    throw new MicroError("internal", `handler returned ${value === null ? "null" : typeof value}, expected a ${schema.typeName}`);
-  }
-  return create(schema, value as Record<string, unknown>);
 }

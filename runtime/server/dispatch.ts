@@ -1,0 +1,85 @@
+import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { MsgHdrs } from "@nats-io/nats-core";
+import { codecForRequest } from "../codec/select.ts";
+import { MicroError } from "../errors/micro-error.ts";
+import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
+import { timeoutHeader } from "../wire/headers.ts";
+import { CallContext, type InstanceInfo } from "./handler-context.ts";
+
+/**
+ * Answers one request of a service, independent of how it arrived: finds the endpoint, picks
+ * the codec, derives the deadline, decodes, runs the handler and encodes the reply. Resolves
+ * with the reply payload; rejects with a `MicroError` (other throwables are reported to
+ * `onHandlerError` first and become `internal`).
+ */
+export type Dispatch = (endpointName: string, data: Uint8Array, headers: MsgHdrs | undefined, arrived: number) => Promise<Uint8Array>;
+
+/** Builds the {@link Dispatch} of one service instance. */
+export function createDispatch(
+  definition: ServiceDefinition,
+  info: InstanceInfo,
+  onHandlerError: (error: unknown, endpoint: string) => void,
+): Dispatch {
+  const endpoints = new Map<string, EndpointDefinition>();
+  for (const endpoint of definition.endpoints) {
+    endpoints.set(endpoint.name, endpoint);
+    endpoints.set(endpoint.fullName, endpoint);
+  }
+  const endpointList = definition.endpoints.map((e) => e.name).join(", ");
+
+  return async function dispatch(endpointName, data, headers, arrived) {
+    let context: CallContext | undefined;
+    try {
+      const endpoint = endpoints.get(endpointName);
+      if (endpoint === undefined) {
+        throw new MicroError("unimplemented", `${definition.name} has no endpoint "${endpointName}" (endpoints: ${endpointList})`, {
+          detail: endpointName,
+        });
+      }
+      if (endpoint.handler === undefined) {
+        throw new MicroError("unimplemented", `${endpoint.name} is not implemented by ${definition.name} ${definition.version}`, {
+          detail: endpoint.name,
+        });
+      }
+      const codec = codecForRequest(headers, data);
+      const deadline = callDeadline(headers?.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
+      if (deadline <= Date.now()) {
+        throw new MicroError("deadline_exceeded", `the call waited in the mailbox of ${definition.name} past its deadline`);
+      }
+      const request = codec.decode(endpoint.method.input, data);
+      context = new CallContext(info, endpoint.name, headers, deadline);
+      const result = await endpoint.handler(request, context);
+      return codec.encode(endpoint.method.output, toMessage(endpoint.method.output, result));
+    } catch (cause) {
+      if (cause instanceof MicroError) {
+        throw cause.serviceId === undefined ? withServiceId(cause, info.id) : cause;
+      }
+      onHandlerError(cause, endpointName);
+      throw withServiceId(MicroError.from(cause), info.id);
+    } finally {
+      context?.dispose();
+    }
+  };
+}
+
+/** The deadline of a call: its `Micro-Timeout` from arrival, or the service default for raw callers. */
+function callDeadline(header: string | undefined, arrived: number, fallbackMs: number): number {
+  if (!header) return arrived + fallbackMs;
+  const ms = Number(header);
+  if (!Number.isFinite(ms)) {
+    throw new MicroError("invalid_argument", `${timeoutHeader} must be a number of milliseconds, got "${header}"`, { detail: timeoutHeader });
+  }
+  return arrived + ms;
+}
+
+function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {
+  if (isMessage(value, schema)) return value;
+  if (value === undefined || value === null || typeof value !== "object") {
+    throw new MicroError("internal", `handler returned ${value === null ? "null" : typeof value}, expected a ${schema.typeName}`);
+  }
+  return create(schema, value as Record<string, unknown>);
+}
+
+function withServiceId(error: MicroError, serviceId: string): MicroError {
+  return new MicroError(error.code, error.message, { detail: error.detail, metadata: error.metadata, serviceId, cause: error.cause });
+}

@@ -1,0 +1,81 @@
+import { nuid } from "@nats-io/nats-core";
+import type { Transport, TransportReply } from "../client/transport.ts";
+import { MicroError } from "../errors/micro-error.ts";
+import { createDispatch, type Dispatch } from "../server/dispatch.ts";
+import type { ServiceDefinition } from "../service/types.ts";
+import { defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
+
+/** Options for {@link createMemoryTransport}. */
+export interface MemoryTransportOptions {
+  /** Namespace of services that name none; default `micro`. */
+  readonly namespace?: string;
+  /** Where handler failures are reported; default: collected silently (they still reach the caller). */
+  readonly onHandlerError?: (error: unknown, endpoint: string) => void;
+}
+
+/**
+ * A transport that calls service definitions in this process, without NATS: for unit tests
+ * of handler modules. Requests go through the same decoding, deadlines, error mapping and
+ * nested-call propagation as over NATS (but no mailbox limits).
+ *
+ * @example
+ * ```ts
+ * import greeter from "../services/greeter.ts";
+ * const client = createClient(Greeter, createMemoryTransport([greeter]));
+ * expect((await client.sayHello({ name: "Ada" })).message).toBe("Hello Ada");
+ * ```
+ */
+export function createMemoryTransport(services: readonly ServiceDefinition[], options: MemoryTransportOptions = {}): Transport {
+  const routes: Array<{ prefix: string; dispatch: Dispatch }> = [];
+  const stop = new AbortController();
+  const onHandlerError = options.onHandlerError ?? (() => {});
+  let closed = false;
+
+  const transport: Transport = {
+    async request(subject, data, headers, deadline, signal): Promise<TransportReply> {
+      if (closed) throw new MicroError("unavailable", "the memory transport is closed");
+      if (signal?.aborted) throw new MicroError("canceled", "call canceled");
+      const route = routes.find((r) => subject.startsWith(r.prefix));
+      if (route === undefined) throw new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject });
+      const reply = route.dispatch(subject.slice(route.prefix.length), data, headers, Date.now());
+      return { data: await raceDeadline(reply, subject, deadline, signal), headers: undefined };
+    },
+    async close() {
+      closed = true;
+      stop.abort(new MicroError("unavailable", "the memory transport closed"));
+    },
+  };
+
+  for (const definition of services) {
+    const namespace = definition.namespace ?? options.namespace ?? defaultNamespace;
+    const nodeId = `${definition.name}-${nuid.next()}`;
+    const dispatch = createDispatch(
+      definition,
+      {
+        service: { name: definition.name, version: definition.version, nodeId },
+        id: nodeId,
+        transport,
+        namespace,
+        stopSignal: stop.signal,
+      },
+      onHandlerError,
+    );
+    routes.push({ prefix: `${serviceSubject(namespace, definition.type, definition.name)}.`, dispatch });
+    routes.push({ prefix: `${nodeSubject(namespace, nodeId)}.`, dispatch });
+  }
+  return transport;
+}
+
+function raceDeadline(reply: Promise<Uint8Array>, subject: string, deadline: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  const late = () => new MicroError("deadline_exceeded", `no reply from ${subject} before the deadline`);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(late()), Math.max(0, deadline - Date.now()));
+    const onAbort = () => reject(new MicroError("canceled", "call canceled"));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // A handler that answers exactly at its deadline (its signal fired) is still late.
+    reply.then((data) => (Date.now() >= deadline ? reject(late()) : resolve(data)), reject).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    });
+  });
+}
