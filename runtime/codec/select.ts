@@ -1,6 +1,6 @@
-import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { contentTypeHeader, jsonContentType, protoContentType } from "../wire/headers.ts";
+import type { RequestHeaders } from "../wire/request-headers.ts";
 import type { Codec } from "./codec.ts";
 import { protoBinaryCodec } from "./proto-binary.ts";
 import { protoJsonCodec } from "./proto-json.ts";
@@ -12,8 +12,8 @@ const openBrace = 0x7b;
  * payload starting with `{` is JSON (a valid proto3 binary message never starts with that
  * byte: it would be a deprecated group tag), so `nats req subject '{"name":"Ada"}'` just works.
  */
-export function codecForRequest(headers: MsgHdrs | undefined, data: Uint8Array): Codec {
-  const type = headers?.get(contentTypeHeader);
+export function codecForRequest(headers: RequestHeaders, data: Uint8Array): Codec {
+  const type = headers.get(contentTypeHeader);
   if (!type) return data[0] === openBrace ? protoJsonCodec : protoBinaryCodec;
   return codecFor(type);
 }

@@ -86,6 +86,8 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
   let ready!: () => void;
   const readyLogged = new Promise<void>((resolve) => (ready = resolve));
   const child = spawnProcess(binary, args, {
+    // Backs up the exit hook below, which `bun test` never runs and a SIGKILL skips.
+    dieWithParent: { removeDir: ownsStoreDir ? storeDir : undefined },
     onLine(line) {
       if (head.length < headLines) head.push(line);
       else if (tail.push(line) > tailLines) {

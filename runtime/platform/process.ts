@@ -35,6 +35,12 @@ export interface SpawnOptions {
   cwd?: string;
   /** Receives every line the child writes to stdout or stderr, without the line break. */
   onLine?: (line: string) => void;
+  /**
+   * SIGKILL the child if this process goes away while the child still runs, however it goes:
+   * crash, SIGKILL, or a test runner that exits without emitting `exit` (`bun test` does). Then
+   * delete `removeDir`, if given. Linux only (it reads /proc); elsewhere it does nothing.
+   */
+  dieWithParent?: { removeDir?: string };
 }
 
 /** A running child process, as {@link spawnProcess} returns it. */
@@ -60,11 +66,15 @@ export interface SpawnedProcess {
  * await child.exited;
  */
 export function spawnProcess(command: string, args: readonly string[], options: SpawnOptions = {}): SpawnedProcess {
-  const child = spawn(command, args, {
+  const guard = options.dieWithParent && process.platform !== "win32" ? options.dieWithParent : undefined;
+  const [file, argv] = guard ? ["/bin/sh", ["-c", guardScript, "sh", guard.removeDir ?? "", command, ...args]] : [command, args];
+  const child = spawn(file, argv, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [guard ? "pipe" : "ignore", "pipe", "pipe"],
   });
+  // Nothing is ever written; the pipe exists so the guard sees EOF when this process is gone.
+  child.stdin?.on("error", () => {});
   let running = true;
   const onLine = options.onLine ?? (() => {});
   for (const stream of [child.stdout, child.stderr]) {
@@ -86,6 +96,7 @@ export function spawnProcess(command: string, args: readonly string[], options: 
     });
     child.once("close", (code) => {
       running = false;
+      child.stdin?.destroy(); // lets the guard exit now rather than when this process does
       resolve(code);
     });
   });
@@ -101,6 +112,24 @@ export function spawnProcess(command: string, args: readonly string[], options: 
     },
   };
 }
+
+/**
+ * The `dieWithParent` guard, run as `sh -c guardScript sh <removeDir> <command> <args...>`.
+ * It forks a watcher that blocks reading the stdin pipe, then `exec`s the command so the child
+ * keeps the shell's pid ($$). The pipe reaches EOF when this process closes it or dies. The
+ * watcher then kills $$ only while $$ is still its parent: once the command has exited and
+ * been reaped, the watcher is reparented and the pid may already belong to someone else.
+ */
+const guardScript = `
+dir=$1; shift
+exec 3<&0 0</dev/null
+(
+  read -r _ <&3
+  read -r _ _ _ ppid _ </proc/self/stat
+  if [ "$ppid" = "$$" ]; then kill -KILL $$; sleep 0.2; [ -n "$dir" ] && rm -rf -- "$dir"; fi
+) >/dev/null 2>&1 &
+exec "$@" 3<&-
+`;
 
 /** What {@link runCommand} reports once the command has finished. */
 export interface CommandResult {

@@ -1,9 +1,9 @@
 import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
-import type { MsgHdrs } from "@nats-io/nats-core";
 import { codecForRequest } from "../codec/select.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
 import { timeoutHeader } from "../wire/headers.ts";
+import type { RequestHeaders } from "../wire/request-headers.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 
 /**
@@ -12,7 +12,7 @@ import { CallContext, type InstanceInfo } from "./handler-context.ts";
  * with the reply payload; rejects with a `MicroError` (other throwables are reported to
  * `onHandlerError` first and become `internal`).
  */
-export type Dispatch = (endpointName: string, data: Uint8Array, headers: MsgHdrs | undefined, arrived: number) => Promise<Uint8Array>;
+export type Dispatch = (endpointName: string, data: Uint8Array, headers: RequestHeaders, arrived: number) => Promise<Uint8Array>;
 
 /** Builds the {@link Dispatch} of one service instance. */
 export function createDispatch(
@@ -42,7 +42,7 @@ export function createDispatch(
         });
       }
       const codec = codecForRequest(headers, data);
-      const deadline = callDeadline(headers?.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
+      const deadline = callDeadline(headers.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
       if (deadline <= Date.now()) {
         throw new MicroError("deadline_exceeded", `the call waited in the mailbox of ${definition.name} past its deadline`);
       }

@@ -1,10 +1,10 @@
 import type { DescService } from "@bufbuild/protobuf";
-import type { MsgHdrs } from "@nats-io/nats-core";
 import { createClient } from "../client/create-client.ts";
 import { readMetadata } from "../client/metadata.ts";
 import type { Transport } from "../client/transport.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
 import type { HandlerContext } from "../service/types.ts";
+import type { RequestHeaders } from "../wire/request-headers.ts";
 
 /** What every call of one service instance shares. */
 export interface InstanceInfo {
@@ -22,13 +22,13 @@ export interface InstanceInfo {
  */
 export class CallContext implements HandlerContext {
   readonly #instance: InstanceInfo;
-  readonly #headers: MsgHdrs | undefined;
+  readonly #headers: RequestHeaders;
   #metadata: Record<string, string> | undefined;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onStop: (() => void) | undefined;
 
-  constructor(instance: InstanceInfo, readonly endpoint: string, headers: MsgHdrs | undefined, readonly deadline: number) {
+  constructor(instance: InstanceInfo, readonly endpoint: string, headers: RequestHeaders, readonly deadline: number) {
     this.#instance = instance;
     this.#headers = headers;
   }
@@ -38,7 +38,7 @@ export class CallContext implements HandlerContext {
   }
 
   get metadata(): Readonly<Record<string, string>> {
-    return (this.#metadata ??= readMetadata(this.#headers));
+    return (this.#metadata ??= readMetadata(this.#headers.all()));
   }
 
   get signal(): AbortSignal {

@@ -4,6 +4,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
 import { respondWithError } from "./error-reply.ts";
+import { MsgRequestHeaders } from "../wire/request-headers.ts";
 import { createDispatch } from "./dispatch.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
@@ -81,7 +82,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     const began = performance.now();
     requests++;
     try {
-      const reply = await dispatch(endpointName, msg.data, msg.headers, arrived);
+      const reply = await dispatch(endpointName, msg.data, new MsgRequestHeaders(msg), arrived);
       if (msg.reply) msg.respond(reply);
     } catch (error) {
       errors++;

@@ -3,6 +3,7 @@ import type { Transport, TransportReply } from "../client/transport.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createDispatch, type Dispatch } from "../server/dispatch.ts";
 import type { ServiceDefinition } from "../service/types.ts";
+import { headersOf } from "../wire/request-headers.ts";
 import { defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
 
 /** Options for {@link createMemoryTransport}. */
@@ -37,7 +38,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       if (signal?.aborted) throw new MicroError("canceled", "call canceled");
       const route = routes.find((r) => subject.startsWith(r.prefix));
       if (route === undefined) throw new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject });
-      const reply = route.dispatch(subject.slice(route.prefix.length), data, headers, Date.now());
+      const reply = route.dispatch(subject.slice(route.prefix.length), data, headersOf(headers), Date.now());
       return { data: await raceDeadline(reply, subject, deadline, signal), headers: undefined };
     },
     async close() {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "bun:test";
 import { SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { codecFor, codecForRequest, protoBinaryCodec, protoJsonCodec } from "../../../runtime/codec/mod.ts";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
+import { headersOf } from "../../../runtime/wire/request-headers.ts";
 
 const text = new TextEncoder();
 
@@ -13,14 +14,14 @@ describe("codec selection", () => {
     expect(codecFor("application/x-protobuf")).toBe(protoBinaryCodec);
     const h = headers();
     h.set("Content-Type", "application/json");
-    expect(codecForRequest(h, new Uint8Array([1]))).toBe(protoJsonCodec);
+    expect(codecForRequest(headersOf(h), new Uint8Array([1]))).toBe(protoJsonCodec);
   });
 
   it("sniffs JSON when there is no header, so plain `nats req` works", () => {
-    expect(codecForRequest(undefined, text.encode('{"name":"Ada"}'))).toBe(protoJsonCodec);
+    expect(codecForRequest(headersOf(undefined), text.encode('{"name":"Ada"}'))).toBe(protoJsonCodec);
     const binary = toBinary(SayHelloRequestSchema, create(SayHelloRequestSchema, { name: "Ada" }));
-    expect(codecForRequest(undefined, binary)).toBe(protoBinaryCodec);
-    expect(codecForRequest(undefined, new Uint8Array())).toBe(protoBinaryCodec);
+    expect(codecForRequest(headersOf(undefined), binary)).toBe(protoBinaryCodec);
+    expect(codecForRequest(headersOf(undefined), new Uint8Array())).toBe(protoBinaryCodec);
   });
 
   it("refuses an unknown content type with invalid_argument naming it", () => {

@@ -1,0 +1,55 @@
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+
+/** Read access to the headers of a request, as the server needs it. */
+export interface RequestHeaders {
+  /** The first value of header `name` (exact name), or undefined. */
+  get(name: string): string | undefined;
+  /** All headers, parsed (for metadata); undefined when there are none. */
+  all(): MsgHdrs | undefined;
+}
+
+const latin1 = new TextDecoder("latin1");
+
+/** Headers of a plain `MsgHdrs` (or none). */
+export function headersOf(headers: MsgHdrs | undefined): RequestHeaders {
+  return { get: (name) => headers?.get(name) || undefined, all: () => headers };
+}
+
+/**
+ * Headers of a received NATS message, read without parsing them all. nats.js parses every
+ * header (validating and canonicalising each key) the first time `msg.headers` is touched;
+ * the server needs two values per request, so it scans the raw header block instead, and
+ * parses fully only when a handler reads its metadata. Falls back to `msg.headers` if the
+ * message does not expose its raw bytes (another nats.js version).
+ */
+export class MsgRequestHeaders implements RequestHeaders {
+  readonly #msg: Msg;
+  #text: string | null | undefined = undefined;
+
+  constructor(msg: Msg) {
+    this.#msg = msg;
+  }
+
+  get(name: string): string | undefined {
+    const text = (this.#text ??= rawHeaderText(this.#msg));
+    if (text === null) return this.#msg.headers?.get(name) || undefined;
+    const key = `\r\n${name}:`;
+    const at = text.indexOf(key);
+    if (at < 0) return undefined;
+    const start = at + key.length;
+    const end = text.indexOf("\r\n", start);
+    return text.slice(start, end < 0 ? undefined : end).trim();
+  }
+
+  all(): MsgHdrs | undefined {
+    return this.#msg.headers;
+  }
+}
+
+/** The header block as text ("" without headers), or null when the raw bytes are not reachable. */
+function rawHeaderText(msg: Msg): string | null {
+  const raw = msg as unknown as { _msg?: { hdr?: unknown }; _rdata?: unknown };
+  const length = raw._msg?.hdr;
+  if (typeof length !== "number" || !(raw._rdata instanceof Uint8Array)) return null;
+  return length > 0 ? latin1.decode(raw._rdata.subarray(0, length)) : "";
+}
