@@ -1,0 +1,39 @@
+/**
+ * Process plumbing shared by the benchmark's child processes: CPU time of this process and of
+ * others (to charge CPU per call), and exiting when the orchestrator disappears.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+
+/** CPU time (user + system) this process has used, in µs. */
+export function ownCpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/** Linux reports process times in clock ticks of 1/100 s (`getconf CLK_TCK`). */
+const microsPerTick = 10_000;
+
+/** CPU time (user + system) of another process in µs, from /proc; undefined off Linux. */
+export function processCpuMicros(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may hold spaces, so count fields from after its closing parenthesis:
+    // field 3 (state) comes first there, utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * microsPerTick;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Exits when the parent dies (this process gets re-parented), so a killed orchestrator never
+ * leaves a benchmark child spinning. The check does not keep the process alive.
+ */
+export function exitWithParent(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(1);
+  }, 500).unref();
+}

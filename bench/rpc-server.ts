@@ -1,0 +1,59 @@
+/**
+ * The server side of the RPC benchmark, one process per runtime: a raw @nats-io responder
+ * (queue subscription, callback mode, JSON in and out, like a typical hand-written service)
+ * and the jetmicro greeter, side by side on their own connections. `run.ts` starts it with
+ * `NATS_URL` set and stops it with SIGTERM.
+ * @module
+ */
+import { connect } from "@nats-io/transport-node";
+import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
+import { connectNats, defineService, NatsTransport, startService } from "../runtime/mod.ts";
+import { exitWithParent, ownCpuMicros } from "./child-process.ts";
+import { rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
+
+exitWithParent();
+const servers = process.env.NATS_URL;
+if (!servers) throw new Error("rpc-server: NATS_URL is not set");
+
+// The raw service: what a NATS user writes by hand.
+const rawConnection = await connect({ servers, name: "bench-raw-server" });
+rawConnection.subscribe(rawSubject, {
+  queue: rawQueue,
+  callback: (error, msg) => {
+    if (error) return;
+    const request = msg.json<{ name: string }>();
+    msg.respond(JSON.stringify({ message: `Hello ${request.name}` }));
+  },
+});
+rawConnection.subscribe(serverCpuSubject, {
+  callback: (_error, msg) => {
+    msg.respond(JSON.stringify({ micros: ownCpuMicros() }));
+  },
+});
+
+// The same greeting as a jetmicro service, with a mailbox that never refuses 256 in flight.
+const greeter = defineService(Greeter, { mailbox: { capacity: 10_000, concurrency: 1_000 } }, {
+  async sayHello(request) {
+    return { message: `Hello ${request.name}` };
+  },
+});
+const jetmicroConnection = await connectNats({ servers, name: "bench-jetmicro-server" });
+const instance = await startService(greeter, {
+  connection: jetmicroConnection,
+  transport: new NatsTransport(jetmicroConnection),
+});
+await rawConnection.flush();
+console.log(readyLine);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const forced = setTimeout(() => process.exit(1), 5_000);
+  await instance.stop();
+  await Promise.all([rawConnection.drain(), jetmicroConnection.drain()]);
+  clearTimeout(forced);
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

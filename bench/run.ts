@@ -1,0 +1,284 @@
+/**
+ * `npm run bench`: raw @nats-io request-reply against jetmicro, on Bun and on Node.
+ *
+ * Starts one nats-server, then for each runtime a server process (`rpc-server.ts`) and a client
+ * process (`rpc-client.ts`) of that runtime, like the peer benchmarks. Prints a table per
+ * runtime with the ratios the performance targets are stated in, and writes everything to
+ * `bench/results/rpc-latest.json`. Every child is killed if anything fails or on Ctrl-C.
+ *
+ * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
+ * `BENCH_SYSTEMS` (all), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
+ * CPU profiles into `bench/results/profiles/`; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
+ * @module
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startNatsServer } from "../runtime/nats/mod.ts";
+import { onProcessExit, runCommand, type SpawnedProcess, spawnProcess } from "../runtime/platform/process.ts";
+import {
+  type ClientReport,
+  type Measurement,
+  readyLine,
+  resultPrefix,
+  type Settings,
+  settingsFromEnv,
+  type System,
+  type Workload,
+  workloads,
+} from "./rpc-protocol.ts";
+import { formatNumber, formatShort, median, spread, table } from "./stats.ts";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const resultsDir = join(root, "bench", "results");
+const serverReadyTimeoutMs = 30_000;
+const stopGraceMs = 5_000;
+
+/** How each runtime runs TypeScript. Node loads tsx in-process, so the pid we kill is the program. */
+const runtimes: Record<string, { command: string; args: string[] }> = {
+  bun: { command: process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath, args: [] },
+  node: { command: "node", args: ["--import", "tsx"] },
+};
+
+/** The issue's targets, for the verdict column; they are information, not a gate. */
+const concTarget: Record<string, number> = { node: 1.9, bun: 1.3 };
+const seqP50Target = 1.1;
+
+interface Row {
+  readonly system: System;
+  readonly workload: Workload;
+  readonly callsPerSecond: number;
+  readonly runs: readonly number[];
+  readonly p50Micros: number;
+  readonly p99Micros: number;
+  readonly cpuMicrosPerCall: { client: number; server: number; nats: number };
+  readonly errors: number;
+}
+
+interface RuntimeResult {
+  readonly runtime: string;
+  readonly version?: string;
+  readonly error?: string;
+  readonly clientFirstError?: string;
+  readonly summary?: readonly Row[];
+  readonly ratios?: Record<string, number>;
+  readonly measurements?: readonly Measurement[];
+}
+
+const children = new Set<SpawnedProcess>();
+onProcessExit(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+// Exit hooks (ours and startNatsServer's) kill every child and delete the NATS store dir.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
+const settings = settingsFromEnv();
+const picked = (process.env.BENCH_RUNTIMES ?? "bun,node").split(",").map((r) => r.trim()).filter(Boolean);
+for (const r of picked) if (!(r in runtimes)) throw new Error(`BENCH_RUNTIMES: unknown runtime "${r}" (known: ${Object.keys(runtimes).join(", ")})`);
+
+let natsVersion: string | undefined;
+const nats = await startNatsServer({
+  jetstream: false,
+  log: (line) => (natsVersion ??= /Version:\s+(\S+)/.exec(line)?.[1]),
+});
+const results: RuntimeResult[] = [];
+const startedAt = new Date();
+try {
+  console.error(`nats-server ${natsVersion ?? "?"} at ${nats.url}; ${settings.rounds} rounds x ${settings.seconds} s, ${cpus().length} CPUs`);
+  for (const runtime of picked) results.push(await benchRuntime(runtime, nats.url, nats.pid));
+} finally {
+  await nats.stop();
+}
+
+for (const result of results) console.log(`\n${render(result)}`);
+mkdirSync(resultsDir, { recursive: true });
+const file = join(resultsDir, "rpc-latest.json");
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, platform: process.platform, arch: process.arch };
+const profiled = process.env.BENCH_CPU_PROF === "1";
+const document = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: new Date().toISOString(),
+  git: await gitState(),
+  machine,
+  natsServer: natsVersion,
+  settings,
+  profiled,
+  results,
+};
+writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
+console.log(`\nwrote ${file}`);
+if (results.some((r) => r.error !== undefined)) process.exitCode = 1;
+
+/** The commit measured, and the files changed on top of it (results are only comparable with both). */
+async function gitState(): Promise<{ commit?: string; changed?: string[] }> {
+  try {
+    const head = await runCommand("git", ["rev-parse", "HEAD"], { cwd: root });
+    const status = await runCommand("git", ["status", "--porcelain", "--", "runtime", "services", "gen", "package-lock.json"], { cwd: root });
+    return { commit: head.code === 0 ? head.lines[0] : undefined, changed: status.code === 0 ? status.lines.filter(Boolean) : undefined };
+  } catch {
+    return {};
+  }
+}
+
+/** Runs the server and client processes of one runtime and summarises the client's report. */
+async function benchRuntime(runtime: string, natsUrl: string, natsPid: number): Promise<RuntimeResult> {
+  const env = { NATS_URL: natsUrl, NATS_PID: String(natsPid) };
+  let server: SpawnedProcess | undefined;
+  let client: SpawnedProcess | undefined;
+  try {
+    let ready!: () => void;
+    const serverReady = new Promise<void>((resolve) => (ready = resolve));
+    const profiling = process.env.BENCH_CPU_PROF === "1";
+    server = spawnChild(runtime, "rpc-server.ts", env, profiling ? profileFlags(runtime, "server") : [], (line) => (line === readyLine ? ready() : echo(`${runtime} server`, line)));
+    await within(Promise.race([serverReady, exitOf(server, `${runtime} server`)]), serverReadyTimeoutMs, `${runtime} server`);
+
+    let report: ClientReport | undefined;
+    client = spawnChild(runtime, "rpc-client.ts", env, profiling ? profileFlags(runtime, "client") : [], (line) => {
+      if (line.startsWith(resultPrefix)) report = JSON.parse(line.slice(resultPrefix.length)) as ClientReport;
+      else echo(`${runtime} client`, line);
+    });
+    const code = await within(client.exited, clientBudgetMs(settings), `${runtime} client`);
+    if (report === undefined) throw new Error(`${runtime} client exited with code ${code} without a report`);
+    const summary = summarise(report.measurements);
+    return {
+      runtime,
+      version: report.version,
+      clientFirstError: report.firstError,
+      summary,
+      ratios: ratios(summary),
+      measurements: report.measurements,
+    };
+  } catch (error) {
+    console.error(`${runtime}: ${(error as Error).message}`);
+    return { runtime, error: (error as Error).message };
+  } finally {
+    client?.kill("SIGKILL");
+    if (server !== undefined) await stopChild(server);
+  }
+}
+
+function spawnChild(runtime: string, script: string, env: Record<string, string>, flags: string[], onLine: (line: string) => void): SpawnedProcess {
+  const { command, args } = runtimes[runtime]!;
+  const child = spawnProcess(command, [...args, ...flags, join("bench", script)], { cwd: root, env, onLine });
+  children.add(child);
+  child.exited.finally(() => children.delete(child)).catch(() => {});
+  return child;
+}
+
+/** Waits for `promise`, failing after `ms` (the caller's finally kills the child). */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Rejects when `child` exits, for racing against something it should do first. */
+function exitOf(child: SpawnedProcess, what: string): Promise<never> {
+  return child.exited.then((code) => {
+    throw new Error(`${what} exited with code ${code}`);
+  });
+}
+
+async function stopChild(child: SpawnedProcess): Promise<void> {
+  child.kill("SIGTERM");
+  const escalate = setTimeout(() => child.kill("SIGKILL"), stopGraceMs);
+  await child.exited.catch(() => null);
+  clearTimeout(escalate);
+}
+
+/** The client's planned run time, doubled, plus a minute for start-up and stragglers. */
+function clientBudgetMs(s: Settings): number {
+  const measurements = s.systems.length * Object.keys(workloads).length;
+  const planned = measurements * (s.warmupSeconds + s.rounds * s.seconds);
+  return (60 + 2 * planned) * 1000;
+}
+
+/**
+ * One directory per process: Node also profiles tsx's loader thread, and a fixed file name
+ * would let that profile overwrite the main thread's.
+ */
+function profileFlags(runtime: string, role: string): string[] {
+  const dir = join(resultsDir, "profiles", `${runtime}-${role}`);
+  mkdirSync(dir, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}
+
+function echo(source: string, line: string): void {
+  if (line.trim() !== "") console.error(line.startsWith("[") ? line : `[${source}] ${line}`);
+}
+
+/** Medians across rounds, one row per system and workload. */
+function summarise(measurements: readonly Measurement[]): Row[] {
+  const rows: Row[] = [];
+  for (const workload of Object.keys(workloads) as Workload[]) {
+    for (const system of settings.systems) {
+      const runs = measurements.filter((m) => m.system === system && m.workload === workload);
+      if (runs.length === 0) continue;
+      const med = (pick: (m: Measurement) => number | undefined) => median(runs.map(pick).filter((v): v is number => v !== undefined));
+      rows.push({
+        system,
+        workload,
+        callsPerSecond: med((m) => m.callsPerSecond),
+        runs: runs.map((m) => m.callsPerSecond),
+        p50Micros: med((m) => m.p50Micros),
+        p99Micros: med((m) => m.p99Micros),
+        cpuMicrosPerCall: {
+          client: med((m) => m.cpuMicrosPerCall.client),
+          server: med((m) => m.cpuMicrosPerCall.server),
+          nats: med((m) => m.cpuMicrosPerCall.nats),
+        },
+        errors: runs.reduce((sum, m) => sum + m.errors, 0),
+      });
+    }
+  }
+  return rows;
+}
+
+/** jetmicro against each raw variant: calls/s at conc256 (higher is better), seq p50 (lower is better). */
+function ratios(rows: readonly Row[]): Record<string, number> {
+  const row = (system: System, workload: Workload) => rows.find((r) => r.system === system && r.workload === workload);
+  const out: Record<string, number> = {};
+  for (const raw of ["raw-default", "raw-noAsyncTraces"] as const) {
+    const conc = [row("jetmicro", "conc256"), row(raw, "conc256")] as const;
+    if (conc[0] && conc[1]) out[`conc256 calls/s jetmicro/${raw}`] = conc[0].callsPerSecond / conc[1].callsPerSecond;
+    const seq = [row("jetmicro", "seq"), row(raw, "seq")] as const;
+    if (seq[0] && seq[1]) out[`seq p50 jetmicro/${raw}`] = seq[0].p50Micros / seq[1].p50Micros;
+  }
+  return out;
+}
+
+function render(result: RuntimeResult): string {
+  const title = `## ${result.runtime}${result.version ? ` ${result.version}` : ""}`;
+  if (result.error !== undefined) return `${title}\n\nFAILED: ${result.error}`;
+  const header = ["system", "workload", "median calls/s", "runs", "spread", "p50 µs", "p99 µs", "CPU µs/call client / server / nats", "errors"];
+  const rows = result.summary!.map((r) => [
+    r.system,
+    r.workload,
+    formatNumber(r.callsPerSecond),
+    r.runs.map(formatShort).join(" / "),
+    spread(r.runs),
+    formatNumber(r.p50Micros),
+    formatNumber(r.p99Micros),
+    [r.cpuMicrosPerCall.client, r.cpuMicrosPerCall.server, r.cpuMicrosPerCall.nats].map((v) => formatNumber(v, 1)).join(" / "),
+    String(r.errors),
+  ]);
+  const lines = [title, "", table(header, rows, "llrrlrrrr"), ""];
+  for (const [label, value] of Object.entries(result.ratios!)) lines.push(`${label.padEnd(42)} ${value.toFixed(2)}x  ${verdict(result.runtime, label, value)}`);
+  if (result.clientFirstError !== undefined) lines.push(`first client error: ${result.clientFirstError}`);
+  return lines.join("\n");
+}
+
+/** How a ratio compares with the issue's target; the conc256 target is stated against raw-default only. */
+function verdict(runtime: string, label: string, value: number): string {
+  if (label.startsWith("seq p50")) return `(target <= ${seqP50Target}x: ${value <= seqP50Target ? "met" : "MISSED"})`;
+  const target = concTarget[runtime];
+  if (!label.endsWith("/raw-default") || target === undefined) return "(for information)";
+  return `(target >= ${target}x: ${value >= target ? "met" : "MISSED"})`;
+}
