@@ -27,6 +27,7 @@ export { ClientTransport, layerNatsTransport } from "./client/transport-layer.ts
 
 export { createMemoryTransport, type MemoryTransportOptions } from "./testing/memory-transport.ts";
 
+export { serveService } from "./server/serve-effect.ts";
 export { type InstanceStats, type ServiceInstance, startService, type StartServiceOptions } from "./server/service-instance.ts";
 
 export { type Code, codes, httpStatus, isCode } from "./errors/code.ts";

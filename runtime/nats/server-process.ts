@@ -22,7 +22,11 @@ export interface StartNatsServerOptions {
   port?: number;
   /** Address to listen on (default `127.0.0.1`, so nothing is exposed beyond this machine). */
   host?: string;
-  /** JetStream store directory; by default a fresh temp dir that {@link NatsServerProcess.stop} deletes. */
+  /**
+   * JetStream store directory, kept after the server exits. By default a fresh temp dir that is
+   * deleted once the server has exited, so at the latest when {@link NatsServerProcess.stop}
+   * resolves.
+   */
   storeDir?: string;
   /** Enable JetStream (default true). */
   jetstream?: boolean;
@@ -49,11 +53,11 @@ export interface NatsServerProcess {
   /** The server's process id. */
   readonly pid: number;
   /**
-   * Sends SIGTERM, waits for exit (SIGKILL after 5 s), then deletes the store dir if it was a
-   * temp dir created for this server. Safe to call more than once.
+   * Sends SIGTERM, waits for exit (SIGKILL after 5 s), then makes sure a temp store dir created
+   * for this server is gone. Safe to call more than once, and after a crash.
    */
   stop(): Promise<void>;
-  /** Sends a signal (default SIGTERM) without waiting or cleaning up, e.g. to simulate a crash. */
+  /** Sends a signal (default SIGTERM) without waiting, e.g. to simulate a crash. */
   kill(signal?: Signal): void;
   /** Resolves with the exit code (`null` if a signal ended it) when the server exits. */
   readonly exited: Promise<number | null>;
@@ -61,7 +65,8 @@ export interface NatsServerProcess {
 
 /**
  * Starts nats-server as a child process and resolves once it accepts clients. The child is
- * SIGKILLed if this process exits without stopping it.
+ * SIGKILLed if this process exits without stopping it: synchronously from an `exit` listener,
+ * and, on Linux, by a watchdog for exits that skip listeners (SIGKILL, Ctrl-C, `bun test`).
  *
  * @example
  * const nats = await startNatsServer();
@@ -86,8 +91,10 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
   let ready!: () => void;
   const readyLogged = new Promise<void>((resolve) => (ready = resolve));
   const child = spawnProcess(binary, args, {
-    // Backs up the exit hook below, which `bun test` never runs and a SIGKILL skips.
+    // Backs up the exit listener below, which `bun test`, signals and SIGKILL all skip.
     dieWithParent: { removeDir: ownsStoreDir ? storeDir : undefined },
+    // A Ctrl-C must not take the server down before the services using it have drained.
+    detached: true,
     onLine(line) {
       if (head.length < headLines) head.push(line);
       else if (tail.push(line) > tailLines) {

@@ -37,10 +37,17 @@ export interface SpawnOptions {
   onLine?: (line: string) => void;
   /**
    * SIGKILL the child if this process goes away while the child still runs, however it goes:
-   * crash, SIGKILL, or a test runner that exits without emitting `exit` (`bun test` does). Then
-   * delete `removeDir`, if given. Linux only (it reads /proc); elsewhere it does nothing.
+   * crash, SIGKILL, Ctrl-C, or a test runner that exits without emitting `exit` (`bun test`
+   * does). `removeDir` is deleted once the child has exited, even if this process is gone by
+   * then. Linux only (it reads /proc); elsewhere the option does nothing.
    */
   dieWithParent?: { removeDir?: string };
+  /**
+   * Run the child in its own process group, so a Ctrl-C in the terminal reaches only this
+   * process, which can then stop the child in order (say, after draining its connections).
+   * Pair it with `dieWithParent`, or a child can outlive a parent that dies before stopping it.
+   */
+  detached?: boolean;
 }
 
 /** A running child process, as {@link spawnProcess} returns it. */
@@ -72,12 +79,14 @@ export function spawnProcess(command: string, args: readonly string[], options: 
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: [guard ? "pipe" : "ignore", "pipe", "pipe"],
+    detached: options.detached ?? false,
   });
   // Nothing is ever written; the pipe exists so the guard sees EOF when this process is gone.
   child.stdin?.on("error", () => {});
   let running = true;
   const onLine = options.onLine ?? (() => {});
   for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue; // always piped; the check is for the type checker
     stream.setEncoding("utf8");
     let pending = "";
     stream.on("data", (chunk: string) => {
@@ -116,17 +125,20 @@ export function spawnProcess(command: string, args: readonly string[], options: 
 /**
  * The `dieWithParent` guard, run as `sh -c guardScript sh <removeDir> <command> <args...>`.
  * It forks a watcher that blocks reading the stdin pipe, then `exec`s the command so the child
- * keeps the shell's pid ($$). The pipe reaches EOF when this process closes it or dies. The
- * watcher then kills $$ only while $$ is still its parent: once the command has exited and
- * been reaped, the watcher is reparented and the pid may already belong to someone else.
+ * keeps the shell's pid ($$). The pipe reaches EOF when this process closes it (once the child
+ * has exited) or dies. The watcher kills $$ only while $$ is still its parent: once the command
+ * has exited and been reaped, the watcher is reparented and the pid may belong to someone else.
+ * It ignores the signals a Ctrl-C or a process-group kill sends, so it lives to clean up.
  */
 const guardScript = `
 dir=$1; shift
 exec 3<&0 0</dev/null
 (
+  trap '' HUP INT TERM
   read -r _ <&3
   read -r _ _ _ ppid _ </proc/self/stat
-  if [ "$ppid" = "$$" ]; then kill -KILL $$; sleep 0.2; [ -n "$dir" ] && rm -rf -- "$dir"; fi
+  [ "$ppid" = "$$" ] && kill -KILL $$ && sleep 0.2
+  [ -n "$dir" ] && rm -rf -- "$dir"
 ) >/dev/null 2>&1 &
 exec "$@" 3<&-
 `;
@@ -202,7 +214,12 @@ export function tempPath(name: string): string {
 
 /** Deletes a directory and everything in it; a missing directory is not an error. */
 export function removeDir(path: string): void {
-  rmSync(path, { recursive: true, force: true, maxRetries: 3 });
+  try {
+    rmSync(path, { recursive: true, force: true, maxRetries: 3 });
+  } catch (error) {
+    // Someone else (e.g. a `dieWithParent` guard) removing it at the same time is fine.
+    if (existsSync(path)) throw error;
+  }
 }
 
 /** Deletes a file; a missing file is not an error. */

@@ -4,11 +4,11 @@
  * @module
  */
 import { Effect, Layer } from "effect";
-import { ClientTransport, layerNatsTransport } from "../client/transport-layer.ts";
-import { MicroError } from "../errors/micro-error.ts";
-import { layerNats, Nats } from "../nats/connection.ts";
+import { layerNatsTransport } from "../client/transport-layer.ts";
+import { layerNats } from "../nats/connection.ts";
 import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
-import { type ServiceInstance, startService } from "../server/service-instance.ts";
+import { serveService } from "../server/serve-effect.ts";
+import type { ServiceInstance } from "../server/service-instance.ts";
 import { type LoadFailure, loadServices } from "./load-services.ts";
 
 /** Runner settings; see the configuration table in the README. */
@@ -41,19 +41,12 @@ export interface RunningServices {
 export const startServices = (config: RunnerConfig) =>
   Effect.gen(function* () {
     const server = yield* NatsServer;
-    const nc = yield* Nats;
-    const transport = yield* ClientTransport;
     const loaded = yield* Effect.promise(() => loadServices(config.servicesDir));
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition } of loaded.services) {
-      const started = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => startService(definition, { connection: nc, transport, namespace: config.namespace, drainTimeoutMs: config.drainTimeoutMs }),
-          catch: (e) => MicroError.from(e),
-        }).pipe(Effect.result),
-        (result) => (result._tag === "Success" ? Effect.promise(() => result.success.stop()) : Effect.void),
-      );
+      const started = yield* serveService(definition, { namespace: config.namespace, drainTimeoutMs: config.drainTimeoutMs })
+        .pipe(Effect.result);
       if (started._tag === "Success") instances.push(started.success);
       else failures.push({ file, error: `cannot start ${definition.name}: ${started.failure.message}` });
     }
