@@ -7,7 +7,9 @@
 export { type EnsureNatsServerOptions, ensureNatsServerBinary, findNatsServerBinary } from "./server-binary.ts";
 export {
   isNatsReachable,
+  type NatsServerHello,
   type NatsServerProcess,
+  probeNatsServer,
   startNatsServer,
   type StartNatsServerOptions,
 } from "./server-process.ts";

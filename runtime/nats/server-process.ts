@@ -153,22 +153,54 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
   };
 }
 
+/** What a NATS server says about itself in the `INFO` line it sends every new connection. */
+export interface NatsServerHello {
+  /** The address that answered, e.g. `nats://127.0.0.1:4222`. */
+  url: string;
+  /** Server version, e.g. `2.9.10`. */
+  version: string;
+  /**
+   * Whether JetStream is enabled. Worth checking before reusing a server found on 4222: the
+   * Debian package's system service, for one, runs without it.
+   */
+  jetstream: boolean;
+}
+
 /**
  * Whether a NATS server answers at `url`: connects over TCP and waits for the `INFO` banner
  * every NATS server sends first. Accepts what `NATS_URL` accepts, including a comma-separated
  * list (true if any answers) and URLs without a scheme or port.
  */
 export async function isNatsReachable(url: string, timeoutMs = 1000): Promise<boolean> {
+  return (await probeNatsServer(url, timeoutMs)) !== undefined;
+}
+
+/**
+ * Like {@link isNatsReachable}, but returns what the first server to answer says about itself
+ * (`undefined` if none does), so a caller can also check it has JetStream.
+ */
+export async function probeNatsServer(url: string, timeoutMs = 1000): Promise<NatsServerHello | undefined> {
   const targets = url.split(",").map((entry) => entry.trim()).filter(Boolean);
-  const answers = await Promise.all(
-    targets.map(async (entry) => {
-      const address = parseAddress(entry);
-      if (!address) return false;
-      const banner = await readTcpBanner(address.host, address.port, timeoutMs);
-      return banner?.startsWith("INFO ") ?? false;
-    }),
-  );
-  return answers.includes(true);
+  const answers = await Promise.all(targets.map((entry) => probeOne(entry, timeoutMs)));
+  return answers.find((answer) => answer !== undefined);
+}
+
+async function probeOne(entry: string, timeoutMs: number): Promise<NatsServerHello | undefined> {
+  const address = parseAddress(entry);
+  if (!address) return undefined;
+  const banner = await readTcpBanner(address.host, address.port, timeoutMs);
+  if (!banner?.startsWith("INFO ")) return undefined;
+  let info: { version?: unknown; jetstream?: unknown } = {};
+  try {
+    info = JSON.parse(banner.slice(5));
+  } catch {
+    // Still a NATS server, just one whose banner we cannot read; report what we know.
+  }
+  return {
+    url: `nats://${urlHost(address.host)}:${address.port}`,
+    version: typeof info.version === "string" ? info.version : "unknown",
+    jetstream: info.jetstream === true,
+  };
 }
 
 /** nats-server 2.x logs e.g. "[123] ... [INF] Listening for client connections on 127.0.0.1:4222". */

@@ -39,7 +39,8 @@ export interface SpawnOptions {
    * SIGKILL the child if this process goes away while the child still runs, however it goes:
    * crash, SIGKILL, Ctrl-C, or a test runner that exits without emitting `exit` (`bun test`
    * does). `removeDir` is deleted once the child has exited, even if this process is gone by
-   * then. Linux only (it reads /proc); elsewhere the option does nothing.
+   * then. The child runs via /bin/sh, so a missing command shows as exit code 127, not as a
+   * spawn error. Linux only (the guard reads /proc); elsewhere only the removal happens.
    */
   dieWithParent?: { removeDir?: string };
   /**
