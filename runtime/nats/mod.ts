@@ -13,3 +13,5 @@ export {
   startNatsServer,
   type StartNatsServerOptions,
 } from "./server-process.ts";
+export { connectNats, layerNats, Nats, type NatsOptions } from "./connection.ts";
+export { layerNatsServer, NatsServer, type NatsServerInfo, type NatsServerLayerOptions } from "./server-layer.ts";

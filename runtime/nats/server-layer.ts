@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
-import { isNatsReachable, startNatsServer } from "./server-process.ts";
+import { isNatsReachable, probeNatsServer, startNatsServer } from "./server-process.ts";
 
 /** The NATS server a run uses. */
 export interface NatsServerInfo {
@@ -45,12 +45,16 @@ export function layerNatsServer(options: NatsServerLayerOptions = {}): Layer.Lay
       }
       const port = options.port ?? 4222;
       const localUrl = `nats://127.0.0.1:${port}`;
-      if (yield* Effect.promise(() => isNatsReachable(localUrl))) return { url: localUrl, startedHere: false };
+      const local = yield* Effect.promise(() => probeNatsServer(localUrl));
+      if (local?.jetstream) return { url: localUrl, startedHere: false };
+      // A server without JetStream (e.g. the Debian package's system service) cannot keep
+      // events; leave it alone and start our own beside it.
+      if (local !== undefined) options.log?.(`the NATS server at ${localUrl} has no JetStream; starting one on another port`);
       const storeDir = options.storeDir ?? ".micro/nats";
       options.log?.(`starting nats-server with JetStream (store ${storeDir})`);
       const server = yield* Effect.acquireRelease(
         Effect.tryPromise({
-          try: () => startNatsServer({ port, storeDir, install: true })
+          try: () => (local === undefined ? startNatsServer({ port, storeDir, install: true }) : Promise.reject(new Error("port taken")))
             .catch(() => startNatsServer({ storeDir, install: true })),
           catch: (e) => MicroError.from(e, "unavailable"),
         }),

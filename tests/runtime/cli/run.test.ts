@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createClient } from "../../../runtime/mod.ts";
-import { isNatsReachable, type NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { isNatsReachable, type NatsServerProcess, probeNatsServer, startNatsServer } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
 import { freePort, greeterModule, makeServicesDir } from "../../support/service-dirs.ts";
@@ -62,6 +62,27 @@ describe("micro run", () => {
       expect(await isNatsReachable(`nats://127.0.0.1:${port}`)).toBe(false);
     } finally {
       child.process.kill("SIGKILL");
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
+  it("leaves a local NATS without JetStream alone and starts its own beside it", async () => {
+    const plain = await startNatsServer({ jetstream: false });
+    const store = mkdtempSync(join(tmpdir(), "jetmicro-store-"));
+    const child = runMicro(["run", services.dir], { NATS_URL: undefined, MICRO_NATS_PORT: String(plain.port), MICRO_NATS_STORE_DIR: store });
+    try {
+      await child.waitFor(/service slow/);
+      expect(child.output()).toContain(`the NATS server at nats://127.0.0.1:${plain.port} has no JetStream`);
+      const url = /NATS (nats:\/\/\S+) \(started by jetmicro\)/.exec(child.output())?.[1];
+      expect(url).toBeDefined();
+      expect(url).not.toBe(`nats://127.0.0.1:${plain.port}`);
+      expect((await probeNatsServer(url!))?.jetstream).toBe(true);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(await isNatsReachable(`nats://127.0.0.1:${plain.port}`)).toBe(true);
+    } finally {
+      child.process.kill("SIGKILL");
+      await plain.stop();
       rmSync(store, { recursive: true, force: true });
     }
   });
