@@ -51,6 +51,14 @@ export class MicroError extends Error {
    */
   static from(reason: unknown, fallback: Code = "internal"): MicroError {
     if (reason instanceof MicroError) return reason;
+    if (MicroError.is(reason)) {
+      return new MicroError(reason.code, reason.message, {
+        detail: reason.detail,
+        serviceId: reason.serviceId,
+        metadata: reason.metadata,
+        cause: reason.cause,
+      });
+    }
     if (reason instanceof Error) {
       if (reason.name === "AbortError") return new MicroError("canceled", reason.message || "call canceled", { cause: reason });
       if (reason.name === "TimeoutError") return new MicroError("deadline_exceeded", reason.message, { cause: reason });
@@ -66,6 +74,15 @@ export class MicroError extends Error {
       });
     }
     return new MicroError(fallback, typeof reason === "string" ? reason : String(reason));
+  }
+
+  /**
+   * True for a `MicroError`, including one made by another copy of this module (a service
+   * module loaded as CommonJS next to the ESM runtime, say), where `instanceof` says no.
+   */
+  static is(value: unknown): value is MicroError {
+    return value instanceof MicroError ||
+      (value instanceof Error && value.name === "MicroError" && isCode((value as { code?: unknown }).code));
   }
 
   /** The JSON form sent on the wire and by the gateway (no stack, no cause). */

@@ -51,11 +51,10 @@ export function createDispatch(
       const result = await endpoint.handler(request, context);
       return codec.encode(endpoint.method.output, toMessage(endpoint.method.output, result));
     } catch (cause) {
-      if (cause instanceof MicroError) {
-        throw cause.serviceId === undefined ? withServiceId(cause, info.id) : cause;
-      }
-      onHandlerError(cause, endpointName);
-      throw withServiceId(MicroError.from(cause), info.id);
+      // Anything but a MicroError is a bug in the handler: worth a log line with its stack.
+      if (!MicroError.is(cause)) onHandlerError(cause, endpointName);
+      const error = MicroError.from(cause);
+      throw error.serviceId === undefined ? withServiceId(error, info.id) : error;
     } finally {
       context?.dispose();
     }

@@ -13,6 +13,8 @@ export function repoPath(path: string): string {
 /** A temp services folder holding `files` (name → source); `remove()` deletes it. */
 export function makeServicesDir(files: Record<string, string>): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), "jetmicro-services-"));
+  // Outside this package, Node (tsx) would load .ts files as CommonJS without this.
+  writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
   for (const [name, source] of Object.entries(files)) writeFileSync(join(dir, name), source);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

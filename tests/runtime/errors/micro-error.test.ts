@@ -40,6 +40,13 @@ describe("MicroError.from", () => {
     expect(JSON.stringify(e)).not.toContain("stack");
   });
 
+  it("keeps the code of a MicroError from another copy of the module", () => {
+    const foreign = Object.assign(new Error("no such cart"), { name: "MicroError", code: "not_found", detail: "cart_id" });
+    expect(MicroError.is(foreign)).toBe(true);
+    expect(MicroError.from(foreign).toJSON()).toEqual({ code: "not_found", message: "no such cart", detail: "cart_id" });
+    expect(MicroError.is(Object.assign(new Error("x"), { name: "MicroError", code: "nope" }))).toBe(false);
+  });
+
   it("turns aborts into canceled and timeouts into deadline_exceeded", () => {
     expect(MicroError.from(new DOMException("stop", "AbortError")).code).toBe("canceled");
     const timeout = new Error("late");
