@@ -14,23 +14,48 @@ import { CallContext, type InstanceInfo } from "./handler-context.ts";
  */
 export type Dispatch = (endpointName: string, data: Uint8Array, headers: RequestHeaders, arrived: number) => Promise<Uint8Array>;
 
+/** Counters of one endpoint (and one more, under `""`, for calls to unknown endpoints). */
+export interface EndpointStats {
+  requests: number;
+  errors: number;
+  /** Total handler time (decode, handler, encode) in nanoseconds. */
+  processingNs: number;
+  /** The message of the last error, "" if none. */
+  lastError: string;
+}
+
+/** A service's dispatch and the counters it keeps per endpoint name. */
+export interface Dispatcher {
+  readonly dispatch: Dispatch;
+  readonly stats: ReadonlyMap<string, EndpointStats>;
+}
+
 /** Builds the {@link Dispatch} of one service instance. */
 export function createDispatch(
   definition: ServiceDefinition,
   info: InstanceInfo,
   onHandlerError: (error: unknown, endpoint: string) => void,
-): Dispatch {
-  const endpoints = new Map<string, EndpointDefinition>();
+): Dispatcher {
+  const endpoints = new Map<string, { endpoint: EndpointDefinition; stats: EndpointStats }>();
+  const stats = new Map<string, EndpointStats>();
   for (const endpoint of definition.endpoints) {
-    endpoints.set(endpoint.name, endpoint);
-    endpoints.set(endpoint.fullName, endpoint);
+    const counters = { requests: 0, errors: 0, processingNs: 0, lastError: "" };
+    stats.set(endpoint.name, counters);
+    endpoints.set(endpoint.name, { endpoint, stats: counters });
+    endpoints.set(endpoint.fullName, { endpoint, stats: counters });
   }
+  const unknown = { requests: 0, errors: 0, processingNs: 0, lastError: "" };
+  stats.set("", unknown);
   const endpointList = definition.endpoints.map((e) => e.name).join(", ");
 
-  return async function dispatch(endpointName, data, headers, arrived) {
+  const dispatch: Dispatch = async function dispatch(endpointName, data, headers, arrived) {
+    const began = performance.now();
+    const entry = endpoints.get(endpointName);
+    const counters = entry?.stats ?? unknown;
+    counters.requests++;
     let context: CallContext | undefined;
     try {
-      const endpoint = endpoints.get(endpointName);
+      const endpoint = entry?.endpoint;
       if (endpoint === undefined) {
         throw new MicroError("unimplemented", `${definition.name} has no endpoint "${endpointName}" (endpoints: ${endpointList})`, {
           detail: endpointName,
@@ -54,11 +79,15 @@ export function createDispatch(
       // Anything but a MicroError is a bug in the handler: worth a log line with its stack.
       if (!MicroError.is(cause)) onHandlerError(cause, endpointName);
       const error = MicroError.from(cause);
+      counters.errors++;
+      counters.lastError = `${error.code}: ${error.message}`;
       throw error.serviceId === undefined ? withServiceId(error, info.id) : error;
     } finally {
       context?.dispose();
+      counters.processingNs += (performance.now() - began) * 1e6;
     }
   };
+  return { dispatch, stats };
 }
 
 /** The deadline of a call: its `Micro-Timeout` from arrival, or the service default for raw callers. */

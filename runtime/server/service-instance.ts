@@ -6,6 +6,7 @@ import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "
 import { respondWithError } from "./error-reply.ts";
 import { MsgRequestHeaders } from "../wire/request-headers.ts";
 import { createDispatch } from "./dispatch.ts";
+import { serveMicroProtocol } from "./nats-micro-protocol.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
 
@@ -23,12 +24,28 @@ export interface StartServiceOptions {
   readonly onHandlerError?: (error: unknown, endpoint: string) => void;
 }
 
-/** Counters of one running instance. */
-export interface InstanceStats {
+/** Counters of one endpoint of a running instance. */
+export interface EndpointStatsView {
   readonly requests: number;
   readonly errors: number;
   /** Mean handler time in ms (decode, handler, encode). */
   readonly averageMs: number;
+  /** `code: message` of the last error, "" if none. */
+  readonly lastError: string;
+}
+
+/** Counters of one running instance. */
+export interface InstanceStats {
+  /** Requests received, including those refused because the mailbox was full. */
+  readonly requests: number;
+  /** Requests answered with an error, including mailbox-full refusals. */
+  readonly errors: number;
+  /** Requests refused at once because the mailbox was full. */
+  readonly rejected: number;
+  /** Mean handler time in ms over all handled requests. */
+  readonly averageMs: number;
+  /** Per endpoint (`Greeter.SayHello`); calls to unknown endpoints count under `""`. */
+  readonly endpoints: Readonly<Record<string, EndpointStatsView>>;
   readonly mailboxDepth: number;
   readonly running: number;
   readonly startedAt: number;
@@ -71,25 +88,41 @@ export async function startService(definition: ServiceDefinition, options: Start
     stopSignal: stopController.signal,
   };
 
-  const dispatch = createDispatch(definition, info, onHandlerError);
-
-  let requests = 0;
-  let errors = 0;
-  let busyMs = 0;
+  const { dispatch, stats: endpointStats } = createDispatch(definition, info, onHandlerError);
+  let rejected = 0;
   const startedAt = Date.now();
 
   async function handle(msg: Msg, endpointName: string, arrived: number): Promise<void> {
-    const began = performance.now();
-    requests++;
     try {
       const reply = await dispatch(endpointName, msg.data, new MsgRequestHeaders(msg), arrived);
       if (msg.reply) msg.respond(reply);
     } catch (error) {
-      errors++;
       respondWithError(msg, error as MicroError, nodeId);
-    } finally {
-      busyMs += performance.now() - began;
     }
+  }
+
+  function stats(): InstanceStats {
+    let requests = rejected;
+    let errors = rejected;
+    let processingNs = 0;
+    const endpoints: Record<string, EndpointStatsView> = {};
+    for (const [name, e] of endpointStats) {
+      requests += e.requests;
+      errors += e.errors;
+      processingNs += e.processingNs;
+      endpoints[name] = { requests: e.requests, errors: e.errors, averageMs: e.requests === 0 ? 0 : e.processingNs / e.requests / 1e6, lastError: e.lastError };
+    }
+    const handled = requests - rejected;
+    return {
+      requests,
+      errors,
+      rejected,
+      averageMs: handled === 0 ? 0 : processingNs / handled / 1e6,
+      endpoints,
+      mailboxDepth: mailbox.depth,
+      running: mailbox.running,
+      startedAt,
+    };
   }
 
   function subscribe(prefix: string, queue: string | undefined): Subscription {
@@ -99,7 +132,7 @@ export async function startService(definition: ServiceDefinition, options: Start
       callback: (_error, msg) => {
         const endpointName = msg.subject.slice(skip);
         if (!mailbox.offer({ msg, endpointName, arrived: Date.now() })) {
-          errors++;
+          rejected++;
           respondWithError(
             msg,
             new MicroError("resource_exhausted", `mailbox of ${definition.name} is full (${mailbox.depth} waiting, ${mailbox.running} running); retry later`),
@@ -115,7 +148,11 @@ export async function startService(definition: ServiceDefinition, options: Start
     definition.mailbox.concurrency,
     (job) => handle(job.msg, job.endpointName, job.arrived),
   );
-  const subscriptions = [subscribe(base, base), subscribe(nodeBase, undefined)];
+  const subscriptions = [
+    subscribe(base, base),
+    subscribe(nodeBase, undefined),
+    ...serveMicroProtocol(nc, { definition, nodeId, subject: base, startedAt, stats: endpointStats }),
+  ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
 
@@ -143,14 +180,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     namespace,
     subject: base,
     nodeSubject: nodeBase,
-    stats: () => ({
-      requests,
-      errors,
-      averageMs: requests === 0 ? 0 : busyMs / requests,
-      mailboxDepth: mailbox.depth,
-      running: mailbox.running,
-      startedAt,
-    }),
+    stats,
     stop,
   };
 }

@@ -50,7 +50,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
   for (const definition of services) {
     const namespace = definition.namespace ?? options.namespace ?? defaultNamespace;
     const nodeId = `${definition.name}-${nuid.next()}`;
-    const dispatch = createDispatch(
+    const { dispatch } = createDispatch(
       definition,
       {
         service: { name: definition.name, version: definition.version, nodeId },

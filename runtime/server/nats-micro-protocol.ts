@@ -1,0 +1,77 @@
+/**
+ * The NATS services protocol ("micro"), so `nats micro ls`, `@nats-io/services` clients and
+ * NATS service libraries in Go, Rust or Java see jetmicro instances: every instance answers
+ * `$SRV.{PING,INFO,STATS}`, `$SRV.{verb}.{name}` and `$SRV.{verb}.{name}.{id}` with the
+ * `io.nats.micro.v1.*` JSON schemas.
+ * @module
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { ServiceDefinition } from "../service/types.ts";
+import type { EndpointStats } from "./dispatch.ts";
+
+/** Root of the protocol's control subjects. */
+export const servicesApiPrefix = "$SRV";
+
+/** What the protocol needs to know about an instance. */
+export interface MicroProtocolInstance {
+  readonly definition: ServiceDefinition;
+  readonly nodeId: string;
+  /** Queue subject prefix, e.g. `micro.srv.greeter`. */
+  readonly subject: string;
+  readonly startedAt: number;
+  readonly stats: ReadonlyMap<string, EndpointStats>;
+}
+
+/** Subscribes the control subjects of one instance; drain or unsubscribe the result on stop. */
+export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolInstance): Subscription[] {
+  const { definition, nodeId } = instance;
+  const identity = { name: definition.name, id: nodeId, version: definition.version, metadata: { ...definition.metadata } };
+  const endpointInfo = definition.endpoints.map((e) => ({
+    name: e.name,
+    subject: `${instance.subject}.${e.name}`,
+    queue_group: instance.subject,
+    metadata: {
+      proto: e.fullName,
+      request: e.method.input.typeName,
+      response: e.method.output.typeName,
+      kind: e.method.methodKind,
+      implemented: String(e.handler !== undefined),
+    },
+  }));
+  const answers: Record<string, () => unknown> = {
+    PING: () => ({ type: "io.nats.micro.v1.ping_response", ...identity }),
+    INFO: () => ({
+      type: "io.nats.micro.v1.info_response",
+      ...identity,
+      description: `${definition.descriptor.typeName} (jetmicro ${definition.type})`,
+      endpoints: endpointInfo,
+    }),
+    STATS: () => ({
+      type: "io.nats.micro.v1.stats_response",
+      ...identity,
+      started: new Date(instance.startedAt).toISOString(),
+      endpoints: endpointInfo.map((e) => {
+        const s = instance.stats.get(e.name);
+        const requests = s?.requests ?? 0;
+        const processing = Math.round(s?.processingNs ?? 0);
+        return {
+          name: e.name,
+          subject: e.subject,
+          queue_group: e.queue_group,
+          num_requests: requests,
+          num_errors: s?.errors ?? 0,
+          last_error: s?.lastError ?? "",
+          processing_time: processing,
+          average_processing_time: requests === 0 ? 0 : Math.round(processing / requests),
+        };
+      }),
+    }),
+  };
+  const subscriptions: Subscription[] = [];
+  for (const [verb, answer] of Object.entries(answers)) {
+    for (const subject of [`${servicesApiPrefix}.${verb}`, `${servicesApiPrefix}.${verb}.${definition.name}`, `${servicesApiPrefix}.${verb}.${definition.name}.${nodeId}`]) {
+      subscriptions.push(nc.subscribe(subject, { callback: (_error, msg) => void msg.respond(JSON.stringify(answer())) }));
+    }
+  }
+  return subscriptions;
+}
