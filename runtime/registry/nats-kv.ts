@@ -1,0 +1,73 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
+import { MicroError } from "../errors/micro-error.ts";
+import { recordKey } from "./records.ts";
+import { RecordTable } from "./record-table.ts";
+import type { Registry, ServiceRecord } from "./types.ts";
+
+/** Options for {@link createNatsRegistry}. */
+export interface NatsRegistryOptions {
+  /** KV bucket holding the records; default `micro_registry`. */
+  readonly bucket?: string;
+  /** Bucket TTL in ms: the server forgets records not refreshed within it; default 15000. */
+  readonly ttlMs?: number;
+}
+
+/**
+ * A registry in a JetStream KV bucket: one key per node (`{namespace}.{service}.{nodeId}`),
+ * refreshed by heartbeats. nats-server 2.9 only has a bucket-wide TTL and sends no event
+ * when a key ages out, so every reader also expires nodes itself when their heartbeats stop
+ * (the {@link RecordTable}). Reads come from a local copy kept current by a KV watch: no
+ * round trip per lookup, and the last known nodes survive a registry outage.
+ */
+export async function createNatsRegistry(nc: NatsConnection, options: NatsRegistryOptions = {}): Promise<Registry> {
+  const bucket = options.bucket ?? "micro_registry";
+  const ttlMs = options.ttlMs ?? 15_000;
+  let kv: KV;
+  try {
+    kv = await new Kvm(nc).create(bucket, { history: 1, ttl: ttlMs });
+  } catch (cause) {
+    throw new MicroError("unavailable", `cannot open the registry bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
+  }
+  const table = new RecordTable();
+  const revisions = new Map<string, number>();
+  const apply = (key: string, revision: number, operation: string, value: () => ServiceRecord) => {
+    if ((revisions.get(key) ?? 0) >= revision) return;
+    revisions.set(key, revision);
+    if (operation === "PUT") {
+      try {
+        table.put(value());
+      } catch {
+        // A record another tool wrote badly must not stop discovery of the others.
+      }
+    } else {
+      table.delete(key);
+    }
+  };
+
+  // Watch first, then read the snapshot, so nothing written in between is missed.
+  const watcher = await kv.watch({ key: ">", include: KvWatchInclude.UpdatesOnly });
+  (async () => {
+    for await (const entry of watcher) apply(entry.key, entry.revision, entry.operation, () => entry.json<ServiceRecord>());
+  })().catch(() => undefined);
+  for await (const key of await kv.keys()) {
+    const entry = await kv.get(key);
+    if (entry !== null && entry.operation === "PUT") apply(key, entry.revision, "PUT", () => entry.json<ServiceRecord>());
+  }
+
+  return {
+    async register(record) {
+      await kv.put(recordKey(record), JSON.stringify(record));
+    },
+    async deregister(record) {
+      await kv.delete(recordKey(record));
+    },
+    getService: async (name, namespace) => table.services((r) => r.name === name && (namespace === undefined || r.namespace === namespace)),
+    listServices: async () => table.services(),
+    watch: (signal) => table.watch(signal),
+    async close() {
+      watcher.stop();
+      table.close();
+    },
+  };
+}

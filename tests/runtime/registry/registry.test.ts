@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
+import { defineService } from "../../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { createMemoryRegistry } from "../../../runtime/registry/memory.ts";
+import { createNatsRegistry } from "../../../runtime/registry/nats-kv.ts";
+import { serviceRecord } from "../../../runtime/registry/records.ts";
+import type { Registry, RegistryEvent, ServiceRecord } from "../../../runtime/registry/types.ts";
+import { startTestNats } from "../../support/nats.ts";
+
+const v1 = defineService(Greeter, { version: "1.0.0", metadata: { team: "a" } }, { sayHello: () => ({ message: "" }) });
+const v2 = defineService(Greeter, { version: "2.0.0" }, { sayHello: () => ({ message: "" }) });
+
+function record(definition: typeof v1, id: string, ttlMs = 60_000, zone = "a"): ServiceRecord {
+  return serviceRecord(definition, { id, address: `micro.node.${id}`, namespace: "micro", metadata: { zone } }, ttlMs);
+}
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > end) return value;
+    await Bun.sleep(25);
+  }
+}
+
+let nats: NatsServerProcess;
+const connections: NatsConnection[] = [];
+beforeAll(async () => {
+  nats = await startTestNats();
+});
+afterAll(async () => {
+  for (const nc of connections) await nc.close();
+  await nats.stop();
+});
+
+async function natsRegistry(ttlMs?: number): Promise<Registry> {
+  const nc = await connect({ servers: nats.url });
+  connections.push(nc);
+  return createNatsRegistry(nc, { bucket: `reg_${ttlMs ?? "default"}`, ...(ttlMs ? { ttlMs } : {}) });
+}
+
+const backends: Array<[string, () => Promise<[Registry, Registry]>]> = [
+  ["memory", async () => {
+    const r = createMemoryRegistry();
+    return [r, r];
+  }],
+  ["nats kv", async () => [await natsRegistry(), await natsRegistry()]],
+];
+
+for (const [backend, open] of backends) {
+  describe(`${backend} registry`, () => {
+    it("lists a service by version with its nodes, endpoints and request schema", async () => {
+      const [writer, reader] = await open();
+      await writer.register(record(v1, "greeter-a"));
+      await writer.register(record(v1, "greeter-b", 60_000, "b"));
+      await writer.register(record(v2, "greeter-c"));
+      const services = await until(() => reader.getService("greeter"), (s) => s.flatMap((x) => x.nodes).length === 3);
+      expect(services.map((s) => [s.version, s.nodes.map((n) => n.id).sort()])).toEqual([
+        ["1.0.0", ["greeter-a", "greeter-b"]],
+        ["2.0.0", ["greeter-c"]],
+      ]);
+      expect(services[0]!.metadata).toEqual({ team: "a" });
+      expect(services[0]!.nodes.find((n) => n.id === "greeter-b")?.metadata).toEqual({ zone: "b" });
+      const sayHello = services[0]!.endpoints.find((e) => e.name === "Greeter.SayHello")!;
+      expect(sayHello.request).toEqual({ typeName: "greeter.v1.SayHelloRequest", fields: [{ name: "name", type: "string", repeated: false, map: false }] });
+      expect(sayHello.implemented).toBe(true);
+      expect((await reader.listServices()).map((s) => `${s.name}@${s.version}`)).toEqual(["greeter@1.0.0", "greeter@2.0.0"]);
+      expect(await reader.getService("nobody")).toEqual([]);
+      for (const id of ["greeter-a", "greeter-b"]) await writer.deregister(record(v1, id));
+      await writer.deregister(record(v2, "greeter-c"));
+      await writer.close();
+      await reader.close();
+    });
+
+    it("tells watchers about registration, deregistration and expiry", async () => {
+      const [writer, reader] = await open();
+      const controller = new AbortController();
+      const events: string[] = [];
+      const watching = (async () => {
+        for await (const e of reader.watch(controller.signal) as AsyncIterable<RegistryEvent>) events.push(`${e.type} ${e.record.node.id}`);
+      })();
+      await Bun.sleep(50);
+      await writer.register(record(v1, "w-1"));
+      await writer.register(record(v1, "w-1"));
+      await writer.register(record(v1, "w-2", 200));
+      await writer.deregister(record(v1, "w-1"));
+      await until(async () => events, (e) => e.includes("expire w-2"), 3000);
+      controller.abort();
+      await watching;
+      expect(events).toEqual(["register w-1", "update w-1", "register w-2", "deregister w-1", "expire w-2"]);
+      expect(await reader.getService("greeter")).toEqual([]);
+      await writer.close();
+      await reader.close();
+    });
+  });
+}
+
+describe("nats kv registry", () => {
+  it("gives a reader that starts later the nodes already registered", async () => {
+    const writer = await natsRegistry(30_000);
+    await writer.register(record(v2, "early-1"));
+    const late = await natsRegistry(30_000);
+    expect((await late.getService("greeter")).map((s) => s.nodes.map((n) => n.id))).toEqual([["early-1"]]);
+    await writer.close();
+    await late.close();
+  });
+});
