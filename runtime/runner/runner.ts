@@ -6,6 +6,7 @@
 import { Effect, Layer } from "effect";
 import { layerNatsTransport } from "../client/transport-layer.ts";
 import { layerNats } from "../nats/connection.ts";
+import { layerNatsRegistry } from "../registry/layer.ts";
 import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
 import { serveService } from "../server/serve-effect.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
@@ -23,6 +24,8 @@ export interface RunnerConfig {
   readonly natsPort: number;
   /** Default namespace of services. */
   readonly namespace: string;
+  /** How long the registry keeps a node without a heartbeat, in ms. */
+  readonly registryTtlMs: number;
   /** Drain grace on stop, in ms. */
   readonly drainTimeoutMs: number;
   /** Progress output. */
@@ -45,7 +48,11 @@ export const startServices = (config: RunnerConfig) =>
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition } of loaded.services) {
-      const started = yield* serveService(definition, { namespace: config.namespace, drainTimeoutMs: config.drainTimeoutMs })
+      const started = yield* serveService(definition, {
+        namespace: config.namespace,
+        drainTimeoutMs: config.drainTimeoutMs,
+        registryTtlMs: config.registryTtlMs,
+      })
         .pipe(Effect.result);
       if (started._tag === "Success") instances.push(started.success);
       else failures.push({ file, error: `cannot start ${definition.name}: ${started.failure.message}` });
@@ -55,9 +62,9 @@ export const startServices = (config: RunnerConfig) =>
 
 /**
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
- * transport. Closing the scope releases them top down.
+ * transport and the registry. Closing the scope releases them top down.
  */
-export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "log">) {
+export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "log">) {
   const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, log: config.log });
   const connection = Layer.unwrap(
     Effect.gen(function* () {
@@ -65,5 +72,6 @@ export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDi
       return layerNats({ servers: url, name: "jetmicro-runner" });
     }),
   ).pipe(Layer.provideMerge(server));
-  return layerNatsTransport.pipe(Layer.provideMerge(connection));
+  const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs });
+  return Layer.merge(layerNatsTransport, registry).pipe(Layer.provideMerge(connection));
 }

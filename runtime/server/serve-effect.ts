@@ -7,11 +7,14 @@ import { Effect, type Scope } from "effect";
 import { ClientTransport } from "../client/transport-layer.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { Nats } from "../nats/connection.ts";
+import { keepRegistered } from "../registry/layer.ts";
+import { serviceRecord } from "../registry/records.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { type ServiceInstance, startService, type StartServiceOptions } from "./service-instance.ts";
 
 /**
- * Serves `definition` for the life of the current scope.
+ * Serves `definition` for the life of the current scope, registered (with heartbeats) in the
+ * {@link ServiceRegistry} when one is in context.
  *
  * @example
  * ```ts
@@ -23,17 +26,25 @@ import { type ServiceInstance, startService, type StartServiceOptions } from "./
  */
 export function serveService(
   definition: ServiceDefinition,
-  options: Omit<StartServiceOptions, "connection" | "transport"> = {},
+  options: Omit<StartServiceOptions, "connection" | "transport"> & {
+    /** How long the registry keeps the node without a heartbeat; default 15000 ms. */
+    readonly registryTtlMs?: number;
+  } = {},
 ): Effect.Effect<ServiceInstance, MicroError, Nats | ClientTransport | Scope.Scope> {
   return Effect.gen(function* () {
     const connection = yield* Nats;
     const transport = yield* ClientTransport;
-    return yield* Effect.acquireRelease(
+    const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startService(definition, { ...options, connection, transport }),
         catch: (e) => MicroError.from(e),
       }),
       (instance) => Effect.promise(() => instance.stop()),
     );
+    // Released first: the node leaves the registry before it stops taking calls.
+    yield* keepRegistered(
+      serviceRecord(definition, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, options.registryTtlMs ?? 15_000),
+    );
+    return instance;
   });
 }

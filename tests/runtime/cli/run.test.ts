@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createClient } from "../../../runtime/mod.ts";
+import { createNatsRegistry } from "../../../runtime/registry/nats-kv.ts";
 import { isNatsReachable, type NatsServerProcess, probeNatsServer, startNatsServer } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
@@ -46,6 +47,28 @@ describe("micro run", () => {
       await conn.close();
     } finally {
       child.process.kill("SIGKILL");
+    }
+  });
+
+  it("registers each service while it runs and deregisters it at once on stop", async () => {
+    const child = runMicro(["run", services.dir], { NATS_URL: nats.url });
+    const conn = await openTestConnection(nats.url);
+    try {
+      await child.waitFor(/service slow/);
+      const registry = await createNatsRegistry(conn.nc);
+      const [slow] = await registry.getService("slow");
+      expect(slow?.version).toBe("2.0.0");
+      expect(slow?.nodes).toHaveLength(1);
+      expect(child.output()).toContain(`(node ${slow!.nodes[0]!.id})`);
+      expect(slow?.endpoints.map((e) => e.name)).toEqual(["Greeter.SayHello", "Greeter.SayGoodbye"]);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      await Bun.sleep(100);
+      expect(await registry.getService("slow")).toEqual([]);
+      await registry.close();
+    } finally {
+      child.process.kill("SIGKILL");
+      await conn.close();
     }
   });
 
