@@ -19,6 +19,7 @@ export type {
 export { defaultServiceName, endpointFullName, endpointName } from "./service/names.ts";
 
 export { createClient } from "./client/create-client.ts";
+export { createDiscovery, type Discovery, type DiscoveryOptions } from "./client/discovery.ts";
 export { connectClient, type ConnectClientOptions, type MicroConnection } from "./client/connect.ts";
 export { NatsTransport } from "./client/nats-transport.ts";
 export type { Transport, TransportReply } from "./client/transport.ts";
@@ -35,6 +36,14 @@ export { MicroError, type MicroErrorOptions } from "./errors/micro-error.ts";
 
 export { connectNats, layerNats, Nats, type NatsOptions } from "./nats/connection.ts";
 export { layerNatsServer, NatsServer, type NatsServerInfo } from "./nats/server-layer.ts";
+
+export { createMemoryRegistry } from "./registry/memory.ts";
+export { createNatsRegistry, type NatsRegistryOptions } from "./registry/nats-kv.ts";
+export { keepRegistered, layerMemoryRegistry, layerNatsRegistry, ServiceRegistry } from "./registry/layer.ts";
+export type { EndpointRecord, FieldSchema, NodeRecord, Registry, RegistryEvent, Service, ServiceRecord } from "./registry/types.ts";
+export { createSelector, type SelectorOptions } from "./selector/selector.ts";
+export type { Selection, SelectOptions, Selector, Strategy } from "./selector/types.ts";
+export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selector/routing-rules.ts";
 
 export { loadServices, type LoadedServices, type LoadFailure } from "./runner/load-services.ts";
 export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";

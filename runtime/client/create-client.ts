@@ -14,6 +14,8 @@ import { defaultServiceName, endpointName } from "../service/names.ts";
 import { contentTypeHeader, fromHeader, protoContentType, timeoutHeader } from "../wire/headers.ts";
 import { assertNamespace, assertToken, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
 import { writeMetadata } from "./metadata.ts";
+import type { Discovery } from "./discovery.ts";
+import { routedRequest } from "./routed-request.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 import type { CallOptions, Client, ClientOptions, ParentCall } from "./types.ts";
 
@@ -48,7 +50,7 @@ export function createClient<S extends DescService>(
   const client: Record<string, unknown> = {};
   for (const method of service.methods) {
     client[method.localName] = method.methodKind === "unary"
-      ? unaryCall(method, transport, base, nodeBase, clientTimeout, clientMetadata, parent)
+      ? unaryCall(method, transport, { base, nodeBase, namespace, serviceName: name, discovery: options.discovery }, clientTimeout, clientMetadata, parent)
       : () => Promise.reject(new MicroError("unimplemented", `${method.methodKind} calls are not supported yet: ${endpointName(method)}`));
   }
   return client as Client<S>;
@@ -57,17 +59,18 @@ export function createClient<S extends DescService>(
 function unaryCall(
   method: DescMethod,
   transport: Transport,
-  base: string,
-  nodeBase: string,
+  where: { base: string; nodeBase: string; namespace: string; serviceName: string; discovery: Discovery | undefined },
   clientTimeout: number,
   clientMetadata: Readonly<Record<string, string>>,
   parent: ParentCall | undefined,
 ) {
+  const { base, nodeBase, namespace, serviceName, discovery } = where;
   const endpoint = endpointName(method);
   const subject = `${base}.${endpoint}`;
   const input: DescMessage = method.input;
   const output: DescMessage = method.output;
   const hasClientMetadata = Object.keys(clientMetadata).length > 0;
+  const routeTarget = { namespace, service: serviceName, endpoint, queueSubject: subject };
   // Most calls carry nothing but the timeout, and the remaining time is nearly always the
   // same number, so one headers object is reused (nats.js only reads it when publishing).
   const cacheable = !hasClientMetadata && parent === undefined;
@@ -122,7 +125,11 @@ function unaryCall(
     } catch (error) {
       return Promise.reject(MicroError.from(error));
     }
-    return transport.request(target, data, headers, deadline, options.signal ?? parent?.signal).then(decodeReply);
+    const signal = options.signal ?? parent?.signal;
+    if (discovery !== undefined && options.node === undefined) {
+      return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal).then(decodeReply);
+    }
+    return transport.request(target, data, headers, deadline, signal).then(decodeReply);
   };
 }
 

@@ -3,7 +3,7 @@ import { codeFromHttpStatus, isCode } from "../errors/code.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { errorCodeHeader, natsErrorCodeHeader, natsErrorHeader } from "../wire/headers.ts";
 import { DeadlineWheel, type Expirable } from "./deadline-wheel.ts";
-import type { Transport, TransportReply } from "./transport.ts";
+import { notDeliveredReason, type Transport, type TransportReply } from "./transport.ts";
 
 /** Status NATS sends on the reply subject when no subscriber exists for a request. */
 const noRespondersStatus = 503;
@@ -117,7 +117,7 @@ function canceled(signal: AbortSignal): MicroError {
 /** The error a reply carries, if any: NATS no-responders, or a service error in headers. */
 function replyError(headers: MsgHdrs, msg: Msg, subject: string): MicroError | undefined {
   if (headers.code === noRespondersStatus && msg.data.length === 0) {
-    return new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject });
+    return new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject, metadata: { reason: notDeliveredReason } });
   }
   const status = headers.get(natsErrorCodeHeader);
   if (!status) return undefined;

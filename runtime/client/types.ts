@@ -4,6 +4,7 @@
  */
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceType } from "../wire/subject.ts";
+import type { Discovery } from "./discovery.ts";
 
 /** Options for one call; each overrides the client's default. */
 export interface CallOptions {
@@ -17,6 +18,12 @@ export interface CallOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Call this node only (a node id from the registry) instead of any instance. */
   readonly node?: string;
+  /** With discovery: only nodes of this version (routing rules are then ignored). */
+  readonly version?: string;
+  /** With discovery: only nodes whose metadata has these values, e.g. `{zone: "a"}`. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** With discovery: calls with the same key reach the same node while the node set is stable. */
+  readonly key?: string;
 }
 
 /** Options of a client, fixed at creation. */
@@ -31,6 +38,11 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** Metadata sent with every call (per-call metadata is merged over it). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Route calls to nodes from the registry with a selector (and routing rules), retrying
+   * undelivered calls on other nodes. Without it calls go to the queue subject and NATS picks.
+   */
+  readonly discovery?: Discovery;
 }
 
 /** A unary call: request in, response out. */

@@ -16,6 +16,7 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
     natsStoreDir: overrides.natsStoreDir ?? env("MICRO_NATS_STORE_DIR") ?? ".micro/nats",
     natsPort: overrides.natsPort ?? whole("MICRO_NATS_PORT", 4222),
     namespace,
+    nodeMetadata: overrides.nodeMetadata ?? pairs("MICRO_NODE_METADATA"),
     registryTtlMs: overrides.registryTtlMs ?? whole("MICRO_REGISTRY_TTL_MS", 15_000, 1000),
     drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),
     log: overrides.log ?? ((line) => console.log(line)),
@@ -30,4 +31,20 @@ function whole(name: string, fallback: number, min = 0): number {
     throw new MicroError("invalid_argument", `${name} must be a whole number${min > 0 ? ` >= ${min}` : ""}, got "${raw}"`);
   }
   return value;
+}
+
+/** `k=v,k2=v2` into a record; `invalid_argument` naming the bad pair. */
+function pairs(name: string): Record<string, string> {
+  const raw = env(name);
+  const out: Record<string, string> = {};
+  if (!raw) return out;
+  for (const pair of raw.split(",")) {
+    const at = pair.indexOf("=");
+    const key = pair.slice(0, at).trim();
+    if (at <= 0 || !/^[A-Za-z0-9_.-]+$/.test(key)) {
+      throw new MicroError("invalid_argument", `${name} must be key=value pairs separated by commas, got "${pair}"`);
+    }
+    out[key] = pair.slice(at + 1).trim();
+  }
+  return out;
 }

@@ -24,6 +24,8 @@ export interface RunnerConfig {
   readonly natsPort: number;
   /** Default namespace of services. */
   readonly namespace: string;
+  /** Metadata of the nodes this runner starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
+  readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms. */
   readonly registryTtlMs: number;
   /** Drain grace on stop, in ms. */
@@ -52,6 +54,7 @@ export const startServices = (config: RunnerConfig) =>
         namespace: config.namespace,
         drainTimeoutMs: config.drainTimeoutMs,
         registryTtlMs: config.registryTtlMs,
+        nodeMetadata: config.nodeMetadata,
       })
         .pipe(Effect.result);
       if (started._tag === "Success") instances.push(started.success);

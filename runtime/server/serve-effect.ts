@@ -29,6 +29,8 @@ export function serveService(
   options: Omit<StartServiceOptions, "connection" | "transport"> & {
     /** How long the registry keeps the node without a heartbeat; default 15000 ms. */
     readonly registryTtlMs?: number;
+    /** Metadata of this node in the registry (zone, rack, ...), for label routing. */
+    readonly nodeMetadata?: Readonly<Record<string, string>>;
   } = {},
 ): Effect.Effect<ServiceInstance, MicroError, Nats | ClientTransport | Scope.Scope> {
   return Effect.gen(function* () {
@@ -43,7 +45,7 @@ export function serveService(
     );
     // Released first: the node leaves the registry before it stops taking calls.
     yield* keepRegistered(
-      serviceRecord(definition, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, options.registryTtlMs ?? 15_000),
+      serviceRecord(definition, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace, metadata: options.nodeMetadata }, options.registryTtlMs ?? 15_000),
     );
     return instance;
   });

@@ -1,5 +1,5 @@
 import { nuid } from "@nats-io/nats-core";
-import type { Transport, TransportReply } from "../client/transport.ts";
+import { notDeliveredReason, type Transport, type TransportReply } from "../client/transport.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createDispatch, type Dispatch } from "../server/dispatch.ts";
 import type { ServiceDefinition } from "../service/types.ts";
@@ -37,7 +37,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       if (closed) throw new MicroError("unavailable", "the memory transport is closed");
       if (signal?.aborted) throw new MicroError("canceled", "call canceled");
       const route = routes.find((r) => subject.startsWith(r.prefix));
-      if (route === undefined) throw new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject });
+      if (route === undefined) throw new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject, metadata: { reason: notDeliveredReason } });
       const reply = route.dispatch(subject.slice(route.prefix.length), data, headersOf(headers), Date.now());
       return { data: await raceDeadline(reply, subject, deadline, signal), headers: undefined };
     },

@@ -1,0 +1,58 @@
+import type { Registry, Service } from "../registry/types.ts";
+import type { RoutingRules } from "../selector/routing-rules.ts";
+import { createSelector } from "../selector/selector.ts";
+import type { Selector } from "../selector/types.ts";
+
+/** Options for {@link createDiscovery}. */
+export interface DiscoveryOptions {
+  readonly registry: Registry;
+  /** Default: a random selector. */
+  readonly selector?: Selector;
+  /** Version weights followed by calls that name no version. */
+  readonly rules?: RoutingRules;
+}
+
+/**
+ * What a client needs to route calls to nodes: a per-service copy of the registry, refreshed
+ * when the registry reports a change (not per call), a selector and the routing rules.
+ */
+export interface Discovery {
+  readonly selector: Selector;
+  readonly rules: RoutingRules | undefined;
+  /** The cached versions of a service, or undefined before its first {@link load}. */
+  cached(namespace: string, name: string): readonly Service[] | undefined;
+  /** Reads a service from the registry into the cache. */
+  load(namespace: string, name: string): Promise<readonly Service[]>;
+  close(): Promise<void>;
+}
+
+/** Creates a {@link Discovery} over a registry. */
+export function createDiscovery(options: DiscoveryOptions): Discovery {
+  const cache = new Map<string, readonly Service[]>();
+  const stop = new AbortController();
+  const key = (namespace: string, name: string) => `${namespace} ${name}`;
+
+  async function load(namespace: string, name: string): Promise<readonly Service[]> {
+    const services = await options.registry.getService(name, namespace);
+    cache.set(key(namespace, name), services);
+    return services;
+  }
+
+  (async () => {
+    for await (const event of options.registry.watch(stop.signal)) {
+      const k = key(event.record.namespace, event.record.name);
+      // Only services this client calls are kept; a heartbeat of an unchanged node is cheap to reload.
+      if (cache.has(k)) await load(event.record.namespace, event.record.name);
+    }
+  })().catch(() => undefined);
+
+  return {
+    selector: options.selector ?? createSelector(),
+    rules: options.rules,
+    cached: (namespace, name) => cache.get(key(namespace, name)),
+    load,
+    async close() {
+      stop.abort();
+    },
+  };
+}
