@@ -9,9 +9,10 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
-import { connectNats, createClient, NatsTransport } from "../runtime/mod.ts";
+import { connectNats, createClient, createDiscovery, createNatsRegistry, createSelector, NatsTransport } from "../runtime/mod.ts";
 import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
 import {
+  benchRegistryBucket,
   callTimeoutMs,
   type ClientReport,
   type Measurement,
@@ -37,7 +38,12 @@ const version = process.versions.bun ?? process.versions.node;
 const rawDefault = await connect({ servers, name: "bench-raw-default" });
 const rawNoTraces = await connect({ servers, name: "bench-raw-noAsyncTraces", noAsyncTraces: true });
 const jetmicroConnection = await connectNats({ servers, name: "bench-jetmicro-client" });
-const greeter = createClient(Greeter, new NatsTransport(jetmicroConnection));
+const jetmicroTransport = new NatsTransport(jetmicroConnection);
+const greeter = createClient(Greeter, jetmicroTransport);
+// The same client with the selector on the call path: registry cache, round robin, retries.
+const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
+const discovery = createDiscovery({ registry, selector: createSelector({ strategy: "round_robin" }) });
+const routedGreeter = createClient(Greeter, jetmicroTransport, { discovery });
 const expected = `Hello ${name}`;
 
 /** One call of each system, encoding the request and decoding the reply as a caller would. */
@@ -51,6 +57,7 @@ const calls: Record<System, () => Promise<string>> = {
   "raw-default": rawCall(rawDefault),
   "raw-noAsyncTraces": rawCall(rawNoTraces),
   jetmicro: async () => (await greeter.sayHello({ name })).message,
+  "jetmicro-routed": async () => (await routedGreeter.sayHello({ name })).message,
 };
 
 async function serverCpuMicros(): Promise<number | undefined> {
@@ -145,6 +152,8 @@ for (let round = 1; round <= settings.rounds; round++) {
 
 const report: ClientReport = { runtime, version, settings, firstError, measurements };
 console.log(resultPrefix + JSON.stringify(report));
+await discovery.close();
+await registry.close();
 await Promise.all([rawDefault.close(), rawNoTraces.close(), jetmicroConnection.close()]);
 // Let the loop end on its own (so --cpu-prof writes its profile), but never hang here.
 setTimeout(() => process.exit(0), 2_000).unref();

@@ -7,9 +7,10 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
-import { connectNats, defineService, NatsTransport, startService } from "../runtime/mod.ts";
+import { connectNats, createNatsRegistry, defineService, NatsTransport, startService } from "../runtime/mod.ts";
+import { serviceRecord } from "../runtime/registry/records.ts";
 import { exitWithParent, ownCpuMicros } from "./child-process.ts";
-import { rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
+import { benchRegistryBucket, rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
 
 exitWithParent();
 const servers = process.env.NATS_URL;
@@ -42,6 +43,9 @@ const instance = await startService(greeter, {
   connection: jetmicroConnection,
   transport: new NatsTransport(jetmicroConnection),
 });
+// Registered like the runner does, so the routed client finds this node through the registry.
+const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
+await registry.register(serviceRecord(greeter, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, 60_000));
 await rawConnection.flush();
 console.log(readyLine);
 
@@ -50,6 +54,8 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   const forced = setTimeout(() => process.exit(1), 5_000);
+  await registry.deregister(serviceRecord(greeter, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, 60_000));
+  await registry.close();
   await instance.stop();
   await Promise.all([rawConnection.drain(), jetmicroConnection.drain()]);
   clearTimeout(forced);
