@@ -38,6 +38,7 @@ export { connectNats, layerNats, Nats, type NatsOptions } from "./nats/connectio
 export { layerNatsServer, NatsServer, type NatsServerInfo } from "./nats/server-layer.ts";
 
 export { createMemoryRegistry } from "./registry/memory.ts";
+export { listNatsMicroServices, type NatsMicroService } from "./registry/nats-micro-services.ts";
 export { createNatsRegistry, type NatsRegistryOptions } from "./registry/nats-kv.ts";
 export { keepRegistered, layerMemoryRegistry, layerNatsRegistry, ServiceRegistry } from "./registry/layer.ts";
 export type { EndpointRecord, FieldSchema, NodeRecord, Registry, RegistryEvent, Service, ServiceRecord } from "./registry/types.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
-import { createClient, defineService, type ServiceInstance, startService } from "../../../runtime/mod.ts";
+import { createClient, defineService, listNatsMicroServices, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import greeter from "../../../services/greeter.ts";
 import { startTestNats } from "../../support/nats.ts";
@@ -74,6 +74,29 @@ describe("NATS services protocol ($SRV)", () => {
     expect(sayHello.average_processing_time).toBe(Math.round(sayHello.processing_time / 3));
     expect([sayGoodbye.num_requests, sayGoodbye.num_errors]).toEqual([1, 1]);
     expect(hello.stats().endpoints["Greeter.SayHello"]?.requests).toBe(3);
+  });
+
+  it("lists services written with NATS service libraries in other languages beside jetmicro's", async () => {
+    // What a Go `micro.AddService` instance answers on $SRV.INFO.
+    const goInfo = {
+      type: "io.nats.micro.v1.info_response",
+      name: "inventory",
+      id: "Xu2L9cD4",
+      version: "0.3.1",
+      metadata: { lang: "go" },
+      description: "stock levels",
+      endpoints: [{ name: "get", subject: "inventory.get", queue_group: "q", metadata: null }],
+    };
+    const go = conn.nc.subscribe("$SRV.INFO", { callback: (_e, msg) => void msg.respond(JSON.stringify(goInfo)) });
+    const noise = conn.nc.subscribe("$SRV.INFO", { callback: (_e, msg) => void msg.respond("not json") });
+    const listed = await listNatsMicroServices(conn.nc, { waitMs: 300 });
+    go.unsubscribe();
+    noise.unsubscribe();
+    expect(listed.map((s) => s.name)).toEqual(["greeter", "inventory", "other"]);
+    const inventory = listed.find((s) => s.name === "inventory")!;
+    expect(inventory.endpoints).toEqual([{ name: "get", subject: "inventory.get", queueGroup: "q" }]);
+    expect(inventory.metadata).toEqual({ lang: "go" });
+    expect((await listNatsMicroServices(conn.nc, { name: "greeter", waitMs: 200 })).map((s) => s.id)).toEqual([hello.nodeId]);
   });
 
   it("stops answering when the instance stops", async () => {
