@@ -22,6 +22,23 @@ export interface EndpointStats {
   processingNs: number;
   /** The message of the last error, "" if none. */
   lastError: string;
+  /** Handler times in ms of the latest calls (a ring of {@link recentSize}), for percentiles. */
+  readonly recent: Float64Array;
+}
+
+/** How many recent handler times each endpoint keeps for percentiles. */
+export const recentSize = 1024;
+
+function newStats(): EndpointStats {
+  return { requests: 0, errors: 0, processingNs: 0, lastError: "", recent: new Float64Array(recentSize) };
+}
+
+/** The `p`-th percentile (0-100) of the recent handler times, in ms (0 before any call). */
+export function percentile(stats: EndpointStats, p: number): number {
+  const count = Math.min(stats.requests, recentSize);
+  if (count === 0) return 0;
+  const sorted = stats.recent.slice(0, count).sort();
+  return sorted[Math.min(count - 1, Math.floor((p / 100) * count))]!;
 }
 
 /** A service's dispatch and the counters it keeps per endpoint name. */
@@ -39,12 +56,12 @@ export function createDispatch(
   const endpoints = new Map<string, { endpoint: EndpointDefinition; stats: EndpointStats }>();
   const stats = new Map<string, EndpointStats>();
   for (const endpoint of definition.endpoints) {
-    const counters = { requests: 0, errors: 0, processingNs: 0, lastError: "" };
+    const counters = newStats();
     stats.set(endpoint.name, counters);
     endpoints.set(endpoint.name, { endpoint, stats: counters });
     endpoints.set(endpoint.fullName, { endpoint, stats: counters });
   }
-  const unknown = { requests: 0, errors: 0, processingNs: 0, lastError: "" };
+  const unknown = newStats();
   stats.set("", unknown);
   const endpointList = definition.endpoints.map((e) => e.name).join(", ");
 
@@ -84,7 +101,10 @@ export function createDispatch(
       throw error.serviceId === undefined ? withServiceId(error, info.id) : error;
     } finally {
       context?.dispose();
-      counters.processingNs += (performance.now() - began) * 1e6;
+      const ms = performance.now() - began;
+      counters.processingNs += ms * 1e6;
+      // requests was counted on entry, so this call's slot is requests - 1.
+      counters.recent[(counters.requests - 1) % recentSize] = ms;
     }
   };
   return { dispatch, stats };

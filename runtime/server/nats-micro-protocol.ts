@@ -7,7 +7,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { ServiceDefinition } from "../service/types.ts";
-import type { EndpointStats } from "./dispatch.ts";
+import { type EndpointStats, percentile } from "./dispatch.ts";
 
 /** Root of the protocol's control subjects. */
 export const servicesApiPrefix = "$SRV";
@@ -20,6 +20,8 @@ export interface MicroProtocolInstance {
   readonly subject: string;
   readonly startedAt: number;
   readonly stats: ReadonlyMap<string, EndpointStats>;
+  /** The mailbox right now. */
+  readonly mailbox: () => { depth: number; running: number; rejected: number };
 }
 
 /** Subscribes the control subjects of one instance; drain or unsubscribe the result on stop. */
@@ -46,7 +48,9 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
       description: `${definition.descriptor.typeName} (jetmicro ${definition.type})`,
       endpoints: endpointInfo,
     }),
-    STATS: () => ({
+    STATS: () => {
+      const mailbox = instance.mailbox();
+      return {
       type: "io.nats.micro.v1.stats_response",
       ...identity,
       started: new Date(instance.startedAt).toISOString(),
@@ -63,9 +67,19 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
           last_error: s?.lastError ?? "",
           processing_time: processing,
           average_processing_time: requests === 0 ? 0 : Math.round(processing / requests),
+          // The protocol's free-form field: what jetmicro adds (times in ms).
+          data: {
+            p50_ms: s === undefined ? 0 : percentile(s, 50),
+            p99_ms: s === undefined ? 0 : percentile(s, 99),
+            mailbox_depth: mailbox.depth,
+            running: mailbox.running,
+            mailbox_rejected: mailbox.rejected,
+            uptime_s: Math.round((Date.now() - instance.startedAt) / 1000),
+          },
         };
       }),
-    }),
+      };
+    },
   };
   const subscriptions: Subscription[] = [];
   for (const [verb, answer] of Object.entries(answers)) {

@@ -5,7 +5,7 @@ import type { ServiceDefinition } from "../service/types.ts";
 import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
 import { respondWithError } from "./error-reply.ts";
 import { MsgRequestHeaders } from "../wire/request-headers.ts";
-import { createDispatch } from "./dispatch.ts";
+import { createDispatch, percentile } from "./dispatch.ts";
 import { serveMicroProtocol } from "./nats-micro-protocol.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
@@ -32,6 +32,9 @@ export interface EndpointStatsView {
   readonly averageMs: number;
   /** `code: message` of the last error, "" if none. */
   readonly lastError: string;
+  /** Median and 99th percentile handler time in ms over the latest 1024 calls. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
 }
 
 /** Counters of one running instance. */
@@ -110,7 +113,14 @@ export async function startService(definition: ServiceDefinition, options: Start
       requests += e.requests;
       errors += e.errors;
       processingNs += e.processingNs;
-      endpoints[name] = { requests: e.requests, errors: e.errors, averageMs: e.requests === 0 ? 0 : e.processingNs / e.requests / 1e6, lastError: e.lastError };
+      endpoints[name] = {
+        requests: e.requests,
+        errors: e.errors,
+        averageMs: e.requests === 0 ? 0 : e.processingNs / e.requests / 1e6,
+        lastError: e.lastError,
+        p50Ms: percentile(e, 50),
+        p99Ms: percentile(e, 99),
+      };
     }
     const handled = requests - rejected;
     return {
@@ -151,7 +161,14 @@ export async function startService(definition: ServiceDefinition, options: Start
   const subscriptions = [
     subscribe(base, base),
     subscribe(nodeBase, undefined),
-    ...serveMicroProtocol(nc, { definition, nodeId, subject: base, startedAt, stats: endpointStats }),
+    ...serveMicroProtocol(nc, {
+      definition,
+      nodeId,
+      subject: base,
+      startedAt,
+      stats: endpointStats,
+      mailbox: () => ({ depth: mailbox.depth, running: mailbox.running, rejected }),
+    }),
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();

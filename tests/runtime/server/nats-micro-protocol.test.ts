@@ -73,7 +73,13 @@ describe("NATS services protocol ($SRV)", () => {
     expect(sayHello.processing_time).toBeGreaterThan(0);
     expect(sayHello.average_processing_time).toBe(Math.round(sayHello.processing_time / 3));
     expect([sayGoodbye.num_requests, sayGoodbye.num_errors]).toEqual([1, 1]);
-    expect(hello.stats().endpoints["Greeter.SayHello"]?.requests).toBe(3);
+    expect(sayHello.data.p99_ms).toBeGreaterThanOrEqual(sayHello.data.p50_ms);
+    expect(sayHello.data.p50_ms).toBeGreaterThan(0);
+    expect(sayHello.data).toMatchObject({ mailbox_depth: 0, running: 0, mailbox_rejected: 0 });
+    expect(sayHello.data.uptime_s).toBeGreaterThanOrEqual(0);
+    const local = hello.stats().endpoints["Greeter.SayHello"]!;
+    expect(local.requests).toBe(3);
+    expect(local.p99Ms).toBeGreaterThanOrEqual(local.p50Ms);
   });
 
   it("lists services written with NATS service libraries in other languages beside jetmicro's", async () => {
