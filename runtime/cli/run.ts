@@ -3,7 +3,7 @@
  * @module
  */
 import { Deferred, Effect, Exit, Scope } from "effect";
-import type { RunningServices } from "../runner/runner.ts";
+import type { RunnerConfig, RunningServices } from "../runner/runner.ts";
 import { layerRuntime, startServices } from "../runner/runner.ts";
 import { runnerConfigFromEnv } from "../runner/config.ts";
 import { onShutdownSignal, setExitCode } from "../platform/signals.ts";
@@ -12,7 +12,13 @@ import { MicroError } from "../errors/micro-error.ts";
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(args: readonly string[]): Promise<number> {
   const dir = args.find((a) => !a.startsWith("-"));
-  const config = runnerConfigFromEnv(dir === undefined ? {} : { servicesDir: dir });
+  let config: RunnerConfig;
+  try {
+    config = runnerConfigFromEnv(dir === undefined ? {} : { servicesDir: dir });
+  } catch (error) {
+    console.error(`micro run: ${MicroError.from(error).message}`);
+    return 1;
+  }
   const log = config.log;
 
   const program = Effect.gen(function* () {

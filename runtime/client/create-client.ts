@@ -11,7 +11,7 @@ import {
 import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
-import { contentTypeHeader, fromHeader, protoContentType, timeoutHeader } from "../wire/headers.ts";
+import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../wire/headers.ts";
 import { assertNamespace, assertToken, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
 import { writeMetadata } from "./metadata.ts";
 import type { Discovery } from "./discovery.ts";
@@ -135,7 +135,12 @@ function unaryCall(
 
 function callDeadline(options: CallOptions, clientTimeout: number, parent: ParentCall | undefined): number {
   const timeout = options.timeoutMs ?? clientTimeout;
-  if (!(timeout > 0)) throw new MicroError("invalid_argument", `timeoutMs must be a positive number of ms, got ${timeout}`);
+  if (!(timeout > 0 && timeout <= maxTimeoutMs)) {
+    throw new MicroError("invalid_argument", `timeoutMs must be a number of ms above 0 and at most ${maxTimeoutMs}, got ${timeout}`);
+  }
+  if (options.deadline !== undefined && !Number.isFinite(options.deadline)) {
+    throw new MicroError("invalid_argument", `deadline must be a finite epoch time in ms, got ${options.deadline}`);
+  }
   let deadline = Date.now() + timeout;
   if (options.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
   // A nested call never outlives the call that made it.

@@ -19,12 +19,15 @@ export function writeMetadata(headers: MsgHdrs, metadata: Readonly<Record<string
   }
 }
 
-/** Reads `Micro-Meta-*` headers back into a record. */
+/** Reads `Micro-Meta-*` headers back into a record (keys as {@link writeMetadata} allows them). */
 export function readMetadata(headers: MsgHdrs | undefined): Record<string, string> {
   const metadata: Record<string, string> = {};
   if (headers === undefined) return metadata;
   for (const [key, values] of headers) {
-    if (key.startsWith(metadataPrefix) && values[0] !== undefined) metadata[key.slice(metadataPrefix.length)] = values[0];
+    if (!key.startsWith(metadataPrefix) || values[0] === undefined) continue;
+    const name = key.slice(metadataPrefix.length);
+    // Keys jetmicro could not send on (a raw caller's `user.id`) are dropped, so nested calls still work.
+    if (keyPattern.test(name)) metadata[name] = values[0];
   }
   return metadata;
 }

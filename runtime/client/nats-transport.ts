@@ -65,6 +65,10 @@ export class NatsTransport implements Transport {
         signal.addEventListener("abort", call.onAbort, { once: true });
       }
       try {
+        const limit = this.#nc.info?.max_payload;
+        if (limit !== undefined && data.length > limit) {
+          throw new MicroError("invalid_argument", `the request to ${subject} is ${data.length} bytes, over the NATS max payload of ${limit}`);
+        }
         this.#nc.publish(subject, data, { reply: `${this.#inbox}.${token}`, headers });
       } catch (cause) {
         this.settle(call);

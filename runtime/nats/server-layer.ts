@@ -39,7 +39,7 @@ export function layerNatsServer(options: NatsServerLayerOptions = {}): Layer.Lay
     Effect.gen(function* () {
       if (options.url !== undefined) {
         const url = options.url;
-        const up = yield* Effect.promise(() => isNatsReachable(firstServer(url)));
+        const up = yield* Effect.promise(() => isNatsReachable(url));
         if (!up) return yield* Effect.fail(new MicroError("unavailable", `NATS_URL is ${url} but no NATS server answers there; start it or unset NATS_URL to let jetmicro start one`));
         return { url, startedHere: false };
       }
@@ -63,9 +63,4 @@ export function layerNatsServer(options: NatsServerLayerOptions = {}): Layer.Lay
       return { url: server.url, startedHere: true };
     }),
   );
-}
-
-function firstServer(url: string): string {
-  const first = url.split(",")[0]!.trim();
-  return first.includes("://") ? first : `nats://${first}`;
 }

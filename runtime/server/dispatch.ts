@@ -2,8 +2,9 @@ import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuil
 import { codecForRequest } from "../codec/select.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import { timeoutHeader } from "../wire/headers.ts";
+import { maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
 import type { RequestHeaders } from "../wire/request-headers.ts";
+import { limitText } from "./error-reply.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 
 /**
@@ -97,7 +98,7 @@ export function createDispatch(
       if (!MicroError.is(cause)) onHandlerError(cause, endpointName);
       const error = MicroError.from(cause);
       counters.errors++;
-      counters.lastError = `${error.code}: ${error.message}`;
+      counters.lastError = limitText(`${error.code}: ${error.message}`);
       throw error.serviceId === undefined ? withServiceId(error, info.id) : error;
     } finally {
       context?.dispose();
@@ -117,7 +118,9 @@ function callDeadline(header: string | undefined, arrived: number, fallbackMs: n
   if (!Number.isFinite(ms)) {
     throw new MicroError("invalid_argument", `${timeoutHeader} must be a number of milliseconds, got "${header}"`, { detail: timeoutHeader });
   }
-  return arrived + ms;
+  if (ms <= 0) throw new MicroError("deadline_exceeded", `the call arrived with no time left (${timeoutHeader}: ${header})`);
+  // Timers cannot wait longer than maxTimeoutMs; nobody waits that long for a reply anyway.
+  return arrived + Math.min(ms, maxTimeoutMs);
 }
 
 function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {

@@ -12,12 +12,22 @@ const encoder = new TextEncoder();
  */
 export function respondWithError(msg: Msg, error: MicroError, serviceId: string): void {
   if (!msg.reply) return;
+  const message = limitText(oneLine(error.message));
   const headers = natsHeaders();
-  headers.set(natsErrorHeader, oneLine(error.message));
+  headers.set(natsErrorHeader, message);
   headers.set(natsErrorCodeHeader, String(httpStatus(error.code)));
   headers.set(errorCodeHeader, error.code);
-  const body = { ...error.toJSON(), serviceId: error.serviceId ?? serviceId };
+  const json = error.toJSON();
+  const body = { ...json, message, ...(json.detail === undefined ? {} : { detail: limitText(json.detail) }), serviceId: error.serviceId ?? serviceId };
   msg.respond(encoder.encode(JSON.stringify(body)), { headers });
+}
+
+/** Longest error text sent or kept in stats: a message must never outgrow a NATS payload. */
+export const maxErrorText = 1024;
+
+/** `text` cut to {@link maxErrorText} characters, marked when cut. */
+export function limitText(text: string): string {
+  return text.length <= maxErrorText ? text : `${text.slice(0, maxErrorText - 14)}… (truncated)`;
 }
 
 // Header values cannot hold line breaks; messages from thrown errors sometimes do.

@@ -44,6 +44,11 @@ export class Mailbox<T> {
     return true;
   }
 
+  /** Empties the queue (nothing queued will run) and returns what was in it, oldest first. */
+  clear(): T[] {
+    return this.#queue.splice(0);
+  }
+
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void> {
     if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();

@@ -84,7 +84,16 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
   const subscriptions: Subscription[] = [];
   for (const [verb, answer] of Object.entries(answers)) {
     for (const subject of [`${servicesApiPrefix}.${verb}`, `${servicesApiPrefix}.${verb}.${definition.name}`, `${servicesApiPrefix}.${verb}.${definition.name}.${nodeId}`]) {
-      subscriptions.push(nc.subscribe(subject, { callback: (_error, msg) => void msg.respond(JSON.stringify(answer())) }));
+      subscriptions.push(nc.subscribe(subject, {
+        callback: (_error, msg) => {
+          // A throw here would stop nats.js reading the connection: never let one out.
+          try {
+            msg.respond(JSON.stringify(answer()));
+          } catch (error) {
+            console.error(`[${definition.name}] ${subject} failed:`, error);
+          }
+        },
+      }));
     }
   }
   return subscriptions;

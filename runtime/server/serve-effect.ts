@@ -46,6 +46,9 @@ export function serveService(
     // Released first: the node leaves the registry before it stops taking calls.
     yield* keepRegistered(
       serviceRecord(definition, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace, metadata: options.nodeMetadata }, options.registryTtlMs ?? 15_000),
+    ).pipe(
+      // An instance nobody can discover must not keep serving behind the runner's back.
+      Effect.onError(() => Effect.promise(() => instance.stop())),
     );
     return instance;
   });

@@ -98,9 +98,25 @@ export async function startService(definition: ServiceDefinition, options: Start
   async function handle(msg: Msg, endpointName: string, arrived: number): Promise<void> {
     try {
       const reply = await dispatch(endpointName, msg.data, new MsgRequestHeaders(msg), arrived);
-      if (msg.reply) msg.respond(reply);
+      if (!msg.reply) return;
+      const limit = nc.info?.max_payload;
+      if (limit !== undefined && reply.length > limit) {
+        const counters = endpointStats.get(endpointName) ?? endpointStats.get("");
+        if (counters !== undefined) counters.errors++;
+        throw new MicroError("resource_exhausted", `the reply of ${endpointName} is ${reply.length} bytes, over the NATS max payload of ${limit}`);
+      }
+      msg.respond(reply);
     } catch (error) {
-      respondWithError(msg, error as MicroError, nodeId);
+      replyError(msg, MicroError.from(error), endpointName);
+    }
+  }
+
+  /** Sends an error reply; a failure to send is logged, never thrown into NATS callbacks. */
+  function replyError(msg: Msg, error: MicroError, endpointName: string): void {
+    try {
+      respondWithError(msg, error, nodeId);
+    } catch (cause) {
+      onHandlerError(cause, `${endpointName} (error reply)`);
     }
   }
 
@@ -143,10 +159,10 @@ export async function startService(definition: ServiceDefinition, options: Start
         const endpointName = msg.subject.slice(skip);
         if (!mailbox.offer({ msg, endpointName, arrived: Date.now() })) {
           rejected++;
-          respondWithError(
+          replyError(
             msg,
             new MicroError("resource_exhausted", `mailbox of ${definition.name} is full (${mailbox.depth} waiting, ${mailbox.running} running); retry later`),
-            nodeId,
+            endpointName,
           );
         }
       },
@@ -184,8 +200,13 @@ export async function startService(definition: ServiceDefinition, options: Start
       const outcome = await Promise.race([mailbox.idle(), timedOut]);
       clearTimeout(timer);
       if (outcome === "timeout") {
-        stopController.abort(new MicroError("unavailable", `${definition.name} stopped before the call finished`));
-        await mailbox.idle();
+        const stopped = new MicroError("unavailable", `${definition.name} stopped before the call finished`);
+        // Queued calls never start; running ones are told to give up, and get a little longer.
+        for (const job of mailbox.clear()) replyError(job.msg, stopped, job.endpointName);
+        stopController.abort(stopped);
+        let last: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([mailbox.idle(), new Promise((resolve) => (last = setTimeout(resolve, Math.min(grace, 1000))))]);
+        clearTimeout(last);
       }
     })();
     return stopping;

@@ -1,5 +1,6 @@
 import type { DescMessage, DescService } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
+import { maxTimeoutMs } from "../wire/headers.ts";
 import { assertNamespace, assertToken } from "../wire/subject.ts";
 import { defaultServiceName, endpointFullName, endpointName } from "./names.ts";
 import type { EndpointDefinition, ServiceDefinition, ServiceImpl, ServiceOptions, UnaryHandler } from "./types.ts";
@@ -30,7 +31,7 @@ export function defineService<S extends DescService>(
   if (options.namespace !== undefined) assertNamespace(options.namespace);
   const capacity = positiveInteger("mailbox.capacity", options.mailbox?.capacity ?? 1000, 0);
   const concurrency = positiveInteger("mailbox.concurrency", options.mailbox?.concurrency ?? 100, 1);
-  const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1);
+  const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1, maxTimeoutMs);
 
   const handlers = impl as Record<string, unknown>;
   for (const key of Object.keys(handlers)) {
@@ -72,9 +73,9 @@ export function isServiceDefinition(value: unknown): value is ServiceDefinition 
   return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "jetmicro.service";
 }
 
-function positiveInteger(what: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new MicroError("invalid_argument", `${what} must be an integer >= ${min}, got ${value}`);
+function positiveInteger(what: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new MicroError("invalid_argument", `${what} must be an integer >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ""}, got ${value}`);
   }
   return value;
 }

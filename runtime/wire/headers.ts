@@ -13,6 +13,8 @@ export const jsonContentType = "application/json";
 
 /** Milliseconds the caller will still wait; the handler's deadline is derived from it. */
 export const timeoutHeader = "Micro-Timeout";
+/** The longest timeout (about 24.8 days): the longest delay JavaScript timers can wait. */
+export const maxTimeoutMs = 2 ** 31 - 1;
 /** Prefix of caller metadata headers: `Micro-Meta-User: 42` is metadata `user=42`. */
 export const metadataPrefix = "Micro-Meta-";
 /** The service instance that made the call, when it was made from a handler. */

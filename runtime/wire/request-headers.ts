@@ -34,7 +34,9 @@ export class MsgRequestHeaders implements RequestHeaders {
     const text = (this.#text ??= rawHeaderText(this.#msg));
     if (text === null) return this.#msg.headers?.get(name) || undefined;
     const key = `\r\n${name}:`;
-    const at = text.indexOf(key);
+    let at = text.indexOf(key);
+    // Header names are case-insensitive to other clients (`content-type`); exact case is the fast path.
+    if (at < 0 && text.length > 0) at = text.toLowerCase().indexOf(key.toLowerCase());
     if (at < 0) return undefined;
     const start = at + key.length;
     const end = text.indexOf("\r\n", start);

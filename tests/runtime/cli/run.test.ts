@@ -117,10 +117,28 @@ describe("micro run", () => {
     expect(child.output()).toContain(`NATS_URL is nats://127.0.0.1:${port} but no NATS server answers there`);
   });
 
-  it("rejects a bad setting with the variable's name", async () => {
-    const child = runMicro(["run", services.dir], { NATS_URL: nats.url, MICRO_DRAIN_TIMEOUT_MS: "soon" });
-    expect(await child.exited).not.toBe(0);
-    expect(child.output()).toContain('MICRO_DRAIN_TIMEOUT_MS must be a whole number, got "soon"');
+  it("rejects a bad setting with the variable's name and no stack trace", async () => {
+    for (const [name, value, message] of [
+      ["MICRO_DRAIN_TIMEOUT_MS", "soon", 'micro run: MICRO_DRAIN_TIMEOUT_MS must be a whole number, got "soon"'],
+      ["MICRO_NATS_PORT", "abc", 'micro run: MICRO_NATS_PORT must be a whole number, got "abc"'],
+      ["MICRO_NODE_METADATA", "zone", 'micro run: MICRO_NODE_METADATA must be key=value pairs separated by commas, got "zone"'],
+    ] as const) {
+      const child = runMicro(["run", services.dir], { NATS_URL: nats.url, [name]: value });
+      expect(await child.exited).toBe(1);
+      expect(child.output().trim()).toBe(message);
+    }
+  });
+
+  it("accepts a NATS_URL list where only a later server answers", async () => {
+    const dead = await freePort();
+    const child = runMicro(["run", services.dir], { NATS_URL: `nats://127.0.0.1:${dead},${nats.url}` });
+    try {
+      await child.waitFor(/service slow/);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.process.kill("SIGKILL");
+    }
   });
 
   it("explains itself on an unknown command", async () => {

@@ -84,6 +84,31 @@ describe("calling a service", () => {
     expect(late.headers?.get("Nats-Service-Error")).toContain("Micro-Timeout");
   });
 
+  it("refuses timeouts timers cannot wait for, and caps what raw callers ask", async () => {
+    const client = createClient(Greeter, conn.transport);
+    for (const timeoutMs of [Infinity, 30 * 24 * 3600 * 1000, -1]) {
+      const error = await rejection(client.sayHello({ name: "x" }, { timeoutMs }));
+      expect(error.code).toBe("invalid_argument");
+      expect(error.message).toContain("timeoutMs must be a number of ms above 0 and at most 2147483647");
+    }
+    expect(() => defineService(Greeter, { defaultTimeoutMs: 30 * 24 * 3600 * 1000 }, {})).toThrow(/defaultTimeoutMs must be an integer >= 1 and <= 2147483647/);
+    const h = headers();
+    h.set("Micro-Timeout", "3000000000");
+    const reply = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", '{"name":"Ada"}', { headers: h, timeout: 2000 });
+    expect(reply.json()).toEqual({ message: "Hello Ada" });
+    const zero = headers();
+    zero.set("Micro-Timeout", "0");
+    const late = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", "{}", { headers: zero, timeout: 2000 });
+    expect(late.headers?.get("Nats-Service-Error")).toContain("arrived with no time left");
+  });
+
+  it("reads header names in any case, as other NATS clients may send them", async () => {
+    const h = headers();
+    h.set("content-type", "application/json");
+    const reply = await conn.nc.request("micro.srv.greeter.Greeter.SayHello", '{"name":"Lower"}', { headers: h, timeout: 2000 });
+    expect(reply.json()).toEqual({ message: "Hello Lower" });
+  });
+
   it("refuses a bad request on the client before sending it", async () => {
     const client = createClient(Greeter, conn.transport);
     const notObject = await rejection(client.sayHello("Ada" as never));
@@ -113,6 +138,8 @@ describe("handlers that fail or hang", () => {
     const definition = defineService(Greeter, { name: "moody", mailbox: { capacity: 1, concurrency: 1 } }, {
       async sayHello(request, ctx) {
         if (request.name === "throw") throw new TypeError("cannot read properties of undefined");
+        if (request.name === "huge-error") throw new Error("e".repeat(1_100_000));
+        if (request.name === "big") return { message: "x".repeat(2_000_000) };
         if (request.name === "wait") await release.opened;
         if (request.name === "signal") {
           await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
@@ -140,6 +167,26 @@ describe("handlers that fail or hang", () => {
     const raw = await conn.nc.request("micro.srv.moody.Greeter.SayHello", '{"name":"throw"}');
     expect(raw.string()).not.toContain("at ");
     expect(raw.string()).not.toContain(".ts");
+  });
+
+  it("survives errors and replies larger than a NATS message, answering with a clear error", async () => {
+    const client = createClient(Greeter, conn.transport, { service: "moody" });
+    const huge = await rejection(client.sayHello({ name: "huge-error" }, { timeoutMs: 2000 }));
+    expect(huge.code).toBe("internal");
+    expect(huge.message.length).toBeLessThanOrEqual(1024);
+    expect(huge.message).toEndWith("(truncated)");
+    const began = Date.now();
+    const big = await rejection(client.sayHello({ name: "big" }, { timeoutMs: 5000 }));
+    expect(big.code).toBe("resource_exhausted");
+    expect(big.message).toMatch(/reply of Greeter.SayHello is \d+ bytes, over the NATS max payload of \d+/);
+    expect(Date.now() - began).toBeLessThan(2000);
+    // Stats (which carry the last error) still answer, and so does the service.
+    const [stats] = await Array.fromAsync(await conn.nc.requestMany("$SRV.STATS.moody", "", { maxWait: 300 }));
+    expect(stats!.json<{ endpoints: Array<{ last_error: string }> }>().endpoints[0]!.last_error.length).toBeLessThanOrEqual(1024);
+    expect((await client.sayHello({ name: "fine" })).message).toBe("ok fine");
+    const tooBig = await rejection(client.sayHello({ name: "y".repeat(2_000_000) }));
+    expect(tooBig.code).toBe("invalid_argument");
+    expect(tooBig.message).toContain("over the NATS max payload");
   });
 
   it("rejects with resource_exhausted at once when the mailbox is full, and serves the accepted calls", async () => {
@@ -208,6 +255,14 @@ describe("nested calls", () => {
     await echoInstance.stop();
   });
 
+  it("still work when a raw caller sent metadata keys jetmicro would not send", async () => {
+    const h = headers();
+    h.set("Micro-Meta-user.id", "42");
+    h.set("Micro-Meta-user", "7");
+    const reply = await conn.nc.request("micro.srv.relay.Greeter.SayHello", '{"name":"z"}', { headers: h, timeout: 2000 });
+    expect(reply.json<{ message: string }>().message).toStartWith("relay(z user=7");
+  });
+
   it("propagate the caller's metadata and deadline to the next service", async () => {
     const client = createClient(Greeter, conn.transport, { service: "relay" });
     const reply = await client.sayHello({ name: "x" }, { metadata: { user: "42" }, timeoutMs: 1000 });
@@ -235,6 +290,28 @@ describe("stopping", () => {
     expect((await inFlight).message).toBe("done in-flight");
     await stopped;
     expect((await rejection(client.sayHello({ name: "late" }))).code).toBe("unavailable");
+  });
+
+  it("ends within the grace when handlers ignore their signal, and never starts queued calls", async () => {
+    let started = 0;
+    const definition = defineService(Greeter, { name: "deaf", mailbox: { concurrency: 1, capacity: 10 } }, {
+      async sayHello() {
+        started++;
+        await Bun.sleep(1500);
+        return { message: "too late" };
+      },
+    });
+    const service = await startService(definition, { connection: conn.nc, transport: conn.transport, drainTimeoutMs: 200 });
+    const client = createClient(Greeter, conn.transport, { service: "deaf" });
+    const calls = [1, 2, 3].map(() => client.sayHello({ name: "x" }, { timeoutMs: 5000 }).catch((e) => e as MicroError));
+    await Bun.sleep(50);
+    const began = Date.now();
+    await service.stop();
+    expect(Date.now() - began).toBeLessThan(1500);
+    expect(started).toBe(1);
+    const queued = await Promise.all(calls.slice(1));
+    expect(queued.map((e) => (e as MicroError).code)).toEqual(["unavailable", "unavailable"]);
+    await calls[0];
   });
 
   it("aborts handlers that outlive the drain grace, and still replies", async () => {
