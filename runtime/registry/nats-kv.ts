@@ -45,6 +45,14 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
     }
   };
 
+  // Without a connection no heartbeat can arrive: keep the last known nodes until it is back.
+  (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") table.freeze(true);
+      else if (status.type === "reconnect") table.freeze(false);
+    }
+  })().catch(() => undefined);
+
   // Watch first, then read the snapshot, so nothing written in between is missed.
   const watcher = await kv.watch({ key: ">", include: KvWatchInclude.UpdatesOnly });
   (async () => {

@@ -10,6 +10,7 @@ export class RecordTable {
   readonly #records = new Map<string, { record: ServiceRecord; seenAt: number }>();
   readonly #watchers = new Set<(event: RegistryEvent) => void>();
   readonly #sweeper: ReturnType<typeof setInterval>;
+  #frozen = false;
 
   constructor(sweepEveryMs = 1000) {
     this.#sweeper = setInterval(() => this.sweep(), sweepEveryMs);
@@ -33,8 +34,21 @@ export class RecordTable {
     this.#emit({ type: "deregister", record: entry.record });
   }
 
+  /**
+   * While frozen (the registry cannot be reached), nothing expires: callers keep the last
+   * known nodes. Thawing gives every node a fresh TTL to be heard from again.
+   */
+  freeze(frozen: boolean): void {
+    if (this.#frozen && !frozen) {
+      const now = Date.now();
+      for (const entry of this.#records.values()) entry.seenAt = now;
+    }
+    this.#frozen = frozen;
+  }
+
   /** Drops nodes whose TTL ran out, telling watchers. */
   sweep(now = Date.now()): void {
+    if (this.#frozen) return;
     for (const [key, { record, seenAt }] of this.#records) {
       if (now - seenAt > record.ttlMs) {
         this.#records.delete(key);

@@ -108,3 +108,20 @@ describe("nats kv registry", () => {
     await late.close();
   });
 });
+
+describe("registry outage", () => {
+  it("keeps serving the last known nodes while NATS is unreachable", async () => {
+    const own = await startTestNats();
+    const nc = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const registry = await createNatsRegistry(nc, { bucket: "reg_outage" });
+    await registry.register(record(v1, "survivor", 300));
+    await until(() => registry.getService("greeter"), (s) => s.length === 1);
+    own.kill("SIGKILL");
+    await own.exited;
+    await Bun.sleep(1500); // five TTLs without a heartbeat, but also without a registry
+    expect((await registry.getService("greeter")).map((s) => s.nodes.map((n) => n.id))).toEqual([["survivor"]]);
+    await registry.close();
+    await nc.close();
+    await own.stop();
+  });
+});
