@@ -1,0 +1,251 @@
+import { headers as natsHeaders, type NatsConnection, nuid } from "@nats-io/nats-core";
+import {
+  AckPolicy,
+  type Consumer,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { MicroError } from "../errors/micro-error.ts";
+import { assertNamespace, assertToken } from "../wire/subject.ts";
+import { envelopeHeaders, readEnvelope } from "./envelope.ts";
+import type { EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
+
+/** Stream settings; defaults in parentheses. */
+export interface JetStreamBrokerOptions {
+  /** Namespace of event subjects (`micro`): events live on `{namespace}.events.{topic}`. */
+  readonly namespace?: string;
+  /** Event stream name (`MICRO_EVENTS`); dead letters go to `{stream}_DLQ`. */
+  readonly stream?: string;
+  /** `file` (default) or `memory`. */
+  readonly storage?: "file" | "memory";
+  /** How long events are kept, in ms (0 = forever, the default: the audit trail needs history). */
+  readonly maxAgeMs?: number;
+  /** JetStream replicas (1); 3 on a cluster. */
+  readonly replicas?: number;
+  /** Window in which a repeated event id is stored once, in ms (2 minutes). */
+  readonly duplicateWindowMs?: number;
+}
+
+/** A broker on JetStream; see the contract in `types.ts`. */
+export interface JetStreamBroker {
+  publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
+  subscribe(filter: string, handler: EventHandler, options: SubscribeOptions): Promise<EventSubscription>;
+  replay(filter: string, options?: ReplayOptions): AsyncIterable<StoredEvent>;
+  /** Dead letters of a service, oldest first. */
+  deadLetters(service: string): AsyncIterable<StoredEvent & { readonly error: string }>;
+}
+
+const topicToken = /^[A-Za-z0-9_-]+$/;
+
+/** Checks a topic (`customer.login`) or, with `wildcards`, a filter (`customer.>`, `*.login`). */
+export function assertTopic(topic: string, wildcards: boolean): void {
+  const tokens = topic.split(".");
+  tokens.forEach((t, i) => {
+    const ok = topicToken.test(t) || (wildcards && (t === "*" || (t === ">" && i === tokens.length - 1)));
+    if (!ok) throw new MicroError("invalid_argument", `topic ${wildcards ? "filter " : ""}"${topic}" has a bad token "${t}": use letters, digits, "-", "_"${wildcards ? ', "*" or a final ">"' : ""}`);
+  });
+}
+
+/**
+ * Creates (or updates) the event and dead-letter streams and returns the broker. A stream
+ * that exists with settings jetmicro cannot change (storage, for example) is reported with
+ * the setting and how to resolve it.
+ */
+export async function createJetStreamBroker(nc: NatsConnection, options: JetStreamBrokerOptions = {}): Promise<JetStreamBroker> {
+  const namespace = options.namespace ?? "micro";
+  assertNamespace(namespace);
+  const streamName = options.stream ?? "MICRO_EVENTS";
+  const dlqName = `${streamName}_DLQ`;
+  const prefix = `${namespace}.events.`;
+  const dlqPrefix = `${namespace}.dlq.`;
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const storage = options.storage === "memory" ? StorageType.Memory : StorageType.File;
+  const common = {
+    storage,
+    retention: RetentionPolicy.Limits,
+    num_replicas: options.replicas ?? 1,
+    max_age: (options.maxAgeMs ?? 0) * 1_000_000,
+  };
+  await ensureStream(jsm, { name: streamName, subjects: [`${prefix}>`], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
+  await ensureStream(jsm, { name: dlqName, subjects: [`${dlqPrefix}>`], ...common });
+
+  const toEvent = (m: JsMsg): StoredEvent => ({
+    ...readEnvelope(m.headers, m.subject.slice(prefix.length), Math.floor(Number(m.info.timestampNanos) / 1e6)),
+    data: m.data,
+    sequence: m.seq,
+    deliveries: m.info.deliveryCount,
+  });
+
+  return {
+    async publish(topic, data, publish = {}) {
+      assertTopic(topic, false);
+      const id = publish.id ?? nuid.next();
+      const headers = envelopeHeaders({
+        id,
+        topic,
+        source: publish.source ?? "",
+        sourceVersion: publish.sourceVersion ?? "",
+        time: Date.now(),
+        user: publish.user ?? "",
+        contentType: publish.contentType ?? "application/proto",
+        traceparent: publish.traceparent ?? "",
+      });
+      try {
+        const ack = await js.publish(`${prefix}${topic}`, data, { msgID: id, headers });
+        return { id, sequence: ack.seq, duplicate: ack.duplicate };
+      } catch (cause) {
+        throw new MicroError("unavailable", `event ${topic} was not stored: ${(cause as Error).message}`, { cause });
+      }
+    },
+
+    async subscribe(filter, handler, subscribe) {
+      assertTopic(filter, true);
+      assertToken("service", subscribe.service);
+      const concurrency = subscribe.concurrency ?? 16;
+      const maxDeliveries = subscribe.maxDeliveries ?? 5;
+      const backoff = subscribe.backoffMs ?? ((n: number) => Math.min(100 * 2 ** (n - 1), 30_000));
+      const durable = `${subscribe.service}_${filter.replace(/\./g, "_").replace(/\*/g, "star").replace(/>/g, "all")}`;
+      const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
+      try {
+        await jsm.consumers.add(streamName, {
+          ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000 } : { durable_name: name }),
+          filter_subject: `${prefix}${filter}`,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: subscribe.broadcast ? DeliverPolicy.New : DeliverPolicy.All,
+          // The server never has more unacknowledged events out than we handle at once.
+          max_ack_pending: concurrency,
+          ack_wait: 30_000_000_000,
+        });
+      } catch (cause) {
+        throw new MicroError("failed_precondition", `cannot create the consumer "${name}" on ${streamName}: ${(cause as Error).message}`, { cause });
+      }
+      const consumer: Consumer = await js.consumers.get(streamName, name);
+      const running = new Set<Promise<void>>();
+      const messages = await consumer.consume({ max_messages: concurrency });
+      const loop = (async () => {
+        for await (const m of messages) {
+          const job = handleOne(m).finally(() => running.delete(job));
+          running.add(job);
+        }
+      })();
+
+      async function handleOne(m: JsMsg): Promise<void> {
+        const event = toEvent(m);
+        try {
+          await handler(event);
+          m.ack();
+        } catch (error) {
+          const failure = MicroError.from(error);
+          if (event.deliveries >= maxDeliveries) {
+            await deadLetter(js, `${dlqPrefix}${subscribe.service}`, m, failure.message).then(
+              () => m.term(failure.message),
+              () => m.nak(backoff(event.deliveries)), // keep it rather than lose it
+            );
+          } else {
+            m.nak(backoff(event.deliveries));
+          }
+        }
+      }
+
+      return {
+        async stop() {
+          messages.stop();
+          await loop;
+          await Promise.all(running);
+          if (subscribe.broadcast) await jsm.consumers.delete(streamName, name).catch(() => undefined);
+        },
+      };
+    },
+
+    replay: (filter, replay = {}) => replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent),
+
+    async *deadLetters(service) {
+      assertToken("service", service);
+      const consumer = await js.consumers.get(dlqName, { filter_subjects: `${dlqPrefix}${service}` });
+      const info = await jsm.streams.info(dlqName, { subjects_filter: `${dlqPrefix}${service}` }).catch(() => undefined);
+      let left = info?.state.subjects?.[`${dlqPrefix}${service}`] ?? 0;
+      if (left === 0) return;
+      const messages = await consumer.consume();
+      try {
+        for await (const m of messages) {
+          const original = readEnvelope(m.headers, m.headers?.get(originalTopicHeader) ?? "", 0);
+          yield { ...original, id: m.headers?.get("Micro-Event-Id") ?? original.id, data: m.data, sequence: Number(m.headers?.get(originalSequenceHeader) ?? 0), deliveries: Number(m.headers?.get(deliveriesHeader) ?? 0), error: m.headers?.get(errorHeader) ?? "" };
+          if (--left === 0) break;
+        }
+      } finally {
+        messages.stop();
+      }
+    },
+  };
+}
+
+const errorHeader = "Micro-Dead-Letter-Error";
+const originalTopicHeader = "Micro-Event-Topic";
+const originalSequenceHeader = "Micro-Dead-Letter-Sequence";
+const deliveriesHeader = "Micro-Dead-Letter-Deliveries";
+
+async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, error: string): Promise<void> {
+  const copy = natsHeaders();
+  // The original id stays readable but must not make the dead letter a "duplicate".
+  for (const [k, values] of m.headers ?? []) for (const v of values) copy.append(k === "Nats-Msg-Id" ? "Micro-Event-Id" : k, v);
+  copy.set(errorHeader, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
+  copy.set(originalSequenceHeader, String(m.seq));
+  copy.set(deliveriesHeader, String(m.info.deliveryCount));
+  await js.publish(subject, m.data, { headers: copy, msgID: `${m.info.stream}-${m.seq}` });
+}
+
+async function* replayEvents(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  prefix: string,
+  filter: string,
+  replay: ReplayOptions,
+  toEvent: (m: JsMsg) => StoredEvent,
+): AsyncIterable<StoredEvent> {
+  assertTopic(filter, true);
+  const start = replay.fromSequence !== undefined
+    ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: replay.fromSequence }
+    : replay.since !== undefined
+    ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(replay.since).toISOString() }
+    : { deliver_policy: DeliverPolicy.All };
+  // Replay ends at what is stored now, so a live topic does not make it endless.
+  const last = (await jsm.streams.info(stream)).state.last_seq;
+  const consumer = await js.consumers.get(stream, { filter_subjects: `${prefix}${filter}`, ...start });
+  if ((await consumer.info()).num_pending === 0) return;
+  const messages = await consumer.consume();
+  try {
+    for await (const m of messages) {
+      if (m.seq > last) break;
+      const event = toEvent(m);
+      if (replay.until !== undefined && event.time >= replay.until) break;
+      yield event;
+      if (m.info.pending === 0 || m.seq === last) break;
+    }
+  } finally {
+    messages.stop();
+  }
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  const existing = await jsm.streams.info(config.name).catch(() => undefined);
+  try {
+    if (existing === undefined) await jsm.streams.add(config);
+    else await jsm.streams.update(config.name, config);
+  } catch (cause) {
+    throw new MicroError(
+      "failed_precondition",
+      `the stream ${config.name} exists with settings jetmicro cannot change (${(cause as Error).message}); ` +
+        `set the broker options to match it, or delete it with \`nats stream rm ${config.name}\` if its events may go`,
+      { cause },
+    );
+  }
+}

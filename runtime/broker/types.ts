@@ -1,0 +1,86 @@
+/**
+ * The broker contract: durable events on JetStream. Publishing resolves once the event is
+ * stored; subscriptions are durable per service (each event handled once per service, however
+ * many instances run) or per instance (broadcast); replay reads history in order.
+ * @module
+ */
+
+/** What travels with every event, in NATS headers (see the README's event envelope table). */
+export interface EventEnvelope {
+  /** Unique id; publishing the same id twice within the duplicate window stores it once. */
+  readonly id: string;
+  /** Topic, e.g. `customer.login`. */
+  readonly topic: string;
+  /** The publishing service and its version ("" for plain clients). */
+  readonly source: string;
+  readonly sourceVersion: string;
+  /** When it was published, epoch ms. */
+  readonly time: number;
+  /** The user (or other subject entity) the event is about, "" if none. */
+  readonly user: string;
+  /** `application/proto`, `application/json`, ... */
+  readonly contentType: string;
+  /** W3C trace context, "" if none. */
+  readonly traceparent: string;
+}
+
+/** A stored event: its envelope, its payload and its place in the stream. */
+export interface StoredEvent extends EventEnvelope {
+  readonly data: Uint8Array;
+  /** Stream sequence, for replay cursors. */
+  readonly sequence: number;
+  /** How many times it has been delivered to this subscriber (1 on first delivery). */
+  readonly deliveries: number;
+}
+
+/** Options of one publish. */
+export interface PublishOptions {
+  /** Event id; default a new unique id. */
+  readonly id?: string;
+  readonly user?: string;
+  readonly contentType?: string;
+  readonly traceparent?: string;
+  readonly source?: string;
+  readonly sourceVersion?: string;
+}
+
+/** What publish resolves with. */
+export interface PublishResult {
+  readonly id: string;
+  readonly sequence: number;
+  /** True when the id was already stored (nothing new was written). */
+  readonly duplicate: boolean;
+}
+
+/** Options of a subscription. */
+export interface SubscribeOptions {
+  /** The subscribing service: one durable consumer per service and topic filter. */
+  readonly service: string;
+  /** Every instance gets every event (default false: each event once per service). */
+  readonly broadcast?: boolean;
+  /** Handlers running at once; also the most unacknowledged events in flight. Default 16. */
+  readonly concurrency?: number;
+  /** Deliveries before an event goes to the dead-letter stream. Default 5. */
+  readonly maxDeliveries?: number;
+  /** Delay before redelivery after the n-th failure (n from 1), in ms. Default 100 · 2^(n-1), at most 30 s. */
+  readonly backoffMs?: (failures: number) => number;
+}
+
+/** Handles one event; throwing means "retry later". */
+export type EventHandler = (event: StoredEvent) => Promise<void> | void;
+
+/** A running subscription. */
+export interface EventSubscription {
+  /** Stops taking events; events being handled finish and are acknowledged first. */
+  stop(): Promise<void>;
+}
+
+/** Where replay starts. */
+export interface ReplayOptions {
+  /** From this stream sequence (inclusive). */
+  readonly fromSequence?: number;
+  /** From this time (epoch ms). */
+  readonly since?: number;
+  /** Until this time (epoch ms, exclusive); default: what is stored when replay starts. */
+  readonly until?: number;
+}

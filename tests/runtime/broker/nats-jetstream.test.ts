@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { createJetStreamBroker, type JetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
+import type { StoredEvent } from "../../../runtime/broker/types.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { startTestNats } from "../../support/nats.ts";
+
+const text = new TextEncoder();
+const read = (e: StoredEvent) => new TextDecoder().decode(e.data);
+
+let nats: NatsServerProcess;
+let nc: NatsConnection;
+let broker: JetStreamBroker;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  broker = await createJetStreamBroker(nc);
+});
+afterAll(async () => {
+  await nc.close();
+  await nats.stop();
+});
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}
+
+describe("JetStream broker", () => {
+  it("stores an event before publish resolves, and a repeated id once", async () => {
+    const first = await broker.publish("customer.login", text.encode("a"), { id: "evt-1", user: "42", source: "auth", sourceVersion: "1.2.0" });
+    const again = await broker.publish("customer.login", text.encode("a"), { id: "evt-1", user: "42" });
+    expect(first.duplicate).toBe(false);
+    expect(again).toEqual({ id: "evt-1", sequence: first.sequence, duplicate: true });
+    const jsm = await jetstreamManager(nc);
+    const stored = await jsm.streams.getMessage("MICRO_EVENTS", { seq: first.sequence });
+    expect(stored?.subject).toBe("micro.events.customer.login");
+    expect(stored?.header.get("Micro-Event-User")).toBe("42");
+  });
+
+  it("refuses bad topics and filters with the bad token named", async () => {
+    await expect(broker.publish("customer.*", text.encode(""))).rejects.toThrow(/topic "customer\.\*" has a bad token "\*"/);
+    await expect(broker.subscribe("a.>.b", async () => {}, { service: "x" })).rejects.toThrow(/bad token ">"/);
+    await expect(broker.publish("", text.encode(""))).rejects.toThrow(/bad token ""/);
+  });
+
+  it("hands each event to one instance per service, and to every service", async () => {
+    const audit: string[] = [];
+    const mail: string[] = [];
+    const a1 = await broker.subscribe("order.>", (e) => void audit.push(`1:${read(e)}`), { service: "audit" });
+    const a2 = await broker.subscribe("order.>", (e) => void audit.push(`2:${read(e)}`), { service: "audit" });
+    const m1 = await broker.subscribe("order.placed", (e) => void mail.push(read(e)), { service: "mailer" });
+    for (let i = 0; i < 50; i++) await broker.publish(i % 2 ? "order.placed" : "order.paid", text.encode(String(i)));
+    await until(() => audit.length === 50 && mail.length === 25);
+    await Bun.sleep(200);
+    expect(audit).toHaveLength(50);
+    expect(new Set(audit.map((a) => a.slice(2))).size).toBe(50);
+    expect(mail).toHaveLength(25);
+    await Promise.all([a1.stop(), a2.stop(), m1.stop()]);
+  });
+
+  it("delivers exactly the events a service missed while it was down", async () => {
+    const seen: string[] = [];
+    const first = await broker.subscribe("profile.>", (e) => void seen.push(read(e)), { service: "history" });
+    await broker.publish("profile.updated", text.encode("before"));
+    await until(() => seen.length === 1);
+    await first.stop();
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => broker.publish("profile.updated", text.encode(`missed-${i}`))));
+    const second = await broker.subscribe("profile.>", (e) => void seen.push(read(e)), { service: "history", concurrency: 64 });
+    await until(() => seen.length === 1001);
+    await Bun.sleep(300);
+    expect(seen).toHaveLength(1001);
+    expect(new Set(seen).size).toBe(1001);
+    await second.stop();
+  });
+
+  it("retries a failing handler with backoff, then dead-letters the event with the error", async () => {
+    const attempts: number[] = [];
+    const sub = await broker.subscribe("payment.failed", (e) => {
+      attempts.push(e.deliveries);
+      throw new Error(`ledger down for ${read(e)}`);
+    }, { service: "ledger", maxDeliveries: 3, backoffMs: () => 20 });
+    const { id } = await broker.publish("payment.failed", text.encode("p-9"), { user: "7" });
+    await until(() => attempts.length === 3);
+    await Bun.sleep(300);
+    expect(attempts).toEqual([1, 2, 3]);
+    const dead: Array<StoredEvent & { error: string }> = [];
+    for await (const d of broker.deadLetters("ledger")) dead.push(d);
+    expect(dead.map((d) => [d.id, d.topic, d.user, d.error, d.deliveries, read(d)])).toEqual([[id, "payment.failed", "7", "ledger down for p-9", 3, "p-9"]]);
+    await sub.stop();
+  });
+
+  it("gives every instance every event when broadcast", async () => {
+    const got: string[] = [];
+    const b1 = await broker.subscribe("cache.flush", (e) => void got.push(`1:${read(e)}`), { service: "web", broadcast: true });
+    const b2 = await broker.subscribe("cache.flush", (e) => void got.push(`2:${read(e)}`), { service: "web", broadcast: true });
+    await broker.publish("cache.flush", text.encode("x"));
+    await until(() => got.length === 2);
+    expect(got.sort()).toEqual(["1:x", "2:x"]);
+    await Promise.all([b1.stop(), b2.stop()]);
+  });
+
+  it("replays a topic filter in order from a sequence or a time, and ends", async () => {
+    const since = Date.now();
+    const published = [];
+    for (const n of ["r1", "r2", "r3"]) published.push(await broker.publish(`replay.${n}`, text.encode(n)));
+    const fromTime: string[] = [];
+    for await (const e of broker.replay("replay.>", { since })) fromTime.push(read(e));
+    expect(fromTime).toEqual(["r1", "r2", "r3"]);
+    const fromSeq: number[] = [];
+    for await (const e of broker.replay("replay.>", { fromSequence: published[1]!.sequence })) fromSeq.push(e.sequence);
+    expect(fromSeq).toEqual([published[1]!.sequence, published[2]!.sequence]);
+    const none: StoredEvent[] = [];
+    for await (const e of broker.replay("nothing.here")) none.push(e);
+    expect(none).toEqual([]);
+  });
+});
