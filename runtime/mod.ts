@@ -46,6 +46,11 @@ export { createSelector, type SelectorOptions } from "./selector/selector.ts";
 export type { Selection, SelectOptions, Selector, Strategy } from "./selector/types.ts";
 export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selector/routing-rules.ts";
 
+export { assertTopic, createJetStreamBroker, type JetStreamBroker, type JetStreamBrokerOptions } from "./broker/nats-jetstream.ts";
+export { decodeEvent, type EventSubscriptionDefinition, onEvent, publishMessage } from "./broker/typed-events.ts";
+export { EventBroker, layerJetStreamBroker } from "./broker/layer.ts";
+export type { EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
+
 export { loadServices, type LoadedServices, type LoadFailure } from "./runner/load-services.ts";
 export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";
 export { runnerConfigFromEnv } from "./runner/config.ts";

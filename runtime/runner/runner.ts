@@ -7,6 +7,7 @@ import { Effect, Layer } from "effect";
 import { layerNatsTransport } from "../client/transport-layer.ts";
 import { layerNats } from "../nats/connection.ts";
 import { layerNatsRegistry } from "../registry/layer.ts";
+import { layerJetStreamBroker } from "../broker/layer.ts";
 import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
 import { serveService } from "../server/serve-effect.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
@@ -65,9 +66,9 @@ export const startServices = (config: RunnerConfig) =>
 
 /**
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
- * transport and the registry. Closing the scope releases them top down.
+ * transport, the registry and the event broker. Closing the scope releases them top down.
  */
-export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "log">) {
+export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "namespace" | "log">) {
   const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, log: config.log });
   const connection = Layer.unwrap(
     Effect.gen(function* () {
@@ -76,5 +77,6 @@ export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDi
     }),
   ).pipe(Layer.provideMerge(server));
   const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs });
-  return Layer.merge(layerNatsTransport, registry).pipe(Layer.provideMerge(connection));
+  const broker = layerJetStreamBroker({ namespace: config.namespace });
+  return Layer.mergeAll(layerNatsTransport, registry, broker).pipe(Layer.provideMerge(connection));
 }

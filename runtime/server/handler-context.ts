@@ -1,4 +1,8 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescService, MessageInitShape } from "@bufbuild/protobuf";
+import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
+import { publishMessage } from "../broker/typed-events.ts";
+import type { PublishOptions, PublishResult } from "../broker/types.ts";
+import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
 import { readMetadata } from "../client/metadata.ts";
 import type { Transport } from "../client/transport.ts";
@@ -14,6 +18,8 @@ export interface InstanceInfo {
   readonly namespace: string;
   /** Aborted when the instance is stopped hard (its drain grace ran out). */
   readonly stopSignal: AbortSignal;
+  /** Where `ctx.publish` stores events, when a broker runs. */
+  readonly broker?: JetStreamBroker;
 }
 
 /**
@@ -65,6 +71,12 @@ export class CallContext implements HandlerContext {
       signal: this.signal,
       from: this.#instance.id,
     });
+  }
+
+  publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options: PublishOptions = {}): Promise<PublishResult> {
+    const broker = this.#instance.broker;
+    if (broker === undefined) return Promise.reject(new MicroError("failed_precondition", `${this.service.name} has no event broker to publish ${topic} to`));
+    return publishMessage(broker, topic, schema, message, { source: this.service.name, sourceVersion: this.service.version, ...options });
   }
 
   /** Releases the deadline timer; called when the handler settles. */

@@ -3,7 +3,8 @@
  * (drained) when the surrounding scope closes. For apps that assemble jetmicro with Effect.
  * @module
  */
-import { Effect, type Scope } from "effect";
+import { Effect, Option, type Scope } from "effect";
+import { EventBroker } from "../broker/layer.ts";
 import { ClientTransport } from "../client/transport-layer.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { Nats } from "../nats/connection.ts";
@@ -36,9 +37,10 @@ export function serveService(
   return Effect.gen(function* () {
     const connection = yield* Nats;
     const transport = yield* ClientTransport;
+    const broker = Option.getOrUndefined(yield* Effect.serviceOption(EventBroker));
     const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => startService(definition, { ...options, connection, transport }),
+        try: () => startService(definition, { ...options, connection, transport, broker }),
         catch: (e) => MicroError.from(e),
       }),
       (instance) => Effect.promise(() => instance.stop()),

@@ -1,5 +1,8 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { Transport } from "../client/transport.ts";
+import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
+import { decodeEvent } from "../broker/typed-events.ts";
+import type { EventSubscription } from "../broker/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
@@ -20,6 +23,8 @@ export interface StartServiceOptions {
   readonly namespace?: string;
   /** How long `stop()` lets in-flight work finish before aborting handlers; default 10000 ms. */
   readonly drainTimeoutMs?: number;
+  /** The event broker: needed for the service's subscriptions and for `ctx.publish`. */
+  readonly broker?: JetStreamBroker;
   /** Where handler failures are reported (with stack); default `console.error`. */
   readonly onHandlerError?: (error: unknown, endpoint: string) => void;
 }
@@ -89,6 +94,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     transport: options.transport,
     namespace,
     stopSignal: stopController.signal,
+    broker: options.broker,
   };
 
   const { dispatch, stats: endpointStats } = createDispatch(definition, info, onHandlerError);
@@ -188,10 +194,16 @@ export async function startService(definition: ServiceDefinition, options: Start
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
+  const eventSubscriptions = await subscribeEvents(definition, options.broker, onHandlerError).catch(async (error) => {
+    await Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined)));
+    throw error;
+  });
 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     stopping ??= (async () => {
+      // Events first: in-flight ones finish and are acknowledged, the rest wait in JetStream.
+      await Promise.all(eventSubscriptions.map((s) => s.stop().catch(() => undefined)));
       // drain() delivers what the server already sent us, then unsubscribes.
       await Promise.all(subscriptions.map((s) => (nc.isClosed() ? undefined : s.drain().catch(() => undefined))));
       const grace = options.drainTimeoutMs ?? 10_000;
@@ -221,4 +233,38 @@ export async function startService(definition: ServiceDefinition, options: Start
     stats,
     stop,
   };
+}
+
+/** Starts the event subscriptions a service declared; they need a broker. */
+async function subscribeEvents(
+  definition: ServiceDefinition,
+  broker: JetStreamBroker | undefined,
+  onHandlerError: (error: unknown, endpoint: string) => void,
+): Promise<EventSubscription[]> {
+  if (definition.subscriptions.length === 0) return [];
+  if (broker === undefined) {
+    throw new MicroError("failed_precondition", `${definition.name} subscribes to events but no event broker runs (JetStream is needed)`);
+  }
+  const started: EventSubscription[] = [];
+  try {
+    for (const s of definition.subscriptions) {
+      started.push(await broker.subscribe(s.filter, async (event) => {
+        try {
+          await s.handler(decodeEvent(s.schema, event) as never, event);
+        } catch (error) {
+          if (!MicroError.is(error)) onHandlerError(error, `event ${event.topic}`);
+          throw error;
+        }
+      }, {
+        service: definition.name,
+        concurrency: definition.mailbox.concurrency,
+        ...(s.broadcast === undefined ? {} : { broadcast: s.broadcast }),
+        ...(s.maxDeliveries === undefined ? {} : { maxDeliveries: s.maxDeliveries }),
+      }));
+    }
+  } catch (error) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw error;
+  }
+  return started;
 }

@@ -1,4 +1,5 @@
 import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import { assertTopic } from "../broker/nats-jetstream.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { maxTimeoutMs } from "../wire/headers.ts";
 import { assertNamespace, assertToken } from "../wire/subject.ts";
@@ -33,6 +34,7 @@ export function defineService<S extends DescService>(
   const concurrency = positiveInteger("mailbox.concurrency", options.mailbox?.concurrency ?? 100, 1);
   const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1, maxTimeoutMs);
 
+  for (const subscription of options.subscriptions ?? []) assertTopic(subscription.filter, true);
   const handlers = impl as Record<string, unknown>;
   for (const key of Object.keys(handlers)) {
     if (!(key in descriptor.method)) {
@@ -65,6 +67,7 @@ export function defineService<S extends DescService>(
     mailbox: { capacity, concurrency },
     defaultTimeoutMs,
     endpoints,
+    subscriptions: [...(options.subscriptions ?? [])],
   };
 }
 

@@ -5,6 +5,8 @@
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceType } from "../wire/subject.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
+import type { EventSubscriptionDefinition } from "../broker/typed-events.ts";
+import type { PublishOptions, PublishResult } from "../broker/types.ts";
 
 /** What a handler knows about the call it is answering. */
 export interface HandlerContext {
@@ -23,6 +25,11 @@ export interface HandlerContext {
    * its deadline.
    */
   client<S extends DescService>(service: S, options?: ClientOptions): Client<S>;
+  /**
+   * Publishes a protobuf event, stored in JetStream before this resolves, with this service
+   * as its source. Rejects with `failed_precondition` where no broker runs.
+   */
+  publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options?: PublishOptions): Promise<PublishResult>;
 }
 
 /** A unary handler: a plain async function from request message to response (init) message. */
@@ -68,6 +75,8 @@ export interface ServiceOptions {
   readonly mailbox?: MailboxOptions;
   /** Deadline for requests that carry none (raw NATS callers), in ms. Default 30000. */
   readonly defaultTimeoutMs?: number;
+  /** Events this service handles (see `onEvent`); they run with the mailbox's concurrency. */
+  readonly subscriptions?: readonly EventSubscriptionDefinition[];
 }
 
 /** One endpoint of a defined service. */
@@ -97,4 +106,5 @@ export interface ServiceDefinition<S extends DescService = DescService> {
   readonly mailbox: Required<MailboxOptions>;
   readonly defaultTimeoutMs: number;
   readonly endpoints: readonly EndpointDefinition[];
+  readonly subscriptions: readonly EventSubscriptionDefinition[];
 }

@@ -1,0 +1,66 @@
+/**
+ * Typed (protobuf) events on top of the broker: what service modules and handlers use.
+ * @module
+ */
+import { create, type DescMessage, fromBinary, fromJsonString, isMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { MicroError } from "../errors/micro-error.ts";
+import type { JetStreamBroker } from "./nats-jetstream.ts";
+import type { PublishOptions, PublishResult, StoredEvent } from "./types.ts";
+
+/** A subscription declared by a service module. */
+export interface EventSubscriptionDefinition {
+  /** Topic or filter: `customer.login`, `customer.>`, `*.login`. */
+  readonly filter: string;
+  readonly schema: DescMessage;
+  readonly handler: (message: never, event: StoredEvent) => Promise<void> | void;
+  /** Every instance gets every event (default: once per service). */
+  readonly broadcast?: boolean;
+  /** Deliveries before dead-lettering; default 5. */
+  readonly maxDeliveries?: number;
+}
+
+/**
+ * Declares a subscription of a service to a topic filter, with events decoded as `schema`.
+ * A handler that throws is retried with backoff, then the event is dead-lettered.
+ *
+ * @example
+ * ```ts
+ * defineService(Audit, { subscriptions: [onEvent("customer.>", CustomerEventSchema, async (e, meta) => {...})] }, {...})
+ * ```
+ */
+export function onEvent<D extends DescMessage>(
+  filter: string,
+  schema: D,
+  handler: (message: MessageShape<D>, event: StoredEvent) => Promise<void> | void,
+  options: { broadcast?: boolean; maxDeliveries?: number } = {},
+): EventSubscriptionDefinition {
+  return { filter, schema, handler: handler as EventSubscriptionDefinition["handler"], ...options };
+}
+
+/** Decodes an event's payload as `schema`, by its content type. */
+export function decodeEvent<D extends DescMessage>(schema: D, event: StoredEvent): MessageShape<D> {
+  try {
+    return event.contentType.startsWith("application/json")
+      ? fromJsonString(schema, new TextDecoder().decode(event.data), { ignoreUnknownFields: true })
+      : fromBinary(schema, event.data);
+  } catch (cause) {
+    throw new MicroError("invalid_argument", `event ${event.id} on ${event.topic} is not a ${schema.typeName}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Publishes a protobuf message as an event (binary, `application/proto`). */
+export function publishMessage<D extends DescMessage>(
+  broker: JetStreamBroker,
+  topic: string,
+  schema: D,
+  message: MessageInitShape<D> | MessageShape<D>,
+  options: PublishOptions = {},
+): Promise<PublishResult> {
+  let data: Uint8Array;
+  try {
+    data = toBinary(schema, isMessage(message, schema) ? message : create(schema, message as MessageInitShape<D>));
+  } catch (cause) {
+    return Promise.reject(new MicroError("invalid_argument", `invalid ${schema.typeName} for ${topic}: ${(cause as Error).message}`, { cause }));
+  }
+  return broker.publish(topic, data, { contentType: "application/proto", ...options });
+}

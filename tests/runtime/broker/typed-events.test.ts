@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { Greeter, type SayHelloRequest, SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
+import { createClient, createJetStreamBroker, defineService, type JetStreamBroker, onEvent, startService, type StoredEvent } from "../../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { startTestNats } from "../../support/nats.ts";
+import { openTestConnection, rejection } from "../../support/rpc.ts";
+
+let nats: NatsServerProcess;
+let conn: Awaited<ReturnType<typeof openTestConnection>>;
+let broker: JetStreamBroker;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  conn = await openTestConnection(nats.url);
+  broker = await createJetStreamBroker(conn.nc);
+});
+afterAll(async () => {
+  await conn.close();
+  await nats.stop();
+});
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}
+
+describe("typed events in services", () => {
+  it("publishes from a handler and delivers decoded messages to a subscribing service", async () => {
+    const greeted: Array<[string, StoredEvent]> = [];
+    const publisher = defineService(Greeter, { name: "front", version: "3.1.0" }, {
+      async sayHello(request, ctx) {
+        const { id } = await ctx.publish("greeting.sent", SayHelloRequestSchema, { name: request.name }, { user: ctx.metadata.user ?? "" });
+        return { message: id };
+      },
+    });
+    const listener = defineService(Greeter, {
+      name: "listener",
+      subscriptions: [onEvent("greeting.>", SayHelloRequestSchema, (message: SayHelloRequest, event) => void greeted.push([message.name, event]))],
+    }, {});
+    const front = await startService(publisher, { connection: conn.nc, transport: conn.transport, broker });
+    const back = await startService(listener, { connection: conn.nc, transport: conn.transport, broker });
+    const { message: id } = await createClient(Greeter, conn.transport, { service: "front" }).sayHello({ name: "Ada" }, { metadata: { user: "42" } });
+    await until(() => greeted.length === 1);
+    const [name, event] = greeted[0]!;
+    expect(name).toBe("Ada");
+    expect([event.id, event.topic, event.source, event.sourceVersion, event.user, event.contentType]).toEqual([id, "greeting.sent", "front", "3.1.0", "42", "application/proto"]);
+    await front.stop();
+    await back.stop();
+  });
+
+  it("retries then dead-letters events that do not decode as the declared message", async () => {
+    const handled: string[] = [];
+    const strict = defineService(Greeter, {
+      name: "strict",
+      subscriptions: [onEvent("strict.in", SayHelloRequestSchema, (m) => void handled.push(m.name), { maxDeliveries: 2 })],
+    }, {});
+    const instance = await startService(strict, { connection: conn.nc, transport: conn.transport, broker, onHandlerError: () => {} });
+    await broker.publish("strict.in", new Uint8Array([0x0a, 0x09, 0x41]), { id: "garbled" });
+    let dead: Array<StoredEvent & { error: string }> = [];
+    const end = Date.now() + 8000;
+    while (dead.length === 0 && Date.now() < end) {
+      dead = [];
+      for await (const d of broker.deadLetters("strict")) dead.push(d);
+      await Bun.sleep(50);
+    }
+    expect(dead.map((d) => d.id)).toEqual(["garbled"]);
+    expect(dead[0]!.error).toContain("is not a greeter.v1.SayHelloRequest");
+    expect(handled).toEqual([]);
+    await instance.stop();
+  });
+
+  it("refuses to start subscriptions without a broker, and publish without one", async () => {
+    const needy = defineService(Greeter, { name: "needy", subscriptions: [onEvent("x.y", SayHelloRequestSchema, () => {})] }, {});
+    const error = await rejection(startService(needy, { connection: conn.nc, transport: conn.transport }));
+    expect(error.message).toContain("needy subscribes to events but no event broker runs");
+    const loner = defineService(Greeter, { name: "loner" }, {
+      sayHello: async (_r, ctx) => ({ message: (await ctx.publish("a.b", SayHelloRequestSchema, {})).id }),
+    });
+    const instance = await startService(loner, { connection: conn.nc, transport: conn.transport });
+    const failed = await rejection(createClient(Greeter, conn.transport, { service: "loner" }).sayHello({}));
+    expect(failed.code).toBe("failed_precondition");
+    await instance.stop();
+    expect(() => defineService(Greeter, { subscriptions: [onEvent("bad topic", SayHelloRequestSchema, () => {})] }, {})).toThrow(/bad token "bad topic"/);
+  });
+});
