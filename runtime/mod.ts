@@ -47,7 +47,7 @@ export type { Selection, SelectOptions, Selector, Strategy } from "./selector/ty
 export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selector/routing-rules.ts";
 
 export { assertTopic, createJetStreamBroker, type JetStreamBroker, type JetStreamBrokerOptions } from "./broker/nats-jetstream.ts";
-export { decodeEvent, type EventSubscriptionDefinition, onEvent, publishMessage } from "./broker/typed-events.ts";
+export { decodeEvent, type EventContext, type EventSubscriptionDefinition, onEvent, publishMessage } from "./broker/typed-events.ts";
 export { EventBroker, layerJetStreamBroker } from "./broker/layer.ts";
 export type { EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
 

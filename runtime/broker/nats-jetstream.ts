@@ -93,7 +93,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         topic,
         source: publish.source ?? "",
         sourceVersion: publish.sourceVersion ?? "",
-        time: Date.now(),
+        time: publish.time ?? Date.now(),
         user: publish.user ?? "",
         contentType: publish.contentType ?? "application/proto",
         traceparent: publish.traceparent ?? "",

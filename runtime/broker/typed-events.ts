@@ -7,12 +7,20 @@ import { MicroError } from "../errors/micro-error.ts";
 import type { JetStreamBroker } from "./nats-jetstream.ts";
 import type { PublishOptions, PublishResult, StoredEvent } from "./types.ts";
 
+/** What an event handler may use besides the event. */
+export interface EventContext {
+  /** The broker the event came from: publish follow-up events, replay history. */
+  readonly broker: JetStreamBroker;
+  readonly service: { readonly name: string; readonly version: string };
+}
+
 /** A subscription declared by a service module. */
 export interface EventSubscriptionDefinition {
   /** Topic or filter: `customer.login`, `customer.>`, `*.login`. */
   readonly filter: string;
-  readonly schema: DescMessage;
-  readonly handler: (message: never, event: StoredEvent) => Promise<void> | void;
+  /** The payload's message type; null to take the payload as raw bytes (any content type). */
+  readonly schema: DescMessage | null;
+  readonly handler: (message: never, event: StoredEvent, context: EventContext) => Promise<void> | void;
   /** Every instance gets every event (default: once per service). */
   readonly broadcast?: boolean;
   /** Deliveries before dead-lettering; default 5. */
@@ -31,7 +39,19 @@ export interface EventSubscriptionDefinition {
 export function onEvent<D extends DescMessage>(
   filter: string,
   schema: D,
-  handler: (message: MessageShape<D>, event: StoredEvent) => Promise<void> | void,
+  handler: (message: MessageShape<D>, event: StoredEvent, context: EventContext) => Promise<void> | void,
+  options?: { broadcast?: boolean; maxDeliveries?: number },
+): EventSubscriptionDefinition;
+export function onEvent(
+  filter: string,
+  schema: null,
+  handler: (payload: Uint8Array, event: StoredEvent, context: EventContext) => Promise<void> | void,
+  options?: { broadcast?: boolean; maxDeliveries?: number },
+): EventSubscriptionDefinition;
+export function onEvent(
+  filter: string,
+  schema: DescMessage | null,
+  handler: (message: never, event: StoredEvent, context: EventContext) => Promise<void> | void,
   options: { broadcast?: boolean; maxDeliveries?: number } = {},
 ): EventSubscriptionDefinition {
   return { filter, schema, handler: handler as EventSubscriptionDefinition["handler"], ...options };

@@ -42,6 +42,8 @@ export interface PublishOptions {
   readonly traceparent?: string;
   readonly source?: string;
   readonly sourceVersion?: string;
+  /** Publish time to record, epoch ms; default now (set it when re-publishing an event). */
+  readonly time?: number;
 }
 
 /** What publish resolves with. */

@@ -73,6 +73,10 @@ export class CallContext implements HandlerContext {
     });
   }
 
+  get broker(): JetStreamBroker | undefined {
+    return this.#instance.broker;
+  }
+
   publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options: PublishOptions = {}): Promise<PublishResult> {
     const broker = this.#instance.broker;
     if (broker === undefined) return Promise.reject(new MicroError("failed_precondition", `${this.service.name} has no event broker to publish ${topic} to`));

@@ -246,11 +246,13 @@ async function subscribeEvents(
     throw new MicroError("failed_precondition", `${definition.name} subscribes to events but no event broker runs (JetStream is needed)`);
   }
   const started: EventSubscription[] = [];
+  const context = { broker, service: { name: definition.name, version: definition.version } };
   try {
     for (const s of definition.subscriptions) {
       started.push(await broker.subscribe(s.filter, async (event) => {
         try {
-          await s.handler(decodeEvent(s.schema, event) as never, event);
+          const payload = s.schema === null ? event.data : decodeEvent(s.schema, event);
+          await s.handler(payload as never, event, context);
         } catch (error) {
           if (!MicroError.is(error)) onHandlerError(error, `event ${event.topic}`);
           throw error;

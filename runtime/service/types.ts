@@ -7,6 +7,7 @@ import type { ServiceType } from "../wire/subject.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
 import type { EventSubscriptionDefinition } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
+import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
 
 /** What a handler knows about the call it is answering. */
 export interface HandlerContext {
@@ -30,6 +31,8 @@ export interface HandlerContext {
    * as its source. Rejects with `failed_precondition` where no broker runs.
    */
   publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options?: PublishOptions): Promise<PublishResult>;
+  /** The event broker, for replay and raw events; undefined where none runs. */
+  readonly broker: JetStreamBroker | undefined;
 }
 
 /** A unary handler: a plain async function from request message to response (init) message. */

@@ -1,0 +1,79 @@
+import { Audit, type AuditEvent, type HistoryRequest } from "../gen/audit/v1/audit_pb.ts";
+import { defineService, MicroError, onEvent, type StoredEvent } from "../runtime/mod.ts";
+
+/**
+ * The audit service: keeps every event that names a user in a per-user index inside
+ * JetStream (topic `audit.user.{user}.{topic}`, no other database) and answers history
+ * queries. Events published while it is down wait in its durable consumer, so none is missed;
+ * re-indexing an event after a redelivery is deduplicated by its id.
+ */
+const indexPrefix = "audit.user.";
+
+export default defineService(Audit, {
+  version: "1.0.0",
+  subscriptions: [
+    // Raw payloads: the audit trail keeps events of every type and content type as they came.
+    onEvent(">", null, async (_payload, event, { broker }) => {
+      if (!event.user || event.topic.startsWith("audit.")) return;
+      await broker.publish(`${indexPrefix}${userToken(event.user)}.${event.topic}`, event.data, {
+        id: `audit-${event.id}`,
+        user: event.user,
+        source: event.source,
+        sourceVersion: event.sourceVersion,
+        contentType: event.contentType,
+        traceparent: event.traceparent,
+        time: event.time,
+      });
+    }),
+  ],
+}, {
+  async history(request, ctx) {
+    const query = validate(request);
+    const broker = ctx.broker;
+    if (broker === undefined) throw new MicroError("failed_precondition", "the audit service needs the event broker");
+    const userPrefix = `${indexPrefix}${userToken(request.user)}.`;
+    const matches: StoredEvent[] = [];
+    const replay = broker.replay(`${userPrefix}>`, {
+      ...(request.sinceMs > 0n ? { since: Number(request.sinceMs) } : {}),
+      ...(request.untilMs > 0n ? { until: Number(request.untilMs) } : {}),
+    });
+    for await (const event of replay) {
+      const topic = event.topic.slice(userPrefix.length);
+      if (query.topics.length > 0 && !query.topics.some((t) => (t.endsWith(".>") ? topic.startsWith(t.slice(0, -1)) : topic === t))) continue;
+      if (query.cursor !== undefined && (request.oldestFirst ? event.sequence <= query.cursor : event.sequence >= query.cursor)) continue;
+      matches.push({ ...event, topic });
+    }
+    if (!request.oldestFirst) matches.reverse();
+    const page = matches.slice(0, query.limit);
+    return {
+      events: page.map((e): Omit<AuditEvent, "$typeName"> => ({
+        id: e.id.replace(/^audit-/, ""),
+        topic: e.topic,
+        source: e.source,
+        sourceVersion: e.sourceVersion,
+        timeMs: BigInt(e.time),
+        user: e.user,
+        contentType: e.contentType,
+        data: e.data,
+      })),
+      nextCursor: matches.length > query.limit ? String(page.at(-1)!.sequence) : "",
+    };
+  },
+});
+
+function validate(request: HistoryRequest): { limit: number; cursor: number | undefined; topics: string[] } {
+  if (request.user === "") throw new MicroError("invalid_argument", "user is required", { detail: "user" });
+  const limit = request.limit === 0 ? 50 : request.limit;
+  if (limit > 1000) throw new MicroError("invalid_argument", `limit must be at most 1000, got ${limit}`, { detail: "limit" });
+  if (request.cursor !== "" && !/^\d+$/.test(request.cursor)) {
+    throw new MicroError("invalid_argument", `cursor "${request.cursor}" is not one this service gave out`, { detail: "cursor" });
+  }
+  return { limit, cursor: request.cursor === "" ? undefined : Number(request.cursor), topics: request.topics };
+}
+
+/** A user id as one subject token: kept when it already is one, else base64url behind "_". */
+function userToken(user: string): string {
+  if (/^[A-Za-z0-9-]+$/.test(user)) return user;
+  const base64 = btoa(String.fromCharCode(...new TextEncoder().encode(user)));
+  return `_${base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
