@@ -38,6 +38,11 @@ export interface JetStreamBroker {
   publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
   subscribe(filter: string, handler: EventHandler, options: SubscribeOptions): Promise<EventSubscription>;
   replay(filter: string, options?: ReplayOptions): AsyncIterable<StoredEvent>;
+  /**
+   * Replays history into a handler, one event at a time in order, to rebuild a read model
+   * (a new service version can rebuild its state). Resolves with the number of events.
+   */
+  replayInto(filter: string, handler: EventHandler, options?: ReplayOptions): Promise<number>;
   /** Dead letters of a service, oldest first. */
   deadLetters(service: string): AsyncIterable<StoredEvent & { readonly error: string }>;
 }
@@ -166,6 +171,15 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
     },
 
     replay: (filter, replay = {}) => replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent),
+
+    async replayInto(filter, handler, replay = {}) {
+      let count = 0;
+      for await (const event of replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent)) {
+        await handler(event);
+        count++;
+      }
+      return count;
+    },
 
     async *deadLetters(service) {
       assertToken("service", service);

@@ -16,6 +16,11 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
     natsStoreDir: overrides.natsStoreDir ?? env("MICRO_NATS_STORE_DIR") ?? ".micro/nats",
     natsPort: overrides.natsPort ?? whole("MICRO_NATS_PORT", 4222),
     namespace,
+    events: overrides.events ?? {
+      storage: storageFrom(env("MICRO_EVENTS_STORAGE")),
+      maxAgeMs: whole("MICRO_EVENTS_MAX_AGE_MS", 0),
+      replicas: whole("MICRO_EVENTS_REPLICAS", 1, 1),
+    },
     nodeMetadata: overrides.nodeMetadata ?? pairs("MICRO_NODE_METADATA"),
     registryTtlMs: overrides.registryTtlMs ?? whole("MICRO_REGISTRY_TTL_MS", 15_000, 1000),
     drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),
@@ -47,4 +52,10 @@ function pairs(name: string): Record<string, string> {
     out[key] = pair.slice(at + 1).trim();
   }
   return out;
+}
+
+function storageFrom(raw: string | undefined): "file" | "memory" {
+  if (raw === undefined || raw === "" || raw === "file") return "file";
+  if (raw === "memory") return "memory";
+  throw new MicroError("invalid_argument", `MICRO_EVENTS_STORAGE must be file or memory, got "${raw}"`);
 }

@@ -25,6 +25,8 @@ export interface RunnerConfig {
   readonly natsPort: number;
   /** Default namespace of services. */
   readonly namespace: string;
+  /** Event stream settings (`MICRO_EVENTS_*`). */
+  readonly events: { readonly storage: "file" | "memory"; readonly maxAgeMs: number; readonly replicas: number };
   /** Metadata of the nodes this runner starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms. */
@@ -68,7 +70,7 @@ export const startServices = (config: RunnerConfig) =>
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
  * transport, the registry and the event broker. Closing the scope releases them top down.
  */
-export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "namespace" | "log">) {
+export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "namespace" | "events" | "log">) {
   const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, log: config.log });
   const connection = Layer.unwrap(
     Effect.gen(function* () {
@@ -77,6 +79,6 @@ export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDi
     }),
   ).pipe(Layer.provideMerge(server));
   const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs });
-  const broker = layerJetStreamBroker({ namespace: config.namespace });
+  const broker = layerJetStreamBroker({ namespace: config.namespace, ...config.events });
   return Layer.mergeAll(layerNatsTransport, registry, broker).pipe(Layer.provideMerge(connection));
 }

@@ -44,6 +44,13 @@ describe("JetStream broker", () => {
     expect(stored?.header.get("Micro-Event-User")).toBe("42");
   });
 
+  it("explains a conflicting existing stream instead of failing obscurely", async () => {
+    const error = await createJetStreamBroker(nc, { storage: "memory" }).catch((e) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain("the stream MICRO_EVENTS exists with settings jetmicro cannot change");
+    expect((error as Error).message).toContain("nats stream rm MICRO_EVENTS");
+  });
+
   it("refuses bad topics and filters with the bad token named", async () => {
     await expect(broker.publish("customer.*", text.encode(""))).rejects.toThrow(/topic "customer\.\*" has a bad token "\*"/);
     await expect(broker.subscribe("a.>.b", async () => {}, { service: "x" })).rejects.toThrow(/bad token ">"/);
@@ -116,6 +123,10 @@ describe("JetStream broker", () => {
     const fromSeq: number[] = [];
     for await (const e of broker.replay("replay.>", { fromSequence: published[1]!.sequence })) fromSeq.push(e.sequence);
     expect(fromSeq).toEqual([published[1]!.sequence, published[2]!.sequence]);
+    const model = new Map<string, string>();
+    const count = await broker.replayInto("replay.>", (e) => void model.set(e.topic, read(e)), { since });
+    expect(count).toBe(3);
+    expect([...model]).toEqual([["replay.r1", "r1"], ["replay.r2", "r2"], ["replay.r3", "r3"]]);
     const none: StoredEvent[] = [];
     for await (const e of broker.replay("nothing.here")) none.push(e);
     expect(none).toEqual([]);
