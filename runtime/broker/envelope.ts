@@ -32,7 +32,8 @@ export function readEnvelope(h: MsgHdrs | undefined, topicFallback: string, time
   const get = (name: string) => h?.get(name) ?? "";
   const time = Number(get(eventHeaders.time));
   return {
-    id: get(eventHeaders.id),
+    // Dead-lettered and re-driven copies keep the original id here; Nats-Msg-Id is the copy's.
+    id: get("Micro-Event-Id") || get(eventHeaders.id),
     topic: get(eventHeaders.topic) || topicFallback,
     source: get(eventHeaders.source),
     sourceVersion: get(eventHeaders.sourceVersion),

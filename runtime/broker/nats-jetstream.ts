@@ -33,6 +33,13 @@ export interface JetStreamBrokerOptions {
   readonly duplicateWindowMs?: number;
 }
 
+/** A dead-lettered event with the error of its last delivery. */
+export interface DeadLetter extends StoredEvent {
+  readonly error: string;
+  /** Its sequence in the dead-letter stream. */
+  readonly deadLetterSequence: number;
+}
+
 /** A broker on JetStream; see the contract in `types.ts`. */
 export interface JetStreamBroker {
   publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
@@ -44,7 +51,12 @@ export interface JetStreamBroker {
    */
   replayInto(filter: string, handler: EventHandler, options?: ReplayOptions): Promise<number>;
   /** Dead letters of a service, oldest first. */
-  deadLetters(service: string): AsyncIterable<StoredEvent & { readonly error: string }>;
+  deadLetters(service: string): AsyncIterable<DeadLetter>;
+  /**
+   * Sends a service's dead letters back to that service only (other subscribers do not see
+   * them again), removing them from the dead-letter stream. Resolves with how many.
+   */
+  redrive(service: string): Promise<number>;
 }
 
 const topicToken = /^[A-Za-z0-9_-]+$/;
@@ -70,6 +82,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   const dlqName = `${streamName}_DLQ`;
   const prefix = `${namespace}.events.`;
   const dlqPrefix = `${namespace}.dlq.`;
+  const redrivePrefix = `${namespace}.redrive.`;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const storage = options.storage === "memory" ? StorageType.Memory : StorageType.File;
@@ -80,7 +93,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
     max_age: (options.maxAgeMs ?? 0) * 1_000_000,
   };
   await ensureStream(jsm, { name: streamName, subjects: [`${prefix}>`], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
-  await ensureStream(jsm, { name: dlqName, subjects: [`${dlqPrefix}>`], ...common });
+  await ensureStream(jsm, { name: dlqName, subjects: [`${dlqPrefix}>`, `${redrivePrefix}>`], ...common });
 
   const toEvent = (m: JsMsg): StoredEvent => ({
     ...readEnvelope(m.headers, m.subject.slice(prefix.length), Math.floor(Number(m.info.timestampNanos) / 1e6)),
@@ -89,7 +102,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
     deliveries: m.info.deliveryCount,
   });
 
-  return {
+  const broker: JetStreamBroker = {
     async publish(topic, data, publish = {}) {
       assertTopic(topic, false);
       const id = publish.id ?? nuid.next();
@@ -132,15 +145,30 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       } catch (cause) {
         throw new MicroError("failed_precondition", `cannot create the consumer "${name}" on ${streamName}: ${(cause as Error).message}`, { cause });
       }
-      const consumer: Consumer = await js.consumers.get(streamName, name);
+      // Re-driven dead letters come back to this service alone, through a second consumer.
+      if (!subscribe.broadcast) {
+        try {
+          await jsm.consumers.add(dlqName, {
+            durable_name: `${name}_redrive`,
+            filter_subject: `${redrivePrefix}${subscribe.service}.${filter}`,
+            ack_policy: AckPolicy.Explicit,
+            max_ack_pending: concurrency,
+            ack_wait: 30_000_000_000,
+          });
+        } catch (cause) {
+          throw new MicroError("failed_precondition", `cannot create the consumer "${name}_redrive" on ${dlqName}: ${(cause as Error).message}`, { cause });
+        }
+      }
+      const consumers: Consumer[] = [await js.consumers.get(streamName, name)];
+      if (!subscribe.broadcast) consumers.push(await js.consumers.get(dlqName, `${name}_redrive`));
       const running = new Set<Promise<void>>();
-      const messages = await consumer.consume({ max_messages: concurrency });
-      const loop = (async () => {
+      const streams = await Promise.all(consumers.map((c) => c.consume({ max_messages: concurrency })));
+      const loop = Promise.all(streams.map(async (messages) => {
         for await (const m of messages) {
           const job = handleOne(m).finally(() => running.delete(job));
           running.add(job);
         }
-      })();
+      }));
 
       async function handleOne(m: JsMsg): Promise<void> {
         const event = toEvent(m);
@@ -162,7 +190,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
 
       return {
         async stop() {
-          messages.stop();
+          for (const messages of streams) messages.stop();
           await loop;
           await Promise.all(running);
           if (subscribe.broadcast) await jsm.consumers.delete(streamName, name).catch(() => undefined);
@@ -181,6 +209,22 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       return count;
     },
 
+    async redrive(service) {
+      let count = 0;
+      for await (const letter of broker.deadLetters(service)) {
+        const h = natsHeaders();
+        const original = await jsm.streams.getMessage(dlqName, { seq: letter.deadLetterSequence });
+        for (const [k, values] of original?.header ?? []) {
+          if (k.startsWith("Micro-Dead-Letter-")) continue;
+          for (const v of values) h.append(k, v);
+        }
+        await js.publish(`${redrivePrefix}${service}.${letter.topic}`, letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
+        await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false);
+        count++;
+      }
+      return count;
+    },
+
     async *deadLetters(service) {
       assertToken("service", service);
       const consumer = await js.consumers.get(dlqName, { filter_subjects: `${dlqPrefix}${service}` });
@@ -191,7 +235,14 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       try {
         for await (const m of messages) {
           const original = readEnvelope(m.headers, m.headers?.get(originalTopicHeader) ?? "", 0);
-          yield { ...original, id: m.headers?.get("Micro-Event-Id") ?? original.id, data: m.data, sequence: Number(m.headers?.get(originalSequenceHeader) ?? 0), deliveries: Number(m.headers?.get(deliveriesHeader) ?? 0), error: m.headers?.get(errorHeader) ?? "" };
+          yield {
+            ...original,
+            data: m.data,
+            sequence: Number(m.headers?.get(originalSequenceHeader) ?? 0),
+            deliveries: Number(m.headers?.get(deliveriesHeader) ?? 0),
+            error: m.headers?.get(errorHeader) ?? "",
+            deadLetterSequence: m.seq,
+          };
           if (--left === 0) break;
         }
       } finally {
@@ -199,6 +250,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       }
     },
   };
+  return broker;
 }
 
 const errorHeader = "Micro-Dead-Letter-Error";
@@ -208,8 +260,12 @@ const deliveriesHeader = "Micro-Dead-Letter-Deliveries";
 
 async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, error: string): Promise<void> {
   const copy = natsHeaders();
-  // The original id stays readable but must not make the dead letter a "duplicate".
-  for (const [k, values] of m.headers ?? []) for (const v of values) copy.append(k === "Nats-Msg-Id" ? "Micro-Event-Id" : k, v);
+  // The original id stays readable (Micro-Event-Id) but must not make the dead letter a "duplicate".
+  const hasEventId = m.headers?.has("Micro-Event-Id") ?? false;
+  for (const [k, values] of m.headers ?? []) {
+    if (k.startsWith("Micro-Dead-Letter-") || (k === "Nats-Msg-Id" && hasEventId)) continue;
+    for (const v of values) copy.append(k === "Nats-Msg-Id" ? "Micro-Event-Id" : k, v);
+  }
   copy.set(errorHeader, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
   copy.set(originalSequenceHeader, String(m.seq));
   copy.set(deliveriesHeader, String(m.info.deliveryCount));

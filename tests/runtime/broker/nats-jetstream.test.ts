@@ -101,6 +101,22 @@ describe("JetStream broker", () => {
     for await (const d of broker.deadLetters("ledger")) dead.push(d);
     expect(dead.map((d) => [d.id, d.topic, d.user, d.error, d.deliveries, read(d)])).toEqual([[id, "payment.failed", "7", "ledger down for p-9", 3, "p-9"]]);
     await sub.stop();
+
+    // Fixed: re-drive sends it back to the ledger alone, and the dead-letter list empties.
+    const otherService: string[] = [];
+    const other = await broker.subscribe("payment.>", (e) => void otherService.push(read(e)), { service: "reports" });
+    await until(() => otherService.includes("p-9"));
+    const healed: StoredEvent[] = [];
+    const fixed = await broker.subscribe("payment.failed", (e) => void healed.push(e), { service: "ledger", maxDeliveries: 3 });
+    expect(await broker.redrive("ledger")).toBe(1);
+    await until(() => healed.length === 1);
+    expect([healed[0]!.id, healed[0]!.topic, read(healed[0]!)]).toEqual([id, "payment.failed", "p-9"]);
+    const left: StoredEvent[] = [];
+    for await (const d of broker.deadLetters("ledger")) left.push(d);
+    expect(left).toEqual([]);
+    await Bun.sleep(200);
+    expect(otherService.filter((x) => x === "p-9")).toHaveLength(1);
+    await Promise.all([fixed.stop(), other.stop()]);
   });
 
   it("gives every instance every event when broadcast", async () => {
