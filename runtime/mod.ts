@@ -49,7 +49,7 @@ export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selec
 export { assertTopic, createJetStreamBroker, type JetStreamBroker, type JetStreamBrokerOptions } from "./broker/nats-jetstream.ts";
 export { decodeEvent, type EventContext, type EventSubscriptionDefinition, onEvent, publishMessage } from "./broker/typed-events.ts";
 export { EventBroker, layerJetStreamBroker } from "./broker/layer.ts";
-export type { EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
+export type { DeliveredEvent, EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
 
 export { loadServices, type LoadedServices, type LoadFailure } from "./runner/load-services.ts";
 export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";

@@ -15,7 +15,7 @@ import {
 import { MicroError } from "../errors/micro-error.ts";
 import { assertNamespace, assertToken } from "../wire/subject.ts";
 import { envelopeHeaders, readEnvelope } from "./envelope.ts";
-import type { EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
+import type { DeliveredEvent, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
 
 /** Stream settings; defaults in parentheses. */
 export interface JetStreamBrokerOptions {
@@ -171,10 +171,10 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       }));
 
       async function handleOne(m: JsMsg): Promise<void> {
-        const event = toEvent(m);
+        const event: DeliveredEvent = { ...toEvent(m), ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs ?? backoff(m.info.deliveryCount)) };
         try {
           await handler(event);
-          m.ack();
+          if (!subscribe.manualAck) m.ack();
         } catch (error) {
           const failure = MicroError.from(error);
           if (event.deliveries >= maxDeliveries) {
@@ -203,7 +203,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
       for await (const event of replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent)) {
-        await handler(event);
+        await handler({ ...event, ack: () => {}, nak: () => {} });
         count++;
       }
       return count;

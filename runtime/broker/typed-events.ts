@@ -5,7 +5,7 @@
 import { create, type DescMessage, fromBinary, fromJsonString, isMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
 import type { JetStreamBroker } from "./nats-jetstream.ts";
-import type { PublishOptions, PublishResult, StoredEvent } from "./types.ts";
+import type { DeliveredEvent, PublishOptions, PublishResult, StoredEvent } from "./types.ts";
 
 /** What an event handler may use besides the event. */
 export interface EventContext {
@@ -20,11 +20,13 @@ export interface EventSubscriptionDefinition {
   readonly filter: string;
   /** The payload's message type; null to take the payload as raw bytes (any content type). */
   readonly schema: DescMessage | null;
-  readonly handler: (message: never, event: StoredEvent, context: EventContext) => Promise<void> | void;
+  readonly handler: (message: never, event: DeliveredEvent, context: EventContext) => Promise<void> | void;
   /** Every instance gets every event (default: once per service). */
   readonly broadcast?: boolean;
   /** Deliveries before dead-lettering; default 5. */
   readonly maxDeliveries?: number;
+  /** The handler calls `event.ack()` itself (see `SubscribeOptions.manualAck`). */
+  readonly manualAck?: boolean;
 }
 
 /**
@@ -39,20 +41,20 @@ export interface EventSubscriptionDefinition {
 export function onEvent<D extends DescMessage>(
   filter: string,
   schema: D,
-  handler: (message: MessageShape<D>, event: StoredEvent, context: EventContext) => Promise<void> | void,
-  options?: { broadcast?: boolean; maxDeliveries?: number },
+  handler: (message: MessageShape<D>, event: DeliveredEvent, context: EventContext) => Promise<void> | void,
+  options?: { broadcast?: boolean; maxDeliveries?: number; manualAck?: boolean },
 ): EventSubscriptionDefinition;
 export function onEvent(
   filter: string,
   schema: null,
-  handler: (payload: Uint8Array, event: StoredEvent, context: EventContext) => Promise<void> | void,
-  options?: { broadcast?: boolean; maxDeliveries?: number },
+  handler: (payload: Uint8Array, event: DeliveredEvent, context: EventContext) => Promise<void> | void,
+  options?: { broadcast?: boolean; maxDeliveries?: number; manualAck?: boolean },
 ): EventSubscriptionDefinition;
 export function onEvent(
   filter: string,
   schema: DescMessage | null,
-  handler: (message: never, event: StoredEvent, context: EventContext) => Promise<void> | void,
-  options: { broadcast?: boolean; maxDeliveries?: number } = {},
+  handler: (message: never, event: DeliveredEvent, context: EventContext) => Promise<void> | void,
+  options: { broadcast?: boolean; maxDeliveries?: number; manualAck?: boolean } = {},
 ): EventSubscriptionDefinition {
   return { filter, schema, handler: handler as EventSubscriptionDefinition["handler"], ...options };
 }

@@ -64,12 +64,26 @@ export interface SubscribeOptions {
   readonly concurrency?: number;
   /** Deliveries before an event goes to the dead-letter stream. Default 5. */
   readonly maxDeliveries?: number;
+  /**
+   * The handler settles each event itself with `event.ack()` (or `event.nak(delayMs)`),
+   * for example after handing it to its own queue. Default false: returning acknowledges,
+   * throwing retries. An event left unsettled is redelivered after 30 s.
+   */
+  readonly manualAck?: boolean;
   /** Delay before redelivery after the n-th failure (n from 1), in ms. Default 100 · 2^(n-1), at most 30 s. */
   readonly backoffMs?: (failures: number) => number;
 }
 
+/** A delivered event, with manual settlement for `manualAck` subscriptions. */
+export interface DeliveredEvent extends StoredEvent {
+  /** Acknowledges: the event is done for this subscriber. */
+  ack(): void;
+  /** Asks for redelivery after `delayMs` (default: the subscription's backoff). */
+  nak(delayMs?: number): void;
+}
+
 /** Handles one event; throwing means "retry later". */
-export type EventHandler = (event: StoredEvent) => Promise<void> | void;
+export type EventHandler = (event: DeliveredEvent) => Promise<void> | void;
 
 /** A running subscription. */
 export interface EventSubscription {

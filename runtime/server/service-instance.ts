@@ -262,6 +262,7 @@ async function subscribeEvents(
         concurrency: definition.mailbox.concurrency,
         ...(s.broadcast === undefined ? {} : { broadcast: s.broadcast }),
         ...(s.maxDeliveries === undefined ? {} : { maxDeliveries: s.maxDeliveries }),
+        ...(s.manualAck === undefined ? {} : { manualAck: s.manualAck }),
       }));
     }
   } catch (error) {

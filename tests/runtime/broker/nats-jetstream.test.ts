@@ -119,6 +119,20 @@ describe("JetStream broker", () => {
     await Promise.all([fixed.stop(), other.stop()]);
   });
 
+  it("lets a manual-ack subscriber settle events itself", async () => {
+    const held: Array<{ ack(): void; nak(ms?: number): void; deliveries: number }> = [];
+    const sub = await broker.subscribe("manual.work", (e) => void held.push(e), { service: "manual", manualAck: true });
+    await broker.publish("manual.work", text.encode("m"));
+    await until(() => held.length === 1);
+    held[0]!.nak(10); // not yet: deliver it again
+    await until(() => held.length === 2);
+    expect(held[1]!.deliveries).toBe(2);
+    held[1]!.ack();
+    await Bun.sleep(300);
+    expect(held).toHaveLength(2);
+    await sub.stop();
+  });
+
   it("gives every instance every event when broadcast", async () => {
     const got: string[] = [];
     const b1 = await broker.subscribe("cache.flush", (e) => void got.push(`1:${read(e)}`), { service: "web", broadcast: true });
