@@ -32,7 +32,7 @@ export default defineService(Audit, {
     const broker = ctx.broker;
     if (broker === undefined) throw new MicroError("failed_precondition", "the audit service needs the event broker");
     const userPrefix = `${indexPrefix}${userToken(request.user)}.`;
-    const matches: StoredEvent[] = [];
+    const matches: Array<{ event: StoredEvent; topic: string }> = [];
     const replay = broker.replay(`${userPrefix}>`, {
       ...(request.sinceMs > 0n ? { since: Number(request.sinceMs) } : {}),
       ...(request.untilMs > 0n ? { until: Number(request.untilMs) } : {}),
@@ -41,14 +41,14 @@ export default defineService(Audit, {
       const topic = event.topic.slice(userPrefix.length);
       if (query.topics.length > 0 && !query.topics.some((t) => (t.endsWith(".>") ? topic.startsWith(t.slice(0, -1)) : topic === t))) continue;
       if (query.cursor !== undefined && (request.oldestFirst ? event.sequence <= query.cursor : event.sequence >= query.cursor)) continue;
-      matches.push({ ...event, topic });
+      matches.push({ event, topic });
     }
     if (!request.oldestFirst) matches.reverse();
     const page = matches.slice(0, query.limit);
     return {
-      events: page.map((e): Omit<AuditEvent, "$typeName"> => ({
+      events: page.map(({ event: e, topic }): Omit<AuditEvent, "$typeName"> => ({
         id: e.id.replace(/^audit-/, ""),
-        topic: e.topic,
+        topic,
         source: e.source,
         sourceVersion: e.sourceVersion,
         timeMs: BigInt(e.time),
@@ -56,7 +56,7 @@ export default defineService(Audit, {
         contentType: e.contentType,
         data: e.data,
       })),
-      nextCursor: matches.length > query.limit ? String(page.at(-1)!.sequence) : "",
+      nextCursor: matches.length > query.limit ? String(page.at(-1)!.event.sequence) : "",
     };
   },
 });

@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type NatsConnection, nuid } from "@nats-io/nats-core";
+import { type MsgHdrs, headers as natsHeaders, type NatsConnection, nuid } from "@nats-io/nats-core";
 import {
   AckPolicy,
   type Consumer,
@@ -14,7 +14,8 @@ import {
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
 import { assertNamespace, assertToken } from "../wire/subject.ts";
-import { envelopeHeaders, readEnvelope } from "./envelope.ts";
+import { defaultContentType, envelopeHeaders, readEnvelope } from "./envelope.ts";
+import { JsEvent } from "./js-event.ts";
 import type { DeliveredEvent, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
 
 /** Stream settings; defaults in parentheses. */
@@ -95,29 +96,29 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   await ensureStream(jsm, { name: streamName, subjects: [`${prefix}>`], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
   await ensureStream(jsm, { name: dlqName, subjects: [`${dlqPrefix}>`, `${redrivePrefix}>`], ...common });
 
-  const toEvent = (m: JsMsg): StoredEvent => ({
-    ...readEnvelope(m.headers, m.subject.slice(prefix.length), Math.floor(Number(m.info.timestampNanos) / 1e6)),
-    data: m.data,
-    sequence: m.seq,
-    deliveries: m.info.deliveryCount,
-  });
+  const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
 
   const broker: JetStreamBroker = {
     async publish(topic, data, publish = {}) {
       assertTopic(topic, false);
       const id = publish.id ?? nuid.next();
-      const headers = envelopeHeaders({
+      let headers: MsgHdrs;
+      try {
+        headers = envelopeHeaders({
         id,
-        topic,
         source: publish.source ?? "",
         sourceVersion: publish.sourceVersion ?? "",
-        time: publish.time ?? Date.now(),
+        time: publish.time,
         user: publish.user ?? "",
-        contentType: publish.contentType ?? "application/proto",
+        contentType: publish.contentType ?? defaultContentType,
         traceparent: publish.traceparent ?? "",
-      });
+        });
+      } catch (error) {
+        throw MicroError.from(error, "invalid_argument");
+      }
       try {
-        const ack = await js.publish(`${prefix}${topic}`, data, { msgID: id, headers });
+        // The id is already in the headers as Nats-Msg-Id, which JetStream deduplicates on.
+        const ack = await js.publish(`${prefix}${topic}`, data, { headers });
         return { id, sequence: ack.seq, duplicate: ack.duplicate };
       } catch (cause) {
         throw new MicroError("unavailable", `event ${topic} was not stored: ${(cause as Error).message}`, { cause });
@@ -171,14 +172,14 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       }));
 
       async function handleOne(m: JsMsg): Promise<void> {
-        const event: DeliveredEvent = { ...toEvent(m), ack: () => m.ack(), nak: (delayMs) => m.nak(delayMs ?? backoff(m.info.deliveryCount)) };
+        const event = new JsEvent(m, m.info.stream === streamName ? prefix.length : 0, (delayMs) => m.nak(delayMs ?? backoff(m.info.deliveryCount)));
         try {
           await handler(event);
           if (!subscribe.manualAck) m.ack();
         } catch (error) {
           const failure = MicroError.from(error);
           if (event.deliveries >= maxDeliveries) {
-            await deadLetter(js, `${dlqPrefix}${subscribe.service}`, m, failure.message).then(
+            await deadLetter(js, `${dlqPrefix}${subscribe.service}`, m, event, failure.message).then(
               () => m.term(failure.message),
               () => m.nak(backoff(event.deliveries)), // keep it rather than lose it
             );
@@ -203,7 +204,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
       for await (const event of replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent)) {
-        await handler({ ...event, ack: () => {}, nak: () => {} });
+        await handler(event);
         count++;
       }
       return count;
@@ -258,7 +259,7 @@ const originalTopicHeader = "Micro-Event-Topic";
 const originalSequenceHeader = "Micro-Dead-Letter-Sequence";
 const deliveriesHeader = "Micro-Dead-Letter-Deliveries";
 
-async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, error: string): Promise<void> {
+async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event: StoredEvent, error: string): Promise<void> {
   const copy = natsHeaders();
   // The original id stays readable (Micro-Event-Id) but must not make the dead letter a "duplicate".
   const hasEventId = m.headers?.has("Micro-Event-Id") ?? false;
@@ -266,6 +267,9 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, error:
     if (k.startsWith("Micro-Dead-Letter-") || (k === "Nats-Msg-Id" && hasEventId)) continue;
     for (const v of values) copy.append(k === "Nats-Msg-Id" ? "Micro-Event-Id" : k, v);
   }
+  // The dead letter lives on another subject and is stored later: keep topic and time.
+  copy.set(originalTopicHeader, event.topic);
+  copy.set("Micro-Event-Time", String(event.time));
   copy.set(errorHeader, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
   copy.set(originalSequenceHeader, String(m.seq));
   copy.set(deliveriesHeader, String(m.info.deliveryCount));
@@ -279,8 +283,8 @@ async function* replayEvents(
   prefix: string,
   filter: string,
   replay: ReplayOptions,
-  toEvent: (m: JsMsg) => StoredEvent,
-): AsyncIterable<StoredEvent> {
+  toEvent: (m: JsMsg) => JsEvent,
+): AsyncIterable<JsEvent> {
   assertTopic(filter, true);
   const start = replay.fromSequence !== undefined
     ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: replay.fromSequence }
