@@ -3,6 +3,7 @@
  * @module
  */
 import { create, type DescMessage, fromBinary, fromJsonString, isMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { validateInit } from "../codec/validate-init.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { JetStreamBroker } from "./nats-jetstream.ts";
 import type { DeliveredEvent, PublishOptions, PublishResult, StoredEvent } from "./types.ts";
@@ -79,6 +80,11 @@ export function publishMessage<D extends DescMessage>(
   options: PublishOptions = {},
 ): Promise<PublishResult> {
   let data: Uint8Array;
+  try {
+    validateInit(schema, message);
+  } catch (error) {
+    return Promise.reject(new MicroError("invalid_argument", `event ${topic} is not a valid ${schema.typeName}: ${(error as Error).message}`, { detail: (error as MicroError).detail }));
+  }
   try {
     data = toBinary(schema, isMessage(message, schema) ? message : create(schema, message as MessageInitShape<D>));
   } catch (cause) {

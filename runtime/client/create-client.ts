@@ -13,6 +13,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
 import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../wire/headers.ts";
 import { assertNamespace, assertToken, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
+import { validateInit } from "../codec/validate-init.ts";
 import { writeMetadata } from "./metadata.ts";
 import type { Discovery } from "./discovery.ts";
 import { routedRequest } from "./routed-request.ts";
@@ -159,6 +160,13 @@ function encodeRequest(input: DescMessage, message: MessageShape<DescMessage>): 
 function createRequest(input: DescMessage, init: unknown): MessageShape<DescMessage> {
   if (init !== undefined && (typeof init !== "object" || init === null || Array.isArray(init))) {
     throw new MicroError("invalid_argument", `request for ${input.typeName} must be an object`);
+  }
+  if (init !== undefined) {
+    try {
+      validateInit(input, init);
+    } catch (error) {
+      throw new MicroError("invalid_argument", `invalid ${input.typeName}: ${(error as Error).message}`, { detail: (error as MicroError).detail });
+    }
   }
   try {
     return create(input, init as Record<string, unknown> | undefined);

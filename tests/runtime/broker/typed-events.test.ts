@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Greeter, type SayHelloRequest, SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
-import { createClient, createJetStreamBroker, defineService, type JetStreamBroker, onEvent, startService, type StoredEvent } from "../../../runtime/mod.ts";
+import { createClient, createJetStreamBroker, defineService, type JetStreamBroker, onEvent, publishMessage, startService, type StoredEvent } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
@@ -70,6 +70,19 @@ describe("typed events in services", () => {
     expect(dead[0]!.error).toContain("is not a greeter.v1.SayHelloRequest");
     expect(handled).toEqual([]);
     await instance.stop();
+  });
+
+  it("refuses a malformed event on the publisher side and stores nothing", async () => {
+    const before = (await broker.replay("bad.>")[Symbol.asyncIterator]().next()).done;
+    expect(before).toBe(true);
+    const error = await rejection(publishMessage(broker, "bad.event", SayHelloRequestSchema, { name: 7 } as never));
+    expect(error.code).toBe("invalid_argument");
+    expect(error.message).toBe("event bad.event is not a valid greeter.v1.SayHelloRequest: name must be a string, got 7");
+    const badUser = await rejection(publishMessage(broker, "bad.event", SayHelloRequestSchema, { name: "x" }, { user: "a\nb" }));
+    expect(badUser.message).toContain("event user must not contain line breaks");
+    const stored: StoredEvent[] = [];
+    for await (const e of broker.replay("bad.>")) stored.push(e);
+    expect(stored).toEqual([]);
   });
 
   it("refuses to start subscriptions without a broker, and publish without one", async () => {

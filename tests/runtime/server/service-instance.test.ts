@@ -111,6 +111,10 @@ describe("calling a service", () => {
 
   it("refuses a bad request on the client before sending it", async () => {
     const client = createClient(Greeter, conn.transport);
+    const wrongType = await rejection(client.sayHello({ name: 42 as unknown as string }));
+    expect([wrongType.code, wrongType.message]).toEqual(["invalid_argument", "invalid greeter.v1.SayHelloRequest: name must be a string, got 42"]);
+    const typo = await rejection(client.sayHello({ nam: "Ada" } as never));
+    expect(typo.message).toContain("nam is not a field of greeter.v1.SayHelloRequest (fields: name)");
     const notObject = await rejection(client.sayHello("Ada" as never));
     expect(notObject.code).toBe("invalid_argument");
     expect(notObject.message).toContain("request for greeter.v1.SayHelloRequest must be an object");
