@@ -199,11 +199,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       };
     },
 
-    replay: (filter, replay = {}) => replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent),
+    replay: (filter, replay = {}) => replayEvents(js, streamName, prefix, filter, replay, toEvent),
 
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
-      for await (const event of replayEvents(js, jsm, streamName, prefix, filter, replay, toEvent)) {
+      for await (const event of replayEvents(js, streamName, prefix, filter, replay, toEvent)) {
         await handler(event);
         count++;
       }
@@ -278,7 +278,6 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
 
 async function* replayEvents(
   js: JetStreamClient,
-  jsm: JetStreamManager,
   stream: string,
   prefix: string,
   filter: string,
@@ -291,18 +290,18 @@ async function* replayEvents(
     : replay.since !== undefined
     ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(replay.since).toISOString() }
     : { deliver_policy: DeliverPolicy.All };
-  // Replay ends at what is stored now, so a live topic does not make it endless.
-  const last = (await jsm.streams.info(stream)).state.last_seq;
   const consumer = await js.consumers.get(stream, { filter_subjects: `${prefix}${filter}`, ...start });
-  if ((await consumer.info()).num_pending === 0) return;
+  // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
+  // says how many matching events are pending when it starts, and exactly those are read.
+  let left = (await consumer.info()).num_pending;
+  if (left === 0) return;
   const messages = await consumer.consume();
   try {
     for await (const m of messages) {
-      if (m.seq > last) break;
       const event = toEvent(m);
       if (replay.until !== undefined && event.time >= replay.until) break;
       yield event;
-      if (m.info.pending === 0 || m.seq === last) break;
+      if (--left === 0) break;
     }
   } finally {
     messages.stop();

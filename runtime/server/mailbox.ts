@@ -33,13 +33,17 @@ export class Mailbox<T> {
     return this.#running;
   }
 
-  /** Runs or queues `item`; false when the mailbox is full (the caller must refuse the work). */
-  offer(item: T): boolean {
+  /**
+   * Runs or queues `item`; false when the mailbox is full (the caller must refuse the work).
+   * `beyondCapacity` queues even then: for work that is already bounded elsewhere (events,
+   * limited by the consumer's unacknowledged maximum) and must wait, not be refused.
+   */
+  offer(item: T, beyondCapacity = false): boolean {
     if (this.#running < this.concurrency) {
       this.#start(item);
       return true;
     }
-    if (this.#queue.length >= this.capacity) return false;
+    if (!beyondCapacity && this.#queue.length >= this.capacity) return false;
     this.#queue.push(item);
     return true;
   }

@@ -175,11 +175,14 @@ export async function startService(definition: ServiceDefinition, options: Start
     });
   }
 
-  const mailbox = new Mailbox<{ msg: Msg; endpointName: string; arrived: number }>(
+  // One mailbox for calls and events: the concurrency limit covers both.
+  const mailbox = new Mailbox<Job>(
     definition.mailbox.capacity,
     definition.mailbox.concurrency,
-    (job) => handle(job.msg, job.endpointName, job.arrived),
+    (job) => (typeof job === "function" ? job() : handle(job.msg, job.endpointName, job.arrived)),
   );
+  const runInMailbox = (work: () => Promise<void>) =>
+    new Promise<void>((resolve, reject) => void mailbox.offer(() => work().then(resolve, reject), true));
   const subscriptions = [
     subscribe(base, base),
     subscribe(nodeBase, undefined),
@@ -194,7 +197,7 @@ export async function startService(definition: ServiceDefinition, options: Start
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
-  const eventSubscriptions = await subscribeEvents(definition, options.broker, onHandlerError).catch(async (error) => {
+  const eventSubscriptions = await subscribeEvents(definition, options.broker, onHandlerError, runInMailbox).catch(async (error) => {
     await Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined)));
     throw error;
   });
@@ -214,7 +217,7 @@ export async function startService(definition: ServiceDefinition, options: Start
       if (outcome === "timeout") {
         const stopped = new MicroError("unavailable", `${definition.name} stopped before the call finished`);
         // Queued calls never start; running ones are told to give up, and get a little longer.
-        for (const job of mailbox.clear()) replyError(job.msg, stopped, job.endpointName);
+        for (const job of mailbox.clear()) if (typeof job !== "function") replyError(job.msg, stopped, job.endpointName);
         stopController.abort(stopped);
         let last: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([mailbox.idle(), new Promise((resolve) => (last = setTimeout(resolve, Math.min(grace, 1000))))]);
@@ -235,11 +238,15 @@ export async function startService(definition: ServiceDefinition, options: Start
   };
 }
 
+/** A mailbox job: a request from NATS, or an event handler waiting for a slot. */
+type Job = { msg: Msg; endpointName: string; arrived: number } | (() => Promise<void>);
+
 /** Starts the event subscriptions a service declared; they need a broker. */
 async function subscribeEvents(
   definition: ServiceDefinition,
   broker: JetStreamBroker | undefined,
   onHandlerError: (error: unknown, endpoint: string) => void,
+  runInMailbox: (work: () => Promise<void>) => Promise<void>,
 ): Promise<EventSubscription[]> {
   if (definition.subscriptions.length === 0) return [];
   if (broker === undefined) {
@@ -249,7 +256,7 @@ async function subscribeEvents(
   const context = { broker, service: { name: definition.name, version: definition.version } };
   try {
     for (const s of definition.subscriptions) {
-      started.push(await broker.subscribe(s.filter, async (event) => {
+      started.push(await broker.subscribe(s.filter, (event) => runInMailbox(async () => {
         try {
           const payload = s.schema === null ? event.data : decodeEvent(s.schema, event);
           await s.handler(payload as never, event, context);
@@ -257,7 +264,7 @@ async function subscribeEvents(
           if (!MicroError.is(error)) onHandlerError(error, `event ${event.topic}`);
           throw error;
         }
-      }, {
+      }), {
         service: definition.name,
         concurrency: definition.mailbox.concurrency,
         ...(s.broadcast === undefined ? {} : { broadcast: s.broadcast }),

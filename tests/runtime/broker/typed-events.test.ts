@@ -51,6 +51,35 @@ describe("typed events in services", () => {
     await back.stop();
   });
 
+  it("runs event handlers through the service's mailbox, sharing its concurrency limit with calls", async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const single = defineService(Greeter, {
+      name: "single",
+      mailbox: { concurrency: 1 },
+      subscriptions: [onEvent("single.ping", SayHelloRequestSchema, (m) => void order.push(`event ${m.name}`))],
+    }, {
+      async sayHello() {
+        order.push("call start");
+        await held;
+        order.push("call end");
+        return { message: "done" };
+      },
+    });
+    const instance = await startService(single, { connection: conn.nc, transport: conn.transport, broker });
+    const call = createClient(Greeter, conn.transport, { service: "single" }).sayHello({});
+    await until(() => order.length === 1);
+    await publishMessage(broker, "single.ping", SayHelloRequestSchema, { name: "p" });
+    await Bun.sleep(200);
+    expect(order).toEqual(["call start"]); // the only slot is taken by the call
+    release();
+    await call;
+    await until(() => order.length === 3);
+    expect(order).toEqual(["call start", "call end", "event p"]);
+    await instance.stop();
+  });
+
   it("retries then dead-letters events that do not decode as the declared message", async () => {
     const handled: string[] = [];
     const strict = defineService(Greeter, {
