@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
-import { createClient } from "../../../runtime/mod.ts";
+import { Audit } from "../../../gen/audit/v1/audit_pb.ts";
+import { createClient, createJetStreamBroker } from "../../../runtime/mod.ts";
 import { createNatsRegistry } from "../../../runtime/registry/nats-kv.ts";
 import { isNatsReachable, type NatsServerProcess, probeNatsServer, startNatsServer } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
@@ -66,6 +67,28 @@ describe("micro run", () => {
       await Bun.sleep(100);
       expect(await registry.getService("slow")).toEqual([]);
       await registry.close();
+    } finally {
+      child.process.kill("SIGKILL");
+      await conn.close();
+    }
+  });
+
+  it("runs the audit service of services/ so a user's history is one call away", async () => {
+    const child = runMicro(["run"], { NATS_URL: nats.url });
+    const conn = await openTestConnection(nats.url);
+    try {
+      await child.waitFor(/service audit 1\.0\.0/);
+      const broker = await createJetStreamBroker(conn.nc);
+      for (const topic of ["customer.login", "order.placed"]) await broker.publish(topic, new TextEncoder().encode(topic), { user: "run-42" });
+      const audit = createClient(Audit, conn.transport);
+      let topics: string[] = [];
+      for (let i = 0; i < 100 && topics.length < 2; i++) {
+        topics = (await audit.history({ user: "run-42", oldestFirst: true })).events.map((e) => e.topic);
+        await Bun.sleep(50);
+      }
+      expect(topics).toEqual(["customer.login", "order.placed"]);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
     } finally {
       child.process.kill("SIGKILL");
       await conn.close();
