@@ -8,6 +8,9 @@ import { layerRuntime, startServices } from "../runner/runner.ts";
 import { runnerConfigFromEnv } from "../runner/config.ts";
 import { onShutdownSignal, setExitCode } from "../platform/signals.ts";
 import { MicroError } from "../errors/micro-error.ts";
+import { ClientTransport } from "../client/transport-layer.ts";
+import { serveHttp } from "../platform/http-server.ts";
+import { createGateway } from "../../gateway/app.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(args: readonly string[]): Promise<number> {
@@ -27,6 +30,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
     const running = yield* startServices(config);
     report(running, log);
+    if (config.gatewayPort !== 0) yield* startGateway(config, log);
     if (running.instances.length === 0) {
       log("no service is running; add a module to services/ (see README)");
       return 1;
@@ -60,3 +64,16 @@ function report(running: RunningServices, log: (line: string) => void): void {
   }
   for (const failure of running.failures) log(`FAILED ${failure.file}: ${failure.error}`);
 }
+
+/** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */
+const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
+  Effect.gen(function* () {
+    const transport = yield* ClientTransport;
+    const app = createGateway({ transport, namespace: config.namespace });
+    const server = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort }), catch: (e) => e as Error }).pipe(Effect.result),
+      (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
+    );
+    if (server._tag === "Success") log(`gateway http://127.0.0.1:${server.success.port} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
+  });

@@ -21,6 +21,7 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
       maxAgeMs: whole("MICRO_EVENTS_MAX_AGE_MS", 0),
       replicas: whole("MICRO_EVENTS_REPLICAS", 1, 1),
     },
+    gatewayPort: overrides.gatewayPort ?? whole("MICRO_GATEWAY_PORT", 8080),
     nodeMetadata: overrides.nodeMetadata ?? pairs("MICRO_NODE_METADATA"),
     registryTtlMs: overrides.registryTtlMs ?? whole("MICRO_REGISTRY_TTL_MS", 15_000, 1000),
     drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),

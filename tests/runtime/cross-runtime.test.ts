@@ -5,7 +5,7 @@ import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import { startTestNats } from "../support/nats.ts";
 import type { RoundTripResult } from "../support/roundtrip.ts";
 import { openTestConnection, rejection } from "../support/rpc.ts";
-import { repoPath } from "../support/service-dirs.ts";
+import { freePort, repoPath } from "../support/service-dirs.ts";
 import { type Child, spawnChild } from "../support/subprocess.ts";
 
 /**
@@ -68,7 +68,12 @@ describe.concurrent("a service served by another runtime", () => {
     it(`answers this Bun process when ${runtime.name} runs services/ with micro run, and stops on Ctrl-C`, async () => {
       // What `deno task start` and `tsx runtime/cli/main.ts run` run, in a namespace of its own.
       const namespace = `served-${runtime.name}`;
-      const child = spawnChild([...runtime.command, repoPath("runtime/cli/main.ts"), "run"], { NATS_URL: nats.url, MICRO_NAMESPACE: namespace });
+      const gatewayPort = await freePort();
+      const child = spawnChild([...runtime.command, repoPath("runtime/cli/main.ts"), "run"], {
+        NATS_URL: nats.url,
+        MICRO_NAMESPACE: namespace,
+        MICRO_GATEWAY_PORT: String(gatewayPort),
+      });
       try {
         const started = new RegExp(`service greeter 1\\.0\\.0 on ${namespace}\\.srv\\.greeter\\.> \\(node (\\S+)\\)`);
         await child.waitFor(started, startupTimeoutMs);
@@ -85,6 +90,12 @@ describe.concurrent("a service served by another runtime", () => {
         const unimplemented = await rejection(client.sayGoodbye({ name: "Ada" }));
         expect(unimplemented.code).toBe("unimplemented");
         expect(unimplemented.serviceId).toBe(nodeId!);
+        // The HTTP gateway serves on this runtime too.
+        await child.waitFor(new RegExp(`gateway http://127\\.0\\.0\\.1:${gatewayPort}`), startupTimeoutMs);
+        const http = await fetch(`http://127.0.0.1:${gatewayPort}/greeter/say-hello`, { method: "POST", body: '{"name":"Web"}' });
+        expect([http.status, await http.json()]).toEqual([200, { message: "Hello Web" }]);
+        const missing = await fetch(`http://127.0.0.1:${gatewayPort}/nobody/here`, { method: "POST", body: "{}" });
+        expect(missing.status).toBe(404);
 
         child.process.kill("SIGINT");
         const code = await child.exited;

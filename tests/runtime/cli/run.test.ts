@@ -73,8 +73,9 @@ describe("micro run", () => {
     }
   });
 
-  it("runs the audit service of services/ so a user's history is one call away", async () => {
-    const child = runMicro(["run"], { NATS_URL: nats.url });
+  it("runs services/ with the gateway, so a user's audit history is one call away", async () => {
+    const gatewayPort = await freePort();
+    const child = runMicro(["run"], { NATS_URL: nats.url, MICRO_GATEWAY_PORT: String(gatewayPort) });
     const conn = await openTestConnection(nats.url);
     try {
       await child.waitFor(/service audit 1\.0\.0/);
@@ -87,6 +88,10 @@ describe("micro run", () => {
         await Bun.sleep(50);
       }
       expect(topics).toEqual(["customer.login", "order.placed"]);
+      await child.waitFor(new RegExp(`gateway http://127\\.0\\.0\\.1:${gatewayPort}`));
+      const http = await fetch(`http://127.0.0.1:${gatewayPort}/audit/history`, { method: "POST", body: '{"user":"run-42","limit":1}' });
+      const page = await http.json() as { events: Array<{ topic: string }>; nextCursor: string };
+      expect([http.status, page.events.map((e) => e.topic), page.nextCursor !== ""]).toEqual([200, ["order.placed"], true]);
       child.process.kill("SIGTERM");
       expect(await child.exited).toBe(0);
     } finally {

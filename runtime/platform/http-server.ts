@@ -1,0 +1,61 @@
+/**
+ * Serving a Web-standard `fetch` handler on Bun, Deno or Node: the one place that knows how
+ * each runtime listens for HTTP.
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+
+/** A listening HTTP server. */
+export interface HttpServer {
+  readonly port: number;
+  /** Stops listening and waits for open requests to finish. */
+  close(): Promise<void>;
+}
+
+type Fetch = (request: Request) => Response | Promise<Response>;
+
+/** Listens on `hostname:port` (port 0 picks a free one); rejects when the port is taken. */
+export async function serveHttp(fetch: Fetch, options: { port: number; hostname?: string }): Promise<HttpServer> {
+  const hostname = options.hostname ?? "0.0.0.0";
+  const g = globalThis as { Bun?: { serve(o: unknown): { port: number; stop(force?: boolean): Promise<void> | void } } };
+  if (g.Bun !== undefined) {
+    const server = g.Bun.serve({ fetch, port: options.port, hostname });
+    return { port: server.port, close: async () => void (await server.stop()) };
+  }
+  return serveNode(fetch, options.port, hostname);
+}
+
+function serveNode(fetch: Fetch, port: number, hostname: string): Promise<HttpServer> {
+  const server = createServer((req, res) => void handle(fetch, req, res));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      server.off("error", reject);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+async function handle(fetch: Fetch, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+      method: req.method,
+      headers,
+      ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream, duplex: "half" } : {}),
+    } as RequestInit);
+    const response = await fetch(request);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(new Uint8Array(await response.arrayBuffer()));
+  } catch (error) {
+    res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: "internal", detail: (error as Error).message, status: "Internal Server Error" }));
+  }
+}

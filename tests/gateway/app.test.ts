@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { createGateway } from "../../gateway/app.ts";
+import { camel, resolvePath } from "../../gateway/paths.ts";
+import { type ServiceInstance, startService } from "../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
+import greeter from "../../services/greeter.ts";
+import { startTestNats } from "../support/nats.ts";
+import { openTestConnection } from "../support/rpc.ts";
+
+let nats: NatsServerProcess;
+let conn: Awaited<ReturnType<typeof openTestConnection>>;
+let instance: ServiceInstance;
+let app: ReturnType<typeof createGateway>;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  conn = await openTestConnection(nats.url);
+  instance = await startService(greeter, { connection: conn.nc, transport: conn.transport });
+  app = createGateway({ transport: conn.transport, maxBodyBytes: 1000 });
+});
+afterAll(async () => {
+  await instance.stop();
+  await conn.close();
+  await nats.stop();
+});
+
+const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  app.fetch(new Request(`http://gw${path}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } }));
+
+describe("gateway paths", () => {
+  it("resolves go-micro style paths with kebab-case to CamelCase", () => {
+    expect(resolvePath("/greeter/say-hello")).toEqual({ service: "greeter", endpoint: "Greeter.SayHello" });
+    expect(resolvePath("/greeter")).toEqual({ service: "greeter", endpoint: "Greeter.Call" });
+    expect(resolvePath("/user-profile/admin/list-users")).toEqual({ service: "user-profile", endpoint: "Admin.ListUsers" });
+    expect(camel("say_hello")).toBe("SayHello");
+    expect(() => resolvePath("/a/b/c/d")).toThrow(/no service answers/);
+  });
+});
+
+describe("gateway", () => {
+  it("calls a service by path with a JSON body", async () => {
+    const res = await post("/greeter/say-hello", '{"name":"Ada"}');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ message: "Hello Ada" });
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+  });
+
+  it("calls any allowed service through POST /rpc", async () => {
+    const res = await post("/rpc", JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Bo" } }));
+    expect(await res.json()).toEqual({ message: "Hello Bo" });
+    const denied = await post("/rpc", JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", namespace: "admin" }));
+    expect(denied.status).toBe(403);
+  });
+
+  it("maps errors to HTTP statuses with {id, code, detail, status}", async () => {
+    const cases: Array<[string, string, number, string]> = [
+      ["/greeter/say-hello", '{"name":""}', 400, "invalid_argument"],
+      ["/greeter/say-hello", '{"nam":"x"}', 400, "invalid_argument"],
+      ["/greeter/say-goodbye", "{}", 501, "unimplemented"],
+      ["/nobody/home", "{}", 404, "not_found"],
+      ["/rpc", "not json", 400, "invalid_argument"],
+      ["/rpc", '{"service":"greeter"}', 400, "invalid_argument"],
+      ["/greeter/say-hello", `{"name":"${"x".repeat(2000)}"}`, 429, "resource_exhausted"],
+    ];
+    for (const [path, body, status, code] of cases) {
+      const res = await post(path, body, { "x-request-id": "req-1" });
+      const json = await res.json() as { id: string; code: string; detail: string; status: string };
+      expect([path, res.status, json.code, json.id]).toEqual([path, status, code, "req-1"]);
+      expect(json.detail.length).toBeGreaterThan(0);
+    }
+    const timeout = await post("/greeter/say-hello", '{"name":"x"}', { "x-micro-timeout": "soon" });
+    expect(timeout.status).toBe(400);
+  });
+});
