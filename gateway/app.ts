@@ -6,7 +6,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import { MicroError, type Transport } from "../runtime/mod.ts";
+import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
+import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 import { resolvePath } from "./paths.ts";
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   readonly timeoutMs?: number;
   /** Largest request body in bytes (1 MiB). */
   readonly maxBodyBytes?: number;
+  /** With a broker: `/events/...` and `/audit/{user}` routes. */
+  readonly broker?: JetStreamBroker;
 }
 
 const json = { "content-type": "application/json" };
@@ -61,6 +64,7 @@ export function createGateway(options: GatewayOptions): Hono {
   };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
 
   app.post("/rpc", async (c) => {
     let body: { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };

@@ -9,6 +9,7 @@ import { runnerConfigFromEnv } from "../runner/config.ts";
 import { onShutdownSignal, setExitCode } from "../platform/signals.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { ClientTransport } from "../client/transport-layer.ts";
+import { EventBroker } from "../broker/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
 import { createGateway } from "../../gateway/app.ts";
 
@@ -69,7 +70,8 @@ function report(running: RunningServices, log: (line: string) => void): void {
 const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
   Effect.gen(function* () {
     const transport = yield* ClientTransport;
-    const app = createGateway({ transport, namespace: config.namespace });
+    const broker = yield* EventBroker;
+    const app = createGateway({ transport, namespace: config.namespace, broker });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),

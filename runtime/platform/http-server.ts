@@ -53,7 +53,13 @@ async function handle(fetch: Fetch, req: IncomingMessage, res: ServerResponse): 
     } as RequestInit);
     const response = await fetch(request);
     res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(new Uint8Array(await response.arrayBuffer()));
+    if (response.body === null) return void res.end();
+    // Streamed, not buffered: server-sent events never end on their own. A client that
+    // leaves cancels the stream, which is how handlers learn to stop.
+    const reader = response.body.getReader();
+    res.on("close", () => void reader.cancel().catch(() => undefined));
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) res.write(chunk.value);
+    res.end();
   } catch (error) {
     res.writeHead(500, { "content-type": "application/json" });
     res.end(JSON.stringify({ code: "internal", detail: (error as Error).message, status: "Internal Server Error" }));

@@ -1,0 +1,115 @@
+/**
+ * Events over HTTP (go-micro's event handler, and more): publish, replay, a live SSE stream,
+ * and a user's audit history.
+ * @module
+ */
+import type { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
+import { callJson } from "./call.ts";
+
+const decoder = new TextDecoder();
+
+/** An event as JSON: `data` parsed for JSON events, base64 otherwise. */
+export function eventJson(e: StoredEvent): Record<string, unknown> {
+  const isJson = e.contentType.startsWith("application/json");
+  let data: unknown;
+  try {
+    data = isJson ? JSON.parse(decoder.decode(e.data)) : btoa(String.fromCharCode(...e.data));
+  } catch {
+    data = decoder.decode(e.data);
+  }
+  return {
+    id: e.id, topic: e.topic, source: e.source, sourceVersion: e.sourceVersion, time: e.time, user: e.user,
+    contentType: e.contentType, sequence: e.sequence, [isJson ? "data" : "dataBase64"]: data,
+  };
+}
+
+/** Adds the event routes to `app`; every route needs the broker. */
+export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string }): void {
+  const { broker } = options;
+
+  // POST /events/{topic}: stores the body as an event; 201 with its id (a repeat of X-Event-Id is stored once).
+  app.post("/events/:topic", async (c) => {
+    const topic = c.req.param("topic");
+    assertTopic(topic, false);
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const contentType = c.req.header("content-type") ?? "application/json";
+    if (contentType.startsWith("application/json")) {
+      try {
+        JSON.parse(decoder.decode(body));
+      } catch {
+        throw new MicroError("invalid_argument", "the body is not valid JSON (send another Content-Type for other payloads)");
+      }
+    }
+    const eventId = c.req.header("x-event-id");
+    const result = await broker.publish(topic, body, {
+      contentType,
+      user: c.req.header("x-micro-user") ?? "",
+      source: "gateway",
+      ...(eventId ? { id: eventId } : {}),
+    });
+    return c.json(result, result.duplicate ? 200 : 201);
+  });
+
+  // GET /events/{filter}/replay?since=ms&from=seq&limit=n: history in order, as JSON.
+  app.get("/events/:filter/replay", async (c) => {
+    const filter = c.req.param("filter");
+    assertTopic(filter, true);
+    const limit = numberParam(c.req.query("limit"), "limit", 1000);
+    const since = c.req.query("since");
+    const from = c.req.query("from");
+    const events: Record<string, unknown>[] = [];
+    const replay = broker.replay(filter, {
+      ...(since !== undefined ? { since: numberParam(since, "since", 0) } : {}),
+      ...(from !== undefined ? { fromSequence: numberParam(from, "from", 1) } : {}),
+    });
+    for await (const e of replay) {
+      events.push(eventJson(e));
+      if (events.length >= limit) break;
+    }
+    return c.json({ events });
+  });
+
+  // GET /events/{filter}/stream: live events as server-sent events until the client leaves.
+  app.get("/events/:filter/stream", (c) => {
+    const filter = c.req.param("filter");
+    assertTopic(filter, true);
+    return streamSSE(c, async (stream) => {
+      const subscription = await broker.subscribe(filter, async (e) => {
+        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
+      }, { service: "gateway", broadcast: true, concurrency: 1 });
+      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      await subscription.stop();
+    });
+  });
+
+  // GET /audit/{user}?topics=a,b&limit=n&cursor=c&oldest=1: the user's history from the audit service.
+  app.get("/audit/:user", async (c) => {
+    const request = {
+      user: c.req.param("user"),
+      limit: numberParam(c.req.query("limit"), "limit", 50),
+      cursor: c.req.query("cursor") ?? "",
+      topics: c.req.query("topics")?.split(",").filter(Boolean) ?? [],
+      oldestFirst: c.req.query("oldest") === "1" || c.req.query("oldest") === "true",
+      ...(c.req.query("since") ? { sinceMs: String(numberParam(c.req.query("since"), "since", 0)) } : {}),
+      ...(c.req.query("until") ? { untilMs: String(numberParam(c.req.query("until"), "until", 0)) } : {}),
+    };
+    const reply = await callJson(options.transport, {
+      namespace: options.namespace,
+      service: "audit",
+      endpoint: "Audit.History",
+      body: new TextEncoder().encode(JSON.stringify(request)),
+      timeoutMs: 10_000,
+      metadata: {},
+    });
+    return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
+  });
+}
+
+function numberParam(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new MicroError("invalid_argument", `${name} must be a whole number, got "${raw}"`);
+  return value;
+}

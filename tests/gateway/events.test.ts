@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { createGateway } from "../../gateway/app.ts";
+import { createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
+import audit from "../../services/audit.ts";
+import { startTestNats } from "../support/nats.ts";
+import { openTestConnection } from "../support/rpc.ts";
+
+let nats: NatsServerProcess;
+let conn: Awaited<ReturnType<typeof openTestConnection>>;
+let broker: JetStreamBroker;
+let auditInstance: ServiceInstance;
+let app: ReturnType<typeof createGateway>;
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  conn = await openTestConnection(nats.url);
+  broker = await createJetStreamBroker(conn.nc);
+  auditInstance = await startService(audit, { connection: conn.nc, transport: conn.transport, broker });
+  app = createGateway({ transport: conn.transport, broker });
+});
+afterAll(async () => {
+  await auditInstance.stop();
+  await conn.close();
+  await nats.stop();
+});
+
+const send = (path: string, init: RequestInit = {}) => app.fetch(new Request(`http://gw${path}`, init));
+
+describe("events over HTTP", () => {
+  it("publishes an event and answers with its stored id; a repeated id is stored once", async () => {
+    const first = await send("/events/customer.login", { method: "POST", body: '{"id":1}', headers: { "content-type": "application/json", "x-event-id": "http-1", "x-micro-user": "u1" } });
+    expect(first.status).toBe(201);
+    const stored = await first.json() as { id: string; sequence: number; duplicate: boolean };
+    expect([stored.id, stored.duplicate]).toEqual(["http-1", false]);
+    const again = await send("/events/customer.login", { method: "POST", body: '{"id":1}', headers: { "content-type": "application/json", "x-event-id": "http-1" } });
+    expect([again.status, (await again.json() as { duplicate: boolean }).duplicate]).toEqual([200, true]);
+  });
+
+  it("refuses bad topics and bodies with 400", async () => {
+    expect((await send("/events/customer.*", { method: "POST", body: "{}" })).status).toBe(400);
+    const bad = await send("/events/customer.login", { method: "POST", body: "{nope", headers: { "content-type": "application/json" } });
+    expect([bad.status, (await bad.json() as { detail: string }).detail]).toEqual([400, "the body is not valid JSON (send another Content-Type for other payloads)"]);
+    expect((await send("/events/customer.login/replay?limit=x")).status).toBe(400);
+  });
+
+  it("replays history in order, JSON payloads parsed", async () => {
+    for (const n of [1, 2]) await send("/events/replay.http", { method: "POST", body: JSON.stringify({ n }), headers: { "content-type": "application/json" } });
+    const res = await send("/events/replay.>/replay");
+    const { events } = await res.json() as { events: Array<{ topic: string; data: unknown }> };
+    expect(events.map((e) => [e.topic, e.data])).toEqual([["replay.http", { n: 1 }], ["replay.http", { n: 2 }]]);
+  });
+
+  it("streams live events as server-sent events until the client leaves", async () => {
+    const controller = new AbortController();
+    const res = await send("/events/live.>/stream", { signal: controller.signal });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    await Bun.sleep(200); // the subscription is made when the stream starts
+    await send("/events/live.news", { method: "POST", body: '{"headline":"hi"}', headers: { "content-type": "application/json" } });
+    let text = "";
+    const end = Date.now() + 5000;
+    while (!text.includes("headline") && Date.now() < end) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain("event: live.news");
+    expect(text).toContain('"headline":"hi"');
+    const jsm = await jetstreamManager(conn.nc);
+    const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
+    expect(await gatewayConsumers()).toBe(1);
+    await reader.cancel(); // what the HTTP server does when the client disconnects
+    controller.abort();
+    const gone = Date.now() + 3000;
+    while ((await gatewayConsumers()) > 0 && Date.now() < gone) await Bun.sleep(50);
+    expect(await gatewayConsumers()).toBe(0); // the client left: its consumer is removed
+  });
+
+  it("returns a user's audit history", async () => {
+    const end = Date.now() + 5000;
+    let body: { events: Array<{ topic: string; user: string }> } = { events: [] };
+    while (body.events.length === 0 && Date.now() < end) {
+      body = await (await send("/audit/u1")).json() as typeof body;
+      await Bun.sleep(50);
+    }
+    expect(body.events.map((e) => [e.topic, e.user])).toEqual([["customer.login", "u1"]]);
+  });
+});
