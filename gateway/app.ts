@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
+import { addConnectRoutes } from "./connect.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
@@ -64,6 +65,7 @@ export function createGateway(options: GatewayOptions): Hono {
   };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
 
   app.post("/rpc", async (c) => {
