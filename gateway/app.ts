@@ -75,7 +75,7 @@ export function createGateway(options: GatewayOptions): Hono {
     } catch {
       throw new MicroError("invalid_argument", "the body must be JSON: {\"service\", \"endpoint\", \"request\"}");
     }
-    if (typeof body.service !== "string" || typeof body.endpoint !== "string") {
+    if (typeof body !== "object" || body === null || typeof body.service !== "string" || typeof body.endpoint !== "string") {
       throw new MicroError("invalid_argument", "service and endpoint are required strings, e.g. {\"service\":\"greeter\",\"endpoint\":\"Greeter.SayHello\"}");
     }
     const ns = typeof body.namespace === "string" ? body.namespace : namespace;

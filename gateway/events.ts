@@ -57,6 +57,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
     const filter = c.req.param("filter");
     assertTopic(filter, true);
     const limit = numberParam(c.req.query("limit"), "limit", 1000);
+    if (limit === 0) return c.json({ events: [] });
     const since = c.req.query("since");
     const from = c.req.query("from");
     const events: Record<string, unknown>[] = [];
@@ -79,7 +80,10 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       const subscription = await broker.subscribe(filter, async (e) => {
         await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
       }, { service: "gateway", broadcast: true, concurrency: 1 });
+      // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
+      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
       await new Promise<void>((resolve) => stream.onAbort(resolve));
+      clearInterval(keepAlive);
       await subscription.stop();
     });
   });

@@ -16,7 +16,8 @@ export default defineService(Audit, {
     onEvent(">", null, async (_payload, event, { broker }) => {
       if (!event.user || event.topic.startsWith("audit.")) return;
       await broker.publish(`${indexPrefix}${userToken(event.user)}.${event.topic}`, event.data, {
-        id: `audit-${event.id}`,
+        // Publishers that send no id still get one index entry per event: its stream sequence.
+        id: `audit-${event.id || `seq-${event.sequence}`}`,
         user: event.user,
         source: event.source,
         sourceVersion: event.sourceVersion,
@@ -33,11 +34,12 @@ export default defineService(Audit, {
     if (broker === undefined) throw new MicroError("failed_precondition", "the audit service needs the event broker");
     const userPrefix = `${indexPrefix}${userToken(request.user)}.`;
     const matches: Array<{ event: StoredEvent; topic: string }> = [];
-    const replay = broker.replay(`${userPrefix}>`, {
-      ...(request.sinceMs > 0n ? { since: Number(request.sinceMs) } : {}),
-      ...(request.untilMs > 0n ? { until: Number(request.untilMs) } : {}),
-    });
-    for await (const event of replay) {
+    // Filtered on the events' own time: the index is in indexing order, which differs after
+    // downtime, redeliveries or events published with an earlier time.
+    const since = request.sinceMs > 0n ? Number(request.sinceMs) : -Infinity;
+    const until = request.untilMs > 0n ? Number(request.untilMs) : Infinity;
+    for await (const event of broker.replay(`${userPrefix}>`)) {
+      if (event.time < since || event.time >= until) continue;
       const topic = event.topic.slice(userPrefix.length);
       if (query.topics.length > 0 && !query.topics.some((t) => (t.endsWith(".>") ? topic.startsWith(t.slice(0, -1)) : topic === t))) continue;
       if (query.cursor !== undefined && (request.oldestFirst ? event.sequence <= query.cursor : event.sequence >= query.cursor)) continue;

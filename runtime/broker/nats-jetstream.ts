@@ -62,6 +62,9 @@ export interface JetStreamBroker {
 
 const topicToken = /^[A-Za-z0-9_-]+$/;
 
+/** How long JetStream waits for an ack before redelivering; handlers in progress extend it. */
+const ackWaitMs = 30_000;
+
 /** Checks a topic (`customer.login`) or, with `wildcards`, a filter (`customer.>`, `*.login`). */
 export function assertTopic(topic: string, wildcards: boolean): void {
   const tokens = topic.split(".");
@@ -131,7 +134,8 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const concurrency = subscribe.concurrency ?? 16;
       const maxDeliveries = subscribe.maxDeliveries ?? 5;
       const backoff = subscribe.backoffMs ?? ((n: number) => Math.min(100 * 2 ** (n - 1), 30_000));
-      const durable = `${subscribe.service}_${filter.replace(/\./g, "_").replace(/\*/g, "star").replace(/>/g, "all")}`;
+      // Readable, and unique per filter: the hash keeps `a.b` and `a_b` apart.
+      const durable = `${subscribe.service}_${filter.replace(/[.*>]/g, "_")}_${hashText(filter)}`;
       const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
       try {
         await jsm.consumers.add(streamName, {
@@ -141,7 +145,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           deliver_policy: subscribe.broadcast ? DeliverPolicy.New : DeliverPolicy.All,
           // The server never has more unacknowledged events out than we handle at once.
           max_ack_pending: concurrency,
-          ack_wait: 30_000_000_000,
+          ack_wait: ackWaitMs * 1_000_000,
         });
       } catch (cause) {
         throw new MicroError("failed_precondition", `cannot create the consumer "${name}" on ${streamName}: ${(cause as Error).message}`, { cause });
@@ -154,7 +158,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
             filter_subject: `${redrivePrefix}${subscribe.service}.${filter}`,
             ack_policy: AckPolicy.Explicit,
             max_ack_pending: concurrency,
-            ack_wait: 30_000_000_000,
+            ack_wait: ackWaitMs * 1_000_000,
           });
         } catch (cause) {
           throw new MicroError("failed_precondition", `cannot create the consumer "${name}_redrive" on ${dlqName}: ${(cause as Error).message}`, { cause });
@@ -173,6 +177,9 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
 
       async function handleOne(m: JsMsg): Promise<void> {
         const event = new JsEvent(m, m.info.stream === streamName ? prefix.length : 0, (delayMs) => m.nak(delayMs ?? backoff(m.info.deliveryCount)));
+        // Tell JetStream we are still on it, so a slow handler (or a wait in the mailbox) never
+        // makes it deliver the same event a second time after the ack wait.
+        const progress = setInterval(() => m.working(), ackWaitMs / 3);
         try {
           await handler(event);
           if (!subscribe.manualAck) m.ack();
@@ -186,6 +193,8 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           } else {
             m.nak(backoff(event.deliveries));
           }
+        } finally {
+          clearInterval(progress);
         }
       }
 
@@ -254,6 +263,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   return broker;
 }
 
+/** A short stable hash (FNV-1a, base 36) for names. */
+function hashText(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(36);
+}
+
 const errorHeader = "Micro-Dead-Letter-Error";
 const originalTopicHeader = "Micro-Event-Topic";
 const originalSequenceHeader = "Micro-Dead-Letter-Sequence";
@@ -288,7 +304,7 @@ async function* replayEvents(
   const start = replay.fromSequence !== undefined
     ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: replay.fromSequence }
     : replay.since !== undefined
-    ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(replay.since).toISOString() }
+    ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
     : { deliver_policy: DeliverPolicy.All };
   const consumer = await js.consumers.get(stream, { filter_subjects: `${prefix}${filter}`, ...start });
   // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
@@ -298,14 +314,21 @@ async function* replayEvents(
   const messages = await consumer.consume();
   try {
     for await (const m of messages) {
-      const event = toEvent(m);
-      if (replay.until !== undefined && event.time >= replay.until) break;
-      yield event;
-      if (--left === 0) break;
+      left--;
+      // `until` is on the time JetStream stored the event, which only grows along the stream.
+      if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
+      yield toEvent(m);
+      if (left === 0) break;
     }
   } finally {
     messages.stop();
   }
+}
+
+function isoTime(ms: number): string {
+  const date = new Date(ms);
+  if (!Number.isFinite(ms) || Number.isNaN(date.getTime())) throw new MicroError("invalid_argument", `since must be a time in epoch ms, got ${ms}`);
+  return date.toISOString();
 }
 
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {

@@ -13,6 +13,8 @@ export interface EventContext {
   /** The broker the event came from: publish follow-up events, replay history. */
   readonly broker: JetStreamBroker;
   readonly service: { readonly name: string; readonly version: string };
+  /** Aborted when the service is stopped hard: give up, the event will be delivered again. */
+  readonly signal: AbortSignal;
 }
 
 /** A subscription declared by a service module. */

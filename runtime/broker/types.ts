@@ -95,8 +95,8 @@ export interface EventSubscription {
 export interface ReplayOptions {
   /** From this stream sequence (inclusive). */
   readonly fromSequence?: number;
-  /** From this time (epoch ms). */
+  /** From this time (epoch ms), by when JetStream stored the events. */
   readonly since?: number;
-  /** Until this time (epoch ms, exclusive); default: what is stored when replay starts. */
+  /** Until this time (epoch ms, exclusive), by when JetStream stored them; default: what is stored when replay starts. */
   readonly until?: number;
 }

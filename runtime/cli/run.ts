@@ -73,9 +73,9 @@ const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
     const broker = yield* EventBroker;
     const app = createGateway({ transport, namespace: config.namespace, broker });
     const server = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort }), catch: (e) => e as Error }).pipe(Effect.result),
+      Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
     );
-    if (server._tag === "Success") log(`gateway http://127.0.0.1:${server.success.port} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
     else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
   });

@@ -18,11 +18,13 @@ type Fetch = (request: Request) => Response | Promise<Response>;
 
 /** Listens on `hostname:port` (port 0 picks a free one); rejects when the port is taken. */
 export async function serveHttp(fetch: Fetch, options: { port: number; hostname?: string }): Promise<HttpServer> {
-  const hostname = options.hostname ?? "0.0.0.0";
+  const hostname = options.hostname ?? "127.0.0.1";
   const g = globalThis as { Bun?: { serve(o: unknown): { port: number; stop(force?: boolean): Promise<void> | void } } };
   if (g.Bun !== undefined) {
-    const server = g.Bun.serve({ fetch, port: options.port, hostname });
-    return { port: server.port, close: async () => void (await server.stop()) };
+    // Streams (server-sent events) stay open for as long as the client wants: no idle cut-off.
+    const server = g.Bun.serve({ fetch, port: options.port, hostname, idleTimeout: 0 });
+    // Stopping closes open connections too: a watching client must not hold up a shutdown.
+    return { port: server.port, close: async () => void (await server.stop(true)) };
   }
   return serveNode(fetch, options.port, hostname);
 }
@@ -35,7 +37,12 @@ function serveNode(fetch: Fetch, port: number, hostname: string): Promise<HttpSe
       server.off("error", reject);
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Open streams would keep close() waiting forever.
+            server.closeAllConnections();
+          }),
       });
     });
   });

@@ -46,8 +46,9 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   };
 
   // Without a connection no heartbeat can arrive: keep the last known nodes until it is back.
+  const statuses = nc.status();
   (async () => {
-    for await (const status of nc.status()) {
+    for await (const status of statuses) {
       if (status.type === "disconnect") table.freeze(true);
       else if (status.type === "reconnect") table.freeze(false);
     }
@@ -75,6 +76,7 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
     watch: (signal) => table.watch(signal),
     async close() {
       watcher.stop();
+      (statuses as { stop?: () => void }).stop?.(); // a QueuedIterator in nats.js
       table.close();
     },
   };

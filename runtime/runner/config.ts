@@ -22,6 +22,7 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
       replicas: whole("MICRO_EVENTS_REPLICAS", 1, 1),
     },
     gatewayPort: overrides.gatewayPort ?? whole("MICRO_GATEWAY_PORT", 8080),
+    gatewayHost: overrides.gatewayHost ?? (env("MICRO_GATEWAY_HOST") || "127.0.0.1"),
     nodeMetadata: overrides.nodeMetadata ?? pairs("MICRO_NODE_METADATA"),
     registryTtlMs: overrides.registryTtlMs ?? whole("MICRO_REGISTRY_TTL_MS", 15_000, 1000),
     drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),

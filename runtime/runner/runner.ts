@@ -29,6 +29,8 @@ export interface RunnerConfig {
   readonly events: { readonly storage: "file" | "memory"; readonly maxAgeMs: number; readonly replicas: number };
   /** Port of the HTTP gateway (`MICRO_GATEWAY_PORT`, 8080); 0 runs none. */
   readonly gatewayPort: number;
+  /** Address the gateway listens on (`MICRO_GATEWAY_HOST`, 127.0.0.1; `0.0.0.0` for every interface). */
+  readonly gatewayHost: string;
   /** Metadata of the nodes this runner starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms. */

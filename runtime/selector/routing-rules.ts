@@ -49,7 +49,9 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
       if (entry.delta === 0) ready();
     }
   })().catch(() => undefined);
-  await Promise.race([loaded, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([loaded, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+  clearTimeout(timer);
 
   return {
     get: (namespace, service) => rules.get(`${namespace}.${service}`),

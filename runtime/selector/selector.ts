@@ -60,9 +60,10 @@ export function createSelector(options: SelectorOptions = {}): Selector {
   return {
     select(services: readonly Service[], select: SelectOptions = {}): Selection | undefined {
       let candidates = flatten(services, select.labels);
+      // Exclusions first, so a retry draws among versions that still have an untried node.
+      if (select.exclude !== undefined && select.exclude.size > 0) candidates = candidates.filter((c) => !select.exclude!.has(c.node.id));
       if (select.version !== undefined) candidates = candidates.filter((c) => c.version === select.version);
       else if (select.weights !== undefined) candidates = weightedVersion(candidates, select.weights, random);
-      if (select.exclude !== undefined && select.exclude.size > 0) candidates = candidates.filter((c) => !select.exclude!.has(c.node.id));
       if (candidates.length === 0) return undefined;
       const t = now();
       const warm = candidates.filter((c) => (coolingUntil.get(c.node.id) ?? 0) <= t);

@@ -197,7 +197,7 @@ export async function startService(definition: ServiceDefinition, options: Start
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
-  const eventSubscriptions = await subscribeEvents(definition, options.broker, onHandlerError, runInMailbox).catch(async (error) => {
+  const eventSubscriptions = await subscribeEvents(definition, options.broker, onHandlerError, runInMailbox, stopController.signal).catch(async (error) => {
     await Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined)));
     throw error;
   });
@@ -205,18 +205,20 @@ export async function startService(definition: ServiceDefinition, options: Start
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     stopping ??= (async () => {
-      // Events first: in-flight ones finish and are acknowledged, the rest wait in JetStream.
-      await Promise.all(eventSubscriptions.map((s) => s.stop().catch(() => undefined)));
+      const grace = options.drainTimeoutMs ?? 10_000;
+      const graceEnds = Date.now() + grace;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), grace)));
+      // Events first: in-flight ones finish and are acknowledged, the rest wait in JetStream
+      // (an event whose handler outlives the grace is redelivered later).
+      const events = await Promise.race([Promise.all(eventSubscriptions.map((s) => s.stop().catch(() => undefined))), graceOver]);
       // drain() delivers what the server already sent us, then unsubscribes.
       await Promise.all(subscriptions.map((s) => (nc.isClosed() ? undefined : s.drain().catch(() => undefined))));
-      const grace = options.drainTimeoutMs ?? 10_000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), grace)));
-      const outcome = await Promise.race([mailbox.idle(), timedOut]);
+      const calls = Date.now() < graceEnds ? await Promise.race([mailbox.idle(), graceOver]) : "timeout";
       clearTimeout(timer);
-      if (outcome === "timeout") {
+      if (events === "timeout" || calls === "timeout") {
         const stopped = new MicroError("unavailable", `${definition.name} stopped before the call finished`);
-        // Queued calls never start; running ones are told to give up, and get a little longer.
+        // Queued calls never start; running handlers are told to give up, and get a little longer.
         for (const job of mailbox.clear()) if (typeof job !== "function") replyError(job.msg, stopped, job.endpointName);
         stopController.abort(stopped);
         let last: ReturnType<typeof setTimeout> | undefined;
@@ -247,13 +249,14 @@ async function subscribeEvents(
   broker: JetStreamBroker | undefined,
   onHandlerError: (error: unknown, endpoint: string) => void,
   runInMailbox: (work: () => Promise<void>) => Promise<void>,
+  stopSignal: AbortSignal,
 ): Promise<EventSubscription[]> {
   if (definition.subscriptions.length === 0) return [];
   if (broker === undefined) {
     throw new MicroError("failed_precondition", `${definition.name} subscribes to events but no event broker runs (JetStream is needed)`);
   }
   const started: EventSubscription[] = [];
-  const context = { broker, service: { name: definition.name, version: definition.version } };
+  const context = { broker, service: { name: definition.name, version: definition.version }, signal: stopSignal };
   try {
     for (const s of definition.subscriptions) {
       started.push(await broker.subscribe(s.filter, (event) => runInMailbox(async () => {

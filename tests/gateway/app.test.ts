@@ -60,6 +60,7 @@ describe("gateway", () => {
       ["/nobody/home", "{}", 404, "not_found"],
       ["/rpc", "not json", 400, "invalid_argument"],
       ["/rpc", '{"service":"greeter"}', 400, "invalid_argument"],
+      ["/rpc", "null", 400, "invalid_argument"],
       ["/greeter/say-hello", `{"name":"${"x".repeat(2000)}"}`, 429, "resource_exhausted"],
     ];
     for (const [path, body, status, code] of cases) {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
 import { Audit } from "../../gen/audit/v1/audit_pb.ts";
 import { createClient, createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
@@ -74,6 +76,24 @@ describe("audit service", () => {
     expect(oldest.nextCursor).toBe("");
     const none = await client().history({ user: "7", untilMs: BigInt(since) });
     expect(none.events).toEqual([]);
+  });
+
+  it("keeps events from publishers that send no id, and filters on the events' own time", async () => {
+    const js = jetstream(conn.nc);
+    for (const n of [1, 2, 3]) {
+      const h = headers();
+      h.set("Micro-Event-User", "raw-user");
+      await js.publish("micro.events.raw.thing", text.encode(`r${n}`), { headers: h });
+    }
+    expect(await historyCount("raw-user", 3)).toBe(3);
+    const now = Date.now();
+    await broker.publish("timed.event", text.encode("older"), { user: "timed", time: now - 1000 });
+    await broker.publish("timed.event", text.encode("oldest"), { user: "timed", time: now - 5000 });
+    expect(await historyCount("timed", 2)).toBe(2);
+    const until = await client().history({ user: "timed", untilMs: BigInt(now - 3000) });
+    expect(until.events.map((e) => new TextDecoder().decode(e.data))).toEqual(["oldest"]);
+    const since = await client().history({ user: "timed", sinceMs: BigInt(now - 3000) });
+    expect(since.events.map((e) => new TextDecoder().decode(e.data))).toEqual(["older"]);
   });
 
   it("refuses bad queries with the field named", async () => {

@@ -133,6 +133,24 @@ describe("JetStream broker", () => {
     await sub.stop();
   });
 
+  it("keeps subscriptions to look-alike filters apart", async () => {
+    const dotted: string[] = [];
+    const underscored: string[] = [];
+    const a = await broker.subscribe("look.alike", (e) => void dotted.push(read(e)), { service: "twins" });
+    const b = await broker.subscribe("look_alike", (e) => void underscored.push(read(e)), { service: "twins" });
+    await broker.publish("look.alike", text.encode("dot"));
+    await broker.publish("look_alike", text.encode("underscore"));
+    await until(() => dotted.length === 1 && underscored.length === 1);
+    expect([dotted, underscored]).toEqual([["dot"], ["underscore"]]);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it("refuses a replay time that is not a time", async () => {
+    await expect((async () => {
+      for await (const _ of broker.replay("x.>", { since: 1e20 })) break;
+    })()).rejects.toThrow(/since must be a time in epoch ms/);
+  });
+
   it("gives every instance every event when broadcast", async () => {
     const got: string[] = [];
     const b1 = await broker.subscribe("cache.flush", (e) => void got.push(`1:${read(e)}`), { service: "web", broadcast: true });

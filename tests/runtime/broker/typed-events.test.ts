@@ -80,6 +80,23 @@ describe("typed events in services", () => {
     await instance.stop();
   });
 
+  it("stops within the drain grace even when an event handler never finishes, and signals it", async () => {
+    let signalled = false;
+    const stuck = defineService(Greeter, {
+      name: "stuck-events",
+      subscriptions: [onEvent("stuck.work", SayHelloRequestSchema, (_m, _e, ctx) => new Promise<void>(() => {
+        ctx.signal.addEventListener("abort", () => (signalled = true));
+      }))],
+    }, {});
+    const instance = await startService(stuck, { connection: conn.nc, transport: conn.transport, broker, drainTimeoutMs: 300 });
+    await publishMessage(broker, "stuck.work", SayHelloRequestSchema, { name: "x" });
+    await Bun.sleep(200);
+    const began = Date.now();
+    await instance.stop();
+    expect(Date.now() - began).toBeLessThan(2000);
+    expect(signalled).toBe(true);
+  });
+
   it("retries then dead-letters events that do not decode as the declared message", async () => {
     const handled: string[] = [];
     const strict = defineService(Greeter, {

@@ -52,6 +52,10 @@ describe("selector", () => {
     const seen = counts(() => selector.select(services, { weights: { "1.0.0": 90, "2.0.0": 10 } })?.version, 1000);
     expect(Math.abs(seen["1.0.0"]! - 900)).toBeLessThan(40);
     expect(counts(() => selector.select(services, { weights: { "1.0.0": 0, "2.0.0": 100 } })?.version, 200)).toEqual({ "2.0.0": 200 });
+    // A retry that already tried the canary's only node goes to the other version.
+    for (let i = 0; i < 200; i++) {
+      expect(selector.select(services, { weights: { "1.0.0": 90, "2.0.0": 10 }, exclude: new Set(["b1"]) })?.version).toBe("1.0.0");
+    }
     // Weights naming no running version never make the service unreachable.
     expect(selector.select(services, { weights: { "9.9.9": 100 } })).toBeDefined();
   });

@@ -109,5 +109,8 @@ describe("NATS services protocol ($SRV)", () => {
     await hello.stop();
     const pings = await collect("$SRV.PING");
     expect(pings.map((p) => p.name)).toEqual(["other"]);
+    await other.stop();
+    expect(await listNatsMicroServices(conn.nc, { waitMs: 200 })).toEqual([]);
+    await expect(listNatsMicroServices(conn.nc, { name: "two words" })).rejects.toThrow(/must be one subject token/);
   });
 });
