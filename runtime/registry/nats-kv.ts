@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
 import { recordKey } from "./records.ts";
@@ -26,6 +27,13 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   let kv: KV;
   try {
     kv = await new Kvm(nc).create(bucket, { history: 1, ttl: ttlMs });
+    // An existing bucket keeps the TTL it was made with; a longer one now must reach it, or
+    // the server would forget live nodes between their heartbeats.
+    const status = await kv.status();
+    if (status.ttl !== ttlMs) {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.update(`KV_${bucket}`, { max_age: ttlMs * 1_000_000 });
+    }
   } catch (cause) {
     throw new MicroError("unavailable", `cannot open the registry bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }

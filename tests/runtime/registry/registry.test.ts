@@ -109,6 +109,19 @@ describe("nats kv registry", () => {
   });
 });
 
+describe("registry bucket", () => {
+  it("takes a changed TTL even when the bucket already exists", async () => {
+    const nc = await connect({ servers: nats.url });
+    connections.push(nc);
+    const short = await createNatsRegistry(nc, { bucket: "reg_ttl", ttlMs: 15_000 });
+    await short.close();
+    const long = await createNatsRegistry(nc, { bucket: "reg_ttl", ttlMs: 60_000 });
+    const jsm = await (await import("@nats-io/jetstream")).jetstreamManager(nc);
+    expect((await jsm.streams.info("KV_reg_ttl")).config.max_age).toBe(60_000 * 1_000_000);
+    await long.close();
+  });
+});
+
 describe("registry outage", () => {
   it("keeps serving the last known nodes while NATS is unreachable", async () => {
     const own = await startTestNats();
