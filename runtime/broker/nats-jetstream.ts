@@ -155,7 +155,8 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         try {
           await jsm.consumers.add(dlqName, {
             durable_name: `${name}_redrive`,
-            filter_subject: `${redrivePrefix}${subscribe.service}.${filter}`,
+            // Dead letters are re-driven to the subscription that failed them, not its siblings.
+            filter_subject: `${redrivePrefix}${subscribe.service}.${name}.>`,
             ack_policy: AckPolicy.Explicit,
             max_ack_pending: concurrency,
             ack_wait: ackWaitMs * 1_000_000,
@@ -186,7 +187,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         } catch (error) {
           const failure = MicroError.from(error);
           if (event.deliveries >= maxDeliveries) {
-            await deadLetter(js, `${dlqPrefix}${subscribe.service}`, m, event, failure.message).then(
+            await deadLetter(js, `${dlqPrefix}${subscribe.service}`, m, event, failure.message, name).then(
               () => m.term(failure.message),
               () => m.nak(backoff(event.deliveries)), // keep it rather than lose it
             );
@@ -224,11 +225,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       for await (const letter of broker.deadLetters(service)) {
         const h = natsHeaders();
         const original = await jsm.streams.getMessage(dlqName, { seq: letter.deadLetterSequence });
+        const consumer = original?.header.get(consumerHeader);
+        if (!consumer) continue; // written before consumers were recorded: leave it listed
         for (const [k, values] of original?.header ?? []) {
           if (k.startsWith("Micro-Dead-Letter-")) continue;
           for (const v of values) h.append(k, v);
         }
-        await js.publish(`${redrivePrefix}${service}.${letter.topic}`, letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
+        await js.publish(`${redrivePrefix}${service}.${consumer}.${letter.topic}`, letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
         await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false);
         count++;
       }
@@ -271,11 +274,12 @@ function hashText(text: string): string {
 }
 
 const errorHeader = "Micro-Dead-Letter-Error";
+const consumerHeader = "Micro-Dead-Letter-Consumer";
 const originalTopicHeader = "Micro-Event-Topic";
 const originalSequenceHeader = "Micro-Dead-Letter-Sequence";
 const deliveriesHeader = "Micro-Dead-Letter-Deliveries";
 
-async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event: StoredEvent, error: string): Promise<void> {
+async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event: StoredEvent, error: string, consumer: string): Promise<void> {
   const copy = natsHeaders();
   // The original id stays readable (Micro-Event-Id) but must not make the dead letter a "duplicate".
   const hasEventId = m.headers?.has("Micro-Event-Id") ?? false;
@@ -287,6 +291,7 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
   copy.set(originalTopicHeader, event.topic);
   copy.set("Micro-Event-Time", String(event.time));
   copy.set(errorHeader, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
+  copy.set(consumerHeader, consumer);
   copy.set(originalSequenceHeader, String(m.seq));
   copy.set(deliveriesHeader, String(m.info.deliveryCount));
   await js.publish(subject, m.data, { headers: copy, msgID: `${m.info.stream}-${m.seq}` });

@@ -107,7 +107,11 @@ describe("JetStream broker", () => {
     const other = await broker.subscribe("payment.>", (e) => void otherService.push(read(e)), { service: "reports" });
     await until(() => otherService.includes("p-9"));
     const healed: StoredEvent[] = [];
+    const sibling: string[] = [];
     const fixed = await broker.subscribe("payment.failed", (e) => void healed.push(e), { service: "ledger", maxDeliveries: 3 });
+    // Another subscription of the same service, which never failed the event, must not get it again.
+    const ledgerAll = await broker.subscribe("payment.>", (e) => void sibling.push(read(e)), { service: "ledger" });
+    await until(() => sibling.includes("p-9"));
     expect(await broker.redrive("ledger")).toBe(1);
     await until(() => healed.length === 1);
     expect([healed[0]!.id, healed[0]!.topic, read(healed[0]!)]).toEqual([id, "payment.failed", "p-9"]);
@@ -116,7 +120,8 @@ describe("JetStream broker", () => {
     expect(left).toEqual([]);
     await Bun.sleep(200);
     expect(otherService.filter((x) => x === "p-9")).toHaveLength(1);
-    await Promise.all([fixed.stop(), other.stop()]);
+    expect(sibling.filter((x) => x === "p-9")).toHaveLength(1);
+    await Promise.all([fixed.stop(), other.stop(), ledgerAll.stop()]);
   });
 
   it("lets a manual-ack subscriber settle events itself", async () => {
