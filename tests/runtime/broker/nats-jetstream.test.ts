@@ -6,6 +6,7 @@ import { createJetStreamBroker, type JetStreamBroker } from "../../../runtime/br
 import type { StoredEvent } from "../../../runtime/broker/types.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
+import { until } from "../../support/wait.ts";
 
 const text = new TextEncoder();
 const read = (e: StoredEvent) => new TextDecoder().decode(e.data);
@@ -24,13 +25,6 @@ afterAll(async () => {
   await nats.stop();
 });
 
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
-}
 
 describe("JetStream broker", () => {
   it("stores an event before publish resolves, and a repeated id once", async () => {

@@ -3,6 +3,7 @@ import { Greeter, type SayHelloRequest, SayHelloRequestSchema } from "../../../g
 import { createClient, createJetStreamBroker, defineService, type JetStreamBroker, onEvent, publishMessage, startService, type StoredEvent } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
+import { until } from "../../support/wait.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
 
 let nats: NatsServerProcess;
@@ -19,13 +20,6 @@ afterAll(async () => {
   await nats.stop();
 });
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
-}
 
 describe("typed events in services", () => {
   it("publishes from a handler and delivers decoded messages to a subscribing service", async () => {
