@@ -25,7 +25,7 @@ export interface GatewayOptions {
   readonly timeoutMs?: number;
   /** Largest request body in bytes (1 MiB). */
   readonly maxBodyBytes?: number;
-  /** With a broker: `/events/...` and `/audit/{user}` routes. */
+  /** With a broker: `/events/...` and `/history/{user}` routes. */
   readonly broker?: JetStreamBroker;
 }
 

@@ -88,8 +88,8 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
     });
   });
 
-  // GET /audit/{user}?topics=a,b&limit=n&cursor=c&oldest=1: the user's history from the audit service.
-  app.get("/audit/:user", async (c) => {
+  // GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1: the user's history from the audit service.
+  app.get("/history/:user", async (c) => {
     const request = {
       user: c.req.param("user"),
       limit: numberParam(c.req.query("limit"), "limit", 50),

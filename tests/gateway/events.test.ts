@@ -78,9 +78,12 @@ describe("events over HTTP", () => {
     const end = Date.now() + 5000;
     let body: { events: Array<{ topic: string; user: string }> } = { events: [] };
     while (body.events.length === 0 && Date.now() < end) {
-      body = await (await send("/audit/u1")).json() as typeof body;
+      body = await (await send("/history/u1")).json() as typeof body;
       await Bun.sleep(50);
     }
     expect(body.events.map((e) => [e.topic, e.user])).toEqual([["customer.login", "u1"]]);
+    // The path rule still reaches Audit.History by GET.
+    const byPath = await send("/audit/history", { method: "POST", body: '{"user":"u1"}', headers: { "content-type": "application/json" } });
+    expect(((await byPath.json()) as { events: unknown[] }).events).toHaveLength(1);
   });
 });
