@@ -7,12 +7,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { UpgradeWebSocket } from "hono/ws";
-import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
+import { type JetStreamBroker, MicroError, type Registry, type Transport } from "../runtime/mod.ts";
 import { addConnectRoutes } from "./connect.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 import { resolvePath } from "./paths.ts";
+import { addDashboardRoutes } from "./dashboard/routes.ts";
+import { addWebRoutes } from "./web/routes.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {
@@ -30,6 +32,8 @@ export interface GatewayOptions {
   readonly broker?: JetStreamBroker;
   /** The platform's WebSocket upgrade (`platformUpgradeWebSocket()`), for WebSocket routes. */
   readonly upgradeWebSocket?: UpgradeWebSocket;
+  /** With a registry: the dashboard at `/` and web services under `/web/{name}/...`. */
+  readonly registry?: Registry;
 }
 
 const json = { "content-type": "application/json" };
@@ -70,6 +74,11 @@ export function createGateway(options: GatewayOptions): Hono {
   app.get("/health", (c) => c.json({ status: "ok" }));
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
+
+  if (options.registry !== undefined) {
+    addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
+    addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket });
+  }
 
   app.post("/rpc", async (c) => {
     let body: { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };

@@ -42,6 +42,13 @@ export { listNatsMicroServices, type NatsMicroService } from "./registry/nats-mi
 export { createNatsRegistry, type NatsRegistryOptions } from "./registry/nats-kv.ts";
 export { keepRegistered, layerMemoryRegistry, layerNatsRegistry, ServiceRegistry } from "./registry/layer.ts";
 export type { EndpointRecord, FieldSchema, NodeRecord, Registry, RegistryEvent, Service, ServiceRecord } from "./registry/types.ts";
+export {
+  registerWebService,
+  type WebServiceOptions,
+  type WebServiceRegistration,
+  webServiceRecord,
+  webServiceUrlKey,
+} from "./registry/web-service.ts";
 export { createSelector, type SelectorOptions } from "./selector/selector.ts";
 export type { Selection, SelectOptions, Selector, Strategy } from "./selector/types.ts";
 export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selector/routing-rules.ts";
@@ -56,3 +63,6 @@ export { layerRuntime, type RunnerConfig, type RunningServices, startServices } 
 export { runnerConfigFromEnv } from "./runner/config.ts";
 
 export { defaultNamespace, type ServiceType } from "./wire/subject.ts";
+
+export { platformUpgradeWebSocket, type UpgradeWebSocket } from "./platform/websocket.ts";
+export { type HttpServer, serveHttp } from "./platform/http-server.ts";

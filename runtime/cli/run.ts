@@ -10,6 +10,7 @@ import { onShutdownSignal, setExitCode } from "../platform/signals.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { ClientTransport } from "../client/transport-layer.ts";
 import { EventBroker } from "../broker/layer.ts";
+import { ServiceRegistry } from "../registry/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
@@ -73,7 +74,8 @@ const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
     const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
-    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket });
+    const registry = yield* ServiceRegistry;
+    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket, registry });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),

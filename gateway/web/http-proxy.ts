@@ -1,0 +1,60 @@
+/**
+ * The HTTP half of the `/web/{name}/...` proxy: the request goes to the app with the prefix
+ * stripped and `X-Forwarded-*` set, both bodies streamed, never buffered.
+ * @module
+ */
+import { MicroError } from "../../runtime/mod.ts";
+
+// Hop-by-hop headers belong to one connection, not to the request (RFC 9110 7.6.1).
+const hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"];
+
+/** What the proxy knows about the incoming request. */
+export interface ProxyRequest {
+  readonly request: Request;
+  readonly upstream: URL;
+  /** `/web/{name}`, sent as `X-Forwarded-Prefix` so the app can build its own links. */
+  readonly prefix: string;
+  readonly clientAddress?: string;
+}
+
+/** The headers to send upstream: the client's, less hop-by-hop ones, plus `X-Forwarded-*`. */
+export function forwardedHeaders(p: ProxyRequest): Headers {
+  const incoming = new URL(p.request.url);
+  const headers = new Headers(p.request.headers);
+  for (const name of hopByHop) headers.delete(name);
+  const listed = p.request.headers.get("connection")?.split(",").map((s) => s.trim().toLowerCase()) ?? [];
+  for (const name of listed) if (name) headers.delete(name);
+  headers.delete("host");
+  // The fetch below would decode compressed bodies yet keep Content-Encoding: ask for plain ones.
+  headers.set("accept-encoding", "identity");
+  const priorFor = p.request.headers.get("x-forwarded-for");
+  if (p.clientAddress) headers.set("x-forwarded-for", priorFor ? `${priorFor}, ${p.clientAddress}` : p.clientAddress);
+  headers.set("x-forwarded-host", p.request.headers.get("x-forwarded-host") ?? incoming.host);
+  headers.set("x-forwarded-proto", p.request.headers.get("x-forwarded-proto") ?? incoming.protocol.replace(":", ""));
+  headers.set("x-forwarded-prefix", p.prefix);
+  return headers;
+}
+
+/** Sends the request to the app and returns its answer as is; an unreachable app is `unavailable` (503). */
+export async function proxyHttp(p: ProxyRequest): Promise<Response> {
+  const method = p.request.method;
+  const hasBody = method !== "GET" && method !== "HEAD" && p.request.body !== null;
+  let response: Response;
+  try {
+    response = await fetch(p.upstream, {
+      method,
+      headers: forwardedHeaders(p),
+      redirect: "manual",
+      signal: p.request.signal,
+      ...(hasBody ? { body: p.request.body, duplex: "half" } : {}),
+    } as RequestInit);
+  } catch (error) {
+    throw new MicroError("unavailable", `web service at ${p.upstream.origin} did not answer: ${(error as Error).message}`);
+  }
+  const headers = new Headers(response.headers);
+  for (const name of hopByHop) headers.delete(name);
+  // The body is re-framed by this server; a stale length or encoding would corrupt it.
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}

@@ -1,0 +1,26 @@
+/**
+ * Which app a `/web/{name}/...` request goes to: a live node of web service `name`, from the
+ * registry, picked at random among its nodes (all versions).
+ * @module
+ */
+import { MicroError, type Registry, webServiceUrlKey } from "../../runtime/mod.ts";
+
+/** The base URL of one node of web service `name`; `not_found` when none runs. */
+export async function webTarget(registry: Registry, namespace: string, name: string): Promise<string> {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MicroError("not_found", `no web service "${name}"`);
+  const services = await registry.getService(name, namespace);
+  const urls = services
+    .filter((s) => s.type === "web")
+    .flatMap((s) => s.nodes.map((n) => n.metadata[webServiceUrlKey]))
+    .filter((u): u is string => typeof u === "string" && u !== "");
+  if (urls.length === 0) throw new MicroError("not_found", `no web service ${name} is running (register it with registerWebService)`, { detail: name });
+  return urls[Math.floor(Math.random() * urls.length)]!;
+}
+
+/** The upstream URL for `path` (after `/web/{name}`) and `search` on `base`. */
+export function upstreamUrl(base: string, path: string, search: string): URL {
+  const url = new URL(base);
+  url.pathname = url.pathname.replace(/\/$/, "") + (path.startsWith("/") ? path : `/${path}`);
+  url.search = search;
+  return url;
+}

@@ -1,0 +1,53 @@
+/**
+ * The WebSocket half of the `/web/{name}/...` proxy: the gateway accepts the client's socket
+ * and opens one to the app, then relays frames both ways and closes each side with the other.
+ * Frames the client sends before the app's socket opens are queued, not lost.
+ * @module
+ */
+import type { WSContext, WSEvents } from "hono/ws";
+import { openWebSocket } from "../../runtime/platform/websocket-client.ts";
+
+type Frame = string | ArrayBuffer | Uint8Array<ArrayBuffer>;
+
+// Only these codes may be sent in a close frame; others (1005, 1006, 1015) only describe one.
+function sendableCode(code: number | undefined): number {
+  return code !== undefined && (code === 1000 || (code >= 3000 && code <= 4999)) ? code : 1000;
+}
+
+/** Listeners relaying a client socket to `upstream` (a `ws:` or `wss:` URL), offering `protocols`. */
+export function webSocketProxyEvents(upstream: URL, protocols: string[]): WSEvents {
+  let app: WebSocket | undefined;
+  let clientClosed = false;
+  const queued: Frame[] = [];
+  const toApp = (frame: Frame) => (app?.readyState === 1 ? app.send(frame) : queued.push(frame));
+
+  return {
+    async onOpen(_event, client: WSContext) {
+      app = await openWebSocket(upstream, protocols);
+      app.binaryType = "arraybuffer";
+      app.onopen = () => {
+        if (clientClosed) return app?.close(1000);
+        for (const frame of queued.splice(0)) app?.send(frame);
+      };
+      app.onmessage = (e: MessageEvent) => {
+        if (client.readyState !== 1) return;
+        client.send(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
+      };
+      app.onclose = (e: CloseEvent) => {
+        if (client.readyState === 1) client.close(sendableCode(e.code), e.reason);
+      };
+      // A failed connection also closes (1006), which closes the client: nothing more to do.
+      app.onerror = () => undefined;
+    },
+    async onMessage(event) {
+      const data = event.data;
+      if (typeof data === "string") toApp(data);
+      else if (data instanceof Blob) toApp(new Uint8Array(await data.arrayBuffer()));
+      else toApp(new Uint8Array(data as ArrayBuffer));
+    },
+    onClose(event) {
+      clientClosed = true;
+      if (app !== undefined && app.readyState === 1) app.close(sendableCode(event.code), event.reason);
+    },
+  };
+}
