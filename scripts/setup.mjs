@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureChromium } from "./chromium.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const binDir = join(root, "node_modules", ".bin");
@@ -18,6 +19,8 @@ try {
   installDependencies();
   generateCode();
   ensureNatsServer();
+  // Only the tests need a browser (the dashboard's), so start and bench skip it.
+  if (process.env.npm_lifecycle_event === "pretest") ensureChromium();
 } catch (error) {
   console.error(`setup: ${error.message}`);
   process.exit(1);
