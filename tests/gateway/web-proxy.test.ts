@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { Hono } from "hono";
+import { createGateway } from "../../gateway/app.ts";
+import {
+  createMemoryRegistry,
+  createMemoryTransport,
+  type HttpServer,
+  platformUpgradeWebSocket,
+  registerWebService,
+  type Registry,
+  serveHttp,
+  type WebServiceRegistration,
+} from "../../runtime/mod.ts";
+import { echoApp } from "../support/ws-echo-server.ts";
+import { freePort, repoPath } from "../support/service-dirs.ts";
+import { type Child, spawnChild } from "../support/subprocess.ts";
+
+let registry: Registry;
+let app: HttpServer;
+let gateway: HttpServer;
+let shop: WebServiceRegistration;
+let gw: string;
+let releaseStream: () => void = () => undefined;
+
+/** The web app behind the proxy: the WebSocket echo app plus a few HTTP routes. */
+function webApp(upgradeWebSocket: Awaited<ReturnType<typeof platformUpgradeWebSocket>>): Hono {
+  const web = echoApp(upgradeWebSocket);
+  web.get("/", (c) => c.text("home"));
+  web.get("/where/*", (c) => c.json({
+    path: c.req.path,
+    query: c.req.query("q") ?? null,
+    forwardedHost: c.req.header("x-forwarded-host") ?? null,
+    forwardedProto: c.req.header("x-forwarded-proto") ?? null,
+    forwardedPrefix: c.req.header("x-forwarded-prefix") ?? null,
+    forwardedFor: c.req.header("x-forwarded-for") ?? null,
+    cookie: c.req.header("cookie") ?? null,
+  }));
+  web.post("/orders", async (c) => c.json({ received: await c.req.text() }, 201, { "x-order": "42" }));
+  web.get("/login", (c) => c.redirect("/web/shop/where/welcome", 302));
+  web.get("/slow", () => {
+    // The second chunk waits for the test: the first must reach the client before it.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("first;"));
+        releaseStream = () => {
+          controller.enqueue(new TextEncoder().encode("second"));
+          controller.close();
+        };
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/plain" } });
+  });
+  return web;
+}
+
+beforeAll(async () => {
+  const upgradeWebSocket = await platformUpgradeWebSocket();
+  registry = createMemoryRegistry();
+  app = await serveHttp(webApp(upgradeWebSocket).fetch, { port: 0 });
+  shop = await registerWebService(registry, { name: "shop", url: `http://127.0.0.1:${app.port}`, version: "1.2.0" });
+  const gatewayApp = createGateway({ transport: createMemoryTransport([]), registry, upgradeWebSocket });
+  gateway = await serveHttp(gatewayApp.fetch, { port: 0 });
+  gw = `http://127.0.0.1:${gateway.port}`;
+});
+
+afterAll(async () => {
+  await shop?.stop();
+  await gateway?.close();
+  await app?.close();
+  await registry?.close();
+});
+
+describe("/web/{service} over HTTP", () => {
+  it("strips the prefix, keeps the query and headers, and sets X-Forwarded-*", async () => {
+    const res = await fetch(`${gw}/web/shop/where/a/b?q=1`, { headers: { cookie: "session=abc" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      path: "/where/a/b",
+      query: "1",
+      forwardedHost: `127.0.0.1:${gateway.port}`,
+      forwardedProto: "http",
+      forwardedPrefix: "/web/shop",
+      forwardedFor: "127.0.0.1",
+      cookie: "session=abc",
+    });
+    expect(await (await fetch(`${gw}/web/shop/`)).text()).toBe("home");
+  });
+
+  it("sends the body and returns the app's status, headers and redirects as they are", async () => {
+    const res = await fetch(`${gw}/web/shop/orders`, { method: "POST", body: "two apples" });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-order")).toBe("42");
+    expect(await res.json()).toEqual({ received: "two apples" });
+    const login = await fetch(`${gw}/web/shop/login`, { redirect: "manual" });
+    expect(login.status).toBe(302);
+    expect(login.headers.get("location")).toBe("/web/shop/where/welcome");
+  });
+
+  it("streams the app's answer instead of buffering it", async () => {
+    const res = await fetch(`${gw}/web/shop/slow`);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toBe("first;");
+    releaseStream();
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toBe("second");
+  });
+
+  it("redirects /web/{service} to /web/{service}/ so relative links work", async () => {
+    const res = await fetch(`${gw}/web/shop?x=1`, { redirect: "manual" });
+    expect(res.status).toBe(308);
+    expect(res.headers.get("location")).toBe("/web/shop/?x=1");
+  });
+
+  it("answers 404 JSON for a web service nobody runs", async () => {
+    const res = await fetch(`${gw}/web/nobody/anything`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ code: "not_found", detail: expect.stringContaining("nobody"), status: "Not Found" });
+  });
+
+  it("answers 503 when the registered app does not answer", async () => {
+    const port = await freePort();
+    const gone = await registerWebService(registry, { name: "gone", url: `http://127.0.0.1:${port}` });
+    try {
+      const res = await fetch(`${gw}/web/gone/`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: "unavailable" });
+    } finally {
+      await gone.stop();
+    }
+    expect((await fetch(`${gw}/web/gone/`)).status).toBe(404);
+  });
+});
+
+describe("/web/{service} over WebSocket", () => {
+  it("relays frames both ways and the app's close code", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/shop/ws?name=Ada`);
+    ws.binaryType = "arraybuffer";
+    const messages: (string | ArrayBuffer)[] = [];
+    let closed: { code: number; reason: string } | undefined;
+    ws.onmessage = (e) => messages.push(e.data);
+    ws.onclose = (e) => (closed = { code: e.code, reason: e.reason });
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error("websocket to the gateway failed"));
+    });
+    // Sent at once: frames that arrive before the app's socket opens are queued, not lost.
+    ws.send("ping");
+    ws.send(new Uint8Array([1, 2, 3]));
+    await waitFor(() => messages.length >= 3);
+    expect(messages[0]).toBe("hello Ada");
+    expect(messages[1]).toBe("echo: ping");
+    expect([...new Uint8Array(messages[2] as ArrayBuffer)]).toEqual([3, 2, 1]);
+    ws.send("close");
+    await waitFor(() => closed !== undefined);
+    expect(closed).toEqual({ code: 4000, reason: "asked to" });
+  });
+
+  it("refuses the upgrade with 404 for an unknown web service", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/nobody/ws`);
+    const outcome = await new Promise<string>((resolve) => {
+      ws.onopen = () => resolve("open");
+      ws.onerror = () => resolve("error");
+    });
+    expect(outcome).toBe("error");
+    // The same request as plain HTTP shows why.
+    const res = await fetch(`${gw}/web/nobody/ws`, { headers: { upgrade: "websocket", connection: "upgrade" } });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe.concurrent("the same proxy", () => {
+  const children: Child[] = [];
+  afterAll(() => children.forEach((c) => c.process.kill()));
+  const runtimes = [
+    { name: "node", command: [repoPath("node_modules/.bin/tsx")] },
+    { name: "deno", command: [repoPath("node_modules/.bin/deno"), "run", "-A"] },
+  ];
+  for (const runtime of runtimes) {
+    it(`proxies HTTP and WebSocket on ${runtime.name}`, async () => {
+      const child = spawnChild([...runtime.command, repoPath("tests/support/web-proxy-server.ts"), `http://127.0.0.1:${app.port}`]);
+      children.push(child);
+      await child.waitFor(/listening \d+/, 30_000);
+      const port = Number(/listening (\d+)/.exec(child.output())![1]);
+      const res = await fetch(`http://127.0.0.1:${port}/web/shop/orders`, { method: "POST", body: "one pear" });
+      expect(await res.json()).toEqual({ received: "one pear" });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/web/shop/ws?name=${runtime.name}`);
+      const messages: unknown[] = [];
+      ws.onmessage = (e) => messages.push(e.data);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error(`websocket through ${runtime.name} failed`));
+      });
+      ws.send("ping");
+      await waitFor(() => messages.length >= 2);
+      expect(messages).toEqual([`hello ${runtime.name}`, "echo: ping"]);
+      ws.close();
+    }, 45_000);
+  }
+});
+
+describe("registerWebService", () => {
+  it("rejects a bad name or URL, naming it", async () => {
+    await expect(registerWebService(registry, { name: "a.b", url: "http://x" })).rejects.toThrow(/web service name "a.b"/);
+    await expect(registerWebService(registry, { name: "ok", url: "not a url" })).rejects.toThrow(/"not a url" is not a URL/);
+    await expect(registerWebService(registry, { name: "ok", url: "ftp://x" })).rejects.toThrow(/must be http: or https:/);
+  });
+
+  it("lists the app as a web service with its URL until stopped", async () => {
+    const [found] = await registry.getService("shop");
+    expect(found).toMatchObject({ type: "web", name: "shop", version: "1.2.0" });
+    expect(found!.nodes[0]!.metadata.http).toBe(`http://127.0.0.1:${app.port}`);
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await Bun.sleep(10);
+  }
+}
