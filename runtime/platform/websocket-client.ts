@@ -8,5 +8,5 @@
 export async function openWebSocket(url: string | URL, protocols: string[] = []): Promise<WebSocket> {
   if (typeof globalThis.WebSocket === "function") return new WebSocket(url, protocols);
   const { WebSocket: NodeWebSocket } = await import("ws");
-  return new NodeWebSocket(url, protocols) as unknown as WebSocket;
+  return new NodeWebSocket(String(url), protocols) as unknown as WebSocket;
 }
