@@ -3,7 +3,6 @@
  * their URL in node metadata, so the gateway can serve them under `/web/{name}/...`.
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { MicroError } from "../errors/micro-error.ts";
 import { assertNamespace, assertToken, defaultNamespace, nodeSubject } from "../wire/subject.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
@@ -45,7 +44,7 @@ export function webServiceRecord(options: WebServiceOptions): ServiceRecord {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new MicroError("invalid_argument", `web service ${options.name}: url "${options.url}" must be http: or https:`);
   }
-  const id = `${options.name}-${randomUUID().slice(0, 8)}`;
+  const id = `${options.name}-${crypto.randomUUID().slice(0, 8)}`;
   return {
     namespace,
     type: "web",
