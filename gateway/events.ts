@@ -80,6 +80,9 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       const subscription = await broker.subscribe(filter, async (e) => {
         await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
       }, { service: "gateway", broadcast: true, concurrency: 1 });
+      // Sent once the subscription is live: it flushes the headers, so a client knows at once
+      // that the stream is open and that events published from now on will reach it.
+      await stream.write(": subscribed\n\n");
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
       await new Promise<void>((resolve) => stream.onAbort(resolve));
