@@ -6,7 +6,7 @@
 import type { Context, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { MicroError, type Registry } from "../../runtime/mod.ts";
-import { proxyHttp } from "./http-proxy.ts";
+import { forwardedHeaders, proxyHttp } from "./http-proxy.ts";
 import { upstreamUrl, webTarget } from "./target.ts";
 import { webSocketProxyEvents } from "./websocket-proxy.ts";
 
@@ -30,15 +30,25 @@ export function addWebRoutes(app: Hono, options: WebRoutesOptions): void {
     const prefix = `/web/${service}`;
     const path = incoming.pathname.slice(incoming.pathname.indexOf("/", prefix.length)) || "/";
     const upstream = upstreamUrl(base, path, incoming.search);
+    const proxied = { request: c.req.raw, upstream, prefix, clientAddress: clientAddress(c) };
 
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
       if (options.upgradeWebSocket === undefined) throw new MicroError("unimplemented", "this gateway serves no WebSockets (no upgradeWebSocket was given)");
       upstream.protocol = upstream.protocol === "https:" ? "wss:" : "ws:";
       const protocols = c.req.header("sec-websocket-protocol")?.split(",").map((p) => p.trim()).filter(Boolean) ?? [];
-      return options.upgradeWebSocket(c, webSocketProxyEvents(upstream, protocols));
+      return options.upgradeWebSocket(c, webSocketProxyEvents(upstream, protocols, handshakeHeaders(proxied)));
     }
-    return proxyHttp({ request: c.req.raw, upstream, prefix, clientAddress: clientAddress(c) });
+    return proxyHttp(proxied);
   });
+}
+
+/** The client's headers for the app's handshake, less those the WebSocket client makes itself. */
+function handshakeHeaders(proxied: Parameters<typeof forwardedHeaders>[0]): Record<string, string> {
+  const out: Record<string, string> = {};
+  forwardedHeaders(proxied).forEach((value, key) => {
+    if (!key.startsWith("sec-websocket-") && key !== "accept-encoding" && key !== "content-length") out[key] = value;
+  });
+  return out;
 }
 
 /** The peer address where the runtime tells it (Bun's server is the env there). */

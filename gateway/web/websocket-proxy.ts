@@ -11,11 +11,15 @@ type Frame = string | ArrayBuffer | Uint8Array<ArrayBuffer>;
 
 // Only these codes may be sent in a close frame; others (1005, 1006, 1015) only describe one.
 function sendableCode(code: number | undefined): number {
-  return code !== undefined && (code === 1000 || (code >= 3000 && code <= 4999)) ? code : 1000;
+  if (code === undefined) return 1000;
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999) ? code : 1000;
 }
 
-/** Listeners relaying a client socket to `upstream` (a `ws:` or `wss:` URL), offering `protocols`. */
-export function webSocketProxyEvents(upstream: URL, protocols: string[]): WSEvents {
+/**
+ * Listeners relaying a client socket to `upstream` (a `ws:` or `wss:` URL), offering
+ * `protocols` and sending `headers` (cookies, `X-Forwarded-*`) with the handshake.
+ */
+export function webSocketProxyEvents(upstream: URL, protocols: string[], headers: Record<string, string>): WSEvents {
   let app: WebSocket | undefined;
   let clientClosed = false;
   const queued: Frame[] = [];
@@ -23,7 +27,7 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[]): WSEven
 
   return {
     async onOpen(_event, client: WSContext) {
-      app = await openWebSocket(upstream, protocols);
+      app = await openWebSocket(upstream, { protocols, headers });
       app.binaryType = "arraybuffer";
       app.onopen = () => {
         if (clientClosed) return app?.close(1000);
@@ -34,7 +38,10 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[]): WSEven
         client.send(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
       };
       app.onclose = (e: CloseEvent) => {
-        if (client.readyState === 1) client.close(sendableCode(e.code), e.reason);
+        if (client.readyState !== 1) return;
+        // 1006: the app's socket failed or never opened; the client hears "internal error".
+        if (e.code === 1006) client.close(1011, "web service connection failed");
+        else client.close(sendableCode(e.code), e.reason);
       };
       // A failed connection also closes (1006), which closes the client: nothing more to do.
       app.onerror = () => undefined;

@@ -1,12 +1,17 @@
 /**
- * A WebSocket client on every runtime: the global `WebSocket` on Bun, Deno and Node 22+, the
- * `ws` package's (the same browser-style API) on Node 20.
+ * A WebSocket client on every runtime: the global `WebSocket` on Bun, Deno and Node 22+ (each
+ * takes `{protocols, headers}` as a second argument, beyond the browser API), the `ws`
+ * package's (the same browser-style API) on Node 20.
  * @module
  */
 
-/** Opens a client WebSocket to `url` offering `protocols`; listen with `onopen`, `onmessage`, ... */
-export async function openWebSocket(url: string | URL, protocols: string[] = []): Promise<WebSocket> {
-  if (typeof globalThis.WebSocket === "function") return new WebSocket(url, protocols);
+/** Opens a client WebSocket to `url` offering `protocols`, with extra handshake `headers`. */
+export async function openWebSocket(url: string | URL, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<WebSocket> {
+  const protocols = options.protocols ?? [];
+  const headers = options.headers ?? {};
+  if (typeof globalThis.WebSocket === "function") {
+    return new WebSocket(url, { protocols, headers } as unknown as string[]);
+  }
   const { WebSocket: NodeWebSocket } = await import("ws");
-  return new NodeWebSocket(String(url), protocols) as unknown as WebSocket;
+  return new NodeWebSocket(String(url), protocols, { headers }) as unknown as WebSocket;
 }

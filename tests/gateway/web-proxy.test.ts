@@ -35,6 +35,9 @@ function webApp(upgradeWebSocket: Awaited<ReturnType<typeof platformUpgradeWebSo
     forwardedFor: c.req.header("x-forwarded-for") ?? null,
     cookie: c.req.header("cookie") ?? null,
   }));
+  web.get("/ws-headers", upgradeWebSocket((c) => ({
+    onOpen: (_e, ws) => ws.send(JSON.stringify({ cookie: c.req.header("cookie") ?? null, prefix: c.req.header("x-forwarded-prefix") ?? null })),
+  })));
   web.post("/orders", async (c) => c.json({ received: await c.req.text() }, 201, { "x-order": "42" }));
   web.get("/login", (c) => c.redirect("/web/shop/where/welcome", 302));
   web.get("/slow", () => {
@@ -126,6 +129,10 @@ describe("/web/{service} over HTTP", () => {
       const res = await fetch(`${gw}/web/gone/`);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: "unavailable" });
+      // A WebSocket opens to the gateway, then closes as "internal error" when the app cannot be reached.
+      const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/gone/ws`);
+      const closed = await new Promise<{ code: number; reason: string }>((resolve) => (ws.onclose = (e) => resolve({ code: e.code, reason: e.reason })));
+      expect(closed).toEqual({ code: 1011, reason: "web service connection failed" });
     } finally {
       await gone.stop();
     }
@@ -155,6 +162,17 @@ describe("/web/{service} over WebSocket", () => {
     ws.send("close");
     await waitFor(() => closed !== undefined);
     expect(closed).toEqual({ code: 4000, reason: "asked to" });
+  });
+
+  it("sends the client's cookies and X-Forwarded-* with the app's handshake", async () => {
+    // Bun's WebSocket takes handshake headers as a browser would send its cookies.
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/shop/ws-headers`, { headers: { cookie: "session=abc" } } as unknown as string[]);
+    const first = await new Promise<string>((resolve, reject) => {
+      ws.onmessage = (e) => resolve(String(e.data));
+      ws.onerror = () => reject(new Error("websocket failed"));
+    });
+    ws.close();
+    expect(JSON.parse(first)).toEqual({ cookie: "session=abc", prefix: "/web/shop" });
   });
 
   it("refuses the upgrade with 404 for an unknown web service", async () => {
@@ -196,6 +214,13 @@ describe.concurrent("the same proxy", () => {
       await waitFor(() => messages.length >= 2);
       expect(messages).toEqual([`hello ${runtime.name}`, "echo: ping"]);
       ws.close();
+      const headersWs = new WebSocket(`ws://127.0.0.1:${port}/web/shop/ws-headers`, { headers: { cookie: "session=xyz" } } as unknown as string[]);
+      const first = await new Promise<string>((resolve, reject) => {
+        headersWs.onmessage = (e) => resolve(String(e.data));
+        headersWs.onerror = () => reject(new Error(`websocket through ${runtime.name} failed`));
+      });
+      headersWs.close();
+      expect(JSON.parse(first)).toEqual({ cookie: "session=xyz", prefix: "/web/shop" });
     }, 45_000);
   }
 });
