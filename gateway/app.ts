@@ -12,6 +12,8 @@ import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 import { resolvePath } from "./paths.ts";
+import { createSidecarApp } from "./sidecar/routes.ts";
+import type { Sidecar } from "./sidecar/sidecar.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {
@@ -27,6 +29,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** With a broker: `/events/...` and `/history/{user}` routes. */
   readonly broker?: JetStreamBroker;
+  /** With a sidecar (`createSidecar`): its HTTP API under `/sidecar/...`. */
+  readonly sidecar?: Sidecar;
 }
 
 const json = { "content-type": "application/json" };
@@ -67,6 +71,7 @@ export function createGateway(options: GatewayOptions): Hono {
   app.get("/health", (c) => c.json({ status: "ok" }));
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
+  if (options.sidecar !== undefined) app.route("/sidecar", createSidecarApp(options.sidecar));
 
   app.post("/rpc", async (c) => {
     let body: { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };
