@@ -14,6 +14,8 @@ import type { WebhookSpec } from "./webhooks.ts";
 export interface RequestDefaults {
   /** Health poll interval in ms when a registration names a health path. */
   readonly healthIntervalMs: number;
+  /** How errors name a field (`url` → `--app` for flags); default the field itself. */
+  readonly label?: (field: string) => string;
 }
 
 /**
@@ -23,24 +25,25 @@ export interface RequestDefaults {
  * `{"name": "Orders.Create", "path": "/orders"}`; its path on the app defaults to `/{name}`.
  */
 export function parseRegistration(body: unknown, defaults: RequestDefaults): HostedServiceSpec {
+  const label = defaults.label ?? ((field: string) => field);
   const o = object(body, "the registration", ["name", "version", "url", "endpoints", "metadata", "health", "healthIntervalMs"]);
-  const name = serviceName(o.name, "name");
-  const version = o.version === undefined ? "latest" : text(o.version, "version", /^[A-Za-z0-9._+-]+$/, 'letters, digits, ".", "_", "+" or "-", e.g. "1.0.0"');
-  const url = baseUrl(o.url, "url");
+  const name = serviceName(o.name, label("name"));
+  const version = o.version === undefined ? "latest" : text(o.version, label("version"), /^[A-Za-z0-9._+-]+$/, 'letters, digits, ".", "_", "+" or "-", e.g. "1.0.0"');
+  const url = baseUrl(o.url, label("url"));
   if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) {
-    throw invalid("endpoints", 'endpoints must be a non-empty list, e.g. ["Orders.Create"] or [{"name":"Orders.Create","path":"/orders"}]');
+    throw invalid(label("endpoints"), `${label("endpoints")} must be a non-empty list, e.g. ["Orders.Create"] or [{"name":"Orders.Create","path":"/orders"}]`);
   }
-  const endpoints = o.endpoints.map((e, i) => endpoint(e, name, `endpoints[${i}]`));
+  const endpoints = o.endpoints.map((e, i) => endpoint(e, name, `${label("endpoints")}[${i}]`));
   const seen = new Set<string>();
   for (const e of endpoints) {
-    if (seen.has(e.name)) throw invalid("endpoints", `endpoint ${e.name} is listed twice`);
+    if (seen.has(e.name)) throw invalid(label("endpoints"), `endpoint ${e.name} is listed twice`);
     seen.add(e.name);
   }
-  const metadata = o.metadata === undefined ? {} : stringRecord(o.metadata, "metadata");
-  if (o.health === undefined && o.healthIntervalMs !== undefined) throw invalid("healthIntervalMs", "healthIntervalMs needs a health path");
+  const metadata = o.metadata === undefined ? {} : stringRecord(o.metadata, label("metadata"));
+  if (o.health === undefined && o.healthIntervalMs !== undefined) throw invalid(label("healthIntervalMs"), `${label("healthIntervalMs")} needs a health path`);
   const health = o.health === undefined ? undefined : (() => {
-    const intervalMs = o.healthIntervalMs === undefined ? defaults.healthIntervalMs : whole(o.healthIntervalMs, "healthIntervalMs", 100);
-    return { path: path(o.health, "health"), intervalMs, timeoutMs: Math.min(intervalMs, 2000) };
+    const intervalMs = o.healthIntervalMs === undefined ? defaults.healthIntervalMs : whole(o.healthIntervalMs, label("healthIntervalMs"), 100);
+    return { path: path(o.health, label("health")), intervalMs, timeoutMs: Math.min(intervalMs, 2000) };
   })();
   return { name, version, url, endpoints, metadata, ...(health ? { health } : {}) };
 }

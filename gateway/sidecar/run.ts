@@ -94,7 +94,7 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     ...(options.version === undefined ? {} : { version: options.version }),
     ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
     ...(options.health === undefined ? {} : { health: options.health, healthIntervalMs }),
-  }, { healthIntervalMs });
+  }, { healthIntervalMs, label: (field) => frontingLabels[field] ?? field });
   if (fronting === undefined && (options.name !== undefined || options.endpoints?.length || options.health !== undefined)) {
     throw new MicroError("invalid_argument", "name, endpoints and health are for fronting mode: give the app's URL too (--app)", { detail: "app" });
   }
@@ -166,3 +166,14 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     throw MicroError.from(error, "unavailable");
   }
 }
+
+/** How fronting-mode errors name the options (they arrive as flags or options of this call). */
+const frontingLabels: Record<string, string> = {
+  name: "name (--name)",
+  version: "version (--version)",
+  url: "app (--app)",
+  endpoints: "endpoints (--endpoint)",
+  metadata: "metadata (--metadata)",
+  health: "health (--health)",
+  healthIntervalMs: "healthIntervalMs (--health-interval)",
+};
