@@ -35,7 +35,7 @@ export async function forwardCall(baseUrl: string, endpoint: JsonEndpoint, reque
   } catch (cause) {
     // The deadline passed or the sidecar stopped: say that, not "fetch failed".
     if (ctx.signal.aborted) throw MicroError.from(ctx.signal.reason, "unavailable");
-    throw new MicroError("unavailable", `cannot reach the app of ${ctx.service.name} at ${url}: ${(cause as Error).message}`, { cause });
+    throw new MicroError("unavailable", `cannot reach the app of ${ctx.service.name} at ${url}: ${fetchFailure(cause)}`, { cause });
   }
   const text = await response.text();
   if (!response.ok) throw appError(response.status, text, `${ctx.service.name} ${endpoint.name}`);
@@ -64,6 +64,13 @@ export function appError(status: number, body: string, what: string): MicroError
     (body.trim() === "" ? `${what} failed with HTTP ${status}` : body.trim());
   const detail = typeof o.detail === "string" && o.detail !== text ? clip(o.detail) : undefined;
   return new MicroError(code, clip(text), detail === undefined ? {} : { detail });
+}
+
+/** Why a fetch failed, with the system error code Node keeps in `cause` (`ECONNREFUSED`). */
+export function fetchFailure(error: unknown): string {
+  const e = error as { message?: string; cause?: { code?: unknown } };
+  const code = typeof e.cause?.code === "string" ? ` (${e.cause.code})` : "";
+  return `${e.message ?? String(error)}${code}`;
 }
 
 function clip(text: string): string {

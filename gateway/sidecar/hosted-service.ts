@@ -10,7 +10,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { JetStreamBroker, Registry, ServiceInstance, ServiceRecord, Transport } from "../../runtime/mod.ts";
 import { startService } from "../../runtime/mod.ts";
 import { serviceRecord } from "../../runtime/registry/records.ts";
-import { forwardCall } from "./forward.ts";
+import { fetchFailure, forwardCall } from "./forward.ts";
 import { defineJsonService, type JsonServiceSpec } from "./json-service.ts";
 
 /** What every hosted service of one sidecar shares. */
@@ -190,7 +190,7 @@ export class HostedService {
       return response.ok ? undefined : `GET ${url} answered ${response.status}`;
     } catch (error) {
       const e = error as Error;
-      return e.name === "TimeoutError" ? `GET ${url} took over ${health.timeoutMs} ms` : `GET ${url} failed: ${e.message}`;
+      return e.name === "TimeoutError" ? `GET ${url} took over ${health.timeoutMs} ms` : `GET ${url} failed: ${fetchFailure(e)}`;
     }
   }
 }

@@ -117,6 +117,7 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
       await sidecar?.close().catch((e) => log(`sidecar: ${(e as Error).message}`));
       await server?.close();
       await runtime.dispose();
+      log("sidecar stopped");
       markStopped();
     })());
 

@@ -9,6 +9,7 @@ import { nuid } from "@nats-io/nats-core";
 import type { DeliveredEvent, EventSubscription, JetStreamBroker } from "../../runtime/mod.ts";
 import { MicroError } from "../../runtime/mod.ts";
 import { eventJson } from "../events.ts";
+import { fetchFailure } from "./forward.ts";
 
 /** A webhook subscription. */
 export interface WebhookSpec {
@@ -59,7 +60,7 @@ export async function startWebhook(broker: JetStreamBroker, spec: WebhookSpec): 
         signal: AbortSignal.timeout(spec.timeoutMs),
       });
     } catch (cause) {
-      throw new MicroError("unavailable", `webhook ${spec.url} not reached for event ${event.id}: ${(cause as Error).message}`, { cause });
+      throw new MicroError("unavailable", `webhook ${spec.url} not reached for event ${event.id}: ${fetchFailure(cause)}`, { cause });
     }
     await response.arrayBuffer().catch(() => undefined);
     if (!response.ok) throw new MicroError("unavailable", `webhook ${spec.url} answered ${response.status} for event ${event.id}`);

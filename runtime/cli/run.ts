@@ -12,6 +12,7 @@ import { ClientTransport } from "../client/transport-layer.ts";
 import { EventBroker } from "../broker/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
 import { createGateway } from "../../gateway/app.ts";
+import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(args: readonly string[]): Promise<number> {
@@ -71,7 +72,8 @@ const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
   Effect.gen(function* () {
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
-    const app = createGateway({ transport, namespace: config.namespace, broker });
+    const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
+    const app = createGateway({ transport, namespace: config.namespace, broker, sidecar });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
