@@ -73,6 +73,8 @@ export class HostedService {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #healthTimer: ReturnType<typeof setTimeout> | undefined;
   #lastHealthError: string | undefined;
+  /** Set as soon as stop() is called, so a health check in flight schedules no next one. */
+  #stopping = false;
   // State changes run one at a time: a health flip never races a stop.
   #chain: Promise<void> = Promise.resolve();
 
@@ -94,11 +96,12 @@ export class HostedService {
     if (health === undefined) return this.#run(() => this.#serve());
     const problem = await this.#check(health);
     await this.#run(() => (problem === undefined ? this.#serve() : this.#pause(problem)));
-    this.#schedule(health);
+    if (!this.#stopping) this.#schedule(health);
   }
 
   /** Stops polling, deregisters, and stops the instance (in-flight calls finish first). */
   async stop(): Promise<void> {
+    this.#stopping = true;
     clearTimeout(this.#healthTimer);
     await this.#run(async () => {
       await this.#pause(undefined);
@@ -172,12 +175,12 @@ export class HostedService {
 
   #schedule(health: HealthCheck): void {
     this.#healthTimer = setTimeout(async () => {
-      if (this.#state === "stopped") return;
+      if (this.#stopping) return;
       const problem = await this.#check(health);
       await this.#run(() => (problem === undefined ? this.#serve() : this.#pause(problem))).catch((error) => {
         this.#deps.log(`${this.spec.name} ${this.spec.version}: cannot serve again yet: ${(error as Error).message}`);
       });
-      if (this.state !== "stopped") this.#schedule(health);
+      if (!this.#stopping) this.#schedule(health);
     }, health.intervalMs);
   }
 

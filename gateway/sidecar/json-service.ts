@@ -34,10 +34,6 @@ export interface JsonServiceSpec {
 /** Answers one call: the request as JSON in, the reply as JSON out (or a thrown `MicroError`). */
 export type JsonCallHandler = (endpoint: JsonEndpoint, request: JsonValue, ctx: HandlerContext) => Promise<JsonValue>;
 
-/** The message types every JSON endpoint uses. */
-export const jsonRequestType: DescMessage = StructSchema;
-export const jsonResponseType: DescMessage = ValueSchema;
-
 /** Builds the service definition of `spec`, whose calls all go to `handle`. */
 export function defineJsonService(spec: JsonServiceSpec, handle: JsonCallHandler): ServiceDefinition {
   const services = new Map<string, string[]>();

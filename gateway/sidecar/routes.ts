@@ -78,7 +78,7 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
       service: call.service,
       endpoint: call.endpoint,
       body: encoder.encode(JSON.stringify(call.request)),
-      timeoutMs,
+      timeoutMs: Math.min(timeoutMs, 2_147_483_647),
       metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });

@@ -56,7 +56,10 @@ export interface Sidecar {
   deregister(name: string, version?: string): Promise<HostedServiceView[]>;
   /** The services hosted here. */
   hosted(): HostedServiceView[];
-  /** Starts delivering events to a webhook. */
+  /**
+   * Starts delivering events to a webhook. Subscribing again with the same topic, URL and
+   * service returns the running subscription (an app may subscribe on every start).
+   */
   subscribe(spec: WebhookSpec): Promise<WebhookView>;
   /** Stops a webhook subscription; false when there is none with that id. */
   unsubscribe(id: string): Promise<boolean>;
@@ -137,6 +140,8 @@ export function createSidecar(options: SidecarOptions): Sidecar {
 
     async subscribe(spec) {
       open();
+      const running = [...hooks.values()].find((h) => h.spec.topic === spec.topic && h.spec.url === spec.url && h.spec.service === spec.service);
+      if (running !== undefined) return { id: running.id, ...running.spec };
       const hook = await startWebhook(needBroker("a subscription"), spec);
       hooks.set(hook.id, hook);
       return { id: hook.id, ...spec };

@@ -157,6 +157,29 @@ describe("sidecar API", () => {
     expect([again.status, (await again.json() as { duplicate: boolean }).duplicate]).toEqual([200, true]);
   });
 
+  it("streams live events as server-sent events", async () => {
+    const controller = new AbortController();
+    const res = await send("/sidecar/events/stock.>/stream", { signal: controller.signal });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    await Bun.sleep(200); // the subscription is made when the stream starts
+    await post("/sidecar/events/stock.low", { sku: "tea" });
+    let text = "";
+    for (const end = Date.now() + 5000; !text.includes("tea") && Date.now() < end;) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain("event: stock.low");
+    expect(text).toContain('"data":{"sku":"tea"}');
+    await reader.cancel();
+    controller.abort();
+  });
+
+  it("lists the registry and the services it hosts", async () => {
+    const { services } = await (await send("/sidecar/registry")).json() as { services: Array<{ name: string }> };
+    expect(services.map((s) => s.name)).toContain("greeter-py");
+    const hosted = await (await send("/sidecar/hosted")).json() as { services: Array<{ name: string; state: string; url: string }> };
+    expect(hosted.services.find((s) => s.name === "greeter-py")).toMatchObject({ state: "serving", url: app.url });
+    expect((await send("/sidecar/registry/nobody")).status).toBe(404);
+  });
+
   it("refuses bad input with 400 naming the problem", async () => {
     const problem = async (res: Response) => [res.status, (await res.json() as { detail: string }).detail];
     expect(await problem(await post("/sidecar/registry", '{"name": "x",'))).toEqual([400, expect.stringMatching(/^the body is not valid JSON: /)]);

@@ -88,6 +88,10 @@ describe("webhook subscriptions", () => {
   });
 
   it("lists subscriptions, and says when one to stop does not exist", async () => {
+    // Subscribing again (an app restarting) gives the running subscription, not a second one.
+    const first = await (await api.fetch(new Request("http://sidecar/subscriptions"))).json() as { subscriptions: Array<{ id: string; service: string }> };
+    const again = await post("/subscriptions", { topic: "billing.charged", url: `${app.url}/hooks/flaky`, service: "ledger" });
+    expect((await again.json() as { id: string }).id).toBe(first.subscriptions.find((s) => s.service === "ledger")!.id);
     const res = await api.fetch(new Request("http://sidecar/subscriptions"));
     const { subscriptions } = await res.json() as { subscriptions: Array<{ topic: string; service: string }> };
     expect(subscriptions.map((s) => `${s.service} ${s.topic}`).sort()).toEqual(["archiver audit.lost", "ledger billing.charged", "mailer signup.>"]);
