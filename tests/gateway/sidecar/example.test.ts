@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { readFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { createJetStreamBroker } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
+import { repoPath } from "../../support/service-dirs.ts";
 import { type Child, spawnChild } from "../../support/subprocess.ts";
 
 const python = Bun.which("python3");
@@ -46,5 +48,13 @@ describe("the Python sidecar example", () => {
     }
     expect(await sidecar.exited).toBe(0);
     expect(sidecar.output()).toContain("SIGINT: stopping the sidecar");
+  });
+
+  it("is the code the README shows", () => {
+    const readme = readFileSync(repoPath("README.md"), "utf8");
+    const shown = /```python\n([\s\S]*?)```/.exec(readme)![1]!;
+    const file = readFileSync(repoPath("examples/sidecar/greeter.py"), "utf8");
+    expect(file.split("\n").filter((l) => !l.startsWith("#")).join("\n")).toBe(shown);
+    expect(file.split("\n").length).toBeLessThanOrEqual(22);
   });
 });
