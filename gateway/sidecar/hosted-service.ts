@@ -130,7 +130,9 @@ export class HostedService {
   async #serve(): Promise<void> {
     if (this.#state === "stopped" || this.#instance !== undefined) return;
     const deps = this.#deps;
-    const definition = defineJsonService(this.spec, (endpoint, request, ctx) => forwardCall(this.spec.url, endpoint, request, ctx));
+    // `sidecar=true` in the metadata tells dashboards and `$SRV.INFO` readers how it is served.
+    const spec = { ...this.spec, metadata: { ...this.spec.metadata, sidecar: "true" } };
+    const definition = defineJsonService(spec, (endpoint, request, ctx) => forwardCall(this.spec.url, endpoint, request, ctx));
     const instance = await startService(definition, {
       connection: deps.connection,
       transport: deps.transport,
@@ -205,7 +207,6 @@ export class HostedService {
 function jsonRecord(record: ServiceRecord): ServiceRecord {
   return {
     ...record,
-    metadata: { ...record.metadata, sidecar: "true" },
     endpoints: record.endpoints.map((e) => ({ ...e, request: { typeName: e.request.typeName, fields: [] }, response: { typeName: e.response.typeName, fields: [] } })),
   };
 }

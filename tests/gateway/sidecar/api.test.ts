@@ -93,7 +93,7 @@ describe("sidecar API", () => {
       const res = await send("/sidecar/registry/greeter-py");
       if (res.status === 200) listed = await res.json() as typeof listed;
     }
-    expect(listed.services.map((s) => [s.name, s.version, s.metadata.language, s.nodes.map((n) => n.id)])).toEqual([["greeter-py", "1.0.0", "python", [hosted.nodeId]]]);
+    expect(listed.services.map((s) => [s.name, s.version, s.metadata, s.nodes.map((n) => n.id)])).toEqual([["greeter-py", "1.0.0", { language: "python", sidecar: "true" }, [hosted.nodeId]]]);
   });
 
   it("maps the app's HTTP errors to error codes", async () => {
