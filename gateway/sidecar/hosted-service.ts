@@ -53,6 +53,8 @@ export interface HostedServiceView {
   readonly url: string;
   readonly endpoints: readonly { readonly name: string; readonly path: string }[];
   readonly metadata: Readonly<Record<string, string>>;
+  /** Calls sent to the app at once; more wait in the mailbox. */
+  readonly concurrency: number;
   readonly state: HostedState;
   /** The node serving now; absent while unhealthy. */
   readonly nodeId?: string;
@@ -112,7 +114,7 @@ export class HostedService {
   view(): HostedServiceView {
     const { name, version, url, endpoints, metadata, health } = this.spec;
     return {
-      name, version, url, metadata, state: this.#state,
+      name, version, url, metadata, state: this.#state, concurrency: this.spec.mailbox?.concurrency ?? 100,
       endpoints: endpoints.map((e) => ({ name: e.name, path: e.path })),
       subject: `${this.#deps.namespace}.srv.${name}`,
       ...(this.#instance ? { nodeId: this.#instance.nodeId } : {}),

@@ -24,9 +24,10 @@ flags (environment variable in brackets):
                          (default path /E); repeat or separate by commas [MICRO_SIDECAR_ENDPOINTS]
   --metadata k=v         fronting mode: service metadata; repeatable  [MICRO_SIDECAR_METADATA]
   --health /path         fronting mode: health path polled; unhealthy = deregistered [MICRO_SIDECAR_HEALTH]
-  --health-interval MS   time between health checks, default 5000     [MICRO_SIDECAR_HEALTH_INTERVAL_MS]`;
+  --health-interval MS   time between health checks, default 5000     [MICRO_SIDECAR_HEALTH_INTERVAL_MS]
+  --concurrency N        fronting mode: calls sent to the app at once, default 100 [MICRO_SIDECAR_CONCURRENCY]`;
 
-const valueFlags = ["port", "host", "nats", "namespace", "app", "name", "version", "endpoint", "metadata", "health", "health-interval"] as const;
+const valueFlags = ["port", "host", "nats", "namespace", "app", "name", "version", "endpoint", "metadata", "health", "health-interval", "concurrency"] as const;
 type Flag = (typeof valueFlags)[number];
 
 /**
@@ -51,6 +52,7 @@ export function sidecarOptionsFromArgs(args: readonly string[], env: Readonly<Re
 
   const port = one("port", "MICRO_SIDECAR_PORT");
   const interval = one("health-interval", "MICRO_SIDECAR_HEALTH_INTERVAL_MS");
+  const concurrency = one("concurrency", "MICRO_SIDECAR_CONCURRENCY");
   const endpoints = list("endpoint", "MICRO_SIDECAR_ENDPOINTS").map((e) => {
     const at = e.indexOf("=");
     return at === -1 ? e : { name: e.slice(0, at), path: e.slice(at + 1) };
@@ -73,6 +75,7 @@ export function sidecarOptionsFromArgs(args: readonly string[], env: Readonly<Re
     metadata: Object.keys(metadata).length === 0 ? undefined : metadata,
     health: one("health", "MICRO_SIDECAR_HEALTH"),
     healthIntervalMs: interval === undefined ? undefined : whole(interval, "--health-interval / MICRO_SIDECAR_HEALTH_INTERVAL_MS", 100),
+    concurrency: concurrency === undefined ? undefined : whole(concurrency, "--concurrency / MICRO_SIDECAR_CONCURRENCY", 1),
   };
   for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
   return options as RunSidecarOptions;

@@ -20,13 +20,13 @@ export interface RequestDefaults {
 
 /**
  * A registration, as `POST /sidecar/registry` takes it:
- * `{name, version?, url, endpoints, metadata?, health?, healthIntervalMs?}`. An endpoint is
+ * `{name, version?, url, endpoints, metadata?, health?, healthIntervalMs?, concurrency?}`. An endpoint is
  * `"Orders.Create"`, `"Create"` (the service's CamelCase name is prepended) or
  * `{"name": "Orders.Create", "path": "/orders"}`; its path on the app defaults to `/{name}`.
  */
 export function parseRegistration(body: unknown, defaults: RequestDefaults): HostedServiceSpec {
   const label = defaults.label ?? ((field: string) => field);
-  const o = object(body, "the registration", ["name", "version", "url", "endpoints", "metadata", "health", "healthIntervalMs"]);
+  const o = object(body, "the registration", ["name", "version", "url", "endpoints", "metadata", "health", "healthIntervalMs", "concurrency"]);
   const name = serviceName(o.name, label("name"));
   const version = o.version === undefined ? "latest" : text(o.version, label("version"), /^[A-Za-z0-9._+-]+$/, 'letters, digits, ".", "_", "+" or "-", e.g. "1.0.0"');
   const url = baseUrl(o.url, label("url"));
@@ -45,7 +45,9 @@ export function parseRegistration(body: unknown, defaults: RequestDefaults): Hos
     const intervalMs = o.healthIntervalMs === undefined ? defaults.healthIntervalMs : whole(o.healthIntervalMs, label("healthIntervalMs"), 100);
     return { path: path(o.health, label("health")), intervalMs, timeoutMs: Math.min(intervalMs, 2000) };
   })();
-  return { name, version, url, endpoints, metadata, ...(health ? { health } : {}) };
+  // How many calls the app gets at once; more wait in the mailbox (up to 1000), not on the app.
+  const concurrency = o.concurrency === undefined ? 100 : whole(o.concurrency, label("concurrency"), 1);
+  return { name, version, url, endpoints, metadata, mailbox: { capacity: 1000, concurrency }, ...(health ? { health } : {}) };
 }
 
 /**

@@ -47,6 +47,8 @@ export interface RunSidecarOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Fronting mode: path polled for health (`/health`); a non-2xx answer or none deregisters the service. Omit to never poll. */
   readonly health?: string;
+  /** Fronting mode: calls sent to the app at once (100); more wait in the service's mailbox. */
+  readonly concurrency?: number;
   /** Time between health checks in ms (5000); also the default of API registrations with a health path. */
   readonly healthIntervalMs?: number;
   /** Largest request body of the API in bytes (1 MiB). */
@@ -93,6 +95,7 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     endpoints: options.endpoints ?? [],
     ...(options.version === undefined ? {} : { version: options.version }),
     ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.health === undefined ? {} : { health: options.health, healthIntervalMs }),
   }, { healthIntervalMs, label: (field) => frontingLabels[field] ?? field });
   if (fronting === undefined && (options.name !== undefined || options.endpoints?.length || options.health !== undefined)) {
@@ -177,4 +180,5 @@ const frontingLabels: Record<string, string> = {
   metadata: "metadata (--metadata)",
   health: "health (--health)",
   healthIntervalMs: "healthIntervalMs (--health-interval)",
+  concurrency: "concurrency (--concurrency)",
 };

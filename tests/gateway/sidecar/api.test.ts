@@ -15,6 +15,8 @@ let broker: JetStreamBroker;
 let sidecar: Sidecar;
 let gateway: ReturnType<typeof createGateway>;
 let app: TestHttpApp;
+let inFlight = 0;
+let mostInFlight = 0;
 
 beforeAll(async () => {
   nats = await startTestNats();
@@ -37,6 +39,9 @@ beforeAll(async () => {
         return json({ code: "already_exists", message: "order o-1 exists" }, 409);
       case "/GreeterPy.Crash":
         return new Response("boom", { status: 500 });
+      case "/Slow.Work":
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        return Bun.sleep(50).then(() => (inFlight--, json({ done: input.n })));
       case "/GreeterPy.Garbled":
         return new Response("<html>oops</html>", { status: 200 });
       default:
@@ -145,6 +150,15 @@ describe("sidecar API", () => {
     await send("/sidecar/registry/again", { method: "DELETE" });
   });
 
+  it("sends the app at most `concurrency` calls at once; the others wait in the mailbox", async () => {
+    const res = await post("/sidecar/registry", { name: "slow", url: app.url, endpoints: ["Slow.Work"], concurrency: 2 });
+    expect((await res.json() as { concurrency: number }).concurrency).toBe(2);
+    const replies = await Promise.all([1, 2, 3, 4, 5, 6].map(async (n) => (await post("/sidecar/rpc", { service: "slow", endpoint: "Slow.Work", request: { n } })).json()));
+    expect(replies).toEqual([1, 2, 3, 4, 5, 6].map((n) => ({ done: n })));
+    expect(mostInFlight).toBe(2);
+    await send("/sidecar/registry/slow", { method: "DELETE" });
+  });
+
   it("publishes an event and answers with its stored id", async () => {
     const res = await post("/sidecar/events/orders.created", { order: "o-1" }, { "x-micro-source": "orders-py", "x-micro-user": "u7", "x-event-id": "e-1" });
     expect(res.status).toBe(201);
@@ -189,7 +203,7 @@ describe("sidecar API", () => {
     expect(await problem(await post("/sidecar/registry", { name: "x.y", url: app.url, endpoints: ["A.B"] }))).toEqual([400, 'name must be one NATS subject token: letters, digits, "-" or "_", got "x.y"']);
     expect(await problem(await post("/sidecar/registry", { name: "x", url: app.url, endpoints: [] }))).toEqual([400, expect.stringMatching(/^endpoints must be a non-empty list/)]);
     expect(await problem(await post("/sidecar/registry", { name: "x", url: app.url, endpoints: ["A.B.C"] }))).toEqual([400, 'endpoints[0] must be an endpoint name like "Orders.Create" or "Create" (letters, digits, "_"), got "A.B.C"']);
-    expect(await problem(await post("/sidecar/registry", { name: "x", url: app.url, endpionts: ["A.B"] }))).toEqual([400, 'unknown field "endpionts" in the registration (fields: name, version, url, endpoints, metadata, health, healthIntervalMs)']);
+    expect(await problem(await post("/sidecar/registry", { name: "x", url: app.url, endpionts: ["A.B"] }))).toEqual([400, 'unknown field "endpionts" in the registration (fields: name, version, url, endpoints, metadata, health, healthIntervalMs, concurrency)']);
     expect(await problem(await post("/sidecar/rpc", { service: "greeter-py" }))).toEqual([400, 'endpoint must be a name like "Orders.Create", got nothing']);
     expect(await problem(await post("/sidecar/subscriptions", { topic: "orders.>", url: app.url }))).toEqual([400, 'service is required: a service name such as "orders"']);
     expect(await problem(await post("/sidecar/subscriptions", { topic: "orders..x", url: app.url, service: "s" }))).toEqual([400, expect.stringContaining('topic filter "orders..x" has a bad token')]);

@@ -5,7 +5,7 @@ describe("sidecar flags", () => {
   it("reads fronting mode from flags, with repeated and comma-separated endpoints", () => {
     const options = sidecarOptionsFromArgs([
       "--name", "legacy", "--version=1.2.0", "--app", "http://127.0.0.1:5000", "--health", "/health", "--health-interval", "250",
-      "--endpoint", "Legacy.Quote=/quote", "--endpoint", "Legacy.Ping,Legacy.Stats=/stats", "--metadata", "team=core", "--port", "0",
+      "--endpoint", "Legacy.Quote=/quote", "--endpoint", "Legacy.Ping,Legacy.Stats=/stats", "--metadata", "team=core", "--port", "0", "--concurrency", "4",
     ]);
     expect(options).toEqual({
       port: 0,
@@ -16,6 +16,7 @@ describe("sidecar flags", () => {
       metadata: { team: "core" },
       health: "/health",
       healthIntervalMs: 250,
+      concurrency: 4,
     });
   });
 
