@@ -114,18 +114,22 @@ export function createSidecar(options: SidecarOptions): Sidecar {
 
     async register(spec) {
       open();
-      const same = [...services].filter((s) => s.spec.name === spec.name && s.spec.version === spec.version && s.spec.url === spec.url);
-      for (const s of same) services.delete(s);
-      await Promise.all(same.map((s) => s.stop()));
       const service = new HostedService(spec, deps);
-      services.add(service);
       try {
         await service.start();
       } catch (error) {
-        services.delete(service);
         await service.stop().catch(() => undefined);
         throw MicroError.from(error, "unavailable");
       }
+      if (closed) {
+        await service.stop();
+        throw new MicroError("unavailable", "the sidecar is stopping");
+      }
+      // The new node serves before the one it replaces stops: no gap where nobody answers.
+      const replaced = [...services].filter((s) => s.spec.name === spec.name && s.spec.version === spec.version && s.spec.url === spec.url);
+      for (const s of replaced) services.delete(s);
+      services.add(service);
+      await Promise.all(replaced.map((s) => s.stop()));
       return service.view();
     },
 
