@@ -147,6 +147,10 @@ export function createSidecar(options: SidecarOptions): Sidecar {
       const running = [...hooks.values()].find((h) => h.spec.topic === spec.topic && h.spec.url === spec.url && h.spec.service === spec.service);
       if (running !== undefined) return { id: running.id, ...running.spec };
       const hook = await startWebhook(needBroker("a subscription"), spec);
+      if (closed) {
+        await hook.stop();
+        throw new MicroError("unavailable", "the sidecar is stopping");
+      }
       hooks.set(hook.id, hook);
       return { id: hook.id, ...spec };
     },
