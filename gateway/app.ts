@@ -15,6 +15,8 @@ import { errorResponse } from "./errors.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
 import { addWebRoutes } from "./web/routes.ts";
+import { createSidecarApp } from "./sidecar/routes.ts";
+import type { Sidecar } from "./sidecar/sidecar.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {
@@ -34,6 +36,8 @@ export interface GatewayOptions {
   readonly upgradeWebSocket?: UpgradeWebSocket;
   /** With a registry: the dashboard at `/` and web services under `/web/{name}/...`. */
   readonly registry?: Registry;
+  /** With a sidecar (`createSidecar`): its HTTP API under `/sidecar/...`. */
+  readonly sidecar?: Sidecar;
 }
 
 const json = { "content-type": "application/json" };
@@ -74,6 +78,7 @@ export function createGateway(options: GatewayOptions): Hono {
   app.get("/health", (c) => c.json({ status: "ok" }));
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
+  if (options.sidecar !== undefined) app.route("/sidecar", createSidecarApp(options.sidecar));
 
   if (options.registry !== undefined) {
     addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });

@@ -14,6 +14,7 @@ import { ServiceRegistry } from "../registry/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
+import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(args: readonly string[]): Promise<number> {
@@ -75,7 +76,8 @@ const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
     const broker = yield* EventBroker;
     const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
     const registry = yield* ServiceRegistry;
-    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket, registry });
+    const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
+    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket, registry, sidecar });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
