@@ -20,6 +20,7 @@
  */
 import { verify } from "hono/jwt";
 import { MicroError } from "../runtime/mod.ts";
+import { readTextFile } from "../runtime/platform/process.ts";
 
 /** Auth settings: what `MICRO_GATEWAY_AUTH_FILE` holds, or the gateway's `auth` option. */
 export interface AuthConfig {
@@ -140,4 +141,17 @@ function patternRegExp(pattern: string, namespace: string): RegExp {
 
 function isStringRecord(value: unknown): value is Record<string, string> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string" && v !== "");
+}
+
+/** Reads an auth config from a JSON file (`MICRO_GATEWAY_AUTH_FILE`); `invalid_argument` naming the file and the problem. */
+export function loadAuthFile(path: string): AuthConfig {
+  const text = readTextFile(path);
+  if (text === undefined) throw new MicroError("invalid_argument", `auth file ${path} cannot be read (MICRO_GATEWAY_AUTH_FILE)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new MicroError("invalid_argument", `auth file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseAuthConfig(value, `auth file ${path}`);
 }
