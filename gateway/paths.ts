@@ -37,8 +37,23 @@ const versionPattern = /^v[0-9]+$/;
 /** Deeper paths are almost certainly not service calls (and would make long namespaces). */
 const maxSegments = 8;
 
+/** Resolved paths: a gateway sees the same few paths over and over. */
+const cache = new Map<string, Route>();
+const cacheLimit = 1024;
+
 /** Resolves a path; `not_found` for one that cannot name a service. */
 export function resolvePath(path: string): Route {
+  let route = cache.get(path);
+  if (route === undefined) {
+    route = resolveUncached(path);
+    // Bounded however many distinct paths clients make up: start over when full.
+    if (cache.size >= cacheLimit) cache.clear();
+    cache.set(path, route);
+  }
+  return route;
+}
+
+function resolveUncached(path: string): Route {
   const segments = path.split("/").filter((s) => s !== "");
   if (segments.length === 0 || segments.length > maxSegments) {
     throw new MicroError("not_found", `no service answers on ${path}: use /{service}/{method} or POST /rpc`);
