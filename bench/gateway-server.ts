@@ -4,16 +4,16 @@
  * route directly. Prints `ready <gatewayPort> <directPort>` and serves until killed.
  * @module
  */
-import { connect } from "@nats-io/transport-node";
 import { Hono } from "hono";
 import { createGateway } from "../gateway/app.ts";
-import { NatsTransport, startService } from "../runtime/mod.ts";
+import { connectNats, NatsTransport, startService } from "../runtime/mod.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import greeter from "../services/greeter.ts";
 import { exitWithParent } from "./child-process.ts";
 
 exitWithParent();
-const nc = await connect({ servers: process.env.NATS_URL! });
+// The connection `micro run` makes (tuned: no async stack traces).
+const nc = await connectNats({ servers: process.env.NATS_URL! });
 const transport = new NatsTransport(nc);
 await startService(greeter, { connection: nc, transport });
 const gateway = await serveHttp(createGateway({ transport }).fetch, { port: 0 });
