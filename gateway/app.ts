@@ -87,7 +87,7 @@ export function createGateway(options: GatewayOptions): Hono {
     app.use(cors({
       origin: origins.includes("*") ? "*" : [...origins],
       exposeHeaders: ["X-Request-Id"],
-      allowHeaders: ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms"],
+      allowHeaders: ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms", ...(options.forwardHeaders ?? [])],
     }));
   }
   app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));

@@ -78,7 +78,9 @@ export function parseAuthConfig(value: unknown, source = "auth config"): AuthCon
 
 /** Builds the checks of an auth config. */
 export function createAuth(config: AuthConfig, gatewayNamespace: string): Auth {
-  const keys = new Map(Object.entries(config.apiKeys ?? {}));
+  // Keys are looked up by digest, so how long a lookup takes says nothing about the keys.
+  const keys = new Map<string, string>();
+  const ready = Promise.all(Object.entries(config.apiKeys ?? {}).map(async ([key, identity]) => keys.set(await digest(key), identity)));
   const rules = new Map<string, RegExp[]>();
   for (const [identity, patterns] of Object.entries(config.allow)) rules.set(identity, patterns.map((p) => patternRegExp(p, gatewayNamespace)));
   const jwt = config.jwt;
@@ -105,17 +107,18 @@ export function createAuth(config: AuthConfig, gatewayNamespace: string): Auth {
       const apiKey = headers.get("x-api-key");
       const authorization = headers.get("authorization");
       if (apiKey === null && authorization === null) {
-        throw new MicroError("unauthenticated", `credentials required: send Authorization: Bearer <${jwt ? "JWT or " : ""}API key>${keys.size > 0 ? " or X-API-Key" : ""}`);
+        throw new MicroError("unauthenticated", `credentials required: send Authorization: Bearer <${jwt ? "JWT or " : ""}API key>${config.apiKeys ? " or X-API-Key" : ""}`);
       }
+      await ready;
       if (apiKey !== null) {
-        const identity = keys.get(apiKey);
+        const identity = keys.get(await digest(apiKey));
         if (identity === undefined) throw new MicroError("unauthenticated", "unknown API key in X-API-Key");
         return identity;
       }
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization!);
       if (match === null) throw new MicroError("unauthenticated", "the Authorization header must be \"Bearer <token>\"");
       const token = match[1]!;
-      const identity = keys.get(token);
+      const identity = keys.get(await digest(token));
       if (identity !== undefined) return identity;
       if (token.split(".").length === 3) return await fromJwt(token);
       throw new MicroError("unauthenticated", "unknown API key in the Authorization header");
@@ -137,6 +140,11 @@ function patternRegExp(pattern: string, namespace: string): RegExp {
   if (!p.includes("/")) p = `${p}/*`;
   const source = p.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
   return new RegExp(`^${source}$`);
+}
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function isStringRecord(value: unknown): value is Record<string, string> {

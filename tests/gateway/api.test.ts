@@ -79,10 +79,6 @@ describe("gateway API services", () => {
     const res = await fetch(`${gateway.url}/hello`, { method: "POST", body: form });
     expect(await res.json()).toEqual({ message: "Hello Bo" });
   });
-
-  it("refuses to define an api service whose methods do not take the api Request", () => {
-    expect(() => defineService(Greeter, { type: "api" }, {})).toThrow(/must take micro\.api\.v1\.Request/);
-  });
 });
 
 describe("gateway path routes end to end", () => {
