@@ -40,7 +40,8 @@ export interface GatewayOptions {
   readonly broker?: JetStreamBroker;
   /**
    * With a registry: paths reach API services (type `api`) as well as srv services, and
-   * `/v1/...` paths reach a version. Without one, paths reach srv services only.
+   * `/v1/...` paths reach a version. Without one, paths reach srv services only. The gateway
+   * follows the registry's watch until the registry is closed.
    */
   readonly registry?: Registry;
   /** API keys and/or JWT with per-identity rules; unset, the gateway is open (development). */

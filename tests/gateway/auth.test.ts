@@ -111,6 +111,11 @@ describe("gateway auth", () => {
     const ci = { "x-api-key": "key-ci", "content-type": "application/json" };
     expect((await fetch(`${gateway.url}/events/billing.paid`, { method: "POST", body: "{}", headers: ci })).status).toBe(403);
     expect((await fetch(`${gateway.url}/events/billing.>/replay`, { headers: ci })).status).toBe(403);
+    expect((await fetch(`${gateway.url}/events/billing.>/stream`, { headers: ci })).status).toBe(403);
+    expect((await fetch(`${gateway.url}/events/deploy.>/stream`)).status).toBe(401);
+    const stream = await fetch(`${gateway.url}/events/deploy.>/stream`, { headers: ci });
+    expect([stream.status, stream.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+    await stream.body?.cancel();
     expect((await fetch(`${gateway.url}/history/u1`, { headers: ci })).status).toBe(403);
   });
 
