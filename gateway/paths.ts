@@ -36,6 +36,12 @@ const segmentPattern = /^[A-Za-z0-9_-]+$/;
 const versionPattern = /^v[0-9]+$/;
 /** Deeper paths are almost certainly not service calls (and would make long namespaces). */
 const maxSegments = 8;
+/**
+ * Namespace tokens that are not service namespaces: `{ns}.events.>`, `{ns}.dlq.>` and
+ * `{ns}.redrive.>` are JetStream streams (a request there would be stored as an event) and
+ * `{ns}.node.>` reaches single nodes.
+ */
+const reservedNamespaceTokens = new Set(["events", "dlq", "redrive", "node"]);
 
 /** Resolved paths: a gateway sees the same few paths over and over. */
 const cache = new Map<string, Route>();
@@ -75,7 +81,10 @@ function resolveSegments(segments: readonly string[]): Route {
   const owner = segments.slice(0, -2);
   const endpoint = `${camel(handler)}.${camel(method)}`;
   if (owner.length === 1) return { service: owner[0]!, endpoint };
-  return { service: owner.at(-1)!, endpoint, subNamespace: owner.slice(0, -1).join(".") };
+  const namespace = owner.slice(0, -1);
+  const reserved = namespace.find((token) => reservedNamespaceTokens.has(token));
+  if (reserved !== undefined) throw new MicroError("not_found", `no service answers on /${segments.join("/")}: "${reserved}" is not a service namespace`);
+  return { service: owner.at(-1)!, endpoint, subNamespace: namespace.join(".") };
 }
 
 /** `say-hello` → `SayHello`, `greeter` → `Greeter`, `SayHello` stays. */

@@ -119,6 +119,16 @@ describe("gateway auth", () => {
     expect((await fetch(`${gateway.url}/history/u1`, { headers: ci })).status).toBe(403);
   });
 
+  it("never lets a path reach the event streams", async () => {
+    // /events/x/y/z would be namespace micro.events: JetStream would store the request as an event.
+    const broker = await createJetStreamBroker(conn.nc);
+    const before = await broker.replay("srv.>")[Symbol.asyncIterator]().next();
+    const res = await fetch(`${gateway.url}/events/x/y/z`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { detail: string }).detail).toContain('"events" is not a service namespace');
+    expect([before.done, (await broker.replay("srv.>")[Symbol.asyncIterator]().next()).done]).toEqual([true, true]);
+  });
+
   it("keeps /health open", async () => {
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
   });

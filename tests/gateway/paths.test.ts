@@ -21,7 +21,7 @@ describe("gateway path resolver (go-micro's rules)", () => {
   }
 
   it("answers not_found for paths that cannot name a service", () => {
-    for (const path of ["/", "", "/greeter/say.hello", "/a/b/c/d/e/f/g/h/i", "/greeter/%20"]) {
+    for (const path of ["/", "", "/greeter/say.hello", "/a/b/c/d/e/f/g/h/i", "/greeter/%20", "/events/a/b/c", "/shop/dlq/a/b/c", "/node/x/y/z"]) {
       expect(() => resolvePath(path)).toThrow(expect.objectContaining({ code: "not_found" }));
     }
   });
