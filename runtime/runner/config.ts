@@ -28,6 +28,7 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
     gatewayCorsOrigins: overrides.gatewayCorsOrigins ?? corsOrigins(env("MICRO_GATEWAY_CORS_ORIGINS")),
     gatewayMaxBodyBytes: overrides.gatewayMaxBodyBytes ?? whole("MICRO_GATEWAY_MAX_BODY_BYTES", 1024 * 1024, 1),
     gatewayTimeoutMs: overrides.gatewayTimeoutMs ?? whole("MICRO_GATEWAY_TIMEOUT_MS", 10_000, 1),
+    gatewayRpcNamespaces: overrides.gatewayRpcNamespaces ?? namespaces("MICRO_GATEWAY_RPC_NAMESPACES", namespace),
     nodeMetadata: overrides.nodeMetadata ?? pairs("MICRO_NODE_METADATA"),
     registryTtlMs: overrides.registryTtlMs ?? whole("MICRO_REGISTRY_TTL_MS", 15_000, 1000),
     drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),
@@ -82,4 +83,18 @@ function corsOrigins(raw: string | undefined): string[] {
   if (raw === undefined || raw.trim() === "") return ["*"];
   if (raw.trim() === "none") return [];
   return raw.split(",").map((o) => o.trim()).filter((o) => o !== "");
+}
+
+/** Dotted namespaces separated by commas; `fallback` alone when unset. */
+function namespaces(name: string, fallback: string): string[] {
+  const raw = env(name);
+  if (!raw) return [fallback];
+  return raw.split(",").map((n) => n.trim()).filter((n) => n !== "").map((n) => {
+    try {
+      assertNamespace(n);
+    } catch {
+      throw new MicroError("invalid_argument", `${name} must be namespaces separated by commas, got "${n}"`);
+    }
+    return n;
+  });
 }

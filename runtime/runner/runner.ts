@@ -41,6 +41,8 @@ export interface RunnerConfig {
   readonly gatewayMaxBodyBytes?: number;
   /** Gateway call timeout in ms (`MICRO_GATEWAY_TIMEOUT_MS`, 10000). */
   readonly gatewayTimeoutMs?: number;
+  /** Namespaces `POST /rpc` may call (`MICRO_GATEWAY_RPC_NAMESPACES`; default the runner's namespace). */
+  readonly gatewayRpcNamespaces?: readonly string[];
   /** Metadata of the nodes this runner starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms. */
