@@ -85,11 +85,15 @@ export function createGateway(options: GatewayOptions): Hono {
   app.use(secureHeaders());
   const origins = options.corsOrigins ?? ["*"];
   if (origins.length > 0) {
-    app.use(cors({
+    const allowOrigins = cors({
       origin: origins.includes("*") ? "*" : [...origins],
       exposeHeaders: ["X-Request-Id"],
       allowHeaders: ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms", ...(options.forwardHeaders ?? [])],
-    }));
+    });
+    // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
+    // a list of origins every response needs CORS's `Vary: Origin`, for caches.
+    const anyOrigin = origins.includes("*");
+    app.use((c, next) => (anyOrigin && c.req.header("origin") === undefined ? next() : allowOrigins(c, next)));
   }
   app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
   // A safety net past the call deadline (which answers first, with a better message); live
