@@ -39,7 +39,7 @@ beforeAll(async () => {
   conn = await openTestConnection(nats.url);
   for (const d of [greeter, moody]) instances.push(await startService(d, { connection: conn.nc, transport: conn.transport, onHandlerError: () => undefined }));
   gateway = await startTestGateway({ transport: conn.transport, natsMaxPayload: conn.nc.info!.max_payload });
-  impatient = await startTestGateway({ transport: conn.transport, timeoutMs: 200 });
+  impatient = await startTestGateway({ transport: conn.transport, timeoutMs: 200, corsOrigins: ["https://app.example"] });
 });
 afterAll(async () => {
   held.open();
@@ -179,5 +179,13 @@ describe("gateway middleware", () => {
     expect(res.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+  });
+
+  it("allows only the configured origins when given a list", async () => {
+    const from = (origin: string) => fetch(`${impatient.url}/greeter/say-hello`, { method: "POST", body: '{"name":"Ada"}', headers: { origin } });
+    expect((await from("https://app.example")).headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect((await from("https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+    const plain = await fetch(`${impatient.url}/greeter/say-hello`, { method: "POST", body: '{"name":"Ada"}' });
+    expect(plain.headers.get("vary")).toContain("Origin");
   });
 });
