@@ -5,18 +5,27 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { timeout } from "hono/timeout";
 import type { UpgradeWebSocket } from "hono/ws";
-import { type JetStreamBroker, MicroError, type Registry, type Transport } from "../runtime/mod.ts";
+import { createDiscovery, type JetStreamBroker, MicroError, type Registry, type Transport } from "../runtime/mod.ts";
+import { decodeApiResponse, encodeApiRequest } from "./api-handler.ts";
+import { type AuthConfig, createAuth, parseAuthConfig } from "./auth.ts";
 import { addConnectRoutes } from "./connect.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
-import { errorResponse } from "./errors.ts";
+import { bodyTooLarge, errorResponse } from "./errors.ts";
+import { createGuard } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
 import { addWebRoutes } from "./web/routes.ts";
 import { createSidecarApp } from "./sidecar/routes.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
+import { resolveTarget } from "./target.ts";
+import { createServiceIndex } from "./service-index.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {
@@ -28,36 +37,81 @@ export interface GatewayOptions {
   readonly rpcNamespaces?: readonly string[];
   /** Call timeout in ms (10000); a request may lower it with `X-Micro-Timeout`. */
   readonly timeoutMs?: number;
-  /** Largest request body in bytes (1 MiB). */
+  /** Largest request body in bytes (1 MiB); never more than `natsMaxPayload` allows. */
   readonly maxBodyBytes?: number;
+  /** The NATS server's max payload (`nc.info.max_payload`): bodies that could not travel get 413 here. */
+  readonly natsMaxPayload?: number;
   /** With a broker: `/events/...` and `/history/{user}` routes. */
   readonly broker?: JetStreamBroker;
   /** The platform's WebSocket upgrade (`platformUpgradeWebSocket()`), for WebSocket routes. */
   readonly upgradeWebSocket?: UpgradeWebSocket;
-  /** With a registry: the dashboard at `/` and web services under `/web/{name}/...`. */
-  readonly registry?: Registry;
-  /** With a sidecar (`createSidecar`): its HTTP API under `/sidecar/...`. */
+  /** With a sidecar (`createSidecar`): its HTTP API under `/sidecar/...` (behind auth when auth is on). */
   readonly sidecar?: Sidecar;
+  /**
+   * With a registry: paths reach API services (type `api`) as well as srv services, and
+   * `/v1/...` paths reach a version; the dashboard is served at `/` and web services
+   * under `/web/{name}/...`. Without one, paths reach srv services only. The gateway
+   * follows the registry's watch until the registry is closed.
+   */
+  readonly registry?: Registry;
+  /** API keys and/or JWT with per-identity rules; unset, the gateway is open (development). */
+  readonly auth?: AuthConfig;
+  /** Request headers passed to handlers as call metadata (by lower-case name), e.g. `["x-tenant"]`. */
+  readonly forwardHeaders?: readonly string[];
+  /** Origins allowed by CORS (`["*"]`); empty turns CORS off. */
+  readonly corsOrigins?: readonly string[];
 }
 
+/** Room for the NATS headers and the api Request around a body. */
+const envelopeBytes = 16 * 1024;
+
 const json = { "content-type": "application/json" };
+const encoder = new TextEncoder();
 
 /**
  * Creates the gateway: `POST /rpc` with `{service, endpoint, request[, namespace]}`, and
- * go-micro path routing (`/greeter/say-hello` → `Greeter.SayHello` of `greeter`), both with
- * JSON bodies. Errors are `{id, code, detail, status}` with the matching HTTP status.
+ * go-micro path routing (`/greeter/say-hello` → `Greeter.SayHello` of `greeter`) onto srv
+ * services (JSON bodies) and API services (the whole HTTP request). Errors are
+ * `{id, code, detail, status}` with the matching HTTP status.
+ *
+ * @example
+ * ```ts
+ * const app = createGateway({ transport, registry, auth: { apiKeys: { "k-1": "ci" }, allow: { ci: ["greeter"] } } });
+ * await serveHttp(app.fetch, { port: 8080 });
+ * ```
  */
 export function createGateway(options: GatewayOptions): Hono {
   const namespace = options.namespace ?? "micro";
   const rpcNamespaces = new Set(options.rpcNamespaces ?? [namespace]);
   const defaultTimeout = options.timeoutMs ?? 10_000;
+  const maxBody = Math.min(options.maxBodyBytes ?? 1024 * 1024, (options.natsMaxPayload ?? Infinity) - envelopeBytes);
+  const auth = options.auth === undefined ? undefined : createAuth(parseAuthConfig(options.auth, "gateway auth"), namespace);
+  const guard = createGuard({ ...(auth ? { auth } : {}), forwardHeaders: options.forwardHeaders ?? [] });
+  const index = options.registry === undefined ? undefined : createServiceIndex(options.registry);
+  const discovery = options.registry === undefined ? undefined : createDiscovery({ registry: options.registry });
   const app = new Hono();
 
   app.use(requestId());
-  app.use(bodyLimit({
-    maxSize: options.maxBodyBytes ?? 1024 * 1024,
-    onError: (c) => errorResponse(new MicroError("resource_exhausted", "request body too large"), c.get("requestId")),
-  }));
+  // Web apps behind /web/{name}/ set their own security headers.
+  const secure = secureHeaders();
+  app.use((c, next) => (c.req.path.startsWith("/web/") ? next() : secure(c, next)));
+  const origins = options.corsOrigins ?? ["*"];
+  if (origins.length > 0) {
+    const allowOrigins = cors({
+      origin: origins.includes("*") ? "*" : [...origins],
+      exposeHeaders: ["X-Request-Id"],
+      allowHeaders: ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms", ...(options.forwardHeaders ?? [])],
+    });
+    // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
+    // a list of origins every response needs CORS's `Vary: Origin`, for caches.
+    const anyOrigin = origins.includes("*");
+    app.use((c, next) => (anyOrigin && c.req.header("origin") === undefined ? next() : allowOrigins(c, next)));
+  }
+  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
+  // A safety net past the call deadline (which answers first, with a better message).
+  const timeLimit = timeout(defaultTimeout + 1000, () => new HTTPException(504, { message: `no answer within ${defaultTimeout + 1000} ms` }));
+  // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
+  app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
   app.onError((error, c) => errorResponse(error, c.get("requestId")));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}`), c.get("requestId")));
 
@@ -67,18 +121,19 @@ export function createGateway(options: GatewayOptions): Hono {
     if (!Number.isInteger(ms) || ms <= 0) throw new MicroError("invalid_argument", `X-Micro-Timeout must be a whole number of ms, got "${header}"`);
     return Math.min(ms, defaultTimeout);
   };
-  const metadataOf = (request: Request): Record<string, string> => {
-    const out: Record<string, string> = {};
-    request.headers.forEach((value, key) => {
-      if (key.startsWith("x-micro-meta-")) out[key.slice("x-micro-meta-".length)] = value;
-    });
-    return out;
-  };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
-  addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
-  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
-  if (options.sidecar !== undefined) app.route("/sidecar", createSidecarApp(options.sidecar));
+  addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout, guard });
+  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace, guard });
+  if (options.sidecar !== undefined) {
+    // Whoever reaches the sidecar can register services: with auth on, only identities allowed
+    // the target "sidecar" may use it.
+    app.use("/sidecar/*", async (c, next) => {
+      await guard(c.req.raw, { namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
+      return next();
+    });
+    app.route("/sidecar", createSidecarApp(options.sidecar));
+  }
 
   if (options.registry !== undefined) {
     addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
@@ -86,12 +141,7 @@ export function createGateway(options: GatewayOptions): Hono {
   }
 
   app.post("/rpc", async (c) => {
-    let body: { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new MicroError("invalid_argument", "the body must be JSON: {\"service\", \"endpoint\", \"request\"}");
-    }
+    const body = parseJson(await c.req.text(), "the body") as { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };
     if (typeof body !== "object" || body === null || typeof body.service !== "string" || typeof body.endpoint !== "string") {
       throw new MicroError("invalid_argument", "service and endpoint are required strings, e.g. {\"service\":\"greeter\",\"endpoint\":\"Greeter.SayHello\"}");
     }
@@ -100,30 +150,62 @@ export function createGateway(options: GatewayOptions): Hono {
     if (!/^[A-Za-z0-9_-]+$/.test(body.service) || !/^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(body.endpoint)) {
       throw new MicroError("invalid_argument", `bad service "${body.service}" or endpoint "${body.endpoint}" (expected e.g. greeter and Greeter.SayHello)`);
     }
+    const metadata = await guard(c.req.raw, { namespace: ns, service: body.service, endpoint: body.endpoint });
     const reply = await callJson(options.transport, {
       namespace: ns,
       service: body.service,
       endpoint: body.endpoint,
-      body: new TextEncoder().encode(JSON.stringify(body.request ?? {})),
+      body: encoder.encode(JSON.stringify(body.request ?? {})),
       timeoutMs: timeoutOf(c.req.header("x-micro-timeout")),
-      metadata: metadataOf(c.req.raw),
+      metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, json);
   });
 
-  app.on(["GET", "POST"], "/*", async (c) => {
+  // go-micro's path routes: an API service gets the whole request, a srv service the JSON body.
+  app.all("/*", async (c) => {
     const route = resolvePath(c.req.path);
-    const raw = c.req.method === "GET" ? new Uint8Array() : new Uint8Array(await c.req.arrayBuffer());
-    const reply = await callJson(options.transport, {
-      namespace,
+    const ns = route.subNamespace === undefined ? namespace : `${namespace}.${route.subNamespace}`;
+    const metadata = await guard(c.req.raw, { namespace: ns, service: route.service, endpoint: route.endpoint });
+    const target = await resolveTarget(index, ns, route);
+    const call = {
+      namespace: ns,
       service: route.service,
       endpoint: route.endpoint,
-      body: raw.length === 0 ? new TextEncoder().encode("{}") : raw,
       timeoutMs: timeoutOf(c.req.header("x-micro-timeout")),
-      metadata: metadataOf(c.req.raw),
-    });
+      metadata,
+      ...(target.version !== undefined && discovery !== undefined ? { version: target.version, discovery } : {}),
+    };
+    if (target.type === "api") {
+      const body = await encodeApiRequest(c.req.raw, auth?.credentialHeaders ?? []);
+      const reply = await callJson(options.transport, { ...call, type: "api", contentType: "application/proto", body });
+      return decodeApiResponse(reply, route.service);
+    }
+    const raw = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
+    if (raw.trim() !== "") {
+      const parsed = parseJson(raw, "the body");
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new MicroError("invalid_argument", `the body must be a JSON object (the ${route.endpoint} request message), got ${Array.isArray(parsed) ? "an array" : String(parsed)}`);
+      }
+    }
+    const reply = await callJson(options.transport, { ...call, body: raw.trim() === "" ? encoder.encode("{}") : encoder.encode(raw) });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, json);
   });
 
   return app;
 }
+
+/** Live streams, WebSocket upgrades and proxied web apps: no gateway time limit. */
+function isLongLived(request: Request, path: string): boolean {
+  return path.endsWith("/stream") || path.startsWith("/web/") || request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** `JSON.parse` with a 400 that names the problem. */
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MicroError("invalid_argument", `${what} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+

@@ -1,16 +1,24 @@
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { MicroError, type Transport } from "../runtime/mod.ts";
+import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
 import { wasNotDelivered } from "../runtime/client/transport.ts";
+import { routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */
 export interface GatewayCall {
   readonly namespace: string;
   readonly service: string;
   readonly endpoint: string;
-  /** The request as protobuf JSON text. */
+  /** The request: protobuf JSON text, unless `contentType` says otherwise. */
   readonly body: Uint8Array;
   readonly timeoutMs: number;
   readonly metadata: Readonly<Record<string, string>>;
+  /** `srv` (default) or `api`: which subjects the service listens on. */
+  readonly type?: ServiceType;
+  /** `application/json` (default) or `application/proto`. */
+  readonly contentType?: string;
+  /** Only this exact version, chosen through `discovery` (from a `/v1/...` path). */
+  readonly version?: string;
+  readonly discovery?: Discovery;
 }
 
 /**
@@ -20,16 +28,20 @@ export interface GatewayCall {
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
   const h = natsHeaders();
-  h.set("Content-Type", "application/json");
+  h.set("Content-Type", call.contentType ?? "application/json");
   h.set("Micro-Timeout", String(call.timeoutMs));
   for (const [k, v] of Object.entries(call.metadata)) h.set(`Micro-Meta-${k}`, v);
-  const subject = `${call.namespace}.srv.${call.service}.${call.endpoint}`;
+  const subject = `${call.namespace}.${call.type ?? "srv"}.${call.service}`;
+  const deadline = Date.now() + call.timeoutMs;
   try {
-    const reply = await transport.request(subject, call.body, h, Date.now() + call.timeoutMs);
-    return reply.data;
+    if (call.version !== undefined && call.discovery !== undefined) {
+      const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: `${subject}.${call.endpoint}` };
+      return (await routedRequest(call.discovery, transport, target, { version: call.version }, call.body, h, deadline, undefined)).data;
+    }
+    return (await transport.request(`${subject}.${call.endpoint}`, call.body, h, deadline)).data;
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
-    if (wasNotDelivered(error)) throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject})`, { detail: call.service });
+    if (wasNotDelivered(error)) throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject}.${call.endpoint})`, { detail: call.service });
     throw error;
   }
 }

@@ -8,6 +8,7 @@ import type { Hono } from "hono";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
 import { wasNotDelivered } from "../runtime/client/transport.ts";
+import type { Guard } from "./guard.ts";
 
 /** Connect's HTTP status for each code (from the Connect protocol specification). */
 const connectStatus: Record<string, number> = {
@@ -23,7 +24,7 @@ export function serviceNameOf(protoService: string): string {
 }
 
 /** Adds `POST /:service{pkg.Service}/:method` Connect unary routes. */
-export function addConnectRoutes(app: Hono, options: { transport: Transport; namespace: string; timeoutMs: number }): void {
+export function addConnectRoutes(app: Hono, options: { transport: Transport; namespace: string; timeoutMs: number; guard?: Guard }): void {
   app.post("/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}", async (c) => {
     const protoService = c.req.param("service");
     const method = c.req.param("method");
@@ -37,8 +38,12 @@ export function addConnectRoutes(app: Hono, options: { transport: Transport; nam
     const h = natsHeaders();
     h.set("Content-Type", contentType);
     h.set("Micro-Timeout", String(timeoutMs));
-    const subject = `${options.namespace}.srv.${serviceNameOf(protoService)}.${protoService}/${method}`;
+    const service = serviceNameOf(protoService);
+    const subject = `${options.namespace}.srv.${service}.${protoService}/${method}`;
     try {
+      const endpoint = `${protoService.split(".").at(-1)}.${method}`;
+      const metadata = options.guard === undefined ? {} : await options.guard(c.req.raw, { namespace: options.namespace, service, endpoint });
+      for (const [k, v] of Object.entries(metadata)) h.set(`Micro-Meta-${k}`, v);
       const body = new Uint8Array(await c.req.arrayBuffer());
       const reply = await options.transport.request(subject, body.length === 0 && contentType === "application/json" ? new TextEncoder().encode("{}") : body, h, Date.now() + timeoutMs);
       return new Response(reply.data as Uint8Array<ArrayBuffer>, { status: 200, headers: { "content-type": contentType } });

@@ -1,12 +1,23 @@
+import { HTTPException } from "hono/http-exception";
 import { httpStatus, MicroError } from "../runtime/mod.ts";
+import { codeFromHttpStatus } from "../runtime/errors/code.ts";
+
+/** Metadata `reason` of the error for a body over the limit: 413 rather than its code's 429. */
+const bodyTooLargeReason = "body_too_large";
+
+/** The error for a request body over `limit` bytes. */
+export function bodyTooLarge(limit: number): MicroError {
+  return new MicroError("resource_exhausted", `request body too large: the limit is ${limit} bytes`, { detail: String(limit), metadata: { reason: bodyTooLargeReason } });
+}
 
 /**
  * The one place errors become HTTP: status from the code (`httpStatus`), and a JSON body
- * `{id, code, detail, status}` where `id` is the request id, as go-micro's errors.
+ * `{id, code, detail, status}` where `id` is the request id, as go-micro's errors. Hono's
+ * own `HTTPException`s (from its middleware) keep their status.
  */
 export function errorResponse(error: unknown, requestId: string): Response {
-  const e = MicroError.from(error);
-  const status = httpStatus(e.code) === 499 ? 400 : httpStatus(e.code);
+  const e = error instanceof HTTPException ? new MicroError(codeFromHttpStatus(error.status), error.message || statusText(error.status)) : MicroError.from(error);
+  const status = e.metadata.reason === bodyTooLargeReason ? 413 : httpStatus(e.code) === 499 ? 400 : httpStatus(e.code);
   const body = { id: requestId, code: e.code, detail: e.message, status: statusText(status) };
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-request-id": requestId } });
 }

@@ -7,6 +7,7 @@ import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
 import { callJson } from "./call.ts";
+import type { Guard } from "./guard.ts";
 
 const decoder = new TextDecoder();
 
@@ -26,13 +27,17 @@ export function eventJson(e: StoredEvent): Record<string, unknown> {
 }
 
 /** Adds the event routes to `app`; every route needs the broker. */
-export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string }): void {
+export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string; guard?: Guard }): void {
   const { broker } = options;
+  // Events are the pseudo-service `events` to the auth rules, with the topic as endpoint.
+  const guard = (request: Request, service: string, endpoint: string) =>
+    options.guard?.(request, { namespace: options.namespace, service, endpoint }) ?? Promise.resolve({});
 
   // POST /events/{topic}: stores the body as an event; 201 with its id (a repeat of X-Event-Id is stored once).
   app.post("/events/:topic", async (c) => {
     const topic = c.req.param("topic");
     assertTopic(topic, false);
+    await guard(c.req.raw, "events", topic);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
     if (contentType.startsWith("application/json")) {
@@ -56,6 +61,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
   app.get("/events/:filter/replay", async (c) => {
     const filter = c.req.param("filter");
     assertTopic(filter, true);
+    await guard(c.req.raw, "events", filter);
     const limit = numberParam(c.req.query("limit"), "limit", 1000);
     if (limit === 0) return c.json({ events: [] });
     const since = c.req.query("since");
@@ -73,9 +79,10 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
   });
 
   // GET /events/{filter}/stream: live events as server-sent events until the client leaves.
-  app.get("/events/:filter/stream", (c) => {
+  app.get("/events/:filter/stream", async (c) => {
     const filter = c.req.param("filter");
     assertTopic(filter, true);
+    await guard(c.req.raw, "events", filter);
     return streamSSE(c, async (stream) => {
       const subscription = await broker.subscribe(filter, async (e) => {
         await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
@@ -93,6 +100,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
 
   // GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1: the user's history from the audit service.
   app.get("/history/:user", async (c) => {
+    const metadata = await guard(c.req.raw, "audit", "Audit.History");
     const request = {
       user: c.req.param("user"),
       limit: numberParam(c.req.query("limit"), "limit", 50),
@@ -108,7 +116,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       endpoint: "Audit.History",
       body: new TextEncoder().encode(JSON.stringify(request)),
       timeoutMs: 10_000,
-      metadata: {},
+      metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });

@@ -15,13 +15,18 @@ import { serveHttp } from "../platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
 import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
+import { type AuthConfig, loadAuthFile } from "../../gateway/auth.ts";
+import { Nats } from "../nats/connection.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(args: readonly string[]): Promise<number> {
   const dir = args.find((a) => !a.startsWith("-"));
   let config: RunnerConfig;
+  let auth: AuthConfig | undefined;
   try {
     config = runnerConfigFromEnv(dir === undefined ? {} : { servicesDir: dir });
+    // A broken auth file must stop the run, never leave the gateway open.
+    auth = config.gatewayAuthFile === undefined || config.gatewayPort === 0 ? undefined : loadAuthFile(config.gatewayAuthFile);
   } catch (error) {
     console.error(`micro run: ${MicroError.from(error).message}`);
     return 1;
@@ -34,7 +39,7 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
     const running = yield* startServices(config);
     report(running, log);
-    if (config.gatewayPort !== 0) yield* startGateway(config, log);
+    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
     if (running.instances.length === 0) {
       log("no service is running; add a module to services/ (see README)");
       return 1;
@@ -70,18 +75,33 @@ function report(running: RunningServices, log: (line: string) => void): void {
 }
 
 /** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */
-const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
+const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (line: string) => void) =>
   Effect.gen(function* () {
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
-    const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
     const registry = yield* ServiceRegistry;
+    const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
     const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
-    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket, registry, sidecar });
+    const nc = yield* Nats;
+    const app = createGateway({
+      transport,
+      namespace: config.namespace,
+      broker,
+      registry,
+      upgradeWebSocket,
+      sidecar,
+      ...(auth !== undefined ? { auth } : {}),
+      ...(nc.info?.max_payload !== undefined ? { natsMaxPayload: nc.info.max_payload } : {}),
+      ...(config.gatewayForwardHeaders !== undefined ? { forwardHeaders: config.gatewayForwardHeaders } : {}),
+      ...(config.gatewayCorsOrigins !== undefined ? { corsOrigins: config.gatewayCorsOrigins } : {}),
+      ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
+      ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
+      ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
+    });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
     );
-    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
     else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
   });

@@ -23,6 +23,12 @@ export function runnerConfigFromEnv(overrides: Partial<RunnerConfig> = {}): Runn
     },
     gatewayPort: overrides.gatewayPort ?? whole("MICRO_GATEWAY_PORT", 8080),
     gatewayHost: overrides.gatewayHost ?? (env("MICRO_GATEWAY_HOST") || "127.0.0.1"),
+    gatewayAuthFile: overrides.gatewayAuthFile ?? (env("MICRO_GATEWAY_AUTH_FILE") || undefined),
+    gatewayForwardHeaders: overrides.gatewayForwardHeaders ?? headerNames("MICRO_GATEWAY_FORWARD_HEADERS"),
+    gatewayCorsOrigins: overrides.gatewayCorsOrigins ?? corsOrigins(env("MICRO_GATEWAY_CORS_ORIGINS")),
+    gatewayMaxBodyBytes: overrides.gatewayMaxBodyBytes ?? whole("MICRO_GATEWAY_MAX_BODY_BYTES", 1024 * 1024, 1),
+    gatewayTimeoutMs: overrides.gatewayTimeoutMs ?? whole("MICRO_GATEWAY_TIMEOUT_MS", 10_000, 1),
+    gatewayRpcNamespaces: overrides.gatewayRpcNamespaces ?? namespaces("MICRO_GATEWAY_RPC_NAMESPACES", namespace),
     nodeMetadata: overrides.nodeMetadata ?? pairs("MICRO_NODE_METADATA"),
     registryTtlMs: overrides.registryTtlMs ?? whole("MICRO_REGISTRY_TTL_MS", 15_000, 1000),
     drainTimeoutMs: overrides.drainTimeoutMs ?? whole("MICRO_DRAIN_TIMEOUT_MS", 10_000),
@@ -60,4 +66,35 @@ function storageFrom(raw: string | undefined): "file" | "memory" {
   if (raw === undefined || raw === "" || raw === "file") return "file";
   if (raw === "memory") return "memory";
   throw new MicroError("invalid_argument", `MICRO_EVENTS_STORAGE must be file or memory, got "${raw}"`);
+}
+
+/** `X-Tenant, accept-language` into lower-case header names; `invalid_argument` naming a bad one. */
+function headerNames(name: string): string[] {
+  const raw = env(name);
+  if (!raw) return [];
+  return raw.split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "").map((h) => {
+    if (!/^[a-z0-9_-]+$/.test(h)) throw new MicroError("invalid_argument", `${name} must be header names separated by commas, got "${h}"`);
+    return h;
+  });
+}
+
+/** `*` (default), `none`, or origins separated by commas. */
+function corsOrigins(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === "") return ["*"];
+  if (raw.trim() === "none") return [];
+  return raw.split(",").map((o) => o.trim()).filter((o) => o !== "");
+}
+
+/** Dotted namespaces separated by commas; `fallback` alone when unset. */
+function namespaces(name: string, fallback: string): string[] {
+  const raw = env(name);
+  if (!raw) return [fallback];
+  return raw.split(",").map((n) => n.trim()).filter((n) => n !== "").map((n) => {
+    try {
+      assertNamespace(n);
+    } catch {
+      throw new MicroError("invalid_argument", `${name} must be namespaces separated by commas, got "${n}"`);
+    }
+    return n;
+  });
 }

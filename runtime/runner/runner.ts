@@ -31,6 +31,18 @@ export interface RunnerConfig {
   readonly gatewayPort: number;
   /** Address the gateway listens on (`MICRO_GATEWAY_HOST`, 127.0.0.1; `0.0.0.0` for every interface). */
   readonly gatewayHost: string;
+  /** JSON file of gateway API keys, JWT secret and rules (`MICRO_GATEWAY_AUTH_FILE`); unset, auth is off. */
+  readonly gatewayAuthFile?: string | undefined;
+  /** Request headers the gateway passes to handlers as metadata (`MICRO_GATEWAY_FORWARD_HEADERS`). */
+  readonly gatewayForwardHeaders?: readonly string[];
+  /** Origins the gateway's CORS allows (`MICRO_GATEWAY_CORS_ORIGINS`, `*`); empty turns CORS off. */
+  readonly gatewayCorsOrigins?: readonly string[];
+  /** Largest request body the gateway takes, in bytes (`MICRO_GATEWAY_MAX_BODY_BYTES`, 1 MiB). */
+  readonly gatewayMaxBodyBytes?: number;
+  /** Gateway call timeout in ms (`MICRO_GATEWAY_TIMEOUT_MS`, 10000). */
+  readonly gatewayTimeoutMs?: number;
+  /** Namespaces `POST /rpc` may call (`MICRO_GATEWAY_RPC_NAMESPACES`; default the runner's namespace). */
+  readonly gatewayRpcNamespaces?: readonly string[];
   /** Metadata of the nodes this runner starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms. */

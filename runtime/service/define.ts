@@ -30,6 +30,7 @@ export function defineService<S extends DescService>(
   const type = options.type ?? "srv";
   if (!serviceTypes.has(type)) throw new MicroError("invalid_argument", `service type "${type}" must be srv, api or web`);
   if (options.namespace !== undefined) assertNamespace(options.namespace);
+  if (type === "api") assertApiMethods(descriptor);
   const capacity = positiveInteger("mailbox.capacity", options.mailbox?.capacity ?? 1000, 0);
   const concurrency = positiveInteger("mailbox.concurrency", options.mailbox?.concurrency ?? 100, 1);
   const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1, maxTimeoutMs);
@@ -74,6 +75,22 @@ export function defineService<S extends DescService>(
 /** True when `value` is what {@link defineService} returns. */
 export function isServiceDefinition(value: unknown): value is ServiceDefinition {
   return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "jetmicro.service";
+}
+
+/**
+ * An API service answers HTTP: the gateway sends every endpoint a `micro.api.v1.Request` and
+ * turns the `micro.api.v1.Response` into the HTTP reply, so other message types cannot work.
+ */
+function assertApiMethods(descriptor: DescService): void {
+  for (const method of descriptor.methods) {
+    if (method.input.typeName !== "micro.api.v1.Request" || method.output.typeName !== "micro.api.v1.Response") {
+      throw new MicroError(
+        "invalid_argument",
+        `${descriptor.typeName}/${method.name} of an api service must take micro.api.v1.Request and return micro.api.v1.Response (got ${method.input.typeName} -> ${method.output.typeName})`,
+        { detail: method.name },
+      );
+    }
+  }
 }
 
 function positiveInteger(what: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -96,6 +96,10 @@ describe.concurrent("a service served by another runtime", () => {
         expect([http.status, await http.json()]).toEqual([200, { message: "Hello Web" }]);
         const missing = await fetch(`http://127.0.0.1:${gatewayPort}/nobody/here`, { method: "POST", body: "{}" });
         expect(missing.status).toBe(404);
+        // An API service gets the HTTP request (the gateway learns its type from the registry).
+        let api = await fetch(`http://127.0.0.1:${gatewayPort}/hello?name=Web`);
+        for (let i = 0; i < 100 && api.status !== 200; i++, await Bun.sleep(50)) api = await fetch(`http://127.0.0.1:${gatewayPort}/hello?name=Web`);
+        expect([api.status, api.headers.get("x-hello"), await api.json()]).toEqual([200, "Web", { message: "Hello Web" }]);
 
         child.process.kill("SIGINT");
         const code = await child.exited;

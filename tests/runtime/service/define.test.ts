@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
+import { Hello } from "../../../gen/hello/v1/hello_pb.ts";
 import { defineService, defaultServiceName, isServiceDefinition } from "../../../runtime/mod.ts";
 
 describe("defineService", () => {
@@ -35,5 +36,13 @@ describe("defineService", () => {
       /greeter\.v1\.Greeter has no method "sayHi" \(methods: sayHello, sayGoodbye\)/,
     );
     expect(() => defineService(Greeter, {}, { sayHello: "nope" } as never)).toThrow(/handler "sayHello" .* must be a function/);
+  });
+
+  it("takes an api service only when every method maps micro.api.v1.Request to Response", () => {
+    expect(() => defineService(Greeter, { type: "api" }, {})).toThrow(
+      "greeter.v1.Greeter/SayHello of an api service must take micro.api.v1.Request and return micro.api.v1.Response (got greeter.v1.SayHelloRequest -> greeter.v1.SayHelloResponse)",
+    );
+    const api = defineService(Hello, { type: "api" }, {});
+    expect([api.type, api.endpoints.map((e) => e.name)]).toEqual(["api", ["Hello.Call", "Hello.Echo"]]);
   });
 });
