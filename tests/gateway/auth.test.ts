@@ -9,6 +9,7 @@ import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import greeter from "../../services/greeter.ts";
 import hello from "../../services/hello.ts";
+import { createSidecar } from "../../gateway/sidecar/mod.ts";
 import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
 import { startRegistered } from "../support/registered.ts";
@@ -176,6 +177,30 @@ describe("auth config", () => {
       expect(() => loadAuthFile(join(dir, "missing.json"))).toThrow(/cannot be read/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("gateway auth and the sidecar", () => {
+  it("guards the sidecar API: 401 without credentials, 403 unless the identity may use \"sidecar\"", async () => {
+    const sidecar = createSidecar({ connection: conn.nc, transport: conn.transport, registry, log: () => {} });
+    const guarded = await startTestGateway({ transport: conn.transport, registry, auth, sidecar });
+    try {
+      expect((await fetch(`${guarded.url}/sidecar/registry`)).status).toBe(401);
+      const denied = await fetch(`${guarded.url}/sidecar/registry`, { headers: { "x-api-key": "key-ci" } });
+      expect([denied.status, ((await denied.json()) as { code: string }).code]).toEqual([403, "permission_denied"]);
+      const register = await fetch(`${guarded.url}/sidecar/registry`, {
+        method: "POST",
+        headers: { "x-api-key": "key-ci", "content-type": "application/json" },
+        body: JSON.stringify({ name: "intruder", url: "http://127.0.0.1:9", endpoints: ["Intruder.Call"] }),
+      });
+      expect(register.status).toBe(403);
+      expect(await registry.getService("intruder")).toEqual([]);
+      const allowed = await fetch(`${guarded.url}/sidecar/registry`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
+      expect(allowed.status).toBe(200);
+    } finally {
+      await guarded.close();
+      await sidecar.close();
     }
   });
 });
