@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
 import { addConnectRoutes } from "./connect.ts";
+import { addConnectStreamRoutes } from "./connect-stream.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
@@ -65,6 +66,7 @@ export function createGateway(options: GatewayOptions): Hono {
   };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  addConnectStreamRoutes(app, { transport: options.transport, namespace, openTimeoutMs: defaultTimeout });
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
 
