@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import type { UpgradeWebSocket } from "hono/ws";
 import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
 import { addConnectRoutes } from "./connect.ts";
 import { addConnectStreamRoutes } from "./connect-stream.ts";
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** With a broker: `/events/...` and `/history/{user}` routes. */
   readonly broker?: JetStreamBroker;
+  /** The platform's WebSocket upgrade (`platformUpgradeWebSocket()`), for WebSocket routes. */
+  readonly upgradeWebSocket?: UpgradeWebSocket;
 }
 
 const json = { "content-type": "application/json" };
