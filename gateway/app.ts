@@ -10,6 +10,7 @@ import type { UpgradeWebSocket } from "hono/ws";
 import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
 import { addConnectRoutes } from "./connect.ts";
 import { addConnectStreamRoutes } from "./connect-stream.ts";
+import { addStreamSocketRoute } from "./stream-socket.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
@@ -72,6 +73,10 @@ export function createGateway(options: GatewayOptions): Hono {
   addConnectStreamRoutes(app, { transport: options.transport, namespace, openTimeoutMs: defaultTimeout });
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
+
+  if (options.upgradeWebSocket !== undefined) {
+    addStreamSocketRoute(app, { transport: options.transport, namespace, upgradeWebSocket: options.upgradeWebSocket, openTimeoutMs: defaultTimeout });
+  }
 
   app.post("/rpc", async (c) => {
     let body: { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };
