@@ -11,6 +11,12 @@ import { errorFrame, errorOf, frameHeaders } from "./frames.ts";
 import { creditHeader, frameHeader, missedHeartbeats, windowHeader } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
+/**
+ * Runs `f` after pending I/O callbacks. nats.js writes to the socket once per microtask turn
+ * in which something was published; a producer yielding one message per turn would cost one
+ * write each, so data frames are published together from here (at most the peer's credit).
+ */
+const later: (f: () => void) => void = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate ?? ((f) => setTimeout(f, 0));
 /** Status NATS sends to the reply subject when nothing subscribes the request's subject. */
 const noRespondersStatus = 503;
 
@@ -53,6 +59,12 @@ export class StreamChannel {
   #waiters: Array<() => void> = [];
   #onOpen: ((error?: MicroError) => void) | undefined;
   #onRelease: Array<() => void> = [];
+  #outgoing: Uint8Array[] = [];
+  #flushScheduled = false;
+  readonly #flushLater = () => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
 
   constructor(nc: NatsConnection, inbox: string, options: ChannelOptions) {
     this.#nc = nc;
@@ -100,6 +112,7 @@ export class StreamChannel {
   control(kind: "open" | "end" | "credit" | "ping" | "cancel", extra?: Readonly<Record<string, string>>, reply?: string): void {
     if (this.#remote === undefined) return;
     try {
+      this.#flush();
       this.#nc.publish(this.#remote, empty, { headers: frameHeaders(kind, extra), ...(reply === undefined ? {} : { reply }) });
     } catch {
       // The connection is closing; the peer notices by heartbeat.
@@ -143,7 +156,11 @@ export class StreamChannel {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#released || this.#localEnded) return false;
     this.#credit--;
-    this.#nc.publish(this.#remote!, data);
+    this.#outgoing.push(data);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      later(this.#flushLater);
+    }
     return true;
   }
 
@@ -164,6 +181,7 @@ export class StreamChannel {
       else if (notify === "error") {
         const frame = errorFrame(error, this.#options.serviceId);
         try {
+          this.#flush();
           this.#nc.publish(this.#remote, frame.data, { headers: frame.headers });
         } catch {
           // As in control(): the peer notices by heartbeat.
@@ -180,6 +198,13 @@ export class StreamChannel {
   /** Releases the subscription and timers; unread data stays readable. */
   close(): void {
     if (this.#released) return;
+    if (this.#failure === undefined) {
+      try {
+        this.#flush();
+      } catch {
+        // The connection closed; nothing more can be sent.
+      }
+    }
     this.#released = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (!this.#nc.isClosed()) this.#sub.unsubscribe();
@@ -191,6 +216,14 @@ export class StreamChannel {
   onRelease(f: () => void): void {
     if (this.#released) f();
     else this.#onRelease.push(f);
+  }
+
+  /** Publishes the data frames waiting for the next flush, in order. */
+  #flush(): void {
+    if (this.#outgoing.length === 0 || this.#released) return;
+    const frames = this.#outgoing;
+    this.#outgoing = [];
+    for (const data of frames) this.#nc.publish(this.#remote!, data);
   }
 
   #beat(): void {
