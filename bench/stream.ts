@@ -3,7 +3,9 @@
  * the same run, on the runtime that runs this file (Bun by default). One process holds the
  * service and the client on separate connections, as the raw publisher and subscriber are.
  * Prints messages/s, MB/s and the ratios.
- * Settings: BENCH_STREAM_MESSAGES (200000 small messages per measurement), BENCH_ROUNDS (3).
+ * Then one stream of BENCH_STREAM_LONG (1000000) messages, with the process's peak RSS growth.
+ * Settings: BENCH_STREAM_MESSAGES (200000 small messages per measurement), BENCH_STREAM_WINDOWS
+ * (128,1024), BENCH_ROUNDS (3).
  * @module
  */
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -22,6 +24,8 @@ const shapes = [
   { name: "64 KiB", bytes: 64 * 1024, count: Math.max(100, Math.round(smallCount / 100)) },
 ];
 
+const windows = (process.env.BENCH_STREAM_WINDOWS ?? "128,1024").split(",").map(Number);
+
 const nats = await startNatsServer();
 try {
   const serverConn = await connect({ servers: nats.url, noAsyncTraces: true });
@@ -36,12 +40,25 @@ try {
     entry.rate.push((messages / ms) * 1000);
     entry.mb.push((messages * bytes) / 1e6 / (ms / 1000));
   };
+  // One long stream first, on a fresh process: memory must stay flat however many messages pass.
+  for await (const _ of client.count({ to: 20_000, payloadBytes: 100 })) void _; // warm-up
+  const long = Number(process.env.BENCH_STREAM_LONG ?? 1_000_000);
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const longMs = await timed(async () => {
+    let seen = 0;
+    for await (const _ of client.count({ to: long, payloadBytes: 100 })) seen++;
+    if (seen !== long) throw new Error(`stream delivered ${seen} of ${long}`);
+  });
+  clearInterval(sampler);
+
   for (let round = 0; round < rounds; round++) {
     for (const shape of shapes) {
       // The stream's payload is a bytes field: its message is 4-5 bytes bigger than the raw one.
       const rawSize = shape.bytes + (shape.bytes < 128 ? 3 : 5);
       record(`raw pub/sub, ${shape.name}`, shape.count, shape.bytes, await timed(() => rawPubSub(serverConn, clientConn, shape.count, rawSize)));
-      for (const window of [128, 1024]) {
+      for (const window of windows) {
         record(`jetmicro server stream (window ${window}), ${shape.name}`, shape.count, shape.bytes, await timed(async () => {
           let seen = 0;
           for await (const _ of client.count({ to: shape.count, payloadBytes: shape.bytes }, { window })) seen++;
@@ -59,11 +76,12 @@ try {
   }
   console.log();
   for (const shape of shapes) {
-    for (const window of [128, 1024]) {
+    for (const window of windows) {
       const ratio = median(results[`jetmicro server stream (window ${window}), ${shape.name}`]!.rate) / median(results[`raw pub/sub, ${shape.name}`]!.rate);
       console.log(`${shape.name}, window ${window}: jetmicro/raw ${ratio.toFixed(2)}x`);
     }
   }
+  console.log(`\none stream of ${long.toLocaleString("en")} messages of 100 B (window 128): ${Math.round((long / longMs) * 1000).toLocaleString("en")} messages/s, RSS ${(rssBefore / 1e6).toFixed(0)} MB at the start, ${(peakRss / 1e6).toFixed(0)} MB at the peak (service and client in this process)`);
   await instance.stop();
   await transport.close();
   await Promise.all([serverConn.close(), clientConn.close()]);

@@ -70,7 +70,7 @@ export class StreamChannel {
     this.#nc = nc;
     this.inbox = inbox;
     this.#options = options;
-    this.#grantEvery = Math.max(1, Math.floor(options.window / 2));
+    this.#grantEvery = Math.max(1, Math.floor(options.window / 4));
     this.#sub = nc.subscribe(inbox, { callback: (_error, msg) => this.#onMessage(msg) });
   }
 
