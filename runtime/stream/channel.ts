@@ -309,3 +309,21 @@ export function raceFailure<T>(channel: StreamChannel, promise: Promise<T>): Pro
     );
   });
 }
+
+/**
+ * {@link raceFailure} for a loop that races one promise after another: one abort listener for
+ * the whole stream instead of one per message.
+ */
+export function failureRacer(channel: StreamChannel): <T>(promise: Promise<T>) => Promise<T> {
+  let rejectCurrent: ((error: unknown) => void) | undefined;
+  const onFail = () => rejectCurrent?.(channel.failure);
+  channel.signal.addEventListener("abort", onFail, { once: true });
+  channel.onRelease(() => channel.signal.removeEventListener("abort", onFail));
+  return <T>(promise: Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      if (channel.failure !== undefined) return reject(channel.failure);
+      rejectCurrent = reject;
+      promise.then(resolve, reject);
+    });
+}
+

@@ -13,7 +13,7 @@ import { CallContext, type InstanceInfo } from "../server/handler-context.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
 import { maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
 import type { RequestHeaders } from "../wire/request-headers.ts";
-import { raceFailure, StreamChannel } from "./channel.ts";
+import { failureRacer, raceFailure, StreamChannel } from "./channel.ts";
 import { checkedTuning } from "./open-stream.ts";
 import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, windowHeader } from "./protocol.ts";
 
@@ -111,10 +111,11 @@ async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointD
     throw new MicroError("internal", `the handler of ${endpoint.name} must return an AsyncIterable (write it as async function*), got ${source === null ? "null" : typeof source}`);
   }
   const iterator = source[Symbol.asyncIterator]();
+  const race = failureRacer(channel);
   let done = false;
   try {
     for (;;) {
-      const next = await raceFailure(channel, iterator.next());
+      const next = await race(iterator.next());
       if (next.done) {
         done = true;
         return;

@@ -15,7 +15,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { endpointName } from "../service/names.ts";
 import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../wire/headers.ts";
 import { assertToken } from "../wire/subject.ts";
-import { raceFailure, type StreamChannel } from "./channel.ts";
+import { failureRacer, type StreamChannel } from "./channel.ts";
 
 /** The client method of one streaming protobuf method. */
 export function streamingCall(
@@ -83,8 +83,9 @@ export function streamingCall(
     let done = false;
     try {
       iterator = requests[Symbol.asyncIterator]();
+      const race = failureRacer(channel);
       for (;;) {
-        const next = await raceFailure(channel, iterator.next());
+        const next = await race(iterator.next());
         if (next.done) {
           done = true;
           break;
