@@ -101,6 +101,25 @@ describe("Connect server streaming through the gateway", () => {
     await until(() => seen.aborted === 1, 3000);
   });
 
+  it("serves a client stream sent as one body of envelopes (Connect over HTTP/1.1)", async () => {
+    const body = new Uint8Array([...[1, 2, 3].flatMap((value) => [...envelope(new TextEncoder().encode(JSON.stringify({ value })))])]);
+    const response = await fetchGateway("http://gw/counter.v1.Counter/Sum", {
+      method: "POST",
+      headers: { "content-type": "application/connect+json" },
+      body,
+    });
+    expect(response.headers.get("content-type")).toBe("application/connect+json");
+    const [reply, end] = readEnvelopes(new Uint8Array(await response.arrayBuffer()));
+    expect(JSON.parse(new TextDecoder().decode(reply))).toEqual({ sum: 6, count: 3 });
+    expect(new TextDecoder().decode(end)).toBe("{}");
+  });
+
+  it("refuses compressed and truncated envelopes with a clear error", async () => {
+    expect(() => readEnvelopes(new Uint8Array([0, 0, 0]))).toThrow("truncated Connect envelope at byte 0");
+    expect(() => readEnvelopes(envelope(new Uint8Array([1]), 1))).toThrow("compressed Connect messages are not supported (send them uncompressed)");
+    expect(() => readEnvelopes(envelope(new Uint8Array(4)).subarray(0, 7))).toThrow("a Connect envelope claims 4 bytes, but only 2 follow");
+  });
+
   it("reports a service nobody serves as unimplemented", async () => {
     const response = await fetchGateway("http://gw/nobody.v1.Nobody/Watch", {
       method: "POST",
