@@ -63,7 +63,12 @@ export class StreamChannel {
   #flushScheduled = false;
   readonly #flushLater = () => {
     this.#flushScheduled = false;
-    this.#flush();
+    try {
+      this.#flush();
+    } catch (cause) {
+      // Runs outside any caller: a closed connection must fail the stream, not the process.
+      this.fail(new MicroError("unavailable", `${this.#options.label}: cannot send (${(cause as Error).message})`, { cause }), "none");
+    }
   };
 
   constructor(nc: NatsConnection, inbox: string, options: ChannelOptions) {

@@ -329,6 +329,25 @@ describe("refusals", () => {
 });
 
 describe("vanished peers", () => {
+  it("a client connection closing mid-stream fails the stream on both sides, not the process", async () => {
+    reset();
+    const own = await openTestConnection(nats.url);
+    const c = createClient(Counter, own.transport, { service: "instrumented" });
+    const received = gate();
+    const outcome = collectUntilError((async function* () {
+      for await (const r of c.count({ to: 1_000_000, intervalMs: 5 }, { heartbeatMs: 100 })) {
+        received.open();
+        yield r;
+      }
+    })());
+    await received.opened;
+    await own.nc.close();
+    const { error } = await outcome;
+    expect(error.code).toBe("unavailable");
+    await until(() => seen.aborted === 1, 3000);
+    await own.transport.close();
+  });
+
   it("a killed server is detected by the client's heartbeat within a few seconds", async () => {
     const child = spawnChild([process.execPath, "tests/support/stream-peer.ts", "serve", nats.url]);
     try {
