@@ -3,7 +3,7 @@
  * the same run, on the runtime that runs this file (Bun by default). One process holds the
  * service and the client on separate connections, as the raw publisher and subscriber are.
  * Prints messages/s, MB/s and the ratios.
- * Then one stream of BENCH_STREAM_LONG (1000000) messages, with the process's peak RSS growth.
+ * First one stream of BENCH_STREAM_LONG (1000000) messages and one of 1 GiB, with the process's RSS.
  * Settings: BENCH_STREAM_MESSAGES (200000 small messages per measurement), BENCH_STREAM_WINDOWS
  * (128,1024), BENCH_ROUNDS (3).
  * @module
@@ -51,6 +51,14 @@ try {
     for await (const _ of client.count({ to: long, payloadBytes: 100 })) seen++;
     if (seen !== long) throw new Error(`stream delivered ${seen} of ${long}`);
   });
+  const rssAfterLong = peakRss;
+  // And 1 GiB through one stream in 64 KiB messages.
+  const gib = 16_384;
+  const gibMs = await timed(async () => {
+    let seen = 0;
+    for await (const _ of client.count({ to: gib, payloadBytes: 64 * 1024 })) seen++;
+    if (seen !== gib) throw new Error(`stream delivered ${seen} of ${gib}`);
+  });
   clearInterval(sampler);
 
   for (let round = 0; round < rounds; round++) {
@@ -81,7 +89,8 @@ try {
       console.log(`${shape.name}, window ${window}: jetmicro/raw ${ratio.toFixed(2)}x`);
     }
   }
-  console.log(`\none stream of ${long.toLocaleString("en")} messages of 100 B (window 128): ${Math.round((long / longMs) * 1000).toLocaleString("en")} messages/s, RSS ${(rssBefore / 1e6).toFixed(0)} MB at the start, ${(peakRss / 1e6).toFixed(0)} MB at the peak (service and client in this process)`);
+  console.log(`\none stream of ${long.toLocaleString("en")} messages of 100 B (window 128): ${Math.round((long / longMs) * 1000).toLocaleString("en")} messages/s, RSS ${(rssBefore / 1e6).toFixed(0)} MB at the start, ${(rssAfterLong / 1e6).toFixed(0)} MB at the peak (service and client in this process)`);
+  console.log(`one stream of 1 GiB in 64 KiB messages (window 128): ${((gib * 64 * 1024) / 1e6 / (gibMs / 1000)).toFixed(1)} MB/s, RSS peak ${(peakRss / 1e6).toFixed(0)} MB`);
   await instance.stop();
   await transport.close();
   await Promise.all([serverConn.close(), clientConn.close()]);
