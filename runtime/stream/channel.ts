@@ -275,7 +275,12 @@ export class StreamChannel {
         return;
       default: {
         if (headers.code === noRespondersStatus && msg.data.length === 0) {
-          this.fail(new MicroError("unavailable", `no service is serving ${this.#options.label}`, { metadata: { reason: notDeliveredReason } }), "none");
+          // Before the open, nothing serves the endpoint; after it, the peer's inbox is gone
+          // (a client that gave up while its open waited in the mailbox).
+          const error = this.#remote === undefined
+            ? new MicroError("unavailable", `no service is serving ${this.#options.label}`, { metadata: { reason: notDeliveredReason } })
+            : new MicroError("canceled", `${this.#options.label}: the peer is no longer listening`);
+          this.fail(error, "none");
           return;
         }
         const error = errorOf(headers, msg.data) ?? new MicroError("internal", `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`);

@@ -10,6 +10,8 @@
  * 2. **Accept.** The server subscribes its own inbox `S` and sends an `open` frame to `C` with
  *    reply `S` and its own `Micro-Stream-Window`. Refusals (unknown endpoint, a unary method,
  *    a full mailbox) are an ordinary error reply to `C` instead; no responders is NATS's 503.
+ *    A 503 to the `open` frame tells the server the client already left (it gave up while the
+ *    open waited in the mailbox): the stream ends before the handler runs.
  * 3. **Frames.** Each side then publishes to the other's inbox; NATS keeps one publisher's
  *    order. A message without headers is a **data** frame (one encoded message, in the open's
  *    content type); control frames carry `Micro-Frame`:

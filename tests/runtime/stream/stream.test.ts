@@ -274,6 +274,39 @@ describe("end of stream, errors and cancellation", () => {
     await until(() => seen.aborted === 1, 3000);
   });
 
+  it("a client giving up while its open waits in the mailbox never leaves a handler running", async () => {
+    const events: string[] = [];
+    const single = await startService(defineService(Counter, { name: "single", mailbox: { concurrency: 1 } }, {
+      async *count(request, ctx) {
+        events.push(`start ${request.to}`);
+        ctx.signal.addEventListener("abort", () => events.push(`abort ${request.to}`));
+        while (!ctx.signal.aborted) {
+          yield { n: request.to };
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      },
+    }), { connection: conn.nc, transport: conn.transport });
+    try {
+      const c = createClient(Counter, conn.transport, { service: "single" });
+      const first = c.count({ to: 1 })[Symbol.asyncIterator]();
+      await first.next(); // holds the only handler slot
+      const controller = new AbortController();
+      const second = rejection(collect(c.count({ to: 2 }, { signal: controller.signal })));
+      await Bun.sleep(100);
+      controller.abort();
+      expect((await second).code).toBe("canceled");
+      await first.return!();
+      // The queued open now runs; its open frame finds no listener, so the stream ends before
+      // the handler starts, and the slot is free again at once (not after missed heartbeats).
+      // (Both streams count as failed: the first was canceled by its client.)
+      await until(() => single.stats().endpoints["Counter.Count"]!.errors === 2 && single.stats().running === 0, 1500);
+      expect(single.stats().endpoints["Counter.Count"]!.lastError).toBe("canceled: Counter.Count: the peer is no longer listening");
+      expect(events).toEqual(["start 1", "abort 1"]);
+    } finally {
+      await single.stop();
+    }
+  });
+
   it("a stream deadline fails both sides with deadline_exceeded", async () => {
     const c = createClient(Counter, conn.transport);
     const { items, error } = await collectUntilError(c.count({ to: 1000, intervalMs: 20 }, { timeoutMs: 200 }));
