@@ -1,7 +1,8 @@
 /**
  * A stream peer to kill in tests: `serve <url>` runs a Counter service whose `count` never
  * ends on its own; `client <url>` opens a `count` stream with 200 ms heartbeats and prints
- * each message. Both print `ready` once they stream.
+ * each message. Both print `ready` once they stream. `serve <url> <name>` names the service.
+ * It runs on Bun, Deno (`deno run -A`) and Node (`tsx`).
  */
 import { Counter } from "../../gen/counter/v1/counter_pb.ts";
 import { connectClient, defineService, startService } from "../../runtime/mod.ts";
@@ -9,7 +10,7 @@ import { connectClient, defineService, startService } from "../../runtime/mod.ts
 const [mode, url] = process.argv.slice(2);
 const micro = await connectClient({ servers: url });
 if (mode === "serve") {
-  const endless = defineService(Counter, { name: "endless" }, {
+  const endless = defineService(Counter, { name: process.argv[4] ?? "endless" }, {
     async *count(_request, ctx) {
       for (let n = 1; !ctx.signal.aborted; n++) {
         yield { n };

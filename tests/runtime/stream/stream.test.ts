@@ -5,6 +5,7 @@ import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import counter from "../../../services/counter.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { gate, openTestConnection, rejection } from "../../support/rpc.ts";
+import { repoPath } from "../../support/service-dirs.ts";
 import { spawnChild } from "../../support/subprocess.ts";
 import { until } from "../../support/wait.ts";
 
@@ -423,3 +424,33 @@ describe("vanished peers", () => {
     }
   });
 });
+
+describe.concurrent("streams across runtimes", () => {
+  const runtimes = [
+    { name: "deno", command: [repoPath("node_modules/.bin/deno"), "run", "-A"] },
+    { name: "node", command: [repoPath("node_modules/.bin/tsx")] },
+  ];
+  for (const runtime of runtimes) {
+    it(`a service on ${runtime.name} streams to this Bun client, with flow control`, async () => {
+      const name = `endless-${runtime.name}`;
+      const child = spawnChild([...runtime.command, "tests/support/stream-peer.ts", "serve", nats.url, name]);
+      try {
+        await child.waitFor(/ready/, 20_000);
+        const c = createClient(Counter, conn.transport, { service: name });
+        const got: number[] = [];
+        for await (const r of c.count({}, { window: 4 })) {
+          got.push(r.n);
+          if (got.length === 10) break;
+        }
+        expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      } finally {
+        // SIGTERM, which tsx relays to its node process; SIGKILL would orphan that one.
+        child.process.kill("SIGTERM");
+        const timer = setTimeout(() => child.process.kill("SIGKILL"), 5000);
+        await child.exited;
+        clearTimeout(timer);
+      }
+    }, 30_000);
+  }
+});
+
