@@ -4,11 +4,11 @@
  * so the typed client, the handler runner and the gateway share it.
  * @module
  */
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { notDeliveredReason } from "../client/transport.ts";
 import { errorFrame, errorOf, frameHeaders } from "./frames.ts";
-import { creditHeader, frameHeader, missedHeartbeats, windowHeader } from "./protocol.ts";
+import { creditHeader, frameHeader, missedHeartbeats, type StreamConnection, windowHeader } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
 /**
@@ -41,9 +41,9 @@ export interface ChannelOptions {
  */
 export class StreamChannel {
   readonly inbox: string;
-  readonly #nc: NatsConnection;
+  readonly #nc: StreamConnection;
   readonly #options: ChannelOptions;
-  readonly #sub: Subscription;
+  readonly #sub: { unsubscribe(): void };
   readonly #buffer: Uint8Array[] = [];
   readonly #grantEvery: number;
   readonly #abort = new AbortController();
@@ -71,7 +71,7 @@ export class StreamChannel {
     }
   };
 
-  constructor(nc: NatsConnection, inbox: string, options: ChannelOptions) {
+  constructor(nc: StreamConnection, inbox: string, options: ChannelOptions) {
     this.#nc = nc;
     this.inbox = inbox;
     this.#options = options;

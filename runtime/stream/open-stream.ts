@@ -2,10 +2,10 @@
  * The client side of the stream handshake (see {@link ./protocol.ts}).
  * @module
  */
-import { createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { createInbox, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { StreamChannel } from "./channel.ts";
-import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamTuning, streamHeader, windowHeader } from "./protocol.ts";
+import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning, streamHeader, windowHeader } from "./protocol.ts";
 
 /** What opening a stream needs. */
 export interface OpenStreamRequest extends StreamTuning {
@@ -28,7 +28,7 @@ export interface OpenStreamRequest extends StreamTuning {
  * with `unavailable` (nothing serves the subject), the server's refusal, `deadline_exceeded`
  * or `canceled`.
  */
-export async function openStream(nc: NatsConnection, request: OpenStreamRequest): Promise<StreamChannel> {
+export async function openStream(nc: StreamConnection, request: OpenStreamRequest): Promise<StreamChannel> {
   const window = checkedTuning("window", request.window ?? defaultWindow, 1, maxWindow);
   const heartbeatMs = checkedTuning("heartbeatMs", request.heartbeatMs ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
   const signal = request.signal;

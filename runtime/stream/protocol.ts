@@ -35,6 +35,19 @@
  * @module
  */
 
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+
+/**
+ * The part of a NATS connection a stream uses: a `NatsConnection` is one, and so is the
+ * in-process bus of the memory transport.
+ */
+export interface StreamConnection {
+  readonly info?: { readonly max_payload: number };
+  subscribe(subject: string, options: { callback: (error: Error | null, msg: Msg) => void }): { unsubscribe(): void };
+  publish(subject: string, data: Uint8Array, options?: { reply?: string; headers?: MsgHdrs }): void;
+  isClosed(): boolean;
+}
+
 /** On the open request: marks it as a stream open rather than a unary call. */
 export const streamHeader = "Micro-Stream";
 /** Kind of a control frame: `open`, `end`, `error`, `credit`, `ping` or `cancel`. */

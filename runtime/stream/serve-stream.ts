@@ -5,7 +5,7 @@
  * @module
  */
 import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
-import { createInbox, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { createInbox, type Msg } from "@nats-io/nats-core";
 import { codecForRequest } from "../codec/select.ts";
 import type { Codec } from "../codec/codec.ts";
 import { MicroError } from "../errors/micro-error.ts";
@@ -15,11 +15,11 @@ import { maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
 import type { RequestHeaders } from "../wire/request-headers.ts";
 import { failureRacer, raceFailure, StreamChannel } from "./channel.ts";
 import { checkedTuning } from "./open-stream.ts";
-import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, windowHeader } from "./protocol.ts";
+import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, windowHeader } from "./protocol.ts";
 
 /** What serving one stream needs from its service instance. */
 export interface StreamServeOptions {
-  readonly nc: NatsConnection;
+  readonly nc: StreamConnection;
   readonly info: InstanceInfo;
   /** Data frames the server buffers per stream. */
   readonly window?: number;
