@@ -69,6 +69,9 @@ async function serve(c: Context, options: ConnectStreamOptions, json: boolean, c
     label,
     deadline,
     openBy: Math.min(deadline ?? Infinity, Date.now() + options.openTimeoutMs),
+  }).catch((error) => {
+    // As for Connect unary: a service nobody serves is "unimplemented".
+    throw wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${label}`) : error;
   });
   // The request's signal aborts when the HTTP client goes away (Bun, Deno, Node adapters).
   const signal = c.req.raw.signal;
@@ -125,7 +128,7 @@ function envelope(flags: number, data: Uint8Array): Uint8Array {
 }
 
 function connectView(error: unknown): { code: string; message: string } {
-  const e = wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${MicroError.from(error).message.replace(/^no service is serving /, "")}`) : MicroError.from(error);
+  const e = MicroError.from(error);
   return { code: e.code, message: e.message };
 }
 
