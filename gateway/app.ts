@@ -15,6 +15,8 @@ import { createDiscovery, type JetStreamBroker, MicroError, type Registry, type 
 import { decodeApiResponse, encodeApiRequest } from "./api-handler.ts";
 import { type AuthConfig, createAuth, parseAuthConfig } from "./auth.ts";
 import { addConnectRoutes } from "./connect.ts";
+import { addConnectStreamRoutes } from "./connect-stream.ts";
+import { addStreamSocketRoute } from "./stream-socket.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { bodyTooLarge, errorResponse } from "./errors.ts";
@@ -123,6 +125,7 @@ export function createGateway(options: GatewayOptions): Hono {
   };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  addConnectStreamRoutes(app, { transport: options.transport, namespace, openTimeoutMs: defaultTimeout, guard });
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout, guard });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace, guard });
   if (options.sidecar !== undefined) {
@@ -138,6 +141,10 @@ export function createGateway(options: GatewayOptions): Hono {
   if (options.registry !== undefined) {
     addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
     addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket });
+  }
+
+  if (options.upgradeWebSocket !== undefined) {
+    addStreamSocketRoute(app, { transport: options.transport, namespace, upgradeWebSocket: options.upgradeWebSocket, openTimeoutMs: defaultTimeout, guard });
   }
 
   app.post("/rpc", async (c) => {

@@ -1,10 +1,14 @@
-import { nuid } from "@nats-io/nats-core";
+import { type Msg, nuid } from "@nats-io/nats-core";
 import { notDeliveredReason, type Transport, type TransportReply } from "../client/transport.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createDispatch, type Dispatch } from "../server/dispatch.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { headersOf } from "../wire/request-headers.ts";
 import { defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
+import { openStream } from "../stream/open-stream.ts";
+import { errorFrame } from "../stream/frames.ts";
+import { createStreamServer } from "../stream/stream-server.ts";
+import { MemoryStreamBus } from "./memory-stream-bus.ts";
 
 /** Options for {@link createMemoryTransport}. */
 export interface MemoryTransportOptions {
@@ -17,7 +21,8 @@ export interface MemoryTransportOptions {
 /**
  * A transport that calls service definitions in this process, without NATS: for unit tests
  * of handler modules. Requests go through the same decoding, deadlines, error mapping and
- * nested-call propagation as over NATS (but no mailbox limits).
+ * nested-call propagation as over NATS (but no mailbox limits). Streaming methods run
+ * through the stream protocol on an in-process bus (frames, credit, cancellation).
  *
  * @example
  * ```ts
@@ -30,6 +35,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
   const routes: Array<{ prefix: string; dispatch: Dispatch }> = [];
   const stop = new AbortController();
   const onHandlerError = options.onHandlerError ?? (() => {});
+  const bus = new MemoryStreamBus();
   let closed = false;
 
   const transport: Transport = {
@@ -41,8 +47,13 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       const reply = route.dispatch(subject.slice(route.prefix.length), data, headersOf(headers), Date.now());
       return { data: await raceDeadline(reply, subject, deadline, signal), headers: undefined };
     },
+    openStream(request) {
+      if (closed) return Promise.reject(new MicroError("unavailable", "the memory transport is closed"));
+      return openStream(bus, request);
+    },
     async close() {
       closed = true;
+      bus.close();
       stop.abort(new MicroError("unavailable", "the memory transport closed"));
     },
   };
@@ -50,19 +61,26 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
   for (const definition of services) {
     const namespace = definition.namespace ?? options.namespace ?? defaultNamespace;
     const nodeId = `${definition.name}-${nuid.next()}`;
-    const { dispatch } = createDispatch(
-      definition,
-      {
-        service: { name: definition.name, version: definition.version, nodeId },
-        id: nodeId,
-        transport,
-        namespace,
-        stopSignal: stop.signal,
-      },
-      onHandlerError,
-    );
+    const info = {
+      service: { name: definition.name, version: definition.version, nodeId },
+      id: nodeId,
+      transport,
+      namespace,
+      stopSignal: stop.signal,
+    };
+    const { dispatch, stats } = createDispatch(definition, info, onHandlerError);
     routes.push({ prefix: `${serviceSubject(namespace, definition.type, definition.name)}.`, dispatch });
     routes.push({ prefix: `${nodeSubject(namespace, nodeId)}.`, dispatch });
+    const streams = createStreamServer(definition, stats, { nc: bus, info, onHandlerError });
+    const serveStream = (endpointName: string, msg: Msg) => {
+      streams.serve(msg, endpointName, headersOf(msg.headers), Date.now()).catch((error) => {
+        // Refused before it opened: an error reply, as over NATS.
+        const frame = errorFrame(MicroError.from(error), nodeId);
+        if (msg.reply && !bus.isClosed()) bus.publish(msg.reply, frame.data, { headers: frame.headers });
+      });
+    };
+    bus.route(`${serviceSubject(namespace, definition.type, definition.name)}.`, serveStream);
+    bus.route(`${nodeSubject(namespace, nodeId)}.`, serveStream);
   }
   return transport;
 }

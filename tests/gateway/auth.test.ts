@@ -9,6 +9,8 @@ import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import greeter from "../../services/greeter.ts";
 import hello from "../../services/hello.ts";
+import counter from "../../services/counter.ts";
+import { platformUpgradeWebSocket } from "../../runtime/platform/websocket.ts";
 import { createSidecar } from "../../gateway/sidecar/mod.ts";
 import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
@@ -201,6 +203,36 @@ describe("gateway auth and the sidecar", () => {
     } finally {
       await guarded.close();
       await sidecar.close();
+    }
+  });
+});
+
+describe("gateway auth and streams", () => {
+  it("guards Connect streams and the WebSocket stream route like every other call", async () => {
+    const counterInstance = await startRegistered(counter, conn, registry);
+    const guarded = await startTestGateway({ transport: conn.transport, registry, auth: { ...auth, allow: { ...auth.allow, ci: ["counter/Counter.Count"] } }, upgradeWebSocket: await platformUpgradeWebSocket() });
+    try {
+      // Connect server stream: one enveloped JSON message; errors arrive in the end-of-stream message.
+      const body = new TextEncoder().encode(JSON.stringify({ to: 2 }));
+      const enveloped = new Uint8Array(5 + body.length);
+      new DataView(enveloped.buffer).setUint32(1, body.length);
+      enveloped.set(body, 5);
+      const stream = (headers: Record<string, string>) =>
+        fetch(`${guarded.url}/counter.v1.Counter/Count`, { method: "POST", headers: { "content-type": "application/connect+json", ...headers }, body: enveloped }).then((r) => r.text());
+      expect(await stream({})).toContain('"unauthenticated"');
+      expect(await stream({ "x-api-key": "key-reader" })).toContain('"permission_denied"');
+      const allowed = await stream({ "x-api-key": "key-ci" });
+      expect(allowed).not.toContain('"error"');
+      expect(allowed).toContain(`"n":2`);
+
+      // WebSocket: refused before the upgrade with a plain HTTP answer.
+      const refused = await fetch(`${guarded.url}/ws/counter/Counter.Echo`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+      expect([refused.status, ((await refused.json()) as { code: string }).code]).toEqual([401, "unauthenticated"]);
+      const denied = await fetch(`${guarded.url}/ws/counter/Counter.Echo`, { headers: { "x-api-key": "key-ci", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+      expect(denied.status).toBe(403);
+    } finally {
+      await guarded.close();
+      await counterInstance.stop();
     }
   });
 });
