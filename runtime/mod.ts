@@ -56,3 +56,11 @@ export { layerRuntime, type RunnerConfig, type RunningServices, startServices } 
 export { runnerConfigFromEnv } from "./runner/config.ts";
 
 export { defaultNamespace, type ServiceType } from "./wire/subject.ts";
+
+// Keyed actors (issue 8): one actor per key, durable mailboxes and state in NATS.
+export { defineActor, isActorDefinition } from "./actor/define.ts";
+export { type ActorInstance, startActor, type StartActorOptions } from "./actor/host.ts";
+export { type ActorNodeStatus, listActors } from "./actor/status.ts";
+export type { ActiveKey } from "./actor/shard.ts";
+export { idempotencyMetadata } from "./actor/command.ts";
+export type { ActorContext, ActorDefinition, ActorHandler, ActorImpl, ActorOptions, ActorResult, ActorSignal, ActorSignalHandler } from "./actor/types.ts";

@@ -1,0 +1,28 @@
+import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
+import { createClient, listActors, startActor } from "../../../runtime/mod.ts";
+import cart from "../../../services/cart.ts";
+import { startTestNats } from "../../support/nats.ts";
+import { openTestConnection } from "../../support/rpc.ts";
+
+const nats = await startTestNats();
+const a = await openTestConnection(nats.url);
+const b = await openTestConnection(nats.url);
+const i1 = await startActor(cart as never, { connection: a.nc, transport: a.transport, leaseMs: 1000 });
+const i2 = await startActor(cart as never, { connection: b.nc, transport: b.transport, leaseMs: 1000 });
+const client = createClient(Cart, a.transport, { timeoutMs: 5000 });
+let t = performance.now();
+console.log(await client.addItem({ cartId: "c1", sku: "apple", quantity: 2 }));
+console.log("first", performance.now() - t);
+t = performance.now();
+for (let i = 0; i < 200; i++) await client.addItem({ cartId: "c1", sku: "pear", quantity: 1 });
+console.log("200 seq", performance.now() - t);
+console.log(await client.getCart({ cartId: "c1" }));
+console.log(JSON.stringify(await listActors(a.nc, "cart")));
+await new Promise((r) => setTimeout(r, 2500));
+console.log(i1.actorStatus().shards, i2.actorStatus().shards);
+await client.addItem({ cartId: "", sku: "x", quantity: 1 }).catch((e) => console.log("nokey", e.code, e.message, e.detail));
+await client.addItem({ cartId: "a.b", sku: "x", quantity: 1 }).catch((e) => console.log("bad", e.code, e.message, e.detail));
+await i1.stop();
+console.log("after stop", await client.getCart({ cartId: "c1" }).then((r) => r.version));
+await i2.stop();
+await a.close(); await b.close(); await nats.stop();
