@@ -86,7 +86,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
       async drain(shard) {
         const worker = workers.get(shard);
         workers.delete(shard);
-        return worker === undefined ? 0 : await worker.drain();
+        return worker === undefined ? 0 : await worker.drain(options.drainTimeoutMs ?? 10_000);
       },
       kill(shard) {
         workers.get(shard)?.kill();

@@ -23,6 +23,8 @@ import { readMetadata } from "../client/metadata.ts";
 
 /** Commands held in memory per shard before the mailbox is read further. */
 const maxInMemory = 10_000;
+/** How often an owner purges what its shard's mailbox no longer needs. */
+const purgeEveryMs = 5_000;
 const encoder = new TextEncoder();
 
 /** A key's activity, as stats show it. */
@@ -50,6 +52,8 @@ export class ShardWorker implements ActivationOwner {
   #inMemory = 0;
   #space: (() => void) | undefined;
   #stopped = false;
+  #purgedTo = 1;
+  #purgedAt = 0;
   /** Set when a commit failed; the placement restarts the shard from its lease. */
   failed: unknown = undefined;
   readonly #onFailed: () => void;
@@ -92,6 +96,8 @@ export class ShardWorker implements ActivationOwner {
         this.#fromMailbox(m);
         if (this.#inMemory >= maxInMemory) await new Promise<void>((resolve) => (this.#space = resolve));
       }
+      // The reader ends only when stopped; ending otherwise (consumer gone) means starting again.
+      if (!this.#stopped) this.onFailure(new Error(`the mailbox reader of shard ${this.shard} ended`));
     } catch (error) {
       if (!this.#stopped) this.onFailure(error);
     }
@@ -172,13 +178,21 @@ export class ShardWorker implements ActivationOwner {
     this.#onFailed();
   }
 
-  /** Hand-off: stop reading, let every key finish what it holds, stop. Resolves with the checkpoint. */
-  async drain(): Promise<number> {
+  /**
+   * Hand-off: stop reading, let every key finish what it holds (for at most `graceMs`), stop.
+   * Resolves with the checkpoint: what did not finish stays in the mailbox for the next owner.
+   */
+  async drain(graceMs: number): Promise<number> {
     this.#stopped = true;
     this.#direct?.unsubscribe();
     this.#messages?.stop();
     this.#space?.();
-    await Promise.all([...this.#activations.values()].map((a) => a.idle()));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#activations.values()].map((a) => a.idle())),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
     const checkpoint = this.checkpoint;
     this.kill();
     return checkpoint;
@@ -196,13 +210,18 @@ export class ShardWorker implements ActivationOwner {
     this.#reminders.clear();
   }
 
-  /** Drops mailbox messages before the checkpoint: every key has committed past them. */
+  /**
+   * Drops mailbox messages before the checkpoint (every key has committed past them), at most
+   * every {@link purgeEveryMs}: the mailbox keeps only what may still have to run.
+   */
   async purge(): Promise<void> {
     const { store, namespace, service, spec } = this.context;
     if (!spec.durable || this.#stopped) return;
     const checkpoint = this.checkpoint;
-    if (checkpoint <= 1) return;
+    if (checkpoint <= this.#purgedTo || Date.now() - this.#purgedAt < purgeEveryMs) return;
+    this.#purgedAt = Date.now();
     await store.jsm.streams.purge(store.stream, { filter: mailboxSubject(namespace, service, this.shard, ">"), seq: checkpoint });
+    this.#purgedTo = checkpoint;
   }
 
   // --- reminders ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
-import { type ActorDefinition, createClient, listActors, type NatsServerProcess, startActor } from "../../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { type ActorDefinition, createClient, listActors, startActor } from "../../../runtime/mod.ts";
 import type { ActorInstance } from "../../../runtime/actor/host.ts";
 import cart from "../../../services/cart.ts";
 import { startTestNats } from "../../support/nats.ts";

@@ -5,7 +5,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
-import { type Client, createClient, listActors, MicroError, type NatsServerProcess } from "../../../runtime/mod.ts";
+import { type Client, createClient, listActors, MicroError } from "../../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { openTestConnection } from "../../support/rpc.ts";
 import { probeActorModule, type ProbeState } from "../../support/actor-modules.ts";
@@ -139,6 +140,47 @@ describe("keyed actors across processes", () => {
     expect(resumedAfterMs).toBeLessThan(10_000);
     if (process.env.ACTOR_TEST_VERBOSE) console.log(`c1 resumed ${resumedAfterMs} ms after the kill`);
   }, 90_000);
+
+  it("hands keys over drained when nodes join and leave under load: never two commands of a key at once, none lost or repeated", async () => {
+    await startNode();
+    await balanced(1);
+    const keys = Array.from({ length: 8 }, (_, i) => `m${i}`);
+    let running = true;
+    const answered = new Map<string, number>();
+    const load = keys.map(async (key) => {
+      for (let i = 0; running; i++) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await client().addItem({ cartId: key, sku: `${key}-${i}`, quantity: 5 }, { timeoutMs: 3000, metadata: { "idempotency-key": `${key}-${i}` } });
+            break;
+          } catch (error) {
+            if (attempt > 20) throw error;
+          }
+        }
+        answered.set(key, i + 1);
+      }
+    });
+    await Bun.sleep(300);
+    const joined = await Promise.all([startNode(), startNode()]);
+    await balanced(3);
+    await Bun.sleep(300);
+    joined[0].child.process.kill("SIGTERM");
+    expect(await joined[0].child.exited).toBe(0);
+    await balanced(2);
+    await Bun.sleep(300);
+    running = false;
+    await Promise.all(load);
+    let moved = 0;
+    for (const key of keys) {
+      const applied = (await state(key)).applied;
+      expect(applied.map((a) => a.sku)).toEqual(Array.from({ length: answered.get(key)! }, (_, i) => `${key}-${i}`));
+      const seqs = applied.map((a) => a.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      for (let i = 1; i < applied.length; i++) expect(applied[i]!.started).toBeGreaterThanOrEqual(applied[i - 1]!.ended);
+      if (new Set(applied.map((a) => a.node)).size > 1) moved++;
+    }
+    expect(moved).toBeGreaterThan(0);
+  }, 60_000);
 
   it("fires a persisted reminder after its host died, on the node that takes the key over", async () => {
     const first = await startNode();
