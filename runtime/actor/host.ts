@@ -48,7 +48,9 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   const nc = options.connection;
   const store = await openActorStore(nc, namespace, leaseMs);
   const router = createRouter(definition, nc, store, namespace);
-  const instance = await startService(router.definition, { ...options, namespace }).catch((error) => {
+  // Filled in once the host runs; until then STATS shows no actor data.
+  let statsData: () => Readonly<Record<string, unknown>> = () => ({});
+  const instance = await startService(router.definition, { ...options, namespace, statsData: () => statsData() }).catch((error) => {
     router.close();
     throw error;
   });
@@ -106,6 +108,10 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     return { service: definition.name, nodeId: instance.nodeId, shards: placement.owned, members: [...placement.members], active };
   }
 
+  statsData = () => {
+    const now = actorStatus();
+    return { actor_shards: now.shards, actor_active_keys: now.active.length, actor_keys: now.active.slice(0, 100).map((a) => ({ key: a.key, depth: a.depth })) };
+  };
   let status: Subscription | undefined;
   try {
     await placement.start();

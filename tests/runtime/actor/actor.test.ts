@@ -120,6 +120,10 @@ describe("keyed actors (one process)", () => {
     expect(nodes.length).toBe(1);
     expect(nodes[0]!.shards.length).toBe(16);
     expect(nodes[0]!.active.map((a) => a.key)).toContain("t1");
+    // The same through the NATS services protocol, for `nats micro stats` and dashboards.
+    const stats = (await conn.nc.request("$SRV.STATS.timed", "", { timeout: 2000 })).json<{ endpoints: Array<{ data: { actor_keys: Array<{ key: string; depth: number }>; actor_shards: number[] } }> }>();
+    expect(stats.endpoints[0]!.data.actor_keys).toContainEqual({ key: "t1", depth: 0 });
+    expect(stats.endpoints[0]!.data.actor_shards.length).toBe(16);
   });
 
   it("serves commands without durable mailboxes straight to the one owner of the key", async () => {
