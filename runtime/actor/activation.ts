@@ -2,7 +2,9 @@
  * One key in memory: its state, its queue, its timers. Commands run one at a time in arrival
  * order; each one's new state is committed to KV together with the mailbox sequence it
  * reached (one entry, revision-checked), so a command seen again after a crash is skipped and
- * a stale owner's commit fails instead of overwriting the new owner's.
+ * a stale owner's commit fails instead of overwriting the new owner's. Commands that queue up
+ * behind a commit are committed together (group commit): a hot key costs one KV write per
+ * batch, not per command.
  * @module
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -34,7 +36,9 @@ export interface ActivationOwner {
   onFailure(error: unknown): void;
 }
 
-const recentLimit = 16;
+const recentLimit = 32;
+/** Most commands of one key committed together. */
+const maxBatch = 256;
 type Recorded = readonly [string, string, string?, string?];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -120,15 +124,17 @@ export class Activation {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#stopped) {
-      const command = this.#queue.shift()!;
+      // Group commit: what queued up while the last commit was in flight runs as one batch,
+      // one handler after the other, and is committed (and answered) together.
+      const batch = this.#queue.splice(0, maxBatch);
       try {
-        await this.#apply(command);
+        await this.#applyBatch(batch);
       } catch (error) {
         this.#stopped = true;
         for (const queued of this.#queue.splice(0)) queued.done?.();
         this.#owner.onFailure(error);
       } finally {
-        command.done?.();
+        for (const command of batch) command.done?.();
       }
     }
     this.#running = false;
@@ -156,21 +162,67 @@ export class Activation {
     this.#loaded = true;
   }
 
-  async #apply(command: Command): Promise<void> {
+  /**
+   * Runs a batch of commands in order on the evolving state, commits once, then answers.
+   * Nothing is answered before its commit; a crash before it replays the whole batch from the
+   * last committed state and sequence, so each command counts exactly once.
+   */
+  async #applyBatch(batch: readonly Command[]): Promise<void> {
     if (!this.#loaded) await this.#load();
     const host = this.#owner.context;
-    if (command.seq > 0 && command.seq <= this.#seq) {
-      // Applied before a crash or hand-off: never twice. Answer again if the reply was kept.
-      const kept = command.id === "" ? undefined : this.#recent.find((r) => r[0] === command.id);
-      if (kept !== undefined && command.replyTo) this.#sendRecorded(command.replyTo, kept);
-      return;
-    }
+    let state = this.#state;
+    let seq = this.#seq;
+    let recent = this.#recent;
+    let dirty = false;
     const changes: ReminderChange[] = [];
+    const replies: Array<{ readonly to: string; readonly data: Uint8Array; readonly error?: MicroError }> = [];
+    for (const command of batch) {
+      if (command.seq > 0 && command.seq <= seq) {
+        // Applied before a crash or hand-off: never twice. Answer again if the reply was kept.
+        const kept = command.id === "" ? undefined : recent.find((r) => r[0] === command.id);
+        if (kept !== undefined && command.replyTo) replies.push(recordedReply(command.replyTo, kept));
+        continue;
+      }
+      const own: ReminderChange[] = [];
+      const outcome = await this.#run(command, state, own);
+      if (outcome.changed) {
+        state = outcome.state;
+        dirty = true;
+      }
+      changes.push(...own);
+      seq = Math.max(seq, command.seq);
+      if (command.idempotent && command.id !== "") {
+        recent = [...recent, [command.id, outcome.reply === undefined ? "" : toBase64(outcome.reply), outcome.error?.code, outcome.error?.message] as const].slice(-recentLimit);
+        dirty = true;
+      }
+      if (command.replyTo) replies.push({ to: command.replyTo, data: outcome.reply ?? new Uint8Array(), error: outcome.error });
+    }
+    // Read-only batches (no new state, nothing to persist) need no commit: run again after a
+    // crash, they change nothing. Everything else commits state and sequence as one entry.
+    if (dirty || changes.length > 0) {
+      const value = JSON.stringify({ seq, state, recent } satisfies StateEntry, jsonReplacer);
+      const key = stateKey(host.namespace, host.service, this.key);
+      try {
+        this.#revision = this.#revision === 0 ? await host.store.state.create(key, value) : await host.store.state.update(key, value, this.#revision);
+      } catch (error) {
+        if (isRevisionConflict(error)) throw new OwnershipLost(this.key);
+        throw error;
+      }
+      this.#state = state;
+      this.#seq = seq;
+      this.#recent = recent;
+      if (changes.length > 0) await this.#owner.saveReminders(this.key, changes);
+    }
+    for (const reply of replies) {
+      if (reply.error !== undefined) host.nc.publish(reply.to, encoder.encode(reply.error.message), { headers: errorHeaders(reply.error) });
+      else host.nc.publish(reply.to, reply.data);
+    }
+  }
+
+  /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder changes. */
+  async #run(command: Command, state: unknown, changes: ReminderChange[]): Promise<{ changed: boolean; state: unknown; reply?: Uint8Array; error?: MicroError }> {
+    const host = this.#owner.context;
     const context = this.#context(command, changes);
-    let reply: Uint8Array | undefined;
-    let failure: MicroError | undefined;
-    let next = this.#state;
-    let changed = false;
     try {
       if (command.kind === "call") {
         const entry = host.methods.get(command.endpoint);
@@ -179,67 +231,27 @@ export class Activation {
           throw new MicroError("unimplemented", `${host.service} has no actor handler for ${command.endpoint}`, { detail: command.endpoint });
         }
         const request = fromBinary(entry.method.input, command.data);
-        const result = await handler(this.#state, request as never, context);
+        const result = await handler(state, request as never, context);
         if (result === null || typeof result !== "object" || !("reply" in result)) {
           throw new MicroError("internal", `${command.endpoint} of actor ${host.service} must return { reply, state? }`);
         }
-        reply = toBinary(entry.method.output, toMessage(entry.method.output, result.reply));
-        if ("state" in result && result.state !== undefined) {
-          next = result.state;
-          changed = true;
-        }
-      } else {
-        const handler = command.kind === "timer" ? host.spec.onTimer : host.spec.onReminder;
-        if (handler !== undefined) {
-          const result = await handler(this.#state, { name: command.endpoint, data: decoder.decode(command.data) }, context);
-          if (result !== undefined) {
-            next = result;
-            changed = true;
-          }
-        }
+        const reply = toBinary(entry.method.output, toMessage(entry.method.output, result.reply));
+        const changed = "state" in result && result.state !== undefined;
+        return { changed, state: changed ? result.state : state, reply };
       }
+      const handler = command.kind === "timer" ? host.spec.onTimer : host.spec.onReminder;
+      const result = handler === undefined ? undefined : await handler(state, { name: command.endpoint, data: decoder.decode(command.data) }, context);
+      return result === undefined ? { changed: false, state } : { changed: true, state: result };
     } catch (error) {
       if (!MicroError.is(error)) host.onError(error, `${command.endpoint} (key ${this.key})`);
-      failure = MicroError.from(error);
+      const failure = MicroError.from(error);
       changes.length = 0;
+      return {
+        changed: false,
+        state,
+        error: failure.serviceId === undefined ? new MicroError(failure.code, failure.message, { detail: failure.detail, serviceId: host.nodeId }) : failure,
+      };
     }
-    if (failure !== undefined && failure.serviceId === undefined) {
-      failure = new MicroError(failure.code, failure.message, { detail: failure.detail, serviceId: host.nodeId });
-    }
-
-    // Read-only commands (no new state, nothing to persist) need no commit: run again after a
-    // crash, they change nothing. Everything else commits state and sequence as one entry.
-    const record = command.idempotent && command.id !== "";
-    if (changed || changes.length > 0 || record) {
-      const recent = record
-        ? [...this.#recent, [command.id, reply === undefined ? "" : toBase64(reply), failure?.code, failure?.message] as const].slice(-recentLimit)
-        : this.#recent;
-      const seq = Math.max(this.#seq, command.seq);
-      const value = JSON.stringify({ seq, state: next, recent } satisfies StateEntry, jsonReplacer);
-      const key = stateKey(host.namespace, host.service, this.key);
-      try {
-        this.#revision = this.#revision === 0 ? await host.store.state.create(key, value) : await host.store.state.update(key, value, this.#revision);
-      } catch (error) {
-        if (isRevisionConflict(error)) throw new OwnershipLost(this.key);
-        throw error;
-      }
-      this.#state = next;
-      this.#seq = seq;
-      this.#recent = recent as Recorded[];
-      if (changes.length > 0) await this.#owner.saveReminders(this.key, changes);
-    }
-    if (command.replyTo) {
-      if (failure !== undefined) host.nc.publish(command.replyTo, encoder.encode(failure.message), { headers: errorHeaders(failure) });
-      else host.nc.publish(command.replyTo, reply ?? new Uint8Array());
-    }
-  }
-
-  #sendRecorded(replyTo: string, kept: readonly [string, string, string?, string?]): void {
-    const nc = this.#owner.context.nc;
-    if (kept[2]) {
-      const error = recordedError(kept[2], kept[3] ?? kept[2]);
-      nc.publish(replyTo, encoder.encode(error.message), { headers: errorHeaders(error) });
-    } else nc.publish(replyTo, fromBase64(kept[1]));
   }
 
   #context(command: Command, changes: ReminderChange[]): ActorContext {
@@ -280,6 +292,11 @@ export class Activation {
     if (timer !== undefined) clearTimeout(timer);
     this.#timers.delete(name);
   }
+}
+
+/** The reply kept for an idempotent command, to answer its repeat. */
+function recordedReply(to: string, kept: Recorded): { to: string; data: Uint8Array; error?: MicroError } {
+  return kept[2] ? { to, data: new Uint8Array(), error: recordedError(kept[2], kept[3] ?? kept[2]) } : { to, data: fromBase64(kept[1]) };
 }
 
 function checkDelay(what: string, ms: number): void {

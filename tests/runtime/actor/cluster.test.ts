@@ -42,13 +42,13 @@ afterAll(async () => {
 async function startNode(): Promise<{ child: Child; nodeId: string }> {
   const child = runMicro(["run", services.dir], { NATS_URL: nats.url, MICRO_ACTOR_LEASE_MS: String(leaseMs), MICRO_DRAIN_TIMEOUT_MS: "2000" });
   children.push(child);
-  await child.waitFor(/service probe .*\(node (probe-\w+)\)/, 20_000);
+  await child.waitFor(/service probe .*\(node (probe-\w+)\)/, 45_000);
   return { child, nodeId: /\(node (probe-\w+)\)/.exec(child.output())![1]! };
 }
 
 /** Waits until every node owns some shards and they agree on the members. */
 async function balanced(count: number): Promise<void> {
-  const end = Date.now() + 15_000;
+  const end = Date.now() + 30_000;
   for (;;) {
     const nodes = await listActors(conn.nc, "probe");
     const owned = nodes.reduce((n, s) => n + s.shards.length, 0);
@@ -93,7 +93,7 @@ describe("keyed actors across processes", () => {
     expect(nodesUsed.size).toBeGreaterThan(1);
     const overlapping = all.some((a) => all.some((b) => a !== b && a.started < b.ended && b.started < a.ended));
     expect(overlapping).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it("takes over a key within seconds after its host is SIGKILLed mid-run, with the exact state of a run without the kill", async () => {
     const nodes = await Promise.all([startNode(), startNode(), startNode()]);
@@ -139,7 +139,7 @@ describe("keyed actors across processes", () => {
     // Within seconds: the lease time, a heartbeat, and a client retry.
     expect(resumedAfterMs).toBeLessThan(10_000);
     if (process.env.ACTOR_TEST_VERBOSE) console.log(`c1 resumed ${resumedAfterMs} ms after the kill`);
-  }, 90_000);
+  }, 150_000);
 
   it("hands keys over drained when nodes join and leave under load: never two commands of a key at once, none lost or repeated", async () => {
     await startNode();
@@ -180,7 +180,7 @@ describe("keyed actors across processes", () => {
       if (new Set(applied.map((a) => a.node)).size > 1) moved++;
     }
     expect(moved).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
   it("fires a persisted reminder after its host died, on the node that takes the key over", async () => {
     const first = await startNode();
@@ -197,5 +197,5 @@ describe("keyed actors across processes", () => {
     }
     expect(now.applied.map((a) => a.sku)).toEqual(["remind:2500", "reminded:remind:2500"]);
     expect(now.reminded).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });
