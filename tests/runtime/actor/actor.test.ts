@@ -62,6 +62,20 @@ describe("keyed actors (one process)", () => {
     expect(reply.json<{ lines: Array<{ sku: string }> }>().lines[0]!.sku).toBe("apple");
   });
 
+  it("is reached through the HTTP gateway unchanged, with key errors as 400 naming the field", async () => {
+    const { createGateway } = await import("../../../gateway/app.ts");
+    const app = createGateway({ transport: conn.transport });
+    const post = (body: unknown) => app.fetch(new Request("http://gateway/cart/add-item", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
+    const ok = await post({ cartId: "h1", sku: "plum", quantity: 2 });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ cartId: "h1", lines: [{ sku: "plum", quantity: 2 }], version: "1" });
+    const missing = await post({ sku: "plum", quantity: 2 });
+    expect(missing.status).toBe(400);
+    const body = (await missing.json()) as { code: string; detail: string };
+    expect(body.code).toBe("invalid_argument");
+    expect(body.detail).toContain("cart_id");
+  });
+
   it("refuses a request without a key, or with a malformed one, as invalid_argument naming the field", async () => {
     const client = createClient(Cart, conn.transport, { timeoutMs: 5000 });
     const missing = await rejection(client.addItem({ sku: "apple", quantity: 1 }));
