@@ -46,6 +46,8 @@ export function defineActor<S extends DescService, State>(
   const marks = Object.fromEntries(Object.keys(handlers).map((name) => [name, unreachable]));
   const service = defineService(descriptor, {
     ...options,
+    // The router's handlers mostly wait for the owner's reply: many may wait at once.
+    mailbox: { capacity: options.mailbox?.capacity ?? 1000, concurrency: options.mailbox?.concurrency ?? 1000 },
     metadata: { ...options.metadata, [actorKeyMetadata]: keyField, "actor.shards": String(shards) },
   }, marks as never);
   const actor: ActorSpec = {

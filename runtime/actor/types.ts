@@ -70,7 +70,11 @@ export interface ActorSignal {
 /** A timer or reminder handler: returns the new state (undefined: unchanged). */
 export type ActorSignalHandler<State> = (state: State, signal: ActorSignal, context: ActorContext) => Promise<State | void> | State | void;
 
-/** How an actor type behaves; everything but `key` and `initialState` has a default. */
+/**
+ * How an actor type behaves; everything but `key` and `initialState` has a default. The
+ * service options apply to its router; `mailbox.concurrency` defaults to 1000 there, because
+ * a routed call mostly waits for the owner's reply.
+ */
 export interface ActorOptions<State> extends Omit<ServiceOptions, "subscriptions" | "type"> {
   /** The request field holding the key, by proto name (`cart_id`) or local name (`cartId`); every method's request must have it as a string. */
   readonly key: string;
