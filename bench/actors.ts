@@ -20,7 +20,9 @@ const handlers = cart.actor.handlers;
 const inMemory = defineActor(Cart, { name: "cart-mem", key: "cart_id", initialState: cart.actor.initialState, durable: false }, handlers as never);
 // The plain service path: the same handlers, state in a Map of this one instance.
 const states = new Map<string, unknown>();
-const plainContext = (key: string): ActorContext => ({ key, endpoint: "", nodeId: "", sequence: 0, metadata: {}, setTimer() {}, clearTimer() {}, remind() {}, forget() {} });
+const plainContext = (key: string): ActorContext => ({ key, endpoint: "", nodeId: "", sequence: 0, metadata: {}, setTimer() {}, clearTimer() {}, remind() {}, forget() {}, client: () => {
+  throw new Error("not in the benchmark");
+} });
 const plainImpl = Object.fromEntries(Object.entries(handlers).map(([name, handler]) => [name, async (request: { cartId: string }) => {
   const state = states.get(request.cartId) ?? cart.actor.initialState(request.cartId);
   const result = await handler(state, request as never, plainContext(request.cartId));

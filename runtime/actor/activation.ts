@@ -10,6 +10,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { create, type DescMessage, isMessage } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
+import { createClient } from "../client/create-client.ts";
 import { type ActorHostContext, type Command, stateKey } from "./command.ts";
 import { errorHeaders, recordedError } from "./reply.ts";
 import { isRevisionConflict, type StateEntry } from "./store.ts";
@@ -283,6 +284,9 @@ export class Activation {
       },
       forget(name) {
         changes.push({ name, forget: true });
+      },
+      client(service, options = {}) {
+        return createClient(service, host.transport, { namespace: host.namespace, metadata: command.metadata, ...options });
       },
     };
   }

@@ -5,6 +5,7 @@
  */
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { Transport } from "../client/transport.ts";
 import type { ActorSpec } from "./types.ts";
 import type { ActorStore } from "./store.ts";
 
@@ -49,6 +50,10 @@ export interface ActorHostContext {
   /** Methods by endpoint name (`Cart.AddItem`) and handler local name. */
   readonly methods: ReadonlyMap<string, { readonly method: DescMethod; readonly handler: string }>;
   readonly passivateAfterMs: number;
+  /** How often an owner purges what its shards' mailboxes no longer need. */
+  readonly purgeEveryMs: number;
+  /** For `ctx.client(...)` calls from handlers. */
+  readonly transport: Transport;
   readonly onError: (error: unknown, what: string) => void;
 }
 

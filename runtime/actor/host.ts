@@ -68,6 +68,8 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     spec: definition.actor,
     methods,
     passivateAfterMs,
+    purgeEveryMs: Math.max(1000, leaseMs),
+    transport: options.transport,
     onError,
   };
   const workers = new Map<number, ShardWorker>();

@@ -23,8 +23,6 @@ import { readMetadata } from "../client/metadata.ts";
 
 /** Commands held in memory per shard before the mailbox is read further. */
 const maxInMemory = 10_000;
-/** How often an owner purges what its shard's mailbox no longer needs. */
-const purgeEveryMs = 5_000;
 const encoder = new TextEncoder();
 
 /** A key's activity, as stats show it. */
@@ -212,13 +210,13 @@ export class ShardWorker implements ActivationOwner {
 
   /**
    * Drops mailbox messages before the checkpoint (every key has committed past them), at most
-   * every {@link purgeEveryMs}: the mailbox keeps only what may still have to run.
+   * every `purgeEveryMs` (the lease time): the mailbox keeps only what may still have to run.
    */
   async purge(): Promise<void> {
     const { store, namespace, service, spec } = this.context;
     if (!spec.durable || this.#stopped) return;
     const checkpoint = this.checkpoint;
-    if (checkpoint <= this.#purgedTo || Date.now() - this.#purgedAt < purgeEveryMs) return;
+    if (checkpoint <= this.#purgedTo || Date.now() - this.#purgedAt < this.context.purgeEveryMs) return;
     this.#purgedAt = Date.now();
     await store.jsm.streams.purge(store.stream, { filter: mailboxSubject(namespace, service, this.shard, ">"), seq: checkpoint });
     this.#purgedTo = checkpoint;

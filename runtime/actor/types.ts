@@ -9,6 +9,7 @@
  */
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceDefinition, ServiceOptions } from "../service/types.ts";
+import type { Client, ClientOptions } from "../client/types.ts";
 
 /** What an actor handler knows about the command it handles and the actor it runs in. */
 export interface ActorContext {
@@ -36,6 +37,11 @@ export interface ActorContext {
   remind(name: string, delayMs: number, options?: { readonly data?: string; readonly everyMs?: number }): void;
   /** Deletes a reminder (when the state is committed). */
   forget(name: string): void;
+  /**
+   * A client for another service, carrying this command's metadata. Calls from a handler hold
+   * the key's mailbox until they return: never call an actor that may call back this key.
+   */
+  client<S extends DescService>(service: S, options?: ClientOptions): Client<S>;
 }
 
 /** What a command handler returns: the reply, and the new state (omitted: unchanged). */

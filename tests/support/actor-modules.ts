@@ -7,10 +7,12 @@ import { repoPath } from "./service-dirs.ts";
  *
  * - `addItem` with `quantity` n holds the key for n ms (to see overlap across keys);
  * - sku `remind:<ms>` sets a persisted reminder that appends `reminded` when it fires;
- * - sku `timer:<ms>` sets an activation timer that appends `timer`.
+ * - sku `timer:<ms>` sets an activation timer that appends `timer`;
+ * - sku `greet:<name>` calls the greeter from the handler and records its answer.
  */
 export function probeActorModule(options: { name?: string; passivateAfterMs?: number; durable?: boolean } = {}): string {
   return `import { Cart } from ${JSON.stringify(repoPath("gen/cart/v1/cart_pb.ts"))};
+import { Greeter } from ${JSON.stringify(repoPath("gen/greeter/v1/greeter_pb.ts"))};
 import { defineActor } from ${JSON.stringify(repoPath("runtime/mod.ts"))};
 const initialState = () => ({ applied: [], reminded: 0, timers: 0 });
 export default defineActor(Cart, {
@@ -27,7 +29,8 @@ export default defineActor(Cart, {
     if (req.quantity > 0) await new Promise((r) => setTimeout(r, req.quantity));
     if (req.sku.startsWith("remind:")) ctx.remind("r", Number(req.sku.slice(7)), { data: req.sku });
     if (req.sku.startsWith("timer:")) ctx.setTimer("t", Number(req.sku.slice(6)));
-    const entry = { sku: req.sku, seq: ctx.sequence, node: ctx.nodeId, started, ended: Date.now() };
+    const sku = req.sku.startsWith("greet:") ? (await ctx.client(Greeter).sayHello({ name: req.sku.slice(6) })).message : req.sku;
+    const entry = { sku, seq: ctx.sequence, node: ctx.nodeId, started, ended: Date.now() };
     const next = { ...state, applied: [...state.applied, entry] };
     return { reply: { cartId: req.cartId, lines: [{ sku: ctx.nodeId, quantity: next.applied.length }], version: BigInt(ctx.sequence) }, state: next };
   },

@@ -109,6 +109,30 @@ describe("keyed actors (one process)", () => {
     expect(now.version).toBe(1n);
   });
 
+  it("purges the mailbox once every command in it is committed", async () => {
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const jsm = await jetstreamManager(conn.nc);
+    expect((await jsm.streams.info("MICRO_ACTORS")).state.messages).toBeGreaterThan(0);
+    const end = Date.now() + 8000;
+    let left = -1;
+    while (Date.now() < end && (left = (await jsm.streams.info("MICRO_ACTORS")).state.messages) > 0) await Bun.sleep(100);
+    expect(left).toBe(0);
+  });
+
+  it("lets a handler call another service with the command's metadata", async () => {
+    const { startService } = await import("../../../runtime/mod.ts");
+    const greeter = (await import("../../../services/greeter.ts")).default;
+    const service = await startService(greeter, { connection: conn.nc, transport: conn.transport });
+    try {
+      await start(await probe({ name: "caller" }));
+      const client = createClient(Cart, conn.transport, { service: "caller", timeoutMs: 5000 });
+      await client.addItem({ cartId: "g1", sku: "greet:Ada" });
+      expect((await probeState("caller", "g1")).applied.map((a) => a.sku)).toEqual(["Hello Ada"]);
+    } finally {
+      await service.stop();
+    }
+  });
+
   it("passivates an idle key and reactivates it with its state on the next command", async () => {
     const definition = await probe({ name: "idle", passivateAfterMs: 300 });
     const node = await start(definition);
