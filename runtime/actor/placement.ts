@@ -179,7 +179,17 @@ export class Placement {
   }
 
   async #handOff(shard: number): Promise<void> {
-    const checkpoint = await this.#o.control.drain(shard);
+    // The lease stays renewed while the shard drains, so nobody takes it before the drain ends.
+    const keepAlive = setInterval(() => {
+      const seen = this.#leases.get(shard);
+      if (seen?.lease?.owner === this.#o.nodeId) this.#write(shard, seen.lease, seen.revision).catch(() => undefined);
+    }, Math.max(100, Math.floor(this.#o.leaseMs / 3)));
+    let checkpoint: number;
+    try {
+      checkpoint = await this.#o.control.drain(shard);
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.#owned.delete(shard);
     const seen = this.#leases.get(shard);
     if (seen?.lease?.owner === this.#o.nodeId) await this.#write(shard, { owner: "", checkpoint }, seen.revision);

@@ -95,9 +95,10 @@ export class ShardWorker implements ActivationOwner {
         if (this.#inMemory >= maxInMemory) await new Promise<void>((resolve) => (this.#space = resolve));
       }
       // The reader ends only when stopped; ending otherwise (consumer gone) means starting again.
-      if (!this.#stopped) this.onFailure(new Error(`the mailbox reader of shard ${this.shard} ended`));
+      // (A closed connection ends it too; then nothing can run here anyway.)
+      if (!this.#stopped && !this.context.nc.isClosed()) this.onFailure(new Error(`the mailbox reader of shard ${this.shard} ended`));
     } catch (error) {
-      if (!this.#stopped) this.onFailure(error);
+      if (!this.#stopped && !this.context.nc.isClosed()) this.onFailure(error);
     }
   }
 

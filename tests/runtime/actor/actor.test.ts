@@ -33,7 +33,7 @@ async function probe(options: Parameters<typeof probeActorModule>[0]): Promise<A
   return (await import(`${dir.dir}/probe.ts`)).default as ActorDefinition;
 }
 
-async function start(definition: ActorDefinition, options: { passivateAfterMs?: number } = {}): Promise<ActorInstance> {
+async function start(definition: ActorDefinition, options: { passivateAfterMs?: number; onHandlerError?: (error: unknown, what: string) => void } = {}): Promise<ActorInstance> {
   const instance = await startActor(definition, { connection: conn.nc, transport: conn.transport, leaseMs: 1000, ...options });
   instances.push(instance);
   return instance;
@@ -162,6 +162,48 @@ describe("keyed actors (one process)", () => {
     const stats = (await conn.nc.request("$SRV.STATS.timed", "", { timeout: 2000 })).json<{ endpoints: Array<{ data: { actor_keys: Array<{ key: string; depth: number }>; actor_shards: number[] } }> }>();
     expect(stats.endpoints[0]!.data.actor_keys).toContainEqual({ key: "t1", depth: 0 });
     expect(stats.endpoints[0]!.data.actor_shards.length).toBe(16);
+  });
+
+  it("keeps a draining shard's lease until its keys are done, even past the lease time", async () => {
+    const { shardOf } = await import("../../../runtime/actor/key.ts");
+    const definition = await probe({ name: "handoff" });
+    // Two owners at once would make one's commits fail (ownership lost): reported here.
+    const failures: string[] = [];
+    const first = await start(definition, { onHandlerError: (error, what) => failures.push(`${what}: ${String(error)}`) });
+    await until(() => first.actorStatus().shards.length === 16, 5000);
+    // One key per shard, each busy for twice the lease time when the second node joins.
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 16; i++) if (!keys.some((k) => shardOf(k, 16) === shardOf(`h${i}`, 16))) keys.push(`h${i}`);
+    const client = createClient(Cart, conn.transport, { service: "handoff", timeoutMs: 10_000 });
+    const long = keys.map((key) => client.addItem({ cartId: key, sku: "long", quantity: 2000 }));
+    await Bun.sleep(200);
+    const other = await openTestConnection(nats.url);
+    let second: ActorInstance | undefined;
+    try {
+      second = await startActor(definition, {
+        connection: other.nc,
+        transport: other.transport,
+        leaseMs: 1000,
+        onHandlerError: (error, what) => failures.push(`${what}: ${String(error)}`),
+      });
+      // By now the first node has seen the second and is draining the shards it gives up:
+      // these commands stay in the mailbox until the new owner starts.
+      await Bun.sleep(600);
+      const next = keys.map((key) => client.addItem({ cartId: key, sku: "next" }));
+      await Promise.all([...long, ...next]);
+      let moved = 0;
+      for (const key of keys) {
+        const [a, b] = (await probeState("handoff", key)).applied;
+        expect([a!.sku, b!.sku]).toEqual(["long", "next"]);
+        expect(b!.started).toBeGreaterThanOrEqual(a!.ended);
+        if (a!.node !== b!.node) moved++;
+      }
+      expect(moved).toBeGreaterThan(0);
+      expect(failures).toEqual([]);
+    } finally {
+      await second?.stop();
+      await other.close();
+    }
   });
 
   it("serves commands without durable mailboxes straight to the one owner of the key", async () => {
