@@ -8,6 +8,7 @@ import { repoPath } from "./service-dirs.ts";
  * - `addItem` with `quantity` n holds the key for n ms (to see overlap across keys);
  * - sku `remind:<ms>` sets a persisted reminder that appends `reminded` when it fires;
  * - sku `timer:<ms>` sets an activation timer that appends `timer`;
+ * - sku `every:<ms>` sets a repeating reminder, sku `forget` deletes it;
  * - sku `greet:<name>` calls the greeter from the handler and records its answer.
  */
 export function probeActorModule(options: { name?: string; passivateAfterMs?: number; durable?: boolean } = {}): string {
@@ -29,6 +30,8 @@ export default defineActor(Cart, {
     if (req.quantity > 0) await new Promise((r) => setTimeout(r, req.quantity));
     if (req.sku.startsWith("remind:")) ctx.remind("r", Number(req.sku.slice(7)), { data: req.sku });
     if (req.sku.startsWith("timer:")) ctx.setTimer("t", Number(req.sku.slice(6)));
+    if (req.sku.startsWith("every:")) ctx.remind("r", Number(req.sku.slice(6)), { data: req.sku, everyMs: Number(req.sku.slice(6)) });
+    if (req.sku === "forget") ctx.forget("r");
     const sku = req.sku.startsWith("greet:") ? (await ctx.client(Greeter).sayHello({ name: req.sku.slice(6) })).message : req.sku;
     const entry = { sku, seq: ctx.sequence, node: ctx.nodeId, started, ended: Date.now() };
     const next = { ...state, applied: [...state.applied, entry] };

@@ -206,6 +206,20 @@ describe("keyed actors (one process)", () => {
     }
   });
 
+  it("repeats a reminder with everyMs until it is forgotten", async () => {
+    await start(await probe({ name: "repeat" }));
+    const client = createClient(Cart, conn.transport, { service: "repeat", timeoutMs: 5000 });
+    await client.addItem({ cartId: "e1", sku: "every:150" });
+    const end = Date.now() + 8000;
+    while ((await probeState("repeat", "e1")).reminded < 2 && Date.now() < end) await Bun.sleep(50);
+    await client.addItem({ cartId: "e1", sku: "forget" });
+    await Bun.sleep(200); // a firing already on its way to the mailbox still lands
+    const after = (await probeState("repeat", "e1")).reminded;
+    expect(after).toBeGreaterThanOrEqual(2);
+    await Bun.sleep(600);
+    expect((await probeState("repeat", "e1")).reminded).toBe(after);
+  });
+
   it("serves commands without durable mailboxes straight to the one owner of the key", async () => {
     const definition = await probe({ name: "direct", durable: false });
     await start(definition);
