@@ -73,3 +73,11 @@ export { defaultNamespace, type ServiceType } from "./wire/subject.ts";
 
 export { platformUpgradeWebSocket, type UpgradeWebSocket } from "./platform/websocket.ts";
 export { type HttpServer, serveHttp } from "./platform/http-server.ts";
+
+// Keyed actors (issue 8): one actor per key, durable mailboxes and state in NATS.
+export { defineActor, isActorDefinition } from "./actor/define.ts";
+export { type ActorInstance, startActor, type StartActorOptions } from "./actor/host.ts";
+export { type ActorNodeStatus, listActors } from "./actor/status.ts";
+export type { ActiveKey } from "./actor/shard.ts";
+export { idempotencyMetadata } from "./actor/command.ts";
+export type { ActorContext, ActorDefinition, ActorHandler, ActorImpl, ActorOptions, ActorResult, ActorSignal, ActorSignalHandler } from "./actor/types.ts";

@@ -22,6 +22,8 @@ export interface MicroProtocolInstance {
   readonly stats: ReadonlyMap<string, EndpointStats>;
   /** The mailbox right now. */
   readonly mailbox: () => { depth: number; running: number; rejected: number };
+  /** More fields for `data` in STATS answers. */
+  readonly statsData?: () => Readonly<Record<string, unknown>>;
 }
 
 /** Subscribes the control subjects of one instance; drain or unsubscribe the result on stop. */
@@ -50,6 +52,7 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
     }),
     STATS: () => {
       const mailbox = instance.mailbox();
+      const extra = instance.statsData?.() ?? {};
       return {
       type: "io.nats.micro.v1.stats_response",
       ...identity,
@@ -75,6 +78,7 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
             running: mailbox.running,
             mailbox_rejected: mailbox.rejected,
             uptime_s: Math.round((Date.now() - instance.startedAt) / 1000),
+            ...extra,
           },
         };
       }),

@@ -12,6 +12,8 @@ import { keepRegistered } from "../registry/layer.ts";
 import { serviceRecord } from "../registry/records.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { type ServiceInstance, startService, type StartServiceOptions } from "./service-instance.ts";
+import { isActorDefinition } from "../actor/define.ts";
+import { startActor } from "../actor/host.ts";
 
 /**
  * Serves `definition` for the life of the current scope, registered (with heartbeats) in the
@@ -40,7 +42,8 @@ export function serveService(
     const broker = Option.getOrUndefined(yield* Effect.serviceOption(EventBroker));
     const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => startService(definition, { ...options, connection, transport, broker }),
+        // Keyed actor types get the actor runtime around the same service instance.
+        try: () => (isActorDefinition(definition) ? startActor : startService)(definition as never, { ...options, connection, transport, broker }),
         catch: (e) => MicroError.from(e),
       }),
       (instance) => Effect.promise(() => instance.stop()),

@@ -28,6 +28,8 @@ export interface StartServiceOptions {
   readonly broker?: JetStreamBroker;
   /** Where handler failures are reported (with stack); default `console.error`. */
   readonly onHandlerError?: (error: unknown, endpoint: string) => void;
+  /** More fields for the `data` of `$SRV.STATS` answers (the actor runtime adds its keys here). */
+  readonly statsData?: () => Readonly<Record<string, unknown>>;
 }
 
 /** Counters of one endpoint of a running instance. */
@@ -198,6 +200,7 @@ export async function startService(definition: ServiceDefinition, options: Start
       startedAt,
       stats: endpointStats,
       mailbox: () => ({ depth: mailbox.depth, running: mailbox.running, rejected }),
+      statsData: options.statsData,
     }),
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.

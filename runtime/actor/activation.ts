@@ -1,0 +1,334 @@
+/**
+ * One key in memory: its state, its queue, its timers. Commands run one at a time in arrival
+ * order; each one's new state is committed to KV together with the mailbox sequence it
+ * reached (one entry, revision-checked), so a command seen again after a crash is skipped and
+ * a stale owner's commit fails instead of overwriting the new owner's. Commands that queue up
+ * behind a commit are committed together (group commit): a hot key costs one KV write per
+ * batch, not per command.
+ * @module
+ */
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMessage, isMessage } from "@bufbuild/protobuf";
+import { MicroError } from "../errors/micro-error.ts";
+import { createClient } from "../client/create-client.ts";
+import { type ActorHostContext, type Command, stateKey } from "./command.ts";
+import { errorHeaders, recordedError } from "./reply.ts";
+import { isRevisionConflict, type StateEntry } from "./store.ts";
+import type { ActorContext } from "./types.ts";
+
+/** Thrown when a commit finds another writer's revision: this node no longer owns the key. */
+export class OwnershipLost extends Error {
+  constructor(key: string) {
+    super(`another instance committed state for key ${key}: ownership lost`);
+  }
+}
+
+/** Reminder changes a handler asked for, applied after its commit. */
+export type ReminderChange = { readonly name: string; readonly delayMs: number; readonly everyMs: number; readonly data: string } | { readonly name: string; readonly forget: true };
+
+/** What an activation needs from its shard. */
+export interface ActivationOwner {
+  readonly context: ActorHostContext;
+  /** Persists reminder changes of `key` (after its state commit). */
+  saveReminders(key: string, changes: readonly ReminderChange[]): Promise<void>;
+  /** The activation's queue ran dry; `idle` says it may be passivated now. */
+  onIdle(activation: Activation): void;
+  /** A commit failed: the shard must stop and restart from its lease. */
+  onFailure(error: unknown): void;
+}
+
+const recentLimit = 32;
+/** Most commands of one key committed together. */
+const maxBatch = 256;
+type Recorded = readonly [string, string, string?, string?];
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Activation {
+  readonly key: string;
+  readonly #owner: ActivationOwner;
+  #loaded = false;
+  #state: unknown;
+  #revision = 0;
+  #seq = 0;
+  #recent: Recorded[] = [];
+  readonly #queue: Command[] = [];
+  #running = false;
+  #stopped = false;
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleWaiters: Array<() => void> = [];
+  /** When the last command finished (for passivation). */
+  lastActive = Date.now();
+
+  constructor(key: string, owner: ActivationOwner) {
+    this.key = key;
+    this.#owner = owner;
+  }
+
+  /** Commands waiting (not counting the one running). */
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  /** The last mailbox sequence committed for this key. */
+  get sequence(): number {
+    return this.#seq;
+  }
+
+  /** Timers pending; they keep the activation alive. */
+  get timers(): number {
+    return this.#timers.size;
+  }
+
+  get busy(): boolean {
+    return this.#running || this.#queue.length > 0;
+  }
+
+  enqueue(command: Command): void {
+    if (this.#stopped) {
+      command.done?.();
+      return;
+    }
+    this.#queue.push(command);
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    if (!this.#running) {
+      this.#running = true;
+      void this.#drain();
+    }
+  }
+
+  /** Resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops: clears timers, drops what is queued (it stays in the mailbox for the next owner). */
+  stop(): void {
+    this.#stopped = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    for (const command of this.#queue.splice(0)) command.done?.();
+  }
+
+  /** Arms the passivation timer. */
+  scheduleIdle(ms: number, passivate: () => void): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (!this.busy && this.#timers.size === 0) passivate();
+    }, ms);
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#stopped) {
+      // Group commit: what queued up while the last commit was in flight runs as one batch,
+      // one handler after the other, and is committed (and answered) together.
+      const batch = this.#queue.splice(0, maxBatch);
+      try {
+        await this.#applyBatch(batch);
+      } catch (error) {
+        this.#stopped = true;
+        for (const queued of this.#queue.splice(0)) queued.done?.();
+        this.#owner.onFailure(error);
+      } finally {
+        for (const command of batch) command.done?.();
+      }
+    }
+    this.#running = false;
+    this.lastActive = Date.now();
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+    if (!this.#stopped) this.#owner.onIdle(this);
+  }
+
+  async #load(): Promise<void> {
+    const { store, namespace, service, spec } = this.#owner.context;
+    const entry = await store.state.get(stateKey(namespace, service, this.key));
+    if (entry !== null && entry.operation === "PUT" && entry.length > 0) {
+      const saved = entry.json<StateEntry>();
+      this.#state = saved.state;
+      this.#seq = saved.seq;
+      this.#recent = [...(saved.recent ?? [])];
+      this.#revision = entry.revision;
+    } else {
+      this.#state = spec.initialState(this.key);
+      // A deleted entry still has a revision; the next write must follow it.
+      this.#revision = entry?.revision ?? 0;
+    }
+    this.#loaded = true;
+  }
+
+  /**
+   * Runs a batch of commands in order on the evolving state, commits once, then answers.
+   * Nothing is answered before its commit; a crash before it replays the whole batch from the
+   * last committed state and sequence, so each command counts exactly once.
+   */
+  async #applyBatch(batch: readonly Command[]): Promise<void> {
+    if (!this.#loaded) await this.#load();
+    const host = this.#owner.context;
+    let state = this.#state;
+    let seq = this.#seq;
+    let recent = this.#recent;
+    let dirty = false;
+    const changes: ReminderChange[] = [];
+    const replies: Array<{ readonly to: string; readonly data: Uint8Array; readonly error?: MicroError }> = [];
+    for (const command of batch) {
+      if (command.seq > 0 && command.seq <= seq) {
+        // Applied before a crash or hand-off: never twice. Answer again if the reply was kept.
+        const kept = command.id === "" ? undefined : recent.find((r) => r[0] === command.id);
+        if (kept !== undefined && command.replyTo) replies.push(recordedReply(command.replyTo, kept));
+        continue;
+      }
+      const own: ReminderChange[] = [];
+      const outcome = await this.#run(command, state, own);
+      if (outcome.changed) {
+        state = outcome.state;
+        dirty = true;
+      }
+      changes.push(...own);
+      seq = Math.max(seq, command.seq);
+      if (command.idempotent && command.id !== "") {
+        recent = [...recent, [command.id, outcome.reply === undefined ? "" : toBase64(outcome.reply), outcome.error?.code, outcome.error?.message] as const].slice(-recentLimit);
+        dirty = true;
+      }
+      if (command.replyTo) replies.push({ to: command.replyTo, data: outcome.reply ?? new Uint8Array(), error: outcome.error });
+    }
+    // Read-only batches (no new state, nothing to persist) need no commit: run again after a
+    // crash, they change nothing. Everything else commits state and sequence as one entry.
+    if (dirty || changes.length > 0) {
+      const value = JSON.stringify({ seq, state, recent } satisfies StateEntry, jsonReplacer);
+      const key = stateKey(host.namespace, host.service, this.key);
+      try {
+        this.#revision = this.#revision === 0 ? await host.store.state.create(key, value) : await host.store.state.update(key, value, this.#revision);
+      } catch (error) {
+        if (isRevisionConflict(error)) throw new OwnershipLost(this.key);
+        throw error;
+      }
+      this.#state = state;
+      this.#seq = seq;
+      this.#recent = recent;
+      if (changes.length > 0) await this.#owner.saveReminders(this.key, changes);
+    }
+    for (const reply of replies) {
+      if (reply.error !== undefined) host.nc.publish(reply.to, encoder.encode(reply.error.message), { headers: errorHeaders(reply.error) });
+      else host.nc.publish(reply.to, reply.data);
+    }
+  }
+
+  /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder changes. */
+  async #run(command: Command, state: unknown, changes: ReminderChange[]): Promise<{ changed: boolean; state: unknown; reply?: Uint8Array; error?: MicroError }> {
+    const host = this.#owner.context;
+    const context = this.#context(command, changes);
+    try {
+      if (command.kind === "call") {
+        const entry = host.methods.get(command.endpoint);
+        const handler = entry === undefined ? undefined : host.spec.handlers[entry.handler];
+        if (entry === undefined || handler === undefined) {
+          throw new MicroError("unimplemented", `${host.service} has no actor handler for ${command.endpoint}`, { detail: command.endpoint });
+        }
+        const request = fromBinary(entry.method.input, command.data);
+        const result = await handler(state, request as never, context);
+        if (result === null || typeof result !== "object" || !("reply" in result)) {
+          throw new MicroError("internal", `${command.endpoint} of actor ${host.service} must return { reply, state? }`);
+        }
+        const reply = toBinary(entry.method.output, toMessage(entry.method.output, result.reply));
+        const changed = "state" in result && result.state !== undefined;
+        return { changed, state: changed ? result.state : state, reply };
+      }
+      const handler = command.kind === "timer" ? host.spec.onTimer : host.spec.onReminder;
+      const result = handler === undefined ? undefined : await handler(state, { name: command.endpoint, data: decoder.decode(command.data) }, context);
+      return result === undefined ? { changed: false, state } : { changed: true, state: result };
+    } catch (error) {
+      if (!MicroError.is(error)) host.onError(error, `${command.endpoint} (key ${this.key})`);
+      const failure = MicroError.from(error);
+      changes.length = 0;
+      return {
+        changed: false,
+        state,
+        error: failure.serviceId === undefined ? new MicroError(failure.code, failure.message, { detail: failure.detail, serviceId: host.nodeId }) : failure,
+      };
+    }
+  }
+
+  #context(command: Command, changes: ReminderChange[]): ActorContext {
+    const activation = this;
+    const host = this.#owner.context;
+    return {
+      key: this.key,
+      endpoint: command.kind === "call" ? command.endpoint : command.kind === "timer" ? "$timer" : "$reminder",
+      nodeId: host.nodeId,
+      sequence: command.seq,
+      metadata: command.metadata,
+      setTimer(name, delayMs, data = "") {
+        checkDelay("setTimer", delayMs);
+        activation.clearTimerNamed(name);
+        activation.#timers.set(name, setTimeout(() => {
+          activation.#timers.delete(name);
+          activation.enqueue({ kind: "timer", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(data), replyTo: undefined, metadata: {} });
+        }, delayMs));
+      },
+      clearTimer(name) {
+        activation.clearTimerNamed(name);
+      },
+      remind(name, delayMs, options = {}) {
+        checkDelay("remind", delayMs);
+        if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MicroError("invalid_argument", `reminder name "${name}" must be letters, digits, "-" or "_"`);
+        const everyMs = options.everyMs ?? 0;
+        if (everyMs !== 0) checkDelay("everyMs", everyMs);
+        changes.push({ name, delayMs, everyMs, data: options.data ?? "" });
+      },
+      forget(name) {
+        changes.push({ name, forget: true });
+      },
+      client(service, options = {}) {
+        return createClient(service, host.transport, { namespace: host.namespace, metadata: command.metadata, ...options });
+      },
+    };
+  }
+
+  clearTimerNamed(name: string): void {
+    const timer = this.#timers.get(name);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#timers.delete(name);
+  }
+}
+
+/** The reply kept for an idempotent command, to answer its repeat. */
+function recordedReply(to: string, kept: Recorded): { to: string; data: Uint8Array; error?: MicroError } {
+  return kept[2] ? { to, data: new Uint8Array(), error: recordedError(kept[2], kept[3] ?? kept[2]) } : { to, data: fromBase64(kept[1]) };
+}
+
+function checkDelay(what: string, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0 || ms > 2 ** 31 - 1) throw new MicroError("invalid_argument", `${what}: delay must be 0 to 2147483647 ms, got ${ms}`);
+}
+
+function toMessage(schema: DescMessage, value: unknown) {
+  if (isMessage(value, schema)) return value;
+  if (value === undefined || value === null || typeof value !== "object") {
+    throw new MicroError("internal", `actor handler returned a reply of ${value === null ? "null" : typeof value}, expected a ${schema.typeName}`);
+  }
+  return create(schema, value as Record<string, unknown>);
+}
+
+// State is JSON; bigints (proto int64 fields) would throw, so they are kept as strings.
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]!);
+  return btoa(text);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}

@@ -1,0 +1,73 @@
+/**
+ * A command as the owner of a key handles it, whichever way it arrived: from the JetStream
+ * mailbox, straight over core NATS, or from a timer or reminder.
+ * @module
+ */
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Transport } from "../client/transport.ts";
+import type { ActorSpec } from "./types.ts";
+import type { ActorStore } from "./store.ts";
+
+/** Header: the endpoint a persisted command calls (`Cart.AddItem`), or `$reminder`. */
+export const endpointHeader = "Micro-Actor-Endpoint";
+/** Header: where the owner sends the reply. */
+export const replyHeader = "Micro-Actor-Reply";
+/** Header: present when the caller gave an idempotency key, so the reply is kept for its retries. */
+export const idempotentHeader = "Micro-Actor-Idempotent";
+/** Header: the name of the reminder that fired. */
+export const reminderHeader = "Micro-Actor-Reminder";
+/** Caller metadata whose value names a command across retries (same value: applied once). */
+export const idempotencyMetadata = "idempotency-key";
+
+/** One command for one key. */
+export interface Command {
+  readonly kind: "call" | "timer" | "reminder";
+  /** Mailbox (stream) sequence; 0 when it did not come through the mailbox. */
+  readonly seq: number;
+  /** The command id (`Nats-Msg-Id`), "" when none. */
+  readonly id: string;
+  /** True when the caller gave the id, so the reply is recorded for retries. */
+  readonly idempotent: boolean;
+  /** Endpoint name for calls; the timer or reminder name otherwise. */
+  readonly endpoint: string;
+  /** Proto binary request, or the timer/reminder data as UTF-8. */
+  readonly data: Uint8Array;
+  readonly replyTo: string | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Called once the command is committed or dropped (the shard's checkpoint moves on). */
+  readonly done?: () => void;
+}
+
+/** What every activation on a node shares. */
+export interface ActorHostContext {
+  readonly nc: NatsConnection;
+  readonly store: ActorStore;
+  readonly namespace: string;
+  readonly service: string;
+  readonly nodeId: string;
+  readonly spec: ActorSpec;
+  /** Methods by endpoint name (`Cart.AddItem`) and handler local name. */
+  readonly methods: ReadonlyMap<string, { readonly method: DescMethod; readonly handler: string }>;
+  readonly passivateAfterMs: number;
+  /** How often an owner purges what its shards' mailboxes no longer need. */
+  readonly purgeEveryMs: number;
+  /** For `ctx.client(...)` calls from handlers. */
+  readonly transport: Transport;
+  readonly onError: (error: unknown, what: string) => void;
+}
+
+/** Subject of a key's mailbox: `micro.actor.cart.3.c1`. */
+export function mailboxSubject(namespace: string, service: string, shard: number, key: string): string {
+  return `${namespace}.actor.${service}.${shard}.${key}`;
+}
+
+/** Subject an owner serves for commands that skip the mailbox: `micro.actordirect.cart.3.c1`. */
+export function directSubject(namespace: string, service: string, shard: number, key: string): string {
+  return `${namespace}.actordirect.${service}.${shard}.${key}`;
+}
+
+/** KV key of a key's state: `micro.cart.c1`. */
+export function stateKey(namespace: string, service: string, key: string): string {
+  return `${namespace}.${service}.${key}`;
+}

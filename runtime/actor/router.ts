@@ -1,0 +1,167 @@
+/**
+ * The router: what answers on the service subject (`micro.srv.cart.Cart.AddItem`), so callers
+ * need not know where a key lives. It validates the key, persists the command in the key's
+ * mailbox (JetStream acknowledges it stored before anything else happens) and waits for the
+ * owner's reply on its own inbox. Without durable mailboxes it sends the command straight to
+ * the shard's owner over core NATS instead.
+ * @module
+ */
+import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
+import { writeMetadata } from "../client/metadata.ts";
+import { MicroError } from "../errors/micro-error.ts";
+import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
+import { directSubject, endpointHeader, idempotencyMetadata, idempotentHeader, mailboxSubject, replyHeader, stateKey } from "./command.ts";
+import { requestKey, shardOf } from "./key.ts";
+import { errorOf, recordedError } from "./reply.ts";
+import type { ActorStore, StateEntry } from "./store.ts";
+import type { ActorDefinition } from "./types.ts";
+
+type Answer = { readonly data: Uint8Array } | { readonly error: MicroError };
+
+/** Replies for this router's commands, on one wildcard inbox subscription. */
+class ReplyInbox {
+  readonly prefix = createInbox();
+  readonly #pending = new Map<string, { resolve: (answer: Answer) => void; timer: ReturnType<typeof setTimeout> }>();
+  readonly #subscription: Subscription;
+
+  constructor(nc: NatsConnection) {
+    const skip = this.prefix.length + 1;
+    this.#subscription = nc.subscribe(`${this.prefix}.*`, {
+      callback: (_error, msg: Msg) => {
+        const call = this.#pending.get(msg.subject.slice(skip));
+        if (call === undefined) return;
+        this.#settle(msg.subject.slice(skip), answerOf(msg, "the actor"));
+      },
+    });
+  }
+
+  /** Waits for the reply to `token` until `deadline`. */
+  wait(token: string, deadline: number, what: string): Promise<Answer> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () => this.#settle(token, { error: new MicroError("deadline_exceeded", `no reply from ${what} in time (the command is stored and will run)`) }),
+        Math.max(0, deadline - Date.now()),
+      );
+      this.#pending.set(token, { resolve, timer });
+    });
+  }
+
+  cancel(token: string): void {
+    const call = this.#pending.get(token);
+    if (call !== undefined) clearTimeout(call.timer);
+    this.#pending.delete(token);
+  }
+
+  #settle(token: string, answer: Answer): void {
+    const call = this.#pending.get(token);
+    if (call === undefined) return;
+    this.cancel(token);
+    call.resolve(answer);
+  }
+
+  close(): void {
+    for (const token of [...this.#pending.keys()]) this.#settle(token, { error: new MicroError("unavailable", "the actor router stopped") });
+    this.#subscription.unsubscribe();
+  }
+}
+
+function answerOf(msg: Msg, what: string): Answer {
+  const error = errorOf(msg, what);
+  return error === undefined ? { data: msg.data } : { error };
+}
+
+/** A service definition whose handlers route to actors, and what must be closed with it. */
+export interface ActorRouter {
+  readonly definition: ServiceDefinition;
+  close(): void;
+}
+
+/** Builds the router of `definition` on `nc`. */
+export function createRouter(definition: ActorDefinition, nc: NatsConnection, store: ActorStore, namespace: string): ActorRouter {
+  const spec = definition.actor;
+  const inbox = spec.durable ? new ReplyInbox(nc) : undefined;
+  const endpoints = definition.endpoints.map((endpoint) => {
+    if (endpoint.handler === undefined) return endpoint;
+    const method = endpoint.method;
+    const handler: UnaryHandler<DescMessage, DescMessage> = async function routeToActor(request, ctx) {
+      const key = requestKey(request as unknown as Record<string, unknown>, spec.keyLocalName, spec.keyField);
+      const shard = shardOf(key, spec.shards);
+      const data = toBinary(method.input, request);
+      const headers = natsHeaders();
+      headers.set(endpointHeader, endpoint.name);
+      writeMetadata(headers, ctx.metadata);
+      const answer = inbox === undefined
+        ? await direct(nc, directSubject(namespace, definition.name, shard, key), data, headers, ctx)
+        : await durable(key, shard, data, headers, ctx, inbox);
+      if ("error" in answer) throw answer.error;
+      return fromBinary(method.output, answer.data) as MessageShape<DescMessage>;
+    };
+    return { ...endpoint, handler };
+  });
+
+  async function durable(key: string, shard: number, data: Uint8Array, headers: ReturnType<typeof natsHeaders>, ctx: HandlerContext, inbox: ReplyInbox): Promise<Answer> {
+    const token = nuid.next();
+    headers.set(replyHeader, `${inbox.prefix}.${token}`);
+    const given = ctx.metadata[idempotencyMetadata];
+    if (given) headers.set(idempotentHeader, "1");
+    const what = `actor ${definition.name}/${key}`;
+    const reply = inbox.wait(token, ctx.deadline, what);
+    let duplicate: boolean;
+    try {
+      const ack = await store.js.publish(mailboxSubject(namespace, definition.name, shard, key), data, {
+        headers,
+        msgID: given ? `${definition.name}.${key}.${given}` : token,
+        timeout: Math.max(1, Math.min(5000, ctx.deadline - Date.now())),
+      });
+      duplicate = ack.duplicate;
+    } catch (cause) {
+      inbox.cancel(token);
+      throw new MicroError("unavailable", `cannot store the command for ${what} in its mailbox: ${(cause as Error).message}`, { cause });
+    }
+    if (!duplicate) return await reply;
+    // A retry of a command already stored: its reply goes to the first attempt's inbox, so
+    // wait for it to be recorded with the key's state instead.
+    inbox.cancel(token);
+    return await recorded(stateKey(namespace, definition.name, key), `${definition.name}.${key}.${given}`, ctx.deadline, what);
+  }
+
+  async function recorded(kvKey: string, id: string, deadline: number, what: string): Promise<Answer> {
+    const watcher = await store.state.watch({ key: kvKey });
+    const timer = setTimeout(() => watcher.stop(), Math.max(0, deadline - Date.now()));
+    try {
+      for await (const entry of watcher) {
+        if (entry.operation !== "PUT" || entry.length === 0) continue;
+        const kept = entry.json<StateEntry>().recent?.find((r) => r[0] === id);
+        if (kept === undefined) continue;
+        if (kept[2]) return { error: recordedError(kept[2], kept[3] ?? kept[2]) };
+        return { data: Uint8Array.from(atob(kept[1]), (c) => c.charCodeAt(0)) };
+      }
+    } finally {
+      clearTimeout(timer);
+      watcher.stop();
+    }
+    return { error: new MicroError("deadline_exceeded", `no reply from ${what} in time (the command was stored before and will run once)`) };
+  }
+
+  return {
+    definition: { ...definition, endpoints },
+    close: () => inbox?.close(),
+  };
+}
+
+/** Sends a command to the shard's owner; while the shard is between owners, tries again until the deadline. */
+async function direct(nc: NatsConnection, subject: string, data: Uint8Array, headers: ReturnType<typeof natsHeaders>, ctx: HandlerContext): Promise<Answer> {
+  for (;;) {
+    const left = ctx.deadline - Date.now();
+    if (left <= 0) return { error: new MicroError("deadline_exceeded", `no owner answered ${subject} in time`) };
+    try {
+      const msg = await nc.request(subject, data, { headers, timeout: left });
+      return answerOf(msg, subject);
+    } catch (error) {
+      const text = String((error as Error).message);
+      if (!/no responders|503/i.test(text)) return { error: new MicroError("deadline_exceeded", `no owner answered ${subject} in time: ${text}`) };
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, left)));
+  }
+}

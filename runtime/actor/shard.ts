@@ -1,0 +1,308 @@
+/**
+ * One shard while this node owns it: reads the shard's mailbox from the lease's checkpoint
+ * (an ordered consumer, so the mailbox order is the handling order), feeds each key's
+ * activation, keeps the checkpoint (the oldest command not yet done), runs the reminders of
+ * its keys, and on hand-off drains everything before the lease is released.
+ * @module
+ */
+import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core";
+import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
+import {
+  type ActorHostContext,
+  type Command,
+  directSubject,
+  endpointHeader,
+  idempotentHeader,
+  mailboxSubject,
+  reminderHeader,
+  replyHeader,
+} from "./command.ts";
+import type { StoredReminder } from "./store.ts";
+import { readMetadata } from "../client/metadata.ts";
+
+/** Commands held in memory per shard before the mailbox is read further. */
+const maxInMemory = 10_000;
+const encoder = new TextEncoder();
+
+/** A key's activity, as stats show it. */
+export interface ActiveKey {
+  readonly key: string;
+  readonly shard: number;
+  /** Commands waiting in memory (the mailbox may hold more not yet read). */
+  readonly depth: number;
+  /** Last committed mailbox sequence. */
+  readonly sequence: number;
+  readonly timers: number;
+}
+
+export class ShardWorker implements ActivationOwner {
+  readonly shard: number;
+  readonly context: ActorHostContext;
+  readonly #activations = new Map<string, Activation>();
+  readonly #reminders = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Sequences handed to activations and not yet done, oldest first; done ones are marked. */
+  readonly #pending: number[] = [];
+  readonly #done = new Set<number>();
+  #lastSeen: number;
+  #messages: ConsumerMessages | undefined;
+  #direct: Subscription | undefined;
+  #inMemory = 0;
+  #space: (() => void) | undefined;
+  #stopped = false;
+  #purgedTo = 1;
+  #purgedAt = 0;
+  /** Set when a commit failed; the placement restarts the shard from its lease. */
+  failed: unknown = undefined;
+  readonly #onFailed: () => void;
+
+  constructor(context: ActorHostContext, shard: number, checkpoint: number, onFailed: () => void) {
+    this.context = context;
+    this.shard = shard;
+    this.#lastSeen = Math.max(0, checkpoint - 1);
+    this.#onFailed = onFailed;
+  }
+
+  /** The oldest mailbox sequence not yet done: where the next owner must start. */
+  get checkpoint(): number {
+    while (this.#pending.length > 0 && this.#done.has(this.#pending[0]!)) this.#done.delete(this.#pending.shift()!);
+    return this.#pending[0] ?? this.#lastSeen + 1;
+  }
+
+  activeKeys(): ActiveKey[] {
+    return [...this.#activations.values()].map((a) => ({ key: a.key, shard: this.shard, depth: a.depth, sequence: a.sequence, timers: a.timers }));
+  }
+
+  async start(): Promise<void> {
+    const { nc, store, namespace, service, spec } = this.context;
+    if (spec.durable) {
+      const start = this.#lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeen + 1 } : { deliver_policy: DeliverPolicy.All };
+      const consumer = await store.js.consumers.get(store.stream, { filter_subjects: mailboxSubject(namespace, service, this.shard, ">"), ...start });
+      this.#messages = await consumer.consume({ max_messages: 512 });
+      void this.#read(this.#messages);
+    } else {
+      this.#direct = nc.subscribe(directSubject(namespace, service, this.shard, "*"), { callback: (_e, msg) => this.#fromDirect(msg) });
+      await nc.flush();
+    }
+    await this.#loadReminders();
+  }
+
+  async #read(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        if (this.#stopped) break;
+        this.#fromMailbox(m);
+        if (this.#inMemory >= maxInMemory) await new Promise<void>((resolve) => (this.#space = resolve));
+      }
+      // The reader ends only when stopped; ending otherwise (consumer gone) means starting again.
+      // (A closed connection ends it too; then nothing can run here anyway.)
+      if (!this.#stopped && !this.context.nc.isClosed()) this.onFailure(new Error(`the mailbox reader of shard ${this.shard} ended`));
+    } catch (error) {
+      if (!this.#stopped && !this.context.nc.isClosed()) this.onFailure(error);
+    }
+  }
+
+  #fromMailbox(m: JsMsg): void {
+    const seq = m.seq;
+    if (seq <= this.#lastSeen) return;
+    this.#lastSeen = seq;
+    const key = m.subject.slice(m.subject.lastIndexOf(".") + 1);
+    const h = m.headers;
+    const reminder = h?.get(reminderHeader);
+    this.#pending.push(seq);
+    this.#inMemory++;
+    const command: Command = {
+      kind: reminder ? "reminder" : "call",
+      seq,
+      id: h?.get("Nats-Msg-Id") ?? "",
+      idempotent: h?.has(idempotentHeader) ?? false,
+      endpoint: reminder || (h?.get(endpointHeader) ?? ""),
+      data: m.data,
+      replyTo: h?.get(replyHeader) || undefined,
+      metadata: readMetadata(h),
+      done: () => this.#markDone(seq),
+    };
+    this.#activation(key).enqueue(command);
+  }
+
+  #fromDirect(msg: Msg): void {
+    if (this.#stopped) return;
+    const key = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+    const h = msg.headers;
+    this.#activation(key).enqueue({
+      kind: "call",
+      seq: 0,
+      id: "",
+      idempotent: false,
+      endpoint: h?.get(endpointHeader) ?? "",
+      data: msg.data,
+      replyTo: msg.reply || undefined,
+      metadata: readMetadata(h),
+    });
+  }
+
+  #markDone(seq: number): void {
+    this.#done.add(seq);
+    this.#inMemory--;
+    if (this.#space !== undefined && this.#inMemory < maxInMemory / 2) {
+      const resume = this.#space;
+      this.#space = undefined;
+      resume();
+    }
+  }
+
+  #activation(key: string): Activation {
+    let activation = this.#activations.get(key);
+    if (activation === undefined) {
+      activation = new Activation(key, this);
+      this.#activations.set(key, activation);
+    }
+    return activation;
+  }
+
+  onIdle(activation: Activation): void {
+    activation.scheduleIdle(this.context.passivateAfterMs, () => {
+      if (this.#activations.get(activation.key) === activation) {
+        activation.stop();
+        this.#activations.delete(activation.key);
+      }
+    });
+  }
+
+  onFailure(error: unknown): void {
+    if (this.failed !== undefined || this.#stopped) return;
+    this.failed = error;
+    this.context.onError(error, `shard ${this.shard}`);
+    this.kill();
+    this.#onFailed();
+  }
+
+  /**
+   * Hand-off: stop reading, let every key finish what it holds (for at most `graceMs`), stop.
+   * Resolves with the checkpoint: what did not finish stays in the mailbox for the next owner.
+   */
+  async drain(graceMs: number): Promise<number> {
+    this.#stopped = true;
+    this.#direct?.unsubscribe();
+    this.#messages?.stop();
+    this.#space?.();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#activations.values()].map((a) => a.idle())),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+    const checkpoint = this.checkpoint;
+    this.kill();
+    return checkpoint;
+  }
+
+  /** Stops at once (lease lost, or a failure): what is queued stays in the mailbox. */
+  kill(): void {
+    this.#stopped = true;
+    this.#direct?.unsubscribe();
+    this.#messages?.stop();
+    this.#space?.();
+    for (const activation of this.#activations.values()) activation.stop();
+    this.#activations.clear();
+    for (const timer of this.#reminders.values()) clearTimeout(timer);
+    this.#reminders.clear();
+  }
+
+  /**
+   * Drops mailbox messages before the checkpoint (every key has committed past them), at most
+   * every `purgeEveryMs` (the lease time): the mailbox keeps only what may still have to run.
+   */
+  async purge(): Promise<void> {
+    const { store, namespace, service, spec } = this.context;
+    if (!spec.durable || this.#stopped) return;
+    const checkpoint = this.checkpoint;
+    if (checkpoint <= this.#purgedTo || Date.now() - this.#purgedAt < this.context.purgeEveryMs) return;
+    this.#purgedAt = Date.now();
+    await store.jsm.streams.purge(store.stream, { filter: mailboxSubject(namespace, service, this.shard, ">"), seq: checkpoint });
+    this.#purgedTo = checkpoint;
+  }
+
+  // --- reminders ---------------------------------------------------------------------------
+
+  #reminderPrefix(): string {
+    return `${this.context.namespace}.${this.context.service}.${this.shard}`;
+  }
+
+  async #loadReminders(): Promise<void> {
+    const kv = this.context.store.reminders;
+    const keys: string[] = [];
+    for await (const k of await kv.keys(`${this.#reminderPrefix()}.>`)) keys.push(k);
+    for (const k of keys) {
+      const entry = await kv.get(k);
+      if (entry === null || entry.operation !== "PUT" || entry.length === 0) continue;
+      const [key, name] = k.slice(this.#reminderPrefix().length + 1).split(".");
+      if (key !== undefined && name !== undefined) this.#schedule(key, name, entry.json<StoredReminder>());
+    }
+  }
+
+  async saveReminders(key: string, changes: readonly ReminderChange[]): Promise<void> {
+    const kv = this.context.store.reminders;
+    for (const change of changes) {
+      const k = `${this.#reminderPrefix()}.${key}.${change.name}`;
+      this.#unschedule(key, change.name);
+      if ("forget" in change) {
+        await kv.delete(k);
+      } else {
+        const reminder: StoredReminder = { dueAt: Date.now() + change.delayMs, everyMs: change.everyMs, data: change.data };
+        await kv.put(k, JSON.stringify(reminder));
+        this.#schedule(key, change.name, reminder);
+      }
+    }
+  }
+
+  #unschedule(key: string, name: string): void {
+    const id = `${key}.${name}`;
+    const timer = this.#reminders.get(id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#reminders.delete(id);
+  }
+
+  #schedule(key: string, name: string, reminder: StoredReminder): void {
+    if (this.#stopped) return;
+    const id = `${key}.${name}`;
+    this.#unschedule(key, name);
+    const delay = Math.min(Math.max(0, reminder.dueAt - Date.now()), 2 ** 31 - 1);
+    this.#reminders.set(id, setTimeout(() => {
+      this.#reminders.delete(id);
+      this.#fire(key, name, reminder).catch((error) => this.context.onError(error, `reminder ${name} of ${key}`));
+    }, delay));
+  }
+
+  /**
+   * Puts the reminder in the key's mailbox (its id names the due time, so firing again after
+   * a crash counts once), then moves it to its next time or deletes it.
+   */
+  async #fire(key: string, name: string, reminder: StoredReminder): Promise<void> {
+    if (this.#stopped) return;
+    const { store, namespace, service, spec } = this.context;
+    const k = `${this.#reminderPrefix()}.${key}.${name}`;
+    if (spec.durable) {
+      const h = natsHeaders();
+      h.set(reminderHeader, name);
+      await store.js.publish(mailboxSubject(namespace, service, this.shard, key), encoder.encode(reminder.data), {
+        headers: h,
+        msgID: `reminder.${service}.${key}.${name}.${reminder.dueAt}`,
+      });
+    } else {
+      this.#activation(key).enqueue({ kind: "reminder", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(reminder.data), replyTo: undefined, metadata: {} });
+    }
+    if (this.#stopped) return;
+    const current = await store.reminders.get(k);
+    if (current === null || current.operation !== "PUT" || current.length === 0) return;
+    const saved = current.json<StoredReminder>();
+    if (saved.dueAt !== reminder.dueAt) return; // replaced meanwhile
+    if (reminder.everyMs > 0) {
+      const next: StoredReminder = { ...reminder, dueAt: Math.max(reminder.dueAt + reminder.everyMs, Date.now()) };
+      await store.reminders.update(k, JSON.stringify(next), current.revision);
+      this.#schedule(key, name, next);
+    } else {
+      await store.reminders.delete(k, { previousSeq: current.revision });
+    }
+  }
+}

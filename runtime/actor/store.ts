@@ -1,0 +1,85 @@
+/**
+ * Where actors live in NATS: the mailbox stream and the KV buckets for state, shard leases,
+ * members and reminders. Everything works on nats-server 2.9 (bucket-wide TTL only).
+ * @module
+ */
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { MicroError } from "../errors/micro-error.ts";
+
+/** The NATS objects of one namespace's actors. */
+export interface ActorStore {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** The mailbox stream, holding `{ns}.actor.{service}.{shard}.{key}`. */
+  readonly stream: string;
+  /** Per key: `{ns}.{service}.{key}` → {@link StateEntry}, updated with revision checks. */
+  readonly state: KV;
+  /** Per shard: `{ns}.{service}.{shard}` → {@link Lease}. */
+  readonly leases: KV;
+  /** Per live node: `{ns}.{service}.{nodeId}`, aged out by the bucket TTL. */
+  readonly members: KV;
+  /** Per reminder: `{ns}.{service}.{shard}.{key}.{name}` → {@link StoredReminder}. */
+  readonly reminders: KV;
+}
+
+/** The committed state of one key. */
+export interface StateEntry {
+  /** The last mailbox sequence applied. */
+  readonly seq: number;
+  readonly state: unknown;
+  /** Replies to the latest commands that carried an idempotency key: [id, base64 reply, error code, error message]. */
+  readonly recent?: ReadonlyArray<readonly [string, string, string?, string?]>;
+}
+
+/** The lease of one shard; `owner` "" means free (handed off cleanly). */
+export interface Lease {
+  readonly owner: string;
+  /** Mailbox sequence from which the next owner must read. */
+  readonly checkpoint: number;
+}
+
+/** A persisted reminder. */
+export interface StoredReminder {
+  readonly dueAt: number;
+  readonly everyMs: number;
+  readonly data: string;
+}
+
+/** The mailbox stream name of a namespace: `MICRO_ACTORS` for `micro`. */
+export function mailboxStreamName(namespace: string): string {
+  return namespace === "micro" ? "MICRO_ACTORS" : `MICRO_ACTORS_${namespace.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
+/** Opens (creating when missing) the stream and buckets; `leaseMs` is the members' TTL. */
+export async function openActorStore(nc: NatsConnection, namespace: string, leaseMs: number): Promise<ActorStore> {
+  const stream = mailboxStreamName(namespace);
+  try {
+    const jsm = await jetstreamManager(nc);
+    const existing = await jsm.streams.info(stream).catch(() => undefined);
+    // Commands stay until the owner's checkpoint passes them (then they are purged); the
+    // duplicate window is what makes a retried command with the same id count once.
+    if (existing === undefined) {
+      await jsm.streams.add({ name: stream, subjects: [`${namespace}.actor.>`], duplicate_window: 120_000_000_000 }).catch(async (error) => {
+        if ((await jsm.streams.info(stream).catch(() => undefined)) === undefined) throw error;
+      });
+    }
+    const kvm = new Kvm(nc);
+    const [state, leases, members, reminders] = await Promise.all([
+      kvm.create("micro_actor_state", { history: 1 }),
+      kvm.create("micro_actor_leases", { history: 1 }),
+      kvm.create("micro_actor_members", { history: 1, ttl: leaseMs }),
+      kvm.create("micro_actor_reminders", { history: 1 }),
+    ]);
+    return { js: jetstream(nc), jsm, stream, state, leases, members, reminders };
+  } catch (cause) {
+    throw new MicroError("unavailable", `cannot open the actor stream and buckets (is JetStream enabled?): ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** True when a KV write failed because another writer got there first (revision check). */
+export function isRevisionConflict(error: unknown): boolean {
+  const text = String((error as Error)?.message ?? error);
+  return /wrong last sequence|key exists|10071/i.test(text);
+}

@@ -1,0 +1,233 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { type ActorDefinition, createClient, listActors, startActor } from "../../../runtime/mod.ts";
+import type { ActorInstance } from "../../../runtime/actor/host.ts";
+import cart from "../../../services/cart.ts";
+import { startTestNats } from "../../support/nats.ts";
+import { openTestConnection, rejection } from "../../support/rpc.ts";
+import { probeActorModule, type ProbeState } from "../../support/actor-modules.ts";
+import { makeServicesDir } from "../../support/service-dirs.ts";
+import { until } from "../../support/wait.ts";
+
+let nats: NatsServerProcess;
+let conn: Awaited<ReturnType<typeof openTestConnection>>;
+const instances: ActorInstance[] = [];
+const dirs: Array<{ remove(): void }> = [];
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  conn = await openTestConnection(nats.url);
+});
+
+afterAll(async () => {
+  await Promise.all(instances.map((i) => i.stop()));
+  await conn.close();
+  await nats.stop();
+  for (const dir of dirs) dir.remove();
+});
+
+async function probe(options: Parameters<typeof probeActorModule>[0]): Promise<ActorDefinition> {
+  const dir = makeServicesDir({ "probe.ts": probeActorModule(options) });
+  dirs.push(dir);
+  return (await import(`${dir.dir}/probe.ts`)).default as ActorDefinition;
+}
+
+async function start(definition: ActorDefinition, options: { passivateAfterMs?: number; onHandlerError?: (error: unknown, what: string) => void } = {}): Promise<ActorInstance> {
+  const instance = await startActor(definition, { connection: conn.nc, transport: conn.transport, leaseMs: 1000, ...options });
+  instances.push(instance);
+  return instance;
+}
+
+async function probeState(service: string, key: string): Promise<ProbeState> {
+  const client = createClient(Cart, conn.transport, { service, timeoutMs: 5000 });
+  return JSON.parse((await client.getCart({ cartId: key })).lines[0]!.sku) as ProbeState;
+}
+
+describe("keyed actors (one process)", () => {
+  it("keeps a cart per cart_id and answers through the plain typed client", async () => {
+    await start(cart as ActorDefinition);
+    const client = createClient(Cart, conn.transport, { timeoutMs: 5000 });
+    await client.addItem({ cartId: "c1", sku: "apple", quantity: 2 });
+    await client.addItem({ cartId: "c2", sku: "pear", quantity: 1 });
+    const view = await client.addItem({ cartId: "c1", sku: "apple", quantity: 3 });
+    expect(view.lines.map((l) => [l.sku, l.quantity])).toEqual([["apple", 5]]);
+    expect(view.version).toBe(2n);
+    expect((await client.getCart({ cartId: "c2" })).lines.map((l) => l.sku)).toEqual(["pear"]);
+    // Raw JSON over NATS, as any NATS client (or the gateway) sends it.
+    const reply = await conn.nc.request("micro.srv.cart.Cart.GetCart", JSON.stringify({ cartId: "c1" }), {
+      timeout: 5000,
+      headers: (await import("@nats-io/nats-core")).headers(),
+    });
+    expect(reply.json<{ lines: Array<{ sku: string }> }>().lines[0]!.sku).toBe("apple");
+  });
+
+  it("is reached through the HTTP gateway unchanged, with key errors as 400 naming the field", async () => {
+    const { createGateway } = await import("../../../gateway/app.ts");
+    const app = createGateway({ transport: conn.transport });
+    const post = (body: unknown) => app.fetch(new Request("http://gateway/cart/add-item", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }));
+    const ok = await post({ cartId: "h1", sku: "plum", quantity: 2 });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ cartId: "h1", lines: [{ sku: "plum", quantity: 2 }], version: "1" });
+    const missing = await post({ sku: "plum", quantity: 2 });
+    expect(missing.status).toBe(400);
+    const body = (await missing.json()) as { code: string; detail: string };
+    expect(body.code).toBe("invalid_argument");
+    expect(body.detail).toContain("cart_id");
+  });
+
+  it("refuses a request without a key, or with a malformed one, as invalid_argument naming the field", async () => {
+    const client = createClient(Cart, conn.transport, { timeoutMs: 5000 });
+    const missing = await rejection(client.addItem({ sku: "apple", quantity: 1 }));
+    expect(missing.code).toBe("invalid_argument");
+    expect(missing.detail).toBe("cart_id");
+    expect(missing.message).toContain("cart_id is required");
+    for (const bad of ["c.1", "c 1", "*", "x".repeat(201)]) {
+      const malformed = await rejection(client.addItem({ cartId: bad, sku: "apple", quantity: 1 }));
+      expect(malformed.code).toBe("invalid_argument");
+      expect(malformed.detail).toBe("cart_id");
+      expect(malformed.message).toContain("not a valid key");
+    }
+  });
+
+  it("rejects a handler's error without changing the state", async () => {
+    const client = createClient(Cart, conn.transport, { timeoutMs: 5000 });
+    const error = await rejection(client.addItem({ cartId: "c3", sku: "", quantity: 1 }));
+    expect(error.code).toBe("invalid_argument");
+    expect(error.detail).toBe("sku");
+    expect((await client.getCart({ cartId: "c3" })).version).toBe(0n);
+  });
+
+  it("applies a retried command with the same idempotency key once and answers the retry with the first reply", async () => {
+    const client = createClient(Cart, conn.transport, { timeoutMs: 5000 });
+    const metadata = { "idempotency-key": "order-17" };
+    const first = await client.addItem({ cartId: "c4", sku: "fig", quantity: 1 }, { metadata });
+    const retry = await client.addItem({ cartId: "c4", sku: "fig", quantity: 1 }, { metadata });
+    expect(retry.version).toBe(first.version);
+    const now = await client.getCart({ cartId: "c4" });
+    expect(now.lines[0]!.quantity).toBe(1);
+    expect(now.version).toBe(1n);
+  });
+
+  it("purges the mailbox once every command in it is committed", async () => {
+    const { jetstreamManager } = await import("@nats-io/jetstream");
+    const jsm = await jetstreamManager(conn.nc);
+    expect((await jsm.streams.info("MICRO_ACTORS")).state.messages).toBeGreaterThan(0);
+    const end = Date.now() + 8000;
+    let left = -1;
+    while (Date.now() < end && (left = (await jsm.streams.info("MICRO_ACTORS")).state.messages) > 0) await Bun.sleep(100);
+    expect(left).toBe(0);
+  });
+
+  it("lets a handler call another service with the command's metadata", async () => {
+    const { startService } = await import("../../../runtime/mod.ts");
+    const greeter = (await import("../../../services/greeter.ts")).default;
+    const service = await startService(greeter, { connection: conn.nc, transport: conn.transport });
+    try {
+      await start(await probe({ name: "caller" }));
+      const client = createClient(Cart, conn.transport, { service: "caller", timeoutMs: 5000 });
+      await client.addItem({ cartId: "g1", sku: "greet:Ada" });
+      expect((await probeState("caller", "g1")).applied.map((a) => a.sku)).toEqual(["Hello Ada"]);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("passivates an idle key and reactivates it with its state on the next command", async () => {
+    const definition = await probe({ name: "idle", passivateAfterMs: 300 });
+    const node = await start(definition);
+    const client = createClient(Cart, conn.transport, { service: "idle", timeoutMs: 5000 });
+    await client.addItem({ cartId: "k1", sku: "one" });
+    expect(node.actorStatus().active.map((a) => a.key)).toEqual(["k1"]);
+    await until(() => node.actorStatus().active.length === 0, 5000);
+    await client.addItem({ cartId: "k1", sku: "two" });
+    expect(node.actorStatus().active.map((a) => a.key)).toEqual(["k1"]);
+    expect((await probeState("idle", "k1")).applied.map((a) => a.sku)).toEqual(["one", "two"]);
+  });
+
+  it("fires a timer while the activation lives, and reports active keys to listActors", async () => {
+    const definition = await probe({ name: "timed" });
+    await start(definition);
+    const client = createClient(Cart, conn.transport, { service: "timed", timeoutMs: 5000 });
+    await client.addItem({ cartId: "t1", sku: "timer:50" });
+    let state: ProbeState | undefined;
+    const end = Date.now() + 5000;
+    while ((state = await probeState("timed", "t1")).timers === 0 && Date.now() < end) await Bun.sleep(50);
+    expect(state.applied.map((a) => a.sku)).toEqual(["timer:50", "timer:t"]);
+    const nodes = await listActors(conn.nc, "timed");
+    expect(nodes.length).toBe(1);
+    expect(nodes[0]!.shards.length).toBe(16);
+    expect(nodes[0]!.active.map((a) => a.key)).toContain("t1");
+    // The same through the NATS services protocol, for `nats micro stats` and dashboards.
+    const stats = (await conn.nc.request("$SRV.STATS.timed", "", { timeout: 2000 })).json<{ endpoints: Array<{ data: { actor_keys: Array<{ key: string; depth: number }>; actor_shards: number[] } }> }>();
+    expect(stats.endpoints[0]!.data.actor_keys).toContainEqual({ key: "t1", depth: 0 });
+    expect(stats.endpoints[0]!.data.actor_shards.length).toBe(16);
+  });
+
+  it("keeps a draining shard's lease until its keys are done, even past the lease time", async () => {
+    const { shardOf } = await import("../../../runtime/actor/key.ts");
+    const definition = await probe({ name: "handoff" });
+    // Two owners at once would make one's commits fail (ownership lost): reported here.
+    const failures: string[] = [];
+    const first = await start(definition, { onHandlerError: (error, what) => failures.push(`${what}: ${String(error)}`) });
+    await until(() => first.actorStatus().shards.length === 16, 5000);
+    // One key per shard, each busy for twice the lease time when the second node joins.
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 16; i++) if (!keys.some((k) => shardOf(k, 16) === shardOf(`h${i}`, 16))) keys.push(`h${i}`);
+    const client = createClient(Cart, conn.transport, { service: "handoff", timeoutMs: 10_000 });
+    const long = keys.map((key) => client.addItem({ cartId: key, sku: "long", quantity: 2000 }));
+    await Bun.sleep(200);
+    const other = await openTestConnection(nats.url);
+    let second: ActorInstance | undefined;
+    try {
+      second = await startActor(definition, {
+        connection: other.nc,
+        transport: other.transport,
+        leaseMs: 1000,
+        onHandlerError: (error, what) => failures.push(`${what}: ${String(error)}`),
+      });
+      // By now the first node has seen the second and is draining the shards it gives up:
+      // these commands stay in the mailbox until the new owner starts.
+      await Bun.sleep(600);
+      const next = keys.map((key) => client.addItem({ cartId: key, sku: "next" }));
+      await Promise.all([...long, ...next]);
+      let moved = 0;
+      for (const key of keys) {
+        const [a, b] = (await probeState("handoff", key)).applied;
+        expect([a!.sku, b!.sku]).toEqual(["long", "next"]);
+        expect(b!.started).toBeGreaterThanOrEqual(a!.ended);
+        if (a!.node !== b!.node) moved++;
+      }
+      expect(moved).toBeGreaterThan(0);
+      expect(failures).toEqual([]);
+    } finally {
+      await second?.stop();
+      await other.close();
+    }
+  });
+
+  it("repeats a reminder with everyMs until it is forgotten", async () => {
+    await start(await probe({ name: "repeat" }));
+    const client = createClient(Cart, conn.transport, { service: "repeat", timeoutMs: 5000 });
+    await client.addItem({ cartId: "e1", sku: "every:150" });
+    const end = Date.now() + 8000;
+    while ((await probeState("repeat", "e1")).reminded < 2 && Date.now() < end) await Bun.sleep(50);
+    await client.addItem({ cartId: "e1", sku: "forget" });
+    await Bun.sleep(200); // a firing already on its way to the mailbox still lands
+    const after = (await probeState("repeat", "e1")).reminded;
+    expect(after).toBeGreaterThanOrEqual(2);
+    await Bun.sleep(600);
+    expect((await probeState("repeat", "e1")).reminded).toBe(after);
+  });
+
+  it("serves commands without durable mailboxes straight to the one owner of the key", async () => {
+    const definition = await probe({ name: "direct", durable: false });
+    await start(definition);
+    await start(definition);
+    const client = createClient(Cart, conn.transport, { service: "direct", timeoutMs: 5000 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.addItem({ cartId: "d1", sku: `s${i}` })));
+    const state = await probeState("direct", "d1");
+    expect(state.applied.length).toBe(20);
+    expect(new Set(state.applied.map((a) => a.node)).size).toBe(1);
+  });
+});
