@@ -1,26 +1,30 @@
 /**
- * The `micro` command. For now `run`; the CLI issue adds the rest.
+ * The `micro` command: parses arguments with Effect's CLI module (help, examples, errors for
+ * bad flags) and runs one command per file in `commands/`.
  * @module
  */
-import { runCommand } from "./run.ts";
+import { Effect } from "effect";
+import { Command } from "effect/cli";
+import { cliEnvironment, cliPresentation } from "./environment.ts";
+import { servicesCommand } from "./commands/services.ts";
 
-const usage = `usage: micro <command>
+const version = "0.1.0";
 
-commands:
-  run [dir]   start NATS (found at NATS_URL or started), every service in dir (default services/)`;
+const micro = Command.make("micro").pipe(
+  Command.withDescription("jetmicro: run, inspect and call services and events on NATS JetStream"),
+  Command.withSubcommands([
+    servicesCommand,
+  ]),
+  Command.withExamples([
+    { command: "micro run --watch", description: "run NATS, services/ and the gateway; reload a service when its file changes" },
+    { command: "micro call greeter Greeter.SayHello --name Ada", description: "call an endpoint" },
+  ]),
+);
 
-const [command, ...rest] = process.argv.slice(2);
-switch (command) {
-  case "run":
-    process.exitCode = await runCommand(rest);
-    break;
-  case undefined:
-  case "help":
-  case "--help":
-  case "-h":
-    console.log(usage);
-    break;
-  default:
-    console.error(`micro: unknown command "${command}"\n\n${usage}`);
-    process.exitCode = 2;
+const program = Command.runWith(micro, { version })(process.argv.slice(2)).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
+try {
+  await Effect.runPromise(program);
+} catch {
+  // The parser has already printed the problem and the help of the command.
+  process.exitCode = 2;
 }
