@@ -6,6 +6,9 @@
 import { Effect } from "effect";
 import { Command } from "effect/cli";
 import { cliEnvironment, cliPresentation } from "./environment.ts";
+import { callCommand, fieldFlagsToPairs } from "./commands/call.ts";
+import { describeCommand } from "./commands/describe.ts";
+import { runServicesCommand } from "./commands/run.ts";
 import { servicesCommand } from "./commands/services.ts";
 
 const version = "0.1.0";
@@ -13,7 +16,10 @@ const version = "0.1.0";
 const micro = Command.make("micro").pipe(
   Command.withDescription("jetmicro: run, inspect and call services and events on NATS JetStream"),
   Command.withSubcommands([
+    runServicesCommand,
     servicesCommand,
+    describeCommand,
+    callCommand,
   ]),
   Command.withExamples([
     { command: "micro run --watch", description: "run NATS, services/ and the gateway; reload a service when its file changes" },
@@ -21,7 +27,10 @@ const micro = Command.make("micro").pipe(
   ]),
 );
 
-const program = Command.runWith(micro, { version })(process.argv.slice(2)).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
+/** `call`'s request-field flags (`--name Ada`) become `--field name=Ada` for the parser. */
+const argv = (args: string[]) => (args[0] === "call" ? ["call", ...fieldFlagsToPairs(args.slice(1))] : args);
+
+const program = Command.runWith(micro, { version })(argv(process.argv.slice(2))).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
 try {
   await Effect.runPromise(program);
 } catch {

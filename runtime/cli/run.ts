@@ -14,11 +14,10 @@ import { serveHttp } from "../platform/http-server.ts";
 import { createGateway } from "../../gateway/app.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
-export async function runCommand(args: readonly string[]): Promise<number> {
-  const dir = args.find((a) => !a.startsWith("-"));
+export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean } = {}): Promise<number> {
   let config: RunnerConfig;
   try {
-    config = runnerConfigFromEnv(dir === undefined ? {} : { servicesDir: dir });
+    config = runnerConfigFromEnv(overrides);
   } catch (error) {
     console.error(`micro run: ${MicroError.from(error).message}`);
     return 1;

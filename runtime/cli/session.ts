@@ -31,6 +31,19 @@ export interface CliSession {
   discovery(): Promise<Discovery>;
 }
 
+const remoteErrors = new WeakSet<object>();
+
+/** Marks failures of `work` as the remote side's answer (exit 1), even `invalid_argument` from a handler. */
+export async function remote<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const e = MicroError.from(error);
+    remoteErrors.add(e);
+    throw e;
+  }
+}
+
 /** Raised when NATS cannot be reached, so the exit code can say so. */
 class Unreachable extends MicroError {}
 
@@ -79,7 +92,7 @@ export function reportError(command: string, error: unknown): number {
   const detail = e.detail !== undefined && e.detail !== "" ? paint.dim(` (detail: ${e.detail})`) : "";
   printError(`${paint.red(`micro ${command}: error ${e.code}`)}: ${e.message}${detail}`);
   if (error instanceof Unreachable) return exitCodes.unreachable;
-  return e.code === "invalid_argument" ? exitCodes.usage : exitCodes.failed;
+  return e.code === "invalid_argument" && !remoteErrors.has(e) ? exitCodes.usage : exitCodes.failed;
 }
 
 /**

@@ -47,7 +47,8 @@ export function resolveSettings(flags: ConnectionFlags): CliSettings {
   };
 }
 
-function readConfigFile(path: string | undefined): Record<string, unknown> {
+/** The config file's object (`{}` when the default file does not exist); `invalid_argument` when it is bad. */
+export function readConfigFile(path: string | undefined): Record<string, unknown> {
   const file = resolve(path ?? defaultConfigFile);
   if (path === undefined && !existsSync(file)) return {};
   let parsed: unknown;
