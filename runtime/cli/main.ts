@@ -8,7 +8,11 @@ import { Command } from "effect/cli";
 import { cliEnvironment, cliPresentation } from "./environment.ts";
 import { callCommand, fieldFlagsToPairs } from "./commands/call.ts";
 import { describeCommand } from "./commands/describe.ts";
+import { auditCommand } from "./commands/audit.ts";
+import { publishCommand } from "./commands/publish.ts";
+import { replayCommand } from "./commands/replay.ts";
 import { runServicesCommand } from "./commands/run.ts";
+import { subscribeCommand } from "./commands/subscribe.ts";
 import { servicesCommand } from "./commands/services.ts";
 
 const version = "0.1.0";
@@ -20,6 +24,10 @@ const micro = Command.make("micro").pipe(
     servicesCommand,
     describeCommand,
     callCommand,
+    publishCommand,
+    subscribeCommand,
+    replayCommand,
+    auditCommand,
   ]),
   Command.withExamples([
     { command: "micro run --watch", description: "run NATS, services/ and the gateway; reload a service when its file changes" },
