@@ -9,7 +9,10 @@ import { cliEnvironment, cliPresentation } from "./environment.ts";
 import { callCommand, fieldFlagsToPairs } from "./commands/call.ts";
 import { describeCommand } from "./commands/describe.ts";
 import { auditCommand } from "./commands/audit.ts";
+import { healthCommand } from "./commands/health.ts";
 import { publishCommand } from "./commands/publish.ts";
+import { statsCommand } from "./commands/stats.ts";
+import { trafficCommand } from "./commands/traffic.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { runServicesCommand } from "./commands/run.ts";
 import { subscribeCommand } from "./commands/subscribe.ts";
@@ -28,6 +31,9 @@ const micro = Command.make("micro").pipe(
     subscribeCommand,
     replayCommand,
     auditCommand,
+    healthCommand,
+    statsCommand,
+    trafficCommand,
   ]),
   Command.withExamples([
     { command: "micro run --watch", description: "run NATS, services/ and the gateway; reload a service when its file changes" },
