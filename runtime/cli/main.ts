@@ -10,7 +10,9 @@ import { callCommand, fieldFlagsToPairs } from "./commands/call.ts";
 import { describeCommand } from "./commands/describe.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { healthCommand } from "./commands/health.ts";
+import { newCommand } from "./commands/new.ts";
 import { publishCommand } from "./commands/publish.ts";
+import { streamCommand } from "./commands/stream.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { trafficCommand } from "./commands/traffic.ts";
 import { replayCommand } from "./commands/replay.ts";
@@ -27,6 +29,7 @@ const micro = Command.make("micro").pipe(
     servicesCommand,
     describeCommand,
     callCommand,
+    streamCommand,
     publishCommand,
     subscribeCommand,
     replayCommand,
@@ -34,6 +37,7 @@ const micro = Command.make("micro").pipe(
     healthCommand,
     statsCommand,
     trafficCommand,
+    newCommand,
   ]),
   Command.withExamples([
     { command: "micro run --watch", description: "run NATS, services/ and the gateway; reload a service when its file changes" },
