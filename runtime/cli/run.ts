@@ -12,6 +12,8 @@ import { ClientTransport } from "../client/transport-layer.ts";
 import { EventBroker } from "../broker/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
 import { createGateway } from "../../gateway/app.ts";
+import { NatsServer } from "../nats/server-layer.ts";
+import { Supervisor } from "./watch.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean } = {}): Promise<number> {
@@ -23,6 +25,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
     return 1;
   }
   const log = config.log;
+  if (options.watch) return runWatched(config);
 
   const program = Effect.gen(function* () {
     const stopRequested = yield* Deferred.make<string>();
@@ -63,6 +66,33 @@ function report(running: RunningServices, log: (line: string) => void): void {
     }
   }
   for (const failure of running.failures) log(`FAILED ${failure.file}: ${failure.error}`);
+}
+
+/** `--watch`: NATS and the gateway here, each service module in a child process the {@link Supervisor} reloads. */
+async function runWatched(config: RunnerConfig): Promise<number> {
+  const log = config.log;
+  const program = Effect.gen(function* () {
+    const stopRequested = yield* Deferred.make<string>();
+    const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
+    yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+    const server = yield* NatsServer;
+    log(`NATS ${server.url}${server.startedHere ? " (started by jetmicro)" : ""}`);
+    if (config.gatewayPort !== 0) yield* startGateway(config, log);
+    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log });
+    const started = yield* Effect.acquireRelease(Effect.promise(() => supervisor.start()), () => Effect.promise(() => supervisor.stop()));
+    if (started === 0) log(`no service module in ${config.servicesDir}/ yet: add one (micro new <name>) and it starts`);
+    const signal = yield* Deferred.await(stopRequested);
+    log(`${signal}: stopping (in-flight calls finish first)`);
+    return 0;
+  }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
+  try {
+    const code = await Effect.runPromise(program);
+    log("stopped");
+    return code;
+  } catch (error) {
+    console.error(`micro run: ${MicroError.from(error).message}`);
+    return 1;
+  }
 }
 
 /** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */

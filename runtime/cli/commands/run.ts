@@ -12,6 +12,7 @@ import { readConfigFile } from "../settings.ts";
 export const runServicesCommand = Command.make("run", {
   dir: Argument.String("dir").pipe(Argument.optional, Argument.withDescription("folder of service modules (default: MICRO_SERVICES_DIR, services)")),
   watch: Flag.Boolean("watch").pipe(Flag.withDefault(false), Flag.withAlias("w"), Flag.withDescription("reload a service when its module or proto changes, draining the old instance")),
+  module: Flag.String("module").pipe(Flag.optional, Flag.withHidden, Flag.withDescription("run only this module of dir (used by --watch)")),
   ...connectionFlags,
 }, (input) =>
   action("run", async () => {
@@ -23,6 +24,7 @@ export const runServicesCommand = Command.make("run", {
       ...(opt(input.dir) === undefined ? {} : { servicesDir: opt(input.dir) }),
       ...(natsUrl === undefined ? {} : { natsUrl }),
       ...(namespace === undefined ? {} : { namespace }),
+      ...(opt(input.module) === undefined ? {} : { onlyModule: opt(input.module) }),
     };
     return runCommand(overrides, { watch: input.watch });
   }),
