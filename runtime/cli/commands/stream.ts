@@ -14,4 +14,7 @@ export const streamCommand = Command.make("stream", {
   action("stream", async () => {
     throw new MicroError("unimplemented", "streaming endpoints need the streaming runtime, which this build of jetmicro does not include yet");
   }),
-).pipe(Command.withDescription("Call a streaming endpoint and print each message (needs the streaming runtime)"));
+).pipe(
+  Command.withDescription("Call a streaming endpoint and print each message (needs the streaming runtime)"),
+  Command.withExamples([{ command: `micro stream counter Counter.Count '{"to":3}'`, description: "print each message of a server stream" }]),
+);
