@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
+import { createClient } from "../../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { makeProject, micro, spawnMicro } from "../../support/cli.ts";
+import { startTestNats } from "../../support/nats.ts";
+import { openTestConnection } from "../../support/rpc.ts";
+
+let nats: NatsServerProcess;
+const project = makeProject();
+const services = join(project.dir, "services");
+
+/** A greeter module answering `<word> <name>` after `delayMs`. */
+function slowModule(word: string, delayMs: number): string {
+  return `import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
+import { defineService } from "../runtime/mod.ts";
+export default defineService(Greeter, { name: "slow", version: "1.0.0" }, {
+  async sayHello(req) {
+    await new Promise((r) => setTimeout(r, ${delayMs}));
+    return { message: "${word} " + req.name };
+  },
+});
+`;
+}
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  mkdirSync(services);
+  expect(Bun.spawnSync({ cmd: [join(project.dir, "node_modules/.bin/buf"), "generate"], cwd: project.dir }).exitCode).toBe(0);
+  writeFileSync(join(services, "slow.ts"), slowModule("old", 1500));
+});
+afterAll(async () => {
+  await nats.stop();
+  project.remove();
+});
+
+describe("micro run --watch", () => {
+  it("reloads an edited service without dropping its in-flight call, keeps it on a broken edit, and follows proto changes", async () => {
+    const env = { NATS_URL: nats.url };
+    const run = spawnMicro(["run", "services", "--watch"], env, project.dir);
+    const conn = await openTestConnection(nats.url);
+    try {
+      await run.waitFor(/watching services\/ and proto\/ for changes/);
+      await run.waitFor(/service slow 1\.0\.0/);
+      const client = createClient(Greeter, conn.transport, { service: "slow", timeoutMs: 10_000 });
+
+      const inFlight = client.sayHello({ name: "A" });
+      await Bun.sleep(300);
+      writeFileSync(join(services, "slow.ts"), slowModule("new", 0));
+      await run.waitFor(/reloaded services\/slow\.ts \(the old instance drained\)/);
+      expect((await inFlight).message).toBe("old A");
+      expect((await client.sayHello({ name: "B" })).message).toBe("new B");
+
+      writeFileSync(join(services, "slow.ts"), `${slowModule("broken", 0)}\nthrow new Error("half-saved");\n`);
+      await run.waitFor(/services\/slow\.ts failed to load: the previous version keeps serving/);
+      expect(run.output()).toContain("half-saved");
+      expect((await client.sayHello({ name: "C" })).message).toBe("new C");
+
+      // A new module starts; a new rpc in its proto is generated and served after a reload.
+      expect((await micro(["new", "inventory"], {}, project.dir)).code).toBe(0);
+      await run.waitFor(/service inventory 1\.0\.0/);
+      const proto = join(project.dir, "proto/inventory/v1/inventory.proto");
+      writeFileSync(proto, readFileSync(proto, "utf8").replace("rpc Get(", "rpc Count(GetRequest) returns (GetResponse);\n  rpc Get("));
+      await run.waitFor(/proto\/inventory\/v1\/inventory\.proto changed: buf generate/);
+      await run.waitFor(/reloaded services\/inventory\.ts/);
+      const described = JSON.parse((await micro(["describe", "inventory", "-o", "json"], env, project.dir)).stdout);
+      expect(described[0].endpoints.map((e: { name: string }) => e.name)).toEqual(["Inventory.Count", "Inventory.Get"]);
+
+      run.process.kill("SIGINT");
+      expect(await run.exited).toBe(0);
+      expect(run.output()).toContain("stopped");
+    } finally {
+      run.process.kill("SIGKILL");
+      await conn.close();
+    }
+  }, 60_000);
+});
