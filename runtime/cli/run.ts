@@ -20,6 +20,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
   let config: RunnerConfig;
   try {
     config = runnerConfigFromEnv(overrides);
+    if (overrides.onlyModule !== undefined) config = { ...config, onlyModule: overrides.onlyModule };
   } catch (error) {
     console.error(`micro run: ${MicroError.from(error).message}`);
     return 1;

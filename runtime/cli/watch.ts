@@ -116,10 +116,11 @@ export class Supervisor {
       this.#options.log(`buf generate failed, services keep running the old code: ${result.error?.message ?? (result.stderr || result.stdout).trim()}`);
       return;
     }
-    // proto/inventory/v1/inventory.proto → gen/inventory/v1/inventory_pb: reload the modules importing it.
+    // proto/inventory/v1/inventory.proto → gen/inventory/v1/inventory_pb: (re)start the modules
+    // importing it, including one that failed because its code was not generated yet.
     const generated = relative(this.#options.protoDir, file).replace(/\.proto$/, "_pb");
-    for (const module of this.#running.keys()) {
-      if (readFileSync(module, "utf8").includes(generated)) void this.#reload(module, "reload");
+    for (const module of listServiceModules(this.#options.servicesDir)) {
+      if (readFileSync(module, "utf8").includes(generated)) void this.#reload(module, this.#running.has(module) ? "reload" : "start");
     }
   }
 

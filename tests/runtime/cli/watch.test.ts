@@ -68,6 +68,9 @@ describe("micro run --watch", () => {
       const described = JSON.parse((await micro(["describe", "inventory", "-o", "json"], env, project.dir)).stdout);
       expect(described[0].endpoints.map((e: { name: string }) => e.name)).toEqual(["Inventory.Count", "Inventory.Get"]);
 
+      // Each service runs alone: the broken slow.ts is not loaded beside inventory.
+      expect(run.output()).not.toMatch(/\[services\/inventory\.ts\] FAILED/);
+
       run.process.kill("SIGINT");
       expect(await run.exited).toBe(0);
       expect(run.output()).toContain("stopped");
