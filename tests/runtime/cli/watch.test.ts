@@ -64,9 +64,16 @@ describe("micro run --watch", () => {
       const proto = join(project.dir, "proto/inventory/v1/inventory.proto");
       writeFileSync(proto, readFileSync(proto, "utf8").replace("rpc Get(", "rpc Count(GetRequest) returns (GetResponse);\n  rpc Get("));
       await run.waitFor(/proto\/inventory\/v1\/inventory\.proto changed: buf generate/);
+      await run.waitFor(/\[services\/inventory\.ts\]\s+Inventory\.Count/);
       await run.waitFor(/reloaded services\/inventory\.ts/);
-      const described = JSON.parse((await micro(["describe", "inventory", "-o", "json"], env, project.dir)).stdout);
-      expect(described[0].endpoints.map((e: { name: string }) => e.name)).toEqual(["Inventory.Count", "Inventory.Get"]);
+      // micro new's own files may have caused a reload too: wait for the registry to show the new code alone.
+      let endpoints: string[] = [];
+      for (let tries = 0; tries < 30 && endpoints.join() !== "Inventory.Count,Inventory.Get"; tries++) {
+        const described = JSON.parse((await micro(["describe", "inventory", "-o", "json"], env, project.dir)).stdout);
+        endpoints = described.flatMap((v: { endpoints: Array<{ name: string }> }) => v.endpoints.map((e) => e.name));
+        if (endpoints.join() !== "Inventory.Count,Inventory.Get") await Bun.sleep(200);
+      }
+      expect(endpoints).toEqual(["Inventory.Count", "Inventory.Get"]);
 
       // Each service runs alone: the broken slow.ts is not loaded beside inventory.
       expect(run.output()).not.toMatch(/\[services\/inventory\.ts\] FAILED/);
