@@ -6,8 +6,11 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import type { UpgradeWebSocket } from "hono/ws";
 import { type JetStreamBroker, MicroError, type Transport } from "../runtime/mod.ts";
 import { addConnectRoutes } from "./connect.ts";
+import { addConnectStreamRoutes } from "./connect-stream.ts";
+import { addStreamSocketRoute } from "./stream-socket.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
@@ -27,6 +30,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** With a broker: `/events/...` and `/history/{user}` routes. */
   readonly broker?: JetStreamBroker;
+  /** The platform's WebSocket upgrade (`platformUpgradeWebSocket()`), for WebSocket routes. */
+  readonly upgradeWebSocket?: UpgradeWebSocket;
 }
 
 const json = { "content-type": "application/json" };
@@ -65,8 +70,13 @@ export function createGateway(options: GatewayOptions): Hono {
   };
 
   app.get("/health", (c) => c.json({ status: "ok" }));
+  addConnectStreamRoutes(app, { transport: options.transport, namespace, openTimeoutMs: defaultTimeout });
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
+
+  if (options.upgradeWebSocket !== undefined) {
+    addStreamSocketRoute(app, { transport: options.transport, namespace, upgradeWebSocket: options.upgradeWebSocket, openTimeoutMs: defaultTimeout });
+  }
 
   app.post("/rpc", async (c) => {
     let body: { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };

@@ -15,6 +15,9 @@ export type {
   ServiceImpl,
   ServiceOptions,
   UnaryHandler,
+  ServerStreamingHandler,
+  ClientStreamingHandler,
+  BidiStreamingHandler,
 } from "./service/types.ts";
 export { defaultServiceName, endpointFullName, endpointName } from "./service/names.ts";
 
@@ -25,6 +28,10 @@ export { connectClient, type ConnectClientOptions, type MicroConnection } from "
 export { NatsTransport } from "./client/nats-transport.ts";
 export type { Transport, TransportReply } from "./client/transport.ts";
 export type { CallOptions, Client, ClientOptions } from "./client/types.ts";
+export type { BidiStreamingCall, ClientStreamingCall, ServerStreamingCall, StreamCallOptions } from "./client/types.ts";
+export type { StreamChannel } from "./stream/channel.ts";
+export type { OpenStreamRequest } from "./stream/open-stream.ts";
+export type { StreamTuning } from "./stream/protocol.ts";
 export { ClientTransport, layerNatsTransport } from "./client/transport-layer.ts";
 
 export { createMemoryTransport, type MemoryTransportOptions } from "./testing/memory-transport.ts";

@@ -11,6 +11,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { ClientTransport } from "../client/transport-layer.ts";
 import { EventBroker } from "../broker/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
+import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
 import { NatsServer } from "../nats/server-layer.ts";
 import { Supervisor } from "./watch.ts";
@@ -101,7 +102,8 @@ const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
   Effect.gen(function* () {
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
-    const app = createGateway({ transport, namespace: config.namespace, broker });
+    const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
+    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),

@@ -19,6 +19,7 @@ import type { Discovery } from "./discovery.ts";
 import { routedRequest } from "./routed-request.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 import type { CallOptions, Client, ClientOptions, ParentCall } from "./types.ts";
+import { streamingCall } from "../stream/stream-client.ts";
 
 const defaultTimeoutMs = 10_000;
 const openBrace = 0x7b;
@@ -52,7 +53,7 @@ export function createClient<S extends DescService>(
   for (const method of service.methods) {
     client[method.localName] = method.methodKind === "unary"
       ? unaryCall(method, transport, { base, nodeBase, namespace, serviceName: name, discovery: options.discovery }, clientTimeout, clientMetadata, parent)
-      : () => Promise.reject(new MicroError("unimplemented", `${method.methodKind} calls are not supported yet: ${endpointName(method)}`));
+      : streamingCall(method, transport, { base, nodeBase }, clientTimeout, clientMetadata, parent);
   }
   return client as Client<S>;
 }
@@ -149,7 +150,8 @@ function callDeadline(options: CallOptions, clientTimeout: number, parent: Paren
   return deadline;
 }
 
-function encodeRequest(input: DescMessage, message: MessageShape<DescMessage>): Uint8Array {
+/** Encodes a request message; `invalid_argument` when it cannot be. */
+export function encodeRequest(input: DescMessage, message: MessageShape<DescMessage>): Uint8Array {
   try {
     return toBinary(input, message);
   } catch (cause) {
@@ -157,7 +159,8 @@ function encodeRequest(input: DescMessage, message: MessageShape<DescMessage>): 
   }
 }
 
-function createRequest(input: DescMessage, init: unknown): MessageShape<DescMessage> {
+/** A request message from a message or an init object, validated; `invalid_argument` naming what is wrong. */
+export function createRequest(input: DescMessage, init: unknown): MessageShape<DescMessage> {
   if (init !== undefined && (typeof init !== "object" || init === null || Array.isArray(init))) {
     throw new MicroError("invalid_argument", `request for ${input.typeName} must be an object`);
   }

@@ -4,6 +4,8 @@ import { MicroError } from "../errors/micro-error.ts";
 import { errorCodeHeader, natsErrorCodeHeader, natsErrorHeader } from "../wire/headers.ts";
 import { DeadlineWheel, type Expirable } from "./deadline-wheel.ts";
 import { notDeliveredReason, type Transport, type TransportReply } from "./transport.ts";
+import type { StreamChannel } from "../stream/channel.ts";
+import { openStream, type OpenStreamRequest } from "../stream/open-stream.ts";
 
 /** Status NATS sends on the reply subject when no subscriber exists for a request. */
 const noRespondersStatus = 503;
@@ -75,6 +77,12 @@ export class NatsTransport implements Transport {
         reject(MicroError.from(cause, "unavailable"));
       }
     });
+  }
+
+  /** Opens a stream on this transport's connection (see `runtime/stream/protocol.ts`). */
+  openStream(request: OpenStreamRequest): Promise<StreamChannel> {
+    if (this.#closed) return Promise.reject(new MicroError("unavailable", "the client transport is closed"));
+    return openStream(this.#nc, request);
   }
 
   /** Removes a call from every table; internal to the transport and its calls. */

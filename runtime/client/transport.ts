@@ -4,6 +4,8 @@
  * @module
  */
 import type { MsgHdrs } from "@nats-io/nats-core";
+import type { StreamChannel } from "../stream/channel.ts";
+import type { OpenStreamRequest } from "../stream/open-stream.ts";
 
 /** A reply as the transport received it. */
 export interface TransportReply {
@@ -25,6 +27,11 @@ export interface Transport {
     deadline: number,
     signal?: AbortSignal,
   ): Promise<TransportReply>;
+  /**
+   * Opens a stream (see `runtime/stream/protocol.ts`) and resolves once the service accepted
+   * it. Absent on transports that cannot stream.
+   */
+  openStream?(request: OpenStreamRequest): Promise<StreamChannel>;
   /** Rejects pending requests with `unavailable` and releases the transport. */
   close(): Promise<void>;
 }

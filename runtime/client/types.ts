@@ -5,6 +5,7 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceType } from "../wire/subject.ts";
 import type { Discovery } from "./discovery.ts";
+import type { StreamTuning } from "../stream/protocol.ts";
 
 /** Options for one call; each overrides the client's default. */
 export interface CallOptions {
@@ -51,9 +52,39 @@ export type UnaryCall<I extends DescMessage, O extends DescMessage> = (
   options?: CallOptions,
 ) => Promise<MessageShape<O>>;
 
-/** The client method for one protobuf method. */
-export type ClientMethod<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
-  ? UnaryCall<I, O>
+/**
+ * Options of a streaming call. `timeoutMs` or `deadline`, when given, bound the whole stream;
+ * without them a stream lasts as long as both sides want (heartbeats notice a vanished peer)
+ * and the client's default timeout bounds only the open. `signal` cancels the stream.
+ * Discovery does not route streams yet: they go to the queue subject, or to `node`.
+ */
+export interface StreamCallOptions extends CallOptions, StreamTuning {}
+
+/** A server-streaming call: `for await (const r of client.method(req))`. Opens when iterated. */
+export type ServerStreamingCall<I extends DescMessage, O extends DescMessage> = (
+  request: MessageInitShape<I>,
+  options?: StreamCallOptions,
+) => AsyncIterable<MessageShape<O>>;
+
+/** A client-streaming call: sends every message of `requests`, then resolves with the one response. */
+export type ClientStreamingCall<I extends DescMessage, O extends DescMessage> = (
+  requests: AsyncIterable<MessageInitShape<I>>,
+  options?: StreamCallOptions,
+) => Promise<MessageShape<O>>;
+
+/** A bidirectional call: sends `requests` while the responses are iterated. Opens when iterated. */
+export type BidiStreamingCall<I extends DescMessage, O extends DescMessage> = (
+  requests: AsyncIterable<MessageInitShape<I>>,
+  options?: StreamCallOptions,
+) => AsyncIterable<MessageShape<O>>;
+
+/** The client method for one protobuf method, by its kind. */
+export type ClientMethod<M> = M extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? M extends { methodKind: "unary" } ? UnaryCall<I, O>
+  : M extends { methodKind: "server_streaming" } ? ServerStreamingCall<I, O>
+  : M extends { methodKind: "client_streaming" } ? ClientStreamingCall<I, O>
+  : M extends { methodKind: "bidi_streaming" } ? BidiStreamingCall<I, O>
+  : never
   : never;
 
 /** A typed client of a protobuf service: one async method per RPC, keyed by local name. */

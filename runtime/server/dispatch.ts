@@ -79,6 +79,11 @@ export function createDispatch(
           detail: endpointName,
         });
       }
+      if (endpoint.method.methodKind !== "unary") {
+        throw new MicroError("failed_precondition", `${endpoint.name} is a ${endpoint.method.methodKind.replace("_", "-")} method: open it as a stream, not as a unary call`, {
+          detail: endpoint.name,
+        });
+      }
       if (endpoint.handler === undefined) {
         throw new MicroError("unimplemented", `${endpoint.name} is not implemented by ${definition.name} ${definition.version}`, {
           detail: endpoint.name,

@@ -12,6 +12,7 @@ import { createDispatch, percentile } from "./dispatch.ts";
 import { serveMicroProtocol } from "./nats-micro-protocol.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
+import { createStreamServer } from "../stream/stream-server.ts";
 
 /** Options for {@link startService}. */
 export interface StartServiceOptions {
@@ -98,12 +99,16 @@ export async function startService(definition: ServiceDefinition, options: Start
   };
 
   const { dispatch, stats: endpointStats } = createDispatch(definition, info, onHandlerError);
+  const streams = createStreamServer(definition, endpointStats, { nc, info, onHandlerError });
   let rejected = 0;
   const startedAt = Date.now();
 
   async function handle(msg: Msg, endpointName: string, arrived: number): Promise<void> {
     try {
-      const reply = await dispatch(endpointName, msg.data, new MsgRequestHeaders(msg), arrived);
+      const headers = new MsgRequestHeaders(msg);
+      // A stream holds its mailbox slot until it ends (see runtime/stream/protocol.ts).
+      if (streams.isOpen(headers)) return await streams.serve(msg, endpointName, headers, arrived);
+      const reply = await dispatch(endpointName, msg.data, headers, arrived);
       if (!msg.reply) return;
       const limit = nc.info?.max_payload;
       if (limit !== undefined && reply.length > limit) {

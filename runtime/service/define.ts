@@ -4,7 +4,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { maxTimeoutMs } from "../wire/headers.ts";
 import { assertNamespace, assertToken } from "../wire/subject.ts";
 import { defaultServiceName, endpointFullName, endpointName } from "./names.ts";
-import type { EndpointDefinition, ServiceDefinition, ServiceImpl, ServiceOptions, UnaryHandler } from "./types.ts";
+import type { EndpointDefinition, ServiceDefinition, ServiceImpl, ServiceOptions, StreamingHandler, UnaryHandler } from "./types.ts";
 
 const serviceTypes = new Set(["srv", "api", "web"]);
 
@@ -50,10 +50,10 @@ export function defineService<S extends DescService>(
     name: endpointName(method),
     fullName: endpointFullName(method),
     method,
-    // Streaming methods arrive with the streaming issue; until then they stay unimplemented.
     handler: method.methodKind === "unary"
       ? (handlers[method.localName] as UnaryHandler<DescMessage, DescMessage> | undefined)
       : undefined,
+    stream: method.methodKind === "unary" ? undefined : (handlers[method.localName] as StreamingHandler | undefined),
   }));
 
   return {

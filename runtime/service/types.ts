@@ -41,9 +41,45 @@ export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (
   context: HandlerContext,
 ) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
 
-/** The handler type of one method; streaming methods are not served yet (they answer unimplemented). */
-export type MethodImpl<M> = M extends { methodKind: "unary"; input: infer I extends DescMessage; output: infer O extends DescMessage }
-  ? UnaryHandler<I, O>
+/**
+ * A server-streaming handler: one request in, messages out, written as `async function*`
+ * (or returning any `AsyncIterable`). Returning ends the stream; throwing ends it with that
+ * error after the messages already yielded. `context.signal` aborts when the client cancels
+ * or vanishes; a `yield` then never resumes.
+ */
+export type ServerStreamingHandler<I extends DescMessage, O extends DescMessage> = (
+  request: MessageShape<I>,
+  context: HandlerContext,
+) => AsyncIterable<MessageInitShape<O>>;
+
+/**
+ * A client-streaming handler: reads the requests with `for await` (the loop ends when the
+ * client ends its side) and answers once.
+ */
+export type ClientStreamingHandler<I extends DescMessage, O extends DescMessage> = (
+  requests: AsyncIterable<MessageShape<I>>,
+  context: HandlerContext,
+) => Promise<MessageInitShape<O>> | MessageInitShape<O>;
+
+/** A bidirectional handler: reads requests and yields responses, independently of each other. */
+export type BidiStreamingHandler<I extends DescMessage, O extends DescMessage> = (
+  requests: AsyncIterable<MessageShape<I>>,
+  context: HandlerContext,
+) => AsyncIterable<MessageInitShape<O>>;
+
+/** Any streaming handler, as the server holds it. */
+export type StreamingHandler =
+  | ServerStreamingHandler<DescMessage, DescMessage>
+  | ClientStreamingHandler<DescMessage, DescMessage>
+  | BidiStreamingHandler<DescMessage, DescMessage>;
+
+/** The handler type of one method, by its kind (connect-es's `MethodImpl`). */
+export type MethodImpl<M> = M extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? M extends { methodKind: "unary" } ? UnaryHandler<I, O>
+  : M extends { methodKind: "server_streaming" } ? ServerStreamingHandler<I, O>
+  : M extends { methodKind: "client_streaming" } ? ClientStreamingHandler<I, O>
+  : M extends { methodKind: "bidi_streaming" } ? BidiStreamingHandler<I, O>
+  : never
   : never;
 
 /**
@@ -90,8 +126,10 @@ export interface EndpointDefinition {
   readonly fullName: string;
   /** The protobuf method. */
   readonly method: DescMethod;
-  /** The handler, or undefined when the method is not implemented. */
+  /** The handler of a unary method, or undefined when it is not implemented or streams. */
   readonly handler: UnaryHandler<DescMessage, DescMessage> | undefined;
+  /** The handler of a streaming method, or undefined when it is not implemented or unary. */
+  readonly stream?: StreamingHandler | undefined;
 }
 
 /** A service ready to run: what `services/*.ts` modules default-export. */

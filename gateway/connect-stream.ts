@@ -1,0 +1,137 @@
+/**
+ * The Connect streaming protocol (connectrpc.com) for server-streaming and client-streaming
+ * methods, so a `@connectrpc/connect` client streams through the gateway unchanged.
+ *
+ * `POST /{package.Service}/{Method}` with `application/connect+json` or
+ * `application/connect+proto`. Request and response bodies are envelopes: one flags byte and a
+ * 4-byte big-endian length before each message. The response is always HTTP 200; its last
+ * envelope has flag `0x02` and holds `{}` or `{"error": {"code", "message"}}`. The gateway
+ * reads the service's stream only as fast as the HTTP client reads the response, so credit
+ * flow control reaches from the browser to the handler. Compressed envelopes are refused.
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import { MicroError, type Transport } from "../runtime/mod.ts";
+import { wasNotDelivered } from "../runtime/client/transport.ts";
+import type { StreamChannel } from "../runtime/stream/channel.ts";
+import { serviceNameOf } from "./connect.ts";
+
+const path = "/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}";
+const endStreamFlag = 0x02;
+const compressedFlag = 0x01;
+const encoder = new TextEncoder();
+
+/** Options of the Connect streaming routes. */
+export interface ConnectStreamOptions {
+  readonly transport: Transport;
+  readonly namespace: string;
+  /** Largest stream duration in ms when the client sends no `Connect-Timeout-Ms`; none when undefined. */
+  readonly timeoutMs?: number;
+  /** How long the service may take to accept a stream, in ms. */
+  readonly openTimeoutMs: number;
+}
+
+/**
+ * Adds Connect streaming on the Connect unary path; requests of other content types fall
+ * through to the next route (the unary one). Register before `addConnectRoutes`.
+ */
+export function addConnectStreamRoutes(app: Hono, options: ConnectStreamOptions): void {
+  app.post(path, async (c, next) => {
+    const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+    if (contentType !== "application/connect+json" && contentType !== "application/connect+proto") return next();
+    const json = contentType === "application/connect+json";
+    try {
+      return await serve(c, options, json, contentType);
+    } catch (error) {
+      return endOnly(contentType, connectView(error));
+    }
+  });
+}
+
+async function serve(c: Context, options: ConnectStreamOptions, json: boolean, contentType: string): Promise<Response> {
+  const protoService = c.req.param("service")!;
+  const method = c.req.param("method")!;
+  if (options.transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
+  const timeoutText = c.req.header("connect-timeout-ms");
+  const timeout = timeoutText === undefined ? options.timeoutMs : Number(timeoutText);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText}"`);
+  const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
+
+  const h = natsHeaders();
+  h.set("Content-Type", json ? "application/json" : "application/proto");
+  const deadline = timeout === undefined ? undefined : Date.now() + timeout;
+  if (deadline !== undefined) h.set("Micro-Timeout", String(timeout));
+  const label = `${protoService}/${method}`;
+  const channel = await options.transport.openStream({
+    subject: `${options.namespace}.srv.${serviceNameOf(protoService)}.${label}`,
+    headers: h,
+    label,
+    deadline,
+    openBy: Math.min(deadline ?? Infinity, Date.now() + options.openTimeoutMs),
+  });
+  // The request's signal aborts when the HTTP client goes away (Bun, Deno, Node adapters).
+  const signal = c.req.raw.signal;
+  const onAbort = () => channel.fail(new MicroError("canceled", `the HTTP client left the stream ${label}`), "cancel");
+  signal.addEventListener("abort", onAbort, { once: true });
+  channel.onRelease(() => signal.removeEventListener("abort", onAbort));
+  try {
+    for (const message of messages) if (!(await channel.send(message))) break;
+    channel.end();
+  } catch (error) {
+    channel.fail(MicroError.from(error), "cancel");
+  }
+  const body = new ReadableStream<Uint8Array>({
+    // Pull, not push: the next message is read from the service only when the HTTP client wants it.
+    async pull(controller) {
+      try {
+        const data = await channel.read();
+        if (data !== undefined) return controller.enqueue(envelope(0, data));
+        controller.enqueue(envelope(endStreamFlag, encoder.encode("{}")));
+      } catch (error) {
+        controller.enqueue(envelope(endStreamFlag, encoder.encode(JSON.stringify({ error: connectView(error) }))));
+      }
+      channel.close();
+      controller.close();
+    },
+    cancel: onAbort,
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: 200, headers: { "content-type": contentType } });
+}
+
+/** The messages of a Connect request body. */
+export function readEnvelopes(body: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let at = 0;
+  while (at < body.length) {
+    if (body.length - at < 5) throw new MicroError("invalid_argument", `truncated Connect envelope at byte ${at}`);
+    const flags = body[at]!;
+    const length = view.getUint32(at + 1);
+    if (flags & compressedFlag) throw new MicroError("unimplemented", "compressed Connect messages are not supported (send them uncompressed)");
+    if (at + 5 + length > body.length) throw new MicroError("invalid_argument", `a Connect envelope claims ${length} bytes, but only ${body.length - at - 5} follow`);
+    out.push(body.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+  }
+  return out;
+}
+
+function envelope(flags: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + data.length);
+  out[0] = flags;
+  new DataView(out.buffer).setUint32(1, data.length);
+  out.set(data, 5);
+  return out;
+}
+
+function connectView(error: unknown): { code: string; message: string } {
+  const e = wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${MicroError.from(error).message.replace(/^no service is serving /, "")}`) : MicroError.from(error);
+  return { code: e.code, message: e.message };
+}
+
+function endOnly(contentType: string, error: { code: string; message: string }): Response {
+  return new Response(envelope(endStreamFlag, encoder.encode(JSON.stringify({ error }))) as Uint8Array<ArrayBuffer>, {
+    status: 200,
+    headers: { "content-type": contentType },
+  });
+}

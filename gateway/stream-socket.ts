@@ -1,0 +1,187 @@
+/**
+ * Streams over a WebSocket, for browsers and any method kind (bidi above all):
+ * `GET /ws/{service}/{Endpoint}` (e.g. `/ws/counter/Counter.Echo`) upgrades, then both sides
+ * exchange JSON text frames. Messages are protobuf JSON.
+ *
+ * - client → gateway: `{"message": {...}}` per request, `{"end": true}` to end its side.
+ *   Closing the socket cancels the stream (the handler's signal fires).
+ * - gateway → client: `{"message": {...}}` per response, then `{"end": true}` or
+ *   `{"error": {"code", "message", "detail"?}}`, then the gateway closes the socket (1000).
+ *
+ * Bounds: a WebSocket cannot be paused by the reader, so requests the service has no credit
+ * for wait in a queue of at most {@link maxQueued} messages; past that the stream fails with
+ * `resource_exhausted`. Towards the client the gateway stops reading from the service while
+ * the socket holds more than {@link maxSocketBuffer} unsent bytes, so a slow browser slows
+ * the handler through the stream's credit.
+ * @module
+ */
+import type { Hono } from "hono";
+import type { UpgradeWebSocket, WSContext } from "hono/ws";
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import { MicroError, type Transport } from "../runtime/mod.ts";
+import { wasNotDelivered } from "../runtime/client/transport.ts";
+import type { StreamChannel } from "../runtime/stream/channel.ts";
+
+/** Requests held while the service has no credit for them. */
+export const maxQueued = 256;
+/** Unsent bytes a socket may hold before the gateway stops reading the stream. */
+export const maxSocketBuffer = 1024 * 1024;
+
+/** Options of the WebSocket stream route. */
+export interface StreamSocketOptions {
+  readonly transport: Transport;
+  readonly namespace: string;
+  readonly upgradeWebSocket: UpgradeWebSocket;
+  /** How long the service may take to accept a stream, in ms. */
+  readonly openTimeoutMs: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Adds `GET /ws/:service/:endpoint`; a plain GET (no upgrade) gets 426. */
+export function addStreamSocketRoute(app: Hono, options: StreamSocketOptions): void {
+  app.get(
+    "/ws/:service{[A-Za-z0-9_-]+}/:endpoint{[A-Za-z0-9_]+\\.[A-Za-z0-9_]+}",
+    options.upgradeWebSocket((c) => {
+      const service = c.req.param("service")!;
+      const endpoint = c.req.param("endpoint")!;
+      const session = new SocketStream(options, service, endpoint);
+      return {
+        onOpen: (_event, ws) => void session.open(ws),
+        onMessage: (event, ws) => session.receive(event.data, ws),
+        onClose: () => session.cancel("the WebSocket closed"),
+        onError: () => session.cancel("the WebSocket failed"),
+      };
+    }),
+    (c) => c.json({ code: "failed_precondition", detail: "this route streams over a WebSocket: send an Upgrade request" }, 426),
+  );
+}
+
+/** One WebSocket and the stream it carries. */
+class SocketStream {
+  readonly #options: StreamSocketOptions;
+  readonly #service: string;
+  readonly #endpoint: string;
+  readonly #queue: Uint8Array[] = [];
+  #channel: StreamChannel | undefined;
+  #ended = false;
+  #done = false;
+  #wakePump: (() => void) | undefined;
+
+  constructor(options: StreamSocketOptions, service: string, endpoint: string) {
+    this.#options = options;
+    this.#service = service;
+    this.#endpoint = endpoint;
+  }
+
+  async open(ws: WSContext): Promise<void> {
+    const { transport, namespace } = this.#options;
+    try {
+      if (transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
+      const headers = natsHeaders();
+      headers.set("Content-Type", "application/json");
+      this.#channel = await transport.openStream({
+        subject: `${namespace}.srv.${this.#service}.${this.#endpoint}`,
+        headers,
+        label: this.#endpoint,
+        openBy: Date.now() + this.#options.openTimeoutMs,
+      });
+    } catch (error) {
+      const e = wasNotDelivered(error) ? new MicroError("not_found", `no service ${this.#service} serves ${this.#endpoint}`) : MicroError.from(error);
+      return this.#finish(ws, e);
+    }
+    if (this.#done) return this.#channel.fail(new MicroError("canceled", "the WebSocket closed"), "cancel");
+    void this.#pump();
+    await this.#forward(ws);
+  }
+
+  /** A frame from the browser: queued for the pump, which waits for the service's credit. */
+  receive(data: unknown, ws: WSContext): void {
+    if (this.#done) return;
+    let frame: { message?: unknown; end?: unknown };
+    try {
+      frame = JSON.parse(typeof data === "string" ? data : decoder.decode(data as ArrayBuffer));
+      if (typeof frame !== "object" || frame === null) throw new Error("not an object");
+    } catch {
+      return this.#fail(ws, new MicroError("invalid_argument", `WebSocket frames must be JSON: {"message": {...}} or {"end": true}`));
+    }
+    if (frame.end === true) this.#ended = true;
+    else if (typeof frame.message === "object" && frame.message !== null) {
+      if (this.#ended) return this.#fail(ws, new MicroError("invalid_argument", "a message after {\"end\": true}"));
+      if (this.#queue.length >= maxQueued) {
+        return this.#fail(ws, new MicroError("resource_exhausted", `more than ${maxQueued} requests are waiting for ${this.#endpoint}; wait for answers before sending more`));
+      }
+      this.#queue.push(encoder.encode(JSON.stringify(frame.message)));
+    } else return this.#fail(ws, new MicroError("invalid_argument", `a WebSocket frame needs "message" (an object) or "end": true`));
+    this.#wakePump?.();
+  }
+
+  cancel(reason: string): void {
+    this.#done = true;
+    this.#channel?.fail(new MicroError("canceled", reason), "cancel");
+    this.#wakePump?.();
+  }
+
+  /** Sends queued requests as the service grants credit; ends the client's side after `end`. */
+  async #pump(): Promise<void> {
+    const channel = this.#channel!;
+    try {
+      for (;;) {
+        const next = this.#queue.shift();
+        if (next !== undefined) {
+          if (!(await channel.send(next))) return;
+          continue;
+        }
+        if (this.#ended) return channel.end();
+        if (this.#done || channel.failure !== undefined) return;
+        await new Promise<void>((resolve) => (this.#wakePump = resolve));
+        this.#wakePump = undefined;
+      }
+    } catch (error) {
+      channel.fail(MicroError.from(error), "cancel");
+    }
+  }
+
+  /** Sends the service's messages to the browser while its socket keeps up. */
+  async #forward(ws: WSContext): Promise<void> {
+    const channel = this.#channel!;
+    try {
+      for (;;) {
+        while (bufferedAmount(ws) > maxSocketBuffer && !this.#done) await new Promise((resolve) => setTimeout(resolve, 5));
+        const data = await channel.read();
+        if (data === undefined) break;
+        if (this.#done) return;
+        ws.send(`{"message":${decoder.decode(data)}}`);
+      }
+      channel.close();
+      this.#finish(ws, undefined);
+    } catch (error) {
+      this.#finish(ws, MicroError.from(error));
+    }
+  }
+
+  #fail(ws: WSContext, error: MicroError): void {
+    this.#channel?.fail(error, "cancel");
+    if (this.#channel === undefined) this.#finish(ws, error);
+  }
+
+  #finish(ws: WSContext, error: MicroError | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#wakePump?.();
+    try {
+      const json = error === undefined ? { end: true } : { error: { code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) } };
+      ws.send(JSON.stringify(json));
+      ws.close(1000, error === undefined ? "end" : "error");
+    } catch {
+      // The browser is gone already.
+    }
+  }
+}
+
+/** Unsent bytes of the socket where the platform tells (Bun, `ws`), else 0. */
+function bufferedAmount(ws: WSContext): number {
+  const raw = ws.raw as { getBufferedAmount?: () => number; bufferedAmount?: number } | undefined;
+  return raw?.getBufferedAmount?.() ?? raw?.bufferedAmount ?? 0;
+}

@@ -1,0 +1,339 @@
+/**
+ * One end of a stream: the receive buffer with its credit, the send credit, heartbeats and
+ * the terminal state. The client and the server each hold one; both move raw bytes only,
+ * so the typed client, the handler runner and the gateway share it.
+ * @module
+ */
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { MicroError } from "../errors/micro-error.ts";
+import { notDeliveredReason } from "../client/transport.ts";
+import { errorFrame, errorOf, frameHeaders } from "./frames.ts";
+import { creditHeader, frameHeader, missedHeartbeats, windowHeader } from "./protocol.ts";
+
+const empty = new Uint8Array(0);
+/**
+ * Runs `f` after pending I/O callbacks. nats.js writes to the socket once per microtask turn
+ * in which something was published; a producer yielding one message per turn would cost one
+ * write each, so data frames are published together from here (at most the peer's credit).
+ */
+const later: (f: () => void) => void = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate ?? ((f) => setTimeout(f, 0));
+/** Status NATS sends to the reply subject when nothing subscribes the request's subject. */
+const noRespondersStatus = 503;
+
+/** How a failing side tells its peer: an error frame (server), a cancel frame (client), or nothing. */
+export type Notify = "error" | "cancel" | "none";
+
+/** Settings of one end. */
+export interface ChannelOptions {
+  /** Data frames this end buffers: the credit it grants the peer. */
+  readonly window: number;
+  readonly heartbeatMs: number;
+  /** Names the stream in error messages: `Counter.Count`. */
+  readonly label: string;
+  /** Set on error frames this end sends (the server's node id). */
+  readonly serviceId?: string;
+}
+
+/**
+ * One end of a stream, subscribed on its own inbox. Data waits in a buffer of at most
+ * `window` frames until {@link read}; every half window read is granted back as credit.
+ * {@link send} waits while the peer has granted no credit.
+ */
+export class StreamChannel {
+  readonly inbox: string;
+  readonly #nc: NatsConnection;
+  readonly #options: ChannelOptions;
+  readonly #sub: Subscription;
+  readonly #buffer: Uint8Array[] = [];
+  readonly #grantEvery: number;
+  readonly #abort = new AbortController();
+  #remote: string | undefined;
+  #credit = 0;
+  #consumed = 0;
+  #remoteEnded = false;
+  #localEnded = false;
+  #failure: MicroError | undefined;
+  #released = false;
+  #lastSeen = Date.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #waiters: Array<() => void> = [];
+  #onOpen: ((error?: MicroError) => void) | undefined;
+  #onRelease: Array<() => void> = [];
+  #outgoing: Uint8Array[] = [];
+  #flushScheduled = false;
+  readonly #flushLater = () => {
+    this.#flushScheduled = false;
+    try {
+      this.#flush();
+    } catch (cause) {
+      // Runs outside any caller: a closed connection must fail the stream, not the process.
+      this.fail(new MicroError("unavailable", `${this.#options.label}: cannot send (${(cause as Error).message})`, { cause }), "none");
+    }
+  };
+
+  constructor(nc: NatsConnection, inbox: string, options: ChannelOptions) {
+    this.#nc = nc;
+    this.inbox = inbox;
+    this.#options = options;
+    this.#grantEvery = Math.max(1, Math.floor(options.window / 4));
+    this.#sub = nc.subscribe(inbox, { callback: (_error, msg) => this.#onMessage(msg) });
+  }
+
+  /** Aborted when the stream fails on this end (cancel, error, lost peer, deadline). */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** The failure, once the stream failed. */
+  get failure(): MicroError | undefined {
+    return this.#failure;
+  }
+
+  /** Data frames waiting to be read (never more than the window). */
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** Resolves when the server accepts (client end); rejects with the refusal or failure. */
+  whenOpen(): Promise<void> {
+    if (this.#remote !== undefined) return Promise.resolve();
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => (this.#onOpen = (error) => (error === undefined ? resolve() : reject(error))));
+  }
+
+  /** Starts talking to the peer at `remote`, which granted `credit`; starts heartbeats. */
+  accept(remote: string, credit: number): void {
+    this.#remote = remote;
+    this.#credit = credit;
+    this.#lastSeen = Date.now();
+    const every = this.#options.heartbeatMs;
+    this.#timer = setInterval(() => this.#beat(), every);
+    const onOpen = this.#onOpen;
+    this.#onOpen = undefined;
+    onOpen?.();
+  }
+
+  /** Sends a control frame to the peer; a closed connection is not this stream's failure to report. */
+  control(kind: "open" | "end" | "credit" | "ping" | "cancel", extra?: Readonly<Record<string, string>>, reply?: string): void {
+    if (this.#remote === undefined) return;
+    try {
+      this.#flush();
+      this.#nc.publish(this.#remote, empty, { headers: frameHeaders(kind, extra), ...(reply === undefined ? {} : { reply }) });
+    } catch {
+      // The connection is closing; the peer notices by heartbeat.
+    }
+  }
+
+  /**
+   * The next data frame, or undefined after the peer's `end`. Throws the stream's failure
+   * once the frames that arrived before it are read.
+   */
+  async read(): Promise<Uint8Array | undefined> {
+    for (;;) {
+      const data = this.#buffer.shift();
+      if (data !== undefined) {
+        if (this.#failure === undefined && !this.#remoteEnded && ++this.#consumed >= this.#grantEvery) {
+          this.control("credit", { [creditHeader]: String(this.#consumed) });
+          this.#consumed = 0;
+        }
+        return data;
+      }
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#remoteEnded) return undefined;
+      if (this.#released) throw new MicroError("canceled", `${this.#options.label} is closed`);
+      await this.#wait();
+    }
+  }
+
+  /**
+   * Sends one data frame once the peer has credit for it. Throws the failure if the stream
+   * failed, `resource_exhausted` (without failing the stream) when `data` exceeds the NATS
+   * max payload; resolves false when this end already ended or was closed.
+   */
+  async send(data: Uint8Array): Promise<boolean> {
+    const limit = this.#nc.info?.max_payload;
+    if (limit !== undefined && data.length > limit) {
+      throw new MicroError("resource_exhausted", `a message of ${this.#options.label} is ${data.length} bytes, over the NATS max payload of ${limit} (streams do not split messages: send smaller ones)`, {
+        detail: "max_payload",
+      });
+    }
+    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded) await this.#wait();
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#released || this.#localEnded) return false;
+    this.#credit--;
+    this.#outgoing.push(data);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      later(this.#flushLater);
+    }
+    return true;
+  }
+
+  /** Tells the peer this end sends no more data. */
+  end(): void {
+    if (this.#localEnded || this.#failure !== undefined || this.#released) return;
+    this.#localEnded = true;
+    this.control("end");
+    this.#wake();
+  }
+
+  /** Fails the stream on this end (first failure wins), tells the peer as `notify` says, and releases it. */
+  fail(error: MicroError, notify: Notify): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    if (!this.#released && this.#remote !== undefined) {
+      if (notify === "cancel") this.control("cancel");
+      else if (notify === "error") {
+        const frame = errorFrame(error, this.#options.serviceId);
+        try {
+          this.#flush();
+          this.#nc.publish(this.#remote, frame.data, { headers: frame.headers });
+        } catch {
+          // As in control(): the peer notices by heartbeat.
+        }
+      }
+    }
+    this.#abort.abort(error);
+    const onOpen = this.#onOpen;
+    this.#onOpen = undefined;
+    onOpen?.(error);
+    this.close();
+  }
+
+  /** Releases the subscription and timers; unread data stays readable. */
+  close(): void {
+    if (this.#released) return;
+    if (this.#failure === undefined) {
+      try {
+        this.#flush();
+      } catch {
+        // The connection closed; nothing more can be sent.
+      }
+    }
+    this.#released = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (!this.#nc.isClosed()) this.#sub.unsubscribe();
+    this.#wake();
+    for (const f of this.#onRelease.splice(0)) f();
+  }
+
+  /** Runs `f` when the channel is released (to drop timers and listeners tied to it). */
+  onRelease(f: () => void): void {
+    if (this.#released) f();
+    else this.#onRelease.push(f);
+  }
+
+  /** Publishes the data frames waiting for the next flush, in order. */
+  #flush(): void {
+    if (this.#outgoing.length === 0 || this.#released) return;
+    const frames = this.#outgoing;
+    this.#outgoing = [];
+    for (const data of frames) this.#nc.publish(this.#remote!, data);
+  }
+
+  #beat(): void {
+    const silent = Date.now() - this.#lastSeen;
+    if (silent > this.#options.heartbeatMs * missedHeartbeats) {
+      this.fail(new MicroError("unavailable", `${this.#options.label}: the peer sent nothing for ${silent} ms (heartbeat lost; it stopped or lost its connection)`), "cancel");
+    } else this.control("ping");
+  }
+
+  #onMessage(msg: Msg): void {
+    if (this.#released) return;
+    this.#lastSeen = Date.now();
+    const headers = msg.headers;
+    if (headers === undefined) {
+      if (this.#remoteEnded || this.#failure !== undefined) return;
+      if (this.#buffer.length >= this.#options.window) {
+        this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), "cancel");
+        return;
+      }
+      this.#buffer.push(msg.data);
+      this.#wake();
+      return;
+    }
+    switch (headers.get(frameHeader)) {
+      case "ping":
+        return;
+      case "credit": {
+        const n = Number(headers.get(creditHeader));
+        if (Number.isInteger(n) && n > 0) this.#credit += n;
+        this.#wake();
+        return;
+      }
+      case "end":
+        this.#remoteEnded = true;
+        this.#wake();
+        return;
+      case "open": {
+        const credit = Number(headers.get(windowHeader));
+        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, credit);
+        return;
+      }
+      case "cancel":
+        this.fail(new MicroError("canceled", `${this.#options.label} was canceled by the caller`), "none");
+        return;
+      default: {
+        if (headers.code === noRespondersStatus && msg.data.length === 0) {
+          // Before the open, nothing serves the endpoint; after it, the peer's inbox is gone
+          // (a client that gave up while its open waited in the mailbox).
+          const error = this.#remote === undefined
+            ? new MicroError("unavailable", `no service is serving ${this.#options.label}`, { metadata: { reason: notDeliveredReason } })
+            : new MicroError("canceled", `${this.#options.label}: the peer is no longer listening`);
+          this.fail(error, "none");
+          return;
+        }
+        const error = errorOf(headers, msg.data) ?? new MicroError("internal", `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`);
+        this.fail(error, "none");
+      }
+    }
+  }
+
+  #wait(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** `promise`, or the stream's failure if that comes first. */
+export function raceFailure<T>(channel: StreamChannel, promise: Promise<T>): Promise<T> {
+  if (channel.failure !== undefined) return Promise.reject(channel.failure);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(channel.failure);
+    channel.signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        channel.signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        channel.signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * {@link raceFailure} for a loop that races one promise after another: one abort listener for
+ * the whole stream instead of one per message.
+ */
+export function failureRacer(channel: StreamChannel): <T>(promise: Promise<T>) => Promise<T> {
+  let rejectCurrent: ((error: unknown) => void) | undefined;
+  const onFail = () => rejectCurrent?.(channel.failure);
+  channel.signal.addEventListener("abort", onFail, { once: true });
+  channel.onRelease(() => channel.signal.removeEventListener("abort", onFail));
+  return <T>(promise: Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      if (channel.failure !== undefined) return reject(channel.failure);
+      rejectCurrent = reject;
+      promise.then(resolve, reject);
+    });
+}
+

@@ -1,0 +1,79 @@
+/**
+ * The client side of the stream handshake (see {@link ./protocol.ts}).
+ * @module
+ */
+import { createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { MicroError } from "../errors/micro-error.ts";
+import { StreamChannel } from "./channel.ts";
+import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamTuning, streamHeader, windowHeader } from "./protocol.ts";
+
+/** What opening a stream needs. */
+export interface OpenStreamRequest extends StreamTuning {
+  /** The endpoint subject (queue or node). */
+  readonly subject: string;
+  /** Content type, timeout and metadata headers; the stream headers are added. */
+  readonly headers: MsgHdrs;
+  /** Names the stream in errors: `Counter.Count`. */
+  readonly label: string;
+  /** Aborting cancels the stream (before or after it opened). */
+  readonly signal?: AbortSignal;
+  /** Epoch ms at which the whole stream fails with `deadline_exceeded`; none when undefined. */
+  readonly deadline?: number;
+  /** Epoch ms by which the server must accept the stream. */
+  readonly openBy: number;
+}
+
+/**
+ * Opens a stream and resolves with the client's end once the server accepted it. Rejects
+ * with `unavailable` (nothing serves the subject), the server's refusal, `deadline_exceeded`
+ * or `canceled`.
+ */
+export async function openStream(nc: NatsConnection, request: OpenStreamRequest): Promise<StreamChannel> {
+  const window = checkedTuning("window", request.window ?? defaultWindow, 1, maxWindow);
+  const heartbeatMs = checkedTuning("heartbeatMs", request.heartbeatMs ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
+  const signal = request.signal;
+  if (signal?.aborted) throw canceled(signal);
+  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, label: request.label });
+
+  if (signal !== undefined) {
+    const onAbort = () => channel.fail(canceled(signal), "cancel");
+    signal.addEventListener("abort", onAbort, { once: true });
+    channel.onRelease(() => signal.removeEventListener("abort", onAbort));
+  }
+  if (request.deadline !== undefined) {
+    const timer = setTimeout(() => channel.fail(new MicroError("deadline_exceeded", `${request.label}: the stream's deadline passed`), "cancel"), request.deadline - Date.now());
+    channel.onRelease(() => clearTimeout(timer));
+  }
+  const openTimer = setTimeout(
+    () => channel.fail(new MicroError("deadline_exceeded", `${request.label}: the service did not accept the stream in time`), "cancel"),
+    Math.max(0, request.openBy - Date.now()),
+  );
+
+  const headers = request.headers;
+  headers.set(streamHeader, "1");
+  headers.set(windowHeader, String(window));
+  headers.set(heartbeatHeader, String(heartbeatMs));
+  try {
+    nc.publish(request.subject, new Uint8Array(0), { reply: channel.inbox, headers });
+    await channel.whenOpen();
+  } catch (error) {
+    channel.fail(MicroError.from(error, "unavailable"), "none");
+    throw channel.failure;
+  } finally {
+    clearTimeout(openTimer);
+  }
+  return channel;
+}
+
+/** Throws `invalid_argument` unless `value` is an integer in [min, max]. */
+export function checkedTuning(what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new MicroError("invalid_argument", `stream ${what} must be an integer from ${min} to ${max}, got ${value}`, { detail: what });
+  }
+  return value;
+}
+
+function canceled(signal: AbortSignal): MicroError {
+  const reason = signal.reason;
+  return new MicroError("canceled", reason instanceof Error ? `stream canceled: ${reason.message}` : "stream canceled", { cause: reason });
+}

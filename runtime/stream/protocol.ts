@@ -1,0 +1,70 @@
+/**
+ * The streaming wire protocol: how one RPC stream (server, client or bidi) runs over core NATS.
+ *
+ * 1. **Open.** The client subscribes a fresh inbox `C` and publishes an empty message to the
+ *    endpoint subject (`micro.srv.greeter.Greeter.Chat`, or the node subject) with reply `C`
+ *    and headers `Micro-Stream: 1`, `Micro-Stream-Window` (how many data frames it will
+ *    buffer), `Micro-Stream-Heartbeat` (ms), `Content-Type`, `Micro-Timeout` (only when the
+ *    caller set a deadline) and metadata. The open waits in the service's mailbox like a call
+ *    and holds one handler slot for the life of the stream.
+ * 2. **Accept.** The server subscribes its own inbox `S` and sends an `open` frame to `C` with
+ *    reply `S` and its own `Micro-Stream-Window`. Refusals (unknown endpoint, a unary method,
+ *    a full mailbox) are an ordinary error reply to `C` instead; no responders is NATS's 503.
+ *    A 503 to the `open` frame tells the server the client already left (it gave up while the
+ *    open waited in the mailbox): the stream ends before the handler runs.
+ * 3. **Frames.** Each side then publishes to the other's inbox; NATS keeps one publisher's
+ *    order. A message without headers is a **data** frame (one encoded message, in the open's
+ *    content type); control frames carry `Micro-Frame`:
+ *    - `end`: the sender sends no more (client: half-close; server: the RPC succeeded).
+ *    - `error`: the server's handler failed; `Nats-Service-Error`, `Nats-Service-Error-Code`
+ *      and `Micro-Error-Code` headers as for unary errors, JSON body. It comes after the data
+ *      frames already sent, so the client reads those first and then gets the error.
+ *    - `credit` with `Micro-Credit: n`: the receiver consumed n data frames; the sender may
+ *      send n more. A sender starts with the peer's window and stops at zero credit, so a slow
+ *      consumer slows the producer and each side buffers at most its window.
+ *    - `ping`: heartbeat, sent by both sides every heartbeat interval. Any frame proves the
+ *      peer alive; after {@link missedHeartbeats} intervals of silence the stream fails with
+ *      `unavailable` on that side (a killed process, a lost connection).
+ *    - `cancel`: the client gave up (abort signal, `break`, deadline, an error in its input);
+ *      the server aborts the handler's signal.
+ * 4. **Size.** A data frame larger than the NATS max payload is refused with
+ *    `resource_exhausted` before it is sent (no chunking): send large data as many messages.
+ *
+ * Every request message, even the one of a server-streaming call, travels as a data frame,
+ * so a peer without descriptors (the gateway) can stream any method.
+ * @module
+ */
+
+/** On the open request: marks it as a stream open rather than a unary call. */
+export const streamHeader = "Micro-Stream";
+/** Kind of a control frame: `open`, `end`, `error`, `credit`, `ping` or `cancel`. */
+export const frameHeader = "Micro-Frame";
+/** On open and accept: how many data frames the sender of this header will buffer. */
+export const windowHeader = "Micro-Stream-Window";
+/** On open: the heartbeat interval in ms both sides use. */
+export const heartbeatHeader = "Micro-Stream-Heartbeat";
+/** On a `credit` frame: how many more data frames the peer may send. */
+export const creditHeader = "Micro-Credit";
+
+/** The control frames. */
+export type FrameKind = "open" | "end" | "error" | "credit" | "ping" | "cancel";
+
+/** Data frames each side buffers unless told otherwise. */
+export const defaultWindow = 128;
+/** The largest window a side may ask for. */
+export const maxWindow = 65_536;
+/** Heartbeat interval unless told otherwise (a vanished peer is noticed within ~3 s). */
+export const defaultHeartbeatMs = 1000;
+/** Bounds of the heartbeat interval a client may ask for. */
+export const minHeartbeatMs = 50;
+export const maxHeartbeatMs = 60_000;
+/** Intervals of silence after which the peer counts as gone. */
+export const missedHeartbeats = 3;
+
+/** Per-stream tuning a caller may pass. */
+export interface StreamTuning {
+  /** Data frames this side buffers (its credit window); default 128. */
+  readonly window?: number;
+  /** Heartbeat interval in ms; default 1000. Only the client's value counts. */
+  readonly heartbeatMs?: number;
+}

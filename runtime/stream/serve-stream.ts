@@ -1,0 +1,159 @@
+/**
+ * The server side of a stream: accepts the open, runs the streaming handler and moves its
+ * messages through a {@link StreamChannel}. Handlers stay plain async code: requests arrive
+ * as an `AsyncIterable`, responses leave as the handler's `AsyncIterable`.
+ * @module
+ */
+import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import { createInbox, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { codecForRequest } from "../codec/select.ts";
+import type { Codec } from "../codec/codec.ts";
+import { MicroError } from "../errors/micro-error.ts";
+import { CallContext, type InstanceInfo } from "../server/handler-context.ts";
+import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
+import { maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
+import type { RequestHeaders } from "../wire/request-headers.ts";
+import { failureRacer, raceFailure, StreamChannel } from "./channel.ts";
+import { checkedTuning } from "./open-stream.ts";
+import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, windowHeader } from "./protocol.ts";
+
+/** What serving one stream needs from its service instance. */
+export interface StreamServeOptions {
+  readonly nc: NatsConnection;
+  readonly info: InstanceInfo;
+  /** Data frames the server buffers per stream. */
+  readonly window?: number;
+  /** Told about throwables that are not `MicroError` (handler bugs). */
+  readonly onHandlerError: (error: unknown, endpoint: string) => void;
+}
+
+/**
+ * Serves one stream open request `msg` for `endpoint`. Throws a `MicroError` (for the caller
+ * to send as an error reply) when the stream cannot be accepted; once accepted, every
+ * outcome travels as frames and this resolves when the stream is over. Resolves to the
+ * error the stream ended with, if any.
+ */
+export async function serveStream(
+  msg: Msg,
+  endpoint: EndpointDefinition,
+  headers: RequestHeaders,
+  arrived: number,
+  options: StreamServeOptions,
+): Promise<MicroError | undefined> {
+  const { nc, info } = options;
+  if (!msg.reply) throw new MicroError("invalid_argument", `a stream open for ${endpoint.name} needs a reply subject`);
+  if (endpoint.method.methodKind === "unary") {
+    throw new MicroError("failed_precondition", `${endpoint.name} is a unary method: call it, do not open a stream`, { detail: endpoint.name });
+  }
+  const handler = endpoint.stream;
+  if (handler === undefined) {
+    throw new MicroError("unimplemented", `${endpoint.name} is not implemented by ${info.service.name} ${info.service.version}`, { detail: endpoint.name });
+  }
+  const codec = codecForRequest(headers, msg.data);
+  const credit = checkedTuning("window", numberHeader(headers, windowHeader) ?? defaultWindow, 1, maxWindow);
+  const heartbeatMs = checkedTuning("heartbeat", numberHeader(headers, heartbeatHeader) ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
+  const timeout = numberHeader(headers, timeoutHeader);
+  if (timeout !== undefined && !(timeout > 0)) throw new MicroError("deadline_exceeded", `the stream open arrived with no time left (${timeoutHeader}: ${timeout})`);
+  const deadline = arrived + Math.min(timeout ?? maxTimeoutMs, maxTimeoutMs);
+  const window = options.window ?? defaultWindow;
+
+  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, label: endpoint.name, serviceId: info.id });
+  channel.accept(msg.reply, credit);
+  channel.control("open", { [windowHeader]: String(window) }, channel.inbox);
+
+  const onStop = () => channel.fail(new MicroError("unavailable", `${info.service.name} stopped before the stream ${endpoint.name} finished`), "error");
+  if (info.stopSignal.aborted) onStop();
+  else info.stopSignal.addEventListener("abort", onStop, { once: true });
+  channel.onRelease(() => info.stopSignal.removeEventListener("abort", onStop));
+  if (timeout !== undefined) {
+    const timer = setTimeout(() => channel.fail(new MicroError("deadline_exceeded", `the deadline of the stream ${endpoint.name} passed`), "error"), deadline - Date.now());
+    channel.onRelease(() => clearTimeout(timer));
+  }
+
+  const context = new CallContext({ ...info, stopSignal: channel.signal }, endpoint.name, headers, deadline);
+  const requests = decodedMessages(channel, codec, endpoint.method.input);
+  try {
+    switch (endpoint.method.methodKind) {
+      case "server_streaming": {
+        const first = await requests.next();
+        if (first.done) throw new MicroError("invalid_argument", `${endpoint.name} needs one request message before the client ends its side`);
+        await sendAll(channel, codec, endpoint, (handler as ServerStreamingHandler<DescMessage, DescMessage>)(first.value, context));
+        break;
+      }
+      case "client_streaming": {
+        const result = await raceFailure(channel, Promise.resolve((handler as ClientStreamingHandler<DescMessage, DescMessage>)(requests, context)));
+        await channel.send(encode(codec, endpoint, result));
+        break;
+      }
+      case "bidi_streaming":
+        await sendAll(channel, codec, endpoint, (handler as BidiStreamingHandler<DescMessage, DescMessage>)(requests, context));
+        break;
+    }
+    channel.end();
+    return undefined;
+  } catch (cause) {
+    // Anything but a MicroError is a bug in the handler: worth a log line with its stack.
+    if (!MicroError.is(cause) && channel.failure === undefined) options.onHandlerError(cause, endpoint.name);
+    const error = channel.failure ?? MicroError.from(cause);
+    channel.fail(error, "error");
+    return error;
+  } finally {
+    channel.close();
+    context.dispose();
+    // A handler still reading when the stream ended gets an error instead of hanging.
+    void requests.return(undefined).catch(() => undefined);
+  }
+}
+
+/** Sends every message of `source`; stops it (and rejects) as soon as the stream fails. */
+async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointDefinition, source: AsyncIterable<unknown>): Promise<void> {
+  if (source === null || typeof source !== "object" || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function") {
+    throw new MicroError("internal", `the handler of ${endpoint.name} must return an AsyncIterable (write it as async function*), got ${source === null ? "null" : typeof source}`);
+  }
+  const iterator = source[Symbol.asyncIterator]();
+  const race = failureRacer(channel);
+  let done = false;
+  try {
+    for (;;) {
+      const next = await race(iterator.next());
+      if (next.done) {
+        done = true;
+        return;
+      }
+      await channel.send(encode(codec, endpoint, next.value));
+    }
+  } finally {
+    // Runs the generator's finally blocks; not awaited, since a handler ignoring its signal may never get there.
+    if (!done) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
+/** The client's messages, decoded; ends at the client's `end`, throws the stream's failure. */
+async function* decodedMessages(channel: StreamChannel, codec: Codec, input: DescMessage): AsyncGenerator<MessageShape<DescMessage>, void, undefined> {
+  for (;;) {
+    const data = await channel.read();
+    if (data === undefined) return;
+    yield codec.decode(input, data);
+  }
+}
+
+function encode(codec: Codec, endpoint: EndpointDefinition, value: unknown): Uint8Array {
+  const schema = endpoint.method.output;
+  if (isMessage(value, schema)) return codec.encode(schema, value);
+  if (value === undefined || value === null || typeof value !== "object") {
+    throw new MicroError("internal", `the handler of ${endpoint.name} produced ${value === null ? "null" : typeof value}, expected a ${schema.typeName}`);
+  }
+  try {
+    return codec.encode(schema, create(schema, value as Record<string, unknown>));
+  } catch (cause) {
+    throw new MicroError("internal", `the handler of ${endpoint.name} produced an invalid ${schema.typeName}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function numberHeader(headers: RequestHeaders, name: string): number | undefined {
+  const text = headers.get(name);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new MicroError("invalid_argument", `${name} must be a number, got "${text}"`, { detail: name });
+  return n;
+}
