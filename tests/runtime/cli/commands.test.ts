@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { micro } from "../../support/cli.ts";
+import { repoPath } from "../../support/service-dirs.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { type Child, runMicro } from "../../support/subprocess.ts";
 
@@ -30,7 +31,7 @@ describe("micro services and describe", () => {
     expect(text.stdout).toMatch(/greeter\s+1\.0\.0\s+1\s+Greeter\.SayHello, Greeter\.SayGoodbye\s+registry/);
     const json = await micro(["list", "--output", "json"], env);
     const services = JSON.parse(json.stdout) as Array<{ name: string; version: string; nodes: number }>;
-    expect(services.map((s) => s.name)).toEqual(["audit", "greeter"]);
+    expect(services.map((s) => s.name)).toEqual(["audit", "counter", "greeter"]);
     expect(services.find((s) => s.name === "greeter")).toMatchObject({ version: "1.0.0", nodes: 1 });
   });
 
@@ -46,7 +47,7 @@ describe("micro services and describe", () => {
     expect(json[0].endpoints[1]).toMatchObject({ name: "Greeter.SayGoodbye", implemented: false });
     const unknown = await micro(["describe", "nope"], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain(`error not_found: unknown service "nope" in namespace "micro" (running: audit, greeter)`);
+    expect(unknown.stderr).toContain(`error not_found: unknown service "nope" in namespace "micro" (running: audit, counter, greeter)`);
   });
 });
 
@@ -190,9 +191,45 @@ describe("micro health, stats and traffic", () => {
     expect(JSON.parse((await micro(["traffic", "greeter", "-o", "json"], env)).stdout).weights).toBeNull();
   });
 
-  it("says micro stream needs the streaming runtime", async () => {
-    const stream = await micro(["stream", "counter", "Counter.Count"], env);
-    expect(stream.code).toBe(1);
-    expect(stream.stderr).toContain("error unimplemented: streaming endpoints need the streaming runtime");
+});
+
+describe("micro stream", () => {
+  it("prints a server stream line by line, and sends client and bidi streams from stdin", async () => {
+    const count = await micro(["stream", "counter", "Counter.Count", '{"to":3}'], env);
+    expect(count.code).toBe(0);
+    expect(count.stdout).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+    const sum = await stdinMicro(["stream", "counter", "Counter.Sum", "--stdin"], '{"value":1}\n\n{"value":41}\n');
+    expect(sum.code).toBe(0);
+    expect(JSON.parse(sum.stdout)).toEqual({ sum: 42, count: 2 });
+    const echo = await stdinMicro(["stream", "counter", "Counter.Echo", "--stdin", "-o", "json"], '{"text":"a"}\n{"text":"b"}\n');
+    expect(JSON.parse(echo.stdout)).toEqual([{ text: "a", seq: 1 }, { text: "b", seq: 2 }]);
+  });
+
+  it("reports the handler's error, a deadline, a unary endpoint and a bad stdin line", async () => {
+    const [tooMany, deadline, unary, badLine] = await Promise.all([
+      micro(["stream", "counter", "Counter.Count", '{"to":99999999}'], env),
+      micro(["stream", "counter", "Counter.Count", '{"to":100,"intervalMs":100}', "--timeout", "300ms"], env),
+      micro(["stream", "greeter", "Greeter.SayHello"], env),
+      stdinMicro(["stream", "counter", "Counter.Sum", "--stdin"], '{"value":1}\nnot json\n'),
+    ]);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toContain("error invalid_argument: to must be at most 10000000 (detail: to)");
+    expect(deadline.code).toBe(1);
+    expect(deadline.stdout).toStartWith('{"n":1}\n');
+    expect(deadline.stderr).toContain("error deadline_exceeded");
+    expect(unary.code).toBe(2);
+    expect(unary.stderr).toContain("Greeter.SayHello is not a streaming endpoint: use micro call");
+    expect(badLine.code).toBe(2);
+    expect(badLine.stderr).toContain("stdin line 2 is not valid JSON");
   });
 });
+
+/** `micro <args>` with `input` on stdin. */
+async function stdinMicro(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = Bun.spawn({
+    cmd: [process.execPath, repoPath("runtime/cli/main.ts"), ...args], cwd: repoPath(""), env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdin: new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, stdout, stderr };
+}
