@@ -15,6 +15,8 @@ import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { errorResponse } from "./errors.ts";
 import { resolvePath } from "./paths.ts";
+import { createSidecarApp } from "./sidecar/routes.ts";
+import type { Sidecar } from "./sidecar/sidecar.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   readonly broker?: JetStreamBroker;
   /** The platform's WebSocket upgrade (`platformUpgradeWebSocket()`), for WebSocket routes. */
   readonly upgradeWebSocket?: UpgradeWebSocket;
+  /** With a sidecar (`createSidecar`): its HTTP API under `/sidecar/...`. */
+  readonly sidecar?: Sidecar;
 }
 
 const json = { "content-type": "application/json" };
@@ -73,6 +77,7 @@ export function createGateway(options: GatewayOptions): Hono {
   addConnectStreamRoutes(app, { transport: options.transport, namespace, openTimeoutMs: defaultTimeout });
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout });
   if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace });
+  if (options.sidecar !== undefined) app.route("/sidecar", createSidecarApp(options.sidecar));
 
   if (options.upgradeWebSocket !== undefined) {
     addStreamSocketRoute(app, { transport: options.transport, namespace, upgradeWebSocket: options.upgradeWebSocket, openTimeoutMs: defaultTimeout });

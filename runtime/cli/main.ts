@@ -19,6 +19,7 @@ import { replayCommand } from "./commands/replay.ts";
 import { runServicesCommand } from "./commands/run.ts";
 import { subscribeCommand } from "./commands/subscribe.ts";
 import { servicesCommand } from "./commands/services.ts";
+import { sidecarCommand, sidecarMain } from "./commands/sidecar.ts";
 
 const version = "0.1.0";
 
@@ -38,6 +39,7 @@ const micro = Command.make("micro").pipe(
     statsCommand,
     trafficCommand,
     newCommand,
+    sidecarCommand,
   ]),
   Command.withExamples([
     { command: "micro run --watch", description: "run NATS, services/ and the gateway; reload a service when its file changes" },
@@ -49,9 +51,15 @@ const micro = Command.make("micro").pipe(
 const argv = (args: string[]) => (args[0] === "call" ? ["call", ...fieldFlagsToPairs(args.slice(1))] : args);
 
 const program = Command.runWith(micro, { version })(argv(process.argv.slice(2))).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
-try {
-  await Effect.runPromise(program);
-} catch {
-  // The parser has already printed the problem and the help of the command.
-  process.exitCode = 2;
+const args = process.argv.slice(2);
+if (args[0] === "sidecar") {
+  // The sidecar parses its own flags (shared with gateway/sidecar/main.ts).
+  process.exitCode = await sidecarMain(args.slice(1));
+} else {
+  try {
+    await Effect.runPromise(program);
+  } catch {
+    // The parser has already printed the problem and where the help is.
+    process.exitCode = 2;
+  }
 }

@@ -15,6 +15,7 @@ import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
 import { NatsServer } from "../nats/server-layer.ts";
 import { Supervisor } from "./watch.ts";
+import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean } = {}): Promise<number> {
@@ -103,7 +104,8 @@ const startGateway = (config: RunnerConfig, log: (line: string) => void) =>
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
     const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
-    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket });
+    const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
+    const app = createGateway({ transport, namespace: config.namespace, broker, upgradeWebSocket, sidecar });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),

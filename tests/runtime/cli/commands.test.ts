@@ -224,6 +224,22 @@ describe("micro stream", () => {
   });
 });
 
+describe("micro sidecar", () => {
+  it("serves the sidecar API on NATS until Ctrl-C", async () => {
+    const sidecar = runMicro(["sidecar", "--port", "0"], env);
+    try {
+      await sidecar.waitFor(/sidecar (http:\/\/127\.0\.0\.1:\d+\/sidecar)/);
+      const url = /sidecar (http:\/\/127\.0\.0\.1:\d+)\/sidecar/.exec(sidecar.output())![1]!;
+      const reply = await fetch(`${url}/sidecar/rpc`, { method: "POST", body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) });
+      expect(await reply.json()).toEqual({ message: "Hello Ada" });
+      sidecar.process.kill("SIGINT");
+      expect(await sidecar.exited).toBe(0);
+    } finally {
+      sidecar.process.kill("SIGKILL");
+    }
+  });
+});
+
 /** `micro <args>` with `input` on stdin. */
 async function stdinMicro(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = Bun.spawn({

@@ -23,6 +23,16 @@ describe("micro (parsing, help, settings)", () => {
     helps.forEach((h, i) => expect(`${commands[i]}: ${h.stdout}`).toContain("EXAMPLES"));
   });
 
+  it("lists micro sidecar, which explains its own flags and refuses unknown ones", async () => {
+    expect((await micro(["--help"])).stdout).toMatch(/\n  sidecar\b/);
+    const help = await micro(["sidecar", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("usage: micro sidecar [flags]");
+    const bad = await micro(["sidecar", "--bogus"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`micro sidecar: error invalid_argument: unknown flag "--bogus"`);
+  });
+
   it("rejects a bad flag or an unknown command on stderr with exit status 2", async () => {
     const flag = await micro(["services", "--bogus"]);
     expect(flag.code).toBe(2);

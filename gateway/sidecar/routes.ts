@@ -1,0 +1,140 @@
+/**
+ * The sidecar's HTTP API, a Hono app the gateway mounts at `/sidecar` (and `runSidecar`
+ * serves on its own port, at the same paths):
+ *
+ * | route | what |
+ * |---|---|
+ * | `POST /registry` | host a service for an app: `{name, version?, url, endpoints, metadata?, health?, healthIntervalMs?}` → 201 |
+ * | `DELETE /registry/{name}[?version=v]` | stop hosting it (deregistered at once, in-flight calls finish) |
+ * | `GET /registry`, `GET /registry/{name}` | services in the registry (every node, any language) |
+ * | `GET /hosted` | the services this sidecar hosts, with their health state |
+ * | `POST /rpc` | call any service: `{service, endpoint, request}` → its JSON reply |
+ * | `POST /events/{topic}` | publish the JSON body → 201 `{id, sequence, duplicate}` |
+ * | `GET /events/{filter}/stream` | live events as server-sent events |
+ * | `POST /subscriptions` | webhook subscription: `{topic, url, service, maxDeliveries?, concurrency?, timeoutMs?}` → 201 `{id, ...}` |
+ * | `GET /subscriptions`, `DELETE /subscriptions/{id}` | list, stop |
+ *
+ * Errors are the gateway's `{id, code, detail, status}` with the matching status.
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { streamSSE } from "hono/streaming";
+import { assertTopic, MicroError } from "../../runtime/mod.ts";
+import { callJson } from "../call.ts";
+import { errorResponse } from "../errors.ts";
+import { eventJson } from "../events.ts";
+import type { Sidecar } from "./sidecar.ts";
+import { parseCall, parseJsonText, parseRegistration, parseSubscription } from "./requests.ts";
+
+const encoder = new TextEncoder();
+
+/** The sidecar API over `sidecar`; see the module comment for the routes. */
+export function createSidecarApp(sidecar: Sidecar): Hono {
+  const app = new Hono();
+  const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
+  app.onError((error, c) => errorResponse(error, requestIdOf(c)));
+  const body = async (c: Context): Promise<unknown> => parseJsonText(await c.req.text());
+  const broker = (what: string) => {
+    if (sidecar.broker === undefined) throw new MicroError("failed_precondition", `${what} needs JetStream, and this sidecar runs without an event broker`);
+    return sidecar.broker;
+  };
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  app.post("/registry", async (c) => {
+    const spec = parseRegistration(await body(c), { healthIntervalMs: sidecar.healthIntervalMs });
+    return c.json(await sidecar.register(spec), 201);
+  });
+  app.delete("/registry/:name", async (c) => {
+    const name = c.req.param("name");
+    const stopped = await sidecar.deregister(name, c.req.query("version"));
+    if (stopped.length === 0) throw new MicroError("not_found", `this sidecar hosts no service ${name}${c.req.query("version") ? ` ${c.req.query("version")}` : ""}`, { detail: name });
+    return c.json({ deregistered: stopped });
+  });
+  app.get("/registry", async (c) => {
+    const services = (await sidecar.registry.listServices()).filter((s) => s.namespace === sidecar.namespace);
+    return c.json({ services });
+  });
+  app.get("/registry/:name", async (c) => {
+    const name = c.req.param("name");
+    const services = await sidecar.registry.getService(name, sidecar.namespace);
+    if (services.length === 0) throw new MicroError("not_found", `no service ${name} is registered`, { detail: name });
+    return c.json({ services });
+  });
+  app.get("/hosted", (c) => c.json({ services: sidecar.hosted() }));
+
+  app.post("/rpc", async (c) => {
+    const call = parseCall(await body(c));
+    const timeout = c.req.header("x-micro-timeout");
+    const timeoutMs = timeout === undefined ? 10_000 : Number(timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new MicroError("invalid_argument", `X-Micro-Timeout must be a whole number of ms, got "${timeout}"`);
+    const metadata: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, key) => {
+      if (key.startsWith("x-micro-meta-")) metadata[key.slice("x-micro-meta-".length)] = value;
+    });
+    const reply = await callJson(sidecar.transport, {
+      namespace: sidecar.namespace,
+      service: call.service,
+      endpoint: call.endpoint,
+      body: encoder.encode(JSON.stringify(call.request)),
+      timeoutMs: Math.min(timeoutMs, 2_147_483_647),
+      metadata,
+    });
+    return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
+  });
+
+  app.post("/events/:topic", async (c) => {
+    const topic = c.req.param("topic");
+    try {
+      assertTopic(topic, false);
+    } catch (error) {
+      throw new MicroError("invalid_argument", (error as Error).message, { detail: "topic" });
+    }
+    const text = await c.req.text();
+    parseJsonText(text);
+    const id = c.req.header("x-event-id");
+    const result = await broker("publishing").publish(topic, encoder.encode(text), {
+      contentType: "application/json",
+      source: c.req.header("x-micro-source") ?? "sidecar",
+      user: c.req.header("x-micro-user") ?? "",
+      ...(id ? { id } : {}),
+    });
+    return c.json(result, result.duplicate ? 200 : 201);
+  });
+  app.get("/events/:filter/stream", (c) => {
+    const filter = c.req.param("filter");
+    try {
+      assertTopic(filter, true);
+    } catch (error) {
+      throw new MicroError("invalid_argument", (error as Error).message, { detail: "filter" });
+    }
+    const events = broker("streaming events");
+    return streamSSE(c, async (stream) => {
+      const subscription = await events.subscribe(filter, async (e) => {
+        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
+      }, { service: "sidecar", broadcast: true, concurrency: 1 });
+      // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
+      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
+      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      clearInterval(keepAlive);
+      await subscription.stop();
+    });
+  });
+
+  app.post("/subscriptions", async (c) => {
+    const spec = parseSubscription(await body(c));
+    broker("a subscription");
+    return c.json(await sidecar.subscribe(spec), 201);
+  });
+  app.get("/subscriptions", (c) => c.json({ subscriptions: sidecar.webhooks() }));
+  app.delete("/subscriptions/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await sidecar.unsubscribe(id))) throw new MicroError("not_found", `no subscription ${id}`, { detail: id });
+    return c.json({ stopped: id });
+  });
+
+  // Mounted under the gateway, unknown sidecar paths must not fall through to service routing.
+  app.all("*", (c) => errorResponse(new MicroError("not_found", `no sidecar route for ${c.req.method} ${c.req.path}`), requestIdOf(c)));
+  return app;
+}
