@@ -14,7 +14,7 @@ import { serveHttp } from "../platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
 import { NatsServer } from "../nats/server-layer.ts";
-import { Supervisor } from "./watch.ts";
+import { exitWithParent, Supervisor } from "./watch.ts";
 import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
@@ -29,6 +29,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
   }
   const log = config.log;
   if (options.watch) return runWatched(config);
+  exitWithParent();
 
   const program = Effect.gen(function* () {
     const stopRequested = yield* Deferred.make<string>();

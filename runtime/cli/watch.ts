@@ -30,6 +30,19 @@ interface Child {
   readonly exited: Promise<void>;
 }
 
+/** Set in the environment of the processes the supervisor starts. */
+export const watchChildVariable = "MICRO_WATCH_CHILD";
+
+/**
+ * In a child of the supervisor: stop (draining, as on SIGTERM) when the supervisor is gone,
+ * even killed outright, which closes the child's stdin. No orphans keep serving old code.
+ */
+export function exitWithParent(): void {
+  if (process.env[watchChildVariable] !== "1") return;
+  process.stdin.on("data", () => undefined);
+  process.stdin.once("end", () => process.kill(process.pid, "SIGTERM"));
+}
+
 const mainPath = fileURLToPath(new URL("./main.ts", import.meta.url));
 
 /** Runs and reloads the services of a folder until {@link Supervisor.stop}. */
@@ -156,8 +169,9 @@ export class Supervisor {
   #spawn(module: string): Child {
     const args = [...process.execArgv, mainPath, "run", this.#options.servicesDir, "--module", module];
     const proc = spawn(process.execPath, args, {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NATS_URL: this.#options.natsUrl, MICRO_NAMESPACE: this.#options.namespace, MICRO_GATEWAY_PORT: "0" },
+      // stdin stays open while this process lives: its end tells the child to stop (see exitWithParent).
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, NATS_URL: this.#options.natsUrl, MICRO_NAMESPACE: this.#options.namespace, MICRO_GATEWAY_PORT: "0", [watchChildVariable]: "1" },
     });
     let resolveReady!: (ok: boolean) => void;
     const ready = new Promise<boolean>((r) => (resolveReady = r));
