@@ -29,7 +29,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
   }
   const log = config.log;
   if (options.watch) return runWatched(config);
-  exitWithParent();
+  const releaseStdin = exitWithParent();
 
   const program = Effect.gen(function* () {
     const stopRequested = yield* Deferred.make<string>();
@@ -56,6 +56,8 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
     console.error(`micro run: ${e.message}`);
     setExitCode(1);
     return 1;
+  } finally {
+    releaseStdin();
   }
 }
 

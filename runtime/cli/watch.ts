@@ -36,11 +36,18 @@ export const watchChildVariable = "MICRO_WATCH_CHILD";
 /**
  * In a child of the supervisor: stop (draining, as on SIGTERM) when the supervisor is gone,
  * even killed outright, which closes the child's stdin. No orphans keep serving old code.
+ * Returns the function that lets go of stdin when the child has stopped.
  */
-export function exitWithParent(): void {
-  if (process.env[watchChildVariable] !== "1") return;
+export function exitWithParent(): () => void {
+  if (process.env[watchChildVariable] !== "1") return () => undefined;
+  const onEnd = () => process.kill(process.pid, "SIGTERM");
   process.stdin.on("data", () => undefined);
-  process.stdin.once("end", () => process.kill(process.pid, "SIGTERM"));
+  process.stdin.once("end", onEnd);
+  // Once stopped, stdin must not keep the process alive.
+  return () => {
+    process.stdin.off("end", onEnd);
+    process.stdin.destroy();
+  };
 }
 
 const mainPath = fileURLToPath(new URL("./main.ts", import.meta.url));

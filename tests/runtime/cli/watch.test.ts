@@ -86,4 +86,26 @@ describe("micro run --watch", () => {
       await conn.close();
     }
   }, 60_000);
+
+  it("leaves no service running when the watcher is killed outright", async () => {
+    const env = { NATS_URL: nats.url };
+    writeFileSync(join(services, "slow.ts"), slowModule("again", 0));
+    const run = spawnMicro(["run", "services", "--watch"], env, project.dir);
+    try {
+      await run.waitFor(/service slow 1\.0\.0/);
+      await run.waitFor(/service inventory 1\.0\.0/);
+      expect((await micro(["health", "slow"], env)).code).toBe(0);
+      run.process.kill("SIGKILL");
+      await run.exited;
+      let health = await micro(["health", "slow"], env);
+      for (let tries = 0; tries < 25 && health.code === 0; tries++) {
+        await Bun.sleep(200);
+        health = await micro(["health", "slow"], env);
+      }
+      expect(health.code).toBe(1);
+      expect(health.stderr).toContain(`no instance of "slow" answers or is registered`);
+    } finally {
+      run.process.kill("SIGKILL");
+    }
+  }, 30_000);
 });
