@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { micro } from "../../support/cli.ts";
+import { openTestConnection } from "../../support/rpc.ts";
 import { repoPath } from "../../support/service-dirs.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { type Child, runMicro } from "../../support/subprocess.ts";
@@ -221,6 +222,32 @@ describe("micro stream", () => {
     expect(unary.stderr).toContain("Greeter.SayHello is not a streaming endpoint: use micro call");
     expect(badLine.code).toBe(2);
     expect(badLine.stderr).toContain("stdin line 2 is not valid JSON");
+  });
+});
+
+describe("NATS services in other languages", () => {
+  it("lists, describes, pings and reports a service that only speaks the NATS services protocol", async () => {
+    // What a Go service built with the NATS micro library answers, written out by hand.
+    const conn = await openTestConnection(nats.url);
+    const identity = { name: "pricing", id: "go-1", version: "0.3.0", metadata: { lang: "go" } };
+    const endpoint = { name: "Quote", subject: "micro.srv.pricing.Pricing.Quote", queue_group: "q" };
+    const answers: Record<string, object> = {
+      PING: { type: "io.nats.micro.v1.ping_response", ...identity },
+      INFO: { type: "io.nats.micro.v1.info_response", ...identity, description: "", endpoints: [endpoint] },
+      STATS: { type: "io.nats.micro.v1.stats_response", ...identity, started: new Date().toISOString(), endpoints: [{ ...endpoint, num_requests: 7, num_errors: 1, last_error: "boom", processing_time: 7e6, average_processing_time: 1e6 }] },
+    };
+    for (const verb of Object.keys(answers)) {
+      for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.pricing`]) conn.nc.subscribe(subject, { callback: (_e, m) => void m.respond(JSON.stringify(answers[verb])) });
+    }
+    try {
+      const list = JSON.parse((await micro(["services", "-o", "json"], env)).stdout);
+      expect(list.find((s: { name: string }) => s.name === "pricing")).toMatchObject({ version: "0.3.0", nodes: 1, endpoints: ["Quote"], source: "nats-micro" });
+      expect((await micro(["describe", "pricing"], env)).stdout).toContain("pricing 0.3.0");
+      expect((await micro(["health", "pricing"], env)).stdout).toMatch(/pricing\s+0\.3\.0\s+go-1\s+ok/);
+      expect(JSON.parse((await micro(["stats", "pricing", "-o", "json"], env)).stdout)[0].endpoints[0]).toMatchObject({ requests: 7, errors: 1, lastError: "boom", averageMs: 1 });
+    } finally {
+      await conn.close();
+    }
   });
 });
 
