@@ -50,7 +50,7 @@ export function exitWithParent(): () => void {
   };
 }
 
-const mainPath = fileURLToPath(new URL("./main.ts", import.meta.url));
+const mainPath = fileURLToPath(new URL("./main.ts", import.meta.url).href);
 
 /** Runs and reloads the services of a folder until {@link Supervisor.stop}. */
 export class Supervisor {
