@@ -52,7 +52,11 @@ const argv = (args: string[]) => (args[0] === "call" ? ["call", ...fieldFlagsToP
 
 const program = Command.runWith(micro, { version })(argv(process.argv.slice(2))).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
 const args = process.argv.slice(2);
-if (args[0] === "sidecar") {
+if (args.includes("--wizard")) {
+  // A built-in of the parser that needs interactive terminal input, which the CLI does not wire up.
+  process.stderr.write(`micro: --wizard is not supported; see "micro --help" and "micro <command> --help"\n`);
+  process.exitCode = 2;
+} else if (args[0] === "sidecar") {
   // The sidecar parses its own flags (shared with gateway/sidecar/main.ts).
   process.exitCode = await sidecarMain(args.slice(1));
 } else {

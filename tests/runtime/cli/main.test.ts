@@ -42,6 +42,9 @@ describe("micro (parsing, help, settings)", () => {
     const command = await micro(["bogus"]);
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('Unknown subcommand "bogus"');
+    const wizard = await micro(["--wizard"]);
+    expect(wizard.code).toBe(2);
+    expect(wizard.stderr).toContain("--wizard is not supported");
     const missing = await micro(["describe"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("Missing required argument: service");
