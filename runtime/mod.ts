@@ -22,6 +22,7 @@ export type {
 export { defaultServiceName, endpointFullName, endpointName } from "./service/names.ts";
 
 export { createClient } from "./client/create-client.ts";
+export { callJson, type JsonCall } from "./client/call-json.ts";
 export { createDiscovery, type Discovery, type DiscoveryOptions } from "./client/discovery.ts";
 export { connectClient, type ConnectClientOptions, type MicroConnection } from "./client/connect.ts";
 export { NatsTransport } from "./client/nats-transport.ts";
@@ -46,6 +47,13 @@ export { layerNatsServer, NatsServer, type NatsServerInfo } from "./nats/server-
 
 export { createMemoryRegistry } from "./registry/memory.ts";
 export { listNatsMicroServices, type NatsMicroService } from "./registry/nats-micro-services.ts";
+export {
+  type NatsMicroEndpointStats,
+  type NatsMicroPing,
+  type NatsMicroStats,
+  natsMicroServiceStats,
+  pingNatsMicroServices,
+} from "./registry/nats-micro-status.ts";
 export { createNatsRegistry, type NatsRegistryOptions } from "./registry/nats-kv.ts";
 export { keepRegistered, layerMemoryRegistry, layerNatsRegistry, ServiceRegistry } from "./registry/layer.ts";
 export type { EndpointRecord, FieldSchema, NodeRecord, Registry, RegistryEvent, Service, ServiceRecord } from "./registry/types.ts";

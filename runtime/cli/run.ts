@@ -14,17 +14,19 @@ import { ServiceRegistry } from "../registry/layer.ts";
 import { serveHttp } from "../platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../platform/websocket.ts";
 import { createGateway } from "../../gateway/app.ts";
+import { NatsServer } from "../nats/server-layer.ts";
+import { exitWithParent, Supervisor } from "./watch.ts";
 import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
 import { type AuthConfig, loadAuthFile } from "../../gateway/auth.ts";
 import { Nats } from "../nats/connection.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
-export async function runCommand(args: readonly string[]): Promise<number> {
-  const dir = args.find((a) => !a.startsWith("-"));
+export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean } = {}): Promise<number> {
   let config: RunnerConfig;
   let auth: AuthConfig | undefined;
   try {
-    config = runnerConfigFromEnv(dir === undefined ? {} : { servicesDir: dir });
+    config = runnerConfigFromEnv(overrides);
+    if (overrides.onlyModule !== undefined) config = { ...config, onlyModule: overrides.onlyModule };
     // A broken auth file must stop the run, never leave the gateway open.
     auth = config.gatewayAuthFile === undefined || config.gatewayPort === 0 ? undefined : loadAuthFile(config.gatewayAuthFile);
   } catch (error) {
@@ -32,6 +34,8 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     return 1;
   }
   const log = config.log;
+  if (options.watch) return runWatched(config, auth);
+  const releaseStdin = exitWithParent();
 
   const program = Effect.gen(function* () {
     const stopRequested = yield* Deferred.make<string>();
@@ -58,6 +62,8 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     console.error(`micro run: ${e.message}`);
     setExitCode(1);
     return 1;
+  } finally {
+    releaseStdin();
   }
 }
 
@@ -72,6 +78,33 @@ function report(running: RunningServices, log: (line: string) => void): void {
     }
   }
   for (const failure of running.failures) log(`FAILED ${failure.file}: ${failure.error}`);
+}
+
+/** `--watch`: NATS and the gateway here, each service module in a child process the {@link Supervisor} reloads. */
+async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): Promise<number> {
+  const log = config.log;
+  const program = Effect.gen(function* () {
+    const stopRequested = yield* Deferred.make<string>();
+    const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
+    yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+    const server = yield* NatsServer;
+    log(`NATS ${server.url}${server.startedHere ? " (started by jetmicro)" : ""}`);
+    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
+    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log });
+    const started = yield* Effect.acquireRelease(Effect.promise(() => supervisor.start()), () => Effect.promise(() => supervisor.stop()));
+    if (started === 0) log(`no service module in ${config.servicesDir}/ yet: add one (micro new <name>) and it starts`);
+    const signal = yield* Deferred.await(stopRequested);
+    log(`${signal}: stopping (in-flight calls finish first)`);
+    return 0;
+  }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
+  try {
+    const code = await Effect.runPromise(program);
+    log("stopped");
+    return code;
+  } catch (error) {
+    console.error(`micro run: ${MicroError.from(error).message}`);
+    return 1;
+  }
 }
 
 /** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */

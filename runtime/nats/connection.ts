@@ -14,6 +14,8 @@ export interface NatsOptions {
   readonly servers: string | readonly string[];
   /** Client name shown by the server (`nats server report connections`). */
   readonly name?: string;
+  /** How long to wait for the first connection, in ms (nats.js default: 20000). */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface NatsOptions {
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
   const servers = typeof options.servers === "string" ? options.servers : [...options.servers];
   try {
-    return await connect({ servers, name: options.name ?? "jetmicro", noAsyncTraces: true, maxReconnectAttempts: -1 });
+    return await connect({ servers, name: options.name ?? "jetmicro", noAsyncTraces: true, maxReconnectAttempts: -1, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) });
   } catch (cause) {
     throw new MicroError("unavailable", `cannot connect to NATS at ${String(servers)}: ${(cause as Error).message}`, { cause });
   }

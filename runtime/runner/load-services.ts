@@ -1,5 +1,6 @@
 import { isServiceDefinition } from "../service/define.ts";
 import type { ServiceDefinition } from "../service/types.ts";
+import { resolve } from "node:path";
 import { displayPath, importFile, isDirectory, listServiceModules } from "../platform/modules.ts";
 
 /** A module that could not be loaded, named by file. */
@@ -17,13 +18,14 @@ export interface LoadedServices {
 /**
  * Imports every service module in `dir`. Each must default-export a service definition (or
  * an array of them). A module that throws or exports something else is reported by file name
- * and does not stop the others.
+ * and does not stop the others. With `only` (a module path), that module alone is loaded.
  */
-export async function loadServices(dir: string): Promise<LoadedServices> {
+export async function loadServices(dir: string, only?: string): Promise<LoadedServices> {
   if (!isDirectory(dir)) return { services: [], failures: [{ file: dir, error: "no such directory" }] };
   const services: Array<{ file: string; definition: ServiceDefinition }> = [];
   const failures: LoadFailure[] = [];
   for (const path of listServiceModules(dir)) {
+    if (only !== undefined && resolve(path) !== resolve(only)) continue;
     const file = displayPath(path);
     try {
       const module = await importFile(path);

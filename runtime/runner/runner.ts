@@ -51,6 +51,8 @@ export interface RunnerConfig {
   readonly drainTimeoutMs: number;
   /** Progress output. */
   readonly log: (line: string) => void;
+  /** Run only this module of the folder (`micro run --watch` runs one process per module). */
+  readonly onlyModule?: string;
 }
 
 /** What a started runner is running. */
@@ -65,7 +67,7 @@ export interface RunningServices {
 export const startServices = (config: RunnerConfig) =>
   Effect.gen(function* () {
     const server = yield* NatsServer;
-    const loaded = yield* Effect.promise(() => loadServices(config.servicesDir));
+    const loaded = yield* Effect.promise(() => loadServices(config.servicesDir, config.onlyModule));
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition } of loaded.services) {

@@ -172,7 +172,7 @@ describe("micro run", () => {
   it("explains itself on an unknown command", async () => {
     const child = runMicro(["frobnicate"]);
     expect(await child.exited).toBe(2);
-    expect(child.output()).toContain('unknown command "frobnicate"');
-    expect(child.output()).toContain("run [dir]");
+    expect(child.output()).toContain('Unknown subcommand "frobnicate" for "micro"');
+    expect(child.output()).toContain('See "micro --help"');
   });
 });

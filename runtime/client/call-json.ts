@@ -1,0 +1,71 @@
+import { headers as natsHeaders } from "@nats-io/nats-core";
+import { MicroError } from "../errors/micro-error.ts";
+import { contentTypeHeader, jsonContentType, maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
+import { assertNamespace, assertToken, nodeSubject, serviceSubject } from "../wire/subject.ts";
+import type { Discovery } from "./discovery.ts";
+import { writeMetadata } from "./metadata.ts";
+import { routedRequest } from "./routed-request.ts";
+import type { Transport } from "./transport.ts";
+
+/** One call with a JSON request, for callers without the service's generated code. */
+export interface JsonCall {
+  readonly namespace: string;
+  readonly service: string;
+  /** `Greeter.SayHello`. */
+  readonly endpoint: string;
+  /** The request as protobuf JSON (a JSON object). */
+  readonly request: unknown;
+  /** Default 10000. */
+  readonly timeoutMs?: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Only a node running this version (needs `discovery`). */
+  readonly version?: string;
+  /** Only this node id. */
+  readonly node?: string;
+}
+
+/**
+ * Calls an endpoint with a JSON request and resolves with its JSON reply, parsed. The
+ * service decodes and encodes JSON itself (the protobuf JSON mapping), so no descriptor is
+ * needed: this is how the CLI calls any service. With `discovery`, calls are routed as a
+ * typed client's are (version weights, retry on a vanished node). Rejects with `MicroError`.
+ */
+export async function callJson(transport: Transport, call: JsonCall, discovery?: Discovery): Promise<unknown> {
+  assertNamespace(call.namespace);
+  assertToken("service", call.service);
+  if (!/^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(call.endpoint)) {
+    throw new MicroError("invalid_argument", `endpoint "${call.endpoint}" must look like Service.Method, e.g. Greeter.SayHello`, { detail: "endpoint" });
+  }
+  if (typeof call.request !== "object" || call.request === null || Array.isArray(call.request)) {
+    throw new MicroError("invalid_argument", "the request must be a JSON object, e.g. {\"name\":\"Ada\"}", { detail: "request" });
+  }
+  const timeoutMs = call.timeoutMs ?? 10_000;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= maxTimeoutMs)) {
+    throw new MicroError("invalid_argument", `timeout must be a whole number of ms above 0, got ${timeoutMs}`, { detail: "timeout" });
+  }
+  const headers = natsHeaders();
+  headers.set(contentTypeHeader, jsonContentType);
+  headers.set(timeoutHeader, String(timeoutMs));
+  if (call.metadata !== undefined) writeMetadata(headers, call.metadata);
+  const data = new TextEncoder().encode(JSON.stringify(call.request));
+  const deadline = Date.now() + timeoutMs;
+  const queueSubject = `${serviceSubject(call.namespace, "srv", call.service)}.${call.endpoint}`;
+
+  let reply;
+  if (call.node !== undefined) {
+    assertToken("node", call.node);
+    reply = await transport.request(`${nodeSubject(call.namespace, call.node)}.${call.endpoint}`, data, headers, deadline);
+  } else if (discovery !== undefined) {
+    const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject };
+    reply = await routedRequest(discovery, transport, target, call.version === undefined ? {} : { version: call.version }, data, headers, deadline, undefined);
+  } else {
+    if (call.version !== undefined) throw new MicroError("invalid_argument", "choosing a version needs discovery (the registry)");
+    reply = await transport.request(queueSubject, data, headers, deadline);
+  }
+  const text = new TextDecoder().decode(reply.data);
+  try {
+    return text === "" ? {} : JSON.parse(text);
+  } catch (cause) {
+    throw new MicroError("internal", `the reply of ${call.endpoint} is not JSON: ${text.slice(0, 80)}`, { cause });
+  }
+}
