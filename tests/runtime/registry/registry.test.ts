@@ -138,3 +138,15 @@ describe("registry outage", () => {
     await own.stop();
   });
 });
+
+describe("service records", () => {
+  it("mark streaming methods with a handler as implemented, with their kind", async () => {
+    const { default: counter } = await import("../../../services/counter.ts");
+    const record = serviceRecord(counter, { id: "counter-a", address: "micro.node.counter-a", namespace: "micro" }, 15_000);
+    expect(record.endpoints.map((e) => [e.name, e.kind, e.implemented])).toEqual([
+      ["Counter.Count", "server_streaming", true],
+      ["Counter.Sum", "client_streaming", true],
+      ["Counter.Echo", "bidi_streaming", true],
+    ]);
+  });
+});
