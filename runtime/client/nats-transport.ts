@@ -1,11 +1,10 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
-import { codeFromHttpStatus, isCode } from "../errors/code.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import { errorCodeHeader, natsErrorCodeHeader, natsErrorHeader } from "../wire/headers.ts";
 import { DeadlineWheel, type Expirable } from "./deadline-wheel.ts";
 import { notDeliveredReason, type Transport, type TransportReply } from "./transport.ts";
 import type { StreamChannel } from "../stream/channel.ts";
 import { openStream, type OpenStreamRequest } from "../stream/open-stream.ts";
+import { errorOf } from "../stream/frames.ts";
 
 /** Status NATS sends on the reply subject when no subscriber exists for a request. */
 const noRespondersStatus = 503;
@@ -131,18 +130,5 @@ function replyError(headers: MsgHdrs, msg: Msg, subject: string): MicroError | u
   if (headers.code === noRespondersStatus && msg.data.length === 0) {
     return new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject, metadata: { reason: notDeliveredReason } });
   }
-  const status = headers.get(natsErrorCodeHeader);
-  if (!status) return undefined;
-  const named = headers.get(errorCodeHeader);
-  const code = isCode(named) ? named : codeFromHttpStatus(Number(status));
-  let body: { detail?: unknown; serviceId?: unknown } = {};
-  try {
-    if (msg.data.length > 0) body = msg.json();
-  } catch {
-    // A service in another language may send any body with its error; the headers suffice.
-  }
-  return new MicroError(code, headers.get(natsErrorHeader) || code, {
-    detail: typeof body.detail === "string" ? body.detail : undefined,
-    serviceId: typeof body.serviceId === "string" ? body.serviceId : undefined,
-  });
+  return errorOf(headers, msg.data);
 }
