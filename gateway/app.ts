@@ -3,7 +3,7 @@
  * serves on Bun, Deno and Node through `runtime/platform/http-server.ts`.
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -136,8 +136,20 @@ export function createGateway(options: GatewayOptions): Hono {
   }
 
   if (options.registry !== undefined) {
+    // With auth on, the page (it lists every node) and web apps need credentials like any
+    // route: the dashboard is the pseudo-service `dashboard`, web service `shop` is `web/shop`.
+    app.on("GET", "/", async (c, next) => {
+      await guard(c.req.raw, { namespace, service: "dashboard", endpoint: "page" });
+      return next();
+    });
+    const guardWeb: MiddlewareHandler = async (c, next) => {
+      await guard(c.req.raw, { namespace, service: "web", endpoint: c.req.param("service") ?? "" });
+      return next();
+    };
+    app.use("/web/:service", guardWeb);
+    app.use("/web/:service/*", guardWeb);
     addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
-    addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket });
+    addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket, dropHeaders: auth?.credentialHeaders ?? [] });
   }
 
   app.post("/rpc", async (c) => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AuthConfig, loadAuthFile, parseAuthConfig } from "../../gateway/auth.ts";
-import { createJetStreamBroker, type Registry, type ServiceInstance } from "../../runtime/mod.ts";
+import { createJetStreamBroker, type Registry, registerWebService, type ServiceInstance } from "../../runtime/mod.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import greeter from "../../services/greeter.ts";
@@ -201,6 +201,34 @@ describe("gateway auth and the sidecar", () => {
     } finally {
       await guarded.close();
       await sidecar.close();
+    }
+  });
+});
+
+describe("gateway auth, the dashboard and web services", () => {
+  it("guards the dashboard page: 401 without credentials, 403 unless the identity may use \"dashboard\"", async () => {
+    expect((await fetch(`${gateway.url}/`)).status).toBe(401);
+    const denied = await fetch(`${gateway.url}/`, { headers: { "x-api-key": "key-ci" } });
+    expect([denied.status, ((await denied.json()) as { code: string }).code]).toEqual([403, "permission_denied"]);
+    const allowed = await fetch(`${gateway.url}/`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain("greeter");
+  });
+
+  it("guards /web/{name}/ as web/{name}, and keeps the gateway credentials from the app", async () => {
+    const app = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (r) => Response.json({ authorization: r.headers.get("authorization"), apiKey: r.headers.get("x-api-key") }) });
+    const shop = await registerWebService(registry, { name: "shop", url: `http://127.0.0.1:${app.port}`, version: "1.0.0" });
+    try {
+      const unauthenticated = await fetch(`${gateway.url}/web/shop/`);
+      expect([unauthenticated.status, ((await unauthenticated.json()) as { code: string }).code]).toEqual([401, "unauthenticated"]);
+      expect((await fetch(`${gateway.url}/web/shop`, { redirect: "manual" })).status).toBe(401);
+      expect((await fetch(`${gateway.url}/web/shop/`, { headers: { "x-api-key": "key-ci" } })).status).toBe(403);
+      const allowed = await fetch(`${gateway.url}/web/shop/`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toEqual({ authorization: null, apiKey: null });
+    } finally {
+      await shop.stop();
+      app.stop(true);
     }
   });
 });
