@@ -5,6 +5,7 @@
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import type { StreamingApi } from "hono/utils/stream";
 import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
 import { callJson } from "./call.ts";
 import type { Guard } from "./guard.ts";
@@ -92,7 +93,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       await stream.write(": subscribed\n\n");
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      await clientGone(stream);
       clearInterval(keepAlive);
       await subscription.stop();
     });
@@ -119,6 +120,17 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
+  });
+}
+
+/**
+ * Resolves when the client of a stream leaves. A client may leave while the route is still
+ * subscribing, before `onAbort` is called: the abort has then happened and will not repeat.
+ */
+export function clientGone(stream: StreamingApi): Promise<void> {
+  return new Promise((resolve) => {
+    stream.onAbort(resolve);
+    if (stream.aborted) resolve();
   });
 }
 

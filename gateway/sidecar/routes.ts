@@ -23,7 +23,7 @@ import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
-import { eventJson } from "../events.ts";
+import { clientGone, eventJson } from "../events.ts";
 import type { Sidecar } from "./sidecar.ts";
 import { parseCall, parseJsonText, parseRegistration, parseSubscription } from "./requests.ts";
 
@@ -116,7 +116,7 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
       }, { service: "sidecar", broadcast: true, concurrency: 1 });
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      await clientGone(stream);
       clearInterval(keepAlive);
       await subscription.stop();
     });

@@ -74,6 +74,19 @@ describe("events over HTTP", () => {
     expect(await gatewayConsumers()).toBe(0); // the client left: its consumer is removed
   });
 
+  it("removes the stream's consumer when the client leaves before the subscription is made", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
+    const before = await gatewayConsumers();
+    for (let i = 0; i < 3; i++) {
+      const res = await send("/events/early.>/stream");
+      await res.body!.cancel(); // the client is gone while the gateway is still subscribing
+    }
+    const end = Date.now() + 3000;
+    while ((await gatewayConsumers()) > before && Date.now() < end) await Bun.sleep(50);
+    expect(await gatewayConsumers()).toBe(before);
+  });
+
   it("returns a user's audit history", async () => {
     const end = Date.now() + 5000;
     let body: { events: Array<{ topic: string; user: string }> } = { events: [] };
