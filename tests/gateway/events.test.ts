@@ -45,6 +45,15 @@ describe("events over HTTP", () => {
     expect((await send("/events/customer.login/replay?limit=x")).status).toBe(400);
   });
 
+  it("replays a large binary payload as its exact base64", async () => {
+    const payload = new Uint8Array(900_000).map((_, i) => (i * 7919) % 256); // not UTF-8, near the 1 MiB limit
+    const stored = await send("/events/blob.large", { method: "POST", body: payload, headers: { "content-type": "application/octet-stream" } });
+    expect(stored.status).toBe(201);
+    const { events } = await (await send("/events/blob.large/replay")).json() as { events: Array<{ dataBase64: string }> };
+    expect(events).toHaveLength(1);
+    expect(Buffer.from(events[0]!.dataBase64, "base64").equals(Buffer.from(payload))).toBe(true);
+  });
+
   it("replays history in order, JSON payloads parsed", async () => {
     for (const n of [1, 2]) await send("/events/replay.http", { method: "POST", body: JSON.stringify({ n }), headers: { "content-type": "application/json" } });
     const res = await send("/events/replay.>/replay");
