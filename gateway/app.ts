@@ -107,11 +107,12 @@ export function createGateway(options: GatewayOptions): Hono {
     const anyOrigin = origins.includes("*");
     app.use((c, next) => (anyOrigin && c.req.header("origin") === undefined ? next() : allowOrigins(c, next)));
   }
-  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
-  // A safety net past the call deadline (which answers first, with a better message).
+  // A safety net past the call deadline (which answers first, with a better message). Before
+  // the body limit, which reads a chunked body to its end: a body that never ends times out too.
   const timeLimit = timeout(defaultTimeout + 1000, () => new HTTPException(504, { message: `no answer within ${defaultTimeout + 1000} ms` }));
   // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
+  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
   app.onError((error, c) => errorResponse(error, c.get("requestId")));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}`), c.get("requestId")));
 
