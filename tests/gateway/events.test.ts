@@ -61,6 +61,14 @@ describe("events over HTTP", () => {
     expect(events.map((e) => [e.topic, e.data])).toEqual([["replay.http", { n: 1 }], ["replay.http", { n: 2 }]]);
   });
 
+  it("leaves no consumer on the server after a replay, whether it read all, part or nothing", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    const consumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).map((ci) => ci.name).sort();
+    const before = await consumers();
+    for (const query of ["", "?limit=1", "?from=999999"]) expect((await send(`/events/replay.>/replay${query}`)).status).toBe(200);
+    expect(await consumers()).toEqual(before);
+  });
+
   it("streams live events as server-sent events until the client leaves", async () => {
     const controller = new AbortController();
     const res = await send("/events/live.>/stream", { signal: controller.signal });
