@@ -18,11 +18,11 @@ import { addConnectRoutes } from "./connect.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { bodyTooLarge, errorResponse } from "./errors.ts";
-import { createGuard } from "./guard.ts";
+import { createGuard, identityKey } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
 import { addWebRoutes } from "./web/routes.ts";
-import { createSidecarApp } from "./sidecar/routes.ts";
+import { createSidecarApp, sidecarIdentity } from "./sidecar/routes.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
 import { resolveTarget } from "./target.ts";
 import { createServiceIndex } from "./service-index.ts";
@@ -130,7 +130,8 @@ export function createGateway(options: GatewayOptions): Hono {
     // Whoever reaches the sidecar can register services: with auth on, only identities allowed
     // the target "sidecar" may use it.
     app.use("/sidecar/*", async (c, next) => {
-      await guard(c.req.raw, { namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
+      const metadata = await guard(c.req.raw, { namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
+      if (metadata[identityKey] !== undefined) c.set(sidecarIdentity as never, metadata[identityKey] as never);
       return next();
     });
     app.route("/sidecar", createSidecarApp(options.sidecar));

@@ -198,6 +198,20 @@ describe("gateway auth and the sidecar", () => {
       expect(await registry.getService("intruder")).toEqual([]);
       const allowed = await fetch(`${guarded.url}/sidecar/registry`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
       expect(allowed.status).toBe(200);
+      // Calls through the sidecar carry the caller's identity, whatever identity header it sends.
+      const whoami = conn.nc.subscribe("micro.srv.whoami.Who.Am", {
+        callback: (_e, m) => void m.respond(JSON.stringify({ identity: m.headers?.get("Micro-Meta-identity") ?? null })),
+      });
+      try {
+        const call = await fetch(`${guarded.url}/sidecar/rpc`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}`, "x-micro-meta-identity": "root", "content-type": "application/json" },
+          body: JSON.stringify({ service: "whoami", endpoint: "Who.Am", request: {} }),
+        });
+        expect([call.status, await call.json()]).toEqual([200, { identity: "alice" }]);
+      } finally {
+        whoami.unsubscribe();
+      }
     } finally {
       await guarded.close();
       await sidecar.close();

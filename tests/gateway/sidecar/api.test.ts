@@ -196,6 +196,13 @@ describe("sidecar API", () => {
     expect(await sidecarConsumers()).toBe(before);
   });
 
+  it("never lets a /rpc caller claim an identity for the called service", async () => {
+    const res = await post("/sidecar/rpc", { service: "greeter-py", endpoint: "GreeterPy.Hello", request: { name: "Eve" } }, { "x-micro-meta-user": "u-eve", "x-micro-meta-identity": "admin" });
+    expect(res.status).toBe(200);
+    const call = app.requests.find((r) => r.path === "/GreeterPy.Hello" && r.headers.get("x-micro-meta-user") === "u-eve")!;
+    expect(call.headers.get("x-micro-meta-identity")).toBeNull();
+  });
+
   it("lists the registry and the services it hosts", async () => {
     const { services } = await (await send("/sidecar/registry")).json() as { services: Array<{ name: string }> };
     expect(services.map((s) => s.name)).toContain("greeter-py");
