@@ -209,9 +209,13 @@ export function createGateway(options: GatewayOptions): Hono {
   return app;
 }
 
-/** Live streams, WebSocket upgrades and proxied web apps: no gateway time limit. */
+/**
+ * Live streams, WebSocket upgrades and proxied web apps: no gateway time limit. Streams and
+ * handshakes are GETs, which have no body to wait for; other methods cannot claim to be one.
+ */
 function isLongLived(request: Request, path: string): boolean {
-  return path.endsWith("/stream") || path.startsWith("/web/") || request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  if (path.startsWith("/web/")) return true;
+  return request.method === "GET" && (path.endsWith("/stream") || request.headers.get("upgrade")?.toLowerCase() === "websocket");
 }
 
 /** `JSON.parse` with a 400 that names the problem. */
