@@ -105,7 +105,18 @@ export function createGateway(options: GatewayOptions): Hono {
     // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
     // a list of origins every response needs CORS's `Vary: Origin`, for caches.
     const anyOrigin = origins.includes("*");
-    app.use((c, next) => (anyOrigin && c.req.header("origin") === undefined ? next() : allowOrigins(c, next)));
+    app.use(async (c, next) => {
+      if (anyOrigin && c.req.header("origin") === undefined) return next();
+      const response = await allowOrigins(c, next);
+      // `X-Micro-Meta-<key>` headers are metadata for any key: a preflight asking for some gets them.
+      const meta = c.req.method === "OPTIONS" ? metaHeadersAsked(c.req.header("access-control-request-headers")) : [];
+      if (response instanceof Response && meta.length > 0) {
+        const allowed = [response.headers.get("access-control-allow-headers"), ...meta].filter(Boolean).join(",");
+        // Hono copies the context's headers onto a returned response: set both.
+        for (const headers of [response.headers, c.res.headers]) headers.set("access-control-allow-headers", allowed);
+      }
+      return response;
+    });
   }
   // A safety net past the call deadline (which answers first, with a better message). Before
   // the body limit, which reads a chunked body to its end: a body that never ends times out too.
@@ -216,6 +227,11 @@ export function createGateway(options: GatewayOptions): Hono {
 function isLongLived(request: Request, path: string): boolean {
   if (path.startsWith("/web/")) return true;
   return request.method === "GET" && (path.endsWith("/stream") || request.headers.get("upgrade")?.toLowerCase() === "websocket");
+}
+
+/** The `X-Micro-Meta-*` names in a preflight's `Access-Control-Request-Headers`. */
+function metaHeadersAsked(requested: string | undefined): string[] {
+  return (requested ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => /^x-micro-meta-[a-z0-9_-]+$/.test(h));
 }
 
 /** `JSON.parse` with a 400 that names the problem. */
