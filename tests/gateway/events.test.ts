@@ -4,6 +4,7 @@ import { createGateway } from "../../gateway/app.ts";
 import { createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import audit from "../../services/audit.ts";
+import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
 import { openTestConnection } from "../support/rpc.ts";
 
@@ -89,6 +90,28 @@ describe("events over HTTP", () => {
     const gone = Date.now() + 3000;
     while ((await gatewayConsumers()) > 0 && Date.now() < gone) await Bun.sleep(50);
     expect(await gatewayConsumers()).toBe(0); // the client left: its consumer is removed
+  });
+
+  it("streams over real HTTP, and removes the consumer when the client disconnects", async () => {
+    const gateway = await startTestGateway({ transport: conn.transport, broker });
+    const jsm = await jetstreamManager(conn.nc);
+    const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
+    try {
+      const before = await gatewayConsumers();
+      const controller = new AbortController();
+      const res = await fetch(`${gateway.url}/events/wire.>/stream`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value); // ": subscribed": the subscription is live
+      await send("/events/wire.news", { method: "POST", body: '{"over":"http"}', headers: { "content-type": "application/json" } });
+      for (const end = Date.now() + 5000; !text.includes("over") && Date.now() < end;) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toContain('"data":{"over":"http"}');
+      expect(await gatewayConsumers()).toBe(before + 1);
+      controller.abort(); // the client goes away
+      for (const end = Date.now() + 3000; (await gatewayConsumers()) > before && Date.now() < end;) await Bun.sleep(50);
+      expect(await gatewayConsumers()).toBe(before);
+    } finally {
+      await gateway.close();
+    }
   });
 
   it("removes the stream's consumer when the client leaves before the subscription is made", async () => {
