@@ -136,7 +136,7 @@ export function createGateway(options: GatewayOptions): Hono {
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout, guard });
-  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace, guard });
+  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace, guard, timeoutMs: defaultTimeout });
   if (options.sidecar !== undefined) {
     // Whoever reaches the sidecar can register services: with auth on, only identities allowed
     // the target "sidecar" may use it.

@@ -35,7 +35,7 @@ function base64(bytes: Uint8Array): string {
 }
 
 /** Adds the event routes to `app`; every route needs the broker. */
-export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string; guard?: Guard }): void {
+export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string; guard?: Guard; timeoutMs?: number }): void {
   const { broker } = options;
   // Events are the pseudo-service `events` to the auth rules, with the topic as endpoint.
   const guard = (request: Request, service: string, endpoint: string) =>
@@ -123,7 +123,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       service: "audit",
       endpoint: "Audit.History",
       body: new TextEncoder().encode(JSON.stringify(request)),
-      timeoutMs: 10_000,
+      timeoutMs: options.timeoutMs ?? 10_000,
       metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });

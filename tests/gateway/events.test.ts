@@ -127,6 +127,20 @@ describe("events over HTTP", () => {
     expect(await gatewayConsumers()).toBe(before);
   });
 
+  it("gives the audit history call the gateway's timeout, not a fixed one", async () => {
+    // An audit service that never answers, in a namespace of its own.
+    const silent = conn.nc.subscribe("quiet.srv.audit.Audit.History", { callback: () => undefined });
+    const quick = createGateway({ transport: conn.transport, broker, namespace: "quiet", timeoutMs: 300 });
+    try {
+      const res = await quick.fetch(new Request("http://gw/history/u1"));
+      const error = await res.json() as { code: string; detail: string };
+      expect([res.status, error.code]).toEqual([504, "deadline_exceeded"]);
+      expect(error.detail).not.toContain("no answer within 1300 ms"); // the gateway's safety net, not the call's deadline
+    } finally {
+      silent.unsubscribe();
+    }
+  });
+
   it("returns a user's audit history", async () => {
     const end = Date.now() + 5000;
     let body: { events: Array<{ topic: string; user: string }> } = { events: [] };
