@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AuthConfig, loadAuthFile, parseAuthConfig } from "../../gateway/auth.ts";
-import { createJetStreamBroker, type Registry, registerWebService, type ServiceInstance } from "../../runtime/mod.ts";
+import { createJetStreamBroker, platformUpgradeWebSocket, type Registry, registerWebService, serveHttp, type ServiceInstance } from "../../runtime/mod.ts";
+import { echoApp } from "../support/ws-echo-server.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import greeter from "../../services/greeter.ts";
@@ -243,6 +244,28 @@ describe("gateway auth, the dashboard and web services", () => {
     } finally {
       await shop.stop();
       app.stop(true);
+    }
+  });
+
+  it("guards WebSockets to web services the same way", async () => {
+    const upgradeWebSocket = await platformUpgradeWebSocket();
+    const app = await serveHttp(echoApp(upgradeWebSocket).fetch, { port: 0 });
+    const chat = await registerWebService(registry, { name: "chat", url: `http://127.0.0.1:${app.port}` });
+    const guarded = await startTestGateway({ transport: conn.transport, registry, auth, upgradeWebSocket });
+    const open = (headers: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`${guarded.url.replace("http:", "ws:")}/web/chat/ws?name=Ada`, { headers } as unknown as string[]);
+        ws.onmessage = (e) => (resolve(String(e.data)), ws.close());
+        ws.onerror = () => resolve("refused");
+      });
+    try {
+      expect(await open({})).toBe("refused");
+      expect(await open({ "x-api-key": "key-ci" })).toBe("refused");
+      expect(await open({ authorization: `Bearer ${await jwt({ sub: "alice" })}` })).toBe("hello Ada");
+    } finally {
+      await guarded.close();
+      await chat.stop();
+      await app.close();
     }
   });
 });
