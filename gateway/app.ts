@@ -3,7 +3,7 @@
  * serves on Bun, Deno and Node through `runtime/platform/http-server.ts`.
  * @module
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
@@ -20,11 +20,11 @@ import { addStreamSocketRoute } from "./stream-socket.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { bodyTooLarge, errorResponse } from "./errors.ts";
-import { createGuard } from "./guard.ts";
+import { createGuard, identityKey } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
 import { addWebRoutes } from "./web/routes.ts";
-import { createSidecarApp } from "./sidecar/routes.ts";
+import { createSidecarApp, sidecarIdentity } from "./sidecar/routes.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
 import { resolveTarget } from "./target.ts";
 import { createServiceIndex } from "./service-index.ts";
@@ -107,13 +107,25 @@ export function createGateway(options: GatewayOptions): Hono {
     // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
     // a list of origins every response needs CORS's `Vary: Origin`, for caches.
     const anyOrigin = origins.includes("*");
-    app.use((c, next) => (anyOrigin && c.req.header("origin") === undefined ? next() : allowOrigins(c, next)));
+    app.use(async (c, next) => {
+      if (anyOrigin && c.req.header("origin") === undefined) return next();
+      const response = await allowOrigins(c, next);
+      // `X-Micro-Meta-<key>` headers are metadata for any key: a preflight asking for some gets them.
+      const meta = c.req.method === "OPTIONS" ? metaHeadersAsked(c.req.header("access-control-request-headers")) : [];
+      if (response instanceof Response && meta.length > 0) {
+        const allowed = [response.headers.get("access-control-allow-headers"), ...meta].filter(Boolean).join(",");
+        // Hono copies the context's headers onto a returned response: set both.
+        for (const headers of [response.headers, c.res.headers]) headers.set("access-control-allow-headers", allowed);
+      }
+      return response;
+    });
   }
-  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
-  // A safety net past the call deadline (which answers first, with a better message).
+  // A safety net past the call deadline (which answers first, with a better message). Before
+  // the body limit, which reads a chunked body to its end: a body that never ends times out too.
   const timeLimit = timeout(defaultTimeout + 1000, () => new HTTPException(504, { message: `no answer within ${defaultTimeout + 1000} ms` }));
   // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
+  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
   app.onError((error, c) => errorResponse(error, c.get("requestId")));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}`), c.get("requestId")));
 
@@ -127,20 +139,33 @@ export function createGateway(options: GatewayOptions): Hono {
   app.get("/health", (c) => c.json({ status: "ok" }));
   addConnectStreamRoutes(app, { transport: options.transport, namespace, openTimeoutMs: defaultTimeout, guard });
   addConnectRoutes(app, { transport: options.transport, namespace, timeoutMs: defaultTimeout, guard });
-  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace, guard });
+  if (options.broker !== undefined) addEventRoutes(app, { broker: options.broker, transport: options.transport, namespace, guard, timeoutMs: defaultTimeout });
   if (options.sidecar !== undefined) {
     // Whoever reaches the sidecar can register services: with auth on, only identities allowed
     // the target "sidecar" may use it.
     app.use("/sidecar/*", async (c, next) => {
-      await guard(c.req.raw, { namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
+      const metadata = await guard(c.req.raw, { namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
+      if (metadata[identityKey] !== undefined) c.set(sidecarIdentity as never, metadata[identityKey] as never);
       return next();
     });
     app.route("/sidecar", createSidecarApp(options.sidecar));
   }
 
   if (options.registry !== undefined) {
+    // With auth on, the page (it lists every node) and web apps need credentials like any
+    // route: the dashboard is the pseudo-service `dashboard`, web service `shop` is `web/shop`.
+    app.on("GET", "/", async (c, next) => {
+      await guard(c.req.raw, { namespace, service: "dashboard", endpoint: "page" });
+      return next();
+    });
+    const guardWeb: MiddlewareHandler = async (c, next) => {
+      await guard(c.req.raw, { namespace, service: "web", endpoint: c.req.param("service") ?? "" });
+      return next();
+    };
+    app.use("/web/:service", guardWeb);
+    app.use("/web/:service/*", guardWeb);
     addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
-    addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket });
+    addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket, dropHeaders: auth?.credentialHeaders ?? [] });
   }
 
   if (options.upgradeWebSocket !== undefined) {
@@ -202,9 +227,18 @@ export function createGateway(options: GatewayOptions): Hono {
   return app;
 }
 
-/** Live streams, WebSocket upgrades and proxied web apps: no gateway time limit. */
+/**
+ * Live streams, WebSocket upgrades and proxied web apps: no gateway time limit. Streams and
+ * handshakes are GETs, which have no body to wait for; other methods cannot claim to be one.
+ */
 function isLongLived(request: Request, path: string): boolean {
-  return path.endsWith("/stream") || path.startsWith("/web/") || request.headers.get("upgrade")?.toLowerCase() === "websocket";
+  if (path.startsWith("/web/")) return true;
+  return request.method === "GET" && (path.endsWith("/stream") || request.headers.get("upgrade")?.toLowerCase() === "websocket");
+}
+
+/** The `X-Micro-Meta-*` names in a preflight's `Access-Control-Request-Headers`. */
+function metaHeadersAsked(requested: string | undefined): string[] {
+  return (requested ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => /^x-micro-meta-[a-z0-9_-]+$/.test(h));
 }
 
 /** `JSON.parse` with a 400 that names the problem. */

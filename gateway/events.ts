@@ -5,6 +5,7 @@
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import type { StreamingApi } from "hono/utils/stream";
 import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
 import { callJson } from "./call.ts";
 import type { Guard } from "./guard.ts";
@@ -16,7 +17,7 @@ export function eventJson(e: StoredEvent): Record<string, unknown> {
   const isJson = e.contentType.startsWith("application/json");
   let data: unknown;
   try {
-    data = isJson ? JSON.parse(decoder.decode(e.data)) : btoa(String.fromCharCode(...e.data));
+    data = isJson ? JSON.parse(decoder.decode(e.data)) : base64(e.data);
   } catch {
     data = decoder.decode(e.data);
   }
@@ -26,8 +27,15 @@ export function eventJson(e: StoredEvent): Record<string, unknown> {
   };
 }
 
+/** Base64 of any size: spreading a large payload into one call would overflow the stack. */
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
 /** Adds the event routes to `app`; every route needs the broker. */
-export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string; guard?: Guard }): void {
+export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string; guard?: Guard; timeoutMs?: number }): void {
   const { broker } = options;
   // Events are the pseudo-service `events` to the auth rules, with the topic as endpoint.
   const guard = (request: Request, service: string, endpoint: string) =>
@@ -92,7 +100,7 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       await stream.write(": subscribed\n\n");
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      await clientGone(stream);
       clearInterval(keepAlive);
       await subscription.stop();
     });
@@ -115,10 +123,21 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       service: "audit",
       endpoint: "Audit.History",
       body: new TextEncoder().encode(JSON.stringify(request)),
-      timeoutMs: 10_000,
+      timeoutMs: options.timeoutMs ?? 10_000,
       metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
+  });
+}
+
+/**
+ * Resolves when the client of a stream leaves. A client may leave while the route is still
+ * subscribing, before `onAbort` is called: the abort has then happened and will not repeat.
+ */
+export function clientGone(stream: StreamingApi): Promise<void> {
+  return new Promise((resolve) => {
+    stream.onAbort(resolve);
+    if (stream.aborted) resolve();
   });
 }
 

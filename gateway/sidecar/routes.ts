@@ -23,11 +23,15 @@ import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
-import { eventJson } from "../events.ts";
+import { clientGone, eventJson } from "../events.ts";
+import { identityKey } from "../guard.ts";
 import type { Sidecar } from "./sidecar.ts";
 import { parseCall, parseJsonText, parseRegistration, parseSubscription } from "./requests.ts";
 
 const encoder = new TextEncoder();
+
+/** Context variable where the gateway, with auth on, leaves the caller's identity for `/rpc`. */
+export const sidecarIdentity = "microSidecarIdentity";
 
 /** The sidecar API over `sidecar`; see the module comment for the routes. */
 export function createSidecarApp(sidecar: Sidecar): Hono {
@@ -73,6 +77,10 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
     c.req.raw.headers.forEach((value, key) => {
       if (key.startsWith("x-micro-meta-")) metadata[key.slice("x-micro-meta-".length)] = value;
     });
+    // The identity is the gateway's to say (its auth sets it for the sidecar), never the caller's.
+    delete metadata[identityKey];
+    const identity = c.get(sidecarIdentity as never) as string | undefined;
+    if (identity !== undefined) metadata[identityKey] = identity;
     const reply = await callJson(sidecar.transport, {
       namespace: sidecar.namespace,
       service: call.service,
@@ -116,7 +124,7 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
       }, { service: "sidecar", broadcast: true, concurrency: 1 });
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      await clientGone(stream);
       clearInterval(keepAlive);
       await subscription.stop();
     });

@@ -15,6 +15,8 @@ export interface ProxyRequest {
   /** `/web/{name}`, sent as `X-Forwarded-Prefix` so the app can build its own links. */
   readonly prefix: string;
   readonly clientAddress?: string;
+  /** Headers not to send upstream (lower-case), such as the gateway's credentials. */
+  readonly dropHeaders?: readonly string[];
 }
 
 /** The headers to send upstream: the client's, less hop-by-hop ones, plus `X-Forwarded-*`. */
@@ -25,6 +27,7 @@ export function forwardedHeaders(p: ProxyRequest): Headers {
   const listed = p.request.headers.get("connection")?.split(",").map((s) => s.trim().toLowerCase()) ?? [];
   for (const name of listed) if (name) headers.delete(name);
   headers.delete("host");
+  for (const name of p.dropHeaders ?? []) headers.delete(name);
   // The fetch below would decode compressed bodies yet keep Content-Encoding: ask for plain ones.
   headers.set("accept-encoding", "identity");
   const priorFor = p.request.headers.get("x-forwarded-for");

@@ -16,6 +16,8 @@ export interface WebRoutesOptions {
   readonly namespace: string;
   /** Without it, WebSocket requests get 501. */
   readonly upgradeWebSocket?: UpgradeWebSocket;
+  /** Request headers kept from the app: the gateway's own credentials when auth is on. */
+  readonly dropHeaders?: readonly string[];
 }
 
 /** Adds the `/web/{name}/...` proxy to `app`. */
@@ -30,7 +32,7 @@ export function addWebRoutes(app: Hono, options: WebRoutesOptions): void {
     const prefix = `/web/${service}`;
     const path = incoming.pathname.slice(incoming.pathname.indexOf("/", prefix.length)) || "/";
     const upstream = upstreamUrl(base, path, incoming.search);
-    const proxied = { request: c.req.raw, upstream, prefix, clientAddress: clientAddress(c) };
+    const proxied = { request: c.req.raw, upstream, prefix, clientAddress: clientAddress(c), dropHeaders: options.dropHeaders ?? [] };
 
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
       if (options.upgradeWebSocket === undefined) throw new MicroError("unimplemented", "this gateway serves no WebSockets (no upgradeWebSocket was given)");

@@ -312,21 +312,26 @@ async function* replayEvents(
     ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
     : { deliver_policy: DeliverPolicy.All };
   const consumer = await js.consumers.get(stream, { filter_subjects: `${prefix}${filter}`, ...start });
-  // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
-  // says how many matching events are pending when it starts, and exactly those are read.
-  let left = (await consumer.info()).num_pending;
-  if (left === 0) return;
-  const messages = await consumer.consume();
   try {
-    for await (const m of messages) {
-      left--;
-      // `until` is on the time JetStream stored the event, which only grows along the stream.
-      if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
-      yield toEvent(m);
-      if (left === 0) break;
+    // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
+    // says how many matching events are pending when it starts, and exactly those are read.
+    let left = (await consumer.info()).num_pending;
+    if (left === 0) return;
+    const messages = await consumer.consume();
+    try {
+      for await (const m of messages) {
+        left--;
+        // `until` is on the time JetStream stored the event, which only grows along the stream.
+        if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
+        yield toEvent(m);
+        if (left === 0) break;
+      }
+    } finally {
+      messages.stop();
     }
   } finally {
-    messages.stop();
+    // The server would keep the ordered consumer for 5 minutes of inactivity: one per replay.
+    await consumer.delete().catch(() => undefined);
   }
 }
 

@@ -62,3 +62,31 @@ describe("gateway", () => {
     expect(timeout.status).toBe(400);
   });
 });
+
+describe("gateway time limit", () => {
+  // Only a GET is a live stream or a WebSocket handshake: other requests cannot claim to be one.
+  it.each([
+    ["/greeter/say-hello", {}],
+    ["/greeter/stream", {}],
+    ["/greeter/say-hello", { upgrade: "websocket", connection: "Upgrade" }],
+  ] as Array<[string, Record<string, string>]>)("answers 504 to a chunked body that never finishes arriving, instead of waiting for it (%s %o)", async (path, headers) => {
+    const slow = createGateway({ transport: conn.transport, timeoutMs: 200 });
+    let stop = () => undefined as void;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"name":'));
+        stop = () => controller.close(); // the rest never comes
+      },
+    });
+    try {
+      const answer = slow.fetch(new Request(`http://gw${path}`, { method: "POST", body, duplex: "half", headers: { "content-type": "application/json", ...headers } } as RequestInit));
+      const stuck = Bun.sleep(5000).then(() => "still waiting for the body after 5 s");
+      const res = await Promise.race([answer, stuck]);
+      expect(res).toBeInstanceOf(Response);
+      const error = await (res as Response).json() as { code: string; status: string };
+      expect([(res as Response).status, error.code, error.status]).toEqual([504, "deadline_exceeded", "Gateway Timeout"]);
+    } finally {
+      stop();
+    }
+  });
+});

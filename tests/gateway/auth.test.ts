@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AuthConfig, loadAuthFile, parseAuthConfig } from "../../gateway/auth.ts";
-import { createJetStreamBroker, type Registry, type ServiceInstance } from "../../runtime/mod.ts";
+import { createJetStreamBroker, platformUpgradeWebSocket, type Registry, registerWebService, serveHttp, type ServiceInstance } from "../../runtime/mod.ts";
+import { echoApp } from "../support/ws-echo-server.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import greeter from "../../services/greeter.ts";
 import hello from "../../services/hello.ts";
 import counter from "../../services/counter.ts";
-import { platformUpgradeWebSocket } from "../../runtime/platform/websocket.ts";
 import { createSidecar } from "../../gateway/sidecar/mod.ts";
 import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
@@ -200,6 +200,20 @@ describe("gateway auth and the sidecar", () => {
       expect(await registry.getService("intruder")).toEqual([]);
       const allowed = await fetch(`${guarded.url}/sidecar/registry`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
       expect(allowed.status).toBe(200);
+      // Calls through the sidecar carry the caller's identity, whatever identity header it sends.
+      const whoami = conn.nc.subscribe("micro.srv.whoami.Who.Am", {
+        callback: (_e, m) => void m.respond(JSON.stringify({ identity: m.headers?.get("Micro-Meta-identity") ?? null })),
+      });
+      try {
+        const call = await fetch(`${guarded.url}/sidecar/rpc`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}`, "x-micro-meta-identity": "root", "content-type": "application/json" },
+          body: JSON.stringify({ service: "whoami", endpoint: "Who.Am", request: {} }),
+        });
+        expect([call.status, await call.json()]).toEqual([200, { identity: "alice" }]);
+      } finally {
+        whoami.unsubscribe();
+      }
     } finally {
       await guarded.close();
       await sidecar.close();
@@ -233,6 +247,56 @@ describe("gateway auth and streams", () => {
     } finally {
       await guarded.close();
       await counterInstance.stop();
+    }
+  });
+});
+
+describe("gateway auth, the dashboard and web services", () => {
+  it("guards the dashboard page: 401 without credentials, 403 unless the identity may use \"dashboard\"", async () => {
+    expect((await fetch(`${gateway.url}/`)).status).toBe(401);
+    const denied = await fetch(`${gateway.url}/`, { headers: { "x-api-key": "key-ci" } });
+    expect([denied.status, ((await denied.json()) as { code: string }).code]).toEqual([403, "permission_denied"]);
+    const allowed = await fetch(`${gateway.url}/`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain("greeter");
+  });
+
+  it("guards /web/{name}/ as web/{name}, and keeps the gateway credentials from the app", async () => {
+    const app = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (r) => Response.json({ authorization: r.headers.get("authorization"), apiKey: r.headers.get("x-api-key") }) });
+    const shop = await registerWebService(registry, { name: "shop", url: `http://127.0.0.1:${app.port}`, version: "1.0.0" });
+    try {
+      const unauthenticated = await fetch(`${gateway.url}/web/shop/`);
+      expect([unauthenticated.status, ((await unauthenticated.json()) as { code: string }).code]).toEqual([401, "unauthenticated"]);
+      expect((await fetch(`${gateway.url}/web/shop`, { redirect: "manual" })).status).toBe(401);
+      expect((await fetch(`${gateway.url}/web/shop/`, { headers: { "x-api-key": "key-ci" } })).status).toBe(403);
+      const allowed = await fetch(`${gateway.url}/web/shop/`, { headers: { authorization: `Bearer ${await jwt({ sub: "alice" })}` } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toEqual({ authorization: null, apiKey: null });
+    } finally {
+      await shop.stop();
+      app.stop(true);
+    }
+  });
+
+  it("guards WebSockets to web services the same way", async () => {
+    const upgradeWebSocket = await platformUpgradeWebSocket();
+    const app = await serveHttp(echoApp(upgradeWebSocket).fetch, { port: 0 });
+    const chat = await registerWebService(registry, { name: "chat", url: `http://127.0.0.1:${app.port}` });
+    const guarded = await startTestGateway({ transport: conn.transport, registry, auth, upgradeWebSocket });
+    const open = (headers: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const ws = new WebSocket(`${guarded.url.replace("http:", "ws:")}/web/chat/ws?name=Ada`, { headers } as unknown as string[]);
+        ws.onmessage = (e) => (resolve(String(e.data)), ws.close());
+        ws.onerror = () => resolve("refused");
+      });
+    try {
+      expect(await open({})).toBe("refused");
+      expect(await open({ "x-api-key": "key-ci" })).toBe("refused");
+      expect(await open({ authorization: `Bearer ${await jwt({ sub: "alice" })}` })).toBe("hello Ada");
+    } finally {
+      await guarded.close();
+      await chat.stop();
+      await app.close();
     }
   });
 });

@@ -1,28 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { createGateway } from "../../gateway/app.ts";
 import { serviceNameOf } from "../../gateway/connect.ts";
 import { Greeter } from "../../gen/greeter/v1/greeter_pb.ts";
 import { type ServiceInstance, startService } from "../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import greeter from "../../services/greeter.ts";
+import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
 import { openTestConnection } from "../support/rpc.ts";
 
 let nats: NatsServerProcess;
 let conn: Awaited<ReturnType<typeof openTestConnection>>;
 let instance: ServiceInstance;
-let fetchGateway: typeof fetch;
+let gateway: Awaited<ReturnType<typeof startTestGateway>>;
 
 beforeAll(async () => {
   nats = await startTestNats();
   conn = await openTestConnection(nats.url);
   instance = await startService(greeter, { connection: conn.nc, transport: conn.transport });
-  const app = createGateway({ transport: conn.transport });
-  fetchGateway = ((input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))) as typeof fetch;
+  gateway = await startTestGateway({ transport: conn.transport });
 });
 afterAll(async () => {
+  await gateway.close();
   await instance.stop();
   await conn.close();
   await nats.stop();
@@ -40,7 +40,7 @@ async function connectError(call: Promise<unknown>): Promise<ConnectError> {
 describe("Connect protocol", () => {
   for (const useBinaryFormat of [false, true]) {
     it(`serves an unchanged @connectrpc/connect client (${useBinaryFormat ? "application/proto" : "application/json"})`, async () => {
-      const client = createClient(Greeter, createConnectTransport({ baseUrl: "http://gw", fetch: fetchGateway, useBinaryFormat }));
+      const client = createClient(Greeter, createConnectTransport({ baseUrl: gateway.url, useBinaryFormat }));
       expect((await client.sayHello({ name: "Ada" })).message).toBe("Hello Ada");
       const invalid = await connectError(client.sayHello({ name: "" }));
       expect([invalid.code, invalid.rawMessage]).toEqual([Code.InvalidArgument, "name must not be empty"]);

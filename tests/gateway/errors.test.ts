@@ -181,6 +181,17 @@ describe("gateway middleware", () => {
     expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
   });
 
+  it("lets browsers send X-Micro-Meta-<key> headers across origins", async () => {
+    const preflight = await fetch(`${gateway.url}/greeter/say-hello`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type,x-micro-meta-tenant" },
+    });
+    expect(preflight.status).toBe(204);
+    const allowed = (preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase().split(",").map((h) => h.trim());
+    expect(allowed).toContain("x-micro-meta-tenant");
+    expect(allowed).toContain("content-type");
+  });
+
   it("allows only the configured origins when given a list", async () => {
     const from = (origin: string) => fetch(`${impatient.url}/greeter/say-hello`, { method: "POST", body: '{"name":"Ada"}', headers: { origin } });
     expect((await from("https://app.example")).headers.get("access-control-allow-origin")).toBe("https://app.example");

@@ -4,6 +4,7 @@ import { createGateway } from "../../gateway/app.ts";
 import { createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import audit from "../../services/audit.ts";
+import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
 import { openTestConnection } from "../support/rpc.ts";
 
@@ -45,11 +46,28 @@ describe("events over HTTP", () => {
     expect((await send("/events/customer.login/replay?limit=x")).status).toBe(400);
   });
 
+  it("replays a large binary payload as its exact base64", async () => {
+    const payload = new Uint8Array(900_000).map((_, i) => (i * 7919) % 256); // not UTF-8, near the 1 MiB limit
+    const stored = await send("/events/blob.large", { method: "POST", body: payload, headers: { "content-type": "application/octet-stream" } });
+    expect(stored.status).toBe(201);
+    const { events } = await (await send("/events/blob.large/replay")).json() as { events: Array<{ dataBase64: string }> };
+    expect(events).toHaveLength(1);
+    expect(Buffer.from(events[0]!.dataBase64, "base64").equals(Buffer.from(payload))).toBe(true);
+  });
+
   it("replays history in order, JSON payloads parsed", async () => {
     for (const n of [1, 2]) await send("/events/replay.http", { method: "POST", body: JSON.stringify({ n }), headers: { "content-type": "application/json" } });
     const res = await send("/events/replay.>/replay");
     const { events } = await res.json() as { events: Array<{ topic: string; data: unknown }> };
     expect(events.map((e) => [e.topic, e.data])).toEqual([["replay.http", { n: 1 }], ["replay.http", { n: 2 }]]);
+  });
+
+  it("leaves no consumer on the server after a replay, whether it read all, part or nothing", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    const consumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).map((ci) => ci.name).sort();
+    const before = await consumers();
+    for (const query of ["", "?limit=1", "?from=999999"]) expect((await send(`/events/replay.>/replay${query}`)).status).toBe(200);
+    expect(await consumers()).toEqual(before);
   });
 
   it("streams live events as server-sent events until the client leaves", async () => {
@@ -72,6 +90,55 @@ describe("events over HTTP", () => {
     const gone = Date.now() + 3000;
     while ((await gatewayConsumers()) > 0 && Date.now() < gone) await Bun.sleep(50);
     expect(await gatewayConsumers()).toBe(0); // the client left: its consumer is removed
+  });
+
+  it("streams over real HTTP, and removes the consumer when the client disconnects", async () => {
+    const gateway = await startTestGateway({ transport: conn.transport, broker });
+    const jsm = await jetstreamManager(conn.nc);
+    const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
+    try {
+      const before = await gatewayConsumers();
+      const controller = new AbortController();
+      const res = await fetch(`${gateway.url}/events/wire.>/stream`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value); // ": subscribed": the subscription is live
+      await send("/events/wire.news", { method: "POST", body: '{"over":"http"}', headers: { "content-type": "application/json" } });
+      for (const end = Date.now() + 5000; !text.includes("over") && Date.now() < end;) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toContain('"data":{"over":"http"}');
+      expect(await gatewayConsumers()).toBe(before + 1);
+      controller.abort(); // the client goes away
+      for (const end = Date.now() + 3000; (await gatewayConsumers()) > before && Date.now() < end;) await Bun.sleep(50);
+      expect(await gatewayConsumers()).toBe(before);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("removes the stream's consumer when the client leaves before the subscription is made", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
+    const before = await gatewayConsumers();
+    for (let i = 0; i < 3; i++) {
+      const res = await send("/events/early.>/stream");
+      await res.body!.cancel(); // the client is gone while the gateway is still subscribing
+    }
+    const end = Date.now() + 3000;
+    while ((await gatewayConsumers()) > before && Date.now() < end) await Bun.sleep(50);
+    expect(await gatewayConsumers()).toBe(before);
+  });
+
+  it("gives the audit history call the gateway's timeout, not a fixed one", async () => {
+    // An audit service that never answers, in a namespace of its own.
+    const silent = conn.nc.subscribe("quiet.srv.audit.Audit.History", { callback: () => undefined });
+    const quick = createGateway({ transport: conn.transport, broker, namespace: "quiet", timeoutMs: 300 });
+    try {
+      const res = await quick.fetch(new Request("http://gw/history/u1"));
+      const error = await res.json() as { code: string; detail: string };
+      expect([res.status, error.code]).toEqual([504, "deadline_exceeded"]);
+      expect(error.detail).not.toContain("no answer within 1300 ms"); // the gateway's safety net, not the call's deadline
+    } finally {
+      silent.unsubscribe();
+    }
   });
 
   it("returns a user's audit history", async () => {

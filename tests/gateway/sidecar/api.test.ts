@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { createGateway } from "../../../gateway/app.ts";
 import { createSidecar, type Sidecar } from "../../../gateway/sidecar/mod.ts";
 import { createJetStreamBroker, createNatsRegistry, type JetStreamBroker, type Registry } from "../../../runtime/mod.ts";
@@ -184,6 +185,22 @@ describe("sidecar API", () => {
     expect(text).toContain('"data":{"sku":"tea"}');
     await reader.cancel();
     controller.abort();
+  });
+
+  it("removes a stream's consumer when the client leaves, even before the subscription is made", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    const sidecarConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("sidecar_")).length;
+    const before = await sidecarConsumers();
+    for (let i = 0; i < 3; i++) await (await send("/sidecar/events/early.>/stream")).body!.cancel();
+    for (const end = Date.now() + 3000; (await sidecarConsumers()) > before && Date.now() < end;) await Bun.sleep(50);
+    expect(await sidecarConsumers()).toBe(before);
+  });
+
+  it("never lets a /rpc caller claim an identity for the called service", async () => {
+    const res = await post("/sidecar/rpc", { service: "greeter-py", endpoint: "GreeterPy.Hello", request: { name: "Eve" } }, { "x-micro-meta-user": "u-eve", "x-micro-meta-identity": "admin" });
+    expect(res.status).toBe(200);
+    const call = app.requests.find((r) => r.path === "/GreeterPy.Hello" && r.headers.get("x-micro-meta-user") === "u-eve")!;
+    expect(call.headers.get("x-micro-meta-identity")).toBeNull();
   });
 
   it("lists the registry and the services it hosts", async () => {
