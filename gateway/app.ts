@@ -20,7 +20,7 @@ import { addStreamSocketRoute } from "./stream-socket.ts";
 import { addEventRoutes } from "./events.ts";
 import { callJson } from "./call.ts";
 import { bodyTooLarge, errorResponse } from "./errors.ts";
-import { createGuard, identityKey } from "./guard.ts";
+import { createGuard, defaultForwardHeaders, identityKey, metaHeadersEntry } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
 import { addWebRoutes } from "./web/routes.ts";
@@ -88,7 +88,8 @@ export function createGateway(options: GatewayOptions): Hono {
   const defaultTimeout = options.timeoutMs ?? 10_000;
   const maxBody = Math.min(options.maxBodyBytes ?? 1024 * 1024, (options.natsMaxPayload ?? Infinity) - envelopeBytes);
   const auth = options.auth === undefined ? undefined : createAuth(parseAuthConfig(options.auth, "gateway auth"), namespace);
-  const guard = createGuard({ ...(auth ? { auth } : {}), forwardHeaders: options.forwardHeaders ?? [] });
+  const forwardHeaders = options.forwardHeaders ?? defaultForwardHeaders;
+  const guard = createGuard({ ...(auth ? { auth } : {}), forwardHeaders });
   const index = options.registry === undefined ? undefined : createServiceIndex(options.registry);
   const discovery = options.registry === undefined ? undefined : createDiscovery({ registry: options.registry });
   const app = new Hono();
@@ -102,7 +103,7 @@ export function createGateway(options: GatewayOptions): Hono {
     const allowOrigins = cors({
       origin: origins.includes("*") ? "*" : [...origins],
       exposeHeaders: ["X-Request-Id"],
-      allowHeaders: ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms", ...(options.forwardHeaders ?? [])],
+      allowHeaders: ["Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms", ...forwardHeaders.filter((h) => h !== metaHeadersEntry)],
     });
     // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
     // a list of origins every response needs CORS's `Vary: Origin`, for caches.
@@ -111,7 +112,7 @@ export function createGateway(options: GatewayOptions): Hono {
       if (anyOrigin && c.req.header("origin") === undefined) return next();
       const response = await allowOrigins(c, next);
       // `X-Micro-Meta-<key>` headers are metadata for any key: a preflight asking for some gets them.
-      const meta = c.req.method === "OPTIONS" ? metaHeadersAsked(c.req.header("access-control-request-headers")) : [];
+      const meta = c.req.method === "OPTIONS" && forwardHeaders.includes(metaHeadersEntry) ? metaHeadersAsked(c.req.header("access-control-request-headers")) : [];
       if (response instanceof Response && meta.length > 0) {
         const allowed = [response.headers.get("access-control-allow-headers"), ...meta].filter(Boolean).join(",");
         // Hono copies the context's headers onto a returned response: set both.

@@ -69,11 +69,11 @@ function storageFrom(raw: string | undefined): "file" | "memory" {
 }
 
 /** `X-Tenant, accept-language` into lower-case header names; `invalid_argument` naming a bad one. */
-function headerNames(name: string): string[] {
+function headerNames(name: string): string[] | undefined {
   const raw = env(name);
-  if (!raw) return [];
+  if (raw === undefined) return undefined;
   return raw.split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "").map((h) => {
-    if (!/^[a-z0-9_-]+$/.test(h)) throw new MicroError("invalid_argument", `${name} must be header names separated by commas, got "${h}"`);
+    if (!/^[a-z0-9_-]+$/.test(h) && h !== "x-micro-meta-*") throw new MicroError("invalid_argument", `${name} must be header names (or x-micro-meta-*) separated by commas, got "${h}"`);
     return h;
   });
 }

@@ -41,7 +41,7 @@ beforeAll(async () => {
   registry = await createNatsRegistry(conn.nc);
   const broker = await createJetStreamBroker(conn.nc);
   for (const d of [greeter, hello]) instances.push(await startRegistered(d, conn, registry));
-  gateway = await startTestGateway({ transport: conn.transport, registry, broker, auth, forwardHeaders: ["X-Tenant"] });
+  gateway = await startTestGateway({ transport: conn.transport, registry, broker, auth, forwardHeaders: ["X-Tenant", "x-micro-meta-*"] });
   open = await startTestGateway({ transport: conn.transport, registry, broker });
   const end = Date.now() + 5000;
   while ((await fetch(`${open.url}/hello?name=x`)).status !== 200 && Date.now() < end) await Bun.sleep(20);
@@ -144,6 +144,18 @@ describe("gateway auth", () => {
     expect(echo.metadata).toEqual({ identity: "ci", "x-tenant": "t1", trace: "abc" });
     expect(echo.header["x-api-key"]).toBeUndefined();
     expect(echo.header["x-other"]).toEqual(["no"]);
+  });
+
+  it("passes X-Micro-Meta-<key> headers only when the allow list admits x-micro-meta-* (as the default list does)", async () => {
+    const strict = await startTestGateway({ transport: conn.transport, registry, forwardHeaders: ["x-tenant"] });
+    try {
+      const headers = { "x-tenant": "t1", "x-micro-meta-trace": "abc" };
+      const echo = async (base: string) => ((await (await fetch(`${base}/hello/echo`, { headers })).json()) as { metadata: Record<string, string> }).metadata;
+      expect(await echo(strict.url)).toEqual({ "x-tenant": "t1" });
+      expect(await echo(open.url)).toEqual({ trace: "abc" });
+    } finally {
+      await strict.close();
+    }
   });
 
   it("is off when not configured, and a client cannot claim an identity there either", async () => {

@@ -19,7 +19,7 @@ describe("gateway settings from the environment", () => {
   it("has open, permissive development defaults", () => {
     const c = withEnv({});
     expect([c.gatewayAuthFile, c.gatewayForwardHeaders, c.gatewayCorsOrigins, c.gatewayMaxBodyBytes, c.gatewayTimeoutMs, c.gatewayRpcNamespaces])
-      .toEqual([undefined, [], ["*"], 1024 * 1024, 10_000, ["micro"]]);
+      .toEqual([undefined, undefined, ["*"], 1024 * 1024, 10_000, ["micro"]]);
   });
 
   it("reads every MICRO_GATEWAY_* setting", () => {
@@ -38,7 +38,8 @@ describe("gateway settings from the environment", () => {
   });
 
   it("names the setting that is wrong", () => {
-    expect(() => withEnv({ MICRO_GATEWAY_FORWARD_HEADERS: "x-ok,bad header" })).toThrow('MICRO_GATEWAY_FORWARD_HEADERS must be header names separated by commas, got "bad header"');
+    expect(() => withEnv({ MICRO_GATEWAY_FORWARD_HEADERS: "x-ok,bad header" })).toThrow('MICRO_GATEWAY_FORWARD_HEADERS must be header names (or x-micro-meta-*) separated by commas, got "bad header"');
+    expect(withEnv({ MICRO_GATEWAY_FORWARD_HEADERS: "x-tenant, X-Micro-Meta-*" }).gatewayForwardHeaders).toEqual(["x-tenant", "x-micro-meta-*"]);
     expect(() => withEnv({ MICRO_GATEWAY_MAX_BODY_BYTES: "1MB" })).toThrow('MICRO_GATEWAY_MAX_BODY_BYTES must be a whole number >= 1, got "1MB"');
     expect(() => withEnv({ MICRO_GATEWAY_RPC_NAMESPACES: "micro,a b" })).toThrow('MICRO_GATEWAY_RPC_NAMESPACES must be namespaces separated by commas, got "a b"');
   });
