@@ -170,9 +170,11 @@ export class ShardWorker implements ActivationOwner {
   }
 
   onFailure(error: unknown): void {
-    if (this.failed !== undefined || this.#stopped) return;
+    if (this.failed !== undefined) return;
     this.failed = error;
     this.context.onError(error, `shard ${this.shard}`);
+    // A draining shard just stops the key; its commands stay before the handed-over checkpoint.
+    if (this.#stopped) return;
     this.kill();
     this.#onFailed();
   }
