@@ -52,6 +52,8 @@ export class ShardWorker implements ActivationOwner {
   #stopped = false;
   #purgedTo = 1;
   #purgedAt = 0;
+  /** Set by the first kill: when the handlers running then have returned. */
+  #stillRunning: Promise<void>[] | undefined;
   /** Set when a commit failed; the placement restarts the shard from its lease. */
   failed: unknown = undefined;
   readonly #onFailed: () => void;
@@ -175,7 +177,7 @@ export class ShardWorker implements ActivationOwner {
     this.context.onError(error, `shard ${this.shard}`);
     // A draining shard just stops the key; its commands stay before the handed-over checkpoint.
     if (this.#stopped) return;
-    this.kill();
+    void this.kill();
     this.#onFailed();
   }
 
@@ -195,12 +197,18 @@ export class ShardWorker implements ActivationOwner {
     ]);
     clearTimeout(timer);
     const checkpoint = this.checkpoint;
-    this.kill();
+    void this.kill();
     return checkpoint;
   }
 
-  /** Stops at once (lease lost, or a failure): what is queued stays in the mailbox. */
-  kill(): void {
+  /**
+   * Stops at once (lease lost, or a failure): what is queued stays in the mailbox. Resolves
+   * when the handlers that were running have returned (at most `graceMs`), so a restart of
+   * the shard on this node never runs a key's handler beside its old one.
+   */
+  kill(graceMs = 0): Promise<void> {
+    // Killed before (by its own failure): the handlers running then are still the ones to wait for.
+    const running = (this.#stillRunning ??= [...this.#activations.values()].filter((a) => a.busy).map((a) => a.idle()));
     this.#stopped = true;
     this.#direct?.unsubscribe();
     this.#messages?.stop();
@@ -209,6 +217,9 @@ export class ShardWorker implements ActivationOwner {
     this.#activations.clear();
     for (const timer of this.#reminders.values()) clearTimeout(timer);
     this.#reminders.clear();
+    if (running.length === 0 || graceMs <= 0) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([Promise.all(running), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]).then(() => clearTimeout(timer));
   }
 
   /**

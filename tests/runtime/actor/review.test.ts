@@ -32,7 +32,8 @@ afterAll(async () => {
 
 /**
  * An actor on the Cart proto whose state lists the skus applied. Sku `wait` holds the key
- * until the test opens `globalThis.reviewGate`; sku `cycle` returns a state with a cycle in it,
+ * until the test opens `globalThis.reviewGate`, sku `slow` for 600 ms (a second handler of the
+ * same key running meanwhile sets `globalThis.reviewOverlap`); sku `cycle` returns a state with a cycle in it,
  * sku `map` one holding a Map: neither can be stored as JSON.
  */
 async function listActor(name: string): Promise<ActorDefinition> {
@@ -42,6 +43,10 @@ import { defineActor } from ${JSON.stringify(repoPath("runtime/mod.ts"))};
 export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id", initialState: () => ({ skus: [] }) }, {
   async addItem(state, req) {
     if (req.sku === "wait") await globalThis.reviewGate;
+    const running = (globalThis.reviewRunning ??= {});
+    running[req.cartId] = (running[req.cartId] ?? 0) + 1;
+    globalThis.reviewOverlap ||= running[req.cartId] > 1;
+    try { if (req.sku === "slow") await new Promise((r) => setTimeout(r, 600)); } finally { running[req.cartId]--; }
     if (req.sku === "cycle") { const next = { skus: [...state.skus, "cycle"] }; next.self = next; return { reply: { cartId: req.cartId }, state: next }; }
     if (req.sku === "map") return { reply: { cartId: req.cartId }, state: { skus: [...state.skus, "map"], index: new Map([["a", 1]]) } };
     return { reply: { cartId: req.cartId, lines: [{ sku: req.sku, quantity: state.skus.length + 1 }] }, state: { skus: [...state.skus, req.sku] } };
@@ -119,5 +124,26 @@ describe("keyed actors under review", () => {
     // Every key's two commands must run once after the other writer's state: none was committed.
     const read = skus("drainfail");
     for (const key of keys) expect({ key, skus: await read(key) }).toEqual({ key, skus: ["other", "wait", "after"] });
+  });
+
+  it("restarts a failed shard only after its keys' running handlers have finished (one activation per key)", async () => {
+    await start(await listActor("restart"));
+    const client = createClient(Cart, conn.transport, { service: "restart", timeoutMs: 8000 });
+    // Two keys of one shard: x's commit fails (another writer), while y's handler is running.
+    const x = "x0";
+    let y = "y0";
+    for (let i = 1; shardOf(y, 16) !== shardOf(x, 16); i++) y = `y${i}`;
+    await client.addItem({ cartId: x, sku: "first", quantity: 1 });
+    const kv = await new Kvm(conn.nc).open("micro_actor_state");
+    const committed = (await kv.get(`micro.restart.${x}`))!.json<{ seq: number }>().seq;
+    await kv.put(`micro.restart.${x}`, JSON.stringify({ seq: committed, state: { skus: ["other"] } }));
+    (globalThis as { reviewOverlap?: boolean }).reviewOverlap = false;
+    const slow = client.addItem({ cartId: y, sku: "slow", quantity: 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    await client.addItem({ cartId: x, sku: "b", quantity: 1 });
+    await slow;
+    expect((globalThis as { reviewOverlap?: boolean }).reviewOverlap).toBe(false);
+    expect(await skus("restart")(y)).toEqual(["slow"]);
+    expect(await skus("restart")(x)).toEqual(["other", "b"]);
   });
 });
