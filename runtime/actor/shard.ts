@@ -6,7 +6,7 @@
  * @module
  */
 import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core";
-import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { type Consumer, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
 import {
   type ActorHostContext,
@@ -46,6 +46,7 @@ export class ShardWorker implements ActivationOwner {
   readonly #done = new Set<number>();
   #lastSeen: number;
   #messages: ConsumerMessages | undefined;
+  #consumer: Consumer | undefined;
   #direct: Subscription | undefined;
   #inMemory = 0;
   #space: (() => void) | undefined;
@@ -80,6 +81,7 @@ export class ShardWorker implements ActivationOwner {
     if (spec.durable) {
       const start = this.#lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeen + 1 } : { deliver_policy: DeliverPolicy.All };
       const consumer = await store.js.consumers.get(store.stream, { filter_subjects: mailboxSubject(namespace, service, this.shard, ">"), ...start });
+      this.#consumer = consumer;
       this.#messages = await consumer.consume({ max_messages: 512 });
       void this.#read(this.#messages);
     } else {
@@ -212,6 +214,9 @@ export class ShardWorker implements ActivationOwner {
     this.#stopped = true;
     this.#direct?.unsubscribe();
     this.#messages?.stop();
+    // An ordered consumer outlives its reader for 5 minutes unless deleted (one per shard start).
+    if (this.#consumer !== undefined && !this.context.nc.isClosed()) this.#consumer.delete().catch(() => undefined);
+    this.#consumer = undefined;
     this.#space?.();
     for (const activation of this.#activations.values()) activation.stop();
     this.#activations.clear();

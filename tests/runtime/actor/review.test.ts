@@ -147,3 +147,29 @@ describe("keyed actors under review", () => {
     expect(await skus("restart")(x)).toEqual(["other", "b"]);
   });
 });
+
+describe("keyed actors leave nothing behind", () => {
+  it("removes its subscriptions and its mailbox consumers when stopped", async () => {
+    const { openTestConnection: open } = await import("../../support/rpc.ts");
+    const own = await open(nats.url);
+    const subs = () => (own.nc as unknown as { protocol: { subscriptions: { size(): number } } }).protocol.subscriptions.size();
+    // The connection's own request inbox (JetStream API calls) is not the actor's to remove.
+    await (await jetstreamManager(own.nc)).streams.names().next();
+    const before = subs();
+    const jsm = await jetstreamManager(conn.nc);
+    const consumers = async () => (await jsm.consumers.list("MICRO_ACTORS_rvclean").next()).length;
+    const definition = await listActor("clean");
+    const instance = await startActor(definition, { connection: own.nc, transport: own.transport, leaseMs: 1000, namespace: "rvclean" });
+    const client = createClient(Cart, conn.transport, { service: "clean", namespace: "rvclean", timeoutMs: 5000 });
+    for (let i = 0; i < 20; i++) await client.addItem({ cartId: `k${i}`, sku: "a", quantity: 1 });
+    expect(await consumers()).toBeGreaterThan(0);
+    await instance.stop();
+    // Ordered consumers finish their clean-up shortly after stop.
+    await until(() => subs() === before, 3000);
+    // Before: 16 ordered consumers stayed on the server for 5 minutes.
+    const end = Date.now() + 2000;
+    while ((await consumers()) > 0 && Date.now() < end) await Bun.sleep(50);
+    expect(await consumers()).toBe(0);
+    await own.close();
+  });
+});
