@@ -38,6 +38,8 @@ export interface ActivationOwner {
 }
 
 const recentLimit = 32;
+/** Largest reminder data (UTF-8 bytes). */
+const maxReminderData = 64 * 1024;
 /** Most commands of one key committed together. */
 const maxBatch = 256;
 type Recorded = readonly [string, string, string?, string?];
@@ -287,6 +289,10 @@ export class Activation {
         if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MicroError("invalid_argument", `reminder name "${name}" must be letters, digits, "-" or "_"`);
         const everyMs = options.everyMs ?? 0;
         if (everyMs !== 0) checkDelay("everyMs", everyMs);
+        // It is stored in KV and sent through the mailbox: one that cannot be written would fail the commit.
+        if (options.data !== undefined && encoder.encode(options.data).length > maxReminderData) {
+          throw new MicroError("invalid_argument", `reminder ${name}: data is larger than ${maxReminderData} bytes`);
+        }
         changes.push({ name, delayMs, everyMs, data: options.data ?? "" });
       },
       forget(name) {

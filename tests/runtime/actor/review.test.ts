@@ -41,13 +41,14 @@ async function listActor(name: string): Promise<ActorDefinition> {
     [`${name}.ts`]: `import { Cart } from ${JSON.stringify(repoPath("gen/cart/v1/cart_pb.ts"))};
 import { defineActor } from ${JSON.stringify(repoPath("runtime/mod.ts"))};
 export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id", initialState: () => ({ skus: [] }) }, {
-  async addItem(state, req) {
+  async addItem(state, req, ctx) {
     if (req.sku === "wait") await globalThis.reviewGate;
     const running = (globalThis.reviewRunning ??= {});
     running[req.cartId] = (running[req.cartId] ?? 0) + 1;
     globalThis.reviewOverlap ||= running[req.cartId] > 1;
     try { if (req.sku === "slow") await new Promise((r) => setTimeout(r, 600)); } finally { running[req.cartId]--; }
     if (req.sku === "cycle") { const next = { skus: [...state.skus, "cycle"] }; next.self = next; return { reply: { cartId: req.cartId }, state: next }; }
+    if (req.sku === "bigremind") ctx.remind("r", 60000, { data: "x".repeat(2_000_000) });
     if (req.sku === "map") return { reply: { cartId: req.cartId }, state: { skus: [...state.skus, "map"], index: new Map([["a", 1]]) } };
     return { reply: { cartId: req.cartId, lines: [{ sku: req.sku, quantity: state.skus.length + 1 }] }, state: { skus: [...state.skus, req.sku] } };
   },
@@ -84,6 +85,10 @@ describe("keyed actors under review", () => {
     const map = await rejection(client.addItem({ cartId: "p1", sku: "map", quantity: 1 }));
     expect(map.code).toBe("internal");
     expect(map.message).toContain("Map");
+    // Reminder data too large to store failed the commit after the handler (stopping the shard).
+    const big = await rejection(client.addItem({ cartId: "p1", sku: "bigremind", quantity: 1 }));
+    expect(big.code).toBe("invalid_argument");
+    expect(big.message).toContain("reminder r");
     await client.addItem({ cartId: "p1", sku: "b", quantity: 1 });
     expect(await skus("poison")("p1")).toEqual(["a", "b"]);
   });
