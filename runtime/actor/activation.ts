@@ -227,10 +227,12 @@ export class Activation {
     }
   }
 
-  /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder changes. */
+  /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder and timer changes. */
   async #run(command: Command, state: unknown, changes: ReminderChange[]): Promise<{ changed: boolean; state: unknown; reply?: Uint8Array; error?: MicroError }> {
     const host = this.#owner.context;
-    const context = this.#context(command, changes);
+    // Timer changes take effect when the handler succeeds, as its state and reminders do.
+    const timerChanges: Array<() => void> = [];
+    const context = this.#context(command, changes, timerChanges);
     try {
       if (command.kind === "call") {
         const entry = host.methods.get(command.endpoint);
@@ -246,11 +248,13 @@ export class Activation {
         const reply = toBinary(entry.method.output, toMessage(entry.method.output, result.reply));
         const changed = "state" in result && result.state !== undefined;
         if (changed) checkStorable(result.state, command.endpoint);
+        for (const change of timerChanges) change();
         return { changed, state: changed ? result.state : state, reply };
       }
       const handler = command.kind === "timer" ? host.spec.onTimer : host.spec.onReminder;
       const result = handler === undefined ? undefined : await handler(state, { name: command.endpoint, data: decoder.decode(command.data) }, context);
       if (result !== undefined) checkStorable(result, command.kind === "timer" ? "onTimer" : "onReminder");
+      for (const change of timerChanges) change();
       return result === undefined ? { changed: false, state } : { changed: true, state: result };
     } catch (error) {
       if (!MicroError.is(error)) host.onError(error, `${command.endpoint} (key ${this.key})`);
@@ -264,7 +268,7 @@ export class Activation {
     }
   }
 
-  #context(command: Command, changes: ReminderChange[]): ActorContext {
+  #context(command: Command, changes: ReminderChange[], timerChanges: Array<() => void>): ActorContext {
     const activation = this;
     const host = this.#owner.context;
     return {
@@ -275,14 +279,18 @@ export class Activation {
       metadata: command.metadata,
       setTimer(name, delayMs, data = "") {
         checkDelay("setTimer", delayMs);
-        activation.clearTimerNamed(name);
-        activation.#timers.set(name, setTimeout(() => {
-          activation.#timers.delete(name);
-          activation.enqueue({ kind: "timer", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(data), replyTo: undefined, metadata: {} });
-        }, delayMs));
+        timerChanges.push(() => {
+          activation.clearTimerNamed(name);
+          // A handler still running when its activation stopped arms nothing.
+          if (activation.#stopped) return;
+          activation.#timers.set(name, setTimeout(() => {
+            activation.#timers.delete(name);
+            activation.enqueue({ kind: "timer", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(data), replyTo: undefined, metadata: {} });
+          }, delayMs));
+        });
       },
       clearTimer(name) {
-        activation.clearTimerNamed(name);
+        timerChanges.push(() => activation.clearTimerNamed(name));
       },
       remind(name, delayMs, options = {}) {
         checkDelay("remind", delayMs);

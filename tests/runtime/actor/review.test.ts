@@ -40,7 +40,7 @@ async function listActor(name: string): Promise<ActorDefinition> {
   const dir = makeServicesDir({
     [`${name}.ts`]: `import { Cart } from ${JSON.stringify(repoPath("gen/cart/v1/cart_pb.ts"))};
 import { defineActor } from ${JSON.stringify(repoPath("runtime/mod.ts"))};
-export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id", initialState: () => ({ skus: [] }) }, {
+export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id", initialState: () => ({ skus: [] }), onTimer: (state) => ({ skus: [...state.skus, "timer"] }) }, {
   async addItem(state, req, ctx) {
     if (req.sku === "wait") await globalThis.reviewGate;
     const running = (globalThis.reviewRunning ??= {});
@@ -48,6 +48,7 @@ export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id"
     globalThis.reviewOverlap ||= running[req.cartId] > 1;
     try { if (req.sku === "slow") await new Promise((r) => setTimeout(r, 600)); } finally { running[req.cartId]--; }
     if (req.sku === "cycle") { const next = { skus: [...state.skus, "cycle"] }; next.self = next; return { reply: { cartId: req.cartId }, state: next }; }
+    if (req.sku === "timerfail") { ctx.setTimer("t", 50); throw new Error("refused after setting a timer"); }
     if (req.sku === "bigremind") ctx.remind("r", 60000, { data: "x".repeat(2_000_000) });
     if (req.sku === "map") return { reply: { cartId: req.cartId }, state: { skus: [...state.skus, "map"], index: new Map([["a", 1]]) } };
     return { reply: { cartId: req.cartId, lines: [{ sku: req.sku, quantity: state.skus.length + 1 }] }, state: { skus: [...state.skus, req.sku] } };
@@ -153,7 +154,7 @@ describe("keyed actors under review", () => {
   });
 });
 
-describe("keyed actors leave nothing behind", () => {
+describe("keyed actors under review: clean-up and timers", () => {
   it("removes its subscriptions and its mailbox consumers when stopped", async () => {
     const { openTestConnection: open } = await import("../../support/rpc.ts");
     const own = await open(nats.url);
@@ -176,5 +177,14 @@ describe("keyed actors leave nothing behind", () => {
     while ((await consumers()) > 0 && Date.now() < end) await Bun.sleep(50);
     expect(await consumers()).toBe(0);
     await own.close();
+  });
+
+  it("sets no timer for a command whose handler failed, as it keeps no state or reminder of it", async () => {
+    await start(await listActor("timers"));
+    const client = createClient(Cart, conn.transport, { service: "timers", timeoutMs: 3000 });
+    await client.addItem({ cartId: "t1", sku: "a", quantity: 1 });
+    expect((await rejection(client.addItem({ cartId: "t1", sku: "timerfail", quantity: 1 }))).code).toBe("internal");
+    await Bun.sleep(200);
+    expect(await skus("timers")("t1")).toEqual(["a"]);
   });
 });
