@@ -119,7 +119,9 @@ export class ShardWorker implements ActivationOwner {
       kind: reminder ? "reminder" : "call",
       seq,
       id: h?.get("Nats-Msg-Id") ?? "",
-      idempotent: h?.has(idempotentHeader) ?? false,
+      // A reminder's id names its due time: kept like an idempotency key, a firing repeated
+      // after the duplicate window (its owner died before moving it on) still counts once.
+      idempotent: (h?.has(idempotentHeader) ?? false) || !!reminder,
       endpoint: reminder || (h?.get(endpointHeader) ?? ""),
       data: m.data,
       replyTo: h?.get(replyHeader) || undefined,

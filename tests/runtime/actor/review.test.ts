@@ -40,7 +40,7 @@ async function listActor(name: string): Promise<ActorDefinition> {
   const dir = makeServicesDir({
     [`${name}.ts`]: `import { Cart } from ${JSON.stringify(repoPath("gen/cart/v1/cart_pb.ts"))};
 import { defineActor } from ${JSON.stringify(repoPath("runtime/mod.ts"))};
-export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id", initialState: () => ({ skus: [] }), onTimer: (state) => ({ skus: [...state.skus, "timer"] }) }, {
+export default defineActor(Cart, { name: ${JSON.stringify(name)}, key: "cart_id", initialState: () => ({ skus: [] }), onTimer: (state) => ({ skus: [...state.skus, "timer"] }), onReminder: (state, r) => ({ skus: [...state.skus, "reminder:" + r.data] }) }, {
   async addItem(state, req, ctx) {
     if (req.sku === "wait") await globalThis.reviewGate;
     const running = (globalThis.reviewRunning ??= {});
@@ -154,7 +154,7 @@ describe("keyed actors under review", () => {
   });
 });
 
-describe("keyed actors under review: clean-up and timers", () => {
+describe("keyed actors under review: clean-up, timers and reminders", () => {
   it("removes its subscriptions and its mailbox consumers when stopped", async () => {
     const { openTestConnection: open } = await import("../../support/rpc.ts");
     const own = await open(nats.url);
@@ -186,5 +186,28 @@ describe("keyed actors under review: clean-up and timers", () => {
     expect((await rejection(client.addItem({ cartId: "t1", sku: "timerfail", quantity: 1 }))).code).toBe("internal");
     await Bun.sleep(200);
     expect(await skus("timers")("t1")).toEqual(["a"]);
+  });
+
+  it("applies a reminder firing once even when it is fired again after JetStream's duplicate window", async () => {
+    // An owner that died between putting a reminder in the mailbox and moving it on fires it
+    // again from the next owner, under the same message id; here after a 1 s duplicate window.
+    const jsm = await jetstreamManager(conn.nc);
+    await jsm.streams.add({ name: "MICRO_ACTORS_rvrem", subjects: ["rvrem.actor.>"], duplicate_window: 1_000_000_000 });
+    await start(await listActor("rem"), { namespace: "rvrem" });
+    const { headers } = await import("@nats-io/nats-core");
+    const js = (await import("@nats-io/jetstream")).jetstream(conn.nc);
+    const fire = () => {
+      const h = headers();
+      h.set("Micro-Actor-Reminder", "r");
+      return js.publish(`rvrem.actor.rem.${shardOf("r1", 16)}.r1`, "due", { headers: h, msgID: "reminder.rem.r1.r.1700000000000" });
+    };
+    await fire();
+    const read = skus("rem", "rvrem");
+    const end = Date.now() + 3000;
+    while ((await read("r1")).length === 0 && Date.now() < end) await Bun.sleep(20);
+    await Bun.sleep(1100);
+    expect((await fire()).duplicate).toBe(false);
+    await Bun.sleep(300);
+    expect(await read("r1")).toEqual(["reminder:due"]);
   });
 });
