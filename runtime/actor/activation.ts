@@ -38,6 +38,8 @@ export interface ActivationOwner {
 }
 
 const recentLimit = 32;
+/** Largest reminder data (UTF-8 bytes). */
+const maxReminderData = 64 * 1024;
 /** Most commands of one key committed together. */
 const maxBatch = 256;
 type Recorded = readonly [string, string, string?, string?];
@@ -86,10 +88,8 @@ export class Activation {
   }
 
   enqueue(command: Command): void {
-    if (this.#stopped) {
-      command.done?.();
-      return;
-    }
+    // Dropped, not done: it stays in the mailbox, and the checkpoint must not pass it.
+    if (this.#stopped) return;
     this.#queue.push(command);
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
@@ -105,13 +105,16 @@ export class Activation {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Stops: clears timers, drops what is queued (it stays in the mailbox for the next owner). */
+  /**
+   * Stops: clears timers, drops what is queued. Dropped commands are not marked done: they stay
+   * in the mailbox, and the shard's checkpoint stays at or before them for the next owner.
+   */
   stop(): void {
     this.#stopped = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    for (const command of this.#queue.splice(0)) command.done?.();
+    this.#queue.length = 0;
   }
 
   /** Arms the passivation timer. */
@@ -131,12 +134,14 @@ export class Activation {
       try {
         await this.#applyBatch(batch);
       } catch (error) {
+        // Not committed: neither the batch nor what queued behind it is done, so the shard's
+        // checkpoint (even one a draining shard hands over) stays before them.
         this.#stopped = true;
-        for (const queued of this.#queue.splice(0)) queued.done?.();
+        this.#queue.length = 0;
         this.#owner.onFailure(error);
-      } finally {
-        for (const command of batch) command.done?.();
+        break;
       }
+      for (const command of batch) command.done?.();
     }
     this.#running = false;
     this.lastActive = Date.now();
@@ -178,9 +183,11 @@ export class Activation {
     const changes: ReminderChange[] = [];
     const replies: Array<{ readonly to: string; readonly data: Uint8Array; readonly error?: MicroError }> = [];
     for (const command of batch) {
-      if (command.seq > 0 && command.seq <= seq) {
-        // Applied before a crash or hand-off: never twice. Answer again if the reply was kept.
-        const kept = command.id === "" ? undefined : recent.find((r) => r[0] === command.id);
+      // Applied before a crash or hand-off (its sequence is committed), or an idempotent retry
+      // that came after JetStream's duplicate window (its id is kept): never twice. Answer
+      // again from the kept reply.
+      const kept = command.id === "" || (!command.idempotent && command.seq > seq) ? undefined : recent.find((r) => r[0] === command.id);
+      if ((command.seq > 0 && command.seq <= seq) || kept !== undefined) {
         if (kept !== undefined && command.replyTo) replies.push(recordedReply(command.replyTo, kept));
         continue;
       }
@@ -220,10 +227,12 @@ export class Activation {
     }
   }
 
-  /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder changes. */
+  /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder and timer changes. */
   async #run(command: Command, state: unknown, changes: ReminderChange[]): Promise<{ changed: boolean; state: unknown; reply?: Uint8Array; error?: MicroError }> {
     const host = this.#owner.context;
-    const context = this.#context(command, changes);
+    // Timer changes take effect when the handler succeeds, as its state and reminders do.
+    const timerChanges: Array<() => void> = [];
+    const context = this.#context(command, changes, timerChanges);
     try {
       if (command.kind === "call") {
         const entry = host.methods.get(command.endpoint);
@@ -238,10 +247,14 @@ export class Activation {
         }
         const reply = toBinary(entry.method.output, toMessage(entry.method.output, result.reply));
         const changed = "state" in result && result.state !== undefined;
+        if (changed) checkStorable(result.state, command.endpoint);
+        for (const change of timerChanges) change();
         return { changed, state: changed ? result.state : state, reply };
       }
       const handler = command.kind === "timer" ? host.spec.onTimer : host.spec.onReminder;
       const result = handler === undefined ? undefined : await handler(state, { name: command.endpoint, data: decoder.decode(command.data) }, context);
+      if (result !== undefined) checkStorable(result, command.kind === "timer" ? "onTimer" : "onReminder");
+      for (const change of timerChanges) change();
       return result === undefined ? { changed: false, state } : { changed: true, state: result };
     } catch (error) {
       if (!MicroError.is(error)) host.onError(error, `${command.endpoint} (key ${this.key})`);
@@ -255,7 +268,7 @@ export class Activation {
     }
   }
 
-  #context(command: Command, changes: ReminderChange[]): ActorContext {
+  #context(command: Command, changes: ReminderChange[], timerChanges: Array<() => void>): ActorContext {
     const activation = this;
     const host = this.#owner.context;
     return {
@@ -266,20 +279,28 @@ export class Activation {
       metadata: command.metadata,
       setTimer(name, delayMs, data = "") {
         checkDelay("setTimer", delayMs);
-        activation.clearTimerNamed(name);
-        activation.#timers.set(name, setTimeout(() => {
-          activation.#timers.delete(name);
-          activation.enqueue({ kind: "timer", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(data), replyTo: undefined, metadata: {} });
-        }, delayMs));
+        timerChanges.push(() => {
+          activation.clearTimerNamed(name);
+          // A handler still running when its activation stopped arms nothing.
+          if (activation.#stopped) return;
+          activation.#timers.set(name, setTimeout(() => {
+            activation.#timers.delete(name);
+            activation.enqueue({ kind: "timer", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(data), replyTo: undefined, metadata: {} });
+          }, delayMs));
+        });
       },
       clearTimer(name) {
-        activation.clearTimerNamed(name);
+        timerChanges.push(() => activation.clearTimerNamed(name));
       },
       remind(name, delayMs, options = {}) {
         checkDelay("remind", delayMs);
         if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MicroError("invalid_argument", `reminder name "${name}" must be letters, digits, "-" or "_"`);
         const everyMs = options.everyMs ?? 0;
         if (everyMs !== 0) checkDelay("everyMs", everyMs);
+        // It is stored in KV and sent through the mailbox: one that cannot be written would fail the commit.
+        if (options.data !== undefined && encoder.encode(options.data).length > maxReminderData) {
+          throw new MicroError("invalid_argument", `reminder ${name}: data is larger than ${maxReminderData} bytes`);
+        }
         changes.push({ name, delayMs, everyMs, data: options.data ?? "" });
       },
       forget(name) {
@@ -318,6 +339,25 @@ function toMessage(schema: DescMessage, value: unknown) {
 // State is JSON; bigints (proto int64 fields) would throw, so they are kept as strings.
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === "bigint" ? value.toString() : value;
+}
+
+/**
+ * Throws `internal` unless `state` can be committed as JSON and read back the same. Checked
+ * per command, so one bad result fails its own command instead of every commit of the batch
+ * (which would stop the shard, again on every restart). A Map or Set would be stored as `{}`.
+ */
+function checkStorable(state: unknown, what: string): void {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(state, (key, value) => {
+      if (value instanceof Map || value instanceof Set) throw new TypeError(`${value instanceof Map ? "a Map" : "a Set"} at "${key}" would be stored as {}`);
+      if (typeof value === "function" || typeof value === "symbol") throw new TypeError(`a ${typeof value} at "${key}" cannot be stored`);
+      return jsonReplacer(key, value);
+    });
+  } catch (error) {
+    throw new MicroError("internal", `${what} returned a state that cannot be stored as JSON: ${(error as Error).message}`);
+  }
+  if (json === undefined) throw new MicroError("internal", `${what} returned a state that cannot be stored as JSON`);
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -35,7 +35,7 @@ export interface Command {
   readonly data: Uint8Array;
   readonly replyTo: string | undefined;
   readonly metadata: Readonly<Record<string, string>>;
-  /** Called once the command is committed or dropped (the shard's checkpoint moves on). */
+  /** Called once the command is committed (or needed no commit): the shard's checkpoint may pass it. Never for a dropped command. */
   readonly done?: () => void;
 }
 

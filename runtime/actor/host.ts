@@ -93,8 +93,9 @@ export async function startActor(definition: ActorDefinition, options: StartActo
         return worker === undefined ? 0 : await worker.drain(options.drainTimeoutMs ?? 10_000);
       },
       kill(shard) {
-        workers.get(shard)?.kill();
+        const worker = workers.get(shard);
         workers.delete(shard);
+        return worker?.kill(options.drainTimeoutMs ?? 10_000) ?? Promise.resolve();
       },
       checkpoint(shard) {
         const worker = workers.get(shard);

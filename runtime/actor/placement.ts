@@ -18,7 +18,8 @@ export interface ShardControl {
   start(shard: number, checkpoint: number): Promise<void>;
   /** Drains the shard and resolves with its checkpoint. */
   drain(shard: number): Promise<number>;
-  kill(shard: number): void;
+  /** Stops the shard at once; resolves when its running handlers returned (bounded). */
+  kill(shard: number): Promise<void>;
   /** Current checkpoint of an owned shard, or undefined if its worker failed. */
   checkpoint(shard: number): number | undefined;
   /** Purges what owned shards no longer need from the mailbox. */
@@ -154,7 +155,7 @@ export class Placement {
       await this.#o.control.start(shard, checkpoint);
     } catch (error) {
       this.#owned.delete(shard);
-      this.#o.control.kill(shard);
+      void this.#o.control.kill(shard);
       throw error;
     }
   }
@@ -163,15 +164,16 @@ export class Placement {
     const checkpoint = this.#o.control.checkpoint(shard);
     const seen = this.#leases.get(shard);
     if (checkpoint === undefined) {
-      // The worker failed (a commit did not go through): start it again from the lease.
-      this.#o.control.kill(shard);
+      // The worker failed (a commit did not go through): start it again from the lease, once
+      // its keys' running handlers have returned (never two activations of a key here).
+      await this.#o.control.kill(shard);
       this.#owned.delete(shard);
       if (seen?.lease?.owner === this.#o.nodeId) await this.#take(shard, seen);
       return;
     }
     if (seen === undefined || seen.lease?.owner !== this.#o.nodeId || !(await this.#write(shard, { owner: this.#o.nodeId, checkpoint }, seen.revision))) {
       // Someone else holds it now (we were presumed dead): stop at once.
-      this.#o.control.kill(shard);
+      void this.#o.control.kill(shard);
       this.#owned.delete(shard);
       return;
     }

@@ -40,7 +40,7 @@ class ReplyInbox {
   wait(token: string, deadline: number, what: string): Promise<Answer> {
     return new Promise((resolve) => {
       const timer = setTimeout(
-        () => this.#settle(token, { error: new MicroError("deadline_exceeded", `no reply from ${what} in time (the command is stored and will run)`) }),
+        () => this.#settle(token, { error: new MicroError("deadline_exceeded", `no reply from ${what} in time (the command is stored and will run; a retry counts once only with the same idempotency-key metadata)`) }),
         Math.max(0, deadline - Date.now()),
       );
       this.#pending.set(token, { resolve, timer });
@@ -117,6 +117,12 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       duplicate = ack.duplicate;
     } catch (cause) {
       inbox.cancel(token);
+      // No acknowledgement in time is not "not stored": the server may have stored it, and then
+      // it runs. Only an idempotency key makes a retry safe.
+      if ((cause as Error)?.name === "TimeoutError" || (cause as Error)?.cause instanceof Error && ((cause as Error).cause as Error).name === "TimeoutError") {
+        const advice = given ? "a retry with the same idempotency-key counts once" : "send metadata idempotency-key to retry safely";
+        throw new MicroError("deadline_exceeded", `the mailbox of ${what} did not acknowledge the command in time: it may have been stored and may still run (${advice})`, { cause });
+      }
       throw new MicroError("unavailable", `cannot store the command for ${what} in its mailbox: ${(cause as Error).message}`, { cause });
     }
     if (!duplicate) return await reply;

@@ -6,7 +6,7 @@
  * @module
  */
 import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core";
-import { type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { type Consumer, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
 import {
   type ActorHostContext,
@@ -46,12 +46,15 @@ export class ShardWorker implements ActivationOwner {
   readonly #done = new Set<number>();
   #lastSeen: number;
   #messages: ConsumerMessages | undefined;
+  #consumer: Consumer | undefined;
   #direct: Subscription | undefined;
   #inMemory = 0;
   #space: (() => void) | undefined;
   #stopped = false;
   #purgedTo = 1;
   #purgedAt = 0;
+  /** Set by the first kill: when the handlers running then have returned. */
+  #stillRunning: Promise<void>[] | undefined;
   /** Set when a commit failed; the placement restarts the shard from its lease. */
   failed: unknown = undefined;
   readonly #onFailed: () => void;
@@ -78,6 +81,7 @@ export class ShardWorker implements ActivationOwner {
     if (spec.durable) {
       const start = this.#lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeen + 1 } : { deliver_policy: DeliverPolicy.All };
       const consumer = await store.js.consumers.get(store.stream, { filter_subjects: mailboxSubject(namespace, service, this.shard, ">"), ...start });
+      this.#consumer = consumer;
       this.#messages = await consumer.consume({ max_messages: 512 });
       void this.#read(this.#messages);
     } else {
@@ -115,7 +119,9 @@ export class ShardWorker implements ActivationOwner {
       kind: reminder ? "reminder" : "call",
       seq,
       id: h?.get("Nats-Msg-Id") ?? "",
-      idempotent: h?.has(idempotentHeader) ?? false,
+      // A reminder's id names its due time: kept like an idempotency key, a firing repeated
+      // after the duplicate window (its owner died before moving it on) still counts once.
+      idempotent: (h?.has(idempotentHeader) ?? false) || !!reminder,
       endpoint: reminder || (h?.get(endpointHeader) ?? ""),
       data: m.data,
       replyTo: h?.get(replyHeader) || undefined,
@@ -170,10 +176,12 @@ export class ShardWorker implements ActivationOwner {
   }
 
   onFailure(error: unknown): void {
-    if (this.failed !== undefined || this.#stopped) return;
+    if (this.failed !== undefined) return;
     this.failed = error;
     this.context.onError(error, `shard ${this.shard}`);
-    this.kill();
+    // A draining shard just stops the key; its commands stay before the handed-over checkpoint.
+    if (this.#stopped) return;
+    void this.kill();
     this.#onFailed();
   }
 
@@ -193,20 +201,32 @@ export class ShardWorker implements ActivationOwner {
     ]);
     clearTimeout(timer);
     const checkpoint = this.checkpoint;
-    this.kill();
+    void this.kill();
     return checkpoint;
   }
 
-  /** Stops at once (lease lost, or a failure): what is queued stays in the mailbox. */
-  kill(): void {
+  /**
+   * Stops at once (lease lost, or a failure): what is queued stays in the mailbox. Resolves
+   * when the handlers that were running have returned (at most `graceMs`), so a restart of
+   * the shard on this node never runs a key's handler beside its old one.
+   */
+  kill(graceMs = 0): Promise<void> {
+    // Killed before (by its own failure): the handlers running then are still the ones to wait for.
+    const running = (this.#stillRunning ??= [...this.#activations.values()].filter((a) => a.busy).map((a) => a.idle()));
     this.#stopped = true;
     this.#direct?.unsubscribe();
     this.#messages?.stop();
+    // An ordered consumer outlives its reader for 5 minutes unless deleted (one per shard start).
+    if (this.#consumer !== undefined && !this.context.nc.isClosed()) this.#consumer.delete().catch(() => undefined);
+    this.#consumer = undefined;
     this.#space?.();
     for (const activation of this.#activations.values()) activation.stop();
     this.#activations.clear();
     for (const timer of this.#reminders.values()) clearTimeout(timer);
     this.#reminders.clear();
+    if (running.length === 0 || graceMs <= 0) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([Promise.all(running), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]).then(() => clearTimeout(timer));
   }
 
   /**

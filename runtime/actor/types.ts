@@ -25,7 +25,8 @@ export interface ActorContext {
   readonly metadata: Readonly<Record<string, string>>;
   /**
    * Fires `onTimer` after `delayMs` while this activation lives (timers die with passivation,
-   * hand-off and crashes; a pending timer keeps the actor active). Same name replaces.
+   * hand-off and crashes; a pending timer keeps the actor active). Same name replaces. Takes
+   * effect when the handler returns without error (a failed command sets no timer).
    */
   setTimer(name: string, delayMs: number, data?: string): void;
   clearTimer(name: string): void;
