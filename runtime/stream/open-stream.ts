@@ -33,7 +33,7 @@ export async function openStream(nc: StreamConnection, request: OpenStreamReques
   const heartbeatMs = checkedTuning("heartbeatMs", request.heartbeatMs ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
   const signal = request.signal;
   if (signal?.aborted) throw canceled(signal);
-  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, label: request.label });
+  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "client", label: request.label });
 
   if (signal !== undefined) {
     const onAbort = () => channel.fail(canceled(signal), "cancel");
