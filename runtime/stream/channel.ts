@@ -63,6 +63,7 @@ export class StreamChannel {
   #failure: MicroError | undefined;
   #released = false;
   #lastSeen = Date.now();
+  #lastBeat = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #waiters: Array<() => void> = [];
   #onOpen: ((error?: MicroError) => void) | undefined;
@@ -114,7 +115,7 @@ export class StreamChannel {
     this.#remote = remote;
     this.#credit = credit;
     this.#peerWindow = credit;
-    this.#lastSeen = Date.now();
+    this.#lastSeen = this.#lastBeat = Date.now();
     const every = this.#options.heartbeatMs;
     this.#timer = setInterval(() => this.#beat(), every);
     const onOpen = this.#onOpen;
@@ -257,8 +258,14 @@ export class StreamChannel {
       clearInterval(this.#timer);
       return;
     }
-    const silent = Date.now() - this.#lastSeen;
-    if (silent > this.#options.heartbeatMs * missedHeartbeats) {
+    const now = Date.now();
+    // A beat far behind schedule means this end's event loop was blocked (CPU-bound work):
+    // the peer's frames may be waiting unread on the socket, timers run before I/O, so its
+    // silence proves nothing yet. It is judged on the next beat, after the socket was read.
+    const late = now - this.#lastBeat > this.#options.heartbeatMs * 2;
+    this.#lastBeat = now;
+    const silent = now - this.#lastSeen;
+    if (!late && silent > this.#options.heartbeatMs * missedHeartbeats) {
       this.fail(new MicroError("unavailable", `${this.#options.label}: the peer sent nothing for ${silent} ms (heartbeat lost; it stopped or lost its connection)`), this.#notifyPeer);
     } else this.control("ping");
   }

@@ -23,10 +23,20 @@ const endless = defineService(Counter, { name: "channel-endless" }, {
   },
 });
 
+const slowly = defineService(Counter, { name: "counter-slowly" }, {
+  async *count(request) {
+    for (let n = 1; n <= request.to; n++) {
+      await new Promise((resolve) => setTimeout(resolve, request.intervalMs));
+      yield { n };
+    }
+  },
+});
+
 beforeAll(async () => {
   nats = await startTestNats();
   conn = await openTestConnection(nats.url);
-  instances.push(await startService(endless, { connection: conn.nc, transport: conn.transport, onHandlerError: () => undefined }));
+  const options = { connection: conn.nc, transport: conn.transport, onHandlerError: () => undefined };
+  instances.push(await startService(endless, options), await startService(slowly, options));
 });
 afterAll(async () => {
   for (const i of instances) await i.stop();
@@ -98,5 +108,18 @@ describe("stream channel", () => {
     } finally {
       peer.close();
     }
+  });
+});
+
+describe("stream channel timing", () => {
+  it("a consumer that blocks its event loop for many heartbeat intervals is not told the peer is gone", async () => {
+    const c = createClient(Counter, conn.transport, { service: "counter-slowly" });
+    const got: number[] = [];
+    for await (const r of c.count({ to: 4, intervalMs: 100 }, { heartbeatMs: 50 })) {
+      got.push(r.n);
+      const until = Date.now() + 400;
+      while (Date.now() < until); // CPU-bound work: no timers, no I/O
+    }
+    expect(got).toEqual([1, 2, 3, 4]);
   });
 });
