@@ -123,3 +123,12 @@ describe("stream channel timing", () => {
     expect(got).toEqual([1, 2, 3, 4]);
   });
 });
+
+describe("stream deadlines", () => {
+  it("a deadline weeks away does not end the stream at once (timer overflow)", async () => {
+    const c = createClient(Counter, conn.transport, { service: "counter-slowly" });
+    const got: number[] = [];
+    for await (const r of c.count({ to: 3, intervalMs: 10 }, { deadline: Date.now() + 30 * 86_400_000 })) got.push(r.n);
+    expect(got).toEqual([1, 2, 3]);
+  });
+});
