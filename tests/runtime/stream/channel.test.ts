@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import { Counter, CountRequestSchema } from "../../../gen/counter/v1/counter_pb.ts";
-import { createClient, defineService, type ServiceInstance, startService } from "../../../runtime/mod.ts";
+import { createClient, defineService, MicroError, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { openTestConnection } from "../../support/rpc.ts";
@@ -23,6 +23,28 @@ const endless = defineService(Counter, { name: "channel-endless" }, {
   },
 });
 
+/** Ends in whichever way the request asks: to > 100 fails after 2 messages. */
+const outcomes = defineService(Counter, { name: "counter-outcomes" }, {
+  async *count(request) {
+    for (let n = 1; n <= request.to; n++) {
+      if (request.to > 100 && n > 2) throw new MicroError("not_found", "gone");
+      if (request.intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, request.intervalMs));
+      yield { n };
+    }
+  },
+  async sum(requests) {
+    let sum = 0;
+    for await (const { value } of requests) {
+      if (value < 0) return { sum };
+      sum += value;
+    }
+    return { sum };
+  },
+  async *echo(requests) {
+    for await (const { text } of requests) yield { text };
+  },
+});
+
 const slowly = defineService(Counter, { name: "counter-slowly" }, {
   async *count(request) {
     for (let n = 1; n <= request.to; n++) {
@@ -36,7 +58,7 @@ beforeAll(async () => {
   nats = await startTestNats();
   conn = await openTestConnection(nats.url);
   const options = { connection: conn.nc, transport: conn.transport, onHandlerError: () => undefined };
-  instances.push(await startService(endless, options), await startService(slowly, options));
+  instances.push(await startService(endless, options), await startService(slowly, options), await startService(outcomes, options));
 });
 afterAll(async () => {
   for (const i of instances) await i.stop();
@@ -130,5 +152,50 @@ describe("stream deadlines", () => {
     const got: number[] = [];
     for await (const r of c.count({ to: 3, intervalMs: 10 }, { deadline: Date.now() + 30 * 86_400_000 })) got.push(r.n);
     expect(got).toEqual([1, 2, 3]);
+  });
+});
+
+describe("stream resources", () => {
+  /** Subscriptions open on the test connection (client and server ends both live on it). */
+  const subscriptions = () => (conn.nc as unknown as { protocol: { subscriptions: { size(): number } } }).protocol.subscriptions.size();
+  const settle = <T>(p: Promise<T>) => p.then(() => undefined, () => undefined);
+
+  it("no inbox subscription outlives a stream, however it ends", async () => {
+    const before = subscriptions();
+    const c = createClient(Counter, conn.transport, { service: "counter-outcomes" });
+    const nobody = createClient(Counter, conn.transport, { service: "counter-nobody" });
+    const drain = async (iterable: AsyncIterable<unknown>, stopAt = Infinity) => {
+      let n = 0;
+      for await (const _ of iterable) if (++n >= stopAt) break;
+    };
+    async function* values(items: number[], failAt?: number) {
+      for (const [i, value] of items.entries()) {
+        if (i === failAt) throw new Error("input broke");
+        yield { value };
+      }
+    }
+    async function* texts(n: number, failAt?: number) {
+      for (let i = 0; i < n; i++) {
+        if (i === failAt) throw new Error("input broke");
+        yield { text: String(i) };
+      }
+    }
+    for (let round = 0; round < 5; round++) {
+      const aborted = new AbortController();
+      await Promise.all([
+        settle(drain(c.count({ to: 50 }))), // completes
+        settle(drain(c.count({ to: 500 }))), // handler error after 2 messages
+        settle(drain(c.count({ to: 50, intervalMs: 5 }), 3)), // the caller breaks
+        settle(drain(c.count({ to: 50, intervalMs: 5 }, { signal: aborted.signal }))), // the caller aborts
+        settle(drain(c.count({ to: 50, intervalMs: 5 }, { timeoutMs: 30 }))), // deadline
+        settle(c.sum(values([1, 2, -1, 4, 5]))), // the handler answers early
+        settle(c.sum(values([1, 2, 3], 1))), // the request iterable fails
+        settle(drain(c.echo(texts(20)))), // bidi completes
+        settle(drain(c.echo(texts(20, 5)))), // bidi input fails
+        settle(drain(nobody.count({ to: 1 }))), // nothing serves it
+      ].map((p, i) => (i === 3 ? (setTimeout(() => aborted.abort(), 20), p) : p)));
+    }
+    await until(() => subscriptions() === before, 3000).catch(() => undefined);
+    expect(subscriptions()).toBe(before);
   });
 });
