@@ -317,8 +317,11 @@ export class StreamChannel {
           this.fail(error, "none");
           return;
         }
-        const error = errorOf(headers, msg.data) ?? new MicroError("internal", `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`);
-        this.fail(error, "none");
+        const error = errorOf(headers, msg.data);
+        if (error !== undefined) return this.fail(error, "none");
+        // A frame this end cannot read: the peer is told, so it does not wait for heartbeats to fail.
+        const code = this.#options.role === "server" ? "invalid_argument" : "internal";
+        this.fail(new MicroError(code, `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`), this.#notifyPeer);
       }
     }
   }

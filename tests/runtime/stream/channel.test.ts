@@ -199,3 +199,34 @@ describe("stream resources", () => {
     expect(subscriptions()).toBe(before);
   });
 });
+
+describe("a buggy peer", () => {
+  it("an unknown control frame fails the stream on the server and tells the peer why", async () => {
+    const peer = rawOpen(1_000_000, 2);
+    try {
+      await peer.opened();
+      peer.send(undefined, peer.request);
+      peer.send("bogus");
+      await until(() => peer.frames.some((f) => f.headers?.get("Micro-Frame") === "error"), 3000);
+      const error = peer.frames.find((f) => f.headers?.get("Micro-Frame") === "error")!;
+      expect(error.headers!.get("Micro-Error-Code")).toBe("invalid_argument");
+      expect(error.headers!.get("Nats-Service-Error")).toBe('Counter.Count: unknown stream frame "bogus"');
+    } finally {
+      peer.close();
+    }
+  });
+
+  it("a request that is not the method's message fails the stream with invalid_argument", async () => {
+    const peer = rawOpen(1, 2);
+    try {
+      await peer.opened();
+      peer.send(undefined, new Uint8Array([0xff, 0xff, 0xff]));
+      await until(() => peer.frames.some((f) => f.headers?.get("Micro-Frame") === "error"), 3000);
+      const error = peer.frames.find((f) => f.headers?.get("Micro-Frame") === "error")!;
+      expect(error.headers!.get("Micro-Error-Code")).toBe("invalid_argument");
+      expect(error.headers!.get("Nats-Service-Error")).toContain("cannot decode counter.v1.CountRequest");
+    } finally {
+      peer.close();
+    }
+  });
+});
