@@ -8,7 +8,7 @@ import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { notDeliveredReason } from "../client/transport.ts";
 import { errorFrame, errorOf, frameHeaders } from "./frames.ts";
-import { creditHeader, frameHeader, missedHeartbeats, type StreamConnection, windowHeader } from "./protocol.ts";
+import { creditHeader, frameHeader, maxWindow, missedHeartbeats, type StreamConnection, windowHeader } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
 /**
@@ -301,7 +301,9 @@ export class StreamChannel {
         return;
       case "open": {
         const credit = Number(headers.get(windowHeader));
-        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, credit);
+        // Capped at the largest window: a server announcing more would let this end's producer
+        // run unchecked (and, with a generator that never waits, never yield to the event loop).
+        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow));
         return;
       }
       case "cancel":

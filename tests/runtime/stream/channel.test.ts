@@ -230,3 +230,39 @@ describe("a buggy peer", () => {
     }
   });
 });
+
+describe("a buggy server", () => {
+  it("an accept announcing a window over the maximum gives the client no more than the maximum credit", async () => {
+    // A hand-written server on raw NATS: accepts with a window of 10^9 and never grants credit.
+    let received = 0;
+    const server = conn.nc.subscribe("micro.srv.greedy.>", {
+      callback: (_e, open) => {
+        const inbox = createInbox();
+        conn.nc.subscribe(inbox, { callback: (_e2, msg) => void (msg.headers === undefined && received++) });
+        const h = natsHeaders();
+        h.set("Micro-Frame", "open");
+        h.set("Micro-Stream-Window", "1000000000");
+        conn.nc.publish(open.reply!, new Uint8Array(0), { headers: h, reply: inbox });
+      },
+    });
+    try {
+      const c = createClient(Counter, conn.transport, { service: "greedy" });
+      let sent = 0;
+      async function* requests() {
+        for (;;) {
+          sent++;
+          yield { value: 1 };
+        }
+      }
+      const controller = new AbortController();
+      const outcome = c.sum(requests(), { signal: controller.signal, heartbeatMs: 5000 }).catch(() => undefined);
+      await until(() => sent > 65_536, 10_000).catch(() => undefined);
+      await Bun.sleep(300);
+      expect(sent).toBeLessThanOrEqual(65_536 + 2);
+      controller.abort();
+      await outcome;
+    } finally {
+      server.unsubscribe();
+    }
+  });
+});
