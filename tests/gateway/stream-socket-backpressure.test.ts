@@ -26,6 +26,11 @@ const flood = defineService(Counter, { name: "flood" }, {
       yield { n, payload };
     }
   },
+  // Never reads its requests: everything the browser sends has to wait somewhere.
+  async *echo(_requests, ctx) {
+    await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+    seen.aborted = true;
+  },
 });
 
 beforeAll(async () => {
@@ -92,5 +97,24 @@ it("a browser that stops reading its WebSocket pauses the handler (bounded gatew
   } finally {
     socket.destroy();
   }
+  await until(() => seen.aborted, 5000);
+});
+
+it("a browser sending faster than the service reads is stopped with resource_exhausted, not buffered without end", async () => {
+  seen.aborted = false;
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws/flood/Counter.Echo`);
+  const frames: { error?: { code: string; message: string } }[] = [];
+  let closed = false;
+  ws.onmessage = (e) => frames.push(JSON.parse(e.data as string));
+  ws.onclose = () => (closed = true);
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("could not open the socket"));
+  });
+  // The service's window (128) and the gateway's queue (256) hold 384; the rest is refused.
+  for (let i = 0; i < 1000 && !closed; i++) ws.send(JSON.stringify({ message: { text: String(i) } }));
+  await until(() => closed, 5000);
+  expect(frames.at(-1)?.error?.code).toBe("resource_exhausted");
+  expect(frames.at(-1)?.error?.message).toContain("more than 256 requests are waiting for Counter.Echo");
   await until(() => seen.aborted, 5000);
 });
