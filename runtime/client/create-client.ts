@@ -53,7 +53,7 @@ export function createClient<S extends DescService>(
   for (const method of service.methods) {
     client[method.localName] = method.methodKind === "unary"
       ? unaryCall(method, transport, { base, nodeBase, namespace, serviceName: name, discovery: options.discovery }, clientTimeout, clientMetadata, parent)
-      : streamingCall(method, transport, { base, nodeBase }, clientTimeout, clientMetadata, parent);
+      : streamingCall(method, transport, { base, nodeBase, namespace, serviceName: name, discovery: options.discovery }, clientTimeout, clientMetadata, parent);
   }
   return client as Client<S>;
 }

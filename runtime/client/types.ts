@@ -56,7 +56,9 @@ export type UnaryCall<I extends DescMessage, O extends DescMessage> = (
  * Options of a streaming call. `timeoutMs` or `deadline`, when given, bound the whole stream;
  * without them a stream lasts as long as both sides want (heartbeats notice a vanished peer)
  * and the client's default timeout bounds only the open. `signal` cancels the stream.
- * Discovery does not route streams yet: they go to the queue subject, or to `node`.
+ * With discovery, the open is routed like a unary call (`version`, `labels`, `key`, routing
+ * rules; an open that reaches no one is retried on another node); otherwise it goes to the
+ * queue subject, or to `node`.
  */
 export interface StreamCallOptions extends CallOptions, StreamTuning {}
 

@@ -8,7 +8,7 @@ import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { notDeliveredReason } from "../client/transport.ts";
 import { errorFrame, errorOf, frameHeaders } from "./frames.ts";
-import { creditHeader, frameHeader, missedHeartbeats, type StreamConnection, windowHeader } from "./protocol.ts";
+import { creditHeader, frameHeader, maxWindow, missedHeartbeats, type StreamConnection, windowHeader } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
 /**
@@ -28,6 +28,12 @@ export interface ChannelOptions {
   /** Data frames this end buffers: the credit it grants the peer. */
   readonly window: number;
   readonly heartbeatMs: number;
+  /**
+   * Which end this is. The server's `end` finishes the whole RPC (the server then closes), so
+   * a client that got it stops expecting heartbeats and stops sending; the client's `end` is
+   * only a half-close. It also decides how a failure found here is told: error or cancel.
+   */
+  readonly role: "client" | "server";
   /** Names the stream in error messages: `Counter.Count`. */
   readonly label: string;
   /** Set on error frames this end sends (the server's node id). */
@@ -49,12 +55,15 @@ export class StreamChannel {
   readonly #abort = new AbortController();
   #remote: string | undefined;
   #credit = 0;
+  /** The window the peer announced: its credit never legitimately exceeds it. */
+  #peerWindow = 0;
   #consumed = 0;
   #remoteEnded = false;
   #localEnded = false;
   #failure: MicroError | undefined;
   #released = false;
   #lastSeen = Date.now();
+  #lastBeat = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #waiters: Array<() => void> = [];
   #onOpen: ((error?: MicroError) => void) | undefined;
@@ -105,7 +114,8 @@ export class StreamChannel {
   accept(remote: string, credit: number): void {
     this.#remote = remote;
     this.#credit = credit;
-    this.#lastSeen = Date.now();
+    this.#peerWindow = credit;
+    this.#lastSeen = this.#lastBeat = Date.now();
     const every = this.#options.heartbeatMs;
     this.#timer = setInterval(() => this.#beat(), every);
     const onOpen = this.#onOpen;
@@ -157,9 +167,9 @@ export class StreamChannel {
         detail: "max_payload",
       });
     }
-    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded) await this.#wait();
+    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
     if (this.#failure !== undefined) throw this.#failure;
-    if (this.#released || this.#localEnded) return false;
+    if (this.#released || this.#localEnded || this.#rpcFinished) return false;
     this.#credit--;
     this.#outgoing.push(data);
     if (!this.#flushScheduled) {
@@ -173,7 +183,7 @@ export class StreamChannel {
   end(): void {
     if (this.#localEnded || this.#failure !== undefined || this.#released) return;
     this.#localEnded = true;
-    this.control("end");
+    if (!this.#rpcFinished) this.control("end");
     this.#wake();
   }
 
@@ -231,10 +241,32 @@ export class StreamChannel {
     for (const data of frames) this.#nc.publish(this.#remote!, data);
   }
 
+  /** True on the client once the server ended: the server has closed and sends nothing more. */
+  get #rpcFinished(): boolean {
+    return this.#remoteEnded && this.#options.role === "client";
+  }
+
+  /** How this end tells the peer about a failure it found itself. */
+  get #notifyPeer(): Notify {
+    return this.#options.role === "server" ? "error" : "cancel";
+  }
+
   #beat(): void {
-    const silent = Date.now() - this.#lastSeen;
-    if (silent > this.#options.heartbeatMs * missedHeartbeats) {
-      this.fail(new MicroError("unavailable", `${this.#options.label}: the peer sent nothing for ${silent} ms (heartbeat lost; it stopped or lost its connection)`), "cancel");
+    if (this.#rpcFinished) {
+      // The server finished and closed: its silence now is not a lost peer, however slowly
+      // the caller reads what is buffered.
+      clearInterval(this.#timer);
+      return;
+    }
+    const now = Date.now();
+    // A beat far behind schedule means this end's event loop was blocked (CPU-bound work):
+    // the peer's frames may be waiting unread on the socket, timers run before I/O, so its
+    // silence proves nothing yet. It is judged on the next beat, after the socket was read.
+    const late = now - this.#lastBeat > this.#options.heartbeatMs * 2;
+    this.#lastBeat = now;
+    const silent = now - this.#lastSeen;
+    if (!late && silent > this.#options.heartbeatMs * missedHeartbeats) {
+      this.fail(new MicroError("unavailable", `${this.#options.label}: the peer sent nothing for ${silent} ms (heartbeat lost; it stopped or lost its connection)`), this.#notifyPeer);
     } else this.control("ping");
   }
 
@@ -245,7 +277,7 @@ export class StreamChannel {
     if (headers === undefined) {
       if (this.#remoteEnded || this.#failure !== undefined) return;
       if (this.#buffer.length >= this.#options.window) {
-        this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), "cancel");
+        this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), this.#notifyPeer);
         return;
       }
       this.#buffer.push(msg.data);
@@ -257,7 +289,9 @@ export class StreamChannel {
         return;
       case "credit": {
         const n = Number(headers.get(creditHeader));
-        if (Number.isInteger(n) && n > 0) this.#credit += n;
+        // Clamped: a buggy or hostile peer granting more than its window cannot make this end
+        // queue unbounded data towards it.
+        if (Number.isInteger(n) && n > 0) this.#credit = Math.min(this.#credit + n, this.#peerWindow);
         this.#wake();
         return;
       }
@@ -267,7 +301,9 @@ export class StreamChannel {
         return;
       case "open": {
         const credit = Number(headers.get(windowHeader));
-        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, credit);
+        // Capped at the largest window: a server announcing more would let this end's producer
+        // run unchecked (and, with a generator that never waits, never yield to the event loop).
+        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow));
         return;
       }
       case "cancel":
@@ -283,8 +319,11 @@ export class StreamChannel {
           this.fail(error, "none");
           return;
         }
-        const error = errorOf(headers, msg.data) ?? new MicroError("internal", `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`);
-        this.fail(error, "none");
+        const error = errorOf(headers, msg.data);
+        if (error !== undefined) return this.fail(error, "none");
+        // A frame this end cannot read: the peer is told, so it does not wait for heartbeats to fail.
+        const code = this.#options.role === "server" ? "invalid_argument" : "internal";
+        this.fail(new MicroError(code, `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`), this.#notifyPeer);
       }
     }
   }

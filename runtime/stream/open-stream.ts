@@ -4,6 +4,7 @@
  */
 import { createInbox, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
+import { maxTimeoutMs } from "../wire/headers.ts";
 import { StreamChannel } from "./channel.ts";
 import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning, streamHeader, windowHeader } from "./protocol.ts";
 
@@ -33,7 +34,7 @@ export async function openStream(nc: StreamConnection, request: OpenStreamReques
   const heartbeatMs = checkedTuning("heartbeatMs", request.heartbeatMs ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
   const signal = request.signal;
   if (signal?.aborted) throw canceled(signal);
-  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, label: request.label });
+  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "client", label: request.label });
 
   if (signal !== undefined) {
     const onAbort = () => channel.fail(canceled(signal), "cancel");
@@ -41,7 +42,8 @@ export async function openStream(nc: StreamConnection, request: OpenStreamReques
     channel.onRelease(() => signal.removeEventListener("abort", onAbort));
   }
   if (request.deadline !== undefined) {
-    const timer = setTimeout(() => channel.fail(new MicroError("deadline_exceeded", `${request.label}: the stream's deadline passed`), "cancel"), request.deadline - Date.now());
+    // Capped as the server caps Micro-Timeout: a longer delay would overflow the timer and fire at once.
+    const timer = setTimeout(() => channel.fail(new MicroError("deadline_exceeded", `${request.label}: the stream's deadline passed`), "cancel"), Math.min(request.deadline - Date.now(), maxTimeoutMs));
     channel.onRelease(() => clearTimeout(timer));
   }
   const openTimer = setTimeout(

@@ -21,10 +21,14 @@
  *      frames already sent, so the client reads those first and then gets the error.
  *    - `credit` with `Micro-Credit: n`: the receiver consumed n data frames; the sender may
  *      send n more. A sender starts with the peer's window and stops at zero credit, so a slow
- *      consumer slows the producer and each side buffers at most its window.
+ *      consumer slows the producer and each side buffers at most its window. A side never holds
+ *      more credit than the peer's window (at most {@link maxWindow}): extra grants are ignored.
  *    - `ping`: heartbeat, sent by both sides every heartbeat interval. Any frame proves the
  *      peer alive; after {@link missedHeartbeats} intervals of silence the stream fails with
- *      `unavailable` on that side (a killed process, a lost connection).
+ *      `unavailable` on that side (a killed process, a lost connection). After the server's
+ *      `end` the client expects nothing more and stops checking; a beat that fires far behind
+ *      schedule (this side's event loop was blocked) does not judge the peer.
+ *    - A frame of unknown kind fails the stream; the peer is told (error frame or cancel).
  *    - `cancel`: the client gave up (abort signal, `break`, deadline, an error in its input);
  *      the server aborts the handler's signal.
  * 4. **Size.** A data frame larger than the NATS max payload is refused with

@@ -57,7 +57,7 @@ export async function serveStream(
   const deadline = arrived + Math.min(timeout ?? maxTimeoutMs, maxTimeoutMs);
   const window = options.window ?? defaultWindow;
 
-  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, label: endpoint.name, serviceId: info.id });
+  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "server", label: endpoint.name, serviceId: info.id });
   channel.accept(msg.reply, credit);
   channel.control("open", { [windowHeader]: String(window) }, channel.inbox);
 

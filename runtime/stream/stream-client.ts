@@ -9,6 +9,7 @@ import { type DescMessage, type DescMethod, fromBinary, isMessage, type MessageS
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { createRequest, encodeRequest } from "../client/create-client.ts";
 import { writeMetadata } from "../client/metadata.ts";
+import type { Discovery } from "../client/discovery.ts";
 import type { Transport } from "../client/transport.ts";
 import type { ParentCall, StreamCallOptions } from "../client/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
@@ -16,12 +17,13 @@ import { endpointName } from "../service/names.ts";
 import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../wire/headers.ts";
 import { assertToken } from "../wire/subject.ts";
 import { failureRacer, type StreamChannel } from "./channel.ts";
+import { routedOpen } from "./routed-open.ts";
 
 /** The client method of one streaming protobuf method. */
 export function streamingCall(
   method: DescMethod,
   transport: Transport,
-  where: { base: string; nodeBase: string },
+  where: { base: string; nodeBase: string; namespace: string; serviceName: string; discovery: Discovery | undefined },
   clientTimeout: number,
   clientMetadata: Readonly<Record<string, string>>,
   parent: ParentCall | undefined,
@@ -40,13 +42,8 @@ export function streamingCall(
     if (deadline !== undefined) headers.set(timeoutHeader, String(Math.max(1, deadline - Date.now())));
     writeMetadata(headers, { ...clientMetadata, ...options.metadata });
     if (parent !== undefined) headers.set(fromHeader, parent.from);
-    let subject = `${where.base}.${endpoint}`;
-    if (options.node !== undefined) {
-      assertToken("node", options.node);
-      subject = `${where.nodeBase}${options.node}.${endpoint}`;
-    }
-    return await transport.openStream({
-      subject,
+    const queueSubject = `${where.base}.${endpoint}`;
+    const request = {
       headers,
       label: endpoint,
       signal: options.signal ?? parent?.signal,
@@ -54,7 +51,16 @@ export function streamingCall(
       openBy: Math.min(deadline ?? Infinity, Date.now() + (options.timeoutMs ?? clientTimeout)),
       window: options.window,
       heartbeatMs: options.heartbeatMs,
-    });
+    };
+    if (options.node !== undefined) {
+      assertToken("node", options.node);
+      return await transport.openStream({ ...request, subject: `${where.nodeBase}${options.node}.${endpoint}` });
+    }
+    if (where.discovery !== undefined) {
+      const target = { namespace: where.namespace, service: where.serviceName, endpoint, queueSubject };
+      return await routedOpen(where.discovery, (r) => transport.openStream!(r), target, options, request);
+    }
+    return await transport.openStream({ ...request, subject: queueSubject });
   }
 
   const encode = (request: unknown) => encodeRequest(input, isMessage(request, input) ? request : createRequest(input, request));
