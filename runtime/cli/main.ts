@@ -8,6 +8,7 @@ import { Command } from "effect/cli";
 import { cliEnvironment, cliPresentation } from "./environment.ts";
 import { callCommand, fieldFlagsToPairs } from "./commands/call.ts";
 import { describeCommand } from "./commands/describe.ts";
+import { actorsCommand } from "./commands/actors.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { healthCommand } from "./commands/health.ts";
 import { newCommand } from "./commands/new.ts";
@@ -38,6 +39,7 @@ const micro = Command.make("micro").pipe(
     healthCommand,
     statsCommand,
     trafficCommand,
+    actorsCommand,
     newCommand,
     sidecarCommand,
   ]),

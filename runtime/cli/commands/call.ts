@@ -41,6 +41,9 @@ export function fieldFlagsToPairs(args: readonly string[]): string[] {
 
 const numberTypes = new Set(["int32", "uint32", "sint32", "fixed32", "sfixed32", "float", "double"]);
 
+/** `cart_id` or `cart-id` as protobuf's JSON name: `cartId`. */
+const jsonFieldName = (name: string) => name.replace(/[-_]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+
 /** A flag's text as the JSON value its field takes (numbers, booleans, lists, nested JSON). */
 function fieldValue(field: FieldSchema | undefined, name: string, text: string): unknown {
   if (field === undefined) return text;
@@ -88,11 +91,12 @@ export const callCommand = Command.make("call", {
       }
       const fields = { ...(request as Record<string, unknown>) };
       for (const [name, text] of Object.entries(opt(input.field) ?? {})) {
-        const schema = endpoint.request.fields.find((f) => f.name === name);
+        // Proto field names come as `--cart_id` or `--cart-id` as often as the JSON `--cartId`.
+        const schema = endpoint.request.fields.find((f) => f.name === name) ?? endpoint.request.fields.find((f) => f.name === jsonFieldName(name));
         if (schema === undefined && endpoint.request.fields.length > 0) {
           throw new MicroError("invalid_argument", `${endpoint.request.typeName} has no field "${name}" (fields: ${endpoint.request.fields.map((f) => f.name).join(", ")})`, { detail: name });
         }
-        fields[name] = fieldValue(schema, name, text);
+        fields[schema?.name ?? name] = fieldValue(schema, name, text);
       }
       const version = opt(input.version);
       const reply = await remote(callJson(session.transport, {
