@@ -197,6 +197,48 @@ describe("micro health, stats and traffic", () => {
 
 });
 
+describe("micro actors", () => {
+  it("shows the cart actor type's node, shards and each active key with its mailbox depth", async () => {
+    // Proto field names work as flags too (--cart_id, --cart-id), as well as the JSON name.
+    for (const [flag, key] of [["--cart_id", "cli-a"], ["--cart-id", "cli-b"], ["--cartId", "cli-b"]] as const) {
+      const added = await micro(["call", "cart", "Cart.AddItem", flag, key, "--sku", "apple", "--quantity", "2"], env);
+      expect(added.code).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ cartId: key, lines: [{ sku: "apple" }] });
+    }
+    const json = await micro(["actors", "cart", "-o", "json"], env);
+    expect(json.code).toBe(0);
+    const nodes = JSON.parse(json.stdout) as Array<{ nodeId: string; shards: number[]; active: Array<{ key: string; shard: number; depth: number; sequence: number }> }>;
+    expect(nodes).toHaveLength(1);
+    const [cart] = JSON.parse((await micro(["describe", "cart", "-o", "json"], env)).stdout);
+    expect(nodes[0]!.nodeId).toBe(cart.nodes[0].id);
+    expect(nodes[0]!.shards).toHaveLength(Number(cart.metadata["actor.shards"]));
+    const b = nodes[0]!.active.find((a) => a.key === "cli-b")!;
+    expect(b).toMatchObject({ depth: 0 });
+    expect(b.sequence).toBeGreaterThan(0);
+    expect(nodes[0]!.shards).toContain(b.shard);
+
+    const text = await micro(["actors", "cart"], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^cart 1 node, \d+ active keys/);
+    expect(text.stdout).toMatch(new RegExp(`NODE\\s+SHARDS\\s+ACTIVE KEYS\n${nodes[0]!.nodeId}\\s+0-${nodes[0]!.shards.length - 1} \\(${nodes[0]!.shards.length}\\)`));
+    expect(text.stdout).toMatch(/KEY\s+NODE\s+SHARD\s+MAILBOX\s+SEQUENCE\s+TIMERS/);
+    expect(text.stdout).toMatch(new RegExp(`cli-a\\s+${nodes[0]!.nodeId}\\s+\\d+\\s+0\\s+\\d+\\s+0`));
+    expect(text.stdout).toMatch(/cli-b\s/);
+  });
+
+  it("says why there is nothing to show: not an actor type, unknown service, bad name", async () => {
+    const plain = await micro(["actors", "greeter"], env);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain(`micro actors: error failed_precondition: "greeter" is not an actor type`);
+    const unknown = await micro(["actors", "nope"], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`micro actors: error not_found: unknown service "nope" in namespace "micro"`);
+    const bad = await micro(["actors", "a.b"], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("must be one NATS subject token");
+  });
+});
+
 describe("micro stream", () => {
   it("prints a server stream line by line, and sends client and bidi streams from stdin", async () => {
     const count = await micro(["stream", "counter", "Counter.Count", '{"to":3}'], env);
