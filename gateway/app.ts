@@ -23,6 +23,7 @@ import { bodyTooLarge, errorResponse } from "./errors.ts";
 import { createGuard } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
+import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import { addWebRoutes } from "./web/routes.ts";
 import { createSidecarApp } from "./sidecar/routes.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
@@ -62,6 +63,12 @@ export interface GatewayOptions {
   readonly forwardHeaders?: readonly string[];
   /** Origins allowed by CORS (`["*"]`); empty turns CORS off. */
   readonly corsOrigins?: readonly string[];
+  /**
+   * How the dashboard asks keyed actor types for their nodes, shards and active keys, e.g.
+   * `(service, namespace) => listActors(nc, service, { namespace, waitMs: 300 })`. Actor keys
+   * are application data and the dashboard page is open, so with `auth` on it is not used.
+   */
+  readonly actors?: ActorStatusSource;
 }
 
 /** Room for the NATS headers and the api Request around a body. */
@@ -139,7 +146,7 @@ export function createGateway(options: GatewayOptions): Hono {
   }
 
   if (options.registry !== undefined) {
-    addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
+    addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined, ...(options.actors !== undefined && auth === undefined ? { actors: options.actors } : {}) });
     addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket });
   }
 

@@ -13,18 +13,7 @@ import { paint, print, printJson, table } from "../output.ts";
 import { action, withSession } from "../session.ts";
 import { parseDuration } from "../time.ts";
 import { waitFlag } from "./health.ts";
-
-/** `0-3,7,9-10`: shard numbers as ranges, so 64 shards fit on a line. */
-export function shardRanges(shards: readonly number[]): string {
-  const sorted = [...shards].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const start = sorted[i]!;
-    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
-    parts.push(start === sorted[i] ? `${start}` : `${start}-${sorted[i]}`);
-  }
-  return parts.length === 0 ? "-" : parts.join(",");
-}
+import { shardRanges } from "../../actor/shard-ranges.ts";
 
 export const actorsCommand = Command.make("actors", {
   service: Argument.String("service").pipe(Argument.withDescription("the actor type, e.g. cart")),
