@@ -74,7 +74,7 @@ function report(running: RunningServices, log: (line: string) => void): void {
     const d = instance.definition;
     log(`service ${d.name} ${d.version} on ${instance.subject}.> (node ${instance.nodeId})`);
     for (const endpoint of d.endpoints) {
-      const note = endpoint.handler === undefined ? "  [unimplemented]" : "";
+      const note = (endpoint.handler ?? endpoint.stream) === undefined ? "  [unimplemented]" : "";
       log(`  ${endpoint.name}  ${endpoint.method.input.typeName} -> ${endpoint.method.output.typeName}${note}`);
     }
   }

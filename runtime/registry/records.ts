@@ -18,7 +18,7 @@ export function serviceRecord(
       name: e.name,
       fullName: e.fullName,
       kind: e.method.methodKind,
-      implemented: e.handler !== undefined,
+      implemented: (e.handler ?? e.stream) !== undefined, // streaming endpoints keep theirs in `stream`
       request: { typeName: e.method.input.typeName, fields: messageFields(e.method.input) },
       response: { typeName: e.method.output.typeName, fields: messageFields(e.method.output) },
     })),

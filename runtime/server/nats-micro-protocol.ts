@@ -39,7 +39,7 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
       request: e.method.input.typeName,
       response: e.method.output.typeName,
       kind: e.method.methodKind,
-      implemented: String(e.handler !== undefined),
+      implemented: String((e.handler ?? e.stream) !== undefined),
     },
   }));
   const answers: Record<string, () => unknown> = {

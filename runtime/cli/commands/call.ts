@@ -99,12 +99,15 @@ export const callCommand = Command.make("call", {
         fields[schema?.name ?? name] = fieldValue(schema, name, text);
       }
       const version = opt(input.version);
+      // Parsed before the call: a bad --timeout is the user's input (exit 2), not the service's answer.
+      const timeoutMs = timeout === undefined ? undefined : parseDuration("--timeout", timeout);
+      if (timeoutMs !== undefined && timeoutMs < 1) throw new MicroError("invalid_argument", `--timeout must be at least 1ms, got "${timeout}"`, { detail: "--timeout" });
       const reply = await remote(callJson(session.transport, {
         namespace: session.settings.namespace,
         service: input.service,
         endpoint: input.endpoint,
         request: fields,
-        timeoutMs: timeout === undefined ? undefined : parseDuration("--timeout", timeout),
+        timeoutMs,
         metadata: opt(input.metadata),
         version,
         node: opt(input.node),

@@ -92,8 +92,9 @@ describe("micro call", () => {
       micro(["call", "greeter", "Greeter.SayHello", '{"name":'], env),
       micro(["call", "greeter", "Greeter.SayHello", "[1]"], env),
       micro(["call", "greeter", "Greeter.SayHello", "--timeout", "soon"], env),
+      micro(["call", "greeter", "Greeter.SayHello", "--timeout", "0"], env),
     ]);
-    const [service, endpoint, field, malformed, notObject, timeout] = results;
+    const [service, endpoint, field, malformed, notObject, timeout, zero] = results;
     expect(service!.code).toBe(1);
     expect(service!.stderr).toContain(`unknown service "nope"`);
     expect(endpoint!.code).toBe(1);
@@ -106,6 +107,8 @@ describe("micro call", () => {
     expect(notObject!.stderr).toContain("must be a JSON object");
     expect(timeout!.code).toBe(2);
     expect(timeout!.stderr).toContain(`--timeout must be a duration such as 500ms, 30s, 2h or 1d, got "soon"`);
+    expect(zero!.code).toBe(2);
+    expect(zero!.stderr).toContain(`--timeout must be at least 1ms, got "0"`);
   });
 });
 
@@ -249,6 +252,16 @@ describe("micro stream", () => {
     expect(JSON.parse(sum.stdout)).toEqual({ sum: 42, count: 2 });
     const echo = await stdinMicro(["stream", "counter", "Counter.Echo", "--stdin", "-o", "json"], '{"text":"a"}\n{"text":"b"}\n');
     expect(JSON.parse(echo.stdout)).toEqual([{ text: "a", seq: 1 }, { text: "b", seq: 2 }]);
+  });
+
+  it("describes streaming endpoints as implemented, with their kind", async () => {
+    const text = await micro(["describe", "counter"], env);
+    expect(text.stdout).toMatch(/Counter\.Count\s+server_streaming/);
+    expect(text.stdout).toMatch(/Counter\.Echo\s+bidi_streaming/);
+    expect(text.stdout).not.toContain("[unimplemented]");
+    const [counter] = JSON.parse((await micro(["describe", "counter", "-o", "json"], env)).stdout);
+    expect(counter.endpoints.map((e: { implemented: boolean }) => e.implemented)).toEqual([true, true, true]);
+    expect(runner.output()).not.toMatch(/Counter\.\w+ .*\[unimplemented\]/);
   });
 
   it("reports the handler's error, a deadline, a unary endpoint and a bad stdin line", async () => {
