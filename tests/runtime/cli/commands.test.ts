@@ -134,6 +134,11 @@ describe("micro publish, subscribe, replay and audit", () => {
     expect(JSON.parse(mine.stdout).map((e: { user: string }) => e.user)).toEqual(["7"]);
     const text = await micro(["replay", "shop.order"], env);
     expect(text.stdout).toMatch(/shop\.order\s+user=42\s+from cli\s+\{"total":12\}/);
+    // Nothing matching says so on stderr (stdout stays empty for scripts).
+    const none = await micro(["replay", "shop.>", "--user", "nobody"], env);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toBe("no events in shop.> about user nobody\n");
 
     // The audit service indexes asynchronously: ask until the event is there.
     let history: Array<{ topic: string; data: unknown }> = [];
