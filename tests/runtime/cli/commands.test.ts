@@ -257,6 +257,14 @@ describe("micro stream", () => {
     expect(JSON.parse(sum.stdout)).toEqual({ sum: 42, count: 2 });
     const echo = await stdinMicro(["stream", "counter", "Counter.Echo", "--stdin", "-o", "json"], '{"text":"a"}\n{"text":"b"}\n');
     expect(JSON.parse(echo.stdout)).toEqual([{ text: "a", seq: 1 }, { text: "b", seq: 2 }]);
+    // Field flags as with call; a client stream given no request reads stdin without --stdin.
+    const flags = await micro(["stream", "counter", "Counter.Count", "--to", "2", "--interval-ms", "1"], env);
+    expect(flags.stdout).toBe('{"n":1}\n{"n":2}\n');
+    const implicit = await stdinMicro(["stream", "counter", "Counter.Sum"], '{"value":2}\n{"value":3}\n');
+    expect(JSON.parse(implicit.stdout)).toEqual({ sum: 5, count: 2 });
+    const unknown = await micro(["stream", "counter", "Counter.Count", "--bogus", "1"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`counter.v1.CountRequest has no field "bogus" (fields: to, intervalMs, payloadBytes)`);
   });
 
   it("describes streaming endpoints as implemented, with their kind", async () => {
