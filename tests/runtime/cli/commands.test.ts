@@ -324,7 +324,8 @@ describe("NATS services in other languages", () => {
 
 describe("micro sidecar", () => {
   it("serves the sidecar API on NATS until Ctrl-C", async () => {
-    const sidecar = runMicro(["sidecar", "--port", "0"], env);
+    // --nats-url, as for every other command, wins over NATS_URL (here a dead address).
+    const sidecar = runMicro(["sidecar", "--port", "0", "--nats-url", nats.url], { NATS_URL: "nats://127.0.0.1:1" });
     try {
       await sidecar.waitFor(/sidecar (http:\/\/127\.0\.0\.1:\d+\/sidecar)/);
       const url = /sidecar (http:\/\/127\.0\.0\.1:\d+)\/sidecar/.exec(sidecar.output())![1]!;
