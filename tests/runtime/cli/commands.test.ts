@@ -165,6 +165,10 @@ describe("micro publish, subscribe, replay and audit", () => {
     expect(since.stderr).toContain(`--since must be a duration ago (2h)`);
     expect(order.code).toBe(2);
     expect(order.stderr).toContain("--until must be after --since");
+    // History needs the audit service: its absence is named, with what to do.
+    const noAudit = await micro(["audit", "42", "--namespace", "noaudit"], env);
+    expect(noAudit.code).toBe(1);
+    expect(noAudit.stderr).toContain(`error unavailable: the audit service is not running in namespace "noaudit" (micro run starts services/audit.ts`);
   });
 });
 
