@@ -163,8 +163,8 @@ describe("dashboard actors panel", () => {
   it("shows an actor type's node, shards and active keys with their mailbox depth, for actor types only", async () => {
     const client = createClient(Cart, conn.transport, { service: "probe", timeoutMs: 10_000 });
     await client.addItem({ cartId: "idle-1", sku: "a", quantity: 0 });
-    // Three commands that each hold key busy-1 for 400 ms: while the first runs, the others wait in its mailbox.
-    const busy = Promise.all([1, 2, 3].map(() => client.addItem({ cartId: "busy-1", sku: "b", quantity: 400 })));
+    // Three commands that each hold key busy-1 for 600 ms: while the first runs, the others wait in its mailbox.
+    const busy = Promise.all([1, 2, 3].map(() => client.addItem({ cartId: "busy-1", sku: "b", quantity: 600 })));
     await until(() => instance.actorStatus().active.some((a) => a.key === "busy-1" && a.depth > 0));
     const text = await page();
     await busy;
