@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { micro } from "../../support/cli.ts";
 import { openTestConnection } from "../../support/rpc.ts";
-import { repoPath } from "../../support/service-dirs.ts";
+import { freePort, repoPath } from "../../support/service-dirs.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { type Child, runMicro } from "../../support/subprocess.ts";
 
@@ -14,9 +14,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   nats = await startTestNats();
   env = { NATS_URL: nats.url };
-  runner = runMicro(["run"], env);
+  // With a gateway, for the dashboard's view of the same services.
+  runner = runMicro(["run"], { ...env, MICRO_GATEWAY_PORT: String(await freePort()) });
   await runner.waitFor(/service greeter 1\.0\.0/);
   await runner.waitFor(/service audit/);
+  await runner.waitFor(/gateway http/);
 });
 afterAll(async () => {
   runner.process.kill("SIGTERM");
@@ -236,6 +238,13 @@ describe("micro actors", () => {
     expect(text.stdout).toMatch(/KEY\s+NODE\s+SHARD\s+MAILBOX\s+SEQUENCE\s+TIMERS/);
     expect(text.stdout).toMatch(new RegExp(`cli-a\\s+${nodes[0]!.nodeId}\\s+\\d+\\s+0\\s+\\d+\\s+0`));
     expect(text.stdout).toMatch(/cli-b\s/);
+
+    // The dashboard of the same `micro run` shows them too.
+    const gateway = /gateway (http:\/\/127\.0\.0\.1:\d+)/.exec(runner.output())![1]!;
+    const page = await (await fetch(`${gateway}/`)).text();
+    const panel = /<div class="actors" data-actors="cart">[\s\S]*?<\/div>/.exec(page)?.[0] ?? "";
+    expect(panel).toContain(`<tr data-node="${nodes[0]!.nodeId}">`);
+    expect(panel).toContain('data-key="cli-a"');
   });
 
   it("says why there is nothing to show: not an actor type, unknown service, bad name", async () => {

@@ -36,6 +36,10 @@ describe("micro run gateway settings", () => {
       const echo = await (await fetch(`${base}/hello/echo`, { headers: key })).json() as { metadata: Record<string, string> };
       expect(echo.metadata).toEqual({ identity: "runner-test", "x-tenant": "t9" });
       expect((await fetch(`${base}/greeter/say-hello`, { method: "POST", body: "{}", headers: key })).status).toBe(403);
+      // The dashboard page is open, so with auth on it lists no actor keys.
+      const page = await (await fetch(`${base}/`)).text();
+      expect(page).toContain('<div class="actors" data-actors="cart">');
+      expect(page).toContain("Actor status is not shown by this gateway");
       child.process.kill("SIGTERM");
       expect(await child.exited).toBe(0);
     } finally {
