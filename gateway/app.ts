@@ -23,6 +23,7 @@ import { bodyTooLarge, errorResponse } from "./errors.ts";
 import { createGuard, defaultForwardHeaders, identityKey, metaHeadersEntry } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
+import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import { addWebRoutes } from "./web/routes.ts";
 import { createSidecarApp, sidecarIdentity } from "./sidecar/routes.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
@@ -62,6 +63,12 @@ export interface GatewayOptions {
   readonly forwardHeaders?: readonly string[];
   /** Origins allowed by CORS (`["*"]`); empty turns CORS off. */
   readonly corsOrigins?: readonly string[];
+  /**
+   * How the dashboard asks keyed actor types for their nodes, shards and active keys, e.g.
+   * `(service, namespace) => listActors(nc, service, { namespace, waitMs: 300 })`. With `auth`
+   * on, only identities allowed the `dashboard` target see the page, and so the keys.
+   */
+  readonly actors?: ActorStatusSource;
 }
 
 /** Room for the NATS headers and the api Request around a body. */
@@ -165,7 +172,7 @@ export function createGateway(options: GatewayOptions): Hono {
     };
     app.use("/web/:service", guardWeb);
     app.use("/web/:service/*", guardWeb);
-    addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined });
+    addDashboardRoutes(app, { registry: options.registry, events: options.broker !== undefined, ...(options.actors !== undefined ? { actors: options.actors } : {}) });
     addWebRoutes(app, { registry: options.registry, namespace, upgradeWebSocket: options.upgradeWebSocket, dropHeaders: auth?.credentialHeaders ?? [] });
   }
 

@@ -6,12 +6,15 @@
 import { html } from "hono/html";
 import type { Service } from "../../runtime/mod.ts";
 import { servicesView } from "./services-view.ts";
+import type { ActorStatuses } from "./actors-view.ts";
 
 /** What the page shows. */
 export interface DashboardPage {
   readonly services: readonly Service[];
   /** Whether `/events/...` and `/history/...` exist (the gateway has a broker). */
   readonly events: boolean;
+  /** Status of the actor types among `services`; undefined when the gateway cannot ask. */
+  readonly actors?: ActorStatuses;
 }
 
 /** The whole page; its script and style are separate routes (see `routes.ts`). */
@@ -28,7 +31,7 @@ export function dashboardPage(page: DashboardPage) {
 <body>
 <header><h1>jetmicro</h1><a href="/">refresh</a></header>
 <main>
-<section id="services"><h2>Services</h2>${servicesView(page.services)}</section>
+<section id="services"><h2>Services</h2>${servicesView(page.services, page.actors)}</section>
 ${page.events ? eventsSections() : html`<p class="muted">Events are off: this gateway has no event broker.</p>`}
 </main>
 </body>

@@ -7,26 +7,32 @@ import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import { type EndpointRecord, type NodeRecord, type Service, webServiceUrlKey } from "../../runtime/mod.ts";
 import { requestForm } from "./request-form.ts";
+import { type ActorStatuses, actorsPanel, isActorService } from "./actors-view.ts";
 
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
-/** Renders `services` (as `Registry.listServices` gives them) grouped by name. */
-export function servicesView(services: readonly Service[]): Html {
+/**
+ * Renders `services` (as `Registry.listServices` gives them) grouped by name; actor types get
+ * an actors panel from `actors` (undefined: the gateway cannot ask).
+ */
+export function servicesView(services: readonly Service[], actors?: ActorStatuses): Html {
   if (services.length === 0) return html`<p class="muted" id="no-services">No service is registered. Start one with <code>npm start</code>.</p>`;
   const byName = new Map<string, Service[]>();
   for (const s of services) {
     const key = `${s.namespace}.${s.type}.${s.name}`;
     byName.set(key, [...(byName.get(key) ?? []), s]);
   }
-  return html`${[...byName.values()].map((versions) => serviceView(versions))}`;
+  return html`${[...byName.values()].map((versions) => serviceView(versions, actors))}`;
 }
 
-function serviceView(versions: readonly Service[]): Html {
+function serviceView(versions: readonly Service[], actors: ActorStatuses | undefined): Html {
   const first = versions[0]!;
+  const actorType = versions.find(isActorService);
   return html`<section class="service" data-service="${first.name}" data-type="${first.type}">
   <h3>${first.name} <span class="tag">${first.type}</span> <span class="tag">${first.namespace}</span></h3>
   ${versions.map((s) => versionView(s))}
+  ${actorType === undefined ? "" : actorsPanel(actorType, actors?.get(`${first.namespace}.${first.name}`))}
 </section>`;
 }
 

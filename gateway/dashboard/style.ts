@@ -26,5 +26,8 @@ textarea { width: 28rem; max-width: 100%; font-family: ui-monospace, monospace; 
 pre { margin: .2rem 0; white-space: pre-wrap; word-break: break-word; }
 #events-list { font-family: ui-monospace, monospace; font-size: .85rem; max-height: 20rem; overflow: auto; }
 table { border-collapse: collapse; font-size: .85rem; }
+.actors h4 { font-size: .85rem; margin: .5rem 0 .2rem; }
+.actor-key { display: inline-block; margin-right: .4rem; }
+.actor-key.busy { color: #8a5a00; font-weight: 600; }
 td, th { border-bottom: 1px solid #e5e8ee; padding: .2rem .5rem; text-align: left; vertical-align: top; }
 `;

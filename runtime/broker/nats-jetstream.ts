@@ -87,6 +87,9 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   const prefix = `${namespace}.events.`;
   const dlqPrefix = `${namespace}.dlq.`;
   const redrivePrefix = `${namespace}.redrive.`;
+  // Namespaces share the stream, so a service's durable consumer names its namespace (all but
+  // the default one, whose names stay as they were): `audit` of `shop` is not `audit` of `micro`.
+  const consumerPrefix = namespace === "micro" ? "" : `${namespace.replace(/\./g, "_")}_${hashText(namespace)}__`;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const storage = options.storage === "memory" ? StorageType.Memory : StorageType.File;
@@ -135,7 +138,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const maxDeliveries = subscribe.maxDeliveries ?? 5;
       const backoff = subscribe.backoffMs ?? ((n: number) => Math.min(100 * 2 ** (n - 1), 30_000));
       // Readable, and unique per filter: the hash keeps `a.b` and `a_b` apart.
-      const durable = `${subscribe.service}_${filter.replace(/[.*>]/g, "_")}_${hashText(filter)}`;
+      const durable = `${consumerPrefix}${subscribe.service}_${filter.replace(/[.*>]/g, "_")}_${hashText(filter)}`;
       const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
       try {
         await jsm.consumers.add(streamName, {
@@ -345,7 +348,9 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   const existing = await jsm.streams.info(config.name).catch(() => undefined);
   try {
     if (existing === undefined) await jsm.streams.add(config);
-    else await jsm.streams.update(config.name, config);
+    // Namespaces share the stream: keep the subjects of the others (`micro.events.>` beside
+    // `shop.events.>`), or starting one namespace would stop storing another's events.
+    else await jsm.streams.update(config.name, { ...config, subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])] });
   } catch (cause) {
     throw new MicroError(
       "failed_precondition",

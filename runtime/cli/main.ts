@@ -6,13 +6,15 @@
 import { Effect } from "effect";
 import { Command } from "effect/cli";
 import { cliEnvironment, cliPresentation } from "./environment.ts";
-import { callCommand, fieldFlagsToPairs } from "./commands/call.ts";
+import { callCommand, callFlags } from "./commands/call.ts";
+import { fieldFlagsToPairs } from "./field-flags.ts";
 import { describeCommand } from "./commands/describe.ts";
+import { actorsCommand } from "./commands/actors.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { healthCommand } from "./commands/health.ts";
 import { newCommand } from "./commands/new.ts";
 import { publishCommand } from "./commands/publish.ts";
-import { streamCommand } from "./commands/stream.ts";
+import { streamCommand, streamFlags } from "./commands/stream.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { trafficCommand } from "./commands/traffic.ts";
 import { replayCommand } from "./commands/replay.ts";
@@ -38,6 +40,7 @@ const micro = Command.make("micro").pipe(
     healthCommand,
     statsCommand,
     trafficCommand,
+    actorsCommand,
     newCommand,
     sidecarCommand,
   ]),
@@ -47,8 +50,9 @@ const micro = Command.make("micro").pipe(
   ]),
 );
 
-/** `call`'s request-field flags (`--name Ada`) become `--field name=Ada` for the parser. */
-const argv = (args: string[]) => (args[0] === "call" ? ["call", ...fieldFlagsToPairs(args.slice(1))] : args);
+/** `call`'s and `stream`'s request-field flags (`--name Ada`) become `--field name=Ada` for the parser. */
+const ownFlags: Record<string, ReadonlySet<string>> = { call: callFlags, stream: streamFlags };
+const argv = (args: string[]) => (args[0] !== undefined && ownFlags[args[0]] !== undefined ? [args[0], ...fieldFlagsToPairs(args.slice(1), ownFlags[args[0]]!)] : args);
 
 const program = Command.runWith(micro, { version })(argv(process.argv.slice(2))).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
 const args = process.argv.slice(2);

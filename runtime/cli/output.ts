@@ -52,6 +52,8 @@ export function printError(text: string): void {
 /** A progress line on stderr, rewritten in place; silent when stderr is not a terminal. */
 export interface Progress {
   update(text: string): void;
+  /** Clears the line before other output is written to the terminal; the next update redraws it. */
+  clear(): void;
   /** Clears the line. */
   done(): void;
 }
@@ -69,8 +71,12 @@ export function progress(): Progress {
       shown = true;
       process.stderr.write(`\r\x1b[2K${paint.dim(text)}`);
     },
-    done() {
+    clear() {
       if (live && shown) process.stderr.write("\r\x1b[2K");
+      shown = false; // still at most ten redraws a second: events printed are progress enough
+    },
+    done() {
+      this.clear();
     },
   };
 }

@@ -19,6 +19,7 @@ import { exitWithParent, Supervisor } from "./watch.ts";
 import { gatewaySidecar } from "../../gateway/sidecar/in-gateway.ts";
 import { type AuthConfig, loadAuthFile } from "../../gateway/auth.ts";
 import { Nats } from "../nats/connection.ts";
+import { listActors } from "../actor/status.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
 export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean } = {}): Promise<number> {
@@ -130,6 +131,8 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
+      // The dashboard's actors panel: each actor type's nodes, shards and active keys.
+      actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),
     });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),

@@ -51,13 +51,15 @@ class Unreachable extends MicroError {}
 export async function withSession<T>(flags: ConnectionFlags, use: (session: CliSession) => Promise<T>): Promise<T> {
   const settings = resolveSettings(flags);
   const waiting = progress();
-  waiting.update(`connecting to NATS at ${settings.natsUrl} ...`);
+  // Only a slow connection gets a progress line: a fast one would just flicker.
+  const slow = setTimeout(() => waiting.update(`connecting to NATS at ${settings.natsUrl} (giving up after ${settings.connectTimeoutMs / 1000}s) ...`), 250);
   let nc: NatsConnection;
   try {
     nc = await connectNats({ servers: settings.natsUrl, name: "jetmicro-cli", timeoutMs: settings.connectTimeoutMs });
   } catch (error) {
     throw new Unreachable("unavailable", `${MicroError.from(error).message} (start one with "micro run", or set --nats-url / NATS_URL)`);
   } finally {
+    clearTimeout(slow);
     waiting.done();
   }
   const transport = new NatsTransport(nc);

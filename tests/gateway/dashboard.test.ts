@@ -1,7 +1,15 @@
-import { describe, expect, it } from "bun:test";
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { Cart } from "../../gen/cart/v1/cart_pb.ts";
 import { createGateway } from "../../gateway/app.ts";
 import { fieldKind, jsonPlaceholder } from "../../gateway/dashboard/request-form.ts";
-import { createMemoryRegistry, createMemoryTransport, type FieldSchema, type ServiceRecord, webServiceRecord } from "../../runtime/mod.ts";
+import type { ActorInstance } from "../../runtime/actor/host.ts";
+import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
+import { type ActorDefinition, createClient, createMemoryRegistry, createMemoryTransport, type FieldSchema, listActors, type ServiceRecord, startActor, webServiceRecord } from "../../runtime/mod.ts";
+import { probeActorModule } from "../support/actor-modules.ts";
+import { startTestNats } from "../support/nats.ts";
+import { openTestConnection } from "../support/rpc.ts";
+import { makeServicesDir } from "../support/service-dirs.ts";
+import { until } from "../support/wait.ts";
 
 const f = (name: string, type: string, extra: Partial<FieldSchema> = {}): FieldSchema => ({ name, type, repeated: false, map: false, ...extra });
 
@@ -107,5 +115,89 @@ describe("request form field kinds", () => {
     expect(fieldKind(f("x", "string", { map: true }))).toBe("json");
     expect(jsonPlaceholder(f("x", "int32", { repeated: true }))).toBe("[int32, …]");
     expect(jsonPlaceholder(f("x", "message", { map: true, fields: [f("a", "string")] }))).toBe('{"key": {"a": …}}');
+  });
+});
+
+describe("dashboard actors panel", () => {
+  // A real actor type (the probe on the Cart proto) on a real nats-server; the registry holds
+  // what defineActor puts in its metadata.
+  let nats: NatsServerProcess;
+  let conn: Awaited<ReturnType<typeof openTestConnection>>;
+  let instance: ActorInstance;
+  let dir: { dir: string; remove(): void };
+  let definition: ActorDefinition;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    conn = await openTestConnection(nats.url);
+    dir = makeServicesDir({ "probe.ts": probeActorModule({ name: "probe" }) });
+    definition = (await import(`${dir.dir}/probe.ts`)).default as ActorDefinition;
+    instance = await startActor(definition, { connection: conn.nc, transport: conn.transport, leaseMs: 1000 });
+  });
+  afterAll(async () => {
+    await instance.stop();
+    await conn.close();
+    await nats.stop();
+    dir.remove();
+  });
+
+  const actorRecord = (name: string, metadata: Record<string, string>): ServiceRecord => ({
+    namespace: "micro", type: "srv", name, version: "1.0.0", metadata, endpoints: [],
+    node: { id: `${name}-node`, address: `micro.node.${name}-node`, metadata: {} }, ttlMs: 60_000,
+  });
+
+  async function page(options: { actors?: boolean; auth?: boolean } = {}) {
+    const registry = createMemoryRegistry();
+    await registry.register(actorRecord("probe", definition.metadata ?? {}));
+    await registry.register(actorRecord("plain", {}));
+    const app = createGateway({
+      transport: conn.transport, registry,
+      ...(options.actors === false ? {} : { actors: (service: string, namespace: string) => listActors(conn.nc, service, { namespace, waitMs: 300 }) }),
+      ...(options.auth === true ? { auth: { apiKeys: { "k-1": "ops" }, allow: { ops: ["*"] } } } : {}),
+    });
+    const text = await (await app.fetch(new Request("http://gw/", { headers: options.auth === true ? { "x-api-key": "k-1" } : {} }))).text();
+    await registry.close();
+    return text;
+  }
+
+  it("shows an actor type's node, shards and active keys with their mailbox depth, for actor types only", async () => {
+    const client = createClient(Cart, conn.transport, { service: "probe", timeoutMs: 10_000 });
+    await client.addItem({ cartId: "idle-1", sku: "a", quantity: 0 });
+    // Three commands that each hold key busy-1 for 600 ms: while the first runs, the others wait in its mailbox.
+    const busy = Promise.all([1, 2, 3].map(() => client.addItem({ cartId: "busy-1", sku: "b", quantity: 600 })));
+    await until(() => instance.actorStatus().active.some((a) => a.key === "busy-1" && a.depth > 0));
+    const text = await page();
+    await busy;
+    const panel = /<div class="actors" data-actors="probe">[\s\S]*?<\/div>/.exec(text)?.[0] ?? "";
+    expect(panel).toContain("one per <code>cart_id</code>");
+    expect(panel).toContain(`<tr data-node="${instance.nodeId}">`);
+    const shards = instance.actorStatus().shards.length;
+    expect(panel).toContain(`0-${shards - 1} <span class="muted">(${shards})</span>`);
+    expect(panel).toContain('data-key="idle-1"');
+    expect(panel).toMatch(/<span class="actor-key" data-key="idle-1"[^>]*><code>idle-1<\/code> \(0\)<\/span>/);
+    expect(panel).toMatch(/<span class="actor-key busy" data-key="busy-1"[^>]*><code>busy-1<\/code> \([12]\)<\/span>/);
+    // A plain service has no actors panel.
+    expect(text.match(/class="actors"/g)).toHaveLength(1);
+  });
+
+  it("says when it cannot show actor status: no way to ask, or no node answering", async () => {
+    expect(await page({ actors: false })).toContain("Actor status is not shown by this gateway");
+    const registry = createMemoryRegistry();
+    await registry.register(actorRecord("gone", { "actor.key": "cart_id", "actor.shards": "16" }));
+    const app = createGateway({ transport: conn.transport, registry, actors: (service, namespace) => listActors(conn.nc, service, { namespace, waitMs: 100 }) });
+    const text = await (await app.fetch(new Request("http://gw/"))).text();
+    await registry.close();
+    expect(text).toContain("No node of gone answered.");
+  });
+
+  it("shows actor keys with auth on only to identities allowed the dashboard", async () => {
+    const withAuth = await page({ auth: true });
+    expect(withAuth).toContain('<div class="actors" data-actors="probe">');
+    expect(withAuth).not.toContain("Actor status is not shown by this gateway");
+    const registry = createMemoryRegistry();
+    const app = createGateway({ transport: conn.transport, registry, auth: { apiKeys: { "k-1": "ops" }, allow: { ops: ["greeter"] } }, actors: () => Promise.resolve([]) });
+    expect((await app.fetch(new Request("http://gw/"))).status).toBe(401);
+    expect((await app.fetch(new Request("http://gw/", { headers: { "x-api-key": "k-1" } }))).status).toBe(403);
+    await registry.close();
   });
 });

@@ -62,7 +62,12 @@ export const auditCommand = Command.make("audit", {
     return withSession(connection(input), async (session) => {
       const reply = (await remote(callJson(session.transport, {
         namespace: session.settings.namespace, service: "audit", endpoint: "Audit.History", request, timeoutMs: 10_000,
-      }, await session.discovery()))) as { events?: AuditEventJson[]; nextCursor?: string };
+      }, await session.discovery()).catch((error: unknown) => {
+        // History lives in the audit service, not in the CLI: say which service is missing.
+        const e = MicroError.from(error);
+        if (e.code !== "unavailable" && e.code !== "not_found") throw e;
+        throw new MicroError("unavailable", `the audit service is not running in namespace "${session.settings.namespace}" (micro run starts services/audit.ts; or see micro replay --user ${input.user})`, { detail: "audit" });
+      }))) as { events?: AuditEventJson[]; nextCursor?: string };
       const events = (reply.events ?? []).map(readable);
       if (input.output === "json") return printJson(events);
       if (input.output === "ndjson") return events.forEach((e) => printJson(e, true));

@@ -6,60 +6,15 @@
 import { Argument, Command, Flag } from "effect/cli";
 import { callJson } from "../../client/call-json.ts";
 import { MicroError } from "../../errors/micro-error.ts";
-import type { FieldSchema } from "../../registry/types.ts";
 import { connection, connectionFlags } from "../flags.ts";
 import { printJson } from "../output.ts";
 import { action, opt, parseJsonArgument, remote, withSession } from "../session.ts";
 import { parseDuration } from "../time.ts";
 import { findService } from "./describe.ts";
+import { requestWithFields } from "../field-flags.ts";
 
-/** Flags `call` itself knows; any other `--x value` is a request field (see {@link fieldFlagsToPairs}). */
-const ownFlags = new Set(["nats-url", "namespace", "config", "metadata", "m", "timeout", "t", "version", "node", "field", "f", "help", "h"]);
-
-/**
- * Rewrites request-field flags (`--name Ada`, `--name=Ada`) of a `call` invocation into
- * `--field name=Ada`, so the parser (which knows only declared flags) accepts them.
- */
-export function fieldFlagsToPairs(args: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") {
-      out.push(...args.slice(i));
-      break;
-    }
-    const match = /^--([A-Za-z_][A-Za-z0-9_.-]*)(?:=(.*))?$/s.exec(arg);
-    if (match === null || ownFlags.has(match[1]!)) {
-      out.push(arg);
-      continue;
-    }
-    const value = match[2] ?? (args[i + 1] !== undefined && !args[i + 1]!.startsWith("--") ? args[++i]! : "true");
-    out.push("--field", `${match[1]}=${value}`);
-  }
-  return out;
-}
-
-const numberTypes = new Set(["int32", "uint32", "sint32", "fixed32", "sfixed32", "float", "double"]);
-
-/** A flag's text as the JSON value its field takes (numbers, booleans, lists, nested JSON). */
-function fieldValue(field: FieldSchema | undefined, name: string, text: string): unknown {
-  if (field === undefined) return text;
-  const one = (raw: string): unknown => {
-    if (field.map || field.type === "message") return parseJsonArgument(`--${name}`, raw);
-    if (numberTypes.has(field.type)) {
-      const n = Number(raw);
-      if (raw.trim() === "" || Number.isNaN(n)) throw new MicroError("invalid_argument", `--${name} must be a number (${field.type}), got "${raw}"`, { detail: name });
-      return n;
-    }
-    if (field.type === "bool") {
-      if (raw !== "true" && raw !== "false") throw new MicroError("invalid_argument", `--${name} must be true or false, got "${raw}"`, { detail: name });
-      return raw === "true";
-    }
-    return raw;
-  };
-  if (field.repeated && !field.map) return text.startsWith("[") ? parseJsonArgument(`--${name}`, text) : text.split(",").map(one);
-  return one(text);
-}
+/** Flags `call` itself knows; any other `--x value` is a request field (see `field-flags.ts`). */
+export const callFlags = new Set(["nats-url", "namespace", "config", "metadata", "m", "timeout", "t", "version", "node", "field", "f", "help", "h"]);
 
 export const callCommand = Command.make("call", {
   service: Argument.String("service").pipe(Argument.withDescription("service name, e.g. greeter")),
@@ -86,21 +41,17 @@ export const callCommand = Command.make("call", {
         const known = [...new Set(versions.flatMap((v) => v.endpoints.map((e) => e.name)))];
         throw new MicroError("not_found", `unknown endpoint "${input.endpoint}" of ${input.service} (endpoints: ${known.join(", ") || "none"})`, { detail: input.endpoint });
       }
-      const fields = { ...(request as Record<string, unknown>) };
-      for (const [name, text] of Object.entries(opt(input.field) ?? {})) {
-        const schema = endpoint.request.fields.find((f) => f.name === name);
-        if (schema === undefined && endpoint.request.fields.length > 0) {
-          throw new MicroError("invalid_argument", `${endpoint.request.typeName} has no field "${name}" (fields: ${endpoint.request.fields.map((f) => f.name).join(", ")})`, { detail: name });
-        }
-        fields[name] = fieldValue(schema, name, text);
-      }
+      const fields = requestWithFields(endpoint, request as Record<string, unknown>, opt(input.field) ?? {});
       const version = opt(input.version);
+      // Parsed before the call: a bad --timeout is the user's input (exit 2), not the service's answer.
+      const timeoutMs = timeout === undefined ? undefined : parseDuration("--timeout", timeout);
+      if (timeoutMs !== undefined && timeoutMs < 1) throw new MicroError("invalid_argument", `--timeout must be at least 1ms, got "${timeout}"`, { detail: "--timeout" });
       const reply = await remote(callJson(session.transport, {
         namespace: session.settings.namespace,
         service: input.service,
         endpoint: input.endpoint,
         request: fields,
-        timeoutMs: timeout === undefined ? undefined : parseDuration("--timeout", timeout),
+        timeoutMs,
         metadata: opt(input.metadata),
         version,
         node: opt(input.node),

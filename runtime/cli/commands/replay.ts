@@ -7,7 +7,7 @@ import { assertTopic } from "../../broker/nats-jetstream.ts";
 import { MicroError } from "../../errors/micro-error.ts";
 import { eventPrinter } from "../events-output.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
-import { progress } from "../output.ts";
+import { paint, printError, progress } from "../output.ts";
 import { action, opt, remote, withSession } from "../session.ts";
 import { parseTimePoint } from "../time.ts";
 
@@ -40,13 +40,17 @@ export const replayCommand = Command.make("replay", {
       await remote((async () => {
         for await (const e of broker.replay(input.filter, { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) })) {
           read++;
+          if (user === undefined || e.user === user) {
+            // The progress line shares the terminal with the events: clear it before each one.
+            shown.clear();
+            printer.event(e);
+            if (++printed === limit) break;
+          }
           shown.update(`replaying ${input.filter}: ${read} read, ${printed} shown (sequence ${e.sequence})`);
-          if (user !== undefined && e.user !== user) continue;
-          printer.event(e);
-          if (++printed === limit) break;
         }
       })().finally(() => shown.done()));
       printer.end();
+      if (printed === 0 && input.output === "text") printError(paint.dim(`no events in ${input.filter}${user === undefined ? "" : ` about user ${user}`}${since === undefined && until === undefined ? "" : " in that time"}`));
     });
   }),
 ).pipe(

@@ -16,8 +16,10 @@ export async function sidecarMain(args: readonly string[]): Promise<number> {
     print(sidecarUsage);
     return 0;
   }
+  // Every other command names the server `--nats-url`: accept that spelling too.
+  const spelled = args.map((arg) => (arg === "--nats-url" ? "--nats" : arg.startsWith("--nats-url=") ? `--nats=${arg.slice("--nats-url=".length)}` : arg));
   try {
-    const running = await runSidecar(sidecarOptionsFromArgs(args, process.env));
+    const running = await runSidecar(sidecarOptionsFromArgs(spelled, process.env));
     await running.stopped;
     return 0;
   } catch (error) {

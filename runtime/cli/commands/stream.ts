@@ -19,6 +19,7 @@ import { print, printJson } from "../output.ts";
 import { action, exitCodes, opt, parseJsonArgument, remote, withSession } from "../session.ts";
 import { parseDuration } from "../time.ts";
 import { findService } from "./describe.ts";
+import { requestWithFields } from "../field-flags.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -32,10 +33,10 @@ function jsonObject(what: string, text: string): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
-/** The requests: the argument, or each non-empty line of stdin. */
-async function* requests(argument: string | undefined, stdin: boolean): AsyncGenerator<Uint8Array> {
+/** The requests: the one request, or each non-empty line of stdin. */
+async function* requests(request: Uint8Array, stdin: boolean): AsyncGenerator<Uint8Array> {
   if (!stdin) {
-    yield jsonObject("the request", argument ?? "{}");
+    yield request;
     return;
   }
   let line = 0;
@@ -63,11 +64,15 @@ async function pump(channel: StreamChannel, source: AsyncIterable<Uint8Array>): 
   return undefined;
 }
 
+/** Flags `stream` itself knows; any other `--x value` is a request field (`--to 3`). */
+export const streamFlags = new Set(["nats-url", "namespace", "config", "stdin", "metadata", "m", "timeout", "t", "node", "output", "o", "field", "f", "help", "h"]);
+
 export const streamCommand = Command.make("stream", {
   service: Argument.String("service").pipe(Argument.withDescription("service name, e.g. counter")),
   endpoint: Argument.String("endpoint").pipe(Argument.withDescription("a streaming endpoint, e.g. Counter.Count")),
   request: Argument.String("json").pipe(Argument.optional, Argument.withDescription("the request as JSON (default {})")),
-  stdin: Flag.Boolean("stdin").pipe(Flag.withDefault(false), Flag.withDescription("send each line of standard input as a request (client and bidi streams)")),
+  field: Flag.KeyValuePair("field").pipe(Flag.optional, Flag.withAlias("f"), Flag.withDescription("a request field, name=value (or simply --to 3)")),
+  stdin: Flag.Boolean("stdin").pipe(Flag.withDefault(false), Flag.withDescription("send each line of standard input as a request (the default for client and bidi streams given no request)")),
   metadata: Flag.KeyValuePair("metadata").pipe(Flag.optional, Flag.withAlias("m"), Flag.withDescription("metadata sent with the stream, k=v (repeatable)")),
   timeout: Flag.String("timeout").pipe(Flag.optional, Flag.withAlias("t"), Flag.withDescription("end the whole stream after this long (default: none)")),
   node: Flag.String("node").pipe(Flag.optional, Flag.withDescription("stream from this node only")),
@@ -76,7 +81,8 @@ export const streamCommand = Command.make("stream", {
 }, (input) =>
   action("stream", async () => {
     const request = opt(input.request);
-    if (request !== undefined && input.stdin) throw new MicroError("invalid_argument", "give a request or --stdin, not both");
+    const fieldPairs = opt(input.field) ?? {};
+    if ((request !== undefined || Object.keys(fieldPairs).length > 0) && input.stdin) throw new MicroError("invalid_argument", "give a request (JSON or field flags) or --stdin, not both");
     if (request !== undefined) jsonObject("the request", request);
     const timeout = opt(input.timeout);
     const timeoutMs = timeout === undefined ? undefined : parseDuration("--timeout", timeout);
@@ -90,6 +96,11 @@ export const streamCommand = Command.make("stream", {
         throw new MicroError("not_found", `unknown endpoint "${input.endpoint}" of ${input.service} (endpoints: ${known.join(", ") || "none"})`, { detail: input.endpoint });
       }
       if (endpoint.kind === "unary") throw new MicroError("invalid_argument", `${input.endpoint} is not a streaming endpoint: use micro call`, { detail: input.endpoint });
+      // The one request (unless --stdin): the JSON argument with the field flags set on it.
+      const base = request === undefined ? {} : JSON.parse(request) as Record<string, unknown>;
+      const single = encoder.encode(JSON.stringify(requestWithFields(endpoint, base, fieldPairs)));
+      // A client or bidi stream given no request reads its requests from stdin, as with --stdin.
+      const fromStdin = input.stdin || (request === undefined && Object.keys(fieldPairs).length === 0 && endpoint.kind !== "server_streaming");
       const headers = natsHeaders();
       headers.set(contentTypeHeader, jsonContentType);
       if (timeoutMs !== undefined) headers.set(timeoutHeader, String(timeoutMs));
@@ -108,7 +119,7 @@ export const streamCommand = Command.make("stream", {
         channel.fail(new MicroError("canceled", "stopped with Ctrl-C"), "cancel");
       });
       const collected: unknown[] = [];
-      const pumped = pump(channel, requests(request, input.stdin));
+      const pumped = pump(channel, requests(single, fromStdin));
       try {
         await remote((async () => {
           for (let data = await channel.read(); data !== undefined; data = await channel.read()) {
@@ -135,6 +146,7 @@ export const streamCommand = Command.make("stream", {
   Command.withExamples([
     { command: `micro stream counter Counter.Count '{"to":3,"intervalMs":100}'`, description: "a server stream: one line per message" },
     { command: `printf '{"value":1}\\n{"value":2}\\n' | micro stream counter Counter.Sum --stdin`, description: "a client stream from standard input" },
-    { command: `micro stream counter Counter.Echo --stdin`, description: "bidi: type a JSON object per line, see each answer" },
+    { command: `micro stream counter Counter.Count --to 3`, description: "the same request as field flags" },
+    { command: `micro stream counter Counter.Echo`, description: "bidi: type a JSON object per line, see each answer (Ctrl-D ends)" },
   ]),
 );

@@ -160,6 +160,35 @@ describe("JetStream broker", () => {
     await Promise.all([b1.stop(), b2.stop()]);
   });
 
+  it("keeps storing one namespace's events after a broker of another namespace starts", async () => {
+    const other = await createJetStreamBroker(nc, { namespace: "otherns" });
+    const mine = await broker.publish("ns.check", text.encode("micro"));
+    const theirs = await other.publish("ns.check", text.encode("other"));
+    const seen = async (b: JetStreamBroker) => {
+      const out: string[] = [];
+      for await (const e of b.replay("ns.check")) out.push(read(e));
+      return out;
+    };
+    expect(await seen(broker)).toEqual(["micro"]);
+    expect(await seen(other)).toEqual(["other"]);
+    expect(theirs.sequence).toBeGreaterThan(mine.sequence);
+    const info = await (await jetstreamManager(nc)).streams.info("MICRO_EVENTS");
+    expect(info.config.subjects).toEqual(["micro.events.>", "otherns.events.>"]);
+
+    // A service of the same name in each namespace gets its own events, each once.
+    const got: string[] = [];
+    const subs = [
+      await broker.subscribe("ns.>", (e) => void got.push(`micro:${read(e)}`), { service: "twin" }),
+      await other.subscribe("ns.>", (e) => void got.push(`other:${read(e)}`), { service: "twin" }),
+    ];
+    await broker.publish("ns.live", text.encode("m2"));
+    await other.publish("ns.live", text.encode("o2"));
+    await until(() => got.length >= 4);
+    await Bun.sleep(200);
+    expect(got.sort()).toEqual(["micro:m2", "micro:micro", "other:o2", "other:other"]);
+    await Promise.all(subs.map((sub) => sub.stop()));
+  });
+
   it("replays a topic filter in order from a sequence or a time, and ends", async () => {
     const since = Date.now();
     const published = [];

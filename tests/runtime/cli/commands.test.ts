@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { micro } from "../../support/cli.ts";
 import { openTestConnection } from "../../support/rpc.ts";
-import { repoPath } from "../../support/service-dirs.ts";
+import { freePort, repoPath } from "../../support/service-dirs.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { type Child, runMicro } from "../../support/subprocess.ts";
 
@@ -14,9 +14,11 @@ let env: Record<string, string>;
 beforeAll(async () => {
   nats = await startTestNats();
   env = { NATS_URL: nats.url };
-  runner = runMicro(["run"], env);
+  // With a gateway, for the dashboard's view of the same services.
+  runner = runMicro(["run"], { ...env, MICRO_GATEWAY_PORT: String(await freePort()) });
   await runner.waitFor(/service greeter 1\.0\.0/);
   await runner.waitFor(/service audit/);
+  await runner.waitFor(/gateway http/);
 });
 afterAll(async () => {
   runner.process.kill("SIGTERM");
@@ -92,8 +94,9 @@ describe("micro call", () => {
       micro(["call", "greeter", "Greeter.SayHello", '{"name":'], env),
       micro(["call", "greeter", "Greeter.SayHello", "[1]"], env),
       micro(["call", "greeter", "Greeter.SayHello", "--timeout", "soon"], env),
+      micro(["call", "greeter", "Greeter.SayHello", "--timeout", "0"], env),
     ]);
-    const [service, endpoint, field, malformed, notObject, timeout] = results;
+    const [service, endpoint, field, malformed, notObject, timeout, zero] = results;
     expect(service!.code).toBe(1);
     expect(service!.stderr).toContain(`unknown service "nope"`);
     expect(endpoint!.code).toBe(1);
@@ -106,6 +109,8 @@ describe("micro call", () => {
     expect(notObject!.stderr).toContain("must be a JSON object");
     expect(timeout!.code).toBe(2);
     expect(timeout!.stderr).toContain(`--timeout must be a duration such as 500ms, 30s, 2h or 1d, got "soon"`);
+    expect(zero!.code).toBe(2);
+    expect(zero!.stderr).toContain(`--timeout must be at least 1ms, got "0"`);
   });
 });
 
@@ -131,6 +136,11 @@ describe("micro publish, subscribe, replay and audit", () => {
     expect(JSON.parse(mine.stdout).map((e: { user: string }) => e.user)).toEqual(["7"]);
     const text = await micro(["replay", "shop.order"], env);
     expect(text.stdout).toMatch(/shop\.order\s+user=42\s+from cli\s+\{"total":12\}/);
+    // Nothing matching says so on stderr (stdout stays empty for scripts).
+    const none = await micro(["replay", "shop.>", "--user", "nobody"], env);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toBe("no events in shop.> about user nobody\n");
 
     // The audit service indexes asynchronously: ask until the event is there.
     let history: Array<{ topic: string; data: unknown }> = [];
@@ -157,6 +167,10 @@ describe("micro publish, subscribe, replay and audit", () => {
     expect(since.stderr).toContain(`--since must be a duration ago (2h)`);
     expect(order.code).toBe(2);
     expect(order.stderr).toContain("--until must be after --since");
+    // History needs the audit service: its absence is named, with what to do.
+    const noAudit = await micro(["audit", "42", "--namespace", "noaudit"], env);
+    expect(noAudit.code).toBe(1);
+    expect(noAudit.stderr).toContain(`error unavailable: the audit service is not running in namespace "noaudit" (micro run starts services/audit.ts`);
   });
 });
 
@@ -197,6 +211,55 @@ describe("micro health, stats and traffic", () => {
 
 });
 
+describe("micro actors", () => {
+  it("shows the cart actor type's node, shards and each active key with its mailbox depth", async () => {
+    // Proto field names work as flags too (--cart_id, --cart-id), as well as the JSON name.
+    for (const [flag, key] of [["--cart_id", "cli-a"], ["--cart-id", "cli-b"], ["--cartId", "cli-b"]] as const) {
+      const added = await micro(["call", "cart", "Cart.AddItem", flag, key, "--sku", "apple", "--quantity", "2"], env);
+      expect(added.code).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ cartId: key, lines: [{ sku: "apple" }] });
+    }
+    const json = await micro(["actors", "cart", "-o", "json"], env);
+    expect(json.code).toBe(0);
+    const nodes = JSON.parse(json.stdout) as Array<{ nodeId: string; shards: number[]; active: Array<{ key: string; shard: number; depth: number; sequence: number }> }>;
+    expect(nodes).toHaveLength(1);
+    const [cart] = JSON.parse((await micro(["describe", "cart", "-o", "json"], env)).stdout);
+    expect(nodes[0]!.nodeId).toBe(cart.nodes[0].id);
+    expect(nodes[0]!.shards).toHaveLength(Number(cart.metadata["actor.shards"]));
+    const b = nodes[0]!.active.find((a) => a.key === "cli-b")!;
+    expect(b).toMatchObject({ depth: 0 });
+    expect(b.sequence).toBeGreaterThan(0);
+    expect(nodes[0]!.shards).toContain(b.shard);
+
+    const text = await micro(["actors", "cart"], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^cart 1 node, \d+ active keys/);
+    expect(text.stdout).toMatch(new RegExp(`NODE\\s+SHARDS\\s+ACTIVE KEYS\n${nodes[0]!.nodeId}\\s+0-${nodes[0]!.shards.length - 1} \\(${nodes[0]!.shards.length}\\)`));
+    expect(text.stdout).toMatch(/KEY\s+NODE\s+SHARD\s+MAILBOX\s+SEQUENCE\s+TIMERS/);
+    expect(text.stdout).toMatch(new RegExp(`cli-a\\s+${nodes[0]!.nodeId}\\s+\\d+\\s+0\\s+\\d+\\s+0`));
+    expect(text.stdout).toMatch(/cli-b\s/);
+
+    // The dashboard of the same `micro run` shows them too.
+    const gateway = /gateway (http:\/\/127\.0\.0\.1:\d+)/.exec(runner.output())![1]!;
+    const page = await (await fetch(`${gateway}/`)).text();
+    const panel = /<div class="actors" data-actors="cart">[\s\S]*?<\/div>/.exec(page)?.[0] ?? "";
+    expect(panel).toContain(`<tr data-node="${nodes[0]!.nodeId}">`);
+    expect(panel).toContain('data-key="cli-a"');
+  });
+
+  it("says why there is nothing to show: not an actor type, unknown service, bad name", async () => {
+    const plain = await micro(["actors", "greeter"], env);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain(`micro actors: error failed_precondition: "greeter" is not an actor type`);
+    const unknown = await micro(["actors", "nope"], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`micro actors: error not_found: unknown service "nope" in namespace "micro"`);
+    const bad = await micro(["actors", "a.b"], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("must be one NATS subject token");
+  });
+});
+
 describe("micro stream", () => {
   it("prints a server stream line by line, and sends client and bidi streams from stdin", async () => {
     const count = await micro(["stream", "counter", "Counter.Count", '{"to":3}'], env);
@@ -207,6 +270,24 @@ describe("micro stream", () => {
     expect(JSON.parse(sum.stdout)).toEqual({ sum: 42, count: 2 });
     const echo = await stdinMicro(["stream", "counter", "Counter.Echo", "--stdin", "-o", "json"], '{"text":"a"}\n{"text":"b"}\n');
     expect(JSON.parse(echo.stdout)).toEqual([{ text: "a", seq: 1 }, { text: "b", seq: 2 }]);
+    // Field flags as with call; a client stream given no request reads stdin without --stdin.
+    const flags = await micro(["stream", "counter", "Counter.Count", "--to", "2", "--interval-ms", "1"], env);
+    expect(flags.stdout).toBe('{"n":1}\n{"n":2}\n');
+    const implicit = await stdinMicro(["stream", "counter", "Counter.Sum"], '{"value":2}\n{"value":3}\n');
+    expect(JSON.parse(implicit.stdout)).toEqual({ sum: 5, count: 2 });
+    const unknown = await micro(["stream", "counter", "Counter.Count", "--bogus", "1"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(`counter.v1.CountRequest has no field "bogus" (fields: to, intervalMs, payloadBytes)`);
+  });
+
+  it("describes streaming endpoints as implemented, with their kind", async () => {
+    const text = await micro(["describe", "counter"], env);
+    expect(text.stdout).toMatch(/Counter\.Count\s+server_streaming/);
+    expect(text.stdout).toMatch(/Counter\.Echo\s+bidi_streaming/);
+    expect(text.stdout).not.toContain("[unimplemented]");
+    const [counter] = JSON.parse((await micro(["describe", "counter", "-o", "json"], env)).stdout);
+    expect(counter.endpoints.map((e: { implemented: boolean }) => e.implemented)).toEqual([true, true, true]);
+    expect(runner.output()).not.toMatch(/Counter\.\w+ .*\[unimplemented\]/);
   });
 
   it("reports the handler's error, a deadline, a unary endpoint and a bad stdin line", async () => {
@@ -256,7 +337,8 @@ describe("NATS services in other languages", () => {
 
 describe("micro sidecar", () => {
   it("serves the sidecar API on NATS until Ctrl-C", async () => {
-    const sidecar = runMicro(["sidecar", "--port", "0"], env);
+    // --nats-url, as for every other command, wins over NATS_URL (here a dead address).
+    const sidecar = runMicro(["sidecar", "--port", "0", "--nats-url", nats.url], { NATS_URL: "nats://127.0.0.1:1" });
     try {
       await sidecar.waitFor(/sidecar (http:\/\/127\.0\.0\.1:\d+\/sidecar)/);
       const url = /sidecar (http:\/\/127\.0\.0\.1:\d+)\/sidecar/.exec(sidecar.output())![1]!;

@@ -36,6 +36,9 @@ describe("micro run gateway settings", () => {
       const echo = await (await fetch(`${base}/hello/echo`, { headers: key })).json() as { metadata: Record<string, string> };
       expect(echo.metadata).toEqual({ identity: "runner-test", "x-tenant": "t9" });
       expect((await fetch(`${base}/greeter/say-hello`, { method: "POST", body: "{}", headers: key })).status).toBe(403);
+      // With auth on, the dashboard (and with it the actor keys) needs credentials allowed "dashboard".
+      expect((await fetch(`${base}/`)).status).toBe(401);
+      expect((await fetch(`${base}/`, { headers: key })).status).toBe(403);
       child.process.kill("SIGTERM");
       expect(await child.exited).toBe(0);
     } finally {
