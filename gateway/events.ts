@@ -8,7 +8,7 @@ import { streamSSE } from "hono/streaming";
 import type { StreamingApi } from "hono/utils/stream";
 import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
 import { callJson } from "./call.ts";
-import type { Guard } from "./guard.ts";
+import { type Guard, identityKey } from "./guard.ts";
 
 const decoder = new TextDecoder();
 
@@ -39,13 +39,13 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
   const { broker } = options;
   // Events are the pseudo-service `events` to the auth rules, with the topic as endpoint.
   const guard = (request: Request, service: string, endpoint: string) =>
-    options.guard?.(request, { namespace: options.namespace, service, endpoint }) ?? Promise.resolve({});
+    options.guard?.(request, { namespace: options.namespace, service, endpoint }) ?? Promise.resolve<Record<string, string>>({});
 
   // POST /events/{topic}: stores the body as an event; 201 with its id (a repeat of X-Event-Id is stored once).
   app.post("/events/:topic", async (c) => {
     const topic = c.req.param("topic");
     assertTopic(topic, false);
-    await guard(c.req.raw, "events", topic);
+    const metadata = await guard(c.req.raw, "events", topic);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
     if (contentType.startsWith("application/json")) {
@@ -59,7 +59,8 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
     const result = await broker.publish(topic, body, {
       contentType,
       user: c.req.header("x-micro-user") ?? "",
-      source: "gateway",
+      // With auth on, the publisher speaks for the user it names; the source records who it was.
+      source: metadata[identityKey] === undefined ? "gateway" : `gateway:${metadata[identityKey]}`,
       ...(eventId ? { id: eventId } : {}),
     });
     return c.json(result, result.duplicate ? 200 : 201);

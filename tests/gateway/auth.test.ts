@@ -132,6 +132,15 @@ describe("gateway auth", () => {
     expect([before.done, (await broker.replay("srv.>")[Symbol.asyncIterator]().next()).done]).toEqual([true, true]);
   });
 
+  it("records who published an event over HTTP as its source", async () => {
+    const published = await fetch(`${gateway.url}/events/deploy.finished`, { method: "POST", body: '{"v":2}', headers: { "x-api-key": "key-ci", "content-type": "application/json", "x-micro-user": "u7" } });
+    expect(published.status).toBe(201);
+    const { id } = (await published.json()) as { id: string };
+    const replay = await fetch(`${gateway.url}/events/deploy.finished/replay`, { headers: { "x-api-key": "key-ci" } });
+    const { events } = (await replay.json()) as { events: Array<{ id: string; source: string; user: string }> };
+    expect(events.find((e) => e.id === id)).toMatchObject({ source: "gateway:ci", user: "u7" });
+  });
+
   it("keeps /health open", async () => {
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
   });
