@@ -27,7 +27,7 @@ const maxAttempts = 4;
  * node, after a short backoff, at most {@link maxAttempts} times and never past the deadline.
  * Errors from handlers are not retried: the call may have had effects.
  */
-export async function routedRequest(
+export function routedRequest(
   discovery: Discovery,
   transport: Transport,
   target: RouteTarget,
@@ -37,10 +37,27 @@ export async function routedRequest(
   deadline: number,
   signal: AbortSignal | undefined,
 ): Promise<TransportReply> {
+  return routed(discovery, target, route, (subject) => transport.request(subject, data, headers, deadline, signal), deadline, signal);
+}
+
+/**
+ * The routing loop shared by calls and stream opens: `send` goes to the subject of a node the
+ * selector picks (or the queue subject when the registry knows no node and nothing narrows the
+ * choice). Only a send that reached nobody is retried, on another node, after a short backoff,
+ * at most {@link maxAttempts} times and never past `giveUpAt` (epoch ms) or `signal`.
+ */
+export async function routed<T>(
+  discovery: Discovery,
+  target: RouteTarget,
+  route: RouteOptions,
+  send: (subject: string) => Promise<T>,
+  giveUpAt: number,
+  signal?: AbortSignal,
+): Promise<T> {
   const services = discovery.cached(target.namespace, target.service) ?? (await discovery.load(target.namespace, target.service));
   // Services that do not register (plain NATS instances) still answer on the queue subject.
   if (services.length === 0 && route.version === undefined && route.labels === undefined) {
-    return transport.request(target.queueSubject, data, headers, deadline, signal);
+    return send(target.queueSubject);
   }
   const tried = new Set<string>();
   let lastError: MicroError | undefined;
@@ -54,9 +71,9 @@ export async function routedRequest(
     }
     const began = performance.now();
     try {
-      const reply = await transport.request(`${choice.node.address}.${target.endpoint}`, data, headers, deadline, signal);
+      const result = await send(`${choice.node.address}.${target.endpoint}`);
       discovery.selector.report(choice.node.id, { ok: true, latencyMs: performance.now() - began });
-      return reply;
+      return result;
     } catch (error) {
       if (!wasNotDelivered(error)) {
         discovery.selector.report(choice.node.id, { ok: true, latencyMs: performance.now() - began });
@@ -66,7 +83,7 @@ export async function routedRequest(
       tried.add(choice.node.id);
       lastError = error as MicroError;
       const backoff = Math.min(5 * 2 ** attempt, 100);
-      if (Date.now() + backoff >= deadline) break;
+      if (Date.now() + backoff >= giveUpAt || signal?.aborted) break;
       await new Promise((resolve) => setTimeout(resolve, backoff));
     }
   }
