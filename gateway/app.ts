@@ -133,7 +133,10 @@ export function createGateway(options: GatewayOptions): Hono {
   const timeLimit = timeout(defaultTimeout + 1000, () => new HTTPException(504, { message: `no answer within ${defaultTimeout + 1000} ms` }));
   // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
-  app.use(bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) }));
+  const limitBody = bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) });
+  // A Content-Length within the limit is all the body limit would check (it counts only
+  // bodies of unknown length), and asking a request for its body stream costs: skip it then.
+  app.use((c, next) => (withinLimit(c.req.raw.headers, maxBody) ? next() : limitBody(c, next)));
   app.onError((error, c) => errorResponse(error, c.get("requestId")));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}`), c.get("requestId")));
 
@@ -242,6 +245,12 @@ export function createGateway(options: GatewayOptions): Hono {
 function isLongLived(request: Request, path: string): boolean {
   if (path.startsWith("/web/")) return true;
   return request.method === "GET" && (path.endsWith("/stream") || request.headers.get("upgrade")?.toLowerCase() === "websocket");
+}
+
+/** True when the request declares a length (and no chunked body) of at most `max` bytes. */
+function withinLimit(headers: Headers, max: number): boolean {
+  const length = headers.get("content-length");
+  return length !== null && !headers.has("transfer-encoding") && Number.parseInt(length, 10) <= max;
 }
 
 /** The `X-Micro-Meta-*` names in a preflight's `Access-Control-Request-Headers`. */

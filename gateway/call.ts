@@ -27,10 +27,12 @@ export interface GatewayCall {
  * service added later is reachable without restarting the gateway.
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
+  // A fresh header set has no key to replace: `append` skips the search `set` makes first
+  // (the keys are distinct, metadata keys being those of one record).
   const h = natsHeaders();
-  h.set("Content-Type", call.contentType ?? "application/json");
-  h.set("Micro-Timeout", String(call.timeoutMs));
-  for (const [k, v] of Object.entries(call.metadata)) h.set(`Micro-Meta-${k}`, v);
+  h.append("Content-Type", call.contentType ?? "application/json");
+  h.append("Micro-Timeout", String(call.timeoutMs));
+  for (const k in call.metadata) h.append(`Micro-Meta-${k}`, call.metadata[k]!);
   const subject = `${call.namespace}.${call.type ?? "srv"}.${call.service}`;
   const deadline = Date.now() + call.timeoutMs;
   try {
