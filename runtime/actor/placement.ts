@@ -8,6 +8,7 @@
  * drains before it releases, so a key never runs on two nodes.
  * @module
  */
+import { MicroError } from "../errors/micro-error.ts";
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
 import { isRevisionConflict } from "./store.ts";
@@ -102,7 +103,20 @@ export class Placement {
     if (this.#stopping) return;
     await store.members.put(`${this.#prefix}.${nodeId}`, String(Date.now()));
     const members: string[] = [];
-    for await (const k of await store.members.keys(`${this.#prefix}.>`)) members.push(k.slice(this.#prefix.length + 1));
+    // A key listing can stall while member entries expire under it (nats-server 2.9): bound it,
+    // and skip this beat rather than place shards on a partial member list.
+    const listing = await store.members.keys(`${this.#prefix}.>`);
+    let stalled = false;
+    const bound = setTimeout(() => {
+      stalled = true;
+      listing.stop();
+    }, Math.max(1000, leaseMs));
+    try {
+      for await (const k of listing) members.push(k.slice(this.#prefix.length + 1));
+    } finally {
+      clearTimeout(bound);
+    }
+    if (stalled) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${Math.max(1000, leaseMs)} ms; placement waits for the next beat`);
     if (!members.includes(nodeId)) members.push(nodeId);
     members.sort();
     this.#members = members;
