@@ -107,16 +107,17 @@ export class Placement {
     // and skip this beat rather than place shards on a partial member list.
     const listing = await store.members.keys(`${this.#prefix}.>`);
     let stalled = false;
+    const boundMs = Math.max(5000, 4 * leaseMs);
     const bound = setTimeout(() => {
       stalled = true;
       listing.stop();
-    }, Math.max(1000, leaseMs));
+    }, boundMs);
     try {
       for await (const k of listing) members.push(k.slice(this.#prefix.length + 1));
     } finally {
       clearTimeout(bound);
     }
-    if (stalled) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${Math.max(1000, leaseMs)} ms; placement waits for the next beat`);
+    if (stalled) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${boundMs} ms; placement waits for the next beat`);
     if (!members.includes(nodeId)) members.push(nodeId);
     members.sort();
     this.#members = members;
