@@ -39,9 +39,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
   const releaseStdin = exitWithParent();
 
   const program = Effect.gen(function* () {
-    const stopRequested = yield* Deferred.make<string>();
-    const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
-    yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+    const stopRequested = yield* shutdownRequested;
     const running = yield* startServices(config);
     report(running, log);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
@@ -55,14 +53,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
   }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
 
   try {
-    const code = await Effect.runPromise(program);
-    if (code === 0) log("stopped");
-    return code;
-  } catch (error) {
-    const e = MicroError.from(error);
-    console.error(`micro run: ${e.message}`);
-    setExitCode(1);
-    return 1;
+    return await runToExit(program, log);
   } finally {
     releaseStdin();
   }
@@ -85,9 +76,7 @@ function report(running: RunningServices, log: (line: string) => void): void {
 async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): Promise<number> {
   const log = config.log;
   const program = Effect.gen(function* () {
-    const stopRequested = yield* Deferred.make<string>();
-    const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
-    yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+    const stopRequested = yield* shutdownRequested;
     const server = yield* NatsServer;
     log(`NATS ${server.url}${server.startedHere ? " (started by jetmicro)" : ""}`);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
@@ -98,12 +87,26 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
     log(`${signal}: stopping (in-flight calls finish first)`);
     return 0;
   }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
+  return runToExit(program, log);
+}
+
+/** A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope closes. */
+const shutdownRequested = Effect.gen(function* () {
+  const stopRequested = yield* Deferred.make<string>();
+  const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
+  yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+  return stopRequested;
+});
+
+/** Runs a whole `micro run` program; resolves with its exit code, reporting a failure without a stack. */
+async function runToExit(program: Effect.Effect<number, unknown>, log: (line: string) => void): Promise<number> {
   try {
     const code = await Effect.runPromise(program);
-    log("stopped");
+    if (code === 0) log("stopped");
     return code;
   } catch (error) {
     console.error(`micro run: ${MicroError.from(error).message}`);
+    setExitCode(1);
     return 1;
   }
 }
