@@ -1,6 +1,6 @@
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/client/transport.ts";
+import { wasNotDelivered } from "../runtime/protocol/mod.ts";
 import { routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */

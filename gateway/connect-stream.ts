@@ -14,7 +14,7 @@ import type { Guard } from "./guard.ts";
 import type { Context, Hono } from "hono";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/client/transport.ts";
+import { wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
 import { serviceNameOf } from "./connect.ts";
 

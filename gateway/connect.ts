@@ -7,7 +7,7 @@
 import type { Hono } from "hono";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/client/transport.ts";
+import { wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { Guard } from "./guard.ts";
 
 /** Connect's HTTP status for each code (from the Connect protocol specification). */

@@ -1,6 +1,6 @@
 import { HTTPException } from "hono/http-exception";
-import { httpStatus, MicroError } from "../runtime/mod.ts";
-import { codeFromHttpStatus } from "../runtime/errors/code.ts";
+import { MicroError } from "../runtime/mod.ts";
+import { codeFromHttpStatus, httpStatus } from "../runtime/protocol/mod.ts";
 
 /** Metadata `reason` of the error for a body over the limit: 413 rather than its code's 429. */
 const bodyTooLargeReason = "body_too_large";

@@ -20,7 +20,7 @@ import type { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/client/transport.ts";
+import { wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
 
 /** Requests held while the service has no credit for them. */

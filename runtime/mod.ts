@@ -39,7 +39,7 @@ export { createMemoryTransport, type MemoryTransportOptions } from "./testing/me
 export { serveService } from "./server/serve-effect.ts";
 export { type InstanceStats, type ServiceInstance, startService, type StartServiceOptions } from "./server/service-instance.ts";
 
-export { type Code, codes, httpStatus, isCode } from "./errors/code.ts";
+export { type Code, codes, isCode } from "./errors/code.ts";
 export { MicroError, type MicroErrorOptions } from "./errors/micro-error.ts";
 
 export { connectNats, layerNats, Nats, type NatsOptions } from "./nats/connection.ts";
@@ -68,7 +68,7 @@ export { createSelector, type SelectorOptions } from "./selector/selector.ts";
 export type { Selection, SelectOptions, Selector, Strategy } from "./selector/types.ts";
 export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selector/routing-rules.ts";
 
-export { assertTopic, createJetStreamBroker, type JetStreamBroker, type JetStreamBrokerOptions } from "./broker/nats-jetstream.ts";
+export { createJetStreamBroker, type JetStreamBroker, type JetStreamBrokerOptions } from "./broker/nats-jetstream.ts";
 export { decodeEvent, type EventContext, type EventSubscriptionDefinition, onEvent, publishMessage } from "./broker/typed-events.ts";
 export { EventBroker, layerJetStreamBroker } from "./broker/layer.ts";
 export type { DeliveredEvent, EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
@@ -77,7 +77,7 @@ export { loadServices, type LoadedServices, type LoadFailure } from "./runner/lo
 export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";
 export { runnerConfigFromEnv } from "./runner/config.ts";
 
-export { defaultNamespace, type ServiceType } from "./wire/subject.ts";
+export { assertTopic, defaultNamespace, httpStatus, type Interceptor, type CallRequest, type CallResponse, type CallNext, type CallKind, type ServiceType } from "./protocol/mod.ts";
 
 export { platformUpgradeWebSocket, type UpgradeWebSocket } from "./platform/websocket.ts";
 export { type HttpServer, serveHttp } from "./platform/http-server.ts";

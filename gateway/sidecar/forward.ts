@@ -11,7 +11,7 @@
  */
 import type { JsonValue } from "@bufbuild/protobuf";
 import { isCode, MicroError } from "../../runtime/mod.ts";
-import { codeFromHttpStatus } from "../../runtime/errors/code.ts";
+import { codeFromHttpStatus } from "../../runtime/protocol/mod.ts";
 import type { HandlerContext } from "../../runtime/mod.ts";
 import type { JsonEndpoint } from "./json-service.ts";
 

@@ -82,5 +82,6 @@ export function defineJsonService(spec: JsonServiceSpec, handle: JsonCallHandler
     defaultTimeoutMs: 30_000,
     endpoints,
     subscriptions: [],
+    interceptors: [],
   };
 }

@@ -11,8 +11,9 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { create, type DescMessage, isMessage } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { type ActorHostContext, type Command, stateKey } from "./command.ts";
-import { errorHeaders, recordedError } from "./reply.ts";
+import { actorStateKey as stateKey, encodeError } from "../protocol/mod.ts";
+import type { ActorHostContext, Command } from "./command.ts";
+import { recordedError } from "./reply.ts";
 import { isRevisionConflict, type StateEntry } from "./store.ts";
 import type { ActorContext } from "./types.ts";
 
@@ -222,7 +223,10 @@ export class Activation {
       if (changes.length > 0) await this.#owner.saveReminders(this.key, changes);
     }
     for (const reply of replies) {
-      if (reply.error !== undefined) host.nc.publish(reply.to, encoder.encode(reply.error.message), { headers: errorHeaders(reply.error) });
+      if (reply.error !== undefined) {
+        const { headers, data } = encodeError(reply.error);
+        host.nc.publish(reply.to, data, { headers });
+      }
       else host.nc.publish(reply.to, reply.data);
     }
   }

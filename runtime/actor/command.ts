@@ -9,14 +9,6 @@ import type { Transport } from "../client/transport.ts";
 import type { ActorSpec } from "./types.ts";
 import type { ActorStore } from "./store.ts";
 
-/** Header: the endpoint a persisted command calls (`Cart.AddItem`), or `$reminder`. */
-export const endpointHeader = "Micro-Actor-Endpoint";
-/** Header: where the owner sends the reply. */
-export const replyHeader = "Micro-Actor-Reply";
-/** Header: present when the caller gave an idempotency key, so the reply is kept for its retries. */
-export const idempotentHeader = "Micro-Actor-Idempotent";
-/** Header: the name of the reminder that fired. */
-export const reminderHeader = "Micro-Actor-Reminder";
 /** Caller metadata whose value names a command across retries (same value: applied once). */
 export const idempotencyMetadata = "idempotency-key";
 
@@ -55,19 +47,4 @@ export interface ActorHostContext {
   /** For `ctx.client(...)` calls from handlers. */
   readonly transport: Transport;
   readonly onError: (error: unknown, what: string) => void;
-}
-
-/** Subject of a key's mailbox: `micro.actor.cart.3.c1`. */
-export function mailboxSubject(namespace: string, service: string, shard: number, key: string): string {
-  return `${namespace}.actor.${service}.${shard}.${key}`;
-}
-
-/** Subject an owner serves for commands that skip the mailbox: `micro.actordirect.cart.3.c1`. */
-export function directSubject(namespace: string, service: string, shard: number, key: string): string {
-  return `${namespace}.actordirect.${service}.${shard}.${key}`;
-}
-
-/** KV key of a key's state: `micro.cart.c1`. */
-export function stateKey(namespace: string, service: string, key: string): string {
-  return `${namespace}.${service}.${key}`;
 }

@@ -9,13 +9,13 @@ import type { Subscription } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { env } from "../platform/signals.ts";
 import { type ServiceInstance, startService, type StartServiceOptions } from "../server/service-instance.ts";
-import { assertNamespace, defaultNamespace } from "../wire/subject.ts";
+import { actorStatusSubject, assertNamespace, defaultNamespace } from "../protocol/mod.ts";
 import type { ActorHostContext } from "./command.ts";
 import { Placement } from "./placement.ts";
 import { createRouter } from "./router.ts";
 import { type ActiveKey, ShardWorker } from "./shard.ts";
 import { openActorStore } from "./store.ts";
-import { actorStatusSubject, type ActorNodeStatus } from "./status.ts";
+import type { ActorNodeStatus } from "./status.ts";
 import type { ActorDefinition } from "./types.ts";
 
 /** Options of {@link startActor}: those of a service, and the actor runtime's. */

@@ -3,11 +3,10 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
+import { assertActorKey } from "../protocol/mod.ts";
 
 /** The longest key. */
 export const maxKeyLength = 200;
-// A key becomes a NATS subject token and a KV key: no dots, wildcards or spaces.
-const keyPattern = /^[A-Za-z0-9_=-]+$/;
 
 /**
  * The key of a request, or `invalid_argument` naming the field when it is missing or
@@ -24,14 +23,7 @@ export function requestKey(request: Record<string, unknown>, localName: string, 
 
 /** Throws `invalid_argument` naming `field` unless `key` is a well-formed key. */
 export function assertKey(key: string, field: string): void {
-  if (key.length > maxKeyLength || !keyPattern.test(key)) {
-    const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
-    throw new MicroError(
-      "invalid_argument",
-      `${field} "${shown}" is not a valid key: use 1 to ${maxKeyLength} letters, digits, "-", "_" or "="`,
-      { detail: field },
-    );
-  }
+  assertActorKey(key, field, maxKeyLength);
 }
 
 /** The shard of a key: FNV-1a, so every process agrees without coordination. */

@@ -1,35 +1,17 @@
 /**
  * Replies from an actor's owner to the router that persisted the command: the proto binary
- * response, or the error in the NATS services headers.
+ * response, or an error in the protocol's one error codec (as unary replies carry it).
  * @module
  */
-import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
-import { type Code, httpStatus, isCode } from "../errors/code.ts";
+import type { Msg } from "@nats-io/nats-core";
+import { type Code, isCode } from "../errors/code.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import { errorCodeHeader, natsErrorCodeHeader, natsErrorHeader } from "../wire/headers.ts";
-
-/** Headers of an error reply. */
-export function errorHeaders(error: MicroError): MsgHdrs {
-  const headers = natsHeaders();
-  headers.set(natsErrorHeader, error.message.replace(/[\r\n]+/g, " ").slice(0, 1024));
-  headers.set(natsErrorCodeHeader, String(httpStatus(error.code)));
-  headers.set(errorCodeHeader, error.code);
-  if (error.detail !== undefined) headers.set("Micro-Error-Detail", error.detail.slice(0, 256));
-  if (error.serviceId !== undefined) headers.set("Micro-Error-Service", error.serviceId);
-  return headers;
-}
+import { decodeError, isNoResponders } from "../protocol/mod.ts";
 
 /** The error a reply carries, if any (NATS no-responders included). */
 export function errorOf(msg: Msg, what: string): MicroError | undefined {
-  const headers = msg.headers;
-  if (headers === undefined) return undefined;
-  if (headers.code === 503 && msg.data.length === 0) return new MicroError("unavailable", `no owner is serving ${what}`);
-  const code = headers.get(errorCodeHeader);
-  if (!code) return undefined;
-  return new MicroError(isCode(code) ? code : "unknown", headers.get(natsErrorHeader) || code, {
-    detail: headers.get("Micro-Error-Detail") || undefined,
-    serviceId: headers.get("Micro-Error-Service") || undefined,
-  });
+  if (isNoResponders(msg)) return new MicroError("unavailable", `no owner is serving ${what}`);
+  return decodeError(msg.headers, msg.data);
 }
 
 /** A MicroError from a recorded [code, message]. */

@@ -8,10 +8,18 @@
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import { writeMetadata } from "../client/metadata.ts";
+import { writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
-import { directSubject, endpointHeader, idempotencyMetadata, idempotentHeader, mailboxSubject, replyHeader, stateKey } from "./command.ts";
+import {
+  actorDirectSubject as directSubject,
+  actorEndpointHeader as endpointHeader,
+  actorIdempotentHeader as idempotentHeader,
+  actorMailboxSubject as mailboxSubject,
+  actorReplyHeader as replyHeader,
+  actorStateKey as stateKey,
+} from "../protocol/mod.ts";
+import { idempotencyMetadata } from "./command.ts";
 import { requestKey, shardOf } from "./key.ts";
 import { errorOf, recordedError } from "./reply.ts";
 import type { ActorStore, StateEntry } from "./store.ts";

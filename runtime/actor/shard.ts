@@ -8,18 +8,19 @@
 import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core";
 import { type Consumer, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
-import {
-  type ActorHostContext,
-  type Command,
-  directSubject,
-  endpointHeader,
-  idempotentHeader,
-  mailboxSubject,
-  reminderHeader,
-  replyHeader,
-} from "./command.ts";
+import type { ActorHostContext, Command } from "./command.ts";
 import type { StoredReminder } from "./store.ts";
-import { readMetadata } from "../client/metadata.ts";
+import {
+  actorDirectFilter,
+  actorEndpointHeader as endpointHeader,
+  actorIdempotentHeader as idempotentHeader,
+  actorMailboxSubject as mailboxSubject,
+  actorReminderHeader as reminderHeader,
+  actorReplyHeader as replyHeader,
+  actorShardFilter,
+  msgIdHeader,
+  readMetadata,
+} from "../protocol/mod.ts";
 
 /** Commands held in memory per shard before the mailbox is read further. */
 const maxInMemory = 10_000;
@@ -80,12 +81,12 @@ export class ShardWorker implements ActivationOwner {
     const { nc, store, namespace, service, spec } = this.context;
     if (spec.durable) {
       const start = this.#lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeen + 1 } : { deliver_policy: DeliverPolicy.All };
-      const consumer = await store.js.consumers.get(store.stream, { filter_subjects: mailboxSubject(namespace, service, this.shard, ">"), ...start });
+      const consumer = await store.js.consumers.get(store.stream, { filter_subjects: actorShardFilter(namespace, service, this.shard), ...start });
       this.#consumer = consumer;
       this.#messages = await consumer.consume({ max_messages: 512 });
       void this.#read(this.#messages);
     } else {
-      this.#direct = nc.subscribe(directSubject(namespace, service, this.shard, "*"), { callback: (_e, msg) => this.#fromDirect(msg) });
+      this.#direct = nc.subscribe(actorDirectFilter(namespace, service, this.shard), { callback: (_e, msg) => this.#fromDirect(msg) });
       await nc.flush();
     }
     await this.#loadReminders();
@@ -118,7 +119,7 @@ export class ShardWorker implements ActivationOwner {
     const command: Command = {
       kind: reminder ? "reminder" : "call",
       seq,
-      id: h?.get("Nats-Msg-Id") ?? "",
+      id: h?.get(msgIdHeader) ?? "",
       // A reminder's id names its due time: kept like an idempotency key, a firing repeated
       // after the duplicate window (its owner died before moving it on) still counts once.
       idempotent: (h?.has(idempotentHeader) ?? false) || !!reminder,
@@ -239,7 +240,7 @@ export class ShardWorker implements ActivationOwner {
     const checkpoint = this.checkpoint;
     if (checkpoint <= this.#purgedTo || Date.now() - this.#purgedAt < this.context.purgeEveryMs) return;
     this.#purgedAt = Date.now();
-    await store.jsm.streams.purge(store.stream, { filter: mailboxSubject(namespace, service, this.shard, ">"), seq: checkpoint });
+    await store.jsm.streams.purge(store.stream, { filter: actorShardFilter(namespace, service, this.shard), seq: checkpoint });
     this.#purgedTo = checkpoint;
   }
 

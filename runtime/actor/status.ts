@@ -4,7 +4,7 @@
  * @module
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { defaultNamespace } from "../wire/subject.ts";
+import { actorStatusSubject, defaultNamespace } from "../protocol/mod.ts";
 import type { ActiveKey } from "./shard.ts";
 
 /** What one node reports. */
@@ -17,11 +17,6 @@ export interface ActorNodeStatus {
   readonly members: readonly string[];
   /** Keys active (in memory) here, with their mailbox depth. */
   readonly active: readonly ActiveKey[];
-}
-
-/** The status subject of an actor type: `$MICRO.ACTORS.micro.cart`. */
-export function actorStatusSubject(namespace: string, service: string): string {
-  return `$MICRO.ACTORS.${namespace}.${service}`;
 }
 
 /**

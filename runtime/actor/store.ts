@@ -7,6 +7,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
+import { actorStreamSubjects } from "../protocol/mod.ts";
 
 /** The NATS objects of one namespace's actors. */
 export interface ActorStore {
@@ -61,7 +62,7 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
     // Commands stay until the owner's checkpoint passes them (then they are purged); the
     // duplicate window is what makes a retried command with the same id count once.
     if (existing === undefined) {
-      await jsm.streams.add({ name: stream, subjects: [`${namespace}.actor.>`], duplicate_window: 120_000_000_000 }).catch(async (error) => {
+      await jsm.streams.add({ name: stream, subjects: [actorStreamSubjects(namespace)], duplicate_window: 120_000_000_000 }).catch(async (error) => {
         if ((await jsm.streams.info(stream).catch(() => undefined)) === undefined) throw error;
       });
     }

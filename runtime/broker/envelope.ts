@@ -1,18 +1,7 @@
 import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
+import { eventHeaders, originalEventIdHeader } from "../protocol/mod.ts";
 import type { EventEnvelope } from "./types.ts";
-
-/** Header names of the event envelope, readable from any language. */
-export const eventHeaders = {
-  id: "Nats-Msg-Id", // JetStream deduplicates on it
-  topic: "Micro-Event-Topic",
-  source: "Micro-Event-Source",
-  sourceVersion: "Micro-Event-Source-Version",
-  time: "Micro-Event-Time",
-  user: "Micro-Event-User",
-  contentType: "Content-Type",
-  traceparent: "traceparent",
-} as const;
 
 /**
  * Writes an envelope into NATS headers (empty fields are left out). Values are checked here
@@ -48,7 +37,7 @@ export function readEnvelope(h: MsgHdrs | undefined, topicFallback: string, time
   const time = Number(get(eventHeaders.time));
   return {
     // Dead-lettered and re-driven copies keep the original id here; Nats-Msg-Id is the copy's.
-    id: get("Micro-Event-Id") || get(eventHeaders.id),
+    id: get(originalEventIdHeader) || get(eventHeaders.id),
     topic: get(eventHeaders.topic) || topicFallback,
     source: get(eventHeaders.source),
     sourceVersion: get(eventHeaders.sourceVersion),

@@ -13,7 +13,21 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
-import { assertNamespace, assertToken } from "../wire/subject.ts";
+import {
+  assertNamespace,
+  assertToken,
+  assertTopic,
+  deadLetterHeaders,
+  deadLetterSubject,
+  eventHeaders,
+  eventPrefix,
+  eventStreamSubjects,
+  eventSubject,
+  msgIdHeader,
+  originalEventIdHeader,
+  redriveFilter,
+  redriveSubject,
+} from "../protocol/mod.ts";
 import { defaultContentType, envelopeHeaders, readEnvelope } from "./envelope.ts";
 import { JsEvent } from "./js-event.ts";
 import type { DeliveredEvent, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
@@ -60,19 +74,10 @@ export interface JetStreamBroker {
   redrive(service: string): Promise<number>;
 }
 
-const topicToken = /^[A-Za-z0-9_-]+$/;
 
 /** How long JetStream waits for an ack before redelivering; handlers in progress extend it. */
 const ackWaitMs = 30_000;
 
-/** Checks a topic (`customer.login`) or, with `wildcards`, a filter (`customer.>`, `*.login`). */
-export function assertTopic(topic: string, wildcards: boolean): void {
-  const tokens = topic.split(".");
-  tokens.forEach((t, i) => {
-    const ok = topicToken.test(t) || (wildcards && (t === "*" || (t === ">" && i === tokens.length - 1)));
-    if (!ok) throw new MicroError("invalid_argument", `topic ${wildcards ? "filter " : ""}"${topic}" has a bad token "${t}": use letters, digits, "-", "_"${wildcards ? ', "*" or a final ">"' : ""}`);
-  });
-}
 
 /**
  * Creates (or updates) the event and dead-letter streams and returns the broker. A stream
@@ -84,9 +89,8 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   assertNamespace(namespace);
   const streamName = options.stream ?? "MICRO_EVENTS";
   const dlqName = `${streamName}_DLQ`;
-  const prefix = `${namespace}.events.`;
-  const dlqPrefix = `${namespace}.dlq.`;
-  const redrivePrefix = `${namespace}.redrive.`;
+  const prefix = eventPrefix(namespace);
+  const streamSubjects = eventStreamSubjects(namespace);
   // Namespaces share the stream, so a service's durable consumer names its namespace (all but
   // the default one, whose names stay as they were): `audit` of `shop` is not `audit` of `micro`.
   const consumerPrefix = namespace === "micro" ? "" : `${namespace.replace(/\./g, "_")}_${hashText(namespace)}__`;
@@ -99,8 +103,8 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
     num_replicas: options.replicas ?? 1,
     max_age: (options.maxAgeMs ?? 0) * 1_000_000,
   };
-  await ensureStream(jsm, { name: streamName, subjects: [`${prefix}>`], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
-  await ensureStream(jsm, { name: dlqName, subjects: [`${dlqPrefix}>`, `${redrivePrefix}>`], ...common });
+  await ensureStream(jsm, { name: streamName, subjects: [streamSubjects.events], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
+  await ensureStream(jsm, { name: dlqName, subjects: [streamSubjects.dlq, streamSubjects.redrive], ...common });
 
   const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
 
@@ -124,7 +128,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       }
       try {
         // The id is already in the headers as Nats-Msg-Id, which JetStream deduplicates on.
-        const ack = await js.publish(`${prefix}${topic}`, data, { headers });
+        const ack = await js.publish(eventSubject(namespace, topic), data, { headers });
         return { id, sequence: ack.seq, duplicate: ack.duplicate };
       } catch (cause) {
         throw new MicroError("unavailable", `event ${topic} was not stored: ${(cause as Error).message}`, { cause });
@@ -143,7 +147,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       try {
         await jsm.consumers.add(streamName, {
           ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000 } : { durable_name: name }),
-          filter_subject: `${prefix}${filter}`,
+          filter_subject: eventSubject(namespace, filter),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: subscribe.broadcast ? DeliverPolicy.New : DeliverPolicy.All,
           // The server never has more unacknowledged events out than we handle at once.
@@ -159,7 +163,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           await jsm.consumers.add(dlqName, {
             durable_name: `${name}_redrive`,
             // Dead letters are re-driven to the subscription that failed them, not its siblings.
-            filter_subject: `${redrivePrefix}${subscribe.service}.${name}.>`,
+            filter_subject: redriveFilter(namespace, subscribe.service, name),
             ack_policy: AckPolicy.Explicit,
             max_ack_pending: concurrency,
             ack_wait: ackWaitMs * 1_000_000,
@@ -190,7 +194,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         } catch (error) {
           const failure = MicroError.from(error);
           if (event.deliveries >= maxDeliveries) {
-            await deadLetter(js, `${dlqPrefix}${subscribe.service}`, m, event, failure.message, name).then(
+            await deadLetter(js, deadLetterSubject(namespace, subscribe.service), m, event, failure.message, name).then(
               () => m.term(failure.message),
               () => m.nak(backoff(event.deliveries)), // keep it rather than lose it
             );
@@ -228,13 +232,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       for await (const letter of broker.deadLetters(service)) {
         const h = natsHeaders();
         const original = await jsm.streams.getMessage(dlqName, { seq: letter.deadLetterSequence });
-        const consumer = original?.header.get(consumerHeader);
+        const consumer = original?.header.get(deadLetterHeaders.consumer);
         if (!consumer) continue; // written before consumers were recorded: leave it listed
         for (const [k, values] of original?.header ?? []) {
-          if (k.startsWith("Micro-Dead-Letter-")) continue;
+          if (k.startsWith(deadLetterHeaders.prefix)) continue;
           for (const v of values) h.append(k, v);
         }
-        await js.publish(`${redrivePrefix}${service}.${consumer}.${letter.topic}`, letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
+        await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
         await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false);
         count++;
       }
@@ -243,20 +247,20 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
 
     async *deadLetters(service) {
       assertToken("service", service);
-      const consumer = await js.consumers.get(dlqName, { filter_subjects: `${dlqPrefix}${service}` });
-      const info = await jsm.streams.info(dlqName, { subjects_filter: `${dlqPrefix}${service}` }).catch(() => undefined);
-      let left = info?.state.subjects?.[`${dlqPrefix}${service}`] ?? 0;
+      const consumer = await js.consumers.get(dlqName, { filter_subjects: deadLetterSubject(namespace, service) });
+      const info = await jsm.streams.info(dlqName, { subjects_filter: deadLetterSubject(namespace, service) }).catch(() => undefined);
+      let left = info?.state.subjects?.[deadLetterSubject(namespace, service)] ?? 0;
       if (left === 0) return;
       const messages = await consumer.consume();
       try {
         for await (const m of messages) {
-          const original = readEnvelope(m.headers, m.headers?.get(originalTopicHeader) ?? "", 0);
+          const original = readEnvelope(m.headers, m.headers?.get(eventHeaders.topic) ?? "", 0);
           yield {
             ...original,
             data: m.data,
-            sequence: Number(m.headers?.get(originalSequenceHeader) ?? 0),
-            deliveries: Number(m.headers?.get(deliveriesHeader) ?? 0),
-            error: m.headers?.get(errorHeader) ?? "",
+            sequence: Number(m.headers?.get(deadLetterHeaders.sequence) ?? 0),
+            deliveries: Number(m.headers?.get(deadLetterHeaders.deliveries) ?? 0),
+            error: m.headers?.get(deadLetterHeaders.error) ?? "",
             deadLetterSequence: m.seq,
           };
           if (--left === 0) break;
@@ -276,27 +280,22 @@ function hashText(text: string): string {
   return (hash >>> 0).toString(36);
 }
 
-const errorHeader = "Micro-Dead-Letter-Error";
-const consumerHeader = "Micro-Dead-Letter-Consumer";
-const originalTopicHeader = "Micro-Event-Topic";
-const originalSequenceHeader = "Micro-Dead-Letter-Sequence";
-const deliveriesHeader = "Micro-Dead-Letter-Deliveries";
 
 async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event: StoredEvent, error: string, consumer: string): Promise<void> {
   const copy = natsHeaders();
   // The original id stays readable (Micro-Event-Id) but must not make the dead letter a "duplicate".
-  const hasEventId = m.headers?.has("Micro-Event-Id") ?? false;
+  const hasEventId = m.headers?.has(originalEventIdHeader) ?? false;
   for (const [k, values] of m.headers ?? []) {
-    if (k.startsWith("Micro-Dead-Letter-") || (k === "Nats-Msg-Id" && hasEventId)) continue;
-    for (const v of values) copy.append(k === "Nats-Msg-Id" ? "Micro-Event-Id" : k, v);
+    if (k.startsWith(deadLetterHeaders.prefix) || (k === msgIdHeader && hasEventId)) continue;
+    for (const v of values) copy.append(k === msgIdHeader ? originalEventIdHeader : k, v);
   }
   // The dead letter lives on another subject and is stored later: keep topic and time.
-  copy.set(originalTopicHeader, event.topic);
-  copy.set("Micro-Event-Time", String(event.time));
-  copy.set(errorHeader, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
-  copy.set(consumerHeader, consumer);
-  copy.set(originalSequenceHeader, String(m.seq));
-  copy.set(deliveriesHeader, String(m.info.deliveryCount));
+  copy.set(eventHeaders.topic, event.topic);
+  copy.set(eventHeaders.time, String(event.time));
+  copy.set(deadLetterHeaders.error, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
+  copy.set(deadLetterHeaders.consumer, consumer);
+  copy.set(deadLetterHeaders.sequence, String(m.seq));
+  copy.set(deadLetterHeaders.deliveries, String(m.info.deliveryCount));
   await js.publish(subject, m.data, { headers: copy, msgID: `${m.info.stream}-${m.seq}` });
 }
 

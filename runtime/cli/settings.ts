@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { MicroError } from "../errors/micro-error.ts";
 import { env } from "../platform/signals.ts";
-import { assertNamespace, defaultNamespace } from "../wire/subject.ts";
+import { assertNamespace, defaultNamespace } from "../protocol/mod.ts";
 
 /** The file read from the working directory when `--config` is not given. */
 export const defaultConfigFile = "micro.config.json";

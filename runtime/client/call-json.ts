@@ -1,9 +1,9 @@
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { contentTypeHeader, jsonContentType, maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
-import { assertNamespace, assertToken, nodeSubject, serviceSubject } from "../wire/subject.ts";
+import { contentTypeHeader, jsonContentType, maxTimeoutMs, timeoutHeader } from "../protocol/mod.ts";
+import { assertNamespace, assertToken, nodeSubject, serviceSubject } from "../protocol/mod.ts";
 import type { Discovery } from "./discovery.ts";
-import { writeMetadata } from "./metadata.ts";
+import { writeMetadata } from "../protocol/mod.ts";
 import { routedRequest } from "./routed-request.ts";
 import type { Transport } from "./transport.ts";
 

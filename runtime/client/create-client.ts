@@ -11,10 +11,10 @@ import {
 import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
-import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../wire/headers.ts";
-import { assertNamespace, assertToken, defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
+import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../protocol/mod.ts";
+import { assertNamespace, assertToken, defaultNamespace, nodeSubject, serviceSubject } from "../protocol/mod.ts";
 import { validateInit } from "../codec/validate-init.ts";
-import { writeMetadata } from "./metadata.ts";
+import { writeMetadata } from "../protocol/mod.ts";
 import type { Discovery } from "./discovery.ts";
 import { routedRequest } from "./routed-request.ts";
 import type { Transport, TransportReply } from "./transport.ts";

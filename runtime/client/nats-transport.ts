@@ -1,13 +1,10 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { DeadlineWheel, type Expirable } from "./deadline-wheel.ts";
-import { notDeliveredReason, type Transport, type TransportReply } from "./transport.ts";
+import { replyError } from "../protocol/mod.ts";
+import type { Transport, TransportReply } from "./transport.ts";
 import type { StreamChannel } from "../stream/channel.ts";
 import { openStream, type OpenStreamRequest } from "../stream/open-stream.ts";
-import { errorOf } from "../stream/frames.ts";
-
-/** Status NATS sends on the reply subject when no subscriber exists for a request. */
-const noRespondersStatus = 503;
 
 class PendingCall implements Expirable {
   bucket = 0;
@@ -104,7 +101,7 @@ export class NatsTransport implements Transport {
     this.settle(call);
     const headers = msg.headers;
     if (headers !== undefined) {
-      const error = replyError(headers, msg, call.subject);
+      const error = replyError(msg, call.subject);
       if (error !== undefined) return call.reject(error);
     }
     call.resolve({ data: msg.data, headers });
@@ -123,12 +120,4 @@ export class NatsTransport implements Transport {
 function canceled(signal: AbortSignal): MicroError {
   const reason = signal.reason;
   return new MicroError("canceled", reason instanceof Error ? `call canceled: ${reason.message}` : "call canceled", { cause: reason });
-}
-
-/** The error a reply carries, if any: NATS no-responders, or a service error in headers. */
-function replyError(headers: MsgHdrs, msg: Msg, subject: string): MicroError | undefined {
-  if (headers.code === noRespondersStatus && msg.data.length === 0) {
-    return new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject, metadata: { reason: notDeliveredReason } });
-  }
-  return errorOf(headers, msg.data);
 }

@@ -1,7 +1,8 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import type { Discovery } from "./discovery.ts";
-import { type Transport, type TransportReply, wasNotDelivered } from "./transport.ts";
+import { wasNotDelivered } from "../protocol/mod.ts";
+import type { Transport, TransportReply } from "./transport.ts";
 
 /** Where a routed call goes. */
 export interface RouteTarget {

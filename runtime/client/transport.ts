@@ -35,14 +35,3 @@ export interface Transport {
   /** Rejects pending requests with `unavailable` and releases the transport. */
   close(): Promise<void>;
 }
-
-/** Metadata `reason` of the error a transport gives when nothing received the request. */
-export const notDeliveredReason = "no_responders";
-
-/**
- * True when a request was never delivered (nobody serves its subject): safe to retry on
- * another node, since no handler can have run.
- */
-export function wasNotDelivered(error: unknown): boolean {
-  return (error as { metadata?: { reason?: string } })?.metadata?.reason === notDeliveredReason;
-}

@@ -3,7 +3,7 @@
  * @module
  */
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { ServiceType } from "../wire/subject.ts";
+import type { ServiceType } from "../protocol/mod.ts";
 import type { Discovery } from "./discovery.ts";
 import type { StreamTuning } from "../stream/protocol.ts";
 

@@ -1,6 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
-import { protoContentType } from "../wire/headers.ts";
+import { protoContentType } from "../protocol/mod.ts";
 import type { Codec } from "./codec.ts";
 
 /** Protobuf binary, the default on the wire. Unknown fields are kept, as protobuf intends. */

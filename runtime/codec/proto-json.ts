@@ -1,6 +1,6 @@
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
-import { jsonContentType } from "../wire/headers.ts";
+import { jsonContentType } from "../protocol/mod.ts";
 import type { Codec } from "./codec.ts";
 
 const encoder = new TextEncoder();

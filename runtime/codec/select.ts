@@ -1,6 +1,6 @@
 import { MicroError } from "../errors/micro-error.ts";
-import { contentTypeHeader, jsonContentType, protoContentType } from "../wire/headers.ts";
-import type { RequestHeaders } from "../wire/request-headers.ts";
+import { contentTypeHeader, jsonContentType, protoContentType } from "../protocol/mod.ts";
+import type { RequestHeaders } from "../protocol/mod.ts";
 import type { Codec } from "./codec.ts";
 import { protoBinaryCodec } from "./proto-binary.ts";
 import { protoJsonCodec } from "./proto-json.ts";

@@ -1,5 +1,6 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
+import { servicesApiSubject } from "../protocol/mod.ts";
 
 /** A service instance as the NATS services protocol describes it (any language). */
 export interface NatsMicroService {
@@ -17,10 +18,7 @@ export interface NatsMicroService {
  * `$SRV.INFO.{name}`) and collecting replies for `waitMs`.
  */
 export async function listNatsMicroServices(nc: NatsConnection, options: { name?: string; waitMs?: number } = {}): Promise<NatsMicroService[]> {
-  if (options.name !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.name)) {
-    throw new MicroError("invalid_argument", `service name "${options.name}" must be one subject token`);
-  }
-  const subject = options.name === undefined ? "$SRV.INFO" : `$SRV.INFO.${options.name}`;
+  const subject = servicesApiSubject("INFO", options.name);
   const out: NatsMicroService[] = [];
   try {
     for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500 })) collect(msg, out);

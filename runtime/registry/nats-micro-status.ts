@@ -1,5 +1,6 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
+import { servicesApiSubject, type ServicesVerb } from "../protocol/mod.ts";
 
 /** An instance's answer to `$SRV.PING`. */
 export interface NatsMicroPing {
@@ -68,11 +69,8 @@ export async function natsMicroServiceStats(nc: NatsConnection, options: { name?
   }));
 }
 
-async function ask(nc: NatsConnection, verb: string, type: string, options: { name?: string; waitMs?: number }) {
-  if (options.name !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.name)) {
-    throw new MicroError("invalid_argument", `service name "${options.name}" must be one subject token`);
-  }
-  const subject = options.name === undefined ? `$SRV.${verb}` : `$SRV.${verb}.${options.name}`;
+async function ask(nc: NatsConnection, verb: ServicesVerb, type: string, options: { name?: string; waitMs?: number }) {
+  const subject = servicesApiSubject(verb, options.name);
   const out: Array<{ info: Record<string, unknown>; at: number }> = [];
   try {
     for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500 })) {

@@ -1,4 +1,5 @@
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { registryKey } from "../protocol/mod.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import type { EndpointRecord, FieldSchema, Service, ServiceRecord } from "./types.ts";
 
@@ -44,7 +45,7 @@ export function groupServices(records: Iterable<ServiceRecord>): Service[] {
 
 /** The registry key of a node record: `{namespace}.{name}.{nodeId}`. */
 export function recordKey(record: ServiceRecord): string {
-  return `${record.namespace}.${record.name}.${record.node.id}`;
+  return registryKey(record.namespace, record.name, record.node.id);
 }
 
 function messageFields(message: DescMessage, depth = 0, seen: ReadonlySet<string> = new Set()): FieldSchema[] {

@@ -3,7 +3,7 @@
  * read them grouped as services, one entry per version (go-micro's `GetService`).
  * @module
  */
-import type { ServiceType } from "../wire/subject.ts";
+import type { ServiceType } from "../protocol/mod.ts";
 
 /** One field of a message, enough for a form or a CLI to build a request. */
 export interface FieldSchema {

@@ -4,7 +4,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { assertNamespace, assertToken, defaultNamespace, nodeSubject } from "../wire/subject.ts";
+import { assertNamespace, assertToken, defaultNamespace, nodeSubject } from "../protocol/mod.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
 
 /** The node metadata key holding a web service's base URL (`http://127.0.0.1:5173`). */

@@ -1,6 +1,6 @@
 import { MicroError } from "../errors/micro-error.ts";
 import { env } from "../platform/signals.ts";
-import { assertNamespace, defaultNamespace } from "../wire/subject.ts";
+import { assertNamespace, defaultNamespace } from "../protocol/mod.ts";
 import type { RunnerConfig } from "./runner.ts";
 
 /**

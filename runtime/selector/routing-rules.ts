@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
+import { routeRulesKey } from "../protocol/mod.ts";
 
 /** Traffic rules of one service, changed at runtime and followed by every client. */
 export interface RoutingRule {
@@ -54,9 +55,9 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
   clearTimeout(timer);
 
   return {
-    get: (namespace, service) => rules.get(`${namespace}.${service}`),
+    get: (namespace, service) => rules.get(routeRulesKey(namespace, service)),
     async set(namespace, service, rule) {
-      const key = `${namespace}.${service}`;
+      const key = routeRulesKey(namespace, service);
       if (rule === undefined) await kv.delete(key);
       else await kv.put(key, JSON.stringify(validRule(rule)));
     },

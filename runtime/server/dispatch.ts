@@ -2,9 +2,8 @@ import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuil
 import { codecForRequest } from "../codec/select.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import { maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
-import type { RequestHeaders } from "../wire/request-headers.ts";
-import { limitText } from "./error-reply.ts";
+import { deadlineFromHeader, limitText, timeoutHeader } from "../protocol/mod.ts";
+import type { RequestHeaders } from "../protocol/mod.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 
 /**
@@ -90,7 +89,7 @@ export function createDispatch(
         });
       }
       const codec = codecForRequest(headers, data);
-      const deadline = callDeadline(headers.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
+      const deadline = deadlineFromHeader(headers.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
       if (deadline <= Date.now()) {
         throw new MicroError("deadline_exceeded", `the call waited in the mailbox of ${definition.name} past its deadline`);
       }
@@ -114,18 +113,6 @@ export function createDispatch(
     }
   };
   return { dispatch, stats };
-}
-
-/** The deadline of a call: its `Micro-Timeout` from arrival, or the service default for raw callers. */
-function callDeadline(header: string | undefined, arrived: number, fallbackMs: number): number {
-  if (!header) return arrived + fallbackMs;
-  const ms = Number(header);
-  if (!Number.isFinite(ms)) {
-    throw new MicroError("invalid_argument", `${timeoutHeader} must be a number of milliseconds, got "${header}"`, { detail: timeoutHeader });
-  }
-  if (ms <= 0) throw new MicroError("deadline_exceeded", `the call arrived with no time left (${timeoutHeader}: ${header})`);
-  // Timers cannot wait longer than maxTimeoutMs; nobody waits that long for a reply anyway.
-  return arrived + Math.min(ms, maxTimeoutMs);
 }
 
 function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {

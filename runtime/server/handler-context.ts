@@ -4,11 +4,11 @@ import { publishMessage } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { readMetadata } from "../client/metadata.ts";
+import { readMetadata } from "../protocol/mod.ts";
 import type { Transport } from "../client/transport.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
 import type { HandlerContext } from "../service/types.ts";
-import type { RequestHeaders } from "../wire/request-headers.ts";
+import type { RequestHeaders } from "../protocol/mod.ts";
 
 /** What every call of one service instance shares. */
 export interface InstanceInfo {

@@ -6,11 +6,10 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { endpointSubject, servicesApiSubject, type ServicesVerb } from "../protocol/mod.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { type EndpointStats, percentile } from "./dispatch.ts";
 
-/** Root of the protocol's control subjects. */
-export const servicesApiPrefix = "$SRV";
 
 /** What the protocol needs to know about an instance. */
 export interface MicroProtocolInstance {
@@ -32,7 +31,7 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
   const identity = { name: definition.name, id: nodeId, version: definition.version, metadata: { ...definition.metadata } };
   const endpointInfo = definition.endpoints.map((e) => ({
     name: e.name,
-    subject: `${instance.subject}.${e.name}`,
+    subject: endpointSubject(instance.subject, e.name),
     queue_group: instance.subject,
     metadata: {
       proto: e.fullName,
@@ -87,7 +86,8 @@ export function serveMicroProtocol(nc: NatsConnection, instance: MicroProtocolIn
   };
   const subscriptions: Subscription[] = [];
   for (const [verb, answer] of Object.entries(answers)) {
-    for (const subject of [`${servicesApiPrefix}.${verb}`, `${servicesApiPrefix}.${verb}.${definition.name}`, `${servicesApiPrefix}.${verb}.${definition.name}.${nodeId}`]) {
+    const v = verb as ServicesVerb;
+    for (const subject of [servicesApiSubject(v), servicesApiSubject(v, definition.name), servicesApiSubject(v, definition.name, nodeId)]) {
       subscriptions.push(nc.subscribe(subject, {
         callback: (_error, msg) => {
           // A throw here would stop nats.js reading the connection: never let one out.

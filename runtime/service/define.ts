@@ -1,8 +1,6 @@
 import type { DescMessage, DescService } from "@bufbuild/protobuf";
-import { assertTopic } from "../broker/nats-jetstream.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import { maxTimeoutMs } from "../wire/headers.ts";
-import { assertNamespace, assertToken } from "../wire/subject.ts";
+import { assertNamespace, assertToken, assertTopic, maxTimeoutMs } from "../protocol/mod.ts";
 import { defaultServiceName, endpointFullName, endpointName } from "./names.ts";
 import type { EndpointDefinition, ServiceDefinition, ServiceImpl, ServiceOptions, StreamingHandler, UnaryHandler } from "./types.ts";
 
@@ -36,6 +34,9 @@ export function defineService<S extends DescService>(
   const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1, maxTimeoutMs);
 
   for (const subscription of options.subscriptions ?? []) assertTopic(subscription.filter, true);
+  for (const interceptor of options.interceptors ?? []) {
+    if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
+  }
   const handlers = impl as Record<string, unknown>;
   for (const key of Object.keys(handlers)) {
     if (!(key in descriptor.method)) {
@@ -69,6 +70,7 @@ export function defineService<S extends DescService>(
     defaultTimeoutMs,
     endpoints,
     subscriptions: [...(options.subscriptions ?? [])],
+    interceptors: [...(options.interceptors ?? [])],
   };
 }
 

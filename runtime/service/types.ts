@@ -3,7 +3,7 @@
  * @module
  */
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { ServiceType } from "../wire/subject.ts";
+import type { Interceptor, ServiceType } from "../protocol/mod.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
 import type { EventSubscriptionDefinition } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
@@ -116,6 +116,11 @@ export interface ServiceOptions {
   readonly defaultTimeoutMs?: number;
   /** Events this service handles (see `onEvent`); they run with the mailbox's concurrency. */
   readonly subscriptions?: readonly EventSubscriptionDefinition[];
+  /**
+   * Interceptors around this service's calls, streams, event handlers and actor commands
+   * (server side), the first one outermost. See `runtime/protocol/interceptor.ts`.
+   */
+  readonly interceptors?: readonly Interceptor[];
 }
 
 /** One endpoint of a defined service. */
@@ -148,4 +153,6 @@ export interface ServiceDefinition<S extends DescService = DescService> {
   readonly defaultTimeoutMs: number;
   readonly endpoints: readonly EndpointDefinition[];
   readonly subscriptions: readonly EventSubscriptionDefinition[];
+  /** Server-side interceptors, the first one outermost (empty when none). */
+  readonly interceptors: readonly Interceptor[];
 }

@@ -6,9 +6,10 @@
  */
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { notDeliveredReason } from "../client/transport.ts";
-import { errorFrame, errorOf, frameHeaders } from "./frames.ts";
-import { creditHeader, frameHeader, maxWindow, missedHeartbeats, type StreamConnection, windowHeader } from "./protocol.ts";
+import { notDeliveredReason } from "../protocol/mod.ts";
+import { errorFrame, frameHeaders } from "./frames.ts";
+import { creditHeader, decodeError, frameHeader, windowHeader } from "../protocol/mod.ts";
+import { maxWindow, missedHeartbeats, type StreamConnection } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
 /**
@@ -319,7 +320,7 @@ export class StreamChannel {
           this.fail(error, "none");
           return;
         }
-        const error = errorOf(headers, msg.data);
+        const error = decodeError(headers, msg.data);
         if (error !== undefined) return this.fail(error, "none");
         // A frame this end cannot read: the peer is told, so it does not wait for heartbeats to fail.
         const code = this.#options.role === "server" ? "invalid_argument" : "internal";

@@ -4,9 +4,10 @@
  */
 import { createInbox, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { maxTimeoutMs } from "../wire/headers.ts";
+import { maxTimeoutMs } from "../protocol/mod.ts";
 import { StreamChannel } from "./channel.ts";
-import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning, streamHeader, windowHeader } from "./protocol.ts";
+import { heartbeatHeader, streamHeader, windowHeader } from "../protocol/mod.ts";
+import { defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning } from "./protocol.ts";
 
 /** What opening a stream needs. */
 export interface OpenStreamRequest extends StreamTuning {

@@ -52,17 +52,6 @@ export interface StreamConnection {
   isClosed(): boolean;
 }
 
-/** On the open request: marks it as a stream open rather than a unary call. */
-export const streamHeader = "Micro-Stream";
-/** Kind of a control frame: `open`, `end`, `error`, `credit`, `ping` or `cancel`. */
-export const frameHeader = "Micro-Frame";
-/** On open and accept: how many data frames the sender of this header will buffer. */
-export const windowHeader = "Micro-Stream-Window";
-/** On open: the heartbeat interval in ms both sides use. */
-export const heartbeatHeader = "Micro-Stream-Heartbeat";
-/** On a `credit` frame: how many more data frames the peer may send. */
-export const creditHeader = "Micro-Credit";
-
 /** The control frames. */
 export type FrameKind = "open" | "end" | "error" | "credit" | "ping" | "cancel";
 

@@ -11,11 +11,12 @@ import type { Codec } from "../codec/codec.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { CallContext, type InstanceInfo } from "../server/handler-context.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
-import { maxTimeoutMs, timeoutHeader } from "../wire/headers.ts";
-import type { RequestHeaders } from "../wire/request-headers.ts";
+import { maxTimeoutMs, timeoutHeader } from "../protocol/mod.ts";
+import type { RequestHeaders } from "../protocol/mod.ts";
 import { failureRacer, raceFailure, StreamChannel } from "./channel.ts";
 import { checkedTuning } from "./open-stream.ts";
-import { defaultHeartbeatMs, defaultWindow, heartbeatHeader, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, windowHeader } from "./protocol.ts";
+import { heartbeatHeader, windowHeader } from "../protocol/mod.ts";
+import { defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection } from "./protocol.ts";
 
 /** What serving one stream needs from its service instance. */
 export interface StreamServeOptions {

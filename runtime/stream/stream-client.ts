@@ -8,14 +8,14 @@
 import { type DescMessage, type DescMethod, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { createRequest, encodeRequest } from "../client/create-client.ts";
-import { writeMetadata } from "../client/metadata.ts";
+import { writeMetadata } from "../protocol/mod.ts";
 import type { Discovery } from "../client/discovery.ts";
 import type { Transport } from "../client/transport.ts";
 import type { ParentCall, StreamCallOptions } from "../client/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { endpointName } from "../service/names.ts";
-import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../wire/headers.ts";
-import { assertToken } from "../wire/subject.ts";
+import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../protocol/mod.ts";
+import { assertToken } from "../protocol/mod.ts";
 import { failureRacer, type StreamChannel } from "./channel.ts";
 import { routedOpen } from "./routed-open.ts";
 

@@ -6,11 +6,11 @@
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { type EndpointStats, recentSize } from "../server/dispatch.ts";
-import { limitText } from "../server/error-reply.ts";
+import { limitText } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import type { RequestHeaders } from "../wire/request-headers.ts";
+import type { RequestHeaders } from "../protocol/mod.ts";
 import { serveStream, type StreamServeOptions } from "./serve-stream.ts";
-import { streamHeader } from "./protocol.ts";
+import { streamHeader } from "../protocol/mod.ts";
 
 /** Serves the stream opens of one instance. */
 export interface StreamServer {

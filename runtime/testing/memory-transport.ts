@@ -1,12 +1,13 @@
 import { type Msg, nuid } from "@nats-io/nats-core";
-import { notDeliveredReason, type Transport, type TransportReply } from "../client/transport.ts";
+import { notDeliveredReason } from "../protocol/mod.ts";
+import type { Transport, TransportReply } from "../client/transport.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createDispatch, type Dispatch } from "../server/dispatch.ts";
 import type { ServiceDefinition } from "../service/types.ts";
-import { headersOf } from "../wire/request-headers.ts";
-import { defaultNamespace, nodeSubject, serviceSubject } from "../wire/subject.ts";
+import { headersOf } from "../protocol/mod.ts";
+import { defaultNamespace, nodeSubject, serviceSubject } from "../protocol/mod.ts";
 import { openStream } from "../stream/open-stream.ts";
-import { errorFrame } from "../stream/frames.ts";
+import { encodeError } from "../protocol/mod.ts";
 import { createStreamServer } from "../stream/stream-server.ts";
 import { MemoryStreamBus } from "./memory-stream-bus.ts";
 
@@ -75,7 +76,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
     const serveStream = (endpointName: string, msg: Msg) => {
       streams.serve(msg, endpointName, headersOf(msg.headers), Date.now()).catch((error) => {
         // Refused before it opened: an error reply, as over NATS.
-        const frame = errorFrame(MicroError.from(error), nodeId);
+        const frame = encodeError(MicroError.from(error), nodeId);
         if (msg.reply && !bus.isClosed()) bus.publish(msg.reply, frame.data, { headers: frame.headers });
       });
     };

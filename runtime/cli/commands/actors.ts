@@ -7,7 +7,7 @@ import { Argument, Command } from "effect/cli";
 import { actorKeyMetadata } from "../../actor/define.ts";
 import { listActors } from "../../actor/status.ts";
 import { MicroError } from "../../errors/micro-error.ts";
-import { assertToken } from "../../wire/subject.ts";
+import { assertToken } from "../../protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson, table } from "../output.ts";
 import { action, withSession } from "../session.ts";

@@ -6,7 +6,7 @@ import { Argument, Command } from "effect/cli";
 import { MicroError } from "../../errors/micro-error.ts";
 import { listNatsMicroServices } from "../../registry/nats-micro-services.ts";
 import type { FieldSchema, Service } from "../../registry/types.ts";
-import { assertToken } from "../../wire/subject.ts";
+import { assertToken } from "../../protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson, table } from "../output.ts";
 import { action, type CliSession, withSession } from "../session.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 import { Argument, Command, Flag } from "effect/cli";
-import { assertTopic } from "../../broker/nats-jetstream.ts";
+import { assertTopic } from "../../protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson } from "../output.ts";
 import { action, opt, parseJsonArgument, remote, withSession } from "../session.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 import { Argument, Command, Flag } from "effect/cli";
-import { assertTopic } from "../../broker/nats-jetstream.ts";
+import { assertTopic } from "../../protocol/mod.ts";
 import { MicroError } from "../../errors/micro-error.ts";
 import { eventPrinter } from "../events-output.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";

@@ -6,7 +6,7 @@
 import { Argument, Command } from "effect/cli";
 import { MicroError } from "../../errors/micro-error.ts";
 import { natsMicroServiceStats } from "../../registry/nats-micro-status.ts";
-import { assertToken } from "../../wire/subject.ts";
+import { assertToken } from "../../protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson, table } from "../output.ts";
 import { action, opt, withSession } from "../session.ts";

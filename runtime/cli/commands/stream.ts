@@ -7,13 +7,12 @@
 import { createInterface } from "node:readline";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { Argument, Command, Flag } from "effect/cli";
-import { writeMetadata } from "../../client/metadata.ts";
-import { wasNotDelivered } from "../../client/transport.ts";
+import { wasNotDelivered, writeMetadata } from "../../protocol/mod.ts";
 import { MicroError } from "../../errors/micro-error.ts";
 import { onShutdownSignal } from "../../platform/signals.ts";
 import type { StreamChannel } from "../../stream/channel.ts";
-import { contentTypeHeader, jsonContentType, timeoutHeader } from "../../wire/headers.ts";
-import { assertToken, nodeSubject, serviceSubject } from "../../wire/subject.ts";
+import { contentTypeHeader, jsonContentType, timeoutHeader } from "../../protocol/mod.ts";
+import { assertToken, nodeSubject, serviceSubject } from "../../protocol/mod.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
 import { print, printJson } from "../output.ts";
 import { action, exitCodes, opt, parseJsonArgument, remote, withSession } from "../session.ts";

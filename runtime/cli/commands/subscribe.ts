@@ -3,7 +3,7 @@
  * @module
  */
 import { Argument, Command } from "effect/cli";
-import { assertTopic } from "../../broker/nats-jetstream.ts";
+import { assertTopic } from "../../protocol/mod.ts";
 import { onShutdownSignal } from "../../platform/signals.ts";
 import { eventPrinter } from "../events-output.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";

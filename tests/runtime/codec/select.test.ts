@@ -4,7 +4,7 @@ import { describe, expect, it } from "bun:test";
 import { SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { codecFor, codecForRequest, protoBinaryCodec, protoJsonCodec } from "../../../runtime/codec/mod.ts";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
-import { headersOf } from "../../../runtime/wire/request-headers.ts";
+import { headersOf } from "../../../runtime/protocol/mod.ts";
 
 const text = new TextEncoder();
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { codeFromHttpStatus, codes, httpStatus, isCode } from "../../../runtime/errors/code.ts";
+import { codes, isCode } from "../../../runtime/errors/code.ts";
+import { codeFromHttpStatus, httpStatus } from "../../../runtime/protocol/mod.ts";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
 
 describe("error codes", () => {

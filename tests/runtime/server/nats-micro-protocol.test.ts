@@ -111,6 +111,6 @@ describe("NATS services protocol ($SRV)", () => {
     expect(pings.map((p) => p.name)).toEqual(["other"]);
     await other.stop();
     expect(await listNatsMicroServices(conn.nc, { waitMs: 200 })).toEqual([]);
-    await expect(listNatsMicroServices(conn.nc, { name: "two words" })).rejects.toThrow(/must be one subject token/);
+    await expect(listNatsMicroServices(conn.nc, { name: "two words" })).rejects.toThrow(/service "two words" must be one NATS subject token/);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { headers, type Msg } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
-import { MsgRequestHeaders } from "../../../runtime/wire/request-headers.ts";
+import { MsgRequestHeaders } from "../../../runtime/protocol/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 
 let nats: NatsServerProcess;

@@ -1,0 +1,87 @@
+/**
+ * The jetmicro wire protocol, in one module: subjects and the checks on every name in them,
+ * header names, metadata, request headers, deadlines, the error codec, no-responders, the
+ * code→HTTP map, bounds, and the interceptor types. Every other module calls this one;
+ * nothing else spells a header name or a subject.
+ * @module
+ */
+export * as limits from "./limits.ts";
+export {
+  actorEndpointHeader,
+  actorIdempotentHeader,
+  actorReminderHeader,
+  actorReplyHeader,
+  contentTypeHeader,
+  creditHeader,
+  deadLetterHeaders,
+  errorCodeHeader,
+  eventHeaders,
+  frameHeader,
+  fromHeader,
+  heartbeatHeader,
+  jsonContentType,
+  metadataPrefix,
+  msgIdHeader,
+  natsErrorCodeHeader,
+  natsErrorHeader,
+  originalEventIdHeader,
+  protoContentType,
+  streamHeader,
+  timeoutHeader,
+  windowHeader,
+} from "./headers.ts";
+export { maxErrorText, maxSubjectLength, maxTimeoutMs, maxTokenLength } from "./limits.ts";
+export {
+  actorDirectFilter,
+  actorDirectSubject,
+  actorMailboxSubject,
+  actorShardFilter,
+  actorStateKey,
+  actorStatusSubject,
+  actorStreamSubjects,
+  allEndpoints,
+  assertActorKey,
+  assertEndpoint,
+  assertNamespace,
+  assertToken,
+  assertTopic,
+  callSubject,
+  checkedSubject,
+  deadLetterSubject,
+  defaultNamespace,
+  endpointOf,
+  endpointSubject,
+  eventStreamSubjects,
+  eventPrefix,
+  eventSubject,
+  isEndpoint,
+  isToken,
+  nodeSubject,
+  redriveFilter,
+  redriveSubject,
+  registryKey,
+  routeRulesKey,
+  serviceSubject,
+  servicesApiPrefix,
+  servicesApiSubject,
+  type ServicesVerb,
+  type ServiceType,
+  shown,
+} from "./subjects.ts";
+export { assertMetadata, isMetadataKey, readMetadata, writeMetadata } from "./metadata.ts";
+export { type RequestHeaderInit, requestHeaders } from "./request.ts";
+export { headersOf, MsgRequestHeaders, type RequestHeaders } from "./request-headers.ts";
+export { assertTimeout, deadlineFromHeader, timeoutValue } from "./deadline.ts";
+export {
+  decodeError,
+  encodeError,
+  isNoResponders,
+  limitText,
+  notDelivered,
+  notDeliveredReason,
+  replyError,
+  respondWithError,
+  wasNotDelivered,
+} from "./error-codec.ts";
+export { codeFromHttpStatus, httpStatus } from "./status.ts";
+export { applyInterceptors, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";

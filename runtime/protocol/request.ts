@@ -1,0 +1,34 @@
+/**
+ * The headers of a request, written in one place: content type, timeout, caller metadata and
+ * the calling instance. Clients, the gateway, the sidecar, the CLI and the actor router all
+ * build their request headers here.
+ * @module
+ */
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
+import { contentTypeHeader, fromHeader, timeoutHeader } from "./headers.ts";
+import { writeMetadata } from "./metadata.ts";
+
+/** What a request's headers say. */
+export interface RequestHeaderInit {
+  /** Left out means protobuf binary (or JSON when the payload starts with `{`). */
+  readonly contentType?: string;
+  /** Milliseconds the caller will still wait. */
+  readonly timeoutMs?: number;
+  /** Caller metadata, checked by {@link writeMetadata}. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** More metadata, applied after (and over) `metadata`. */
+  readonly moreMetadata?: Readonly<Record<string, string>>;
+  /** The calling instance, when the call is made from a handler. */
+  readonly from?: string;
+}
+
+/** New request headers; `invalid_argument` when the metadata cannot be sent. */
+export function requestHeaders(init: RequestHeaderInit): MsgHdrs {
+  const h = natsHeaders();
+  if (init.contentType !== undefined) h.set(contentTypeHeader, init.contentType);
+  if (init.timeoutMs !== undefined) h.set(timeoutHeader, String(Math.max(1, Math.ceil(init.timeoutMs))));
+  if (init.metadata !== undefined) writeMetadata(h, init.metadata);
+  if (init.moreMetadata !== undefined) writeMetadata(h, init.moreMetadata);
+  if (init.from !== undefined) h.set(fromHeader, init.from);
+  return h;
+}

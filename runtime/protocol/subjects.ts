@@ -1,0 +1,249 @@
+/**
+ * The subject scheme: every NATS subject (and subject-shaped KV key) jetmicro uses is built,
+ * and every name that goes into one is checked, here. No other module writes a subject.
+ *
+ * - `{ns}.{type}.{service}.{Endpoint}`: any instance of a service (queue group
+ *   `{ns}.{type}.{service}`), e.g. `micro.srv.greeter.Greeter.SayHello`.
+ * - `{ns}.node.{nodeId}.{Endpoint}`: one instance, for selectors that pick a node.
+ * - `{ns}.events.{topic}`, `{ns}.dlq.{service}.{topic}`, `{ns}.redrive.{service}.{consumer}.{topic}`.
+ * - `{ns}.actor.{service}.{shard}.{key}` (persisted mailbox), `{ns}.actordirect.…` (direct).
+ * - `$SRV.{verb}[.{name}[.{id}]]`: the NATS services protocol; `$MICRO.ACTORS.{ns}.{service}`.
+ *
+ * `{Endpoint}` is go-micro style `Greeter.SayHello`; the proto full name
+ * `greeter.v1.Greeter/SayHello` is accepted as an alias.
+ *
+ * Every check throws `invalid_argument` naming what is wrong, so a hostile name is refused
+ * before it reaches NATS, whose server drops the whole connection over a control line that
+ * is too long ({@link maxSubjectLength}).
+ * @module
+ */
+import { MicroError } from "../errors/micro-error.ts";
+import { maxSubjectLength, maxSubjectTokens, maxTokenLength } from "./limits.ts";
+
+/** What kind of service this is, as in go-micro: RPC, HTTP-shaped API, or web app. */
+export type ServiceType = "srv" | "api" | "web";
+
+/** The default namespace, as go-micro's `go.micro`. */
+export const defaultNamespace = "micro";
+
+const tokenPattern = /^[A-Za-z0-9_-]+$/;
+// Actor keys may also hold "=" (base64url ids); still one token, no dots or wildcards.
+const keyPattern = /^[A-Za-z0-9_=-]+$/;
+// Endpoint parts as protobuf names them; the full-name alias adds a package and a "/".
+const endpointPattern = /^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/;
+const fullEndpointPattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `value` shortened for an error message: a hostile name must not make a huge error. */
+export function shown(value: string): string {
+  return value.length > 60 ? `${value.slice(0, 60)}… (${value.length} characters)` : value;
+}
+
+function invalid(message: string, detail: string): MicroError {
+  return new MicroError("invalid_argument", message, { detail });
+}
+
+/** True when `value` is one safe subject token: letters, digits, "-" or "_", at most {@link maxTokenLength}. */
+export function isToken(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= maxTokenLength && tokenPattern.test(value);
+}
+
+/** Throws `invalid_argument` naming `what` unless `value` is one safe subject token. */
+export function assertToken(what: string, value: unknown): asserts value is string {
+  if (isToken(value)) return;
+  if (typeof value !== "string") throw invalid(`${what} must be a string`, what);
+  if (value.length > maxTokenLength) throw invalid(`${what} "${shown(value)}" is longer than ${maxTokenLength} characters`, what);
+  throw invalid(`${what} "${shown(value)}" must be one NATS subject token: letters, digits, "-" or "_"`, what);
+}
+
+/** Throws `invalid_argument` unless `value` is a dotted namespace of safe tokens. */
+export function assertNamespace(value: unknown): asserts value is string {
+  if (typeof value !== "string") throw invalid("namespace must be a string", "namespace");
+  if (value.length > maxTokenLength) throw invalid(`namespace "${shown(value)}" is longer than ${maxTokenLength} characters`, "namespace");
+  for (const part of value.split(".")) assertToken("namespace", part);
+}
+
+/** Throws `invalid_argument` naming `field` unless `key` is a well-formed actor key (1-200 of letters, digits, "-", "_", "="). */
+export function assertActorKey(key: string, field: string, maxLength: number): void {
+  if (key.length > 0 && key.length <= maxLength && keyPattern.test(key)) return;
+  throw invalid(`${field} "${shown(key)}" is not a valid key: use 1 to ${maxLength} letters, digits, "-", "_" or "="`, field);
+}
+
+/** True when `endpoint` is `Service.Method` or a proto full name `pkg.Service/Method`. */
+export function isEndpoint(endpoint: unknown): endpoint is string {
+  return typeof endpoint === "string" && endpoint.length <= maxTokenLength &&
+    (endpointPattern.test(endpoint) || fullEndpointPattern.test(endpoint));
+}
+
+/** Throws `invalid_argument` unless `endpoint` is `Service.Method` (or `pkg.Service/Method`). */
+export function assertEndpoint(endpoint: unknown, what = "endpoint"): asserts endpoint is string {
+  if (isEndpoint(endpoint)) return;
+  const text = typeof endpoint === "string" ? shown(endpoint) : String(endpoint);
+  throw invalid(`${what} "${text}" must look like Service.Method, e.g. Greeter.SayHello`, what);
+}
+
+/**
+ * Throws `invalid_argument` unless `topic` is a dotted event topic (`customer.login`) or, with
+ * `wildcards`, a filter (`customer.>`, `*.login`), within the subject bounds.
+ */
+export function assertTopic(topic: unknown, wildcards: boolean): asserts topic is string {
+  const what = wildcards ? "topic filter" : "topic";
+  if (typeof topic !== "string") throw invalid(`${what} must be a string`, "topic");
+  if (topic.length > maxSubjectLength / 2) throw invalid(`${what} "${shown(topic)}" is longer than ${maxSubjectLength / 2} characters`, "topic");
+  const tokens = topic.split(".");
+  if (tokens.length > maxSubjectTokens) throw invalid(`${what} "${shown(topic)}" has more than ${maxSubjectTokens} parts`, "topic");
+  tokens.forEach((t, i) => {
+    const ok = isToken(t) || (wildcards && (t === "*" || (t === ">" && i === tokens.length - 1)));
+    if (!ok) {
+      throw invalid(`${what} "${shown(topic)}" has a bad token "${shown(t)}": use letters, digits, "-", "_"${wildcards ? ', "*" or a final ">"' : ""}`, "topic");
+    }
+  });
+}
+
+/** Throws `invalid_argument` unless the finished subject fits the bound; returns it. */
+export function checkedSubject(subject: string): string {
+  if (subject.length > maxSubjectLength) {
+    throw invalid(`subject "${shown(subject)}" is longer than ${maxSubjectLength} characters`, "subject");
+  }
+  return subject;
+}
+
+// ---- Services ----------------------------------------------------------------------------
+
+/** The subject prefix shared by every endpoint of a service (and its queue group): `micro.srv.greeter`. */
+export function serviceSubject(namespace: string, type: ServiceType, service: string): string {
+  return `${namespace}.${type}.${service}`;
+}
+
+/** The subject prefix that reaches one node only: `micro.node.<nodeId>`. */
+export function nodeSubject(namespace: string, nodeId: string): string {
+  return `${namespace}.node.${nodeId}`;
+}
+
+/** An endpoint's subject under a service or node prefix: `micro.srv.greeter.Greeter.SayHello`. */
+export function endpointSubject(prefix: string, endpoint: string): string {
+  return `${prefix}.${endpoint}`;
+}
+
+/** The subject a service instance subscribes for all its endpoints: `micro.srv.greeter.>`. */
+export function allEndpoints(prefix: string): string {
+  return `${prefix}.>`;
+}
+
+/** The endpoint of a request subject under `prefix` (the part after `prefix.`), or undefined. */
+export function endpointOf(subject: string, prefix: string): string | undefined {
+  return subject.length > prefix.length + 1 && subject.startsWith(prefix) && subject.charCodeAt(prefix.length) === 46
+    ? subject.slice(prefix.length + 1)
+    : undefined;
+}
+
+/**
+ * The checked subject of a call: to any instance (`{ns}.{type}.{service}.{Endpoint}`) or, with
+ * `node`, to one (`{ns}.node.{node}.{Endpoint}`). Every name is validated.
+ */
+export function callSubject(target: { namespace: string; type?: ServiceType; service: string; endpoint: string; node?: string }): string {
+  assertNamespace(target.namespace);
+  assertToken("service", target.service);
+  assertEndpoint(target.endpoint);
+  if (target.node !== undefined) {
+    assertToken("node", target.node);
+    return checkedSubject(endpointSubject(nodeSubject(target.namespace, target.node), target.endpoint));
+  }
+  return checkedSubject(endpointSubject(serviceSubject(target.namespace, target.type ?? "srv", target.service), target.endpoint));
+}
+
+// ---- The NATS services protocol ----------------------------------------------------------
+
+/** The NATS services protocol's subject prefix. */
+export const servicesApiPrefix = "$SRV";
+/** The verbs of the NATS services protocol. */
+export type ServicesVerb = "PING" | "INFO" | "STATS";
+
+/** `$SRV.{verb}`, `$SRV.{verb}.{name}` or `$SRV.{verb}.{name}.{id}`. */
+export function servicesApiSubject(verb: ServicesVerb, name?: string, id?: string): string {
+  if (name === undefined) return `${servicesApiPrefix}.${verb}`;
+  assertToken("service", name);
+  if (id === undefined) return `${servicesApiPrefix}.${verb}.${name}`;
+  assertToken("node", id);
+  return `${servicesApiPrefix}.${verb}.${name}.${id}`;
+}
+
+// ---- Events ------------------------------------------------------------------------------
+
+/** The stream subjects of a namespace's events, dead letters and re-drives. */
+export function eventStreamSubjects(namespace: string): { events: string; dlq: string; redrive: string } {
+  return { events: `${namespace}.events.>`, dlq: `${namespace}.dlq.>`, redrive: `${namespace}.redrive.>` };
+}
+
+/** Where an event of `topic` is stored: `micro.events.customer.login`. */
+export function eventSubject(namespace: string, topic: string): string {
+  return `${namespace}.events.${topic}`;
+}
+
+/** The prefix of every event subject (`micro.events.`): the topic follows it. */
+export function eventPrefix(namespace: string): string {
+  return `${namespace}.events.`;
+}
+
+/** Where the dead letters of `service`'s consumers are stored: `micro.dlq.audit`. */
+export function deadLetterSubject(namespace: string, service: string): string {
+  return `${namespace}.dlq.${service}`;
+}
+
+/** Where a re-driven event goes, for `consumer` of `service` only. */
+export function redriveSubject(namespace: string, service: string, consumer: string, topic: string): string {
+  return `${namespace}.redrive.${service}.${consumer}.${topic}`;
+}
+
+/** Filter of the re-drives meant for one consumer. */
+export function redriveFilter(namespace: string, service: string, consumer: string): string {
+  return `${namespace}.redrive.${service}.${consumer}.>`;
+}
+
+// ---- Keyed actors ------------------------------------------------------------------------
+
+/** The stream subjects of a namespace's actor mailboxes. */
+export function actorStreamSubjects(namespace: string): string {
+  return `${namespace}.actor.>`;
+}
+
+/** Subject of a key's mailbox: `micro.actor.cart.3.c1`. */
+export function actorMailboxSubject(namespace: string, service: string, shard: number, key: string): string {
+  return `${namespace}.actor.${service}.${shard}.${key}`;
+}
+
+/** Filter of one shard's mailbox (all keys). */
+export function actorShardFilter(namespace: string, service: string, shard: number): string {
+  return `${namespace}.actor.${service}.${shard}.>`;
+}
+
+/** Subject an owner serves for commands that skip the mailbox: `micro.actordirect.cart.3.c1`. */
+export function actorDirectSubject(namespace: string, service: string, shard: number, key: string): string {
+  return `${namespace}.actordirect.${service}.${shard}.${key}`;
+}
+
+/** Filter of one shard's direct commands. */
+export function actorDirectFilter(namespace: string, service: string, shard: number): string {
+  return `${namespace}.actordirect.${service}.${shard}.*`;
+}
+
+/** The status subject of an actor type: `$MICRO.ACTORS.micro.cart`. */
+export function actorStatusSubject(namespace: string, service: string): string {
+  return `$MICRO.ACTORS.${namespace}.${service}`;
+}
+
+/** KV key of a key's state (and of other per-key records): `micro.cart.c1`. */
+export function actorStateKey(namespace: string, service: string, key: string): string {
+  return `${namespace}.${service}.${key}`;
+}
+
+// ---- KV keys of the registry and routing rules -------------------------------------------
+
+/** KV key of one registered instance: `micro.greeter.<nodeId>`. */
+export function registryKey(namespace: string, service: string, nodeId: string): string {
+  return `${namespace}.${service}.${nodeId}`;
+}
+
+/** KV key of a service's routing rules: `micro.greeter`. */
+export function routeRulesKey(namespace: string, service: string): string {
+  return `${namespace}.${service}`;
+}
