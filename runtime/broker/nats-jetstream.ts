@@ -18,6 +18,7 @@ import {
   assertToken,
   assertTopic,
   deadLetterHeaders,
+  deadLetterId,
   deadLetterSubject,
   eventHeaders,
   eventPrefix,
@@ -26,6 +27,7 @@ import {
   msgIdHeader,
   originalEventIdHeader,
   redriveFilter,
+  redriveId,
   redriveSubject,
 } from "../protocol/mod.ts";
 import { defaultContentType, envelopeHeaders, readEnvelope } from "./envelope.ts";
@@ -216,11 +218,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       };
     },
 
-    replay: (filter, replay = {}) => replayEvents(js, streamName, prefix, filter, replay, toEvent),
+    replay: (filter, replay = {}) => replayEvents(js, streamName, namespace, filter, replay, toEvent),
 
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
-      for await (const event of replayEvents(js, streamName, prefix, filter, replay, toEvent)) {
+      for await (const event of replayEvents(js, streamName, namespace, filter, replay, toEvent)) {
         await handler(event);
         count++;
       }
@@ -238,7 +240,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           if (k.startsWith(deadLetterHeaders.prefix)) continue;
           for (const v of values) h.append(k, v);
         }
-        await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
+        await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: redriveId(letter.deadLetterSequence) });
         await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false);
         count++;
       }
@@ -296,13 +298,13 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
   copy.set(deadLetterHeaders.consumer, consumer);
   copy.set(deadLetterHeaders.sequence, String(m.seq));
   copy.set(deadLetterHeaders.deliveries, String(m.info.deliveryCount));
-  await js.publish(subject, m.data, { headers: copy, msgID: `${m.info.stream}-${m.seq}` });
+  await js.publish(subject, m.data, { headers: copy, msgID: deadLetterId(m.info.stream, m.seq) });
 }
 
 async function* replayEvents(
   js: JetStreamClient,
   stream: string,
-  prefix: string,
+  namespace: string,
   filter: string,
   replay: ReplayOptions,
   toEvent: (m: JsMsg) => JsEvent,
@@ -313,7 +315,7 @@ async function* replayEvents(
     : replay.since !== undefined
     ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
     : { deliver_policy: DeliverPolicy.All };
-  const consumer = await js.consumers.get(stream, { filter_subjects: `${prefix}${filter}`, ...start });
+  const consumer = await js.consumers.get(stream, { filter_subjects: eventSubject(namespace, filter), ...start });
   try {
     // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
     // says how many matching events are pending when it starts, and exactly those are read.
