@@ -32,7 +32,7 @@ import {
 } from "../protocol/mod.ts";
 import { defaultContentType, envelopeHeaders, readEnvelope } from "./envelope.ts";
 import { JsEvent } from "./js-event.ts";
-import type { DeliveredEvent, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
+import type { Broker, DeadLetter, ReplayOptions, StoredEvent } from "./types.ts";
 
 /** Stream settings; defaults in parentheses. */
 export interface JetStreamBrokerOptions {
@@ -49,33 +49,9 @@ export interface JetStreamBrokerOptions {
   /** Window in which a repeated event id is stored once, in ms (2 minutes). */
   readonly duplicateWindowMs?: number;
 }
-
-/** A dead-lettered event with the error of its last delivery. */
-export interface DeadLetter extends StoredEvent {
-  readonly error: string;
-  /** Its sequence in the dead-letter stream. */
-  readonly deadLetterSequence: number;
-}
-
-/** A broker on JetStream; see the contract in `types.ts`. */
-export interface JetStreamBroker {
-  publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
-  subscribe(filter: string, handler: EventHandler, options: SubscribeOptions): Promise<EventSubscription>;
-  replay(filter: string, options?: ReplayOptions): AsyncIterable<StoredEvent>;
-  /**
-   * Replays history into a handler, one event at a time in order, to rebuild a read model
-   * (a new service version can rebuild its state). Resolves with the number of events.
-   */
-  replayInto(filter: string, handler: EventHandler, options?: ReplayOptions): Promise<number>;
-  /** Dead letters of a service, oldest first. */
-  deadLetters(service: string): AsyncIterable<DeadLetter>;
-  /**
-   * Sends a service's dead letters back to that service only (other subscribers do not see
-   * them again), removing them from the dead-letter stream. Resolves with how many.
-   */
-  redrive(service: string): Promise<number>;
-}
-
+/** The broker on JetStream: the {@link Broker} contract (the name callers have always used). */
+export type JetStreamBroker = Broker;
+export type { DeadLetter };
 
 /** How long JetStream waits for an ack before redelivering; handlers in progress extend it. */
 const ackWaitMs = 30_000;
