@@ -35,6 +35,8 @@ export type { StreamTuning } from "./stream/protocol.ts";
 export { ClientTransport, layerNatsTransport } from "./client/transport-layer.ts";
 
 export { createMemoryTransport, type MemoryTransportOptions } from "./testing/memory-transport.ts";
+export { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions } from "./broker/memory.ts";
+export { hostActorInMemory, type MemoryActorHost, type MemoryActorOptions } from "./testing/memory-actors.ts";
 
 export { serveService } from "./server/serve-effect.ts";
 export { type InstanceStats, type ServiceInstance, startService, type StartServiceOptions } from "./server/service-instance.ts";
@@ -71,13 +73,13 @@ export { createRoutingRules, type RoutingRule, type RoutingRules } from "./selec
 export { createJetStreamBroker, type JetStreamBroker, type JetStreamBrokerOptions } from "./broker/nats-jetstream.ts";
 export { decodeEvent, type EventContext, type EventSubscriptionDefinition, onEvent, publishMessage } from "./broker/typed-events.ts";
 export { EventBroker, layerJetStreamBroker } from "./broker/layer.ts";
-export type { DeliveredEvent, EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
+export type { Broker, DeadLetter, DeliveredEvent, EventEnvelope, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./broker/types.ts";
 
 export { loadServices, type LoadedServices, type LoadFailure } from "./runner/load-services.ts";
 export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";
 export { runnerConfigFromEnv } from "./runner/config.ts";
 
-export { assertTopic, defaultNamespace, httpStatus, type Interceptor, type CallRequest, type CallResponse, type CallNext, type CallKind, type ServiceType } from "./protocol/mod.ts";
+export { assertToken, assertTopic, defaultNamespace, httpStatus, isToken, maxTokenLength, type Interceptor, type CallRequest, type CallResponse, type CallNext, type CallKind, type ServiceType } from "./protocol/mod.ts";
 
 export { platformUpgradeWebSocket, type UpgradeWebSocket } from "./platform/websocket.ts";
 export { type HttpServer, serveHttp } from "./platform/http-server.ts";

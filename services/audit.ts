@@ -1,11 +1,15 @@
 import { Audit, type AuditEvent, type HistoryRequest } from "../gen/audit/v1/audit_pb.ts";
-import { defineService, MicroError, onEvent, type StoredEvent } from "../runtime/mod.ts";
+import { defineService, isToken, maxTokenLength, MicroError, onEvent, type StoredEvent } from "../runtime/mod.ts";
 
 /**
  * The audit service: keeps every event that names a user in a per-user index inside
  * JetStream (topic `audit.user.{user}.{topic}`, no other database) and answers history
  * queries. Events published while it is down wait in its durable consumer, so none is missed;
  * re-indexing an event after a redelivery is deduplicated by its id.
+ *
+ * A user id goes into a topic, so it must fit one subject token once encoded: a longer one is
+ * refused with `invalid_argument` by `history`, and an event naming one is dead-lettered with
+ * that error (it cannot be indexed), never sent to NATS.
  */
 const indexPrefix = "audit.user.";
 
@@ -15,7 +19,7 @@ export default defineService(Audit, {
     // Raw payloads: the audit trail keeps events of every type and content type as they came.
     onEvent(">", null, async (_payload, event, { broker }) => {
       if (!event.user || event.topic.startsWith("audit.")) return;
-      await broker.publish(`${indexPrefix}${userToken(event.user)}.${event.topic}`, event.data, {
+      await broker.publish(indexTopic(event.user, event.topic), event.data, {
         // Publishers that send no id still get one index entry per event: its stream sequence.
         id: `audit-${event.id || `seq-${event.sequence}`}`,
         user: event.user,
@@ -32,7 +36,7 @@ export default defineService(Audit, {
     const query = validate(request);
     const broker = ctx.broker;
     if (broker === undefined) throw new MicroError("failed_precondition", "the audit service needs the event broker");
-    const userPrefix = `${indexPrefix}${userToken(request.user)}.`;
+    const userPrefix = indexTopic(request.user, "");
     const matches: Array<{ event: StoredEvent; topic: string }> = [];
     // Filtered on the events' own time: the index is in indexing order, which differs after
     // downtime, redeliveries or events published with an earlier time.
@@ -73,9 +77,25 @@ function validate(request: HistoryRequest): { limit: number; cursor: number | un
   return { limit, cursor: request.cursor === "" ? undefined : Number(request.cursor), topics: request.topics };
 }
 
-/** A user id as one subject token: kept when it already is one, else base64url behind "_". */
+/** The index topic of `user`'s event on `topic` (`audit.user.42.customer.login`); with topic "", its prefix. */
+function indexTopic(user: string, topic: string): string {
+  return `${indexPrefix}${userToken(user)}.${topic}`;
+}
+
+/**
+ * A user id as one subject token: kept when it already is one, else base64url behind "_".
+ * `invalid_argument` when the token would be longer than a subject token may be.
+ */
 function userToken(user: string): string {
+  // Checked on the UTF-16 length first: encoding a huge id only to refuse it would be wasted work.
+  if (user.length > maxTokenLength) throw tooLong(user);
   if (/^[A-Za-z0-9-]+$/.test(user)) return user;
-  const base64 = btoa(String.fromCharCode(...new TextEncoder().encode(user)));
-  return `_${base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  const base64 = btoa(Array.from(new TextEncoder().encode(user), (byte) => String.fromCharCode(byte)).join(""));
+  const token = `_${base64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+  if (!isToken(token)) throw tooLong(user);
+  return token;
+}
+
+function tooLong(user: string): MicroError {
+  return new MicroError("invalid_argument", `user "${user.slice(0, 40)}…" (${user.length} characters) is too long to index: at most ${maxTokenLength} characters, fewer when not plain letters and digits`, { detail: "user" });
 }

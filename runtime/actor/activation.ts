@@ -11,11 +11,11 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { create, type DescMessage, isMessage } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { actorStateKey as stateKey, encodeError } from "../protocol/mod.ts";
-import type { ActorHostContext, Command } from "./command.ts";
+import { actorStateKey as stateKey, applyInterceptors, encodeError } from "../protocol/mod.ts";
+import type { ActivationContext, Command } from "./command.ts";
 import { recordedError } from "./reply.ts";
 import { isRevisionConflict, type StateEntry } from "./store.ts";
-import type { ActorContext } from "./types.ts";
+import type { ActorContext, ActorHandler, ActorResult } from "./types.ts";
 
 /** Thrown when a commit finds another writer's revision: this node no longer owns the key. */
 export class OwnershipLost extends Error {
@@ -29,7 +29,7 @@ export type ReminderChange = { readonly name: string; readonly delayMs: number; 
 
 /** What an activation needs from its shard. */
 export interface ActivationOwner {
-  readonly context: ActorHostContext;
+  readonly context: ActivationContext;
   /** Persists reminder changes of `key` (after its state commit). */
   saveReminders(key: string, changes: readonly ReminderChange[]): Promise<void>;
   /** The activation's queue ran dry; `idle` says it may be passivated now. */
@@ -153,8 +153,8 @@ export class Activation {
   }
 
   async #load(): Promise<void> {
-    const { store, namespace, service, spec } = this.#owner.context;
-    const entry = await store.state.get(stateKey(namespace, service, this.key));
+    const { state, namespace, service, spec } = this.#owner.context;
+    const entry = await state.get(stateKey(namespace, service, this.key));
     if (entry !== null && entry.operation === "PUT" && entry.length > 0) {
       const saved = entry.json<StateEntry>();
       this.#state = saved.state;
@@ -212,7 +212,7 @@ export class Activation {
       const value = JSON.stringify({ seq, state, recent } satisfies StateEntry, jsonReplacer);
       const key = stateKey(host.namespace, host.service, this.key);
       try {
-        this.#revision = this.#revision === 0 ? await host.store.state.create(key, value) : await host.store.state.update(key, value, this.#revision);
+        this.#revision = this.#revision === 0 ? await host.state.create(key, value) : await host.state.update(key, value, this.#revision);
       } catch (error) {
         if (isRevisionConflict(error)) throw new OwnershipLost(this.key);
         throw error;
@@ -225,9 +225,8 @@ export class Activation {
     for (const reply of replies) {
       if (reply.error !== undefined) {
         const { headers, data } = encodeError(reply.error);
-        host.nc.publish(reply.to, data, { headers });
-      }
-      else host.nc.publish(reply.to, reply.data);
+        host.reply(reply.to, data, headers);
+      } else host.reply(reply.to, reply.data);
     }
   }
 
@@ -245,7 +244,7 @@ export class Activation {
           throw new MicroError("unimplemented", `${host.service} has no actor handler for ${command.endpoint}`, { detail: command.endpoint });
         }
         const request = fromBinary(entry.method.input, command.data);
-        const result = await handler(state, request as never, context);
+        const result = await this.#call(handler, state, request, context, command);
         if (result === null || typeof result !== "object" || !("reply" in result)) {
           throw new MicroError("internal", `${command.endpoint} of actor ${host.service} must return { reply, state? }`);
         }
@@ -270,6 +269,38 @@ export class Activation {
         error: failure.serviceId === undefined ? new MicroError(failure.code, failure.message, { detail: failure.detail, serviceId: host.nodeId }) : failure,
       };
     }
+  }
+
+  /**
+   * Runs a command handler inside the actor type's interceptors (kind `actor`, method the
+   * endpoint, message the decoded request, metadata the command's). Timers and reminders run
+   * without them: they carry no caller to check.
+   */
+  async #call(handler: ActorHandler<unknown, DescMessage, DescMessage>, state: unknown, request: unknown, context: ActorContext, command: Command): Promise<ActorResult<unknown, DescMessage>> {
+    const host = this.#owner.context;
+    const interceptors = host.spec.interceptors;
+    if (interceptors.length === 0) return await handler(state, request as never, context);
+    let result: ActorResult<unknown, DescMessage> | undefined;
+    // Composed per command: the handler takes this key's state and context besides the request,
+    // and a command's commit costs far more than these few closures.
+    const next = applyInterceptors(async function runActorCommand(call) {
+      result = await handler(state, call.message as never, context);
+      return { message: (result as { reply?: unknown } | null)?.reply };
+    }, interceptors);
+    const response = await next({
+      kind: "actor",
+      side: "server",
+      namespace: host.namespace,
+      service: host.service,
+      method: command.endpoint,
+      metadata: { ...command.metadata },
+      deadline: undefined,
+      signal: undefined,
+      message: request,
+    });
+    // An interceptor may answer without the handler (state unchanged) or replace the reply.
+    if (result === undefined || result === null || typeof result !== "object") return result ?? { reply: response.message as never };
+    return response.message === result.reply ? result : { ...result, reply: response.message as never };
   }
 
   #context(command: Command, changes: ReminderChange[], timerChanges: Array<() => void>): ActorContext {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import type { Transport } from "../client/transport.ts";
 import type { ActorSpec } from "./types.ts";
 import type { ActorStore } from "./store.ts";
@@ -31,20 +31,47 @@ export interface Command {
   readonly done?: () => void;
 }
 
-/** What every activation on a node shares. */
-export interface ActorHostContext {
-  readonly nc: NatsConnection;
-  readonly store: ActorStore;
+/** One entry of the state bucket, as activations read it. */
+export interface StateBucketEntry {
+  readonly operation: string;
+  readonly length: number;
+  readonly revision: number;
+  json<T>(): T;
+}
+
+/**
+ * Where activations keep each key's committed state, with revision checks: the JetStream KV
+ * bucket `micro_actor_state` on NATS, a map in memory (`runtime/testing/memory-actors.ts`).
+ */
+export interface StateBucket {
+  get(key: string): Promise<StateBucketEntry | null>;
+  /** Writes a new key; rejects when it exists. Resolves with the revision. */
+  create(key: string, value: string): Promise<number>;
+  /** Writes `key` if its revision is still `revision` (else rejects: another writer). */
+  update(key: string, value: string, revision: number): Promise<number>;
+}
+
+/** What every activation of an actor type shares, wherever it is hosted. */
+export interface ActivationContext {
   readonly namespace: string;
   readonly service: string;
   readonly nodeId: string;
   readonly spec: ActorSpec;
   /** Methods by endpoint name (`Cart.AddItem`) and handler local name. */
   readonly methods: ReadonlyMap<string, { readonly method: DescMethod; readonly handler: string }>;
-  readonly passivateAfterMs: number;
-  /** How often an owner purges what its shards' mailboxes no longer need. */
-  readonly purgeEveryMs: number;
+  readonly state: StateBucket;
+  /** Sends a command's reply (an error when `headers` carry one) to where it asked for it. */
+  reply(to: string, data: Uint8Array, headers?: MsgHdrs): void;
   /** For `ctx.client(...)` calls from handlers. */
   readonly transport: Transport;
   readonly onError: (error: unknown, what: string) => void;
+}
+
+/** What every activation on a NATS node shares. */
+export interface ActorHostContext extends ActivationContext {
+  readonly nc: NatsConnection;
+  readonly store: ActorStore;
+  readonly passivateAfterMs: number;
+  /** How often an owner purges what its shards' mailboxes no longer need. */
+  readonly purgeEveryMs: number;
 }

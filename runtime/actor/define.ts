@@ -2,6 +2,7 @@ import { type DescMessage, type DescService, ScalarType } from "@bufbuild/protob
 import { MicroError } from "../errors/micro-error.ts";
 import { defineService } from "../service/define.ts";
 import type { UnaryHandler } from "../service/types.ts";
+import { startActor } from "./host.ts";
 import type { ActorDefinition, ActorHandler, ActorImpl, ActorOptions, ActorSpec } from "./types.ts";
 
 /** Key of the service metadata that marks an actor type (value: the key field). */
@@ -41,6 +42,9 @@ export function defineActor<S extends DescService, State>(
   }
   const { keyField, keyLocalName } = keyFieldOf(descriptor, options.key);
   const handlers = impl as Record<string, ActorHandler<unknown, DescMessage, DescMessage>>;
+  for (const interceptor of options.interceptors ?? []) {
+    if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
+  }
   // defineService checks the method names and that each handler is a function; the handlers
   // it gets only mark what is implemented, the actor runtime replaces them with its router.
   const marks = Object.fromEntries(Object.keys(handlers).map((name) => [name, unreachable]));
@@ -48,6 +52,8 @@ export function defineActor<S extends DescService, State>(
     ...options,
     // The router's handlers mostly wait for the owner's reply: many may wait at once.
     mailbox: { capacity: options.mailbox?.capacity ?? 1000, concurrency: options.mailbox?.concurrency ?? 1000 },
+    // Checked here, run by the owners around each command (see ActorOptions.interceptors), not by the router.
+    interceptors: [],
     metadata: { ...options.metadata, [actorKeyMetadata]: keyField, "actor.shards": String(shards) },
   }, marks as never);
   const actor: ActorSpec = {
@@ -60,8 +66,10 @@ export function defineActor<S extends DescService, State>(
     handlers,
     onTimer: options.onTimer as ActorSpec["onTimer"],
     onReminder: options.onReminder as ActorSpec["onReminder"],
+    interceptors: [...(options.interceptors ?? [])],
   };
-  return { ...service, actor };
+  const definition: ActorDefinition<S> = { ...service, actor, start: (startOptions) => startActor(definition, startOptions) };
+  return definition;
 }
 
 /** True when `value` is what {@link defineActor} returns. */

@@ -67,6 +67,8 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     nodeId: instance.nodeId,
     spec: definition.actor,
     methods,
+    state: store.state,
+    reply: (to, data, headers) => nc.publish(to, data, headers === undefined ? undefined : { headers }),
     passivateAfterMs,
     purgeEveryMs: Math.max(1000, leaseMs),
     transport: options.transport,

@@ -13,6 +13,7 @@ import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
 import { isRevisionConflict } from "./store.ts";
 import { placementWeight } from "./key.ts";
+import { actorLeaseKey, actorMemberKey, actorTypeFilter, actorTypePrefix } from "../protocol/mod.ts";
 
 /** What placement drives: start, drain and kill shard workers. */
 export interface ShardControl {
@@ -60,7 +61,7 @@ export class Placement {
 
   constructor(options: PlacementOptions) {
     this.#o = options;
-    this.#prefix = `${options.namespace}.${options.service}`;
+    this.#prefix = actorTypePrefix(options.namespace, options.service);
   }
 
   /** Shards this node owns now. */
@@ -74,7 +75,7 @@ export class Placement {
   }
 
   async start(): Promise<void> {
-    const watcher = await this.#o.store.leases.watch({ key: `${this.#prefix}.>` });
+    const watcher = await this.#o.store.leases.watch({ key: actorTypeFilter(this.#o.namespace, this.#o.service) });
     this.#watch = watcher;
     (async () => {
       for await (const entry of watcher) this.#seen(entry);
@@ -101,11 +102,11 @@ export class Placement {
   async #tick(): Promise<void> {
     const { store, nodeId, shards, leaseMs } = this.#o;
     if (this.#stopping) return;
-    await store.members.put(`${this.#prefix}.${nodeId}`, String(Date.now()));
+    await store.members.put(actorMemberKey(this.#o.namespace, this.#o.service, nodeId), String(Date.now()));
     const members: string[] = [];
     // A key listing can stall while member entries expire under it (nats-server 2.9): bound it,
     // and skip this beat rather than place shards on a partial member list.
-    const listing = await store.members.keys(`${this.#prefix}.>`);
+    const listing = await store.members.keys(actorTypeFilter(this.#o.namespace, this.#o.service));
     let stalled = false;
     const boundMs = Math.max(5000, 4 * leaseMs);
     const bound = setTimeout(() => {
@@ -146,7 +147,7 @@ export class Placement {
   }
 
   #key(shard: number): string {
-    return `${this.#prefix}.${shard}`;
+    return actorLeaseKey(this.#o.namespace, this.#o.service, shard);
   }
 
   async #write(shard: number, lease: Lease, revision: number | undefined): Promise<boolean> {
@@ -218,7 +219,7 @@ export class Placement {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#ticking;
     while (this.#busy.size > 0) await new Promise((r) => setTimeout(r, 10));
-    await this.#o.store.members.delete(`${this.#prefix}.${this.#o.nodeId}`).catch(() => undefined);
+    await this.#o.store.members.delete(actorMemberKey(this.#o.namespace, this.#o.service, this.#o.nodeId)).catch(() => undefined);
     await Promise.all([...this.#owned].map((shard) => this.#handOff(shard).catch((error) => this.#o.onError(error, `hand-off of shard ${shard}`))));
     this.#watch?.stop();
   }

@@ -12,12 +12,15 @@ import { writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
 import {
+  actorCommandId,
   actorDirectSubject as directSubject,
   actorEndpointHeader as endpointHeader,
   actorIdempotentHeader as idempotentHeader,
   actorMailboxSubject as mailboxSubject,
   actorReplyHeader as replyHeader,
   actorStateKey as stateKey,
+  inboxFilter,
+  inboxReplySubject,
 } from "../protocol/mod.ts";
 import { idempotencyMetadata } from "./command.ts";
 import { requestKey, shardOf } from "./key.ts";
@@ -35,7 +38,7 @@ class ReplyInbox {
 
   constructor(nc: NatsConnection) {
     const skip = this.prefix.length + 1;
-    this.#subscription = nc.subscribe(`${this.prefix}.*`, {
+    this.#subscription = nc.subscribe(inboxFilter(this.prefix), {
       callback: (_error, msg: Msg) => {
         const call = this.#pending.get(msg.subject.slice(skip));
         if (call === undefined) return;
@@ -110,7 +113,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
 
   async function durable(key: string, shard: number, data: Uint8Array, headers: ReturnType<typeof natsHeaders>, ctx: HandlerContext, inbox: ReplyInbox): Promise<Answer> {
     const token = nuid.next();
-    headers.set(replyHeader, `${inbox.prefix}.${token}`);
+    headers.set(replyHeader, inboxReplySubject(inbox.prefix, token));
     const given = ctx.metadata[idempotencyMetadata];
     if (given) headers.set(idempotentHeader, "1");
     const what = `actor ${definition.name}/${key}`;
@@ -119,7 +122,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     try {
       const ack = await store.js.publish(mailboxSubject(namespace, definition.name, shard, key), data, {
         headers,
-        msgID: given ? `${definition.name}.${key}.${given}` : token,
+        msgID: given ? actorCommandId(definition.name, key, given) : token,
         timeout: Math.max(1, Math.min(5000, ctx.deadline - Date.now())),
       });
       duplicate = ack.duplicate;
@@ -137,7 +140,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     // A retry of a command already stored: its reply goes to the first attempt's inbox, so
     // wait for it to be recorded with the key's state instead.
     inbox.cancel(token);
-    return await recorded(stateKey(namespace, definition.name, key), `${definition.name}.${key}.${given}`, ctx.deadline, what);
+    return await recorded(stateKey(namespace, definition.name, key), actorCommandId(definition.name, key, given!), ctx.deadline, what);
   }
 
   async function recorded(kvKey: string, id: string, deadline: number, what: string): Promise<Answer> {

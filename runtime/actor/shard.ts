@@ -16,6 +16,10 @@ import {
   actorIdempotentHeader as idempotentHeader,
   actorMailboxSubject as mailboxSubject,
   actorReminderHeader as reminderHeader,
+  actorReminderId,
+  actorReminderKey,
+  actorReminderPrefix,
+  actorRemindersFilter,
   actorReplyHeader as replyHeader,
   actorShardFilter,
   msgIdHeader,
@@ -247,13 +251,13 @@ export class ShardWorker implements ActivationOwner {
   // --- reminders ---------------------------------------------------------------------------
 
   #reminderPrefix(): string {
-    return `${this.context.namespace}.${this.context.service}.${this.shard}`;
+    return actorReminderPrefix(this.context.namespace, this.context.service, this.shard);
   }
 
   async #loadReminders(): Promise<void> {
     const kv = this.context.store.reminders;
     const keys: string[] = [];
-    for await (const k of await kv.keys(`${this.#reminderPrefix()}.>`)) keys.push(k);
+    for await (const k of await kv.keys(actorRemindersFilter(this.#reminderPrefix()))) keys.push(k);
     for (const k of keys) {
       const entry = await kv.get(k);
       if (entry === null || entry.operation !== "PUT" || entry.length === 0) continue;
@@ -265,7 +269,7 @@ export class ShardWorker implements ActivationOwner {
   async saveReminders(key: string, changes: readonly ReminderChange[]): Promise<void> {
     const kv = this.context.store.reminders;
     for (const change of changes) {
-      const k = `${this.#reminderPrefix()}.${key}.${change.name}`;
+      const k = actorReminderKey(this.#reminderPrefix(), key, change.name);
       this.#unschedule(key, change.name);
       if ("forget" in change) {
         await kv.delete(k);
@@ -302,13 +306,13 @@ export class ShardWorker implements ActivationOwner {
   async #fire(key: string, name: string, reminder: StoredReminder): Promise<void> {
     if (this.#stopped) return;
     const { store, namespace, service, spec } = this.context;
-    const k = `${this.#reminderPrefix()}.${key}.${name}`;
+    const k = actorReminderKey(this.#reminderPrefix(), key, name);
     if (spec.durable) {
       const h = natsHeaders();
       h.set(reminderHeader, name);
       await store.js.publish(mailboxSubject(namespace, service, this.shard, key), encoder.encode(reminder.data), {
         headers: h,
-        msgID: `reminder.${service}.${key}.${name}.${reminder.dueAt}`,
+        msgID: actorReminderId(service, key, name, reminder.dueAt),
       });
     } else {
       this.#activation(key).enqueue({ kind: "reminder", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(reminder.data), replyTo: undefined, metadata: {} });

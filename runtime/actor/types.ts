@@ -10,6 +10,8 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceDefinition, ServiceOptions } from "../service/types.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
+import type { Interceptor } from "../protocol/mod.ts";
+import type { ServiceInstance, StartServiceOptions } from "../server/service-instance.ts";
 
 /** What an actor handler knows about the command it handles and the actor it runs in. */
 export interface ActorContext {
@@ -101,6 +103,14 @@ export interface ActorOptions<State> extends Omit<ServiceOptions, "subscriptions
   readonly onTimer?: ActorSignalHandler<State>;
   /** Runs when a reminder set with `ctx.remind` fires. */
   readonly onReminder?: ActorSignalHandler<State>;
+  /**
+   * Interceptors around each command handler, the first one outermost, run by the key's owner
+   * (kind `actor`, method the endpoint, message the decoded request, metadata the caller's).
+   * One that throws fails the command like its handler would: the state stays as it was and
+   * the caller gets the error. The router that forwards commands to owners runs none, so each
+   * command is intercepted once; timers and reminders are not intercepted.
+   */
+  readonly interceptors?: readonly Interceptor[];
 }
 
 /** The actor part of an {@link ActorDefinition}, as the runtime reads it. */
@@ -116,9 +126,16 @@ export interface ActorSpec {
   readonly handlers: Readonly<Record<string, ActorHandler<unknown, DescMessage, DescMessage>>>;
   readonly onTimer: ActorSignalHandler<unknown> | undefined;
   readonly onReminder: ActorSignalHandler<unknown> | undefined;
+  /** Around each command handler, the first one outermost (empty when none). */
+  readonly interceptors: readonly Interceptor[];
 }
 
-/** A keyed actor type: a service definition (so the runner, registry and gateway serve it) with its actor spec. */
+/**
+ * A keyed actor type: a service definition (so the runner, registry and gateway serve it) with
+ * its actor spec, and a `start` that runs the actor runtime (`startActor`) around the instance.
+ */
 export interface ActorDefinition<S extends DescService = DescService> extends ServiceDefinition<S> {
   readonly actor: ActorSpec;
+  /** Starts one actor node (see `startActor`). */
+  start(options: StartServiceOptions): Promise<ServiceInstance>;
 }

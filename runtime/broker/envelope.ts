@@ -1,17 +1,21 @@
 import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { eventHeaders, originalEventIdHeader } from "../protocol/mod.ts";
+import { eventHeaders, limits, originalEventIdHeader } from "../protocol/mod.ts";
 import type { EventEnvelope } from "./types.ts";
 
 /**
  * Writes an envelope into NATS headers (empty fields are left out). Values are checked here
- * (a line break would corrupt the header block) and then stored directly: the generic
+ * (a line break would corrupt the header block; a value is at most as long as a metadata
+ * value, so a hostile user id cannot bloat every event) and then stored directly: the generic
  * `set()` re-validates and searches the keys on every call, a visible cost per event.
  */
 export function envelopeHeaders(envelope: Omit<EventEnvelope, "topic" | "time"> & { time?: number }): MsgHdrs {
   const h = natsHeaders() as MsgHdrsImpl;
   const put = (name: string, value: string, field: string) => {
     if (lineBreak.test(value)) throw new MicroError("invalid_argument", `event ${field} must not contain line breaks`, { detail: field });
+    if (value.length > limits.maxMetadataValueLength) {
+      throw new MicroError("invalid_argument", `event ${field} is longer than ${limits.maxMetadataValueLength} characters`, { detail: field });
+    }
     h.headers.set(name, [value]);
   };
   put(eventHeaders.id, envelope.id, "id");

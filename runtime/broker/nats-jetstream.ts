@@ -18,6 +18,7 @@ import {
   assertToken,
   assertTopic,
   deadLetterHeaders,
+  deadLetterId,
   deadLetterSubject,
   eventHeaders,
   eventPrefix,
@@ -26,11 +27,12 @@ import {
   msgIdHeader,
   originalEventIdHeader,
   redriveFilter,
+  redriveId,
   redriveSubject,
 } from "../protocol/mod.ts";
 import { defaultContentType, envelopeHeaders, readEnvelope } from "./envelope.ts";
 import { JsEvent } from "./js-event.ts";
-import type { DeliveredEvent, EventHandler, EventSubscription, PublishOptions, PublishResult, ReplayOptions, StoredEvent, SubscribeOptions } from "./types.ts";
+import type { Broker, DeadLetter, ReplayOptions, StoredEvent } from "./types.ts";
 
 /** Stream settings; defaults in parentheses. */
 export interface JetStreamBrokerOptions {
@@ -47,33 +49,9 @@ export interface JetStreamBrokerOptions {
   /** Window in which a repeated event id is stored once, in ms (2 minutes). */
   readonly duplicateWindowMs?: number;
 }
-
-/** A dead-lettered event with the error of its last delivery. */
-export interface DeadLetter extends StoredEvent {
-  readonly error: string;
-  /** Its sequence in the dead-letter stream. */
-  readonly deadLetterSequence: number;
-}
-
-/** A broker on JetStream; see the contract in `types.ts`. */
-export interface JetStreamBroker {
-  publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
-  subscribe(filter: string, handler: EventHandler, options: SubscribeOptions): Promise<EventSubscription>;
-  replay(filter: string, options?: ReplayOptions): AsyncIterable<StoredEvent>;
-  /**
-   * Replays history into a handler, one event at a time in order, to rebuild a read model
-   * (a new service version can rebuild its state). Resolves with the number of events.
-   */
-  replayInto(filter: string, handler: EventHandler, options?: ReplayOptions): Promise<number>;
-  /** Dead letters of a service, oldest first. */
-  deadLetters(service: string): AsyncIterable<DeadLetter>;
-  /**
-   * Sends a service's dead letters back to that service only (other subscribers do not see
-   * them again), removing them from the dead-letter stream. Resolves with how many.
-   */
-  redrive(service: string): Promise<number>;
-}
-
+/** The broker on JetStream: the {@link Broker} contract (the name callers have always used). */
+export type JetStreamBroker = Broker;
+export type { DeadLetter };
 
 /** How long JetStream waits for an ack before redelivering; handlers in progress extend it. */
 const ackWaitMs = 30_000;
@@ -216,11 +194,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       };
     },
 
-    replay: (filter, replay = {}) => replayEvents(js, streamName, prefix, filter, replay, toEvent),
+    replay: (filter, replay = {}) => replayEvents(js, streamName, namespace, filter, replay, toEvent),
 
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
-      for await (const event of replayEvents(js, streamName, prefix, filter, replay, toEvent)) {
+      for await (const event of replayEvents(js, streamName, namespace, filter, replay, toEvent)) {
         await handler(event);
         count++;
       }
@@ -238,7 +216,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           if (k.startsWith(deadLetterHeaders.prefix)) continue;
           for (const v of values) h.append(k, v);
         }
-        await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: `redrive-${letter.deadLetterSequence}` });
+        await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: redriveId(letter.deadLetterSequence) });
         await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false);
         count++;
       }
@@ -296,13 +274,13 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
   copy.set(deadLetterHeaders.consumer, consumer);
   copy.set(deadLetterHeaders.sequence, String(m.seq));
   copy.set(deadLetterHeaders.deliveries, String(m.info.deliveryCount));
-  await js.publish(subject, m.data, { headers: copy, msgID: `${m.info.stream}-${m.seq}` });
+  await js.publish(subject, m.data, { headers: copy, msgID: deadLetterId(m.info.stream, m.seq) });
 }
 
 async function* replayEvents(
   js: JetStreamClient,
   stream: string,
-  prefix: string,
+  namespace: string,
   filter: string,
   replay: ReplayOptions,
   toEvent: (m: JsMsg) => JsEvent,
@@ -313,7 +291,7 @@ async function* replayEvents(
     : replay.since !== undefined
     ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
     : { deliver_policy: DeliverPolicy.All };
-  const consumer = await js.consumers.get(stream, { filter_subjects: `${prefix}${filter}`, ...start });
+  const consumer = await js.consumers.get(stream, { filter_subjects: eventSubject(namespace, filter), ...start });
   try {
     // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
     // says how many matching events are pending when it starts, and exactly those are read.

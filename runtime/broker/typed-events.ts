@@ -5,13 +5,13 @@
 import { create, type DescMessage, fromBinary, fromJsonString, isMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { validateInit } from "../codec/validate-init.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import type { JetStreamBroker } from "./nats-jetstream.ts";
+import type { Broker } from "./types.ts";
 import type { DeliveredEvent, PublishOptions, PublishResult, StoredEvent } from "./types.ts";
 
 /** What an event handler may use besides the event. */
 export interface EventContext {
   /** The broker the event came from: publish follow-up events, replay history. */
-  readonly broker: JetStreamBroker;
+  readonly broker: Broker;
   readonly service: { readonly name: string; readonly version: string };
   /** Aborted when the service is stopped hard: give up, the event will be delivered again. */
   readonly signal: AbortSignal;
@@ -75,7 +75,7 @@ export function decodeEvent<D extends DescMessage>(schema: D, event: StoredEvent
 
 /** Publishes a protobuf message as an event (binary, `application/proto`). */
 export function publishMessage<D extends DescMessage>(
-  broker: JetStreamBroker,
+  broker: Broker,
   topic: string,
   schema: D,
   message: MessageInitShape<D> | MessageShape<D>,

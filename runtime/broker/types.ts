@@ -1,9 +1,42 @@
 /**
- * The broker contract: durable events on JetStream. Publishing resolves once the event is
- * stored; subscriptions are durable per service (each event handled once per service, however
- * many instances run) or per instance (broadcast); replay reads history in order.
+ * The broker contract: durable events. Publishing resolves once the event is stored;
+ * subscriptions are durable per service (each event handled once per service, however many
+ * instances run) or per instance (broadcast); replay reads history in order; what a service
+ * failed to handle `maxDeliveries` times waits in its dead letters until re-driven.
+ *
+ * Two implementations: JetStream (`nats-jetstream.ts`) and one in memory (`memory.ts`) for
+ * tests of handler modules without a nats-server.
  * @module
  */
+
+/** A broker: JetStream in production, in memory for tests. */
+export interface Broker {
+  /** Stores an event on `topic`; `invalid_argument` for a bad topic or envelope. */
+  publish(topic: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
+  /** Delivers the events matching `filter` to `handler`, durably per service (see {@link SubscribeOptions}). */
+  subscribe(filter: string, handler: EventHandler, options: SubscribeOptions): Promise<EventSubscription>;
+  /** The stored events matching `filter`, oldest first, up to what is stored when it starts. */
+  replay(filter: string, options?: ReplayOptions): AsyncIterable<StoredEvent>;
+  /**
+   * Replays history into a handler, one event at a time in order, to rebuild a read model
+   * (a new service version can rebuild its state). Resolves with the number of events.
+   */
+  replayInto(filter: string, handler: EventHandler, options?: ReplayOptions): Promise<number>;
+  /** Dead letters of a service, oldest first. */
+  deadLetters(service: string): AsyncIterable<DeadLetter>;
+  /**
+   * Sends a service's dead letters back to that service only (other subscribers do not see
+   * them again), removing them from the dead letters. Resolves with how many.
+   */
+  redrive(service: string): Promise<number>;
+}
+
+/** A dead-lettered event with the error of its last delivery. */
+export interface DeadLetter extends StoredEvent {
+  readonly error: string;
+  /** Its sequence in the dead-letter stream. */
+  readonly deadLetterSequence: number;
+}
 
 /** What travels with every event, in NATS headers (see the README's event envelope table). */
 export interface EventEnvelope {

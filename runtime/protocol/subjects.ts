@@ -236,6 +236,73 @@ export function actorStateKey(namespace: string, service: string, key: string): 
   return `${namespace}.${service}.${key}`;
 }
 
+/** KV key prefix of an actor type's leases and members: `micro.cart` (its entries follow a "."). */
+export function actorTypePrefix(namespace: string, service: string): string {
+  return `${namespace}.${service}`;
+}
+
+/** KV filter of every lease (or every member) of an actor type: `micro.cart.>`. */
+export function actorTypeFilter(namespace: string, service: string): string {
+  return `${namespace}.${service}.>`;
+}
+
+/** KV key of a shard's lease: `micro.cart.3`. */
+export function actorLeaseKey(namespace: string, service: string, shard: number): string {
+  return `${namespace}.${service}.${shard}`;
+}
+
+/** KV key of a live node of an actor type: `micro.cart.<nodeId>`. */
+export function actorMemberKey(namespace: string, service: string, nodeId: string): string {
+  return `${namespace}.${service}.${nodeId}`;
+}
+
+/** KV key prefix of one shard's reminders: `micro.cart.3` (then `.{key}.{name}`). */
+export function actorReminderPrefix(namespace: string, service: string, shard: number): string {
+  return `${namespace}.${service}.${shard}`;
+}
+
+/** KV key of a reminder of a key: `micro.cart.3.c1.expire`. */
+export function actorReminderKey(prefix: string, key: string, name: string): string {
+  return `${prefix}.${key}.${name}`;
+}
+
+/** KV filter of every reminder under a prefix from {@link actorReminderPrefix}. */
+export function actorRemindersFilter(prefix: string): string {
+  return `${prefix}.>`;
+}
+
+/** A reply subject under an inbox prefix: `_INBOX.abc.<token>`. */
+export function inboxReplySubject(inbox: string, token: string): string {
+  return `${inbox}.${token}`;
+}
+
+/** The filter of every reply subject under an inbox prefix: `_INBOX.abc.*`. */
+export function inboxFilter(inbox: string): string {
+  return `${inbox}.*`;
+}
+
+// ---- Message ids JetStream deduplicates on (`Nats-Msg-Id`) -------------------------------
+
+/** Id of a command sent with idempotency-key metadata: retries with the same key count once. */
+export function actorCommandId(service: string, key: string, idempotencyKey: string): string {
+  return `${service}.${key}.${idempotencyKey}`;
+}
+
+/** Id of one firing of a reminder: firing again after a crash counts once. */
+export function actorReminderId(service: string, key: string, name: string, dueAt: number): string {
+  return `reminder.${service}.${key}.${name}.${dueAt}`;
+}
+
+/** Id of the dead letter of stream message `sequence`: dead-lettering it twice stores it once. */
+export function deadLetterId(stream: string, sequence: number): string {
+  return `${stream}-${sequence}`;
+}
+
+/** Id of the re-drive of dead letter `deadLetterSequence`: re-driving twice sends it once. */
+export function redriveId(deadLetterSequence: number): string {
+  return `redrive-${deadLetterSequence}`;
+}
+
 // ---- KV keys of the registry and routing rules -------------------------------------------
 
 /** KV key of one registered instance: `micro.greeter.<nodeId>`. */
@@ -243,7 +310,22 @@ export function registryKey(namespace: string, service: string, nodeId: string):
   return `${namespace}.${service}.${nodeId}`;
 }
 
+/** The checked KV key of one registered instance: `invalid_argument` for a bad name. */
+export function checkedRegistryKey(namespace: string, service: string, nodeId: string): string {
+  assertNamespace(namespace);
+  assertToken("service", service);
+  assertToken("node", nodeId);
+  return checkedSubject(registryKey(namespace, service, nodeId));
+}
+
 /** KV key of a service's routing rules: `micro.greeter`. */
 export function routeRulesKey(namespace: string, service: string): string {
   return `${namespace}.${service}`;
+}
+
+/** The checked KV key of a service's routing rules: `invalid_argument` for a bad name. */
+export function checkedRouteRulesKey(namespace: string, service: string): string {
+  assertNamespace(namespace);
+  assertToken("service", service);
+  return checkedSubject(routeRulesKey(namespace, service));
 }

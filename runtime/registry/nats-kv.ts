@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
-import { recordKey } from "./records.ts";
+import { checkedRegistryKey } from "../protocol/mod.ts";
 import { RecordTable } from "./record-table.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
 
@@ -73,11 +73,12 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   }
 
   return {
+    // Checked: a name too long for a subject would make nats-server drop the shared connection.
     async register(record) {
-      await kv.put(recordKey(record), JSON.stringify(record));
+      await kv.put(checkedRegistryKey(record.namespace, record.name, record.node.id), JSON.stringify(record));
     },
     async deregister(record) {
-      await kv.delete(recordKey(record));
+      await kv.delete(checkedRegistryKey(record.namespace, record.name, record.node.id));
     },
     getService: async (name, namespace) => table.services((r) => r.name === name && (namespace === undefined || r.namespace === namespace)),
     listServices: async () => table.services(),

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
-import { routeRulesKey } from "../protocol/mod.ts";
+import { checkedRouteRulesKey, routeRulesKey } from "../protocol/mod.ts";
 
 /** Traffic rules of one service, changed at runtime and followed by every client. */
 export interface RoutingRule {
@@ -57,7 +57,8 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
   return {
     get: (namespace, service) => rules.get(routeRulesKey(namespace, service)),
     async set(namespace, service, rule) {
-      const key = routeRulesKey(namespace, service);
+      // Checked: the names come from people (`micro route set`), and the key is a subject.
+      const key = checkedRouteRulesKey(namespace, service);
       if (rule === undefined) await kv.delete(key);
       else await kv.put(key, JSON.stringify(validRule(rule)));
     },

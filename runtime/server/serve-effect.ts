@@ -11,9 +11,8 @@ import { Nats } from "../nats/connection.ts";
 import { keepRegistered } from "../registry/layer.ts";
 import { serviceRecord } from "../registry/records.ts";
 import type { ServiceDefinition } from "../service/types.ts";
-import { type ServiceInstance, startService, type StartServiceOptions } from "./service-instance.ts";
-import { isActorDefinition } from "../actor/define.ts";
-import { startActor } from "../actor/host.ts";
+import type { ServiceInstance, StartServiceOptions } from "./service-instance.ts";
+import { startInstance } from "./self-starting.ts";
 
 /**
  * Serves `definition` for the life of the current scope, registered (with heartbeats) in the
@@ -42,8 +41,8 @@ export function serveService(
     const broker = Option.getOrUndefined(yield* Effect.serviceOption(EventBroker));
     const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        // Keyed actor types get the actor runtime around the same service instance.
-        try: () => (isActorDefinition(definition) ? startActor : startService)(definition as never, { ...options, connection, transport, broker }),
+        // Keyed actor types start their own runtime around the same service instance.
+        try: () => startInstance(definition, { ...options, connection, transport, broker }),
         catch: (e) => MicroError.from(e),
       }),
       (instance) => Effect.promise(() => instance.stop()),

@@ -1,8 +1,7 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { Transport } from "../client/transport.ts";
 import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
-import { decodeEvent } from "../broker/typed-events.ts";
-import type { EventSubscription } from "../broker/types.ts";
+import { subscribeServiceEvents } from "../broker/service-events.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { ServiceDefinition } from "../service/types.ts";
 import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "../protocol/mod.ts";
@@ -205,7 +204,13 @@ export async function startService(definition: ServiceDefinition, options: Start
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
-  const eventSubscriptions = await subscribeEvents(definition, options.broker, onHandlerError, runInMailbox, stopController.signal).catch(async (error) => {
+  const eventSubscriptions = await subscribeServiceEvents(definition, {
+    broker: options.broker,
+    namespace,
+    run: runInMailbox,
+    onHandlerError,
+    signal: stopController.signal,
+  }).catch(async (error) => {
     await Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined)));
     throw error;
   });
@@ -250,42 +255,3 @@ export async function startService(definition: ServiceDefinition, options: Start
 
 /** A mailbox job: a request from NATS, or an event handler waiting for a slot. */
 type Job = { msg: Msg; endpointName: string; arrived: number } | (() => Promise<void>);
-
-/** Starts the event subscriptions a service declared; they need a broker. */
-async function subscribeEvents(
-  definition: ServiceDefinition,
-  broker: JetStreamBroker | undefined,
-  onHandlerError: (error: unknown, endpoint: string) => void,
-  runInMailbox: (work: () => Promise<void>) => Promise<void>,
-  stopSignal: AbortSignal,
-): Promise<EventSubscription[]> {
-  if (definition.subscriptions.length === 0) return [];
-  if (broker === undefined) {
-    throw new MicroError("failed_precondition", `${definition.name} subscribes to events but no event broker runs (JetStream is needed)`);
-  }
-  const started: EventSubscription[] = [];
-  const context = { broker, service: { name: definition.name, version: definition.version }, signal: stopSignal };
-  try {
-    for (const s of definition.subscriptions) {
-      started.push(await broker.subscribe(s.filter, (event) => runInMailbox(async () => {
-        try {
-          const payload = s.schema === null ? event.data : decodeEvent(s.schema, event);
-          await s.handler(payload as never, event, context);
-        } catch (error) {
-          if (!MicroError.is(error)) onHandlerError(error, `event ${event.topic}`);
-          throw error;
-        }
-      }), {
-        service: definition.name,
-        concurrency: definition.mailbox.concurrency,
-        ...(s.broadcast === undefined ? {} : { broadcast: s.broadcast }),
-        ...(s.maxDeliveries === undefined ? {} : { maxDeliveries: s.maxDeliveries }),
-        ...(s.manualAck === undefined ? {} : { manualAck: s.manualAck }),
-      }));
-    }
-  } catch (error) {
-    await Promise.all(started.map((s) => s.stop()));
-    throw error;
-  }
-  return started;
-}

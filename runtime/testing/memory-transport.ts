@@ -10,6 +10,10 @@ import { openStream } from "../stream/open-stream.ts";
 import { encodeError } from "../protocol/mod.ts";
 import { createStreamServer } from "../stream/stream-server.ts";
 import { MemoryStreamBus } from "./memory-stream-bus.ts";
+import { isActorDefinition } from "../actor/define.ts";
+import { subscribeServiceEvents } from "../broker/service-events.ts";
+import type { Broker, EventSubscription } from "../broker/types.ts";
+import { hostActorInMemory } from "./memory-actors.ts";
 
 /** Options for {@link createMemoryTransport}. */
 export interface MemoryTransportOptions {
@@ -17,13 +21,20 @@ export interface MemoryTransportOptions {
   readonly namespace?: string;
   /** Where handler failures are reported; default: collected silently (they still reach the caller). */
   readonly onHandlerError?: (error: unknown, endpoint: string) => void;
+  /**
+   * The event broker (e.g. `createMemoryBroker()`): the services' `onEvent` subscriptions run
+   * on it, and `ctx.publish` / `ctx.broker` use it. Without one, subscriptions do not run.
+   */
+  readonly broker?: Broker;
 }
 
 /**
  * A transport that calls service definitions in this process, without NATS: for unit tests
  * of handler modules. Requests go through the same decoding, deadlines, error mapping and
  * nested-call propagation as over NATS (but no mailbox limits). Streaming methods run
- * through the stream protocol on an in-process bus (frames, credit, cancellation).
+ * through the stream protocol on an in-process bus (frames, credit, cancellation). Keyed
+ * actor types run in memory (see `memory-actors.ts`); with a `broker`, event subscriptions
+ * run too, through the service's interceptors.
  *
  * @example
  * ```ts
@@ -38,6 +49,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
   const onHandlerError = options.onHandlerError ?? (() => {});
   const bus = new MemoryStreamBus();
   let closed = false;
+  const closers: Array<() => void | Promise<void>> = [];
 
   const transport: Transport = {
     async request(subject, data, headers, deadline, signal): Promise<TransportReply> {
@@ -56,11 +68,15 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       closed = true;
       bus.close();
       stop.abort(new MicroError("unavailable", "the memory transport closed"));
+      await Promise.all(closers.map((close) => close()));
     },
   };
 
-  for (const definition of services) {
-    const namespace = definition.namespace ?? options.namespace ?? defaultNamespace;
+  for (const given of services) {
+    const namespace = given.namespace ?? options.namespace ?? defaultNamespace;
+    const actor = isActorDefinition(given) ? hostActorInMemory(given, { namespace, transport, onHandlerError }) : undefined;
+    if (actor !== undefined) closers.push(() => actor.close());
+    const definition = actor?.definition ?? given;
     const nodeId = `${definition.name}-${nuid.next()}`;
     const info = {
       service: { name: definition.name, version: definition.version, nodeId },
@@ -68,7 +84,13 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       transport,
       namespace,
       stopSignal: stop.signal,
+      broker: options.broker,
     };
+    if (options.broker !== undefined && definition.subscriptions.length > 0) {
+      const started = subscribeServiceEvents(definition, { broker: options.broker, namespace, run: (work) => work(), onHandlerError, signal: stop.signal });
+      started.catch((error) => onHandlerError(error, `subscriptions of ${definition.name}`));
+      closers.push(() => started.then((subs: EventSubscription[]) => Promise.all(subs.map((s) => s.stop())), () => undefined).then(() => undefined));
+    }
     const { dispatch, stats } = createDispatch(definition, info, onHandlerError);
     routes.push({ prefix: `${serviceSubject(namespace, definition.type, definition.name)}.`, dispatch });
     routes.push({ prefix: `${nodeSubject(namespace, nodeId)}.`, dispatch });

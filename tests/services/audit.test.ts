@@ -101,4 +101,25 @@ describe("audit service", () => {
     expect((await rejection(client().history({ user: "7", limit: 5000 }))).message).toContain("limit must be at most 1000");
     expect((await rejection(client().history({ user: "7", cursor: "abc" }))).code).toBe("invalid_argument");
   });
+
+  it("refuses a 5,000-character user with invalid_argument and keeps the NATS connection up", async () => {
+    const huge = "u".repeat(5000);
+    const query = await rejection(client().history({ user: huge }));
+    expect([query.code, query.detail]).toEqual(["invalid_argument", "user"]);
+    const published = await rejection(broker.publish("customer.login", text.encode("x"), { user: huge }));
+    expect(published.code).toBe("invalid_argument");
+    // Short enough for an event, too long for the index once encoded: dead-lettered with the reason.
+    await broker.publish("customer.login", text.encode("x"), { id: "unindexable", user: "é".repeat(200) });
+    let dead: Array<{ id: string; error: string }> = [];
+    const end = Date.now() + 15_000;
+    while (!dead.some((d) => d.id === "unindexable") && Date.now() < end) {
+      dead = [];
+      for await (const d of broker.deadLetters("audit")) dead.push(d);
+      await Bun.sleep(100);
+    }
+    expect(dead.find((d) => d.id === "unindexable")?.error).toContain("too long to index");
+    expect(conn.nc.isClosed()).toBe(false);
+    await broker.publish("customer.login", text.encode("after"), { user: "after-huge" });
+    expect(await historyCount("after-huge", 1)).toBe(1);
+  });
 });

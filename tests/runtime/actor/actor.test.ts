@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
-import { type ActorDefinition, createClient, listActors, startActor } from "../../../runtime/mod.ts";
+import { type ActorDefinition, createClient, defineActor, type Interceptor, listActors, MicroError, startActor } from "../../../runtime/mod.ts";
 import type { ActorInstance } from "../../../runtime/actor/host.ts";
 import cart from "../../../services/cart.ts";
 import { startTestNats } from "../../support/nats.ts";
@@ -82,12 +82,37 @@ describe("keyed actors (one process)", () => {
     expect(missing.code).toBe("invalid_argument");
     expect(missing.detail).toBe("cart_id");
     expect(missing.message).toContain("cart_id is required");
-    for (const bad of ["c.1", "c 1", "*", "x".repeat(201)]) {
+    for (const bad of ["c.1", "c 1", "*", "x".repeat(201), "x".repeat(5000)]) {
       const malformed = await rejection(client.addItem({ cartId: bad, sku: "apple", quantity: 1 }));
       expect(malformed.code).toBe("invalid_argument");
       expect(malformed.detail).toBe("cart_id");
       expect(malformed.message).toContain("not a valid key");
     }
+    // Refused before any subject or KV key was made of it: the shared connection stays up.
+    expect(conn.nc.isClosed()).toBe(false);
+    expect((await client.getCart({ cartId: "c1" })).cartId).toBe("c1");
+  });
+
+  it("runs the actor type's interceptors on the owner around each command, which can reject it", async () => {
+    const seen: Array<[string, string, string, string | undefined]> = [];
+    const requireUser: Interceptor = (next) => async function requireUser(request) {
+      seen.push([request.kind, request.service, request.method, request.metadata.user]);
+      if (!request.metadata.user) throw new MicroError("unauthenticated", "send metadata user");
+      return await next(request);
+    };
+    const guarded = defineActor(Cart, { name: "guarded", key: "cart_id", initialState: () => ({ count: 0 }), interceptors: [requireUser] }, {
+      addItem: (state, request) => {
+        const next = { count: state.count + request.quantity };
+        return { reply: { cartId: request.cartId, version: BigInt(next.count) }, state: next };
+      },
+    });
+    await start(guarded);
+    const client = createClient(Cart, conn.transport, { service: "guarded", timeoutMs: 5000 });
+    const refused = await rejection(client.addItem({ cartId: "g1", quantity: 5 }));
+    expect(refused.code).toBe("unauthenticated");
+    expect((await client.addItem({ cartId: "g1", quantity: 2 }, { metadata: { user: "42" } })).version).toBe(2n);
+    // Once per command, on the owner (the router that forwarded it runs none).
+    expect(seen).toEqual([["actor", "guarded", "Cart.AddItem", undefined], ["actor", "guarded", "Cart.AddItem", "42"]]);
   });
 
   it("rejects a handler's error without changing the state", async () => {

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Greeter, type SayHelloRequest, SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
-import { createClient, createJetStreamBroker, defineService, type JetStreamBroker, onEvent, publishMessage, startService, type StoredEvent } from "../../../runtime/mod.ts";
+import {
+  createClient,
+  createJetStreamBroker,
+  defineService,
+  type Interceptor,
+  type JetStreamBroker,
+  MicroError,
+  onEvent,
+  publishMessage,
+  startService,
+  type StoredEvent,
+} from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { until } from "../../support/wait.ts";
@@ -109,6 +120,35 @@ describe("typed events in services", () => {
     expect(dead.map((d) => d.id)).toEqual(["garbled"]);
     expect(dead[0]!.error).toContain("is not a greeter.v1.SayHelloRequest");
     expect(handled).toEqual([]);
+    await instance.stop();
+  });
+
+  it("dead-letters an event an interceptor rejects, after the retries a handler error gets", async () => {
+    const handled: string[] = [];
+    const seen: Array<[string, string, string, string | undefined]> = [];
+    const guard: Interceptor = (next) => async function guard(request) {
+      seen.push([request.kind, request.service, request.method, request.metadata.user]);
+      if (request.metadata.user !== "42") throw new MicroError("permission_denied", "only user 42 may say hello");
+      return await next(request);
+    };
+    const guarded = defineService(Greeter, {
+      name: "guarded-events",
+      interceptors: [guard],
+      subscriptions: [onEvent("guarded.in", SayHelloRequestSchema, (m) => void handled.push(m.name), { maxDeliveries: 2 })],
+    }, {});
+    const instance = await startService(guarded, { connection: conn.nc, transport: conn.transport, broker });
+    await publishMessage(broker, "guarded.in", SayHelloRequestSchema, { name: "intruder" }, { id: "rejected", user: "7" });
+    await publishMessage(broker, "guarded.in", SayHelloRequestSchema, { name: "friend" }, { user: "42" });
+    let dead: Array<StoredEvent & { error: string }> = [];
+    const end = Date.now() + 8000;
+    while (dead.length === 0 && Date.now() < end) {
+      dead = [];
+      for await (const d of broker.deadLetters("guarded-events")) dead.push(d);
+      await Bun.sleep(50);
+    }
+    expect(dead.map((d) => [d.id, d.error, d.deliveries])).toEqual([["rejected", "only user 42 may say hello", 2]]);
+    expect(handled).toEqual(["friend"]);
+    expect(seen.filter(([, , , user]) => user === "7")).toEqual([["event", "guarded-events", "guarded.in", "7"], ["event", "guarded-events", "guarded.in", "7"]]);
     await instance.stop();
   });
 
