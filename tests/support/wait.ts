@@ -12,6 +12,11 @@ export interface WaitOptions {
   readonly what?: string;
   /** Pause between two reads (default 20 ms). */
   readonly intervalMs?: number;
+  /**
+   * Count a read that throws as "not yet" (the error is the last value seen) instead of
+   * failing at once: for a service that is still starting. Off by default.
+   */
+  readonly retryErrors?: boolean;
 }
 
 /** Thrown when a condition is not met in time; carries the last value seen. */
@@ -40,8 +45,8 @@ export async function until(check: () => boolean | Promise<boolean>, options: nu
 
 /**
  * Reads `read()` until `accept(value)` holds and returns that value; after the timeout it
- * throws a {@link WaitTimeout} with the last value read. A read that throws counts as not
- * yet (the error is the last value seen) so a service still starting does not fail the wait.
+ * throws a {@link WaitTimeout} with the last value read. A read that throws fails the wait
+ * at once, unless `options.retryErrors`.
  *
  * @example
  * const nodes = await eventually(() => registry.getService("greeter"), (s) => s.length === 1, { what: "greeter registered" });
@@ -56,6 +61,7 @@ export async function eventually<T>(read: () => T | Promise<T>, accept: (value: 
       if (accept(value)) return value;
       last = value;
     } catch (error) {
+      if (!options.retryErrors) throw error;
       last = error;
     }
     if (Date.now() > end) throw new WaitTimeout(options.what ?? `${accept}`, timeoutMs, last);

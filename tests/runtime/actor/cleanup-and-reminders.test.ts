@@ -2,11 +2,11 @@ import { describe, expect, it } from "bun:test";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers } from "@nats-io/nats-core";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
-import { type ActorDefinition, createClient, startActor } from "../../../runtime/mod.ts";
-import type { ActorInstance } from "../../../runtime/actor/host.ts";
+import { createClient, startActor } from "../../../runtime/mod.ts";
 import { shardOf } from "../../../runtime/actor/key.ts";
 import { actorMailboxSubject, actorReminderHeader } from "../../../runtime/protocol/mod.ts";
-import { listActor } from "../../fixtures/actors/list.ts";
+import { listActor, listSkus } from "../../fixtures/actors/list.ts";
+import { actorHost } from "../../support/actor-host.ts";
 import { withNats } from "../../support/nats.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
 import { eventually, until } from "../../support/wait.ts";
@@ -15,19 +15,9 @@ import { eventually, until } from "../../support/wait.ts";
 // than its command allows: each test here failed before the fix it names.
 
 const { nats, conn, teardown } = withNats();
-const instances: ActorInstance[] = [];
-teardown(() => Promise.all(instances.map((i) => i.stop())));
-
-async function start(definition: ActorDefinition, options: { namespace?: string; drainTimeoutMs?: number } = {}): Promise<ActorInstance> {
-  const instance = await startActor(definition, { connection: conn.nc, transport: conn.transport, leaseMs: 1000, onHandlerError: () => undefined, ...options });
-  instances.push(instance);
-  return instance;
-}
-
-function skus(service: string, namespace = "micro") {
-  const client = createClient(Cart, conn.transport, { service, namespace, timeoutMs: 5000 });
-  return async (key: string) => (await client.getCart({ cartId: key })).lines.map((l) => l.sku);
-}
+// Stopped at the end of the file; a handler's failure is what these tests cause on purpose.
+const start = actorHost({ conn, teardown }, { leaseMs: 1000, onHandlerError: () => undefined });
+const skus = (service: string, namespace?: string) => listSkus(conn.transport, service, namespace);
 
 describe("keyed actors: clean-up on stop, timers and reminders", () => {
   it("removes its subscriptions and its mailbox consumers when stopped", async () => {
