@@ -5,10 +5,9 @@ import { fieldKind, jsonPlaceholder } from "../../gateway/dashboard/request-form
 import type { ActorInstance } from "../../runtime/actor/host.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import { type ActorDefinition, createClient, createMemoryRegistry, createMemoryTransport, type FieldSchema, listActors, type ServiceRecord, startActor, webServiceRecord } from "../../runtime/mod.ts";
-import { probeActorModule } from "../support/actor-modules.ts";
+import { probeActor } from "../fixtures/actors/probe.ts";
 import { startTestNats } from "../support/nats.ts";
 import { openTestConnection } from "../support/rpc.ts";
-import { makeServicesDir } from "../support/service-dirs.ts";
 import { until } from "../support/wait.ts";
 
 const f = (name: string, type: string, extra: Partial<FieldSchema> = {}): FieldSchema => ({ name, type, repeated: false, map: false, ...extra });
@@ -124,21 +123,18 @@ describe("dashboard actors panel", () => {
   let nats: NatsServerProcess;
   let conn: Awaited<ReturnType<typeof openTestConnection>>;
   let instance: ActorInstance;
-  let dir: { dir: string; remove(): void };
   let definition: ActorDefinition;
 
   beforeAll(async () => {
     nats = await startTestNats();
     conn = await openTestConnection(nats.url);
-    dir = makeServicesDir({ "probe.ts": probeActorModule({ name: "probe" }) });
-    definition = (await import(`${dir.dir}/probe.ts`)).default as ActorDefinition;
+    definition = probeActor({ name: "probe" });
     instance = await startActor(definition, { connection: conn.nc, transport: conn.transport, leaseMs: 1000 });
   });
   afterAll(async () => {
     await instance.stop();
     await conn.close();
     await nats.stop();
-    dir.remove();
   });
 
   const actorRecord = (name: string, metadata: Record<string, string>): ServiceRecord => ({

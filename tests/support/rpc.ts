@@ -2,8 +2,16 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { NatsTransport } from "../../runtime/client/nats-transport.ts";
 
+/** A connection to a test server and a client transport over it. */
+export interface TestConnection {
+  readonly nc: NatsConnection;
+  readonly transport: NatsTransport;
+  /** Closes the transport, then the connection. */
+  close(): Promise<void>;
+}
+
 /** A connection and a client transport on a test server; `close()` releases both. */
-export async function openTestConnection(url: string): Promise<{ nc: NatsConnection; transport: NatsTransport; close(): Promise<void> }> {
+export async function openTestConnection(url: string): Promise<TestConnection> {
   const nc = await connect({ servers: url });
   const transport = new NatsTransport(nc);
   return {

@@ -1,16 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { beforeAll, describe, expect, it } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createGateway } from "../../../gateway/app.ts";
-import { createSidecar, type Sidecar } from "../../../gateway/sidecar/mod.ts";
-import { createJetStreamBroker, createNatsRegistry, type JetStreamBroker, type Registry } from "../../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import type { Sidecar } from "../../../gateway/sidecar/mod.ts";
+import type { JetStreamBroker, Registry } from "../../../runtime/mod.ts";
 import { json, startHttpApp, type TestHttpApp } from "../../support/http-app.ts";
-import { startTestNats } from "../../support/nats.ts";
-import { openTestConnection } from "../../support/rpc.ts";
-import { until } from "../../support/wait.ts";
+import { withNats } from "../../support/nats.ts";
+import { startSidecarStack } from "../../support/sidecar.ts";
+import { eventually, until } from "../../support/wait.ts";
 
-let nats: NatsServerProcess;
-let conn: Awaited<ReturnType<typeof openTestConnection>>;
+const { conn, teardown } = withNats();
 let registry: Registry;
 let broker: JetStreamBroker;
 let sidecar: Sidecar;
@@ -18,13 +16,13 @@ let gateway: ReturnType<typeof createGateway>;
 let app: TestHttpApp;
 let inFlight = 0;
 let mostInFlight = 0;
+// Added first, so it runs last: after the sidecar (and its apps' deregistration) closed.
+teardown(() => app.stop());
 
 beforeAll(async () => {
-  nats = await startTestNats();
-  conn = await openTestConnection(nats.url);
-  registry = await createNatsRegistry(conn.nc);
-  broker = await createJetStreamBroker(conn.nc);
-  sidecar = createSidecar({ connection: conn.nc, transport: conn.transport, registry, broker, log: () => {} });
+  const stack = await startSidecarStack(conn);
+  ({ registry, broker, sidecar } = stack);
+  teardown(() => stack.close());
   gateway = createGateway({ transport: conn.transport, broker, sidecar });
   app = startHttpApp((request, body) => {
     const path = new URL(request.url).pathname;
@@ -49,13 +47,6 @@ beforeAll(async () => {
         return new Response("no route", { status: 404 });
     }
   });
-});
-afterAll(async () => {
-  await sidecar.close();
-  await app.stop();
-  await registry.close();
-  await conn.close();
-  await nats.stop();
 });
 
 const send = (path: string, init: RequestInit = {}) => gateway.fetch(new Request(`http://gw${path}`, init));
@@ -93,12 +84,12 @@ describe("sidecar API", () => {
     expect(Number(call.headers.get("x-micro-timeout"))).toBeGreaterThan(0);
 
     // Registered like any service: discovery and the registry listing see it.
-    let listed: { services: Array<{ name: string; version: string; metadata: Record<string, string>; nodes: { id: string }[] }> } = { services: [] };
-    const end = Date.now() + 5000;
-    for (; listed.services.length === 0 && Date.now() < end; await Bun.sleep(20)) {
+    type Listing = { services: Array<{ name: string; version: string; metadata: Record<string, string>; nodes: { id: string }[] }> };
+    const listing = async (): Promise<Listing> => {
       const res = await send("/sidecar/registry/greeter-py");
-      if (res.status === 200) listed = await res.json() as typeof listed;
-    }
+      return res.status === 200 ? (await res.json() as Listing) : { services: [] };
+    };
+    const listed = await eventually(listing, (l) => l.services.length > 0, { timeoutMs: 5000, what: "greeter-py in the sidecar's registry listing" });
     expect(listed.services.map((s) => [s.name, s.version, s.metadata, s.nodes.map((n) => n.id)])).toEqual([["greeter-py", "1.0.0", { language: "python", sidecar: "true" }, [hosted.nodeId]]]);
   });
 
@@ -132,8 +123,7 @@ describe("sidecar API", () => {
     const res = await send("/sidecar/registry/short-lived", { method: "DELETE" });
     expect(res.status).toBe(200);
     expect((await res.json() as { deregistered: { name: string }[] }).deregistered.map((s) => s.name)).toEqual(["short-lived"]);
-    let left = await registry.getService("short-lived");
-    for (const end = Date.now() + 3000; left.length > 0 && Date.now() < end; await Bun.sleep(20)) left = await registry.getService("short-lived");
+    const left = await eventually(() => registry.getService("short-lived"), (nodes) => nodes.length === 0, { timeoutMs: 3000, what: "short-lived gone from the registry" });
     expect(left).toEqual([]);
     const started = Date.now();
     const call = await post("/sidecar/rpc", { service: "short-lived", endpoint: "ShortLived.Hello" });

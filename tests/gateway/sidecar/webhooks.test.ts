@@ -1,41 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { createSidecar, createSidecarApp, type Sidecar } from "../../../gateway/sidecar/mod.ts";
-import { createJetStreamBroker, createNatsRegistry, type JetStreamBroker, type Registry } from "../../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { beforeAll, describe, expect, it } from "bun:test";
+import { createSidecarApp } from "../../../gateway/sidecar/mod.ts";
+import type { JetStreamBroker } from "../../../runtime/mod.ts";
 import { json, startHttpApp, type TestHttpApp } from "../../support/http-app.ts";
-import { startTestNats } from "../../support/nats.ts";
-import { openTestConnection } from "../../support/rpc.ts";
-import { until } from "../../support/wait.ts";
+import { withNats } from "../../support/nats.ts";
+import { startSidecarStack } from "../../support/sidecar.ts";
+import { eventually, until } from "../../support/wait.ts";
 
-let nats: NatsServerProcess;
-let conn: Awaited<ReturnType<typeof openTestConnection>>;
-let registry: Registry;
+const { conn, teardown } = withNats();
 let broker: JetStreamBroker;
-let sidecar: Sidecar;
 let api: ReturnType<typeof createSidecarApp>;
 let app: TestHttpApp;
 let flakyFailures = 2;
+// Added first, so it runs last: after the sidecar closed.
+teardown(() => app.stop());
 
 beforeAll(async () => {
-  nats = await startTestNats();
-  conn = await openTestConnection(nats.url);
-  registry = await createNatsRegistry(conn.nc);
-  broker = await createJetStreamBroker(conn.nc);
-  sidecar = createSidecar({ connection: conn.nc, transport: conn.transport, registry, broker, log: () => {} });
-  api = createSidecarApp(sidecar);
+  const stack = await startSidecarStack(conn);
+  broker = stack.broker;
+  teardown(() => stack.close());
+  api = createSidecarApp(stack.sidecar);
   app = startHttpApp((request) => {
     const path = new URL(request.url).pathname;
     if (path === "/hooks/flaky" && flakyFailures-- > 0) return new Response("not yet", { status: 500 });
     if (path === "/hooks/down") return new Response("down", { status: 503 });
     return json({ ok: true });
   });
-});
-afterAll(async () => {
-  await sidecar.close();
-  await app.stop();
-  await registry.close();
-  await conn.close();
-  await nats.stop();
 });
 
 const post = (path: string, body: unknown) =>
@@ -78,12 +67,12 @@ describe("webhook subscriptions", () => {
     expect((await post("/subscriptions", { topic: "audit.lost", url: `${app.url}/hooks/down`, service: "archiver", maxDeliveries: 2 })).status).toBe(201);
     const stored = await publish("audit.lost", { n: 1 });
     await until(() => received("/hooks/down").length === 2);
-    const letters: Array<{ id: string; error: string }> = [];
-    const end = Date.now() + 5000;
-    while (letters.length === 0 && Date.now() < end) {
-      for await (const letter of broker.deadLetters("archiver")) letters.push(letter);
-      await Bun.sleep(50);
-    }
+    const deadLetters = async () => {
+      const found: Array<{ id: string; error: string }> = [];
+      for await (const letter of broker.deadLetters("archiver")) found.push(letter);
+      return found;
+    };
+    const letters = await eventually(deadLetters, (found) => found.length > 0, { timeoutMs: 5000, intervalMs: 50, what: "a dead letter of archiver" });
     expect(letters.map((l) => [l.id, l.error])).toEqual([[stored.id, `webhook ${app.url}/hooks/down answered 503 for event ${stored.id}`]]);
   });
 

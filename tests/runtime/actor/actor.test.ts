@@ -1,36 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { type ActorDefinition, createClient, defineActor, type Interceptor, listActors, MicroError, startActor } from "../../../runtime/mod.ts";
 import type { ActorInstance } from "../../../runtime/actor/host.ts";
 import cart from "../../../services/cart.ts";
-import { startTestNats } from "../../support/nats.ts";
+import { probeActor, type ProbeActorOptions, type ProbeState } from "../../fixtures/actors/probe.ts";
+import { withNats } from "../../support/nats.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
-import { probeActorModule, type ProbeState } from "../../support/actor-modules.ts";
-import { makeServicesDir } from "../../support/service-dirs.ts";
-import { until } from "../../support/wait.ts";
+import { eventually, until } from "../../support/wait.ts";
 
-let nats: NatsServerProcess;
-let conn: Awaited<ReturnType<typeof openTestConnection>>;
+const { nats, conn, teardown } = withNats();
 const instances: ActorInstance[] = [];
-const dirs: Array<{ remove(): void }> = [];
+teardown(() => Promise.all(instances.map((i) => i.stop())));
 
-beforeAll(async () => {
-  nats = await startTestNats();
-  conn = await openTestConnection(nats.url);
-});
-
-afterAll(async () => {
-  await Promise.all(instances.map((i) => i.stop()));
-  await conn.close();
-  await nats.stop();
-  for (const dir of dirs) dir.remove();
-});
-
-async function probe(options: Parameters<typeof probeActorModule>[0]): Promise<ActorDefinition> {
-  const dir = makeServicesDir({ "probe.ts": probeActorModule(options) });
-  dirs.push(dir);
-  return (await import(`${dir.dir}/probe.ts`)).default as ActorDefinition;
+async function probe(options: ProbeActorOptions): Promise<ActorDefinition> {
+  return probeActor(options);
 }
 
 async function start(definition: ActorDefinition, options: { passivateAfterMs?: number; onHandlerError?: (error: unknown, what: string) => void } = {}): Promise<ActorInstance> {
@@ -138,10 +121,8 @@ describe("keyed actors (one process)", () => {
     const { jetstreamManager } = await import("@nats-io/jetstream");
     const jsm = await jetstreamManager(conn.nc);
     expect((await jsm.streams.info("MICRO_ACTORS")).state.messages).toBeGreaterThan(0);
-    const end = Date.now() + 8000;
-    let left = -1;
-    while (Date.now() < end && (left = (await jsm.streams.info("MICRO_ACTORS")).state.messages) > 0) await Bun.sleep(100);
-    expect(left).toBe(0);
+    const messages = async () => (await jsm.streams.info("MICRO_ACTORS")).state.messages;
+    expect(await eventually(messages, (left) => left === 0, { timeoutMs: 8000, intervalMs: 100, what: "the mailbox to be purged" })).toBe(0);
   });
 
   it("lets a handler call another service with the command's metadata", async () => {
@@ -175,9 +156,7 @@ describe("keyed actors (one process)", () => {
     await start(definition);
     const client = createClient(Cart, conn.transport, { service: "timed", timeoutMs: 5000 });
     await client.addItem({ cartId: "t1", sku: "timer:50" });
-    let state: ProbeState | undefined;
-    const end = Date.now() + 5000;
-    while ((state = await probeState("timed", "t1")).timers === 0 && Date.now() < end) await Bun.sleep(50);
+    const state = await eventually(() => probeState("timed", "t1"), (s) => s.timers > 0, { timeoutMs: 5000, what: "the timer of t1 to fire" });
     expect(state.applied.map((a) => a.sku)).toEqual(["timer:50", "timer:t"]);
     const nodes = await listActors(conn.nc, "timed");
     expect(nodes.length).toBe(1);
@@ -201,7 +180,7 @@ describe("keyed actors (one process)", () => {
     for (let i = 0; keys.length < 16; i++) if (!keys.some((k) => shardOf(k, 16) === shardOf(`h${i}`, 16))) keys.push(`h${i}`);
     const client = createClient(Cart, conn.transport, { service: "handoff", timeoutMs: 10_000 });
     const long = keys.map((key) => client.addItem({ cartId: key, sku: "long", quantity: 2000 }));
-    await Bun.sleep(200);
+    await until(() => keys.every((key) => first.actorStatus().active.some((a) => a.key === key)), { timeoutMs: 5000, what: "every key's long command running" });
     const other = await openTestConnection(nats.url);
     let second: ActorInstance | undefined;
     try {
@@ -211,9 +190,9 @@ describe("keyed actors (one process)", () => {
         leaseMs: 1000,
         onHandlerError: (error, what) => failures.push(`${what}: ${String(error)}`),
       });
-      // By now the first node has seen the second and is draining the shards it gives up:
+      // Once the first node has seen the second it is draining the shards it gives up:
       // these commands stay in the mailbox until the new owner starts.
-      await Bun.sleep(600);
+      await until(() => first.actorStatus().members.length === 2, { timeoutMs: 5000, what: "the first node to see the second" });
       const next = keys.map((key) => client.addItem({ cartId: key, sku: "next" }));
       await Promise.all([...long, ...next]);
       let moved = 0;
@@ -235,8 +214,7 @@ describe("keyed actors (one process)", () => {
     await start(await probe({ name: "repeat" }));
     const client = createClient(Cart, conn.transport, { service: "repeat", timeoutMs: 5000 });
     await client.addItem({ cartId: "e1", sku: "every:150" });
-    const end = Date.now() + 8000;
-    while ((await probeState("repeat", "e1")).reminded < 2 && Date.now() < end) await Bun.sleep(50);
+    await eventually(() => probeState("repeat", "e1"), (s) => s.reminded >= 2, { timeoutMs: 8000, what: "the reminder of e1 to fire twice" });
     await client.addItem({ cartId: "e1", sku: "forget" });
     await Bun.sleep(200); // a firing already on its way to the mailbox still lands
     const after = (await probeState("repeat", "e1")).reminded;

@@ -3,63 +3,40 @@
  * per key, parallelism across keys, a SIGKILL of the host in the middle of 1,000 commands,
  * and a reminder that fires after its host died.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { afterEach, beforeEach, describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
 import { type Client, createClient, listActors, MicroError } from "../../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
-import { startTestNats } from "../../support/nats.ts";
-import { openTestConnection } from "../../support/rpc.ts";
-import { probeActorModule, type ProbeState } from "../../support/actor-modules.ts";
-import { makeServicesDir } from "../../support/service-dirs.ts";
-import { type Child, runMicro } from "../../support/subprocess.ts";
+import type { ProbeState } from "../../fixtures/actors/probe.ts";
+import { actorNodes, type ActorNode } from "../../support/actor-nodes.ts";
+import { withNats } from "../../support/nats.ts";
+import { eventually, until } from "../../support/wait.ts";
 
-let nats: NatsServerProcess;
-let conn: Awaited<ReturnType<typeof openTestConnection>>;
-let services: { dir: string; remove(): void };
-let children: Child[] = [];
-
+const { nats, conn } = withNats();
 const leaseMs = 1200;
+const runners = actorNodes({ nats, conn, leaseMs });
 
-beforeAll(async () => {
-  nats = await startTestNats();
-  conn = await openTestConnection(nats.url);
-  services = makeServicesDir({ "probe.ts": probeActorModule({ name: "probe" }) });
+// Each test its own service name: no test meets the leases and member entries of the nodes
+// the previous one killed (they expire while the next nodes list the members).
+let round = 0;
+let service = "probe";
+beforeEach(() => {
+  service = `probe${++round}`;
 });
 
-afterEach(async () => {
-  for (const child of children) child.process.kill("SIGKILL");
-  await Promise.all(children.map((c) => c.exited));
-  children = [];
-});
-
-afterAll(async () => {
-  await conn.close();
-  await nats.stop();
-  services.remove();
-});
+afterEach(() => runners.killAll());
 
 /** Starts a runner serving the probe actor; resolves with it and its node id. */
-async function startNode(): Promise<{ child: Child; nodeId: string }> {
-  const child = runMicro(["run", services.dir], { NATS_URL: nats.url, MICRO_ACTOR_LEASE_MS: String(leaseMs), MICRO_DRAIN_TIMEOUT_MS: "2000" });
-  children.push(child);
-  await child.waitFor(/service probe .*\(node (probe-\w+)\)/, 45_000);
-  return { child, nodeId: /\(node (probe-\w+)\)/.exec(child.output())![1]! };
+function startNode(): Promise<ActorNode> {
+  return runners.start(service);
 }
 
 /** Waits until every node owns some shards and they agree on the members. */
 async function balanced(count: number): Promise<void> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const nodes = await listActors(conn.nc, "probe");
-    const owned = nodes.reduce((n, s) => n + s.shards.length, 0);
-    if (nodes.length === count && owned === 16 && nodes.every((n) => n.shards.length > 0 && n.members.length === count)) return;
-    if (Date.now() > end) throw new Error(`shards not balanced: ${JSON.stringify(nodes.map((n) => [n.nodeId, n.shards]))}`);
-    await Bun.sleep(100);
-  }
+  await runners.balanced(service, count);
 }
 
 function client(): Client<typeof Cart> {
-  return createClient(Cart, conn.transport, { service: "probe", timeoutMs: 10_000 });
+  return createClient(Cart, conn.transport, { service, timeoutMs: 10_000 });
 }
 
 async function state(key: string): Promise<ProbeState> {
@@ -115,7 +92,7 @@ describe("keyed actors across processes", () => {
     let victim: string | undefined;
     for (let i = 0; i < total; i++) {
       if (i === 1) {
-        victim = (await listActors(conn.nc, "probe")).find((n) => n.active.some((a) => a.key === "c1"))!.nodeId;
+        victim = (await listActors(conn.nc, service)).find((n) => n.active.some((a) => a.key === "c1"))!.nodeId;
       }
       if (i === 300) {
         // The kill lands at some moment of a later command: stored, applying, committed or replying.
@@ -160,14 +137,19 @@ describe("keyed actors across processes", () => {
         answered.set(key, i + 1);
       }
     });
-    await Bun.sleep(300);
+    // Lets the load run for some commands per key, however slow the machine is.
+    const loadAdvanced = async () => {
+      const before = keys.map((key) => answered.get(key) ?? 0);
+      await until(() => keys.every((key, i) => (answered.get(key) ?? 0) >= before[i]! + 10), { timeoutMs: 30_000, what: "10 more answered commands on every key" });
+    };
+    await loadAdvanced();
     const joined = await Promise.all([startNode(), startNode()]);
     await balanced(3);
-    await Bun.sleep(300);
+    await loadAdvanced();
     joined[0].child.process.kill("SIGTERM");
     expect(await joined[0].child.exited).toBe(0);
     await balanced(2);
-    await Bun.sleep(300);
+    await loadAdvanced();
     running = false;
     await Promise.all(load);
     let moved = 0;
@@ -189,12 +171,7 @@ describe("keyed actors across processes", () => {
     first.child.process.kill("SIGKILL");
     await first.child.exited;
     await startNode();
-    const end = Date.now() + 20_000;
-    let now = await state("r1");
-    while (now.reminded === 0 && Date.now() < end) {
-      await Bun.sleep(200);
-      now = await state("r1");
-    }
+    const now = await eventually(() => state("r1"), (s) => s.reminded > 0, { timeoutMs: 20_000, intervalMs: 200, what: "the reminder of r1 to fire on the new node" });
     expect(now.applied.map((a) => a.sku)).toEqual(["remind:2500", "reminded:remind:2500"]);
     expect(now.reminded).toBe(1);
   }, 120_000);
