@@ -6,6 +6,7 @@ import { Deferred, Effect, Exit, Scope } from "effect";
 import type { RunnerConfig, RunningServices } from "../runtime/runner/runner.ts";
 import { layerRuntime, startServices } from "../runtime/runner/runner.ts";
 import { runnerConfigFromEnv } from "../runtime/runner/config.ts";
+import type { SettingSources } from "../runtime/config/mod.ts";
 import { onShutdownSignal, setExitCode } from "../runtime/platform/signals.ts";
 import { MicroError } from "../runtime/errors/micro-error.ts";
 import { ClientTransport } from "../runtime/client/transport-layer.ts";
@@ -22,12 +23,11 @@ import { Nats } from "../runtime/nats/connection.ts";
 import { listActors } from "../runtime/actor/status.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
-export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean } = {}): Promise<number> {
+export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean; sources?: SettingSources } = {}): Promise<number> {
   let config: RunnerConfig;
   let auth: AuthConfig | undefined;
   try {
-    config = runnerConfigFromEnv(overrides);
-    if (overrides.onlyModule !== undefined) config = { ...config, onlyModule: overrides.onlyModule };
+    config = runnerConfigFromEnv(overrides, options.sources);
     // A broken auth file must stop the run, never leave the gateway open.
     auth = config.gatewayAuthFile === undefined || config.gatewayPort === 0 ? undefined : loadAuthFile(config.gatewayAuthFile);
   } catch (error) {

@@ -1,29 +1,34 @@
 /**
- * One command's connection to NATS and what it opens on it (registry, broker, routing rules),
- * all closed when the command ends; and how a command's failure becomes a message and an exit code.
+ * One command's services on NATS (connection, transport, registry, broker, routing rules,
+ * discovery) as layers built in the command's scope, so all are released when it ends; and how
+ * a command's failure becomes a message and an exit code.
  * @module
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Effect, Option } from "effect";
-import { createJetStreamBroker, type JetStreamBroker } from "../runtime/broker/nats-jetstream.ts";
-import { createDiscovery, type Discovery } from "../runtime/client/discovery.ts";
-import { NatsTransport } from "../runtime/client/nats-transport.ts";
+import { Context, Effect, Layer, Option } from "effect";
+import { EventBroker } from "../runtime/broker/layer.ts";
+import type { JetStreamBroker } from "../runtime/broker/nats-jetstream.ts";
+import type { Discovery } from "../runtime/client/discovery.ts";
+import { ClientTransport } from "../runtime/client/transport-layer.ts";
+import type { Transport } from "../runtime/client/transport.ts";
+import { natsUrlOf, readSettings, type Settings } from "../runtime/config/mod.ts";
 import { MicroError } from "../runtime/errors/micro-error.ts";
-import { connectNats } from "../runtime/nats/connection.ts";
-import { createNatsRegistry } from "../runtime/registry/nats-kv.ts";
+import { Nats } from "../runtime/nats/connection.ts";
+import { ServiceRegistry } from "../runtime/registry/layer.ts";
 import type { Registry } from "../runtime/registry/types.ts";
-import { createRoutingRules, type RoutingRules } from "../runtime/selector/routing-rules.ts";
+import type { RoutingRules } from "../runtime/selector/routing-rules.ts";
 import { paint, printError, progress } from "./output.ts";
-import { type CliSettings, type ConnectionFlags, resolveSettings } from "./settings.ts";
+import { CallDiscovery, Routes, sessionLayers } from "./session-layers.ts";
+import { commandSources, type ConnectionFlags } from "./settings.ts";
 
 /** Exit codes: 0 ok; 1 the operation failed (a call's error); 2 bad input; 3 NATS unreachable. */
 export const exitCodes = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
-/** A NATS connection for one command, with lazily opened helpers. */
+/** A NATS connection for one command, with its other services opened on first use. */
 export interface CliSession {
-  readonly settings: CliSettings;
+  readonly settings: Settings;
   readonly nc: NatsConnection;
-  readonly transport: NatsTransport;
+  readonly transport: Transport;
   registry(): Promise<Registry>;
   broker(): Promise<JetStreamBroker>;
   rules(): Promise<RoutingRules>;
@@ -47,45 +52,41 @@ export async function remote<T>(work: Promise<T>): Promise<T> {
 /** Raised when NATS cannot be reached, so the exit code can say so. */
 class Unreachable extends MicroError {}
 
-/** Connects (bounded by `connectTimeoutMs`), runs `use`, and closes everything it opened. */
+/**
+ * Connects (bounded by `connectTimeoutMs`), runs `use`, and releases everything it opened: the
+ * services `use` asked for, the transport, then the connection (drained).
+ */
 export async function withSession<T>(flags: ConnectionFlags, use: (session: CliSession) => Promise<T>): Promise<T> {
-  const settings = resolveSettings(flags);
-  const waiting = progress();
-  // Only a slow connection gets a progress line: a fast one would just flicker.
-  const slow = setTimeout(() => waiting.update(`connecting to NATS at ${settings.natsUrl} (giving up after ${settings.connectTimeoutMs / 1000}s) ...`), 250);
-  let nc: NatsConnection;
-  try {
-    nc = await connectNats({ servers: settings.natsUrl, name: "jetmicro-cli", timeoutMs: settings.connectTimeoutMs });
-  } catch (error) {
-    throw new Unreachable("unavailable", `${MicroError.from(error).message} (start one with "micro run", or set --nats-url / NATS_URL)`);
-  } finally {
-    clearTimeout(slow);
-    waiting.done();
-  }
-  const transport = new NatsTransport(nc);
-  const closers: Array<() => Promise<void>> = [];
-  const once = <V>(open: () => Promise<V>, close: (v: V) => Promise<void>) => {
-    let opened: Promise<V> | undefined;
-    return () => (opened ??= open().then((v) => (closers.push(() => close(v)), v)));
-  };
-  const registry = once(() => createNatsRegistry(nc, { ttlMs: settings.registryTtlMs }), (r) => r.close());
-  const rules = once(() => createRoutingRules(nc), (r) => r.close());
-  const session: CliSession = {
-    settings,
-    nc,
-    transport,
-    registry,
-    rules,
-    broker: once(() => createJetStreamBroker(nc, { namespace: settings.namespace }), async () => {}),
-    discovery: once(async () => createDiscovery({ registry: await registry(), rules: await rules() }), (d) => d.close()),
-  };
-  try {
-    return await use(session);
-  } finally {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    await transport.close().catch(() => undefined);
-    await nc.drain().catch(() => nc.close());
-  }
+  const settings = readSettings(commandSources(flags));
+  const natsUrl = natsUrlOf(settings);
+  const layers = sessionLayers(settings, natsUrl);
+  const program = Effect.gen(function* () {
+    const scope = yield* Effect.scope;
+    const memo = yield* Layer.makeMemoMap;
+    /** Builds `layer` into the command's scope (once), giving its service. */
+    const open = <I, S, E>(layer: Layer.Layer<I, E>, key: Context.Key<I, S>) => {
+      let opened: Promise<S> | undefined;
+      return () => (opened ??= Effect.runPromise(Layer.buildWithMemoMap(layer, memo, scope).pipe(Effect.map((context) => Context.get(context, key)))));
+    };
+    const waiting = progress();
+    // Only a slow connection gets a progress line: a fast one would just flicker.
+    const slow = setTimeout(() => waiting.update(`connecting to NATS at ${natsUrl} (giving up after ${settings.connectTimeoutMs / 1000}s) ...`), 250);
+    const nc = yield* Effect.tryPromise({
+      try: () => open(layers.nats, Nats)(),
+      catch: (error) => new Unreachable("unavailable", `${MicroError.from(error).message} (start one with "micro run", or set --nats-url / NATS_URL)`),
+    }).pipe(Effect.ensuring(Effect.sync(() => (clearTimeout(slow), waiting.done()))));
+    const session: CliSession = {
+      settings,
+      nc,
+      transport: yield* Effect.promise(open(layers.transport, ClientTransport)),
+      registry: open(layers.registry, ServiceRegistry),
+      broker: open(layers.broker, EventBroker),
+      rules: open(layers.routes, Routes),
+      discovery: open(layers.discovery, CallDiscovery),
+    };
+    return yield* Effect.tryPromise({ try: () => use(session), catch: (error) => error });
+  }).pipe(Effect.scoped);
+  return Effect.runPromise(program);
 }
 
 /** Prints an error as `error <code>: <message>` (and its detail) on stderr; returns the exit code it means. */

@@ -3,11 +3,10 @@
  * @module
  */
 import { Argument, Command, Flag } from "effect/cli";
-import type { RunnerConfig } from "../../runtime/runner/runner.ts";
-import { connectionFlags } from "../flags.ts";
+import { connection, connectionFlags } from "../flags.ts";
 import { runCommand } from "../run.ts";
 import { action, opt } from "../session.ts";
-import { readConfigFile } from "../settings.ts";
+import { commandSources } from "../settings.ts";
 
 export const runServicesCommand = Command.make("run", {
   dir: Argument.String("dir").pipe(Argument.optional, Argument.withDescription("folder of service modules (default: MICRO_SERVICES_DIR, services)")),
@@ -16,17 +15,9 @@ export const runServicesCommand = Command.make("run", {
   ...connectionFlags,
 }, (input) =>
   action("run", async () => {
-    // Unlike the other commands, run starts a NATS server when none is given.
-    const file = readConfigFile(opt(input.config));
-    const natsUrl = opt(input.natsUrl) ?? (process.env.NATS_URL || undefined) ?? (file.natsUrl as string | undefined);
-    const namespace = opt(input.namespace) ?? (process.env.MICRO_NAMESPACE || undefined) ?? (file.namespace as string | undefined);
-    const overrides: Partial<RunnerConfig> = {
-      ...(opt(input.dir) === undefined ? {} : { servicesDir: opt(input.dir) }),
-      ...(natsUrl === undefined ? {} : { natsUrl }),
-      ...(namespace === undefined ? {} : { namespace }),
-      ...(opt(input.module) === undefined ? {} : { onlyModule: opt(input.module) }),
-    };
-    return runCommand(overrides, { watch: input.watch });
+    // Unlike the other commands, run starts a NATS server when no URL is set.
+    const sources = commandSources(connection(input));
+    return runCommand({ servicesDir: opt(input.dir), onlyModule: opt(input.module) }, { watch: input.watch, sources });
   }),
 ).pipe(
   Command.withDescription("Run NATS (found at NATS_URL or started), every service module in dir, and the HTTP gateway, until Ctrl-C"),
