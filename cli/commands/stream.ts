@@ -12,7 +12,7 @@ import { MicroError } from "../../runtime/errors/micro-error.ts";
 import { onShutdownSignal } from "../../runtime/platform/signals.ts";
 import type { StreamChannel } from "../../runtime/stream/channel.ts";
 import { contentTypeHeader, jsonContentType, timeoutHeader } from "../../runtime/protocol/mod.ts";
-import { assertToken, nodeSubject, serviceSubject } from "../../runtime/protocol/mod.ts";
+import { assertToken, callSubject } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
 import { print, printJson } from "../output.ts";
 import { action, exitCodes, opt, parseJsonArgument, remote, withSession } from "../session.ts";
@@ -105,7 +105,8 @@ export const streamCommand = Command.make("stream", {
       if (timeoutMs !== undefined) headers.set(timeoutHeader, String(timeoutMs));
       writeMetadata(headers, opt(input.metadata) ?? {});
       const { namespace } = session.settings;
-      const subject = node === undefined ? `${serviceSubject(namespace, "srv", input.service)}.${input.endpoint}` : `${nodeSubject(namespace, node)}.${input.endpoint}`;
+      // Checked and bounded by the protocol: a hostile name is invalid_argument before NATS.
+      const subject = callSubject({ namespace, service: input.service, endpoint: input.endpoint, ...(node === undefined ? {} : { node }) });
       const channel = await remote(session.transport.openStream!({
         subject, headers, label: input.endpoint, openBy: Date.now() + Math.min(timeoutMs ?? 10_000, 10_000),
         ...(timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs }),
