@@ -36,9 +36,20 @@ interface FileSettings {
 /** The one provider of settings: flags, else the environment, else the config file. */
 export function settingsProvider(sources: SettingSources = {}): ConfigProvider.ConfigProvider {
   return ConfigProvider.fromEnvRecord({ ...sources.flags }).pipe(
-    ConfigProvider.orElse(ConfigProvider.fromEnvRecord({ ...(sources.env ?? process.env) })),
+    ConfigProvider.orElse(ConfigProvider.fromEnvRecord(environment(sources.env ?? process.env))),
     ConfigProvider.orElse(ConfigProvider.fromEnvRecord({ ...configFileSettings(sources.configFile).values })),
   );
+}
+
+/**
+ * The environment as settings read it. The one variable whose empty value is a value:
+ * `MICRO_GATEWAY_FORWARD_HEADERS=` forwards no header (unset forwards the default list), so it
+ * becomes an empty list rather than unset.
+ */
+function environment(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const out = { ...env };
+  if (out.MICRO_GATEWAY_FORWARD_HEADERS === "") out.MICRO_GATEWAY_FORWARD_HEADERS = ",";
+  return out;
 }
 
 /**

@@ -33,6 +33,9 @@ describe("settings", () => {
     expect(readSettings({ env: { NATS_URL: "", MICRO_NAMESPACE: "" } })).toMatchObject({ natsUrl: undefined, namespace: "micro" });
     expect(readSettings({ env: { NATS_URL: "" }, configFile: path }).natsUrl).toBe("nats://file:4222");
     expect(natsUrlOf(readSettings({ env: { NATS_URL: "", MICRO_NATS_PORT: "4333" } }))).toBe("nats://127.0.0.1:4333");
+    // The exception: an empty header allow list forwards nothing, unset forwards the gateway's default.
+    expect(readSettings({ env: { MICRO_GATEWAY_FORWARD_HEADERS: "" } }).gatewayForwardHeaders).toEqual([]);
+    expect(readSettings({ env: {} }).gatewayForwardHeaders).toBeUndefined();
   });
 
   it("name the variable, or the config file key, that is wrong", () => {
