@@ -15,7 +15,7 @@ if (!existsSync(join(root, "gen"))) {
   const setup = spawnSync(process.execPath, [join(root, "scripts", "setup.mjs")], { stdio: ["ignore", "inherit", "inherit"] });
   if (setup.status !== 0) process.exit(setup.status ?? 1);
 }
-const child = spawn(bun, [join(root, "runtime", "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+const child = spawn(bun, [join(root, "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
 // Ctrl-C already reaches the child through the terminal's process group; forward only the rest.
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => child.kill("SIGTERM"));

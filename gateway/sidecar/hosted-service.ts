@@ -10,6 +10,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { JetStreamBroker, Registry, ServiceInstance, ServiceRecord, Transport } from "../../runtime/mod.ts";
 import { startService } from "../../runtime/mod.ts";
 import { serviceRecord } from "../../runtime/registry/records.ts";
+import { keepRegistered, type Registration } from "../../runtime/registry/keep-registered.ts";
 import { fetchFailure, forwardCall } from "./forward.ts";
 import { defineJsonService, type JsonServiceSpec } from "./json-service.ts";
 
@@ -71,8 +72,7 @@ export class HostedService {
   readonly #deps: HostDeps;
   #state: HostedState = "unhealthy";
   #instance: ServiceInstance | undefined;
-  #record: ServiceRecord | undefined;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #registration: Registration | undefined;
   #healthTimer: ReturnType<typeof setTimeout> | undefined;
   #lastHealthError: string | undefined;
   /** Set as soon as stop() is called, so a health check in flight schedules no next one. */
@@ -145,15 +145,13 @@ export class HostedService {
     });
     const record = jsonRecord(serviceRecord(definition, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace, metadata: deps.nodeMetadata }, deps.registryTtlMs));
     try {
-      await deps.registry.register(record);
+      this.#registration = await keepRegistered(deps.registry, record);
     } catch (error) {
       // Nobody could discover it: it must not take calls behind the registry's back.
       await instance.stop();
       throw error;
     }
     this.#instance = instance;
-    this.#record = record;
-    this.#heartbeat = setInterval(() => void deps.registry.register(record).catch(() => undefined), Math.max(100, Math.floor(deps.registryTtlMs / 3)));
     if (this.#state === "unhealthy" && this.#lastHealthError !== undefined) deps.log(`${this.spec.name} ${this.spec.version}: the app is healthy again, serving as ${instance.nodeId}`);
     this.#state = "serving";
     this.#lastHealthError = undefined;
@@ -162,10 +160,9 @@ export class HostedService {
   /** Deregisters first (discovery stops choosing the node), then stops taking calls. */
   async #pause(problem: string | undefined): Promise<void> {
     const instance = this.#instance;
-    const record = this.#record;
+    const registration = this.#registration;
     this.#instance = undefined;
-    this.#record = undefined;
-    clearInterval(this.#heartbeat);
+    this.#registration = undefined;
     if (problem !== undefined) {
       if (this.#state !== "unhealthy" || this.#lastHealthError === undefined) {
         this.#deps.log(`${this.spec.name} ${this.spec.version}: the app is unhealthy (${problem}); not taking calls until it is healthy`);
@@ -173,7 +170,7 @@ export class HostedService {
       this.#state = "unhealthy";
       this.#lastHealthError = problem;
     }
-    if (record !== undefined) await this.#deps.registry.deregister(record).catch(() => undefined);
+    if (registration !== undefined) await registration.stop().catch(() => undefined);
     if (instance !== undefined) await instance.stop();
   }
 

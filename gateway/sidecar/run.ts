@@ -3,7 +3,7 @@
  * its own port, and in fronting mode one existing HTTP app served as a jetmicro service.
  * @module
  */
-import { Context, ManagedRuntime } from "effect";
+import { Deferred, Effect, Exit } from "effect";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
@@ -101,36 +101,28 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
   if (fronting === undefined && (options.name !== undefined || options.endpoints?.length || options.health !== undefined)) {
     throw new MicroError("invalid_argument", "name, endpoints and health are for fronting mode: give the app's URL too (--app)", { detail: "app" });
   }
-  const config = runnerConfigFromEnv({
-    log,
-    ...(options.natsUrl === undefined ? {} : { natsUrl: options.natsUrl }),
-    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-  });
+  // The process settings (flags here, then the environment), as the runner reads them.
+  const config = runnerConfigFromEnv({ log, natsUrl: options.natsUrl, namespace: options.namespace });
 
-  const runtime = ManagedRuntime.make(layerRuntime(config));
-  let sidecar: Sidecar | undefined;
-  let server: Awaited<ReturnType<typeof serveHttp>> | undefined;
-  let removeSignals = () => {};
-  let stopping: Promise<void> | undefined;
+  // As `micro run` does: one scoped program on the runner's layers, released (top down) when it ends.
+  const stopRequested = Deferred.makeUnsafe<void>();
+  let markStarted!: (running: RunningSidecar) => void;
+  const started = new Promise<RunningSidecar>((resolve) => (markStarted = resolve));
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
-  const stop = () =>
-    (stopping ??= (async () => {
-      removeSignals();
-      await sidecar?.close().catch((e) => log(`sidecar: ${(e as Error).message}`));
-      await server?.close();
-      await runtime.dispose();
-      log("sidecar stopped");
-      markStopped();
-    })());
+  const stop = () => {
+    Deferred.doneUnsafe(stopRequested, Exit.void);
+    return stopped;
+  };
 
-  try {
-    const context = await runtime.context();
-    sidecar = createSidecar({
-      connection: Context.get(context, Nats),
-      transport: Context.get(context, ClientTransport),
-      registry: Context.get(context, ServiceRegistry),
-      broker: Context.get(context, EventBroker),
+  const program = Effect.gen(function* () {
+    const connection = yield* Nats;
+    const host = options.host ?? "127.0.0.1";
+    const sidecar = createSidecar({
+      connection,
+      transport: yield* ClientTransport,
+      registry: yield* ServiceRegistry,
+      broker: yield* EventBroker,
       namespace: config.namespace,
       registryTtlMs: config.registryTtlMs,
       drainTimeoutMs: config.drainTimeoutMs,
@@ -147,28 +139,38 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     root.get("/health", (c) => c.json({ status: "ok" }));
     root.route("/sidecar", createSidecarApp(sidecar));
     root.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}; the sidecar API is under /sidecar`), c.get("requestId")));
-    const host = options.host ?? "127.0.0.1";
-    server = await serveHttp(root.fetch, { port: options.port ?? 8081, hostname: host });
-    const natsUrl = Context.get(context, NatsServer).url;
+    const server = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => serveHttp(root.fetch, { port: options.port ?? 8081, hostname: host }), catch: (e) => MicroError.from(e, "unavailable") }),
+      (server) => Effect.promise(() => server.close()),
+    );
+    // Released before the API closes: hosted services deregister and drain first.
+    yield* Effect.addFinalizer(() => Effect.promise(() => sidecar.close().catch((e) => log(`sidecar: ${(e as Error).message}`))));
+    const natsUrl = (yield* NatsServer).url;
     const url = `http://${host}:${server.port}/sidecar`;
     log(`sidecar ${url} (NATS ${natsUrl})`);
     let fronted: HostedServiceView | undefined;
     if (fronting !== undefined) {
-      fronted = await sidecar.register(fronting);
+      fronted = yield* Effect.tryPromise({ try: () => sidecar.register(fronting), catch: (e) => MicroError.from(e, "unavailable") });
       log(`service ${fronted.name} ${fronted.version} on ${fronted.subject}.> forwarded to ${fronted.url} (${fronted.state}${fronted.nodeId ? `, node ${fronted.nodeId}` : ""})`);
       for (const e of fronted.endpoints) log(`  ${e.name}  -> POST ${fronted.url}${e.path}`);
     }
     if (options.handleSignals ?? true) {
-      removeSignals = onShutdownSignal((signal) => {
+      const removeSignals = onShutdownSignal((signal) => {
         log(`${signal}: stopping the sidecar (in-flight calls finish first)`);
         void stop();
       });
+      yield* Effect.addFinalizer(() => Effect.sync(removeSignals));
     }
-    return { url, port: server.port, natsUrl, sidecar, fronted, stop, stopped };
-  } catch (error) {
-    await stop().catch(() => undefined);
+    markStarted({ url, port: server.port, natsUrl, sidecar, fronted, stop, stopped });
+    yield* Deferred.await(stopRequested);
+  }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
+
+  const ended = Effect.runPromise(program).finally(() => markStopped());
+  void ended.then(() => log("sidecar stopped"), () => undefined);
+  // Whichever comes first: started, or failed while starting (everything opened is released by then).
+  return Promise.race([started, ended.then(() => started)]).catch((error: unknown) => {
     throw MicroError.from(error, "unavailable");
-  }
+  });
 }
 
 /** How fronting-mode errors name the options (they arrive as flags or options of this call). */

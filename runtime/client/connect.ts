@@ -1,14 +1,14 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectNats } from "../nats/connection.ts";
-import { env } from "../platform/signals.ts";
+import { natsUrlOf, readSettings } from "../config/mod.ts";
 import { createClient } from "./create-client.ts";
 import { NatsTransport } from "./nats-transport.ts";
 import type { Client, ClientOptions } from "./types.ts";
 
 /** Options for {@link connectClient}. */
 export interface ConnectClientOptions {
-  /** NATS URL; default `NATS_URL`, else `nats://127.0.0.1:4222`. */
+  /** NATS URL; default `NATS_URL` (an empty one counts as unset, as for the runner), else `nats://127.0.0.1:4222`. */
   readonly servers?: string;
   /** Namespace of the services to call; default `MICRO_NAMESPACE`, else `micro`. */
   readonly namespace?: string;
@@ -36,9 +36,11 @@ export interface MicroConnection {
  * ```
  */
 export async function connectClient(options: ConnectClientOptions = {}): Promise<MicroConnection> {
-  const nc = await connectNats({ servers: options.servers ?? env("NATS_URL") ?? "nats://127.0.0.1:4222", name: "jetmicro-client" });
+  // The process settings, read as the runner and the CLI read them.
+  const settings = readSettings({ flags: { NATS_URL: options.servers, MICRO_NAMESPACE: options.namespace } });
+  const nc = await connectNats({ servers: natsUrlOf(settings), name: "jetmicro-client" });
   const transport = new NatsTransport(nc);
-  const namespace = options.namespace ?? env("MICRO_NAMESPACE");
+  const namespace = settings.namespace;
   return {
     nc,
     transport,

@@ -3,12 +3,13 @@
  * registered when acquired, refreshed on a schedule, deregistered when the scope closes.
  * @module
  */
-import { Context, Effect, Layer, Option, Schedule, type Scope } from "effect";
+import { Context, Effect, Layer, Option, type Scope } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
 import { Nats } from "../nats/connection.ts";
 import { createMemoryRegistry } from "./memory.ts";
 import { createNatsRegistry, type NatsRegistryOptions } from "./nats-kv.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
+import { keepRegistered as keepRegisteredUntilStopped } from "./keep-registered.ts";
 
 /** The registry of a process. */
 export class ServiceRegistry extends Context.Service<ServiceRegistry, Registry>()("jetmicro/Registry") {}
@@ -34,9 +35,9 @@ export const layerMemoryRegistry: Layer.Layer<ServiceRegistry> = Layer.effect(
 );
 
 /**
- * Keeps `record` registered for the life of the scope when a registry is in context:
- * registers now, refreshes every third of its TTL (a failed refresh is retried at the next
- * tick, so one lost heartbeat does not drop the node), deregisters on release.
+ * Keeps `record` registered for the life of the scope when a registry is in context (the one
+ * heartbeat of `keep-registered.ts`): registers now, refreshes every third of its TTL,
+ * deregisters on release.
  */
 export function keepRegistered(record: ServiceRecord): Effect.Effect<void, MicroError, Scope.Scope> {
   return Effect.gen(function* () {
@@ -44,10 +45,8 @@ export function keepRegistered(record: ServiceRecord): Effect.Effect<void, Micro
     if (Option.isNone(found)) return;
     const registry = found.value;
     yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => registry.register(record), catch: (e) => MicroError.from(e, "unavailable") }),
-      () => Effect.promise(() => registry.deregister(record).catch(() => undefined)),
+      Effect.tryPromise({ try: () => keepRegisteredUntilStopped(registry, record), catch: (e) => MicroError.from(e, "unavailable") }),
+      (registration) => Effect.promise(() => registration.stop().catch(() => undefined)),
     );
-    const heartbeat = Effect.promise(() => registry.register(record).catch(() => undefined));
-    yield* Effect.forkScoped(heartbeat.pipe(Effect.repeat(Schedule.spaced(Math.max(100, Math.floor(record.ttlMs / 3))))));
   });
 }

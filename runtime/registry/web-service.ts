@@ -6,6 +6,7 @@
 import { MicroError } from "../errors/micro-error.ts";
 import { assertNamespace, assertToken, defaultNamespace, nodeSubject } from "../protocol/mod.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
+import { keepRegistered, type Registration } from "./keep-registered.ts";
 
 /** The node metadata key holding a web service's base URL (`http://127.0.0.1:5173`). */
 export const webServiceUrlKey = "http";
@@ -25,10 +26,7 @@ export interface WebServiceOptions {
 }
 
 /** A registered web service; `stop()` deregisters it. */
-export interface WebServiceRegistration {
-  readonly record: ServiceRecord;
-  stop(): Promise<void>;
-}
+export type WebServiceRegistration = Registration;
 
 /** The registry record of a web service node, checked: a bad name or URL throws `invalid_argument`. */
 export function webServiceRecord(options: WebServiceOptions): ServiceRecord {
@@ -67,20 +65,6 @@ export function webServiceRecord(options: WebServiceOptions): ServiceRecord {
  * // ... on shutdown:
  * await web.stop();
  */
-export async function registerWebService(registry: Registry, options: WebServiceOptions): Promise<WebServiceRegistration> {
-  const record = webServiceRecord(options);
-  await registry.register(record);
-  const timer = setInterval(() => void registry.register(record).catch(() => undefined), Math.max(100, Math.floor(record.ttlMs / 3)));
-  // A heartbeat must not keep a finished process alive.
-  (timer as { unref?: () => void }).unref?.();
-  let stopped = false;
-  return {
-    record,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      await registry.deregister(record);
-    },
-  };
+export function registerWebService(registry: Registry, options: WebServiceOptions): Promise<WebServiceRegistration> {
+  return keepRegistered(registry, webServiceRecord(options));
 }

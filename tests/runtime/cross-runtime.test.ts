@@ -66,10 +66,10 @@ describe.concurrent("the greeter round trip script", () => {
 describe.concurrent("a service served by another runtime", () => {
   for (const runtime of runtimes.filter((r) => r.name !== "bun")) {
     it(`answers this Bun process when ${runtime.name} runs services/ with micro run, and stops on Ctrl-C`, async () => {
-      // What `deno task start` and `tsx runtime/cli/main.ts run` run, in a namespace of its own.
+      // What `deno task start` and `tsx cli/main.ts run` run, in a namespace of its own.
       const namespace = `served-${runtime.name}`;
       const gatewayPort = await freePort();
-      const child = spawnChild([...runtime.command, repoPath("runtime/cli/main.ts"), "run"], {
+      const child = spawnChild([...runtime.command, repoPath("cli/main.ts"), "run"], {
         NATS_URL: nats.url,
         MICRO_NAMESPACE: namespace,
         MICRO_GATEWAY_PORT: String(gatewayPort),

@@ -19,7 +19,7 @@ export async function micro(args: string[], env: Record<string, string | undefin
   for (const [key, value] of Object.entries({ ...process.env, NO_COLOR: "1", ...env })) {
     if (value !== undefined) merged[key] = value;
   }
-  const child = Bun.spawn({ cmd: [process.execPath, repoPath("runtime/cli/main.ts"), ...args], cwd, env: merged, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const child = Bun.spawn({ cmd: [process.execPath, repoPath("cli/main.ts"), ...args], cwd, env: merged, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
 }
@@ -46,7 +46,7 @@ export function spawnMicro(args: string[], env: Record<string, string | undefine
   for (const [key, value] of Object.entries({ ...process.env, NO_COLOR: "1", MICRO_GATEWAY_PORT: "0", ...env })) {
     if (value !== undefined) merged[key] = value;
   }
-  const child = Bun.spawn({ cmd: [process.execPath, repoPath("runtime/cli/main.ts"), ...args], cwd, env: merged, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const child = Bun.spawn({ cmd: [process.execPath, repoPath("cli/main.ts"), ...args], cwd, env: merged, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     const reader = stream.getReader();

@@ -15,7 +15,7 @@ export interface Child {
 /** Runs `micro <args>` with Bun from the repo root, with `env` added to the environment. */
 export function runMicro(args: string[], env: Record<string, string | undefined> = {}): Child {
   // No gateway unless a test asks: many runners at once would compete for port 8080.
-  return spawnChild([process.execPath, repoPath("runtime/cli/main.ts"), ...args], { MICRO_GATEWAY_PORT: "0", ...env });
+  return spawnChild([process.execPath, repoPath("cli/main.ts"), ...args], { MICRO_GATEWAY_PORT: "0", ...env });
 }
 
 /** Spawns `cmd` in the repo root, collecting its output. */

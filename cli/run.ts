@@ -1,0 +1,146 @@
+/**
+ * `micro run [dir]`: NATS (found or started), every service module in `dir`, until Ctrl-C.
+ * @module
+ */
+import { Deferred, Effect, Exit, Scope } from "effect";
+import type { RunnerConfig, RunningServices } from "../runtime/runner/runner.ts";
+import { layerRuntime, startServices } from "../runtime/runner/runner.ts";
+import { runnerConfigFromEnv } from "../runtime/runner/config.ts";
+import type { SettingSources } from "../runtime/config/mod.ts";
+import { onShutdownSignal, setExitCode } from "../runtime/platform/signals.ts";
+import { MicroError } from "../runtime/errors/micro-error.ts";
+import { ClientTransport } from "../runtime/client/transport-layer.ts";
+import { EventBroker } from "../runtime/broker/layer.ts";
+import { ServiceRegistry } from "../runtime/registry/layer.ts";
+import { serveHttp } from "../runtime/platform/http-server.ts";
+import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
+import { createGateway } from "../gateway/app.ts";
+import { NatsServer } from "../runtime/nats/server-layer.ts";
+import { exitWithParent, Supervisor } from "./watch.ts";
+import { gatewaySidecar } from "../gateway/sidecar/in-gateway.ts";
+import { type AuthConfig, loadAuthFile } from "../gateway/auth.ts";
+import { Nats } from "../runtime/nats/connection.ts";
+import { listActors } from "../runtime/actor/status.ts";
+
+/** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
+export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean; sources?: SettingSources } = {}): Promise<number> {
+  let config: RunnerConfig;
+  let auth: AuthConfig | undefined;
+  try {
+    config = runnerConfigFromEnv(overrides, options.sources);
+    // A broken auth file must stop the run, never leave the gateway open.
+    auth = config.gatewayAuthFile === undefined || config.gatewayPort === 0 ? undefined : loadAuthFile(config.gatewayAuthFile);
+  } catch (error) {
+    console.error(`micro run: ${MicroError.from(error).message}`);
+    return 1;
+  }
+  const log = config.log;
+  if (options.watch) return runWatched(config, auth);
+  const releaseStdin = exitWithParent();
+
+  const program = Effect.gen(function* () {
+    const stopRequested = yield* shutdownRequested;
+    const running = yield* startServices(config);
+    report(running, log);
+    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
+    if (running.instances.length === 0) {
+      log("no service is running; add a module to services/ (see README)");
+      return 1;
+    }
+    const signal = yield* Deferred.await(stopRequested);
+    log(`${signal}: stopping (in-flight calls finish first)`);
+    return 0;
+  }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
+
+  try {
+    return await runToExit(program, log);
+  } finally {
+    releaseStdin();
+  }
+}
+
+function report(running: RunningServices, log: (line: string) => void): void {
+  log(`NATS ${running.natsUrl}${running.natsStartedHere ? " (started by jetmicro)" : ""}`);
+  for (const instance of running.instances) {
+    const d = instance.definition;
+    log(`service ${d.name} ${d.version} on ${instance.subject}.> (node ${instance.nodeId})`);
+    for (const endpoint of d.endpoints) {
+      const note = endpoint.handler === undefined && endpoint.stream === undefined ? "  [unimplemented]" : "";
+      log(`  ${endpoint.name}  ${endpoint.method.input.typeName} -> ${endpoint.method.output.typeName}${note}`);
+    }
+  }
+  for (const failure of running.failures) log(`FAILED ${failure.file}: ${failure.error}`);
+}
+
+/** `--watch`: NATS and the gateway here, each service module in a child process the {@link Supervisor} reloads. */
+async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): Promise<number> {
+  const log = config.log;
+  const program = Effect.gen(function* () {
+    const stopRequested = yield* shutdownRequested;
+    const server = yield* NatsServer;
+    log(`NATS ${server.url}${server.startedHere ? " (started by jetmicro)" : ""}`);
+    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
+    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log });
+    const started = yield* Effect.acquireRelease(Effect.promise(() => supervisor.start()), () => Effect.promise(() => supervisor.stop()));
+    if (started === 0) log(`no service module in ${config.servicesDir}/ yet: add one (micro new <name>) and it starts`);
+    const signal = yield* Deferred.await(stopRequested);
+    log(`${signal}: stopping (in-flight calls finish first)`);
+    return 0;
+  }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
+  return runToExit(program, log);
+}
+
+/** A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope closes. */
+const shutdownRequested = Effect.gen(function* () {
+  const stopRequested = yield* Deferred.make<string>();
+  const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
+  yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
+  return stopRequested;
+});
+
+/** Runs a whole `micro run` program; resolves with its exit code, reporting a failure without a stack. */
+async function runToExit(program: Effect.Effect<number, unknown>, log: (line: string) => void): Promise<number> {
+  try {
+    const code = await Effect.runPromise(program);
+    if (code === 0) log("stopped");
+    return code;
+  } catch (error) {
+    console.error(`micro run: ${MicroError.from(error).message}`);
+    setExitCode(1);
+    return 1;
+  }
+}
+
+/** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */
+const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (line: string) => void) =>
+  Effect.gen(function* () {
+    const transport = yield* ClientTransport;
+    const broker = yield* EventBroker;
+    const registry = yield* ServiceRegistry;
+    const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
+    const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
+    const nc = yield* Nats;
+    const app = createGateway({
+      transport,
+      namespace: config.namespace,
+      broker,
+      registry,
+      upgradeWebSocket,
+      sidecar,
+      ...(auth !== undefined ? { auth } : {}),
+      ...(nc.info?.max_payload !== undefined ? { natsMaxPayload: nc.info.max_payload } : {}),
+      ...(config.gatewayForwardHeaders !== undefined ? { forwardHeaders: config.gatewayForwardHeaders } : {}),
+      ...(config.gatewayCorsOrigins !== undefined ? { corsOrigins: config.gatewayCorsOrigins } : {}),
+      ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
+      ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
+      ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
+      // The dashboard's actors panel: each actor type's nodes, shards and active keys.
+      actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),
+    });
+    const server = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
+      (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
+    );
+    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
+  });
