@@ -68,6 +68,7 @@ export {
   type ServiceType,
   shown,
 } from "./subjects.ts";
+export { inboxReplies, inboxReplySubject } from "./inbox.ts";
 export { assertMetadata, isMetadataKey, readMetadata, writeMetadata } from "./metadata.ts";
 export { type RequestHeaderInit, requestHeaders } from "./request.ts";
 export { headersOf, MsgRequestHeaders, type RequestHeaders } from "./request-headers.ts";
