@@ -42,13 +42,12 @@ export function createDispatch(
 ): Dispatcher {
   const chains = new Map<string, { name: string; serve: CallNext }>();
   const stats = new Map<string, EndpointStats>();
-  const errors = handlerErrorsInterceptor(onHandlerError, info.id);
   const userInterceptors = definition.interceptors ?? [];
   for (const endpoint of definition.endpoints) {
     const counters = newStats();
     stats.set(endpoint.name, counters);
     const refusal = refused(definition, endpoint);
-    const builtIn: Interceptor[] = [statsInterceptor(counters), errors];
+    const builtIn: Interceptor[] = [statsInterceptor(counters), handlerErrorsInterceptor(onHandlerError, info.id, endpoint.name)];
     const serve = refusal !== undefined
       ? applyInterceptors(() => Promise.reject(refusal), builtIn)
       : applyInterceptors(handlerStep(definition, endpoint), [
@@ -66,7 +65,7 @@ export function createDispatch(
   const endpointList = definition.endpoints.map((e) => e.name).join(", ");
   const unknownEndpoint = applyInterceptors(
     (request) => Promise.reject(new MicroError("unimplemented", `${definition.name} has no endpoint "${request.method}" (endpoints: ${endpointList})`, { detail: request.method })),
-    [statsInterceptor(unknown), errors],
+    [statsInterceptor(unknown), handlerErrorsInterceptor(onHandlerError, info.id, "")],
   );
 
   const dispatch: Dispatch = function dispatch(endpointName, data, headers, arrived) {

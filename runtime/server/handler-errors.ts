@@ -7,21 +7,25 @@
 import { MicroError } from "../errors/micro-error.ts";
 import type { CallResponse, Interceptor } from "../protocol/mod.ts";
 
-/** Reports bugs to `onHandlerError` and rejects with a `MicroError` naming `serviceId`. */
-export function handlerErrorsInterceptor(onHandlerError: (error: unknown, endpoint: string) => void, serviceId: string): Interceptor {
-  function callerError(cause: unknown, endpoint: string): MicroError {
+/**
+ * Reports bugs in calls of `endpoint` to `onHandlerError` and rejects with a `MicroError`
+ * naming `serviceId`. One per endpoint, so no closure is made per call.
+ */
+export function handlerErrorsInterceptor(onHandlerError: (error: unknown, endpoint: string) => void, serviceId: string, endpoint: string): Interceptor {
+  function callerError(cause: unknown): MicroError {
     if (!MicroError.is(cause)) onHandlerError(cause, endpoint);
     const error = MicroError.from(cause);
     return error.serviceId === undefined ? withServiceId(error, serviceId) : error;
   }
+  function rethrow(cause: unknown): never {
+    throw callerError(cause);
+  }
   return (next) =>
     function reportErrors(request): Promise<CallResponse> {
       try {
-        return next(request).then(undefined, (cause: unknown) => {
-          throw callerError(cause, request.method);
-        });
+        return next(request).then(undefined, rethrow);
       } catch (cause) {
-        return Promise.reject(callerError(cause, request.method));
+        return Promise.reject(callerError(cause));
       }
     };
 }
