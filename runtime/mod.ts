@@ -27,10 +27,10 @@ export { createDiscovery, type Discovery, type DiscoveryOptions } from "./client
 export { connectClient, type ConnectClientOptions, type MicroConnection } from "./client/connect.ts";
 export { NatsTransport } from "./client/nats-transport.ts";
 export type { Transport, TransportReply } from "./client/transport.ts";
-export type { CallOptions, Client, ClientOptions } from "./client/types.ts";
+export type { CallOptions, Client, ClientOptions, HandlerClientOptions } from "./client/types.ts";
 export type { BidiStreamingCall, ClientStreamingCall, ServerStreamingCall, StreamCallOptions } from "./client/types.ts";
 export type { StreamChannel } from "./stream/channel.ts";
-export type { OpenStreamRequest } from "./stream/open-stream.ts";
+export type { OpenStreamRequest } from "./client/open-stream.ts";
 export type { StreamTuning } from "./stream/protocol.ts";
 export { ClientTransport, layerNatsTransport } from "./client/transport-layer.ts";
 

@@ -1,9 +1,6 @@
-import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { contentTypeHeader, jsonContentType, maxTimeoutMs, timeoutHeader } from "../protocol/mod.ts";
-import { assertNamespace, assertToken, nodeSubject, serviceSubject } from "../protocol/mod.ts";
+import { assertTimeout, callSubject, jsonContentType, requestHeaders } from "../protocol/mod.ts";
 import type { Discovery } from "./discovery.ts";
-import { writeMetadata } from "../protocol/mod.ts";
 import { routedRequest } from "./routed-request.ts";
 import type { Transport } from "./transport.ts";
 
@@ -11,7 +8,7 @@ import type { Transport } from "./transport.ts";
 export interface JsonCall {
   readonly namespace: string;
   readonly service: string;
-  /** `Greeter.SayHello`. */
+  /** `Greeter.SayHello`, or the proto full name `greeter.v1.Greeter/SayHello`. */
   readonly endpoint: string;
   /** The request as protobuf JSON (a JSON object). */
   readonly request: unknown;
@@ -31,30 +28,20 @@ export interface JsonCall {
  * typed client's are (version weights, retry on a vanished node). Rejects with `MicroError`.
  */
 export async function callJson(transport: Transport, call: JsonCall, discovery?: Discovery): Promise<unknown> {
-  assertNamespace(call.namespace);
-  assertToken("service", call.service);
-  if (!/^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(call.endpoint)) {
-    throw new MicroError("invalid_argument", `endpoint "${call.endpoint}" must look like Service.Method, e.g. Greeter.SayHello`, { detail: "endpoint" });
-  }
+  const queueSubject = callSubject({ namespace: call.namespace, service: call.service, endpoint: call.endpoint });
   if (typeof call.request !== "object" || call.request === null || Array.isArray(call.request)) {
     throw new MicroError("invalid_argument", "the request must be a JSON object, e.g. {\"name\":\"Ada\"}", { detail: "request" });
   }
   const timeoutMs = call.timeoutMs ?? 10_000;
-  if (!(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= maxTimeoutMs)) {
-    throw new MicroError("invalid_argument", `timeout must be a whole number of ms above 0, got ${timeoutMs}`, { detail: "timeout" });
-  }
-  const headers = natsHeaders();
-  headers.set(contentTypeHeader, jsonContentType);
-  headers.set(timeoutHeader, String(timeoutMs));
-  if (call.metadata !== undefined) writeMetadata(headers, call.metadata);
+  if (!Number.isInteger(timeoutMs)) throw new MicroError("invalid_argument", `timeout must be a whole number of ms above 0, got ${timeoutMs}`, { detail: "timeout" });
+  assertTimeout(timeoutMs, "timeout");
+  const headers = requestHeaders({ contentType: jsonContentType, timeoutMs, metadata: call.metadata });
   const data = new TextEncoder().encode(JSON.stringify(call.request));
   const deadline = Date.now() + timeoutMs;
-  const queueSubject = `${serviceSubject(call.namespace, "srv", call.service)}.${call.endpoint}`;
 
   let reply;
   if (call.node !== undefined) {
-    assertToken("node", call.node);
-    reply = await transport.request(`${nodeSubject(call.namespace, call.node)}.${call.endpoint}`, data, headers, deadline);
+    reply = await transport.request(callSubject({ namespace: call.namespace, service: call.service, endpoint: call.endpoint, node: call.node }), data, headers, deadline);
   } else if (discovery !== undefined) {
     const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject };
     reply = await routedRequest(discovery, transport, target, call.version === undefined ? {} : { version: call.version }, data, headers, deadline, undefined);

@@ -1,28 +1,40 @@
-import {
-  create,
-  type DescMessage,
-  type DescMethod,
-  type DescService,
-  fromBinary,
-  isMessage,
-  type MessageShape,
-  toBinary,
-} from "@bufbuild/protobuf";
-import { type MsgHdrs, headers as natsHeaders } from "@nats-io/nats-core";
+/**
+ * The typed client: one method per RPC of a protobuf service, calling it over a transport.
+ *
+ * A call goes through the client's interceptors (`ClientOptions.interceptors`, and for a
+ * nested call the parent-call step first), then the last step: encode the request, write
+ * the headers, pick the subject and send. Routing (the selector, retries of undelivered
+ * sends) is part of that last step, because it decides where one send goes rather than what
+ * the call is; interceptors see one call however many sends it took.
+ * @module
+ */
+import { type DescMessage, type DescMethod, type DescService, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
+import {
+  applyInterceptors,
+  assertNamespace,
+  assertTimeout,
+  assertToken,
+  type CallNext,
+  type CallResponse,
+  callSubject,
+  defaultNamespace,
+  protoContentType,
+  requestHeaders,
+} from "../protocol/mod.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
-import { contentTypeHeader, fromHeader, maxTimeoutMs, protoContentType, timeoutHeader } from "../protocol/mod.ts";
-import { assertNamespace, assertToken, defaultNamespace, nodeSubject, serviceSubject } from "../protocol/mod.ts";
-import { validateInit } from "../codec/validate-init.ts";
-import { writeMetadata } from "../protocol/mod.ts";
-import type { Discovery } from "./discovery.ts";
+import { type ClientTarget, type OutgoingCall, rejectAsMicroError } from "./client-target.ts";
+import { parentCallInterceptor } from "./parent-call.ts";
+import { createRequest, encodeRequest } from "./request-message.ts";
 import { routedRequest } from "./routed-request.ts";
+import { streamingCall } from "./streaming-call.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 import type { CallOptions, Client, ClientOptions, ParentCall } from "./types.ts";
-import { streamingCall } from "../stream/stream-client.ts";
 
 const defaultTimeoutMs = 10_000;
 const openBrace = 0x7b;
+const noOptions: CallOptions = {};
 
 /**
  * Creates a typed client of a protobuf service, calling it over `transport`.
@@ -30,7 +42,7 @@ const openBrace = 0x7b;
  *
  * @example
  * ```ts
- * const greeter = createClient(Greeter, transport);
+ * const greeter = createClient(Greeter, transport, { interceptors: [logging] });
  * const { message } = await greeter.sayHello({ name: "Ada" }, { timeoutMs: 2000 });
  * ```
  */
@@ -44,60 +56,54 @@ export function createClient<S extends DescService>(
   assertToken("service name", name);
   const namespace = options.namespace ?? defaultNamespace;
   assertNamespace(namespace);
-  const base = serviceSubject(namespace, options.type ?? "srv", name);
-  const nodeBase = nodeSubject(namespace, "");
-  const clientTimeout = options.timeoutMs ?? defaultTimeoutMs;
-  const clientMetadata = { ...parent?.metadata, ...options.metadata };
-
+  const own = options.interceptors ?? [];
+  for (const interceptor of own) {
+    if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
+  }
+  const target: ClientTarget = {
+    transport,
+    namespace,
+    type: options.type ?? "srv",
+    service: name,
+    discovery: options.discovery,
+    timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+    metadata: options.metadata ?? {},
+    from: parent?.from,
+    interceptors: parent === undefined ? own : [parentCallInterceptor(parent), ...own],
+  };
   const client: Record<string, unknown> = {};
   for (const method of service.methods) {
-    client[method.localName] = method.methodKind === "unary"
-      ? unaryCall(method, transport, { base, nodeBase, namespace, serviceName: name, discovery: options.discovery }, clientTimeout, clientMetadata, parent)
-      : streamingCall(method, transport, { base, nodeBase, namespace, serviceName: name, discovery: options.discovery }, clientTimeout, clientMetadata, parent);
+    client[method.localName] = method.methodKind === "unary" ? unaryCall(method, target) : streamingCall(method, target);
   }
   return client as Client<S>;
 }
 
-function unaryCall(
-  method: DescMethod,
-  transport: Transport,
-  where: { base: string; nodeBase: string; namespace: string; serviceName: string; discovery: Discovery | undefined },
-  clientTimeout: number,
-  clientMetadata: Readonly<Record<string, string>>,
-  parent: ParentCall | undefined,
-) {
-  const { base, nodeBase, namespace, serviceName, discovery } = where;
+function unaryCall(method: DescMethod, target: ClientTarget) {
+  const { transport, namespace, service, discovery, from } = target;
   const endpoint = endpointName(method);
-  const subject = `${base}.${endpoint}`;
+  const subject = callSubject({ namespace, type: target.type, service, endpoint });
   const input: DescMessage = method.input;
   const output: DescMessage = method.output;
+  const clientMetadata = target.metadata;
   const hasClientMetadata = Object.keys(clientMetadata).length > 0;
-  const routeTarget = { namespace, service: serviceName, endpoint, queueSubject: subject };
+  const routeTarget = { namespace, service, endpoint, queueSubject: subject };
   // Most calls carry nothing but the timeout, and the remaining time is nearly always the
   // same number, so one headers object is reused (nats.js only reads it when publishing).
-  const cacheable = !hasClientMetadata && parent === undefined;
   let cachedRemaining = -1;
   let cachedHeaders: MsgHdrs | undefined;
 
-  function requestHeaders(remaining: number, data: Uint8Array, options: CallOptions): MsgHdrs {
+  function headersFor(remaining: number, data: Uint8Array, metadata: Readonly<Record<string, string>> | undefined, more: Readonly<Record<string, string>> | undefined): MsgHdrs {
     // Without Content-Type the service reads binary unless the payload starts with "{";
     // only a message whose first field is number 15 encoded as a group starts so.
     const ambiguous = data[0] === openBrace;
-    if (cacheable && options.metadata === undefined && !ambiguous) {
+    if (!ambiguous && from === undefined && isEmpty(metadata) && isEmpty(more)) {
       if (remaining !== cachedRemaining) {
-        cachedHeaders = natsHeaders();
-        cachedHeaders.set(timeoutHeader, String(remaining));
+        cachedHeaders = requestHeaders({ timeoutMs: remaining });
         cachedRemaining = remaining;
       }
       return cachedHeaders!;
     }
-    const headers = natsHeaders();
-    if (ambiguous) headers.set(contentTypeHeader, protoContentType);
-    headers.set(timeoutHeader, String(remaining));
-    if (hasClientMetadata) writeMetadata(headers, clientMetadata);
-    if (options.metadata !== undefined) writeMetadata(headers, options.metadata);
-    if (parent !== undefined) headers.set(fromHeader, parent.from);
-    return headers;
+    return requestHeaders({ contentType: ambiguous ? protoContentType : undefined, timeoutMs: remaining, metadata, moreMetadata: more, from });
   }
 
   function decodeReply(reply: TransportReply): MessageShape<DescMessage> {
@@ -108,72 +114,81 @@ function unaryCall(
     }
   }
 
-  // Not `async`: one promise per call instead of two, on the hottest path of the client.
-  return function call(request: unknown, options: CallOptions = {}): Promise<MessageShape<DescMessage>> {
-    let target = subject;
+  /** Encodes, writes the headers, picks the subject and sends: the last step of every call. */
+  function send(
+    request: unknown,
+    metadata: Readonly<Record<string, string>> | undefined,
+    more: Readonly<Record<string, string>> | undefined,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    options: CallOptions,
+  ): Promise<MessageShape<DescMessage>> {
+    let to = subject;
     let data: Uint8Array;
     let headers: MsgHdrs;
-    let deadline: number;
     try {
-      deadline = callDeadline(options, clientTimeout, parent);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new MicroError("deadline_exceeded", `deadline passed before ${endpoint} was sent`);
       data = encodeRequest(input, isMessage(request, input) ? request : createRequest(input, request));
-      headers = requestHeaders(remaining, data, options);
-      if (options.node !== undefined) {
-        assertToken("node", options.node);
-        target = `${nodeBase}${options.node}.${endpoint}`;
-      }
+      headers = headersFor(remaining, data, metadata, more);
+      if (options.node !== undefined) to = callSubject({ namespace, service, endpoint, node: options.node });
     } catch (error) {
       return Promise.reject(MicroError.from(error));
     }
-    const signal = options.signal ?? parent?.signal;
     if (discovery !== undefined && options.node === undefined) {
       return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal).then(decodeReply);
     }
-    return transport.request(target, data, headers, deadline, signal).then(decodeReply);
+    return transport.request(to, data, headers, deadline, signal).then(decodeReply);
+  }
+
+  const lastStep: CallNext = (request: OutgoingCall) =>
+    send(request.message, request.metadata, undefined, request.deadline ?? Date.now() + target.timeoutMs, request.signal, request.options ?? noOptions)
+      .then((message): CallResponse => ({ message }));
+  const chain = target.interceptors.length === 0 ? undefined : applyInterceptors(lastStep, target.interceptors);
+
+  // Not `async`: one promise per call instead of two, on the hottest path of the client.
+  return function call(request: unknown, options: CallOptions = noOptions): Promise<MessageShape<DescMessage>> {
+    let deadline: number;
+    try {
+      deadline = callDeadline(options, target.timeoutMs);
+    } catch (error) {
+      return Promise.reject(MicroError.from(error));
+    }
+    if (chain === undefined) {
+      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options);
+    }
+    const outgoing: OutgoingCall = {
+      kind: "unary",
+      side: "client",
+      namespace,
+      service,
+      method: endpoint,
+      metadata: { ...clientMetadata, ...options.metadata },
+      deadline,
+      signal: options.signal,
+      message: request,
+      options,
+    };
+    try {
+      return chain(outgoing).then((response) => response.message as MessageShape<DescMessage>, rejectAsMicroError);
+    } catch (error) {
+      return rejectAsMicroError(error);
+    }
   };
 }
 
-function callDeadline(options: CallOptions, clientTimeout: number, parent: ParentCall | undefined): number {
+function callDeadline(options: CallOptions, clientTimeout: number): number {
   const timeout = options.timeoutMs ?? clientTimeout;
-  if (!(timeout > 0 && timeout <= maxTimeoutMs)) {
-    throw new MicroError("invalid_argument", `timeoutMs must be a number of ms above 0 and at most ${maxTimeoutMs}, got ${timeout}`);
-  }
+  assertTimeout(timeout);
   if (options.deadline !== undefined && !Number.isFinite(options.deadline)) {
     throw new MicroError("invalid_argument", `deadline must be a finite epoch time in ms, got ${options.deadline}`);
   }
-  let deadline = Date.now() + timeout;
-  if (options.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
-  // A nested call never outlives the call that made it.
-  if (parent !== undefined && parent.deadline < deadline) deadline = parent.deadline;
-  return deadline;
+  const deadline = Date.now() + timeout;
+  return options.deadline !== undefined && options.deadline < deadline ? options.deadline : deadline;
 }
 
-/** Encodes a request message; `invalid_argument` when it cannot be. */
-export function encodeRequest(input: DescMessage, message: MessageShape<DescMessage>): Uint8Array {
-  try {
-    return toBinary(input, message);
-  } catch (cause) {
-    throw new MicroError("invalid_argument", `invalid ${input.typeName}: ${(cause as Error).message}`, { cause });
-  }
-}
-
-/** A request message from a message or an init object, validated; `invalid_argument` naming what is wrong. */
-export function createRequest(input: DescMessage, init: unknown): MessageShape<DescMessage> {
-  if (init !== undefined && (typeof init !== "object" || init === null || Array.isArray(init))) {
-    throw new MicroError("invalid_argument", `request for ${input.typeName} must be an object`);
-  }
-  if (init !== undefined) {
-    try {
-      validateInit(input, init);
-    } catch (error) {
-      throw new MicroError("invalid_argument", `invalid ${input.typeName}: ${(error as Error).message}`, { detail: (error as MicroError).detail });
-    }
-  }
-  try {
-    return create(input, init as Record<string, unknown> | undefined);
-  } catch (cause) {
-    throw new MicroError("invalid_argument", `invalid ${input.typeName}: ${(cause as Error).message}`, { cause });
-  }
+function isEmpty(record: Readonly<Record<string, string>> | undefined): boolean {
+  if (record === undefined) return true;
+  for (const _ in record) return false;
+  return true;
 }

@@ -1,10 +1,10 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { DeadlineWheel, type Expirable } from "./deadline-wheel.ts";
-import { replyError } from "../protocol/mod.ts";
+import { inboxFilter, inboxReplySubject, replyError } from "../protocol/mod.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 import type { StreamChannel } from "../stream/channel.ts";
-import { openStream, type OpenStreamRequest } from "../stream/open-stream.ts";
+import { openStream, type OpenStreamRequest } from "./open-stream.ts";
 
 class PendingCall implements Expirable {
   bucket = 0;
@@ -42,7 +42,7 @@ export class NatsTransport implements Transport {
     this.#nc = nc;
     this.#inbox = createInbox();
     this.#prefixLength = this.#inbox.length + 1;
-    this.#sub = nc.subscribe(`${this.#inbox}.*`, { callback: (_err, msg) => this.#onReply(msg) });
+    this.#sub = nc.subscribe(inboxFilter(this.#inbox), { callback: (_err, msg) => this.#onReply(msg) });
     // When the connection closes for good, nothing can answer the calls still waiting.
     nc.closed().then(() => this.#failAll("the NATS connection closed"));
   }
@@ -67,7 +67,7 @@ export class NatsTransport implements Transport {
         if (limit !== undefined && data.length > limit) {
           throw new MicroError("invalid_argument", `the request to ${subject} is ${data.length} bytes, over the NATS max payload of ${limit}`);
         }
-        this.#nc.publish(subject, data, { reply: `${this.#inbox}.${token}`, headers });
+        this.#nc.publish(subject, data, { reply: inboxReplySubject(this.#inbox, token), headers });
       } catch (cause) {
         this.settle(call);
         reject(MicroError.from(cause, "unavailable"));

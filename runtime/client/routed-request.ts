@@ -1,7 +1,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import type { Discovery } from "./discovery.ts";
-import { wasNotDelivered } from "../protocol/mod.ts";
+import { endpointSubject, wasNotDelivered } from "../protocol/mod.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 
 /** Where a routed call goes. */
@@ -72,7 +72,7 @@ export async function routed<T>(
     }
     const began = performance.now();
     try {
-      const result = await send(`${choice.node.address}.${target.endpoint}`);
+      const result = await send(endpointSubject(choice.node.address, target.endpoint));
       discovery.selector.report(choice.node.id, { ok: true, latencyMs: performance.now() - began });
       return result;
     } catch (error) {

@@ -5,7 +5,7 @@
  */
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { StreamChannel } from "../stream/channel.ts";
-import type { OpenStreamRequest } from "../stream/open-stream.ts";
+import type { OpenStreamRequest } from "./open-stream.ts";
 
 /** A reply as the transport received it. */
 export interface TransportReply {

@@ -19,7 +19,7 @@
  *     console.log(`${req.side} ${req.kind} ${req.service}/${req.method} ${(performance.now() - began).toFixed(1)} ms`);
  *   }
  * };
- * defineService(Greeter, impl, { interceptors: [logging] });
+ * defineService(Greeter, { interceptors: [logging] }, impl);
  * ```
  * @module
  */

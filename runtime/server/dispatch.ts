@@ -1,45 +1,32 @@
-import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
-import { codecForRequest } from "../codec/select.ts";
+/**
+ * Answers the unary calls of one service instance, however they arrived (NATS or the memory
+ * transport), through one interceptor chain per endpoint, composed once at start:
+ *
+ * 1. {@link statsInterceptor}: the endpoint's counters for `$SRV.STATS`;
+ * 2. {@link handlerErrorsInterceptor}: bugs reported, every failure a `MicroError`;
+ * 3. {@link deadlineInterceptor}: a call that waited in the mailbox past its deadline is refused;
+ * 4. {@link codecInterceptor}: the payload decoded, the reply encoded;
+ * 5. the service's own interceptors (`defineService(..., { interceptors })`), first outermost;
+ * 6. the handler.
+ * @module
+ */
 import { MicroError } from "../errors/micro-error.ts";
+import { applyInterceptors, type CallNext, type CallResponse, type Interceptor, type RequestHeaders } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import { deadlineFromHeader, limitText, timeoutHeader } from "../protocol/mod.ts";
-import type { RequestHeaders } from "../protocol/mod.ts";
-import { CallContext, type InstanceInfo } from "./handler-context.ts";
+import { codecInterceptor } from "./codec-interceptor.ts";
+import { deadlineInterceptor } from "./deadline-interceptor.ts";
+import { type EndpointStats, newStats } from "./endpoint-stats.ts";
+import { handlerErrorsInterceptor } from "./handler-errors.ts";
+import type { InstanceInfo } from "./handler-context.ts";
+import { callContextKey, IncomingCall, type WithCallContext } from "./incoming-call.ts";
+import { statsInterceptor } from "./stats-interceptor.ts";
 
 /**
- * Answers one request of a service, independent of how it arrived: finds the endpoint, picks
- * the codec, derives the deadline, decodes, runs the handler and encodes the reply. Resolves
- * with the reply payload; rejects with a `MicroError` (other throwables are reported to
- * `onHandlerError` first and become `internal`).
+ * Answers one request of a service: resolves with the encoded reply as the response message;
+ * rejects with a `MicroError` (other throwables are reported to `onHandlerError` first and
+ * become `internal`).
  */
-export type Dispatch = (endpointName: string, data: Uint8Array, headers: RequestHeaders, arrived: number) => Promise<Uint8Array>;
-
-/** Counters of one endpoint (and one more, under `""`, for calls to unknown endpoints). */
-export interface EndpointStats {
-  requests: number;
-  errors: number;
-  /** Total handler time (decode, handler, encode) in nanoseconds. */
-  processingNs: number;
-  /** The message of the last error, "" if none. */
-  lastError: string;
-  /** Handler times in ms of the latest calls (a ring of {@link recentSize}), for percentiles. */
-  readonly recent: Float64Array;
-}
-
-/** How many recent handler times each endpoint keeps for percentiles. */
-export const recentSize = 1024;
-
-function newStats(): EndpointStats {
-  return { requests: 0, errors: 0, processingNs: 0, lastError: "", recent: new Float64Array(recentSize) };
-}
-
-/** The `p`-th percentile (0-100) of the recent handler times, in ms (0 before any call). */
-export function percentile(stats: EndpointStats, p: number): number {
-  const count = Math.min(stats.requests, recentSize);
-  if (count === 0) return 0;
-  const sorted = stats.recent.slice(0, count).sort();
-  return sorted[Math.min(count - 1, Math.floor((p / 100) * count))]!;
-}
+export type Dispatch = (endpointName: string, data: Uint8Array, headers: RequestHeaders, arrived: number) => Promise<CallResponse>;
 
 /** A service's dispatch and the counters it keeps per endpoint name. */
 export interface Dispatcher {
@@ -53,76 +40,71 @@ export function createDispatch(
   info: InstanceInfo,
   onHandlerError: (error: unknown, endpoint: string) => void,
 ): Dispatcher {
-  const endpoints = new Map<string, { endpoint: EndpointDefinition; stats: EndpointStats }>();
+  const chains = new Map<string, { name: string; serve: CallNext }>();
   const stats = new Map<string, EndpointStats>();
+  const userInterceptors = definition.interceptors ?? [];
   for (const endpoint of definition.endpoints) {
     const counters = newStats();
     stats.set(endpoint.name, counters);
-    endpoints.set(endpoint.name, { endpoint, stats: counters });
-    endpoints.set(endpoint.fullName, { endpoint, stats: counters });
+    const refusal = refused(definition, endpoint);
+    const builtIn: Interceptor[] = [statsInterceptor(counters), handlerErrorsInterceptor(onHandlerError, info.id, endpoint.name)];
+    const serve = refusal !== undefined
+      ? applyInterceptors(() => Promise.reject(refusal), builtIn)
+      : applyInterceptors(handlerStep(definition, endpoint), [
+        ...builtIn,
+        deadlineInterceptor(definition.name),
+        codecInterceptor(endpoint),
+        // Interceptors written by users get a plain copy they may spread (see IncomingCall).
+        ...(userInterceptors.length === 0 ? [] : [exposeRequest, ...userInterceptors]),
+      ]);
+    chains.set(endpoint.name, { name: endpoint.name, serve });
+    chains.set(endpoint.fullName, { name: endpoint.name, serve });
   }
   const unknown = newStats();
   stats.set("", unknown);
   const endpointList = definition.endpoints.map((e) => e.name).join(", ");
+  const unknownEndpoint = applyInterceptors(
+    (request) => Promise.reject(new MicroError("unimplemented", `${definition.name} has no endpoint "${request.method}" (endpoints: ${endpointList})`, { detail: request.method })),
+    [statsInterceptor(unknown), handlerErrorsInterceptor(onHandlerError, info.id, "")],
+  );
 
-  const dispatch: Dispatch = async function dispatch(endpointName, data, headers, arrived) {
-    const began = performance.now();
-    const entry = endpoints.get(endpointName);
-    const counters = entry?.stats ?? unknown;
-    counters.requests++;
-    let context: CallContext | undefined;
-    try {
-      const endpoint = entry?.endpoint;
-      if (endpoint === undefined) {
-        throw new MicroError("unimplemented", `${definition.name} has no endpoint "${endpointName}" (endpoints: ${endpointList})`, {
-          detail: endpointName,
-        });
-      }
-      if (endpoint.method.methodKind !== "unary") {
-        throw new MicroError("failed_precondition", `${endpoint.name} is a ${endpoint.method.methodKind.replace("_", "-")} method: open it as a stream, not as a unary call`, {
-          detail: endpoint.name,
-        });
-      }
-      if (endpoint.handler === undefined) {
-        throw new MicroError("unimplemented", `${endpoint.name} is not implemented by ${definition.name} ${definition.version}`, {
-          detail: endpoint.name,
-        });
-      }
-      const codec = codecForRequest(headers, data);
-      const deadline = deadlineFromHeader(headers.get(timeoutHeader), arrived, definition.defaultTimeoutMs);
-      if (deadline <= Date.now()) {
-        throw new MicroError("deadline_exceeded", `the call waited in the mailbox of ${definition.name} past its deadline`);
-      }
-      const request = codec.decode(endpoint.method.input, data);
-      context = new CallContext(info, endpoint.name, headers, deadline);
-      const result = await endpoint.handler(request, context);
-      return codec.encode(endpoint.method.output, toMessage(endpoint.method.output, result));
-    } catch (cause) {
-      // Anything but a MicroError is a bug in the handler: worth a log line with its stack.
-      if (!MicroError.is(cause)) onHandlerError(cause, endpointName);
-      const error = MicroError.from(cause);
-      counters.errors++;
-      counters.lastError = limitText(`${error.code}: ${error.message}`);
-      throw error.serviceId === undefined ? withServiceId(error, info.id) : error;
-    } finally {
-      context?.dispose();
-      const ms = performance.now() - began;
-      counters.processingNs += ms * 1e6;
-      // requests was counted on entry, so this call's slot is requests - 1.
-      counters.recent[(counters.requests - 1) % recentSize] = ms;
-    }
+  const dispatch: Dispatch = function dispatch(endpointName, data, headers, arrived) {
+    const chain = chains.get(endpointName);
+    const call = new IncomingCall(info, chain?.name ?? endpointName, data, headers, arrived, definition.defaultTimeoutMs);
+    return (chain?.serve ?? unknownEndpoint)(call);
   };
   return { dispatch, stats };
 }
 
-function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {
-  if (isMessage(value, schema)) return value;
-  if (value === undefined || value === null || typeof value !== "object") {
-    throw new MicroError("internal", `handler returned ${value === null ? "null" : typeof value}, expected a ${schema.typeName}`);
+/** Why calls to `endpoint` are refused whatever they carry, or undefined when it answers them. */
+function refused(definition: ServiceDefinition, endpoint: EndpointDefinition): MicroError | undefined {
+  if (endpoint.method.methodKind !== "unary") {
+    return new MicroError("failed_precondition", `${endpoint.name} is a ${endpoint.method.methodKind.replace("_", "-")} method: open it as a stream, not as a unary call`, {
+      detail: endpoint.name,
+    });
   }
-  return create(schema, value as Record<string, unknown>);
+  if (endpoint.handler === undefined) {
+    return new MicroError("unimplemented", `${endpoint.name} is not implemented by ${definition.name} ${definition.version}`, { detail: endpoint.name });
+  }
+  return undefined;
 }
 
-function withServiceId(error: MicroError, serviceId: string): MicroError {
-  return new MicroError(error.code, error.message, { detail: error.detail, metadata: error.metadata, serviceId, cause: error.cause });
+/** Hands interceptors written by users a plain copy of the call (see {@link IncomingCall.toRequest}). */
+const exposeRequest: Interceptor = (next) =>
+  function exposeRequest(request) {
+    return next(request instanceof IncomingCall ? request.toRequest() : request);
+  };
+
+/** The last step: runs the handler with the call's context. */
+function handlerStep(definition: ServiceDefinition, endpoint: EndpointDefinition): CallNext {
+  const handler = endpoint.handler!;
+  return async function runHandler(request) {
+    const context = (request as WithCallContext)[callContextKey];
+    if (context === undefined) {
+      throw new MicroError("internal", `an interceptor of ${definition.name} passed on a request it did not get: pass { ...request } with the changes`);
+    }
+    // An interceptor may have passed on changed metadata: the handler (and its nested calls) see it.
+    if (!(request instanceof IncomingCall)) context.useMetadata(request.metadata);
+    return { message: await handler(request.message as never, context) };
+  };
 }

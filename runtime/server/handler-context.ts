@@ -4,7 +4,7 @@ import { publishMessage } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { readMetadata } from "../protocol/mod.ts";
+import { type Interceptor, readMetadata } from "../protocol/mod.ts";
 import type { Transport } from "../client/transport.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
 import type { HandlerContext } from "../service/types.ts";
@@ -20,6 +20,8 @@ export interface InstanceInfo {
   readonly stopSignal: AbortSignal;
   /** Where `ctx.publish` stores events, when a broker runs. */
   readonly broker?: JetStreamBroker;
+  /** Interceptors of the clients handlers make (`ctx.client`), outside their own. */
+  readonly clientInterceptors?: readonly Interceptor[];
 }
 
 /**
@@ -43,8 +45,13 @@ export class CallContext implements HandlerContext {
     return this.#instance.service;
   }
 
-  get metadata(): Readonly<Record<string, string>> {
+  get metadata(): Record<string, string> {
     return (this.#metadata ??= readMetadata(this.#headers.all()));
+  }
+
+  /** Replaces the metadata the handler sees: a server interceptor passed on changed metadata. */
+  useMetadata(metadata: Record<string, string>): void {
+    this.#metadata = metadata;
   }
 
   get signal(): AbortSignal {
@@ -65,7 +72,9 @@ export class CallContext implements HandlerContext {
   }
 
   client<S extends DescService>(service: S, options: ClientOptions = {}): Client<S> {
-    return createClient(service, this.#instance.transport, { namespace: this.#instance.namespace, ...options }, {
+    const inherited = this.#instance.clientInterceptors;
+    const interceptors = inherited === undefined || inherited.length === 0 ? options.interceptors : [...inherited, ...(options.interceptors ?? [])];
+    return createClient(service, this.#instance.transport, { namespace: this.#instance.namespace, ...options, interceptors }, {
       metadata: this.metadata,
       deadline: this.deadline,
       signal: this.signal,

@@ -8,7 +8,7 @@
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { endpointSubject, servicesApiSubject, type ServicesVerb } from "../protocol/mod.ts";
 import type { ServiceDefinition } from "../service/types.ts";
-import { type EndpointStats, percentile } from "./dispatch.ts";
+import { type EndpointStats, percentile } from "./endpoint-stats.ts";
 
 
 /** What the protocol needs to know about an instance. */

@@ -4,14 +4,13 @@ import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
 import { subscribeServiceEvents } from "../broker/service-events.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { ServiceDefinition } from "../service/types.ts";
-import { assertNamespace, defaultNamespace, nodeSubject, serviceSubject } from "../protocol/mod.ts";
-import { respondWithError } from "../protocol/mod.ts";
-import { MsgRequestHeaders } from "../protocol/mod.ts";
-import { createDispatch, percentile } from "./dispatch.ts";
+import { allEndpoints, assertNamespace, defaultNamespace, MsgRequestHeaders, nodeSubject, respondWithError, serviceSubject } from "../protocol/mod.ts";
+import { createDispatch } from "./dispatch.ts";
+import { percentile } from "./endpoint-stats.ts";
 import { serveMicroProtocol } from "./nats-micro-protocol.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
-import { createStreamServer } from "../stream/stream-server.ts";
+import { createStreamServer } from "./stream-server.ts";
 
 /** Options for {@link startService}. */
 export interface StartServiceOptions {
@@ -97,6 +96,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     namespace,
     stopSignal: stopController.signal,
     broker: options.broker,
+    clientInterceptors: definition.clientInterceptors,
   };
 
   const { dispatch, stats: endpointStats } = createDispatch(definition, info, onHandlerError);
@@ -109,7 +109,7 @@ export async function startService(definition: ServiceDefinition, options: Start
       const headers = new MsgRequestHeaders(msg);
       // A stream holds its mailbox slot until it ends (see runtime/stream/protocol.ts).
       if (streams.isOpen(headers)) return await streams.serve(msg, endpointName, headers, arrived);
-      const reply = await dispatch(endpointName, msg.data, headers, arrived);
+      const reply = (await dispatch(endpointName, msg.data, headers, arrived)).message as Uint8Array;
       if (!msg.reply) return;
       const limit = nc.info?.max_payload;
       if (limit !== undefined && reply.length > limit) {
@@ -165,7 +165,7 @@ export async function startService(definition: ServiceDefinition, options: Start
 
   function subscribe(prefix: string, queue: string | undefined): Subscription {
     const skip = prefix.length + 1;
-    return nc.subscribe(`${prefix}.>`, {
+    return nc.subscribe(allEndpoints(prefix), {
       queue,
       callback: (_error, msg) => {
         const endpointName = msg.subject.slice(skip);

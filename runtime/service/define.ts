@@ -34,7 +34,7 @@ export function defineService<S extends DescService>(
   const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1, maxTimeoutMs);
 
   for (const subscription of options.subscriptions ?? []) assertTopic(subscription.filter, true);
-  for (const interceptor of options.interceptors ?? []) {
+  for (const interceptor of [...(options.interceptors ?? []), ...(options.clientInterceptors ?? [])]) {
     if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
   }
   const handlers = impl as Record<string, unknown>;
@@ -71,6 +71,7 @@ export function defineService<S extends DescService>(
     endpoints,
     subscriptions: [...(options.subscriptions ?? [])],
     interceptors: [...(options.interceptors ?? [])],
+    clientInterceptors: [...(options.clientInterceptors ?? [])],
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { Interceptor, ServiceType } from "../protocol/mod.ts";
-import type { Client, ClientOptions } from "../client/types.ts";
+import type { Client, HandlerClientOptions } from "./typed-client.ts";
 import type { EventSubscriptionDefinition } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
 import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
@@ -25,7 +25,7 @@ export interface HandlerContext {
    * A client for another service whose calls carry this call's metadata and never outlive
    * its deadline.
    */
-  client<S extends DescService>(service: S, options?: ClientOptions): Client<S>;
+  client<S extends DescService>(service: S, options?: HandlerClientOptions): Client<S>;
   /**
    * Publishes a protobuf event, stored in JetStream before this resolves, with this service
    * as its source. Rejects with `failed_precondition` where no broker runs.
@@ -121,6 +121,11 @@ export interface ServiceOptions {
    * (server side), the first one outermost. See `runtime/protocol/interceptor.ts`.
    */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * Interceptors of the clients this service's handlers make (`ctx.client(...)`, side
+   * `client`), outside the ones given to `ctx.client` itself.
+   */
+  readonly clientInterceptors?: readonly Interceptor[];
 }
 
 /** One endpoint of a defined service. */
@@ -155,4 +160,6 @@ export interface ServiceDefinition<S extends DescService = DescService> {
   readonly subscriptions: readonly EventSubscriptionDefinition[];
   /** Server-side interceptors, the first one outermost (empty when none). */
   readonly interceptors: readonly Interceptor[];
+  /** Interceptors of the clients its handlers make; none when undefined or empty. */
+  readonly clientInterceptors?: readonly Interceptor[];
 }

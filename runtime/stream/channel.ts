@@ -6,9 +6,8 @@
  */
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { notDeliveredReason } from "../protocol/mod.ts";
+import { creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowHeader } from "../protocol/mod.ts";
 import { errorFrame, frameHeaders } from "./frames.ts";
-import { creditHeader, decodeError, frameHeader, windowHeader } from "../protocol/mod.ts";
 import { maxWindow, missedHeartbeats, type StreamConnection } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
@@ -18,8 +17,6 @@ const empty = new Uint8Array(0);
  * write each, so data frames are published together from here (at most the peer's credit).
  */
 const later: (f: () => void) => void = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate ?? ((f) => setTimeout(f, 0));
-/** Status NATS sends to the reply subject when nothing subscribes the request's subject. */
-const noRespondersStatus = 503;
 
 /** How a failing side tells its peer: an error frame (server), a cancel frame (client), or nothing. */
 export type Notify = "error" | "cancel" | "none";
@@ -311,7 +308,7 @@ export class StreamChannel {
         this.fail(new MicroError("canceled", `${this.#options.label} was canceled by the caller`), "none");
         return;
       default: {
-        if (headers.code === noRespondersStatus && msg.data.length === 0) {
+        if (isNoResponders(msg)) {
           // Before the open, nothing serves the endpoint; after it, the peer's inbox is gone
           // (a client that gave up while its open waited in the mailbox).
           const error = this.#remote === undefined

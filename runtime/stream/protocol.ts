@@ -40,6 +40,7 @@
  */
 
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import { MicroError } from "../errors/micro-error.ts";
 
 /**
  * The part of a NATS connection a stream uses: a `NatsConnection` is one, and so is the
@@ -73,4 +74,12 @@ export interface StreamTuning {
   readonly window?: number;
   /** Heartbeat interval in ms; default 1000. Only the client's value counts. */
   readonly heartbeatMs?: number;
+}
+
+/** Throws `invalid_argument` unless `value` is an integer in [min, max]: a window or heartbeat either side asked for. */
+export function checkedTuning(what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new MicroError("invalid_argument", `stream ${what} must be an integer from ${min} to ${max}, got ${value}`, { detail: what });
+  }
+  return value;
 }

@@ -5,6 +5,7 @@
  */
 import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
+import { endpointOf } from "../protocol/mod.ts";
 import type { StreamConnection } from "../stream/protocol.ts";
 
 type Callback = (error: Error | null, msg: Msg) => void;
@@ -14,7 +15,7 @@ export class MemoryStreamBus implements StreamConnection {
   /** The NATS default, so size errors read as they would on a server. */
   readonly info = { max_payload: 1024 * 1024 };
   readonly #subscriptions = new Map<string, Callback>();
-  readonly #prefixes: Array<{ prefix: string; deliver: (rest: string, msg: Msg) => void }> = [];
+  readonly #prefixes: Array<{ prefix: string; deliver: (endpoint: string, msg: Msg) => void }> = [];
   #closed = false;
 
   subscribe(subject: string, options: { callback: Callback }): { unsubscribe(): void } {
@@ -22,8 +23,8 @@ export class MemoryStreamBus implements StreamConnection {
     return { unsubscribe: () => this.#subscriptions.delete(subject) };
   }
 
-  /** Delivers every message published under `prefix` (e.g. `micro.srv.counter.`) to `deliver`. */
-  route(prefix: string, deliver: (rest: string, msg: Msg) => void): void {
+  /** Delivers every message published to an endpoint under `prefix` (e.g. `micro.srv.counter`) to `deliver`. */
+  route(prefix: string, deliver: (endpoint: string, msg: Msg) => void): void {
     this.#prefixes.push({ prefix, deliver });
   }
 
@@ -46,8 +47,10 @@ export class MemoryStreamBus implements StreamConnection {
   #deliver(msg: Msg): void {
     const callback = this.#subscriptions.get(msg.subject);
     if (callback !== undefined) return callback(null, msg);
-    const route = this.#prefixes.find((r) => msg.subject.startsWith(r.prefix));
-    if (route !== undefined) return route.deliver(msg.subject.slice(route.prefix.length), msg);
+    for (const route of this.#prefixes) {
+      const endpoint = endpointOf(msg.subject, route.prefix);
+      if (endpoint !== undefined) return route.deliver(endpoint, msg);
+    }
     // Nobody listens: what nats-server tells a publisher that asked for a reply.
     if (msg.reply && !this.#closed) this.publish(msg.reply, new Uint8Array(0), { headers: natsHeaders(503, "No Responders") });
   }

@@ -1,14 +1,12 @@
 import { type Msg, nuid } from "@nats-io/nats-core";
-import { notDeliveredReason } from "../protocol/mod.ts";
+import { openStream } from "../client/open-stream.ts";
 import type { Transport, TransportReply } from "../client/transport.ts";
 import { MicroError } from "../errors/micro-error.ts";
+import { defaultNamespace, encodeError, endpointOf, headersOf, nodeSubject, notDelivered, serviceSubject } from "../protocol/mod.ts";
 import { createDispatch, type Dispatch } from "../server/dispatch.ts";
+import type { InstanceInfo } from "../server/handler-context.ts";
+import { createStreamServer } from "../server/stream-server.ts";
 import type { ServiceDefinition } from "../service/types.ts";
-import { headersOf } from "../protocol/mod.ts";
-import { defaultNamespace, nodeSubject, serviceSubject } from "../protocol/mod.ts";
-import { openStream } from "../stream/open-stream.ts";
-import { encodeError } from "../protocol/mod.ts";
-import { createStreamServer } from "../stream/stream-server.ts";
 import { MemoryStreamBus } from "./memory-stream-bus.ts";
 import { isActorDefinition } from "../actor/define.ts";
 import { subscribeServiceEvents } from "../broker/service-events.ts";
@@ -55,10 +53,13 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
     async request(subject, data, headers, deadline, signal): Promise<TransportReply> {
       if (closed) throw new MicroError("unavailable", "the memory transport is closed");
       if (signal?.aborted) throw new MicroError("canceled", "call canceled");
-      const route = routes.find((r) => subject.startsWith(r.prefix));
-      if (route === undefined) throw new MicroError("unavailable", `no service is serving ${subject}`, { detail: subject, metadata: { reason: notDeliveredReason } });
-      const reply = route.dispatch(subject.slice(route.prefix.length), data, headersOf(headers), Date.now());
-      return { data: await raceDeadline(reply, subject, deadline, signal), headers: undefined };
+      for (const route of routes) {
+        const endpoint = endpointOf(subject, route.prefix);
+        if (endpoint === undefined) continue;
+        const reply = route.dispatch(endpoint, data, headersOf(headers), Date.now()).then((response) => response.message as Uint8Array);
+        return { data: await raceDeadline(reply, subject, deadline, signal), headers: undefined };
+      }
+      throw notDelivered(subject);
     },
     openStream(request) {
       if (closed) return Promise.reject(new MicroError("unavailable", "the memory transport is closed"));
@@ -78,13 +79,14 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
     if (actor !== undefined) closers.push(() => actor.close());
     const definition = actor?.definition ?? given;
     const nodeId = `${definition.name}-${nuid.next()}`;
-    const info = {
+    const info: InstanceInfo = {
       service: { name: definition.name, version: definition.version, nodeId },
       id: nodeId,
       transport,
       namespace,
       stopSignal: stop.signal,
       broker: options.broker,
+      clientInterceptors: definition.clientInterceptors,
     };
     if (options.broker !== undefined && definition.subscriptions.length > 0) {
       const started = subscribeServiceEvents(definition, { broker: options.broker, namespace, run: (work) => work(), onHandlerError, signal: stop.signal });
@@ -92,8 +94,9 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       closers.push(() => started.then((subs: EventSubscription[]) => Promise.all(subs.map((s) => s.stop())), () => undefined).then(() => undefined));
     }
     const { dispatch, stats } = createDispatch(definition, info, onHandlerError);
-    routes.push({ prefix: `${serviceSubject(namespace, definition.type, definition.name)}.`, dispatch });
-    routes.push({ prefix: `${nodeSubject(namespace, nodeId)}.`, dispatch });
+    const queuePrefix = serviceSubject(namespace, definition.type, definition.name);
+    const nodePrefix = nodeSubject(namespace, nodeId);
+    routes.push({ prefix: queuePrefix, dispatch }, { prefix: nodePrefix, dispatch });
     const streams = createStreamServer(definition, stats, { nc: bus, info, onHandlerError });
     const serveStream = (endpointName: string, msg: Msg) => {
       streams.serve(msg, endpointName, headersOf(msg.headers), Date.now()).catch((error) => {
@@ -102,8 +105,8 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
         if (msg.reply && !bus.isClosed()) bus.publish(msg.reply, frame.data, { headers: frame.headers });
       });
     };
-    bus.route(`${serviceSubject(namespace, definition.type, definition.name)}.`, serveStream);
-    bus.route(`${nodeSubject(namespace, nodeId)}.`, serveStream);
+    bus.route(queuePrefix, serveStream);
+    bus.route(nodePrefix, serveStream);
   }
   return transport;
 }

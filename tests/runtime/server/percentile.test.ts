@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { type EndpointStats, percentile, recentSize } from "../../../runtime/server/dispatch.ts";
+import { type EndpointStats, percentile, recentSize } from "../../../runtime/server/endpoint-stats.ts";
 
 function stats(times: number[]): EndpointStats {
   const s: EndpointStats = { requests: 0, errors: 0, processingNs: 0, lastError: "", recent: new Float64Array(recentSize) };

@@ -5,9 +5,9 @@
 import { createInbox, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { maxTimeoutMs } from "../protocol/mod.ts";
-import { StreamChannel } from "./channel.ts";
+import { StreamChannel } from "../stream/channel.ts";
 import { heartbeatHeader, streamHeader, windowHeader } from "../protocol/mod.ts";
-import { defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning } from "./protocol.ts";
+import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning } from "../stream/protocol.ts";
 
 /** What opening a stream needs. */
 export interface OpenStreamRequest extends StreamTuning {
@@ -66,14 +66,6 @@ export async function openStream(nc: StreamConnection, request: OpenStreamReques
     clearTimeout(openTimer);
   }
   return channel;
-}
-
-/** Throws `invalid_argument` unless `value` is an integer in [min, max]. */
-export function checkedTuning(what: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new MicroError("invalid_argument", `stream ${what} must be an integer from ${min} to ${max}, got ${value}`, { detail: what });
-  }
-  return value;
 }
 
 function canceled(signal: AbortSignal): MicroError {

@@ -6,17 +6,24 @@
  */
 import { create, type DescMessage, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { createInbox, type Msg } from "@nats-io/nats-core";
-import { codecForRequest } from "../codec/select.ts";
 import type { Codec } from "../codec/codec.ts";
+import { codecForRequest } from "../codec/select.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import { CallContext, type InstanceInfo } from "../server/handler-context.ts";
+import {
+  type CallNext,
+  type CallRequest,
+  deadlineFromHeader,
+  heartbeatHeader,
+  maxTimeoutMs,
+  type RequestHeaders,
+  timeoutHeader,
+  windowHeader,
+} from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
-import { maxTimeoutMs, timeoutHeader } from "../protocol/mod.ts";
-import type { RequestHeaders } from "../protocol/mod.ts";
-import { failureRacer, raceFailure, StreamChannel } from "./channel.ts";
-import { checkedTuning } from "./open-stream.ts";
-import { heartbeatHeader, windowHeader } from "../protocol/mod.ts";
-import { defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection } from "./protocol.ts";
+import { failureRacer, raceFailure, StreamChannel } from "../stream/channel.ts";
+import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection } from "../stream/protocol.ts";
+import { CallContext, type InstanceInfo } from "./handler-context.ts";
+import { callContextKey, type WithCallContext } from "./incoming-call.ts";
 
 /** What serving one stream needs from its service instance. */
 export interface StreamServeOptions {
@@ -37,6 +44,7 @@ export interface StreamServeOptions {
 export async function serveStream(
   msg: Msg,
   endpoint: EndpointDefinition,
+  open: CallNext,
   headers: RequestHeaders,
   arrived: number,
   options: StreamServeOptions,
@@ -46,16 +54,15 @@ export async function serveStream(
   if (endpoint.method.methodKind === "unary") {
     throw new MicroError("failed_precondition", `${endpoint.name} is a unary method: call it, do not open a stream`, { detail: endpoint.name });
   }
-  const handler = endpoint.stream;
-  if (handler === undefined) {
+  if (endpoint.stream === undefined) {
     throw new MicroError("unimplemented", `${endpoint.name} is not implemented by ${info.service.name} ${info.service.version}`, { detail: endpoint.name });
   }
   const codec = codecForRequest(headers, msg.data);
   const credit = checkedTuning("window", numberHeader(headers, windowHeader) ?? defaultWindow, 1, maxWindow);
   const heartbeatMs = checkedTuning("heartbeat", numberHeader(headers, heartbeatHeader) ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
-  const timeout = numberHeader(headers, timeoutHeader);
-  if (timeout !== undefined && !(timeout > 0)) throw new MicroError("deadline_exceeded", `the stream open arrived with no time left (${timeoutHeader}: ${timeout})`);
-  const deadline = arrived + Math.min(timeout ?? maxTimeoutMs, maxTimeoutMs);
+  // Without Micro-Timeout a stream lasts as long as both sides want.
+  const timed = headers.get(timeoutHeader) !== undefined;
+  const deadline = deadlineFromHeader(headers.get(timeoutHeader), arrived, maxTimeoutMs);
   const window = options.window ?? defaultWindow;
 
   const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "server", label: endpoint.name, serviceId: info.id });
@@ -66,7 +73,7 @@ export async function serveStream(
   if (info.stopSignal.aborted) onStop();
   else info.stopSignal.addEventListener("abort", onStop, { once: true });
   channel.onRelease(() => info.stopSignal.removeEventListener("abort", onStop));
-  if (timeout !== undefined) {
+  if (timed) {
     const timer = setTimeout(() => channel.fail(new MicroError("deadline_exceeded", `the deadline of the stream ${endpoint.name} passed`), "error"), deadline - Date.now());
     channel.onRelease(() => clearTimeout(timer));
   }
@@ -74,22 +81,32 @@ export async function serveStream(
   const context = new CallContext({ ...info, stopSignal: channel.signal }, endpoint.name, headers, deadline);
   const requests = decodedMessages(channel, codec, endpoint.method.input);
   try {
-    switch (endpoint.method.methodKind) {
-      case "server_streaming": {
-        const first = await requests.next();
-        if (first.done) throw new MicroError("invalid_argument", `${endpoint.name} needs one request message before the client ends its side`);
-        await sendAll(channel, codec, endpoint, (handler as ServerStreamingHandler<DescMessage, DescMessage>)(first.value, context));
-        break;
-      }
-      case "client_streaming": {
-        const result = await raceFailure(channel, Promise.resolve((handler as ClientStreamingHandler<DescMessage, DescMessage>)(requests, context)));
-        await channel.send(encode(codec, endpoint, result));
-        break;
-      }
-      case "bidi_streaming":
-        await sendAll(channel, codec, endpoint, (handler as BidiStreamingHandler<DescMessage, DescMessage>)(requests, context));
-        break;
+    const kind = endpoint.method.methodKind;
+    let message: unknown = requests;
+    if (kind === "server_streaming") {
+      const first = await requests.next();
+      if (first.done) throw new MicroError("invalid_argument", `${endpoint.name} needs one request message before the client ends its side`);
+      message = first.value;
     }
+    const request: CallRequest & WithCallContext = {
+      kind: "stream",
+      side: "server",
+      namespace: info.namespace,
+      service: info.service.name,
+      method: endpoint.name,
+      get metadata() {
+        return context.metadata;
+      },
+      deadline: timed ? deadline : undefined,
+      get signal() {
+        return context.signal;
+      },
+      message,
+      [callContextKey]: context,
+    };
+    const response = await raceFailure(channel, open(request));
+    if (kind === "client_streaming") await channel.send(encode(codec, endpoint, response.message));
+    else await sendAll(channel, codec, endpoint, response.message as AsyncIterable<unknown>);
     channel.end();
     return undefined;
   } catch (cause) {
@@ -104,6 +121,31 @@ export async function serveStream(
     // A handler still reading when the stream ended gets an error instead of hanging.
     void requests.return(undefined).catch(() => undefined);
   }
+}
+
+/**
+ * The last step of a stream's interceptor chain: runs the handler with the stream's context.
+ * The response message is the handler's `AsyncIterable` of messages (server and bidi
+ * streams) or its one response (client streams).
+ */
+export function streamHandlerStep(endpoint: EndpointDefinition, service: string): CallNext {
+  const handler = endpoint.stream!;
+  return async function runStreamHandler(request) {
+    const context = (request as WithCallContext)[callContextKey];
+    if (context === undefined) {
+      throw new MicroError("internal", `an interceptor of ${service} passed on a request it did not get: pass { ...request } with the changes`);
+    }
+    // An interceptor may have passed on changed metadata: the handler (and its nested calls) see it.
+    if (request.metadata !== context.metadata) context.useMetadata(request.metadata);
+    switch (endpoint.method.methodKind) {
+      case "server_streaming":
+        return { message: (handler as ServerStreamingHandler<DescMessage, DescMessage>)(request.message as MessageShape<DescMessage>, context) };
+      case "client_streaming":
+        return { message: await (handler as ClientStreamingHandler<DescMessage, DescMessage>)(request.message as AsyncIterable<MessageShape<DescMessage>>, context) };
+      default:
+        return { message: (handler as BidiStreamingHandler<DescMessage, DescMessage>)(request.message as AsyncIterable<MessageShape<DescMessage>>, context) };
+    }
+  };
 }
 
 /** Sends every message of `source`; stops it (and rejects) as soon as the stream fails. */

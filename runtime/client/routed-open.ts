@@ -3,9 +3,9 @@
  * for unary calls: version, labels, key and routing-rule weights apply to streams too.
  * @module
  */
-import type { Discovery } from "../client/discovery.ts";
-import { type RouteOptions, type RouteTarget, routed } from "../client/routed-request.ts";
-import type { StreamChannel } from "./channel.ts";
+import type { Discovery } from "./discovery.ts";
+import { type RouteOptions, type RouteTarget, routed } from "./routed-request.ts";
+import type { StreamChannel } from "../stream/channel.ts";
 import type { OpenStreamRequest } from "./open-stream.ts";
 
 /**

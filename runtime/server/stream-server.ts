@@ -5,12 +5,10 @@
  */
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { type EndpointStats, recentSize } from "../server/dispatch.ts";
-import { limitText } from "../protocol/mod.ts";
+import { type EndpointStats, recordError, recordTime } from "./endpoint-stats.ts";
+import { applyInterceptors, type CallNext, type RequestHeaders, streamHeader } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import type { RequestHeaders } from "../protocol/mod.ts";
-import { serveStream, type StreamServeOptions } from "./serve-stream.ts";
-import { streamHeader } from "../protocol/mod.ts";
+import { serveStream, streamHandlerStep, type StreamServeOptions } from "./serve-stream.ts";
 
 /** Serves the stream opens of one instance. */
 export interface StreamServer {
@@ -26,16 +24,19 @@ export function createStreamServer(
   stats: ReadonlyMap<string, EndpointStats>,
   options: StreamServeOptions,
 ): StreamServer {
-  const endpoints = new Map<string, EndpointDefinition>();
-  for (const e of definition.endpoints) {
-    endpoints.set(e.name, e);
-    endpoints.set(e.fullName, e);
+  // Each streaming endpoint's interceptor chain, composed once: the service's interceptors around the handler.
+  const endpoints = new Map<string, { endpoint: EndpointDefinition; open: CallNext }>();
+  for (const endpoint of definition.endpoints) {
+    const open = endpoint.stream === undefined ? refuse : applyInterceptors(streamHandlerStep(endpoint, definition.name), definition.interceptors);
+    endpoints.set(endpoint.name, { endpoint, open });
+    endpoints.set(endpoint.fullName, { endpoint, open });
   }
   const list = definition.endpoints.map((e) => e.name).join(", ");
   return {
     isOpen: (headers) => headers.get(streamHeader) !== undefined,
     async serve(msg, endpointName, headers, arrived) {
-      const endpoint = endpoints.get(endpointName);
+      const entry = endpoints.get(endpointName);
+      const endpoint = entry?.endpoint;
       const counters = stats.get(endpoint?.name ?? "");
       const began = performance.now();
       if (counters !== undefined) counters.requests++;
@@ -44,21 +45,19 @@ export function createStreamServer(
         if (endpoint === undefined) {
           throw new MicroError("unimplemented", `${definition.name} has no endpoint "${endpointName}" (endpoints: ${list})`, { detail: endpointName });
         }
-        failure = await serveStream(msg, endpoint, headers, arrived, options);
+        failure = await serveStream(msg, endpoint, entry!.open, headers, arrived, options);
       } catch (error) {
         failure = MicroError.from(error);
         throw failure;
       } finally {
         if (counters !== undefined) {
-          const ms = performance.now() - began;
-          counters.processingNs += ms * 1e6;
-          counters.recent[(counters.requests - 1) % recentSize] = ms;
-          if (failure !== undefined) {
-            counters.errors++;
-            counters.lastError = limitText(`${failure.code}: ${failure.message}`);
-          }
+          recordTime(counters, began);
+          if (failure !== undefined) recordError(counters, failure);
         }
       }
     },
   };
 }
+
+// serveStream refuses unary and unimplemented endpoints before it opens anything.
+const refuse: CallNext = () => Promise.reject(new MicroError("internal", "unreachable: the endpoint cannot stream"));
