@@ -65,6 +65,6 @@ export function webServiceRecord(options: WebServiceOptions): ServiceRecord {
  * // ... on shutdown:
  * await web.stop();
  */
-export function registerWebService(registry: Registry, options: WebServiceOptions): Promise<WebServiceRegistration> {
+export async function registerWebService(registry: Registry, options: WebServiceOptions): Promise<WebServiceRegistration> {
   return keepRegistered(registry, webServiceRecord(options));
 }
