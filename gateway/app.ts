@@ -22,6 +22,7 @@ import { callJson } from "./call.ts";
 import { bodyTooLarge, errorResponse } from "./errors.ts";
 import { createGuard, defaultForwardHeaders, identityKey, metaHeadersEntry } from "./guard.ts";
 import { resolvePath } from "./paths.ts";
+import { callSubject, shown } from "../runtime/protocol/mod.ts";
 import { addDashboardRoutes } from "./dashboard/routes.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import { addWebRoutes } from "./web/routes.ts";
@@ -189,10 +190,9 @@ export function createGateway(options: GatewayOptions): Hono {
       throw new MicroError("invalid_argument", "service and endpoint are required strings, e.g. {\"service\":\"greeter\",\"endpoint\":\"Greeter.SayHello\"}");
     }
     const ns = typeof body.namespace === "string" ? body.namespace : namespace;
-    if (!rpcNamespaces.has(ns)) throw new MicroError("permission_denied", `/rpc may not call namespace "${ns}"`);
-    if (!/^[A-Za-z0-9_-]+$/.test(body.service) || !/^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$/.test(body.endpoint)) {
-      throw new MicroError("invalid_argument", `bad service "${body.service}" or endpoint "${body.endpoint}" (expected e.g. greeter and Greeter.SayHello)`);
-    }
+    if (!rpcNamespaces.has(ns)) throw new MicroError("permission_denied", `/rpc may not call namespace "${shown(ns)}"`);
+    // Every name is checked as the subject is built: a hostile one is a 400 before NATS.
+    callSubject({ namespace: ns, service: body.service, endpoint: body.endpoint });
     const metadata = await guard(c.req.raw, { namespace: ns, service: body.service, endpoint: body.endpoint });
     const reply = await callJson(options.transport, {
       namespace: ns,
@@ -209,6 +209,7 @@ export function createGateway(options: GatewayOptions): Hono {
   app.all("/*", async (c) => {
     const route = resolvePath(c.req.path);
     const ns = route.subNamespace === undefined ? namespace : `${namespace}.${route.subNamespace}`;
+    callSubject({ namespace: ns, service: route.service, endpoint: route.endpoint });
     const metadata = await guard(c.req.raw, { namespace: ns, service: route.service, endpoint: route.endpoint });
     const target = await resolveTarget(index, ns, route);
     const call = {

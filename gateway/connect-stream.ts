@@ -12,9 +12,9 @@
  */
 import type { Guard } from "./guard.ts";
 import type { Context, Hono } from "hono";
-import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { connectTimeoutHeader } from "./http-headers.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
 import { serviceNameOf } from "./connect.ts";
 
@@ -44,34 +44,39 @@ export function addConnectStreamRoutes(app: Hono, options: ConnectStreamOptions)
     const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
     if (contentType !== "application/connect+json" && contentType !== "application/connect+proto") return next();
     const json = contentType === "application/connect+json";
+    // A bad name is refused before any stream, as a plain HTTP 400 Connect clients read as invalid_argument.
+    const label = `${c.req.param("service")}/${c.req.param("method")}`;
+    let subject: string;
     try {
-      return await serve(c, options, json, contentType);
+      subject = callSubject({ namespace: options.namespace, service: serviceNameOf(c.req.param("service")!), endpoint: label });
+    } catch (error) {
+      const e = MicroError.from(error);
+      return new Response(JSON.stringify({ code: e.code, message: e.message }), { status: httpStatus(e.code), headers: { "content-type": "application/json" } });
+    }
+    try {
+      return await serve(c, options, json, contentType, subject);
     } catch (error) {
       return endOnly(contentType, connectView(error));
     }
   });
 }
 
-async function serve(c: Context, options: ConnectStreamOptions, json: boolean, contentType: string): Promise<Response> {
+async function serve(c: Context, options: ConnectStreamOptions, json: boolean, contentType: string, subject: string): Promise<Response> {
   const protoService = c.req.param("service")!;
   const method = c.req.param("method")!;
   if (options.transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
-  const timeoutText = c.req.header("connect-timeout-ms");
+  const timeoutText = c.req.header(connectTimeoutHeader);
   const timeout = timeoutText === undefined ? options.timeoutMs : Number(timeoutText);
-  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText}"`);
-  const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
-
-  const h = natsHeaders();
-  h.set("Content-Type", json ? "application/json" : "application/proto");
-  const deadline = timeout === undefined ? undefined : Date.now() + timeout;
-  if (deadline !== undefined) h.set("Micro-Timeout", String(timeout));
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`);
   const label = `${protoService}/${method}`;
   const service = serviceNameOf(protoService);
   const target = { namespace: options.namespace, service, endpoint: `${protoService.split(".").at(-1)}.${method}` };
   const metadata = options.guard === undefined ? {} : await options.guard(c.req.raw, target);
-  for (const [k, v] of Object.entries(metadata)) h.set(`Micro-Meta-${k}`, v);
+  const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
+  const deadline = timeout === undefined ? undefined : Date.now() + timeout;
+  const h = requestHeaders({ contentType: json ? jsonContentType : protoContentType, metadata, ...(timeout === undefined ? {} : { timeoutMs: timeout }) });
   const channel = await options.transport.openStream({
-    subject: `${options.namespace}.srv.${service}.${label}`,
+    subject,
     headers: h,
     label,
     deadline,

@@ -5,17 +5,10 @@
  * @module
  */
 import type { Hono } from "hono";
-import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, httpStatus, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { Guard } from "./guard.ts";
-
-/** Connect's HTTP status for each code (from the Connect protocol specification). */
-const connectStatus: Record<string, number> = {
-  canceled: 499, unknown: 500, invalid_argument: 400, deadline_exceeded: 504, not_found: 404, already_exists: 409,
-  permission_denied: 403, resource_exhausted: 429, failed_precondition: 400, aborted: 409, out_of_range: 400,
-  unimplemented: 501, internal: 500, unavailable: 503, data_loss: 500, unauthenticated: 401,
-};
+import { connectTimeoutHeader } from "./http-headers.ts";
 
 /** `greeter.v1.Greeter` → `greeter`, `acme.UserProfile` → `user-profile`: the jetmicro service name. */
 export function serviceNameOf(protoService: string): string {
@@ -32,18 +25,15 @@ export function addConnectRoutes(app: Hono, options: { transport: Transport; nam
     if (contentType !== "application/json" && contentType !== "application/proto") {
       return connectError(new MicroError("unimplemented", `unsupported content type "${contentType}" (Connect unary: application/json or application/proto)`), 415);
     }
-    const timeoutHeader = c.req.header("connect-timeout-ms");
-    const timeoutMs = timeoutHeader === undefined ? options.timeoutMs : Math.min(Number(timeoutHeader), options.timeoutMs);
-    if (!(timeoutMs > 0)) return connectError(new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutHeader}"`));
-    const h = natsHeaders();
-    h.set("Content-Type", contentType);
-    h.set("Micro-Timeout", String(timeoutMs));
+    const timeoutText = c.req.header(connectTimeoutHeader);
+    const timeoutMs = timeoutText === undefined ? options.timeoutMs : Math.min(Number(timeoutText), options.timeoutMs);
+    if (!(timeoutMs > 0)) return connectError(new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`));
     const service = serviceNameOf(protoService);
-    const subject = `${options.namespace}.srv.${service}.${protoService}/${method}`;
     try {
+      const subject = callSubject({ namespace: options.namespace, service, endpoint: `${protoService}/${method}` });
       const endpoint = `${protoService.split(".").at(-1)}.${method}`;
       const metadata = options.guard === undefined ? {} : await options.guard(c.req.raw, { namespace: options.namespace, service, endpoint });
-      for (const [k, v] of Object.entries(metadata)) h.set(`Micro-Meta-${k}`, v);
+      const h = requestHeaders({ contentType, timeoutMs, metadata });
       const body = new Uint8Array(await c.req.arrayBuffer());
       const reply = await options.transport.request(subject, body.length === 0 && contentType === "application/json" ? new TextEncoder().encode("{}") : body, h, Date.now() + timeoutMs);
       return new Response(reply.data as Uint8Array<ArrayBuffer>, { status: 200, headers: { "content-type": contentType } });
@@ -54,6 +44,6 @@ export function addConnectRoutes(app: Hono, options: { transport: Transport; nam
   });
 }
 
-function connectError(error: MicroError, status = connectStatus[error.code] ?? 500): Response {
+function connectError(error: MicroError, status = httpStatus(error.code)): Response {
   return new Response(JSON.stringify({ code: error.code, message: error.message }), { status, headers: { "content-type": "application/json" } });
 }

@@ -8,7 +8,9 @@ import { streamSSE } from "hono/streaming";
 import type { StreamingApi } from "hono/utils/stream";
 import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
 import { callJson } from "./call.ts";
+import { eventField, eventUser } from "./edge-bounds.ts";
 import { type Guard, identityKey } from "./guard.ts";
+import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
 
 const decoder = new TextDecoder();
 
@@ -46,6 +48,8 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
     const topic = c.req.param("topic");
     assertTopic(topic, false);
     const metadata = await guard(c.req.raw, "events", topic);
+    const user = eventUser(c.req.header(eventUserHeader), "header X-Micro-User");
+    const eventId = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
     const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
     if (contentType.startsWith("application/json")) {
@@ -55,10 +59,9 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
         throw new MicroError("invalid_argument", "the body is not valid JSON (send another Content-Type for other payloads)");
       }
     }
-    const eventId = c.req.header("x-event-id");
     const result = await broker.publish(topic, body, {
       contentType,
-      user: c.req.header("x-micro-user") ?? "",
+      user,
       // With auth on, the publisher speaks for the user it names; the source records who it was.
       source: metadata[identityKey] === undefined ? "gateway" : `gateway:${metadata[identityKey]}`,
       ...(eventId ? { id: eventId } : {}),
@@ -109,12 +112,15 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
 
   // GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1: the user's history from the audit service.
   app.get("/history/:user", async (c) => {
+    const user = eventUser(c.req.param("user"), "user");
+    const topics = c.req.query("topics")?.split(",").filter(Boolean) ?? [];
+    for (const topic of topics) assertTopic(topic, true);
     const metadata = await guard(c.req.raw, "audit", "Audit.History");
     const request = {
-      user: c.req.param("user"),
+      user,
       limit: numberParam(c.req.query("limit"), "limit", 50),
       cursor: c.req.query("cursor") ?? "",
-      topics: c.req.query("topics")?.split(",").filter(Boolean) ?? [],
+      topics,
       oldestFirst: c.req.query("oldest") === "1" || c.req.query("oldest") === "true",
       ...(c.req.query("since") ? { sinceMs: String(numberParam(c.req.query("since"), "since", 0)) } : {}),
       ...(c.req.query("until") ? { untilMs: String(numberParam(c.req.query("until"), "until", 0)) } : {}),

@@ -18,9 +18,9 @@
 import type { Guard } from "./guard.ts";
 import type { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
-import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
 
 /** Requests held while the service has no credit for them. */
@@ -45,20 +45,21 @@ const decoder = new TextDecoder();
 /** Adds `GET /ws/:service/:endpoint`; a plain GET (no upgrade) gets 426. */
 export function addStreamSocketRoute(app: Hono, options: StreamSocketOptions): void {
   // The guard runs before the upgrade, so a refused caller gets a plain 401/403 answer.
-  const metadataOf = new WeakMap<Request, Record<string, string>>();
+  // Names and metadata are checked before the upgrade too: a bad one is a plain 400.
+  const prepared = new WeakMap<Request, { subject: string; headers: MsgHdrs }>();
   app.get(
     "/ws/:service{[A-Za-z0-9_-]+}/:endpoint{[A-Za-z0-9_]+\\.[A-Za-z0-9_]+}",
     async (c, next) => {
-      if (options.guard !== undefined) {
-        const target = { namespace: options.namespace, service: c.req.param("service")!, endpoint: c.req.param("endpoint")! };
-        metadataOf.set(c.req.raw, await options.guard(c.req.raw, target));
-      }
+      const target = { namespace: options.namespace, service: c.req.param("service")!, endpoint: c.req.param("endpoint")! };
+      const subject = callSubject(target);
+      const metadata = options.guard === undefined ? {} : await options.guard(c.req.raw, target);
+      prepared.set(c.req.raw, { subject, headers: requestHeaders({ contentType: jsonContentType, metadata }) });
       return next();
     },
     options.upgradeWebSocket((c) => {
       const service = c.req.param("service")!;
       const endpoint = c.req.param("endpoint")!;
-      const session = new SocketStream(options, service, endpoint, metadataOf.get(c.req.raw) ?? {});
+      const session = new SocketStream(options, service, endpoint, prepared.get(c.req.raw)!);
       return {
         onOpen: (_event, ws) => void session.open(ws),
         onMessage: (event, ws) => session.receive(event.data, ws),
@@ -81,25 +82,22 @@ class SocketStream {
   #done = false;
   #wakePump: (() => void) | undefined;
 
-  readonly #metadata: Record<string, string>;
+  readonly #call: { subject: string; headers: MsgHdrs };
 
-  constructor(options: StreamSocketOptions, service: string, endpoint: string, metadata: Record<string, string>) {
+  constructor(options: StreamSocketOptions, service: string, endpoint: string, call: { subject: string; headers: MsgHdrs }) {
     this.#options = options;
-    this.#metadata = metadata;
+    this.#call = call;
     this.#service = service;
     this.#endpoint = endpoint;
   }
 
   async open(ws: WSContext): Promise<void> {
-    const { transport, namespace } = this.#options;
+    const { transport } = this.#options;
     try {
       if (transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
-      const headers = natsHeaders();
-      headers.set("Content-Type", "application/json");
-      for (const [k, v] of Object.entries(this.#metadata)) headers.set(`Micro-Meta-${k}`, v);
       this.#channel = await transport.openStream({
-        subject: `${namespace}.srv.${this.#service}.${this.#endpoint}`,
-        headers,
+        subject: this.#call.subject,
+        headers: this.#call.headers,
         label: this.#endpoint,
         openBy: Date.now() + this.#options.openTimeoutMs,
       });

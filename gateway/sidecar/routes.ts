@@ -21,6 +21,9 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
+import { assertToken, maxTimeoutMs } from "../../runtime/protocol/mod.ts";
+import { eventField, eventUser, timeoutFrom } from "../edge-bounds.ts";
+import { eventIdHeader, eventSourceHeader, eventUserHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
 import { clientGone, eventJson } from "../events.ts";
@@ -52,6 +55,7 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
   });
   app.delete("/registry/:name", async (c) => {
     const name = c.req.param("name");
+    assertToken("service", name);
     const stopped = await sidecar.deregister(name, c.req.query("version"));
     if (stopped.length === 0) throw new MicroError("not_found", `this sidecar hosts no service ${name}${c.req.query("version") ? ` ${c.req.query("version")}` : ""}`, { detail: name });
     return c.json({ deregistered: stopped });
@@ -62,6 +66,7 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
   });
   app.get("/registry/:name", async (c) => {
     const name = c.req.param("name");
+    assertToken("service", name);
     const services = await sidecar.registry.getService(name, sidecar.namespace);
     if (services.length === 0) throw new MicroError("not_found", `no service ${name} is registered`, { detail: name });
     return c.json({ services });
@@ -70,12 +75,11 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
 
   app.post("/rpc", async (c) => {
     const call = parseCall(await body(c));
-    const timeout = c.req.header("x-micro-timeout");
-    const timeoutMs = timeout === undefined ? 10_000 : Number(timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new MicroError("invalid_argument", `X-Micro-Timeout must be a whole number of ms, got "${timeout}"`);
+    const timeout = c.req.header(timeoutHeader);
+    const timeoutMs = timeout === undefined ? 10_000 : timeoutFrom(timeout, "X-Micro-Timeout", maxTimeoutMs);
     const metadata: Record<string, string> = {};
     c.req.raw.headers.forEach((value, key) => {
-      if (key.startsWith("x-micro-meta-")) metadata[key.slice("x-micro-meta-".length)] = value;
+      if (key.startsWith(metaHeaderPrefix)) metadata[key.slice(metaHeaderPrefix.length)] = value;
     });
     // The identity is the gateway's to say (its auth sets it for the sidecar), never the caller's.
     delete metadata[identityKey];
@@ -86,7 +90,7 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
       service: call.service,
       endpoint: call.endpoint,
       body: encoder.encode(JSON.stringify(call.request)),
-      timeoutMs: Math.min(timeoutMs, 2_147_483_647),
+      timeoutMs,
       metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
@@ -99,13 +103,15 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
     } catch (error) {
       throw new MicroError("invalid_argument", (error as Error).message, { detail: "topic" });
     }
+    const user = eventUser(c.req.header(eventUserHeader), "header X-Micro-User");
+    const id = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
+    const source = eventField(c.req.header(eventSourceHeader), "header X-Micro-Source") ?? "sidecar";
     const text = await c.req.text();
     parseJsonText(text);
-    const id = c.req.header("x-event-id");
     const result = await broker("publishing").publish(topic, encoder.encode(text), {
       contentType: "application/json",
-      source: c.req.header("x-micro-source") ?? "sidecar",
-      user: c.req.header("x-micro-user") ?? "",
+      source,
+      user,
       ...(id ? { id } : {}),
     });
     return c.json(result, result.duplicate ? 200 : 201);
