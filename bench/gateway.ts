@@ -5,7 +5,8 @@
  * load comes from `wrk` (installed with apt-get when missing, as nats-server is), the NATS
  * load from this process; the servers run in their own Bun process (`gateway-server.ts`).
  * Settings: BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64: HTTP connections,
- * and NATS requests in flight).
+ * and NATS requests in flight), BENCH_GATEWAY_RUNTIME (`bun`, or `node` to serve the gateway
+ * and the direct Hono app on Node, through tsx).
  * @module
  */
 import { connect } from "@nats-io/transport-node";
@@ -20,6 +21,7 @@ import { formatNumber, LatencyRecorder, median, table } from "./stats.ts";
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const serverRuntime = process.env.BENCH_GATEWAY_RUNTIME === "node" ? "node" : "bun";
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const body = '{"name":"Ada"}';
 
@@ -35,7 +37,8 @@ try {
   let ready!: (ports: [number, number]) => void;
   const ports = new Promise<[number, number]>((resolve) => (ready = resolve));
   const bun = process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath;
-  server = spawnProcess(bun, [join(root, "bench", "gateway-server.ts")], {
+  const command = serverRuntime === "node" ? join(root, "node_modules", ".bin", "tsx") : bun;
+  server = spawnProcess(command, [join(root, "bench", "gateway-server.ts")], {
     env: { NATS_URL: nats.url },
     dieWithParent: {},
     onLine: (line) => {
@@ -60,7 +63,8 @@ try {
   await nc.close();
 
   const mid = (name: string, pick: (r: Run) => number) => median(results[name]!.map(pick));
-  console.log(`\n## gateway on Bun ${process.versions.bun ?? "(via bun)"}: ${connections} connections / in flight, ${seconds} s x ${rounds} rounds, medians\n`);
+  const where = serverRuntime === "node" ? "Node (tsx)" : `Bun ${process.versions.bun ?? "(via bun)"}`;
+  console.log(`\n## gateway on ${where}: ${connections} connections / in flight, ${seconds} s x ${rounds} rounds, medians\n`);
   console.log(table(
     ["system", "calls/s", "p50 µs", "p99 µs", "errors"],
     Object.keys(systems).map((name) => [name, formatNumber(mid(name, (r) => r.rate)), formatNumber(mid(name, (r) => r.p50Micros)), formatNumber(mid(name, (r) => r.p99Micros)), String(results[name]!.reduce((n, r) => n + r.errors, 0))]),

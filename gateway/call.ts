@@ -1,6 +1,11 @@
-import { headers as natsHeaders } from "@nats-io/nats-core";
+/**
+ * One call from the gateway to a service, JSON in and JSON out, through the protocol core:
+ * the subject is built and every name in it checked by `callSubject`, the headers by
+ * `requestHeaders`, so a hostile name or metadata value is `invalid_argument` before NATS.
+ * @module
+ */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import { routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */
@@ -27,23 +32,21 @@ export interface GatewayCall {
  * service added later is reachable without restarting the gateway.
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
-  // A fresh header set has no key to replace: `append` skips the search `set` makes first
-  // (the keys are distinct, metadata keys being those of one record).
-  const h = natsHeaders();
-  h.append("Content-Type", call.contentType ?? "application/json");
-  h.append("Micro-Timeout", String(call.timeoutMs));
-  for (const k in call.metadata) h.append(`Micro-Meta-${k}`, call.metadata[k]!);
-  const subject = `${call.namespace}.${call.type ?? "srv"}.${call.service}`;
+  const type = call.type ?? "srv";
+  const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
+  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata });
   const deadline = Date.now() + call.timeoutMs;
   try {
     if (call.version !== undefined && call.discovery !== undefined) {
-      const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: `${subject}.${call.endpoint}` };
+      const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
       return (await routedRequest(call.discovery, transport, target, { version: call.version }, call.body, h, deadline, undefined)).data;
     }
-    return (await transport.request(`${subject}.${call.endpoint}`, call.body, h, deadline)).data;
+    return (await transport.request(subject, call.body, h, deadline)).data;
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
-    if (wasNotDelivered(error)) throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject}.${call.endpoint})`, { detail: call.service });
+    if (wasNotDelivered(error)) {
+      throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject})`, { detail: call.service });
+    }
     throw error;
   }
 }

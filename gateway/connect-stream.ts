@@ -10,72 +10,66 @@
  * flow control reaches from the browser to the handler. Compressed envelopes are refused.
  * @module
  */
-import type { Guard } from "./guard.ts";
-import type { Context, Hono } from "hono";
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
-import type { StreamChannel } from "../runtime/stream/channel.ts";
-import { serviceNameOf } from "./connect.ts";
+import type { Context } from "hono";
+import { MicroError } from "../runtime/mod.ts";
+import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import type { ConnectCall } from "./connect.ts";
+import { connectTimeoutHeader } from "./http-headers.ts";
+import type { GatewayDeps, TargetContext } from "./part.ts";
 
-const path = "/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}";
 const endStreamFlag = 0x02;
 const compressedFlag = 0x01;
 const encoder = new TextEncoder();
+const streamTypes = new Set(["application/connect+json", "application/connect+proto"]);
 
-/** Options of the Connect streaming routes. */
-export interface ConnectStreamOptions {
-  readonly transport: Transport;
-  readonly namespace: string;
-  /** Largest stream duration in ms when the client sends no `Connect-Timeout-Ms`; none when undefined. */
-  readonly timeoutMs?: number;
-  /** How long the service may take to accept a stream, in ms. */
-  readonly openTimeoutMs: number;
-  /** Authenticates and authorises each stream, and gives its call metadata. */
-  readonly guard?: Guard;
+function contentTypeOf(c: Context): string {
+  return (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+}
+
+/** True when the request is a Connect stream (`application/connect+json` or `+proto`). */
+export function isConnectStream(c: Context): boolean {
+  return streamTypes.has(contentTypeOf(c));
 }
 
 /**
- * Adds Connect streaming on the Connect unary path; requests of other content types fall
- * through to the next route (the unary one). Register before `addConnectRoutes`.
+ * The answer to a stream refused before it opened: a bad name is a plain HTTP 400 (Connect
+ * clients read the status), anything else the end-of-stream message Connect streams end with.
  */
-export function addConnectStreamRoutes(app: Hono, options: ConnectStreamOptions): void {
-  app.post(path, async (c, next) => {
-    const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
-    if (contentType !== "application/connect+json" && contentType !== "application/connect+proto") return next();
-    const json = contentType === "application/connect+json";
-    try {
-      return await serve(c, options, json, contentType);
-    } catch (error) {
-      return endOnly(contentType, connectView(error));
-    }
-  });
+export function connectStreamError(c: Context, error: unknown): Response {
+  const e = MicroError.from(error);
+  if (e.code === "invalid_argument") {
+    return new Response(JSON.stringify({ code: e.code, message: e.message }), { status: httpStatus(e.code), headers: { "content-type": "application/json" } });
+  }
+  return endOnly(contentTypeOf(c), connectView(e));
 }
 
-async function serve(c: Context, options: ConnectStreamOptions, json: boolean, contentType: string): Promise<Response> {
-  const protoService = c.req.param("service")!;
-  const method = c.req.param("method")!;
-  if (options.transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
-  const timeoutText = c.req.header("connect-timeout-ms");
-  const timeout = timeoutText === undefined ? options.timeoutMs : Number(timeoutText);
-  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText}"`);
-  const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
+/** Serves one Connect stream to the target `authorize` set; errors end the stream. */
+export async function serveConnectStream(c: TargetContext<ConnectCall>, deps: GatewayDeps): Promise<Response> {
+  const contentType = contentTypeOf(c);
+  try {
+    return await serve(c, deps, contentType);
+  } catch (error) {
+    return endOnly(contentType, connectView(error));
+  }
+}
 
-  const h = natsHeaders();
-  h.set("Content-Type", json ? "application/json" : "application/proto");
+async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentType: string): Promise<Response> {
+  const { subject, label } = c.var.target;
+  if (deps.transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
+  const timeoutText = c.req.header(connectTimeoutHeader);
+  // A stream has no gateway time limit unless the client asks for one.
+  const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`);
+  const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
   const deadline = timeout === undefined ? undefined : Date.now() + timeout;
-  if (deadline !== undefined) h.set("Micro-Timeout", String(timeout));
-  const label = `${protoService}/${method}`;
-  const service = serviceNameOf(protoService);
-  const target = { namespace: options.namespace, service, endpoint: `${protoService.split(".").at(-1)}.${method}` };
-  const metadata = options.guard === undefined ? {} : await options.guard(c.req.raw, target);
-  for (const [k, v] of Object.entries(metadata)) h.set(`Micro-Meta-${k}`, v);
-  const channel = await options.transport.openStream({
-    subject: `${options.namespace}.srv.${service}.${label}`,
+  const json = contentType === "application/connect+json";
+  const h = requestHeaders({ contentType: json ? jsonContentType : protoContentType, metadata: c.var.metadata, ...(timeout === undefined ? {} : { timeoutMs: timeout }) });
+  const channel = await deps.transport.openStream({
+    subject,
     headers: h,
     label,
     deadline,
-    openBy: Math.min(deadline ?? Infinity, Date.now() + options.openTimeoutMs),
+    openBy: Math.min(deadline ?? Infinity, Date.now() + deps.timeoutMs),
   }).catch((error) => {
     // As for Connect unary: a service nobody serves is "unimplemented".
     throw wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${label}`) : error;

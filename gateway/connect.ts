@@ -1,21 +1,29 @@
 /**
- * The Connect unary protocol (connectrpc.com), so clients made with `@connectrpc/connect`
- * call jetmicro services unchanged: `POST /{package.Service}/{Method}` with
- * `application/json` or `application/proto`, errors as Connect error JSON.
+ * The Connect protocol (connectrpc.com), so clients made with `@connectrpc/connect` call
+ * jetmicro services unchanged: `POST /{package.Service}/{Method}`. Unary calls with
+ * `application/json` or `application/proto` (here), server and client streams with
+ * `application/connect+json` or `+proto` (`connect-stream.ts`). Errors are Connect's
+ * `{code, message}` with the status of the one code→HTTP map (a stream's errors travel in
+ * its end-of-stream message, except a bad name, refused as a plain 400).
  * @module
  */
-import type { Hono } from "hono";
-import { headers as natsHeaders } from "@nats-io/nats-core";
-import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
-import type { Guard } from "./guard.ts";
+import { type Context, Hono } from "hono";
+import { MicroError } from "../runtime/mod.ts";
+import { callSubject, httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import type { AuthTarget } from "./auth.ts";
+import { connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
+import { connectTimeoutHeader } from "./http-headers.ts";
+import type { GatewayDeps, GatewayEnv, GatewayPart, TargetContext } from "./part.ts";
 
-/** Connect's HTTP status for each code (from the Connect protocol specification). */
-const connectStatus: Record<string, number> = {
-  canceled: 499, unknown: 500, invalid_argument: 400, deadline_exceeded: 504, not_found: 404, already_exists: 409,
-  permission_denied: 403, resource_exhausted: 429, failed_precondition: 400, aborted: 409, out_of_range: 400,
-  unimplemented: 501, internal: 500, unavailable: 503, data_loss: 500, unauthenticated: 401,
-};
+/** A Connect call: its target (endpoint `Greeter.SayHello` for the rules), the NATS subject and its label. */
+export interface ConnectCall extends AuthTarget {
+  /** `greeter.v1.Greeter/SayHello`. */
+  readonly label: string;
+  readonly subject: string;
+}
+
+const path = "/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}";
+const encoder = new TextEncoder();
 
 /** `greeter.v1.Greeter` → `greeter`, `acme.UserProfile` → `user-profile`: the jetmicro service name. */
 export function serviceNameOf(protoService: string): string {
@@ -23,37 +31,43 @@ export function serviceNameOf(protoService: string): string {
   return short.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/([A-Z])([A-Z][a-z])/g, "$1-$2").toLowerCase();
 }
 
-/** Adds `POST /:service{pkg.Service}/:method` Connect unary routes. */
-export function addConnectRoutes(app: Hono, options: { transport: Transport; namespace: string; timeoutMs: number; guard?: Guard }): void {
-  app.post("/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}", async (c) => {
-    const protoService = c.req.param("service");
-    const method = c.req.param("method");
-    const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
-    if (contentType !== "application/json" && contentType !== "application/proto") {
-      return connectError(new MicroError("unimplemented", `unsupported content type "${contentType}" (Connect unary: application/json or application/proto)`), 415);
-    }
-    const timeoutHeader = c.req.header("connect-timeout-ms");
-    const timeoutMs = timeoutHeader === undefined ? options.timeoutMs : Math.min(Number(timeoutHeader), options.timeoutMs);
-    if (!(timeoutMs > 0)) return connectError(new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutHeader}"`));
-    const h = natsHeaders();
-    h.set("Content-Type", contentType);
-    h.set("Micro-Timeout", String(timeoutMs));
+/** Connect unary and streaming calls on `POST /{package.Service}/{Method}`. */
+export const connectPart: GatewayPart = (deps) => {
+  const connectCall = (c: Context<GatewayEnv>): ConnectCall => {
+    const protoService = c.req.param("service")!;
+    const method = c.req.param("method")!;
     const service = serviceNameOf(protoService);
-    const subject = `${options.namespace}.srv.${service}.${protoService}/${method}`;
-    try {
-      const endpoint = `${protoService.split(".").at(-1)}.${method}`;
-      const metadata = options.guard === undefined ? {} : await options.guard(c.req.raw, { namespace: options.namespace, service, endpoint });
-      for (const [k, v] of Object.entries(metadata)) h.set(`Micro-Meta-${k}`, v);
-      const body = new Uint8Array(await c.req.arrayBuffer());
-      const reply = await options.transport.request(subject, body.length === 0 && contentType === "application/json" ? new TextEncoder().encode("{}") : body, h, Date.now() + timeoutMs);
-      return new Response(reply.data as Uint8Array<ArrayBuffer>, { status: 200, headers: { "content-type": contentType } });
-    } catch (error) {
-      const e = wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${protoService}`) : MicroError.from(error);
-      return connectError(e);
-    }
-  });
+    const label = `${protoService}/${method}`;
+    const subject = callSubject({ namespace: deps.namespace, service, endpoint: label });
+    return { namespace: deps.namespace, service, endpoint: `${protoService.split(".").at(-1)}.${method}`, label, subject };
+  };
+  const app = new Hono<GatewayEnv>();
+  // Errors before a call (names, auth) in Connect's dialect rather than the gateway's.
+  app.onError((error, c) => (isConnectStream(c) ? connectStreamError(c, error) : connectError(MicroError.from(error))));
+  app.post(path, deps.authorize(connectCall), (c) => (isConnectStream(c) ? serveConnectStream(c, deps) : serveUnary(c, deps)));
+  return app;
+};
+
+async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Promise<Response> {
+  const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
+  if (contentType !== jsonContentType && contentType !== protoContentType) {
+    return connectError(new MicroError("unimplemented", `unsupported content type "${contentType.slice(0, 60)}" (Connect unary: application/json or application/proto)`), 415);
+  }
+  const timeoutText = c.req.header(connectTimeoutHeader);
+  const timeoutMs = timeoutText === undefined ? deps.timeoutMs : Math.min(Number(timeoutText), deps.timeoutMs);
+  if (!(timeoutMs > 0)) return connectError(new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`));
+  const { subject, label } = c.var.target;
+  try {
+    const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata });
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const reply = await deps.transport.request(subject, body.length === 0 && contentType === jsonContentType ? encoder.encode("{}") : body, h, Date.now() + timeoutMs);
+    return new Response(reply.data as Uint8Array<ArrayBuffer>, { status: 200, headers: { "content-type": contentType } });
+  } catch (error) {
+    return connectError(wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${label.split("/")[0]}`) : MicroError.from(error));
+  }
 }
 
-function connectError(error: MicroError, status = connectStatus[error.code] ?? 500): Response {
+/** A Connect unary error: `{code, message}` with the code's HTTP status. */
+export function connectError(error: MicroError, status = httpStatus(error.code)): Response {
   return new Response(JSON.stringify({ code: error.code, message: error.message }), { status, headers: { "content-type": "application/json" } });
 }

@@ -1,14 +1,16 @@
 /**
- * Events over HTTP (go-micro's event handler, and more): publish, replay, a live SSE stream,
- * and a user's audit history.
+ * Events over HTTP (go-micro's event handler, and more): publish, replay and a live SSE
+ * stream. A user's audit history is `history.ts`.
  * @module
  */
-import type { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { StreamingApi } from "hono/utils/stream";
-import { assertTopic, type JetStreamBroker, MicroError, type StoredEvent, type Transport } from "../runtime/mod.ts";
-import { callJson } from "./call.ts";
-import { type Guard, identityKey } from "./guard.ts";
+import { assertTopic, MicroError, type StoredEvent } from "../runtime/mod.ts";
+import type { AuthTarget } from "./auth.ts";
+import { eventField, eventUser } from "./edge-bounds.ts";
+import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
+import type { GatewayEnv, GatewayPart } from "./part.ts";
 
 const decoder = new TextDecoder();
 
@@ -34,18 +36,23 @@ function base64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** Adds the event routes to `app`; every route needs the broker. */
-export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; transport: Transport; namespace: string; guard?: Guard; timeoutMs?: number }): void {
-  const { broker } = options;
+/** `/events/{topic}` (publish), `/events/{filter}/replay` and `/events/{filter}/stream`; with a broker only. */
+export const eventsPart: GatewayPart = (deps) => {
+  const broker = deps.broker;
+  if (broker === undefined) return undefined;
   // Events are the pseudo-service `events` to the auth rules, with the topic as endpoint.
-  const guard = (request: Request, service: string, endpoint: string) =>
-    options.guard?.(request, { namespace: options.namespace, service, endpoint }) ?? Promise.resolve<Record<string, string>>({});
+  const events = (param: string, wildcards: boolean) => (c: Context<GatewayEnv>): AuthTarget => {
+    const topic = c.req.param(param)!;
+    assertTopic(topic, wildcards);
+    return { namespace: deps.namespace, service: "events", endpoint: topic };
+  };
+  const app = new Hono<GatewayEnv>();
 
   // POST /events/{topic}: stores the body as an event; 201 with its id (a repeat of X-Event-Id is stored once).
-  app.post("/events/:topic", async (c) => {
-    const topic = c.req.param("topic");
-    assertTopic(topic, false);
-    const metadata = await guard(c.req.raw, "events", topic);
+  app.post("/events/:topic", deps.authorize(events("topic", false)), async (c) => {
+    const topic = c.var.target.endpoint;
+    const user = eventUser(c.req.header(eventUserHeader), "header X-Micro-User");
+    const eventId = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
     const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
     if (contentType.startsWith("application/json")) {
@@ -55,22 +62,20 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
         throw new MicroError("invalid_argument", "the body is not valid JSON (send another Content-Type for other payloads)");
       }
     }
-    const eventId = c.req.header("x-event-id");
+    const identity = c.var.identity;
     const result = await broker.publish(topic, body, {
       contentType,
-      user: c.req.header("x-micro-user") ?? "",
+      user,
       // With auth on, the publisher speaks for the user it names; the source records who it was.
-      source: metadata[identityKey] === undefined ? "gateway" : `gateway:${metadata[identityKey]}`,
+      source: identity === undefined ? "gateway" : `gateway:${identity}`,
       ...(eventId ? { id: eventId } : {}),
     });
     return c.json(result, result.duplicate ? 200 : 201);
   });
 
   // GET /events/{filter}/replay?since=ms&from=seq&limit=n: history in order, as JSON.
-  app.get("/events/:filter/replay", async (c) => {
-    const filter = c.req.param("filter");
-    assertTopic(filter, true);
-    await guard(c.req.raw, "events", filter);
+  app.get("/events/:filter/replay", deps.authorize(events("filter", true)), async (c) => {
+    const filter = c.var.target.endpoint;
     const limit = numberParam(c.req.query("limit"), "limit", 1000);
     if (limit === 0) return c.json({ events: [] });
     const since = c.req.query("since");
@@ -88,10 +93,8 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
   });
 
   // GET /events/{filter}/stream: live events as server-sent events until the client leaves.
-  app.get("/events/:filter/stream", async (c) => {
-    const filter = c.req.param("filter");
-    assertTopic(filter, true);
-    await guard(c.req.raw, "events", filter);
+  app.get("/events/:filter/stream", deps.authorize(events("filter", true)), (c) => {
+    const filter = c.var.target.endpoint;
     return streamSSE(c, async (stream) => {
       const subscription = await broker.subscribe(filter, async (e) => {
         await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
@@ -106,30 +109,8 @@ export function addEventRoutes(app: Hono, options: { broker: JetStreamBroker; tr
       await subscription.stop();
     });
   });
-
-  // GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1: the user's history from the audit service.
-  app.get("/history/:user", async (c) => {
-    const metadata = await guard(c.req.raw, "audit", "Audit.History");
-    const request = {
-      user: c.req.param("user"),
-      limit: numberParam(c.req.query("limit"), "limit", 50),
-      cursor: c.req.query("cursor") ?? "",
-      topics: c.req.query("topics")?.split(",").filter(Boolean) ?? [],
-      oldestFirst: c.req.query("oldest") === "1" || c.req.query("oldest") === "true",
-      ...(c.req.query("since") ? { sinceMs: String(numberParam(c.req.query("since"), "since", 0)) } : {}),
-      ...(c.req.query("until") ? { untilMs: String(numberParam(c.req.query("until"), "until", 0)) } : {}),
-    };
-    const reply = await callJson(options.transport, {
-      namespace: options.namespace,
-      service: "audit",
-      endpoint: "Audit.History",
-      body: new TextEncoder().encode(JSON.stringify(request)),
-      timeoutMs: options.timeoutMs ?? 10_000,
-      metadata,
-    });
-    return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
-  });
-}
+  return app;
+};
 
 /**
  * Resolves when the client of a stream leaves. A client may leave while the route is still
@@ -142,7 +123,8 @@ export function clientGone(stream: StreamingApi): Promise<void> {
   });
 }
 
-function numberParam(raw: string | undefined, name: string, fallback: number): number {
+/** A whole-number query parameter, `fallback` when absent; `invalid_argument` otherwise. */
+export function numberParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new MicroError("invalid_argument", `${name} must be a whole number, got "${raw}"`);

@@ -19,6 +19,7 @@
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
+import { maxSubjectLength, maxTokenLength, shown } from "../runtime/protocol/mod.ts";
 
 /** Where an HTTP path goes. */
 export interface Route {
@@ -60,12 +61,15 @@ export function resolvePath(path: string): Route {
 }
 
 function resolveUncached(path: string): Route {
+  // Every segment ends up in a NATS subject: refuse what could never be one before anything else.
+  if (path.length > maxSubjectLength) throw new MicroError("invalid_argument", `the path "${shown(path)}" is longer than ${maxSubjectLength} characters`, { detail: "path" });
   const segments = path.split("/").filter((s) => s !== "");
   if (segments.length === 0 || segments.length > maxSegments) {
-    throw new MicroError("not_found", `no service answers on ${path}: use /{service}/{method} or POST /rpc`);
+    throw new MicroError("not_found", `no service answers on ${shown(path)}: use /{service}/{method} or POST /rpc`);
   }
   for (const s of segments) {
-    if (!segmentPattern.test(s)) throw new MicroError("not_found", `"${s}" in ${path} is not a service or method name`);
+    if (s.length > maxTokenLength) throw new MicroError("invalid_argument", `"${shown(s)}" in the path is longer than ${maxTokenLength} characters`, { detail: "path" });
+    if (!segmentPattern.test(s)) throw new MicroError("not_found", `"${shown(s)}" in ${shown(path)} is not a service or method name`);
   }
   if (segments.length >= 3 && versionPattern.test(segments[0]!)) {
     return { ...resolveSegments(segments.slice(1)), version: segments[0]! };

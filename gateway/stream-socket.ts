@@ -15,50 +15,56 @@
  * the handler through the stream's credit.
  * @module
  */
-import type { Guard } from "./guard.ts";
-import type { Hono } from "hono";
-import type { UpgradeWebSocket, WSContext } from "hono/ws";
-import { headers as natsHeaders } from "@nats-io/nats-core";
+import { Hono } from "hono";
+import type { WSContext } from "hono/ws";
+import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
+import type { AuthTarget } from "./auth.ts";
+import type { GatewayEnv, GatewayPart } from "./part.ts";
 
 /** Requests held while the service has no credit for them. */
 export const maxQueued = 256;
 /** Unsent bytes a socket may hold before the gateway stops reading the stream. */
 export const maxSocketBuffer = 1024 * 1024;
 
-/** Options of the WebSocket stream route. */
-export interface StreamSocketOptions {
+/** What one socket's stream needs from the gateway. */
+interface SocketOptions {
   readonly transport: Transport;
-  readonly namespace: string;
-  readonly upgradeWebSocket: UpgradeWebSocket;
   /** How long the service may take to accept a stream, in ms. */
   readonly openTimeoutMs: number;
-  /** Authenticates and authorises the upgrade (before it happens), and gives the call metadata. */
-  readonly guard?: Guard;
+}
+
+/** A stream's target and its NATS subject. */
+interface StreamCall extends AuthTarget {
+  readonly subject: string;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Adds `GET /ws/:service/:endpoint`; a plain GET (no upgrade) gets 426. */
-export function addStreamSocketRoute(app: Hono, options: StreamSocketOptions): void {
-  // The guard runs before the upgrade, so a refused caller gets a plain 401/403 answer.
-  const metadataOf = new WeakMap<Request, Record<string, string>>();
-  app.get(
+/** `GET /ws/:service/:endpoint` (with the platform's WebSockets); a plain GET (no upgrade) gets 426. */
+export const streamSocketPart: GatewayPart = (deps) => {
+  const upgradeWebSocket = deps.upgradeWebSocket;
+  if (upgradeWebSocket === undefined) return undefined;
+  const options: SocketOptions = { transport: deps.transport, openTimeoutMs: deps.timeoutMs };
+  const streamCall = (c: { req: { param(name: string): string | undefined } }): StreamCall => {
+    const target = { namespace: deps.namespace, service: c.req.param("service")!, endpoint: c.req.param("endpoint")! };
+    return { ...target, subject: callSubject(target) };
+  };
+  // Authorisation, names and metadata are all checked before the upgrade: a refusal is a plain HTTP answer.
+  const headersOf = new WeakMap<Request, MsgHdrs>();
+  return new Hono<GatewayEnv>().get(
     "/ws/:service{[A-Za-z0-9_-]+}/:endpoint{[A-Za-z0-9_]+\\.[A-Za-z0-9_]+}",
-    async (c, next) => {
-      if (options.guard !== undefined) {
-        const target = { namespace: options.namespace, service: c.req.param("service")!, endpoint: c.req.param("endpoint")! };
-        metadataOf.set(c.req.raw, await options.guard(c.req.raw, target));
-      }
+    deps.authorize(streamCall),
+    (c, next) => {
+      headersOf.set(c.req.raw, requestHeaders({ contentType: jsonContentType, metadata: c.var.metadata }));
       return next();
     },
-    options.upgradeWebSocket((c) => {
-      const service = c.req.param("service")!;
-      const endpoint = c.req.param("endpoint")!;
-      const session = new SocketStream(options, service, endpoint, metadataOf.get(c.req.raw) ?? {});
+    upgradeWebSocket((c) => {
+      const call = (c as unknown as { var: { target: StreamCall } }).var.target;
+      const session = new SocketStream(options, call, headersOf.get(c.req.raw)!);
       return {
         onOpen: (_event, ws) => void session.open(ws),
         onMessage: (event, ws) => session.receive(event.data, ws),
@@ -68,11 +74,11 @@ export function addStreamSocketRoute(app: Hono, options: StreamSocketOptions): v
     }),
     (c) => c.json({ code: "failed_precondition", detail: "this route streams over a WebSocket: send an Upgrade request" }, 426),
   );
-}
+};
 
 /** One WebSocket and the stream it carries. */
 class SocketStream {
-  readonly #options: StreamSocketOptions;
+  readonly #options: SocketOptions;
   readonly #service: string;
   readonly #endpoint: string;
   readonly #queue: Uint8Array[] = [];
@@ -81,25 +87,24 @@ class SocketStream {
   #done = false;
   #wakePump: (() => void) | undefined;
 
-  readonly #metadata: Record<string, string>;
+  readonly #subject: string;
+  readonly #headers: MsgHdrs;
 
-  constructor(options: StreamSocketOptions, service: string, endpoint: string, metadata: Record<string, string>) {
+  constructor(options: SocketOptions, call: StreamCall, headers: MsgHdrs) {
     this.#options = options;
-    this.#metadata = metadata;
-    this.#service = service;
-    this.#endpoint = endpoint;
+    this.#subject = call.subject;
+    this.#headers = headers;
+    this.#service = call.service;
+    this.#endpoint = call.endpoint;
   }
 
   async open(ws: WSContext): Promise<void> {
-    const { transport, namespace } = this.#options;
+    const { transport } = this.#options;
     try {
       if (transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
-      const headers = natsHeaders();
-      headers.set("Content-Type", "application/json");
-      for (const [k, v] of Object.entries(this.#metadata)) headers.set(`Micro-Meta-${k}`, v);
       this.#channel = await transport.openStream({
-        subject: `${namespace}.srv.${this.#service}.${this.#endpoint}`,
-        headers,
+        subject: this.#subject,
+        headers: this.#headers,
         label: this.#endpoint,
         openBy: Date.now() + this.#options.openTimeoutMs,
       });

@@ -3,29 +3,30 @@
  * never stale), `/dashboard/app.js` and `/dashboard/style.css` are its script and style.
  * @module
  */
-import type { Hono } from "hono";
-import type { Registry } from "../../runtime/mod.ts";
+import { Hono } from "hono";
+import type { AuthTarget } from "../auth.ts";
+import { publicRoute } from "../authorization.ts";
+import type { GatewayEnv, GatewayPart } from "../part.ts";
 import { clientScript } from "./client-script.ts";
 import { dashboardPage } from "./page.ts";
 import { dashboardStyle } from "./style.ts";
-import { type ActorStatusSource, actorStatuses } from "./actors-view.ts";
+import { actorStatuses } from "./actors-view.ts";
 
-/** Dashboard settings. */
-export interface DashboardOptions {
-  readonly registry: Registry;
-  /** Whether the gateway serves `/events/...` and `/history/...`. */
-  readonly events: boolean;
-  /** How to ask actor types for their nodes, shards and active keys; without it the actors panel says so. */
-  readonly actors?: ActorStatusSource;
-}
-
-/** Adds the dashboard to `app`. */
-export function addDashboardRoutes(app: Hono, options: DashboardOptions): void {
-  app.get("/", async (c) => {
-    const services = await options.registry.listServices();
-    const actors = options.actors === undefined ? undefined : await actorStatuses(services, options.actors);
-    return c.html(dashboardPage({ services, events: options.events, ...(actors === undefined ? {} : { actors }) }));
+/**
+ * With a registry: `GET /` (behind auth as the pseudo-service `dashboard`, endpoint `page`: it
+ * lists every node, and actor keys) and its script and style (public).
+ */
+export const dashboardPart: GatewayPart = (deps) => {
+  const registry = deps.registry;
+  if (registry === undefined) return undefined;
+  const page = (): AuthTarget => ({ namespace: deps.namespace, service: "dashboard", endpoint: "page" });
+  const app = new Hono<GatewayEnv>();
+  app.get("/", deps.authorize(page), async (c) => {
+    const services = await registry.listServices();
+    const actors = deps.actors === undefined ? undefined : await actorStatuses(services, deps.actors);
+    return c.html(dashboardPage({ services, events: deps.broker !== undefined, ...(actors === undefined ? {} : { actors }) }));
   });
-  app.get("/dashboard/app.js", (c) => c.body(clientScript, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }));
-  app.get("/dashboard/style.css", (c) => c.body(dashboardStyle, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }));
-}
+  app.get("/dashboard/app.js", publicRoute, (c) => c.body(clientScript, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }));
+  app.get("/dashboard/style.css", publicRoute, (c) => c.body(dashboardStyle, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }));
+  return app;
+};

@@ -13,6 +13,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { isCode, MicroError } from "../../runtime/mod.ts";
 import { codeFromHttpStatus } from "../../runtime/protocol/mod.ts";
 import type { HandlerContext } from "../../runtime/mod.ts";
+import { appEndpointHeader, appServiceHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import type { JsonEndpoint } from "./json-service.ts";
 
 /** Longest app error text passed on to callers. */
@@ -23,11 +24,11 @@ export async function forwardCall(baseUrl: string, endpoint: JsonEndpoint, reque
   const headers = new Headers({
     "content-type": "application/json",
     accept: "application/json",
-    "x-micro-service": ctx.service.name,
-    "x-micro-endpoint": endpoint.name,
-    "x-micro-timeout": String(Math.max(1, ctx.deadline - Date.now())),
+    [appServiceHeader]: ctx.service.name,
+    [appEndpointHeader]: endpoint.name,
+    [timeoutHeader]: String(Math.max(1, ctx.deadline - Date.now())),
   });
-  for (const [key, value] of Object.entries(ctx.metadata)) headers.set(`x-micro-meta-${key}`, value);
+  for (const [key, value] of Object.entries(ctx.metadata)) headers.set(`${metaHeaderPrefix}${key}`, value);
   const url = `${baseUrl}${endpoint.path}`;
   let response: Response;
   try {

@@ -9,6 +9,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { JetStreamBroker, Registry, ServiceInstance, ServiceRecord, Transport } from "../../runtime/mod.ts";
 import { startService } from "../../runtime/mod.ts";
+import { serviceSubject } from "../../runtime/protocol/mod.ts";
 import { serviceRecord } from "../../runtime/registry/records.ts";
 import { keepRegistered, type Registration } from "../../runtime/registry/keep-registered.ts";
 import { fetchFailure, forwardCall } from "./forward.ts";
@@ -116,7 +117,7 @@ export class HostedService {
     return {
       name, version, url, metadata, state: this.#state, concurrency: this.spec.mailbox?.concurrency ?? 100,
       endpoints: endpoints.map((e) => ({ name: e.name, path: e.path })),
-      subject: `${this.#deps.namespace}.srv.${name}`,
+      subject: serviceSubject(this.#deps.namespace, "srv", name),
       ...(this.#instance ? { nodeId: this.#instance.nodeId } : {}),
       ...(health ? { health } : {}),
       ...(this.#state === "unhealthy" && this.#lastHealthError ? { lastHealthError: this.#lastHealthError } : {}),

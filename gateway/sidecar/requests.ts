@@ -5,6 +5,7 @@
  * @module
  */
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
+import { isEndpoint, isToken, maxTokenLength, shown } from "../../runtime/protocol/mod.ts";
 import { camel } from "../paths.ts";
 import type { HostedServiceSpec } from "./hosted-service.ts";
 import type { JsonEndpoint } from "./json-service.ts";
@@ -105,7 +106,7 @@ function endpoint(value: unknown, service: string, where: string): JsonEndpoint 
     throw invalid(where, `${where} must be an endpoint name like "Orders.Create" or "Create" (letters, digits, "_"), got ${show(spec.name)}`);
   }
   const name = spec.name.includes(".") ? spec.name : `${camel(service)}.${spec.name}`;
-  if (!endpointPattern.test(name)) throw invalid(where, `${where}: "${name}" is not a valid endpoint name; give it as "Service.Method"`);
+  if (!endpointPattern.test(name) || !isEndpoint(name)) throw invalid(where, `${where}: "${shown(name)}" is not a valid endpoint name; give it as "Service.Method" (at most ${maxTokenLength} characters)`);
   return { name, path: spec.path === undefined ? `/${name}` : path(spec.path, `${where}.path`) };
 }
 
@@ -120,7 +121,9 @@ function object(value: unknown, what: string, allowed: readonly string[]): Recor
 
 function serviceName(value: unknown, field: string): string {
   if (value === undefined || value === "") throw invalid(field, `${field} is required: a service name such as "orders"`);
-  return text(value, field, /^[A-Za-z0-9_-]+$/, 'one NATS subject token: letters, digits, "-" or "_"');
+  if (typeof value === "string" && value.length > maxTokenLength) throw invalid(field, `${field} ${show(value)} is longer than ${maxTokenLength} characters`);
+  if (!isToken(value)) throw invalid(field, `${field} must be one NATS subject token: letters, digits, "-" or "_", got ${show(value)}`);
+  return value;
 }
 
 function text(value: unknown, field: string, pattern: RegExp, rule: string): string {
@@ -166,5 +169,5 @@ function invalid(field: string, message: string): MicroError {
 }
 
 function show(value: unknown): string {
-  return value === undefined ? "nothing" : JSON.stringify(value);
+  return value === undefined ? "nothing" : typeof value === "string" ? JSON.stringify(shown(value)) : JSON.stringify(value)?.slice(0, 80) ?? String(value);
 }

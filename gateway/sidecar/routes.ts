@@ -17,25 +17,36 @@
  * Errors are the gateway's `{id, code, detail, status}` with the matching status.
  * @module
  */
-import { Hono } from "hono";
-import type { Context } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
+import { assertToken, maxTimeoutMs } from "../../runtime/protocol/mod.ts";
+import { eventField, eventUser, timeoutFrom } from "../edge-bounds.ts";
+import { eventIdHeader, eventSourceHeader, eventUserHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
 import { clientGone, eventJson } from "../events.ts";
-import { identityKey } from "../guard.ts";
+import type { AuthTarget } from "../auth.ts";
+import { identityKey } from "../authorization.ts";
+import type { GatewayEnv, GatewayPart } from "../part.ts";
 import type { Sidecar } from "./sidecar.ts";
 import { parseCall, parseJsonText, parseRegistration, parseSubscription } from "./requests.ts";
 
 const encoder = new TextEncoder();
 
-/** Context variable where the gateway, with auth on, leaves the caller's identity for `/rpc`. */
-export const sidecarIdentity = "microSidecarIdentity";
+/** What the sidecar's routes read from the context: the caller's identity when the gateway's auth set one. */
+interface SidecarEnv {
+  Variables: { identity?: string | undefined; requestId?: string };
+}
 
-/** The sidecar API over `sidecar`; see the module comment for the routes. */
-export function createSidecarApp(sidecar: Sidecar): Hono {
-  const app = new Hono();
+/**
+ * The sidecar API over `sidecar`; see the module comment for the routes. `authorize`, when
+ * given, is the first handler of every route (the gateway's authorisation).
+ */
+export function createSidecarApp(sidecar: Sidecar, options: { authorize?: MiddlewareHandler } = {}): Hono {
+  const app = new Hono<SidecarEnv>();
+  // Standalone, the sidecar has no auth: every route is open to whoever reaches its port.
+  const guard = (options.authorize ?? ((_c, next) => next())) as MiddlewareHandler<SidecarEnv>;
   const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
   app.onError((error, c) => errorResponse(error, requestIdOf(c)));
   const body = async (c: Context): Promise<unknown> => parseJsonText(await c.req.text());
@@ -44,73 +55,76 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
     return sidecar.broker;
   };
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/health", guard, (c) => c.json({ status: "ok" }));
 
-  app.post("/registry", async (c) => {
+  app.post("/registry", guard, async (c) => {
     const spec = parseRegistration(await body(c), { healthIntervalMs: sidecar.healthIntervalMs });
     return c.json(await sidecar.register(spec), 201);
   });
-  app.delete("/registry/:name", async (c) => {
+  app.delete("/registry/:name", guard, async (c) => {
     const name = c.req.param("name");
+    assertToken("service", name);
     const stopped = await sidecar.deregister(name, c.req.query("version"));
     if (stopped.length === 0) throw new MicroError("not_found", `this sidecar hosts no service ${name}${c.req.query("version") ? ` ${c.req.query("version")}` : ""}`, { detail: name });
     return c.json({ deregistered: stopped });
   });
-  app.get("/registry", async (c) => {
+  app.get("/registry", guard, async (c) => {
     const services = (await sidecar.registry.listServices()).filter((s) => s.namespace === sidecar.namespace);
     return c.json({ services });
   });
-  app.get("/registry/:name", async (c) => {
+  app.get("/registry/:name", guard, async (c) => {
     const name = c.req.param("name");
+    assertToken("service", name);
     const services = await sidecar.registry.getService(name, sidecar.namespace);
     if (services.length === 0) throw new MicroError("not_found", `no service ${name} is registered`, { detail: name });
     return c.json({ services });
   });
-  app.get("/hosted", (c) => c.json({ services: sidecar.hosted() }));
+  app.get("/hosted", guard, (c) => c.json({ services: sidecar.hosted() }));
 
-  app.post("/rpc", async (c) => {
+  app.post("/rpc", guard, async (c) => {
     const call = parseCall(await body(c));
-    const timeout = c.req.header("x-micro-timeout");
-    const timeoutMs = timeout === undefined ? 10_000 : Number(timeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new MicroError("invalid_argument", `X-Micro-Timeout must be a whole number of ms, got "${timeout}"`);
+    const timeout = c.req.header(timeoutHeader);
+    const timeoutMs = timeout === undefined ? 10_000 : timeoutFrom(timeout, "X-Micro-Timeout", maxTimeoutMs);
     const metadata: Record<string, string> = {};
     c.req.raw.headers.forEach((value, key) => {
-      if (key.startsWith("x-micro-meta-")) metadata[key.slice("x-micro-meta-".length)] = value;
+      if (key.startsWith(metaHeaderPrefix)) metadata[key.slice(metaHeaderPrefix.length)] = value;
     });
     // The identity is the gateway's to say (its auth sets it for the sidecar), never the caller's.
     delete metadata[identityKey];
-    const identity = c.get(sidecarIdentity as never) as string | undefined;
+    const identity = c.var.identity;
     if (identity !== undefined) metadata[identityKey] = identity;
     const reply = await callJson(sidecar.transport, {
       namespace: sidecar.namespace,
       service: call.service,
       endpoint: call.endpoint,
       body: encoder.encode(JSON.stringify(call.request)),
-      timeoutMs: Math.min(timeoutMs, 2_147_483_647),
+      timeoutMs,
       metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });
 
-  app.post("/events/:topic", async (c) => {
+  app.post("/events/:topic", guard, async (c) => {
     const topic = c.req.param("topic");
     try {
       assertTopic(topic, false);
     } catch (error) {
       throw new MicroError("invalid_argument", (error as Error).message, { detail: "topic" });
     }
+    const user = eventUser(c.req.header(eventUserHeader), "header X-Micro-User");
+    const id = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
+    const source = eventField(c.req.header(eventSourceHeader), "header X-Micro-Source") ?? "sidecar";
     const text = await c.req.text();
     parseJsonText(text);
-    const id = c.req.header("x-event-id");
     const result = await broker("publishing").publish(topic, encoder.encode(text), {
       contentType: "application/json",
-      source: c.req.header("x-micro-source") ?? "sidecar",
-      user: c.req.header("x-micro-user") ?? "",
+      source,
+      user,
       ...(id ? { id } : {}),
     });
     return c.json(result, result.duplicate ? 200 : 201);
   });
-  app.get("/events/:filter/stream", (c) => {
+  app.get("/events/:filter/stream", guard, (c) => {
     const filter = c.req.param("filter");
     try {
       assertTopic(filter, true);
@@ -130,19 +144,29 @@ export function createSidecarApp(sidecar: Sidecar): Hono {
     });
   });
 
-  app.post("/subscriptions", async (c) => {
+  app.post("/subscriptions", guard, async (c) => {
     const spec = parseSubscription(await body(c));
     broker("a subscription");
     return c.json(await sidecar.subscribe(spec), 201);
   });
-  app.get("/subscriptions", (c) => c.json({ subscriptions: sidecar.webhooks() }));
-  app.delete("/subscriptions/:id", async (c) => {
+  app.get("/subscriptions", guard, (c) => c.json({ subscriptions: sidecar.webhooks() }));
+  app.delete("/subscriptions/:id", guard, async (c) => {
     const id = c.req.param("id");
     if (!(await sidecar.unsubscribe(id))) throw new MicroError("not_found", `no subscription ${id}`, { detail: id });
     return c.json({ stopped: id });
   });
 
   // Mounted under the gateway, unknown sidecar paths must not fall through to service routing.
-  app.all("*", (c) => errorResponse(new MicroError("not_found", `no sidecar route for ${c.req.method} ${c.req.path}`), requestIdOf(c)));
-  return app;
+  app.all("*", guard, (c) => errorResponse(new MicroError("not_found", `no sidecar route for ${c.req.method} ${c.req.path}`), requestIdOf(c)));
+  return app as unknown as Hono;
 }
+
+/**
+ * With a sidecar: its API under `/sidecar`. Whoever reaches it can register services: with
+ * auth on, only identities allowed the target `sidecar` (endpoint: the path after `/sidecar/`) may use it.
+ */
+export const sidecarPart: GatewayPart = (deps) => {
+  if (deps.sidecar === undefined) return undefined;
+  const sidecarTarget = (c: Context<GatewayEnv>): AuthTarget => ({ namespace: deps.namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
+  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler }));
+};

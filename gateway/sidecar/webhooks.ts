@@ -9,6 +9,7 @@ import { nuid } from "@nats-io/nats-core";
 import type { DeliveredEvent, EventSubscription, JetStreamBroker } from "../../runtime/mod.ts";
 import { MicroError } from "../../runtime/mod.ts";
 import { eventJson } from "../events.ts";
+import { webhookDeliveriesHeader, webhookEventIdHeader, webhookEventTopicHeader } from "../http-headers.ts";
 import { fetchFailure } from "./forward.ts";
 
 /** A webhook subscription. */
@@ -52,9 +53,9 @@ export async function startWebhook(broker: JetStreamBroker, spec: WebhookSpec): 
         method: "POST",
         headers: {
           "content-type": "application/json",
-          "x-micro-event-id": event.id,
-          "x-micro-event-topic": event.topic,
-          "x-micro-event-deliveries": String(event.deliveries),
+          [webhookEventIdHeader]: event.id,
+          [webhookEventTopicHeader]: event.topic,
+          [webhookDeliveriesHeader]: String(event.deliveries),
         },
         body: JSON.stringify({ ...eventJson(event), deliveries: event.deliveries }),
         signal: AbortSignal.timeout(spec.timeoutMs),

@@ -4,10 +4,12 @@
  * @module
  */
 import { MicroError, type Registry, webServiceUrlKey } from "../../runtime/mod.ts";
+import { assertToken } from "../../runtime/protocol/mod.ts";
 
 /** The base URL of one node of web service `name`; `not_found` when none runs. */
 export async function webTarget(registry: Registry, namespace: string, name: string): Promise<string> {
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new MicroError("not_found", `no web service "${name}"`);
+  // The name becomes part of a registry key: a hostile one is refused before it reaches NATS.
+  assertToken("web service", name);
   const services = await registry.getService(name, namespace);
   const urls = services
     .filter((s) => s.type === "web")

@@ -1,22 +1,24 @@
 /**
- * Serving a Web-standard `fetch` handler on Bun, Deno or Node: the one place that knows how
- * each runtime listens for HTTP.
+ * Serving a Web-standard `fetch` handler: the one place that knows how each runtime listens
+ * for HTTP. Bun serves with `Bun.serve`; Node (and Deno, through its `node:http`) with Hono's
+ * own adapters, `@hono/node-server` and `@hono/node-ws`, which stream response bodies with
+ * write backpressure: a slow reader of a stream (server-sent events, Connect streams) makes
+ * the gateway stop reading, never buffer without bound.
  * @module
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Duplex, Readable } from "node:stream";
-import { type NodeUpgrade, nodeUpgradeKey } from "./node-websocket.ts";
+import { attachNodeWebSockets } from "./node-websocket.ts";
 import { isBun } from "./websocket.ts";
 
 /** A listening HTTP server. */
 export interface HttpServer {
   readonly port: number;
-  /** Stops listening and waits for open requests to finish. */
+  /** Stops listening and closes open connections (streams and WebSockets too). */
   close(): Promise<void>;
 }
 
-/** A Hono app's `fetch`: the runtime passes its server (Bun) or upgrade (Node) as `env`. */
+/** A Hono app's `fetch`: the runtime passes its server (Bun) or its request and sockets (Node) as `env`. */
 // deno-lint-ignore no-explicit-any
 type Fetch = (request: Request, env?: any) => Response | Promise<Response>;
 
@@ -38,10 +40,11 @@ export async function serveHttp(fetch: Fetch, options: { port: number; hostname?
 }
 
 async function serveNode(fetch: Fetch, port: number, hostname: string): Promise<HttpServer> {
-  const { WebSocketServer } = await import("ws");
-  const wss = new WebSocketServer({ noServer: true });
-  const server = createServer((req, res) => void handle(fetch, req, res));
-  server.on("upgrade", (req, socket, head) => void handleUpgrade(fetch, { req, socket, head, wss, upgraded: false }));
+  const { createAdaptorServer } = await import("@hono/node-server");
+  // Hono's Node adapter: Request objects made lazily from the incoming message, the response
+  // body written as the socket drains, the request's signal aborted when the client leaves.
+  const server = createAdaptorServer({ fetch, hostname }) as Server;
+  const sockets = attachNodeWebSockets(server, fetch);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, hostname, () => {
@@ -53,60 +56,9 @@ async function serveNode(fetch: Fetch, port: number, hostname: string): Promise<
             server.close(() => done());
             // Open streams and WebSockets would keep close() waiting forever.
             server.closeAllConnections();
-            for (const ws of wss.clients) ws.terminate();
+            for (const ws of sockets.wss.clients) ws.terminate();
           }),
       });
     });
   });
-}
-
-function toRequest(req: IncomingMessage, withBody: boolean): Request {
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
-  const hasBody = withBody && req.method !== "GET" && req.method !== "HEAD";
-  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
-    method: req.method,
-    headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream, duplex: "half" } : {}),
-  } as RequestInit);
-}
-
-/** A WebSocket handshake: the app's route takes the socket over, or its answer is written raw. */
-async function handleUpgrade(fetch: Fetch, upgrade: NodeUpgrade): Promise<void> {
-  try {
-    const response = await fetch(toRequest(upgrade.req, false), { [nodeUpgradeKey]: upgrade });
-    if (upgrade.upgraded) return;
-    await writeRaw(upgrade.socket, response);
-  } catch {
-    upgrade.socket.destroy();
-  }
-}
-
-/** Writes a response onto a socket that left HTTP parsing (after an `upgrade` event), then closes it. */
-async function writeRaw(socket: Duplex, response: Response): Promise<void> {
-  if (socket.destroyed) return;
-  const body = new Uint8Array(await response.arrayBuffer());
-  const lines = [`HTTP/1.1 ${response.status} ${response.statusText || "Error"}`];
-  response.headers.forEach((value, key) => {
-    if (key !== "content-length" && key !== "connection" && key !== "transfer-encoding") lines.push(`${key}: ${value}`);
-  });
-  lines.push(`content-length: ${body.length}`, "connection: close", "", "");
-  socket.end(Buffer.concat([Buffer.from(lines.join("\r\n")), body]));
-}
-
-async function handle(fetch: Fetch, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  try {
-    const response = await fetch(toRequest(req, true));
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (response.body === null) return void res.end();
-    // Streamed, not buffered: server-sent events never end on their own. A client that
-    // leaves cancels the stream, which is how handlers learn to stop.
-    const reader = response.body.getReader();
-    res.on("close", () => void reader.cancel().catch(() => undefined));
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) res.write(chunk.value);
-    res.end();
-  } catch (error) {
-    res.writeHead(500, { "content-type": "application/json" });
-    res.end(JSON.stringify({ code: "internal", detail: (error as Error).message, status: "Internal Server Error" }));
-  }
 }

@@ -1,7 +1,8 @@
 /**
  * Which `upgradeWebSocket` the running platform has, chosen in one place: Hono's Bun adapter
- * on Bun, `ws` on `node:http` for Node and Deno. Either works only with servers started by
- * `serveHttp`, which wires the other half (Bun's `websocket` handler, Node's `upgrade` event).
+ * on Bun, Hono's `@hono/node-ws` on `node:http` for Node and Deno. Either works only with
+ * servers started by `serveHttp`, which wires the other half (Bun's `websocket` handler, the
+ * `upgrade` event of Node's server).
  * @module
  */
 import type { UpgradeWebSocket } from "hono/ws";

@@ -1,0 +1,91 @@
+/**
+ * The middleware every gateway request passes before its route: a request id, security
+ * headers, CORS for browsers, a time limit, a body limit, and the one error answer.
+ * @module
+ */
+import type { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { timeout } from "hono/timeout";
+import { MicroError } from "../runtime/mod.ts";
+import { metaHeadersEntry } from "./authorization.ts";
+import { bodyTooLarge, errorResponse } from "./errors.ts";
+import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
+import type { GatewayEnv } from "./part.ts";
+
+/** Settings of the edge middleware. */
+export interface EdgeOptions {
+  /** Call timeout in ms; the time limit is a second past it. */
+  readonly timeoutMs: number;
+  /** Largest request body in bytes. */
+  readonly maxBodyBytes: number;
+  /** Origins allowed by CORS; empty turns CORS off. */
+  readonly corsOrigins: readonly string[];
+  /** Headers forwarded as metadata (allowed in CORS preflights). */
+  readonly forwardHeaders: readonly string[];
+}
+
+/** Adds the edge middleware, the error answer and the not-found answer to `app`. */
+export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): void {
+  const { timeoutMs, maxBodyBytes: maxBody, corsOrigins: origins, forwardHeaders } = options;
+  app.use(requestId());
+  // Web apps behind /web/{name}/ set their own security headers.
+  const secure = secureHeaders();
+  app.use((c, next) => (c.req.path.startsWith("/web/") ? next() : secure(c, next)));
+  if (origins.length > 0) {
+    const allowOrigins = cors({
+      origin: origins.includes("*") ? "*" : [...origins],
+      exposeHeaders: ["X-Request-Id"],
+      allowHeaders: [...corsAllowedHeaders, ...forwardHeaders.filter((h) => h !== metaHeadersEntry)],
+    });
+    // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
+    // a list of origins every response needs CORS's `Vary: Origin`, for caches.
+    const anyOrigin = origins.includes("*");
+    app.use(async (c, next) => {
+      if (anyOrigin && c.req.header("origin") === undefined) return next();
+      const response = await allowOrigins(c, next);
+      // `X-Micro-Meta-<key>` headers are metadata for any key: a preflight asking for some gets them.
+      const meta = c.req.method === "OPTIONS" && forwardHeaders.includes(metaHeadersEntry) ? metaHeadersAsked(c.req.header("access-control-request-headers")) : [];
+      if (response instanceof Response && meta.length > 0) {
+        const allowed = [response.headers.get("access-control-allow-headers"), ...meta].filter(Boolean).join(",");
+        // Hono copies the context's headers onto a returned response: set both.
+        for (const headers of [response.headers, c.res.headers]) headers.set("access-control-allow-headers", allowed);
+      }
+      return response;
+    });
+  }
+  // A safety net past the call deadline (which answers first, with a better message). Before
+  // the body limit, which reads a chunked body to its end: a body that never ends times out too.
+  const timeLimit = timeout(timeoutMs + 1000, () => new HTTPException(504, { message: `no answer within ${timeoutMs + 1000} ms` }));
+  // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
+  app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
+  const limitBody = bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) });
+  // A Content-Length within the limit is all the body limit would check (it counts only
+  // bodies of unknown length), and asking a request for its body stream costs: skip it then.
+  app.use((c, next) => (withinLimit(c.req.raw.headers, maxBody) ? next() : limitBody(c, next)));
+  app.onError((error, c) => errorResponse(error, c.get("requestId")));
+  app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 100)}`), c.get("requestId")));
+}
+
+/**
+ * Live streams, WebSocket upgrades and proxied web apps: no gateway time limit. Streams and
+ * handshakes are GETs, which have no body to wait for; other methods cannot claim to be one.
+ */
+function isLongLived(request: Request, path: string): boolean {
+  if (path.startsWith("/web/")) return true;
+  return request.method === "GET" && (path.endsWith("/stream") || request.headers.get("upgrade")?.toLowerCase() === "websocket");
+}
+
+/** True when the request declares a length (and no chunked body) of at most `max` bytes. */
+function withinLimit(headers: Headers, max: number): boolean {
+  const length = headers.get("content-length");
+  return length !== null && !headers.has("transfer-encoding") && Number.parseInt(length, 10) <= max;
+}
+
+/** The `X-Micro-Meta-*` names in a preflight's `Access-Control-Request-Headers`. */
+function metaHeadersAsked(requested: string | undefined): string[] {
+  return (requested ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => /^x-micro-meta-[a-z0-9_-]+$/.test(h));
+}

@@ -1,0 +1,64 @@
+/**
+ * The contract of a gateway part. The gateway is a list of parts (service path routes,
+ * `/rpc`, Connect, events, history, dashboard, web proxy, WebSocket streams, sidecar), each a
+ * Hono sub-app built from the shared {@link GatewayDeps} and mounted in order by
+ * `createGateway`. Every route of a part goes through `deps.authorize(targetOf)` (or is
+ * declared `publicRoute`): `createGateway` refuses to build an app with a route that does
+ * neither, so no route can skip authorisation silently.
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
+import type { AuthTarget } from "./auth.ts";
+import type { Authorize } from "./authorization.ts";
+import type { ActorStatusSource } from "./dashboard/actors-view.ts";
+import type { ServiceIndex } from "./service-index.ts";
+import type { Sidecar } from "./sidecar/sidecar.ts";
+
+/** What the gateway's middleware leaves on the Hono context for the routes. */
+export interface GatewayVariables {
+  /** Set by Hono's `requestId` middleware. */
+  requestId: string;
+  /** The authenticated caller (set once per request by the authentication middleware); undefined with auth off or no credentials. */
+  identity: string | undefined;
+  /** What the route reaches, set by `authorize` once it is allowed. */
+  target: AuthTarget;
+  /** Call metadata of the request: the allowed headers, and `identity` when auth is on. Set by `authorize`. */
+  metadata: Record<string, string>;
+}
+
+/** The Hono env of every gateway route. */
+export interface GatewayEnv {
+  Variables: GatewayVariables;
+}
+
+/** What every part shares, built once by `createGateway`. */
+export interface GatewayDeps {
+  readonly transport: Transport;
+  /** Namespace of services reached by path. */
+  readonly namespace: string;
+  /** Namespaces `/rpc` may call. */
+  readonly rpcNamespaces: ReadonlySet<string>;
+  /** Longest call, in ms; a request may lower it. */
+  readonly timeoutMs: number;
+  readonly broker?: JetStreamBroker;
+  readonly registry?: Registry;
+  /** The registry's services kept current (with a registry). */
+  readonly index?: ServiceIndex;
+  /** Node selection for `/v1/...` paths (with a registry). */
+  readonly discovery?: Discovery;
+  readonly upgradeWebSocket?: UpgradeWebSocket;
+  readonly sidecar?: Sidecar;
+  readonly actors?: ActorStatusSource;
+  /** Request headers carrying gateway credentials: never passed to services or apps. */
+  readonly credentialHeaders: readonly string[];
+  /** The authorisation middleware factory every route goes through. */
+  readonly authorize: Authorize;
+}
+
+/** A feature of the gateway: its routes as a sub-app, or undefined when it is off (no broker, no registry, ...). */
+export type GatewayPart = (deps: GatewayDeps) => Hono<GatewayEnv> | undefined;
+
+/** The context of a route's handlers once `authorize` set its target `T`. */
+export type TargetContext<T extends AuthTarget> = Context<{ Variables: GatewayVariables & { target: T } }>;

@@ -1,0 +1,48 @@
+/**
+ * `POST /rpc` with `{service, endpoint, request[, namespace]}`: go-micro's RPC handler, for
+ * any service of the namespaces the gateway allows.
+ * @module
+ */
+import { Hono } from "hono";
+import { MicroError } from "../runtime/mod.ts";
+import { callSubject, shown } from "../runtime/protocol/mod.ts";
+import type { AuthTarget } from "./auth.ts";
+import { callJson } from "./call.ts";
+import { timeoutFrom } from "./edge-bounds.ts";
+import { timeoutHeader } from "./http-headers.ts";
+import { parseJson } from "./json-body.ts";
+import type { GatewayEnv, GatewayPart } from "./part.ts";
+
+/** An `/rpc` call: its target and the request message. */
+interface RpcCall extends AuthTarget {
+  readonly request: unknown;
+}
+
+const encoder = new TextEncoder();
+
+/** The `/rpc` route. */
+export const rpcPart: GatewayPart = (deps) => {
+  const rpcCall = async (c: { req: { text(): Promise<string> } }): Promise<RpcCall> => {
+    const body = parseJson(await c.req.text(), "the body") as { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };
+    if (typeof body !== "object" || body === null || typeof body.service !== "string" || typeof body.endpoint !== "string") {
+      throw new MicroError("invalid_argument", "service and endpoint are required strings, e.g. {\"service\":\"greeter\",\"endpoint\":\"Greeter.SayHello\"}");
+    }
+    const namespace = typeof body.namespace === "string" ? body.namespace : deps.namespace;
+    if (!deps.rpcNamespaces.has(namespace)) throw new MicroError("permission_denied", `/rpc may not call namespace "${shown(namespace)}"`);
+    // Every name is checked as the subject is built: a hostile one is a 400 before NATS.
+    callSubject({ namespace, service: body.service, endpoint: body.endpoint });
+    return { namespace, service: body.service, endpoint: body.endpoint, request: body.request ?? {} };
+  };
+  return new Hono<GatewayEnv>().post("/rpc", deps.authorize(rpcCall), async (c) => {
+    const call = c.var.target;
+    const reply = await callJson(deps.transport, {
+      namespace: call.namespace,
+      service: call.service,
+      endpoint: call.endpoint,
+      body: encoder.encode(JSON.stringify(call.request)),
+      timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
+      metadata: c.var.metadata,
+    });
+    return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
+  });
+};

@@ -1,0 +1,63 @@
+/**
+ * go-micro's path routes (`/greeter/say-hello` → `Greeter.SayHello` of `greeter`, see
+ * `paths.ts`), mounted last as the catch-all: an API service gets the whole HTTP request, a
+ * srv service the JSON body.
+ * @module
+ */
+import { Hono } from "hono";
+import { MicroError } from "../runtime/mod.ts";
+import { callSubject, protoContentType } from "../runtime/protocol/mod.ts";
+import { decodeApiResponse, encodeApiRequest } from "./api-handler.ts";
+import type { AuthTarget } from "./auth.ts";
+import { callJson } from "./call.ts";
+import { timeoutFrom } from "./edge-bounds.ts";
+import { timeoutHeader } from "./http-headers.ts";
+import { parseJson } from "./json-body.ts";
+import type { GatewayEnv, GatewayPart } from "./part.ts";
+import { resolvePath, type Route } from "./paths.ts";
+import { resolveTarget } from "./target.ts";
+
+/** A path's target, with the route it was resolved from. */
+interface PathCall extends AuthTarget {
+  readonly route: Route;
+}
+
+const json = { "content-type": "application/json" };
+const encoder = new TextEncoder();
+const emptyObject = encoder.encode("{}");
+
+/** Every other path, as a service call. */
+export const servicePathsPart: GatewayPart = (deps) => {
+  const pathCall = (c: { req: { path: string } }): PathCall => {
+    const route = resolvePath(c.req.path);
+    const namespace = route.subNamespace === undefined ? deps.namespace : `${deps.namespace}.${route.subNamespace}`;
+    callSubject({ namespace, service: route.service, endpoint: route.endpoint });
+    return { namespace, service: route.service, endpoint: route.endpoint, route };
+  };
+  return new Hono<GatewayEnv>().all("/*", deps.authorize(pathCall), async (c) => {
+    const { namespace, route } = c.var.target;
+    const target = await resolveTarget(deps.index, namespace, route);
+    const call = {
+      namespace,
+      service: route.service,
+      endpoint: route.endpoint,
+      timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
+      metadata: c.var.metadata,
+      ...(target.version !== undefined && deps.discovery !== undefined ? { version: target.version, discovery: deps.discovery } : {}),
+    };
+    if (target.type === "api") {
+      const body = await encodeApiRequest(c.req.raw, deps.credentialHeaders);
+      const reply = await callJson(deps.transport, { ...call, type: "api", contentType: protoContentType, body });
+      return decodeApiResponse(reply, route.service);
+    }
+    const raw = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
+    if (raw.trim() !== "") {
+      const parsed = parseJson(raw, "the body");
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new MicroError("invalid_argument", `the body must be a JSON object (the ${route.endpoint} request message), got ${Array.isArray(parsed) ? "an array" : String(parsed)}`);
+      }
+    }
+    const reply = await callJson(deps.transport, { ...call, body: raw.trim() === "" ? emptyObject : encoder.encode(raw) });
+    return c.body(reply as Uint8Array<ArrayBuffer>, 200, json);
+  });
+};
