@@ -74,4 +74,6 @@ export interface ActorHostContext extends ActivationContext {
   readonly passivateAfterMs: number;
   /** How often an owner purges what its shards' mailboxes no longer need. */
   readonly purgeEveryMs: number;
+  /** How long a shard may list its reminders before the listing counts as stalled (then it retries). */
+  readonly listingBoundMs: number;
 }

@@ -11,6 +11,7 @@ import { env } from "../platform/signals.ts";
 import { type ServiceInstance, startService, type StartServiceOptions } from "../server/service-instance.ts";
 import { actorStatusSubject, assertNamespace, defaultNamespace } from "../protocol/mod.ts";
 import type { ActorHostContext } from "./command.ts";
+import { listingBoundMs } from "./key-listing.ts";
 import { Placement } from "./placement.ts";
 import { createRouter } from "./router.ts";
 import { type ActiveKey, ShardWorker } from "./shard.ts";
@@ -71,6 +72,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     reply: (to, data, headers) => nc.publish(to, data, headers === undefined ? undefined : { headers }),
     passivateAfterMs,
     purgeEveryMs: Math.max(1000, leaseMs),
+    listingBoundMs: listingBoundMs(leaseMs),
     transport: options.transport,
     onError,
   };

@@ -13,6 +13,7 @@ import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
 import { isRevisionConflict } from "./store.ts";
 import { placementWeight } from "./key.ts";
+import { listingBoundMs, listKeysWithin } from "./key-listing.ts";
 import { actorLeaseKey, actorMemberKey, actorTypeFilter, actorTypePrefix } from "../protocol/mod.ts";
 
 /** What placement drives: start, drain and kill shard workers. */
@@ -103,22 +104,12 @@ export class Placement {
     const { store, nodeId, shards, leaseMs } = this.#o;
     if (this.#stopping) return;
     await store.members.put(actorMemberKey(this.#o.namespace, this.#o.service, nodeId), String(Date.now()));
-    const members: string[] = [];
     // A key listing can stall while member entries expire under it (nats-server 2.9): bound it,
     // and skip this beat rather than place shards on a partial member list.
-    const listing = await store.members.keys(actorTypeFilter(this.#o.namespace, this.#o.service));
-    let stalled = false;
-    const boundMs = Math.max(5000, 4 * leaseMs);
-    const bound = setTimeout(() => {
-      stalled = true;
-      listing.stop();
-    }, boundMs);
-    try {
-      for await (const k of listing) members.push(k.slice(this.#prefix.length + 1));
-    } finally {
-      clearTimeout(bound);
-    }
-    if (stalled) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${boundMs} ms; placement waits for the next beat`);
+    const boundMs = listingBoundMs(leaseMs);
+    const keys = await listKeysWithin(store.members, actorTypeFilter(this.#o.namespace, this.#o.service), boundMs);
+    if (keys === undefined) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${boundMs} ms; placement waits for the next beat`);
+    const members = keys.map((k) => k.slice(this.#prefix.length + 1));
     if (!members.includes(nodeId)) members.push(nodeId);
     members.sort();
     this.#members = members;

@@ -3,6 +3,11 @@
  * (an ordered consumer, so the mailbox order is the handling order), feeds each key's
  * activation, keeps the checkpoint (the oldest command not yet done), runs the reminders of
  * its keys, and on hand-off drains everything before the lease is released.
+ *
+ * A shard never drops a persisted reminder: its start lists the stored ones with a bound (a
+ * listing can stall on the server), and when that fails it tries again later while serving
+ * commands; a reminder due meanwhile fires late, never not at all, as it stays stored until
+ * it fired.
  * @module
  */
 import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core";
@@ -10,6 +15,8 @@ import { type Consumer, type ConsumerMessages, DeliverPolicy, type JsMsg } from 
 import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
 import type { ActorHostContext, Command } from "./command.ts";
 import type { StoredReminder } from "./store.ts";
+import { listKeysWithin } from "./key-listing.ts";
+import { MicroError } from "../errors/micro-error.ts";
 import {
   actorDirectFilter,
   actorEndpointHeader as endpointHeader,
@@ -46,6 +53,13 @@ export class ShardWorker implements ActivationOwner {
   readonly context: ActorHostContext;
   readonly #activations = new Map<string, Activation>();
   readonly #reminders = new Map<string, ReturnType<typeof setTimeout>>();
+  /**
+   * Reminders (`key.name`) set or forgotten here before the stored ones were loaded; undefined
+   * once loaded. A listing may have read such a reminder before this node's change: the
+   * change is newer, so loading leaves these alone.
+   */
+  #changedBeforeLoad: Set<string> | undefined = new Set();
+  #loadRetry: ReturnType<typeof setTimeout> | undefined;
   /** Sequences handed to activations and not yet done, oldest first; done ones are marked. */
   readonly #pending: number[] = [];
   readonly #done = new Set<number>();
@@ -229,6 +243,7 @@ export class ShardWorker implements ActivationOwner {
     this.#activations.clear();
     for (const timer of this.#reminders.values()) clearTimeout(timer);
     this.#reminders.clear();
+    clearTimeout(this.#loadRetry);
     if (running.length === 0 || graceMs <= 0) return Promise.resolve();
     let timer: ReturnType<typeof setTimeout> | undefined;
     return Promise.race([Promise.all(running), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]).then(() => clearTimeout(timer));
@@ -254,22 +269,48 @@ export class ShardWorker implements ActivationOwner {
     return actorReminderPrefix(this.context.namespace, this.context.service, this.shard);
   }
 
+  /**
+   * Schedules the shard's stored reminders; when that fails (a listing stalled past its
+   * bound, a read failed) it reports why and tries again later, until it succeeds or the
+   * shard stops. Resolves after the first try, so a stall holds the start for the bound only.
+   */
   async #loadReminders(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      await this.#readReminders();
+      return;
+    } catch (error) {
+      if (this.#stopped) return;
+      this.context.onError(error, `loading the reminders of shard ${this.shard}`);
+    }
+    // A stall ends once the expiring entries under it are gone: try again about a lease time later.
+    this.#loadRetry = setTimeout(() => void this.#loadReminders(), Math.max(1000, this.context.listingBoundMs / 4));
+  }
+
+  /** One try: reads every stored reminder of the shard, then schedules them all (or none). */
+  async #readReminders(): Promise<void> {
     const kv = this.context.store.reminders;
-    const keys: string[] = [];
-    for await (const k of await kv.keys(actorRemindersFilter(this.#reminderPrefix()))) keys.push(k);
+    const prefix = this.#reminderPrefix();
+    const boundMs = this.context.listingBoundMs;
+    const keys = await listKeysWithin(kv, actorRemindersFilter(prefix), boundMs);
+    if (keys === undefined) throw new MicroError("unavailable", `listing the reminders of ${prefix} took over ${boundMs} ms; the shard tries again later`);
+    const stored: Array<[string, string, StoredReminder]> = [];
     for (const k of keys) {
       const entry = await kv.get(k);
       if (entry === null || entry.operation !== "PUT" || entry.length === 0) continue;
-      const [key, name] = k.slice(this.#reminderPrefix().length + 1).split(".");
-      if (key !== undefined && name !== undefined) this.#schedule(key, name, entry.json<StoredReminder>());
+      const [key, name] = k.slice(prefix.length + 1).split(".");
+      if (key !== undefined && name !== undefined) stored.push([key, name, entry.json<StoredReminder>()]);
     }
+    const changed = this.#changedBeforeLoad ?? new Set();
+    this.#changedBeforeLoad = undefined;
+    for (const [key, name, reminder] of stored) if (!changed.has(`${key}.${name}`)) this.#schedule(key, name, reminder);
   }
 
   async saveReminders(key: string, changes: readonly ReminderChange[]): Promise<void> {
     const kv = this.context.store.reminders;
     for (const change of changes) {
       const k = actorReminderKey(this.#reminderPrefix(), key, change.name);
+      this.#changedBeforeLoad?.add(`${key}.${change.name}`);
       this.#unschedule(key, change.name);
       if ("forget" in change) {
         await kv.delete(k);

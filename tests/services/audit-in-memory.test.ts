@@ -3,6 +3,7 @@ import { Audit } from "../../gen/audit/v1/audit_pb.ts";
 import { createClient, createMemoryBroker, createMemoryTransport, type MemoryBroker, type Transport } from "../../runtime/mod.ts";
 import audit from "../../services/audit.ts";
 import { rejection } from "../support/rpc.ts";
+import { eventually } from "../support/wait.ts";
 
 const text = new TextEncoder();
 let broker: MemoryBroker;
@@ -19,19 +20,10 @@ function startAudit() {
   return createClient(Audit, transport, { timeoutMs: 5000 });
 }
 
-/** Polls an asynchronous condition until it holds (the index fills as events are handled). */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
-}
-
+/** The history of `user` once it holds at least `expected` events (the index fills as events are handled). */
 async function historyOf(client: ReturnType<typeof startAudit>, user: string, expected: number) {
-  let events: Awaited<ReturnType<typeof client.history>>["events"] = [];
-  await eventually(async () => (events = (await client.history({ user, limit: 1000 })).events).length >= expected);
-  return events;
+  const read = async () => (await client.history({ user, limit: 1000 })).events;
+  return await eventually(read, (events) => events.length >= expected, { timeoutMs: 5000, intervalMs: 10, what: `${expected} events in the history of ${user}` });
 }
 
 describe("audit service in memory (no nats-server)", () => {
@@ -60,12 +52,11 @@ describe("audit service in memory (no nats-server)", () => {
     await broker.publish("customer.login", text.encode("x"), { id: "long-user", user: "é".repeat(200) });
     await broker.publish("customer.login", text.encode("ok"), { user: "7" });
     expect((await historyOf(client, "7", 1)).map((e) => new TextDecoder().decode(e.data))).toEqual(["ok"]);
-    const letters: Array<{ id: string; error: string }> = [];
-    await eventually(async () => {
-      letters.length = 0;
-      for await (const letter of broker.deadLetters("audit")) letters.push(letter);
-      return letters.length === 1;
-    });
+    const letters = await eventually(async () => {
+      const out: Array<{ id: string; error: string }> = [];
+      for await (const letter of broker.deadLetters("audit")) out.push(letter);
+      return out;
+    }, (found) => found.length === 1, { timeoutMs: 5000, intervalMs: 10, what: "the long-user event in audit's dead letters" });
     expect(letters[0]!.id).toBe("long-user");
     expect(letters[0]!.error).toContain("too long to index");
   });

@@ -1,46 +1,39 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { beforeAll, describe, expect, it } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import { headers } from "@nats-io/nats-core";
 import { Audit } from "../../gen/audit/v1/audit_pb.ts";
 import { createClient, createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import audit from "../../services/audit.ts";
-import { startTestNats } from "../support/nats.ts";
-import { openTestConnection, rejection } from "../support/rpc.ts";
+import { withNats } from "../support/nats.ts";
+import { rejection } from "../support/rpc.ts";
+import { eventually } from "../support/wait.ts";
 
-let nats: NatsServerProcess;
-let conn: Awaited<ReturnType<typeof openTestConnection>>;
+const { conn, teardown } = withNats();
 let broker: JetStreamBroker;
 let instance: ServiceInstance | undefined;
 const text = new TextEncoder();
 
 beforeAll(async () => {
-  nats = await startTestNats();
-  conn = await openTestConnection(nats.url);
   broker = await createJetStreamBroker(conn.nc);
 });
-afterAll(async () => {
-  await instance?.stop();
-  await conn.close();
-  await nats.stop();
-});
+teardown(() => instance?.stop());
 
 const start = () => startService(audit, { connection: conn.nc, transport: conn.transport, broker });
 const client = () => createClient(Audit, conn.transport, { timeoutMs: 20_000 });
 
+/** How many events the audit service holds for `user`, once it holds at least `expected`. */
 async function historyCount(user: string, expected: number): Promise<number> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    let count = 0;
+  const count = async () => {
+    let total = 0;
     let cursor = "";
     do {
       const page = await client().history({ user, limit: 1000, cursor });
-      count += page.events.length;
+      total += page.events.length;
       cursor = page.nextCursor;
     } while (cursor !== "");
-    if (count >= expected || Date.now() > end) return count;
-    await Bun.sleep(100);
-  }
+    return total;
+  };
+  return await eventually(count, (n) => n >= expected, { timeoutMs: 20_000, intervalMs: 100, what: `${expected} events in the history of ${user}` });
 }
 
 describe("audit service", () => {
@@ -110,13 +103,11 @@ describe("audit service", () => {
     expect(published.code).toBe("invalid_argument");
     // Short enough for an event, too long for the index once encoded: dead-lettered with the reason.
     await broker.publish("customer.login", text.encode("x"), { id: "unindexable", user: "é".repeat(200) });
-    let dead: Array<{ id: string; error: string }> = [];
-    const end = Date.now() + 15_000;
-    while (!dead.some((d) => d.id === "unindexable") && Date.now() < end) {
-      dead = [];
-      for await (const d of broker.deadLetters("audit")) dead.push(d);
-      await Bun.sleep(100);
-    }
+    const dead = await eventually(async () => {
+      const out: Array<{ id: string; error: string }> = [];
+      for await (const d of broker.deadLetters("audit")) out.push(d);
+      return out;
+    }, (found) => found.some((d) => d.id === "unindexable"), { timeoutMs: 15_000, intervalMs: 100, what: "the unindexable event in audit's dead letters" });
     expect(dead.find((d) => d.id === "unindexable")?.error).toContain("too long to index");
     expect(conn.nc.isClosed()).toBe(false);
     await broker.publish("customer.login", text.encode("after"), { user: "after-huge" });

@@ -219,7 +219,7 @@ describe("keyed actors (one process)", () => {
     await Bun.sleep(200); // a firing already on its way to the mailbox still lands
     const after = (await probeState("repeat", "e1")).reminded;
     expect(after).toBeGreaterThanOrEqual(2);
-    await Bun.sleep(600);
+    await Bun.sleep(600); // four periods in which a forgotten reminder must not fire again
     expect((await probeState("repeat", "e1")).reminded).toBe(after);
   });
 

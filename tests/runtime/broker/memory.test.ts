@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { createMemoryBroker, type MemoryBroker } from "../../../runtime/broker/memory.ts";
 import type { DeliveredEvent, StoredEvent } from "../../../runtime/broker/types.ts";
 import { MicroError } from "../../../runtime/mod.ts";
-import { until } from "../../support/wait.ts";
+import { eventually, until } from "../../support/wait.ts";
 
 const text = new TextEncoder();
 const read = (e: StoredEvent) => new TextDecoder().decode(e.data);
@@ -76,7 +76,7 @@ describe("memory broker", () => {
     let done = 0;
     const sub = await broker.subscribe("work.item", async () => {
       most = Math.max(most, ++running);
-      await Bun.sleep(5);
+      await Bun.sleep(5); // the handler's work: holds its slot so the events overlap
       running--;
       done++;
     }, { service: "worker", concurrency: 3 });
@@ -99,11 +99,7 @@ describe("memory broker", () => {
     const reports = await broker.subscribe("payment.>", (e) => void other.push(read(e)), { service: "reports" });
     const { id } = await broker.publish("payment.failed", text.encode("p-9"), { user: "7" });
     await until(() => attempts.length === 3);
-    let dead: Awaited<ReturnType<typeof all<StoredEvent & { error: string }>>> = [];
-    for (let tries = 0; dead.length === 0 && tries < 500; tries++) {
-      dead = await all(broker.deadLetters("ledger"));
-      if (dead.length === 0) await Bun.sleep(10);
-    }
+    const dead = await eventually(() => all(broker.deadLetters("ledger")), (d) => d.length > 0, { timeoutMs: 5000, what: "the failed event in ledger's dead letters" });
     expect(attempts).toEqual([1, 2, 3]);
     expect(dead.map((d) => [d.id, d.topic, d.user, d.error, d.deliveries, read(d)])).toEqual([[id, "payment.failed", "7", "ledger down for p-9", 3, "p-9"]]);
     await sub.stop();
@@ -131,7 +127,7 @@ describe("memory broker", () => {
     // Left unsettled: delivered again after the ack wait.
     await until(() => held.length === 3);
     held[2]!.ack();
-    await Bun.sleep(150);
+    await Bun.sleep(150); // a window of three ack waits in which an acked event must not come again
     expect(held).toHaveLength(3);
     await sub.stop();
   });

@@ -1,30 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
+import { beforeAll, describe, expect, it } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createJetStreamBroker, type JetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
 import type { StoredEvent } from "../../../runtime/broker/types.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
-import { startTestNats } from "../../support/nats.ts";
-import { until } from "../../support/wait.ts";
+import { withNats } from "../../support/nats.ts";
+import { eventually, until } from "../../support/wait.ts";
 
 const text = new TextEncoder();
 const read = (e: StoredEvent) => new TextDecoder().decode(e.data);
 
-let nats: NatsServerProcess;
-let nc: NatsConnection;
+const { conn } = withNats();
 let broker: JetStreamBroker;
 
 beforeAll(async () => {
-  nats = await startTestNats();
-  nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  broker = await createJetStreamBroker(nc);
+  broker = await createJetStreamBroker(conn.nc);
 });
-afterAll(async () => {
-  await nc.close();
-  await nats.stop();
-});
-
 
 describe("JetStream broker", () => {
   it("stores an event before publish resolves, and a repeated id once", async () => {
@@ -32,14 +21,14 @@ describe("JetStream broker", () => {
     const again = await broker.publish("customer.login", text.encode("a"), { id: "evt-1", user: "42" });
     expect(first.duplicate).toBe(false);
     expect(again).toEqual({ id: "evt-1", sequence: first.sequence, duplicate: true });
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(conn.nc);
     const stored = await jsm.streams.getMessage("MICRO_EVENTS", { seq: first.sequence });
     expect(stored?.subject).toBe("micro.events.customer.login");
     expect(stored?.header.get("Micro-Event-User")).toBe("42");
   });
 
   it("explains a conflicting existing stream instead of failing obscurely", async () => {
-    const error = await createJetStreamBroker(nc, { storage: "memory" }).catch((e) => e as Error);
+    const error = await createJetStreamBroker(conn.nc, { storage: "memory" }).catch((e) => e as Error);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain("the stream MICRO_EVENTS exists with settings jetmicro cannot change");
     expect((error as Error).message).toContain("nats stream rm MICRO_EVENTS");
@@ -59,7 +48,7 @@ describe("JetStream broker", () => {
     const m1 = await broker.subscribe("order.placed", (e) => void mail.push(read(e)), { service: "mailer" });
     for (let i = 0; i < 50; i++) await broker.publish(i % 2 ? "order.placed" : "order.paid", text.encode(String(i)));
     await until(() => audit.length === 50 && mail.length === 25);
-    await Bun.sleep(200);
+    await Bun.sleep(200); // a window in which no event may reach a second instance or come twice
     expect(audit).toHaveLength(50);
     expect(new Set(audit.map((a) => a.slice(2))).size).toBe(50);
     expect(mail).toHaveLength(25);
@@ -75,7 +64,7 @@ describe("JetStream broker", () => {
     await Promise.all(Array.from({ length: 1000 }, (_, i) => broker.publish("profile.updated", text.encode(`missed-${i}`))));
     const second = await broker.subscribe("profile.>", (e) => void seen.push(read(e)), { service: "history", concurrency: 64 });
     await until(() => seen.length === 1001);
-    await Bun.sleep(300);
+    await Bun.sleep(300); // a window in which no event may come twice
     expect(seen).toHaveLength(1001);
     expect(new Set(seen).size).toBe(1001);
     await second.stop();
@@ -89,10 +78,13 @@ describe("JetStream broker", () => {
     }, { service: "ledger", maxDeliveries: 3, backoffMs: () => 20 });
     const { id } = await broker.publish("payment.failed", text.encode("p-9"), { user: "7" });
     await until(() => attempts.length === 3);
-    await Bun.sleep(300);
+    await Bun.sleep(300); // a window in which no fourth attempt may come
     expect(attempts).toEqual([1, 2, 3]);
-    const dead: Array<StoredEvent & { error: string }> = [];
-    for await (const d of broker.deadLetters("ledger")) dead.push(d);
+    const dead = await eventually(async () => {
+      const out: Array<StoredEvent & { error: string }> = [];
+      for await (const d of broker.deadLetters("ledger")) out.push(d);
+      return out;
+    }, (found) => found.length > 0, { what: "the failed event in ledger's dead letters" });
     expect(dead.map((d) => [d.id, d.topic, d.user, d.error, d.deliveries, read(d)])).toEqual([[id, "payment.failed", "7", "ledger down for p-9", 3, "p-9"]]);
     await sub.stop();
 
@@ -112,7 +104,7 @@ describe("JetStream broker", () => {
     const left: StoredEvent[] = [];
     for await (const d of broker.deadLetters("ledger")) left.push(d);
     expect(left).toEqual([]);
-    await Bun.sleep(200);
+    await Bun.sleep(200); // a window in which the re-driven event may reach no other subscription
     expect(otherService.filter((x) => x === "p-9")).toHaveLength(1);
     expect(sibling.filter((x) => x === "p-9")).toHaveLength(1);
     await Promise.all([fixed.stop(), other.stop(), ledgerAll.stop()]);
@@ -127,7 +119,7 @@ describe("JetStream broker", () => {
     await until(() => held.length === 2);
     expect(held[1]!.deliveries).toBe(2);
     held[1]!.ack();
-    await Bun.sleep(300);
+    await Bun.sleep(300); // a window in which the acked event must not come again
     expect(held).toHaveLength(2);
     await sub.stop();
   });
@@ -161,7 +153,7 @@ describe("JetStream broker", () => {
   });
 
   it("keeps storing one namespace's events after a broker of another namespace starts", async () => {
-    const other = await createJetStreamBroker(nc, { namespace: "otherns" });
+    const other = await createJetStreamBroker(conn.nc, { namespace: "otherns" });
     const mine = await broker.publish("ns.check", text.encode("micro"));
     const theirs = await other.publish("ns.check", text.encode("other"));
     const seen = async (b: JetStreamBroker) => {
@@ -172,7 +164,7 @@ describe("JetStream broker", () => {
     expect(await seen(broker)).toEqual(["micro"]);
     expect(await seen(other)).toEqual(["other"]);
     expect(theirs.sequence).toBeGreaterThan(mine.sequence);
-    const info = await (await jetstreamManager(nc)).streams.info("MICRO_EVENTS");
+    const info = await (await jetstreamManager(conn.nc)).streams.info("MICRO_EVENTS");
     expect(info.config.subjects).toEqual(["micro.events.>", "otherns.events.>"]);
 
     // A service of the same name in each namespace gets its own events, each once.
@@ -184,7 +176,7 @@ describe("JetStream broker", () => {
     await broker.publish("ns.live", text.encode("m2"));
     await other.publish("ns.live", text.encode("o2"));
     await until(() => got.length >= 4);
-    await Bun.sleep(200);
+    await Bun.sleep(200); // a window in which no event may cross namespaces or come twice
     expect(got.sort()).toEqual(["micro:m2", "micro:micro", "other:o2", "other:other"]);
     await Promise.all(subs.map((sub) => sub.stop()));
   });

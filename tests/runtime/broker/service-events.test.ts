@@ -12,7 +12,7 @@ import {
   publishMessage,
   type Transport,
 } from "../../../runtime/mod.ts";
-import { until } from "../../support/wait.ts";
+import { eventually, until } from "../../support/wait.ts";
 
 let broker: MemoryBroker;
 let transport: Transport;
@@ -92,12 +92,11 @@ describe("interceptors around event handlers", () => {
     await publishMessage(broker, "hello.said", SayHelloRequestSchema, { name: "intruder" }, { user: "7", id: "bad" });
     await publishMessage(broker, "hello.said", SayHelloRequestSchema, { name: "friend" }, { user: "42" });
     await until(() => handled.includes("friend"));
-    const letters: Array<{ id: string; error: string; deliveries: number }> = [];
-    const end = Date.now() + 10_000;
-    while (letters.length === 0 && Date.now() < end) {
-      for await (const letter of broker.deadLetters("guarded")) letters.push(letter);
-      if (letters.length === 0) await Bun.sleep(20);
-    }
+    const letters = await eventually(async () => {
+      const out: Array<{ id: string; error: string; deliveries: number }> = [];
+      for await (const letter of broker.deadLetters("guarded")) out.push(letter);
+      return out;
+    }, (found) => found.length > 0, { timeoutMs: 10_000, what: "the rejected event in guarded's dead letters" });
     expect(letters.map((l) => [l.id, l.error, l.deliveries])).toEqual([["bad", "user 7 may not send events", 3]]);
     expect(handled).toEqual(["friend"]);
     expect(attempts).toHaveLength(4);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { beforeAll, describe, expect, it } from "bun:test";
 import { Greeter, type SayHelloRequest, SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
 import {
   createClient,
@@ -12,25 +12,23 @@ import {
   startService,
   type StoredEvent,
 } from "../../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
-import { startTestNats } from "../../support/nats.ts";
-import { until } from "../../support/wait.ts";
-import { openTestConnection, rejection } from "../../support/rpc.ts";
+import { withNats } from "../../support/nats.ts";
+import { eventually, until } from "../../support/wait.ts";
+import { rejection } from "../../support/rpc.ts";
 
-let nats: NatsServerProcess;
-let conn: Awaited<ReturnType<typeof openTestConnection>>;
+const { conn } = withNats();
 let broker: JetStreamBroker;
 
 beforeAll(async () => {
-  nats = await startTestNats();
-  conn = await openTestConnection(nats.url);
   broker = await createJetStreamBroker(conn.nc);
 });
-afterAll(async () => {
-  await conn.close();
-  await nats.stop();
-});
 
+/** The dead letters of `service` now. */
+async function deadLetters(service: string): Promise<Array<StoredEvent & { error: string }>> {
+  const out: Array<StoredEvent & { error: string }> = [];
+  for await (const d of broker.deadLetters(service)) out.push(d);
+  return out;
+}
 
 describe("typed events in services", () => {
   it("publishes from a handler and delivers decoded messages to a subscribing service", async () => {
@@ -76,7 +74,7 @@ describe("typed events in services", () => {
     const call = createClient(Greeter, conn.transport, { service: "single" }).sayHello({});
     await until(() => order.length === 1);
     await publishMessage(broker, "single.ping", SayHelloRequestSchema, { name: "p" });
-    await Bun.sleep(200);
+    await Bun.sleep(200); // a window in which the event must not run: the only slot is taken
     expect(order).toEqual(["call start"]); // the only slot is taken by the call
     release();
     await call;
@@ -87,15 +85,17 @@ describe("typed events in services", () => {
 
   it("stops within the drain grace even when an event handler never finishes, and signals it", async () => {
     let signalled = false;
+    let running = false;
     const stuck = defineService(Greeter, {
       name: "stuck-events",
       subscriptions: [onEvent("stuck.work", SayHelloRequestSchema, (_m, _e, ctx) => new Promise<void>(() => {
+        running = true;
         ctx.signal.addEventListener("abort", () => (signalled = true));
       }))],
     }, {});
     const instance = await startService(stuck, { connection: conn.nc, transport: conn.transport, broker, drainTimeoutMs: 300 });
     await publishMessage(broker, "stuck.work", SayHelloRequestSchema, { name: "x" });
-    await Bun.sleep(200);
+    await until(() => running, { what: "the stuck event handler running" });
     const began = Date.now();
     await instance.stop();
     expect(Date.now() - began).toBeLessThan(2000);
@@ -110,13 +110,7 @@ describe("typed events in services", () => {
     }, {});
     const instance = await startService(strict, { connection: conn.nc, transport: conn.transport, broker, onHandlerError: () => {} });
     await broker.publish("strict.in", new Uint8Array([0x0a, 0x09, 0x41]), { id: "garbled" });
-    let dead: Array<StoredEvent & { error: string }> = [];
-    const end = Date.now() + 8000;
-    while (dead.length === 0 && Date.now() < end) {
-      dead = [];
-      for await (const d of broker.deadLetters("strict")) dead.push(d);
-      await Bun.sleep(50);
-    }
+    const dead = await eventually(() => deadLetters("strict"), (found) => found.length > 0, { timeoutMs: 8000, what: "the event in strict's dead letters" });
     expect(dead.map((d) => d.id)).toEqual(["garbled"]);
     expect(dead[0]!.error).toContain("is not a greeter.v1.SayHelloRequest");
     expect(handled).toEqual([]);
@@ -139,13 +133,7 @@ describe("typed events in services", () => {
     const instance = await startService(guarded, { connection: conn.nc, transport: conn.transport, broker });
     await publishMessage(broker, "guarded.in", SayHelloRequestSchema, { name: "intruder" }, { id: "rejected", user: "7" });
     await publishMessage(broker, "guarded.in", SayHelloRequestSchema, { name: "friend" }, { user: "42" });
-    let dead: Array<StoredEvent & { error: string }> = [];
-    const end = Date.now() + 8000;
-    while (dead.length === 0 && Date.now() < end) {
-      dead = [];
-      for await (const d of broker.deadLetters("guarded-events")) dead.push(d);
-      await Bun.sleep(50);
-    }
+    const dead = await eventually(() => deadLetters("guarded-events"), (found) => found.length > 0, { timeoutMs: 8000, what: "the event in guarded-events's dead letters" });
     expect(dead.map((d) => [d.id, d.error, d.deliveries])).toEqual([["rejected", "only user 42 may say hello", 2]]);
     expect(handled).toEqual(["friend"]);
     expect(seen.filter(([, , , user]) => user === "7")).toEqual([["event", "guarded-events", "guarded.in", "7"], ["event", "guarded-events", "guarded.in", "7"]]);

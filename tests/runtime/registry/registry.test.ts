@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { describe, expect, it } from "bun:test";
 import { connect } from "@nats-io/transport-node";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { defineService } from "../../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { createMemoryRegistry } from "../../../runtime/registry/memory.ts";
 import { createNatsRegistry } from "../../../runtime/registry/nats-kv.ts";
 import { serviceRecord } from "../../../runtime/registry/records.ts";
 import type { Registry, RegistryEvent, ServiceRecord } from "../../../runtime/registry/types.ts";
-import { startTestNats } from "../../support/nats.ts";
+import { startTestNats, withNats } from "../../support/nats.ts";
+import { eventually } from "../../support/wait.ts";
 
 const v1 = defineService(Greeter, { version: "1.0.0", metadata: { team: "a" } }, { sayHello: () => ({ message: "" }) });
 const v2 = defineService(Greeter, { version: "2.0.0" }, { sayHello: () => ({ message: "" }) });
@@ -17,28 +16,12 @@ function record(definition: typeof v1, id: string, ttlMs = 60_000, zone = "a"): 
   return serviceRecord(definition, { id, address: `micro.node.${id}`, namespace: "micro", metadata: { zone } }, ttlMs);
 }
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > end) return value;
-    await Bun.sleep(25);
-  }
-}
+const { nats, conn, teardown } = withNats();
 
-let nats: NatsServerProcess;
-const connections: NatsConnection[] = [];
-beforeAll(async () => {
-  nats = await startTestNats();
-});
-afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await nats.stop();
-});
-
+/** A registry on a connection of its own, as two processes would have. */
 async function natsRegistry(ttlMs?: number): Promise<Registry> {
   const nc = await connect({ servers: nats.url });
-  connections.push(nc);
+  teardown(() => nc.close());
   return createNatsRegistry(nc, { bucket: `reg_${ttlMs ?? "default"}`, ...(ttlMs ? { ttlMs } : {}) });
 }
 
@@ -57,7 +40,7 @@ for (const [backend, open] of backends) {
       await writer.register(record(v1, "greeter-a"));
       await writer.register(record(v1, "greeter-b", 60_000, "b"));
       await writer.register(record(v2, "greeter-c"));
-      const services = await until(() => reader.getService("greeter"), (s) => s.flatMap((x) => x.nodes).length === 3);
+      const services = await eventually(() => reader.getService("greeter"), (s) => s.flatMap((x) => x.nodes).length === 3, { timeoutMs: 5000, what: "the reader to see the 3 greeter nodes" });
       expect(services.map((s) => [s.version, s.nodes.map((n) => n.id).sort()])).toEqual([
         ["1.0.0", ["greeter-a", "greeter-b"]],
         ["2.0.0", ["greeter-c"]],
@@ -81,13 +64,12 @@ for (const [backend, open] of backends) {
       const events: string[] = [];
       const watching = (async () => {
         for await (const e of reader.watch(controller.signal) as AsyncIterable<RegistryEvent>) events.push(`${e.type} ${e.record.node.id}`);
-      })();
-      await Bun.sleep(50);
+      })(); // watching from here: the loop's first read runs the watch up to its first wait
       await writer.register(record(v1, "w-1"));
       await writer.register(record(v1, "w-1"));
       await writer.register(record(v1, "w-2", 200));
       await writer.deregister(record(v1, "w-1"));
-      await until(async () => events, (e) => e.includes("expire w-2"), 3000);
+      await eventually(async () => events, (e) => e.includes("expire w-2"), { timeoutMs: 3000, what: "the expiry of w-2 reported" });
       controller.abort();
       await watching;
       expect(events).toEqual(["register w-1", "update w-1", "register w-2", "deregister w-1", "expire w-2"]);
@@ -111,8 +93,7 @@ describe("nats kv registry", () => {
 
 describe("registry bucket", () => {
   it("takes a changed TTL even when the bucket already exists", async () => {
-    const nc = await connect({ servers: nats.url });
-    connections.push(nc);
+    const nc = conn.nc;
     const short = await createNatsRegistry(nc, { bucket: "reg_ttl", ttlMs: 15_000 });
     await short.close();
     const long = await createNatsRegistry(nc, { bucket: "reg_ttl", ttlMs: 60_000 });
@@ -124,11 +105,13 @@ describe("registry bucket", () => {
 
 describe("registry outage", () => {
   it("keeps serving the last known nodes while NATS is unreachable", async () => {
+    // A server of its own, as the test kills it.
     const own = await startTestNats();
+    teardown(() => own.stop());
     const nc = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     const registry = await createNatsRegistry(nc, { bucket: "reg_outage" });
     await registry.register(record(v1, "survivor", 300));
-    await until(() => registry.getService("greeter"), (s) => s.length === 1);
+    await eventually(() => registry.getService("greeter"), (s) => s.length === 1, { timeoutMs: 5000, what: "the survivor registered" });
     own.kill("SIGKILL");
     await own.exited;
     await Bun.sleep(1500); // five TTLs without a heartbeat, but also without a registry

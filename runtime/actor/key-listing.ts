@@ -1,0 +1,39 @@
+/**
+ * Bounded key listings of the actor buckets. nats-server can stall a KV key listing while
+ * entries of the bucket expire under it (seen on 2.9); an unbounded `for await` over
+ * `kv.keys()` then holds whatever waits for it (a placement beat, a shard's start, and with
+ * them a node's start) for good. Every listing here gives up after a bound and says so, so
+ * its caller retries later instead of acting on a partial list.
+ * @module
+ */
+import type { KV } from "@nats-io/kv";
+
+/**
+ * How long a key listing may take before it counts as stalled: 4 lease times, 5 s at least.
+ * Generous on purpose: a listing that is merely slow (a loaded server, hundreds of keys)
+ * must complete, as giving up on it delays what waits for it by a whole retry.
+ */
+export function listingBoundMs(leaseMs: number): number {
+  return Math.max(5000, 4 * leaseMs);
+}
+
+/**
+ * Lists the keys of `kv` matching `filter`, or resolves `undefined` when the listing took
+ * longer than `boundMs` (it is stopped then, and the keys seen so far are dropped: a partial
+ * list must not be mistaken for the whole).
+ */
+export async function listKeysWithin(kv: Pick<KV, "keys">, filter: string, boundMs: number): Promise<string[] | undefined> {
+  const listing = await kv.keys(filter);
+  const keys: string[] = [];
+  let stalled = false;
+  const bound = setTimeout(() => {
+    stalled = true;
+    listing.stop();
+  }, boundMs);
+  try {
+    for await (const key of listing) keys.push(key);
+  } finally {
+    clearTimeout(bound);
+  }
+  return stalled ? undefined : keys;
+}
