@@ -3,7 +3,7 @@
  * @module
  */
 import type { StoredEvent } from "../runtime/broker/types.ts";
-import { eventJson } from "../gateway/events.ts";
+import { eventJson } from "../gateway/event-json.ts";
 import { type OutputFormat, paint, print, printJson } from "./output.ts";
 
 /** Prints events as they come: a line each (text), a JSON object per line (ndjson), or one array at {@link EventPrinter.end} (json). */

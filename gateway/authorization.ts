@@ -16,7 +16,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { MicroError } from "../runtime/mod.ts";
 import type { Auth, AuthTarget } from "./auth.ts";
 import { metaHeaderPrefix } from "./http-headers.ts";
-import type { GatewayEnv, GatewayVariables } from "./part.ts";
+import type { Authorize, GatewayEnv, GatewayVariables, TargetOf } from "./part.ts";
 
 /** Metadata key carrying the authenticated identity to handlers. */
 export const identityKey = "identity";
@@ -27,11 +27,6 @@ export const metaHeadersEntry = `${metaHeaderPrefix}*`;
 /** The allow list when none is configured: only the `X-Micro-Meta-<key>` convention. */
 export const defaultForwardHeaders: readonly string[] = [metaHeadersEntry];
 
-/** What a request reaches, worked out (and its names checked) from the request. */
-export type TargetOf<T extends AuthTarget> = (c: Context<GatewayEnv>) => T | Promise<T>;
-
-/** The middleware of a route reaching what `targetOf` says; the route's handlers see the target as `c.var.target`. */
-export type Authorize = <T extends AuthTarget>(targetOf: TargetOf<T>) => MiddlewareHandler<{ Variables: GatewayVariables & { target: T } }>;
 
 // Route handlers made by `authorize` and `publicRoute`, for assertEveryRouteAuthorized.
 const checked = new WeakSet<object>();

@@ -13,9 +13,16 @@
 import type { Context } from "hono";
 import { MicroError } from "../runtime/mod.ts";
 import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
-import type { ConnectCall } from "./connect.ts";
+import type { AuthTarget } from "./auth.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, TargetContext } from "./part.ts";
+
+/** A Connect call: its target (endpoint `Greeter.SayHello` for the rules), the NATS subject and its label. */
+export interface ConnectCall extends AuthTarget {
+  /** `greeter.v1.Greeter/SayHello`. */
+  readonly label: string;
+  readonly subject: string;
+}
 
 const endStreamFlag = 0x02;
 const compressedFlag = 0x01;

@@ -11,16 +11,10 @@ import { type Context, Hono } from "hono";
 import { MicroError } from "../runtime/mod.ts";
 import { callSubject, httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
-import { connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
+import { type ConnectCall, connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart, TargetContext } from "./part.ts";
 
-/** A Connect call: its target (endpoint `Greeter.SayHello` for the rules), the NATS subject and its label. */
-export interface ConnectCall extends AuthTarget {
-  /** `greeter.v1.Greeter/SayHello`. */
-  readonly label: string;
-  readonly subject: string;
-}
 
 const path = "/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}";
 const encoder = new TextEncoder();

@@ -7,11 +7,10 @@
  * neither, so no route can skip authorisation silently.
  * @module
  */
-import type { Context, Hono } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
 import type { AuthTarget } from "./auth.ts";
-import type { Authorize } from "./authorization.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import type { ServiceIndex } from "./service-index.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
@@ -62,3 +61,9 @@ export type GatewayPart = (deps: GatewayDeps) => Hono<GatewayEnv> | undefined;
 
 /** The context of a route's handlers once `authorize` set its target `T`. */
 export type TargetContext<T extends AuthTarget> = Context<{ Variables: GatewayVariables & { target: T } }>;
+
+/** What a request reaches, worked out (and its names checked) from the request. */
+export type TargetOf<T extends AuthTarget> = (c: Context<GatewayEnv>) => T | Promise<T>;
+
+/** The middleware of a route reaching what `targetOf` says; the route's handlers see the target as `c.var.target`. */
+export type Authorize = <T extends AuthTarget>(targetOf: TargetOf<T>) => MiddlewareHandler<{ Variables: GatewayVariables & { target: T } }>;

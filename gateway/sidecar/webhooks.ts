@@ -8,7 +8,7 @@
 import { nuid } from "@nats-io/nats-core";
 import type { DeliveredEvent, EventSubscription, JetStreamBroker } from "../../runtime/mod.ts";
 import { MicroError } from "../../runtime/mod.ts";
-import { eventJson } from "../events.ts";
+import { eventJson } from "../event-json.ts";
 import { webhookDeliveriesHeader, webhookEventIdHeader, webhookEventTopicHeader } from "../http-headers.ts";
 import { fetchFailure } from "./forward.ts";
 
