@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNatsServer } from "../runtime/nats/mod.ts";
+import { callSubject, natsErrorHeader } from "../runtime/protocol/mod.ts";
 import { isExecutable, isRoot, runCommand, spawnProcess, which } from "../runtime/platform/process.ts";
 import { formatNumber, LatencyRecorder, median, table } from "./stats.ts";
 
@@ -99,11 +100,12 @@ async function runNats(nc: Awaited<ReturnType<typeof connect>>): Promise<Run> {
   let done = 0;
   let errors = 0;
   const began = performance.now();
+  const subject = callSubject({ namespace: "micro", service: "greeter", endpoint: "Greeter.SayHello" });
   await Promise.all(Array.from({ length: connections }, async () => {
     while (performance.now() < end) {
       const t = performance.now();
-      const reply = await nc.request("micro.srv.greeter.Greeter.SayHello", payload, { timeout: 5000 });
-      if (reply.headers?.get("Nats-Service-Error")) errors++;
+      const reply = await nc.request(subject, payload, { timeout: 5000 });
+      if (reply.headers?.get(natsErrorHeader)) errors++;
       latencies.record((performance.now() - t) * 1000);
       done++;
     }
