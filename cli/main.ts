@@ -13,6 +13,7 @@ import { actorsCommand } from "./commands/actors.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { healthCommand } from "./commands/health.ts";
 import { newCommand } from "./commands/new.ts";
+import { newProjectCommand } from "./commands/new-project.ts";
 import { publishCommand } from "./commands/publish.ts";
 import { streamCommand, streamFlags } from "./commands/stream.ts";
 import { statsCommand } from "./commands/stats.ts";
@@ -60,6 +61,13 @@ if (args.includes("--wizard")) {
   // A built-in of the parser that needs interactive terminal input, which the CLI does not wire up.
   process.stderr.write(`micro: --wizard is not supported; see "micro --help" and "micro <command> --help"\n`);
   process.exitCode = 2;
+} else if (args[0] === "new" && args[1] === "project") {
+  // `micro new <service>` takes a name where `project` would be a subcommand, so parse it apart.
+  try {
+    await Effect.runPromise(Command.runWith(newProjectCommand, { version })(args.slice(2)).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment)));
+  } catch {
+    process.exitCode = 2;
+  }
 } else if (args[0] === "sidecar") {
   // The sidecar parses its own flags (shared with gateway/sidecar/main.ts).
   process.exitCode = await sidecarMain(args.slice(1));
