@@ -48,6 +48,11 @@ export class NodeLiveness {
     });
   }
 
+  /** When `nodeId` was last heard (epoch ms), or undefined if never (or long ago). */
+  lastHeard(nodeId: string): number | undefined {
+    return this.#lastSeen.get(nodeId);
+  }
+
   /** True when `nodeId` was heard before and has been silent for longer than the gone threshold. */
   isGone(nodeId: string, now = Date.now()): boolean {
     const seen = this.#lastSeen.get(nodeId);
