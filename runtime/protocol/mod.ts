@@ -7,6 +7,7 @@
  */
 export * as limits from "./limits.ts";
 export {
+  actorCallerReplyHeader,
   actorEndpointHeader,
   actorIdempotentHeader,
   actorReminderHeader,

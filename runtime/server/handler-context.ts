@@ -49,6 +49,10 @@ export class CallContext implements HandlerContext {
     return (this.#metadata ??= readMetadata(this.#headers.all()));
   }
 
+  get replySubject(): string | undefined {
+    return this.#headers.replySubject?.();
+  }
+
   /** Replaces the metadata the handler sees: a server interceptor passed on changed metadata. */
   useMetadata(metadata: Record<string, string>): void {
     this.#metadata = metadata;
