@@ -34,7 +34,7 @@ export interface HandlerContext {
   /** The event broker, for replay and raw events; undefined where none runs. */
   readonly broker: JetStreamBroker | undefined;
   /**
-   * The NATS subject the caller waits on for this call's reply, when it came over NATS. The
+   * The NATS subject the caller waits on for this call's reply, when it came over NATS and reads proto binary replies. The
    * actor router stores it with a command, so the key's owner can answer the caller directly.
    */
   readonly replySubject?: string;
