@@ -38,12 +38,21 @@ export interface ActivationOwner {
   onFailure(error: unknown): void;
 }
 
-const recentLimit = 32;
+/**
+ * How long replies to idempotent commands are kept: longer than the mailbox's duplicate
+ * window (120 s, `store.ts`), so a retry JetStream no longer deduplicates still finds its
+ * reply and is not applied again.
+ */
+export const keepRepliesMs = 180_000;
+/** The latest replies are kept whatever their age (a key that is rarely called). */
+const keepAtLeast = 32;
+/** Most replies kept per key, whatever their age: the state entry must stay well under a NATS payload. */
+const keepAtMost = 2_048;
 /** Largest reminder data (UTF-8 bytes). */
 const maxReminderData = 64 * 1024;
 /** Most commands of one key committed together. */
 const maxBatch = 256;
-type Recorded = readonly [string, string, string?, string?];
+type Recorded = readonly [string, string, string?, string?, number?, number?];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -189,7 +198,7 @@ export class Activation {
       // again from the kept reply.
       const kept = command.id === "" || (!command.idempotent && command.seq > seq) ? undefined : recent.find((r) => r[0] === command.id);
       if ((command.seq > 0 && command.seq <= seq) || kept !== undefined) {
-        if (kept !== undefined && command.replyTo) replies.push(recordedReply(command.replyTo, kept));
+        if (kept !== undefined) for (const to of replySubjects(command)) replies.push(recordedReply(to, kept));
         continue;
       }
       const own: ReminderChange[] = [];
@@ -201,10 +210,11 @@ export class Activation {
       changes.push(...own);
       seq = Math.max(seq, command.seq);
       if (command.idempotent && command.id !== "") {
-        recent = [...recent, [command.id, outcome.reply === undefined ? "" : toBase64(outcome.reply), outcome.error?.code, outcome.error?.message] as const].slice(-recentLimit);
+        const entry: Recorded = [command.id, outcome.reply === undefined ? "" : toBase64(outcome.reply), outcome.error?.code ?? "", outcome.error?.message ?? "", Date.now(), command.seq];
+        recent = keptReplies([...recent, entry], Date.now());
         dirty = true;
       }
-      if (command.replyTo) replies.push({ to: command.replyTo, data: outcome.reply ?? new Uint8Array(), error: outcome.error });
+      for (const to of replySubjects(command)) replies.push({ to, data: outcome.reply ?? new Uint8Array(), error: outcome.error });
     }
     // Read-only batches (no new state, nothing to persist) need no commit: run again after a
     // crash, they change nothing. Everything else commits state and sequence as one entry.
@@ -352,6 +362,25 @@ export class Activation {
     if (timer !== undefined) clearTimeout(timer);
     this.#timers.delete(name);
   }
+}
+
+/** Where a command's reply goes: the router's inbox and, for a stored call, the router's caller. */
+function replySubjects(command: Command): string[] {
+  const out: string[] = [];
+  if (command.replyTo) out.push(command.replyTo);
+  if (command.callerReplyTo && command.callerReplyTo !== command.replyTo) out.push(command.callerReplyTo);
+  return out;
+}
+
+/**
+ * The replies still worth keeping: every one younger than {@link keepRepliesMs} (by time, so a
+ * burst of later commands cannot push out a reply whose retry may still come), and the
+ * latest {@link keepAtLeast} whatever their age; never more than {@link keepAtMost}.
+ */
+export function keptReplies(recent: readonly Recorded[], now: number): Recorded[] {
+  const floor = Math.max(0, recent.length - keepAtLeast);
+  const out = recent.filter((r, i) => i >= floor || (r[4] !== undefined && now - r[4] < keepRepliesMs));
+  return out.length > keepAtMost ? out.slice(-keepAtMost) : out;
 }
 
 /** The reply kept for an idempotent command, to answer its repeat. */

@@ -26,6 +26,11 @@ export interface Command {
   /** Proto binary request, or the timer/reminder data as UTF-8. */
   readonly data: Uint8Array;
   readonly replyTo: string | undefined;
+  /**
+   * The reply subject of the router's caller (a stored call only): answered too, so the reply
+   * reaches the caller even if the router that stored the command has died.
+   */
+  readonly callerReplyTo?: string;
   readonly metadata: Readonly<Record<string, string>>;
   /** Called once the command is committed (or needed no commit): the shard's checkpoint may pass it. Never for a dropped command. */
   readonly done?: () => void;

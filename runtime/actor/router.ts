@@ -2,19 +2,24 @@
  * The router: what answers on the service subject (`micro.srv.cart.Cart.AddItem`), so callers
  * need not know where a key lives. It validates the key, persists the command in the key's
  * mailbox (JetStream acknowledges it stored before anything else happens) and waits for the
- * owner's reply on its own inbox. Without durable mailboxes it sends the command straight to
+ * owner's reply on its own inbox. The caller's own reply subject is stored with the command
+ * and the owner answers there too: a router that dies after storing a command does not take
+ * the reply with it. A retry JetStream recognises (same idempotency key) is answered from the
+ * reply the owner kept with the key's state, or, when that is no longer kept, with a definite
+ * `already_exists` naming the applied mailbox sequence, never with a timeout. Without durable mailboxes it sends the command straight to
  * the shard's owner over core NATS instead.
  * @module
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import { writeMetadata } from "../protocol/mod.ts";
+import { maxSubjectLength, writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
 import {
   actorCommandId,
   actorDirectSubject as directSubject,
   actorEndpointHeader as endpointHeader,
+  actorCallerReplyHeader as callerReplyHeader,
   actorIdempotentHeader as idempotentHeader,
   actorMailboxSubject as mailboxSubject,
   actorReplyHeader as replyHeader,
@@ -116,9 +121,12 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     headers.set(replyHeader, inboxReplySubject(inbox.prefix, token));
     const given = ctx.metadata[idempotencyMetadata];
     if (given) headers.set(idempotentHeader, "1");
+    const callerReply = ctx.replySubject;
+    if (callerReply !== undefined && callerReply.length <= maxSubjectLength) headers.set(callerReplyHeader, callerReply);
     const what = `actor ${definition.name}/${key}`;
     const reply = inbox.wait(token, ctx.deadline, what);
     let duplicate: boolean;
+    let storedSeq: number;
     try {
       const ack = await store.js.publish(mailboxSubject(namespace, definition.name, shard, key), data, {
         headers,
@@ -126,6 +134,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
         timeout: Math.max(1, Math.min(5000, ctx.deadline - Date.now())),
       });
       duplicate = ack.duplicate;
+      storedSeq = ack.seq;
     } catch (cause) {
       inbox.cancel(token);
       // No acknowledgement in time is not "not stored": the server may have stored it, and then
@@ -140,17 +149,28 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     // A retry of a command already stored: its reply goes to the first attempt's inbox, so
     // wait for it to be recorded with the key's state instead.
     inbox.cancel(token);
-    return await recorded(stateKey(namespace, definition.name, key), actorCommandId(definition.name, key, given!), ctx.deadline, what);
+    return await recorded(stateKey(namespace, definition.name, key), actorCommandId(definition.name, key, given!), storedSeq, ctx.deadline, what);
   }
 
-  async function recorded(kvKey: string, id: string, deadline: number, what: string): Promise<Answer> {
+  /**
+   * The answer to a retry of the command stored at mailbox sequence `seq`: its kept reply once
+   * the owner has committed it; `already_exists` when the key's committed sequence has passed
+   * `seq` and the reply is no longer kept (the command ran, once).
+   */
+  async function recorded(kvKey: string, id: string, seq: number, deadline: number, what: string): Promise<Answer> {
     const watcher = await store.state.watch({ key: kvKey });
     const timer = setTimeout(() => watcher.stop(), Math.max(0, deadline - Date.now()));
     try {
       for await (const entry of watcher) {
         if (entry.operation !== "PUT" || entry.length === 0) continue;
-        const kept = entry.json<StateEntry>().recent?.find((r) => r[0] === id);
-        if (kept === undefined) continue;
+        const committed = entry.json<StateEntry>();
+        const kept = committed.recent?.find((r) => r[0] === id);
+        if (kept === undefined) {
+          if (typeof committed.seq === "number" && committed.seq >= seq) {
+            return { error: new MicroError("already_exists", `the command was already applied to ${what} (mailbox sequence ${seq}); its reply is no longer kept`, { metadata: { sequence: String(seq) } }) };
+          }
+          continue;
+        }
         if (kept[2]) return { error: recordedError(kept[2], kept[3] ?? kept[2]) };
         return { data: Uint8Array.from(atob(kept[1]), (c) => c.charCodeAt(0)) };
       }

@@ -27,6 +27,7 @@ import {
   actorReminderKey,
   actorReminderPrefix,
   actorRemindersFilter,
+  actorCallerReplyHeader as callerReplyHeader,
   actorReplyHeader as replyHeader,
   actorShardFilter,
   msgIdHeader,
@@ -144,6 +145,7 @@ export class ShardWorker implements ActivationOwner {
       endpoint: reminder || (h?.get(endpointHeader) ?? ""),
       data: m.data,
       replyTo: h?.get(replyHeader) || undefined,
+      callerReplyTo: h?.get(callerReplyHeader) || undefined,
       metadata: readMetadata(h),
       done: () => this.#markDone(seq),
     };

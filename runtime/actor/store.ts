@@ -30,8 +30,13 @@ export interface StateEntry {
   /** The last mailbox sequence applied. */
   readonly seq: number;
   readonly state: unknown;
-  /** Replies to the latest commands that carried an idempotency key: [id, base64 reply, error code, error message]. */
-  readonly recent?: ReadonlyArray<readonly [string, string, string?, string?]>;
+  /**
+   * Replies to the commands that carried an idempotency key, kept for longer than the
+   * mailbox's duplicate window: [id, base64 reply, error code ("" if none), error message,
+   * applied at (epoch ms), mailbox sequence]. Entries written before the time was kept have
+   * only the first four.
+   */
+  readonly recent?: ReadonlyArray<readonly [string, string, string?, string?, number?, number?]>;
 }
 
 /** The lease of one shard; `owner` "" means free (handed off cleanly). */

@@ -27,7 +27,7 @@ import { defaultServiceName, endpointName } from "../service/names.ts";
 import { type ClientTarget, type OutgoingCall, rejectAsMicroError } from "./client-target.ts";
 import { parentCallInterceptor } from "./parent-call.ts";
 import { createRequest, encodeRequest } from "./request-message.ts";
-import { routedRequest } from "./routed-request.ts";
+import { type RetryPolicy, routedRequest } from "./routed-request.ts";
 import { streamingCall } from "./streaming-call.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 import type { CallOptions, Client, ClientOptions, ParentCall } from "./types.ts";
@@ -87,6 +87,10 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
   const clientMetadata = target.metadata;
   const hasClientMetadata = Object.keys(clientMetadata).length > 0;
   const routeTarget = { namespace, service, endpoint, queueSubject: subject };
+  // protobuf's standard method option; NO_SIDE_EFFECTS (1) and IDEMPOTENT (2) are both safe to repeat.
+  const declaredIdempotent = method.idempotency !== 0;
+  const liveness = discovery === undefined ? undefined : transport.liveness?.(namespace);
+  const declaredPolicy: RetryPolicy = { idempotent: declaredIdempotent, liveness };
   // Most calls carry nothing but the timeout, and the remaining time is nearly always the
   // same number, so one headers object is reused (nats.js only reads it when publishing).
   let cachedRemaining = -1;
@@ -136,7 +140,10 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
       return Promise.reject(MicroError.from(error));
     }
     if (discovery !== undefined && options.node === undefined) {
-      return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal).then(decodeReply);
+      const policy = options.idempotent === undefined && options.attemptTimeoutMs === undefined
+        ? declaredPolicy
+        : { idempotent: options.idempotent ?? declaredIdempotent, attemptTimeoutMs: options.attemptTimeoutMs, liveness };
+      return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal, policy).then(decodeReply);
     }
     return transport.request(to, data, headers, deadline, signal).then(decodeReply);
   }
@@ -182,6 +189,10 @@ function callDeadline(options: CallOptions, clientTimeout: number): number {
   assertTimeout(timeout);
   if (options.deadline !== undefined && !Number.isFinite(options.deadline)) {
     throw new MicroError("invalid_argument", `deadline must be a finite epoch time in ms, got ${options.deadline}`);
+  }
+  if (options.attemptTimeoutMs !== undefined) assertTimeout(options.attemptTimeoutMs, "attemptTimeoutMs");
+  if (options.idempotent !== undefined && typeof options.idempotent !== "boolean") {
+    throw new MicroError("invalid_argument", "idempotent must be true or false", { detail: "idempotent" });
   }
   const deadline = Date.now() + timeout;
   return options.deadline !== undefined && options.deadline < deadline ? options.deadline : deadline;

@@ -2,6 +2,7 @@ import type { Registry, Service } from "../registry/types.ts";
 import type { RoutingRules } from "../selector/routing-rules.ts";
 import { createSelector } from "../selector/selector.ts";
 import type { Selector } from "../selector/types.ts";
+import { type CircuitBreaker, type CircuitBreakerOptions, createCircuitBreaker } from "./circuit-breaker.ts";
 
 /** Options for {@link createDiscovery}. */
 export interface DiscoveryOptions {
@@ -10,6 +11,8 @@ export interface DiscoveryOptions {
   readonly selector?: Selector;
   /** Version weights followed by calls that name no version. */
   readonly rules?: RoutingRules;
+  /** The per-node circuit breaker's settings (see `circuit-breaker.ts`); default threshold 5 in 10 s, cool-down 5 s. */
+  readonly breaker?: CircuitBreakerOptions;
 }
 
 /**
@@ -19,6 +22,8 @@ export interface DiscoveryOptions {
 export interface Discovery {
   readonly selector: Selector;
   readonly rules: RoutingRules | undefined;
+  /** Per-node circuit breakers; routing skips open nodes. Absent: no breaker. */
+  readonly breaker?: CircuitBreaker;
   /** The cached versions of a service, or undefined before its first {@link load}. */
   cached(namespace: string, name: string): readonly Service[] | undefined;
   /** Reads a service from the registry into the cache. */
@@ -49,6 +54,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
   return {
     selector: options.selector ?? createSelector(),
     rules: options.rules,
+    breaker: createCircuitBreaker(options.breaker),
     cached: (namespace, name) => cache.get(key(namespace, name)),
     load,
     async close() {

@@ -5,6 +5,7 @@ import { inboxFilter, inboxReplySubject, replyError } from "../protocol/mod.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 import type { StreamChannel } from "../stream/channel.ts";
 import { openStream, type OpenStreamRequest } from "./open-stream.ts";
+import { NodeLiveness } from "./node-liveness.ts";
 
 class PendingCall implements Expirable {
   bucket = 0;
@@ -35,6 +36,7 @@ export class NatsTransport implements Transport {
   readonly #pending = new Map<string, PendingCall>();
   readonly #wheel = new DeadlineWheel<PendingCall>();
   readonly #sub: Subscription;
+  readonly #liveness = new Map<string, NodeLiveness>();
   #next = 0;
   #closed = false;
 
@@ -81,6 +83,19 @@ export class NatsTransport implements Transport {
     return openStream(this.#nc, request);
   }
 
+  /**
+   * The heartbeats of the nodes of `namespace`: one subscription per namespace, made on first
+   * use (the first routed call) and kept until the transport closes.
+   */
+  liveness(namespace: string): NodeLiveness {
+    let liveness = this.#liveness.get(namespace);
+    if (liveness === undefined) {
+      liveness = new NodeLiveness(this.#nc, namespace);
+      this.#liveness.set(namespace, liveness);
+    }
+    return liveness;
+  }
+
   /** Removes a call from every table; internal to the transport and its calls. */
   settle(call: PendingCall): void {
     this.#pending.delete(call.token);
@@ -92,6 +107,8 @@ export class NatsTransport implements Transport {
     if (this.#closed) return;
     this.#failAll("the client transport closed");
     this.#closed = true;
+    for (const liveness of this.#liveness.values()) liveness.close();
+    this.#liveness.clear();
     if (!this.#nc.isClosed()) this.#sub.unsubscribe();
   }
 

@@ -1,7 +1,26 @@
+/**
+ * The routing step of a call: which node gets each send, and which failures send again.
+ *
+ * - A send that reached nobody (the node died since the registry last heard of it) is always
+ *   retried on another node: no handler ran.
+ * - A send whose node goes silent while holding it (no heartbeat for `nodeGoneAfterMs`, see
+ *   `node-liveness.ts`) ends at once: retried on another node when the call is safe to repeat
+ *   (`idempotent`), else failed with `unavailable` (reason `node-gone`): the handler may or
+ *   may not have run, and only the caller can decide.
+ * - Safe calls also retry after an attempt timeout (`attemptTimeoutMs`) and after an
+ *   `unavailable` answer (a node stopping before it ran the call).
+ * - Other errors come from handlers and are never retried.
+ *
+ * Every retry goes to an untried node, after a short backoff, at most {@link maxAttempts}
+ * sends and never past the deadline. Nodes known to be gone and nodes whose circuit breaker
+ * is open are skipped, unless nothing else is left.
+ * @module
+ */
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import type { Discovery } from "./discovery.ts";
-import { endpointSubject, wasNotDelivered } from "../protocol/mod.ts";
+import { endpointSubject, nodeGoneReason, wasNotDelivered } from "../protocol/mod.ts";
+import type { NodeLiveness } from "./node-liveness.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 
 /** Where a routed call goes. */
@@ -20,13 +39,29 @@ export interface RouteOptions {
   readonly key?: string;
 }
 
+/** How a unary call may be retried (streams have none: their opens retry only undelivered sends). */
+export interface RetryPolicy {
+  /** Safe to send again after the node may have run it (proto `idempotency_level`, or the per-call override). */
+  readonly idempotent: boolean;
+  /** For safe calls: the most one send may wait before the next node is tried, ms. */
+  readonly attemptTimeoutMs?: number;
+  /** Heartbeats of the nodes, to fail or move a call whose node crashed. */
+  readonly liveness?: NodeLiveness;
+}
+
+/** The deadline and signal of one send. */
+export interface Attempt {
+  readonly deadline: number;
+  readonly signal: AbortSignal | undefined;
+}
+
 const maxAttempts = 4;
+const notIdempotent: RetryPolicy = { idempotent: false };
 
 /**
- * Sends a request to a node chosen by the selector. A node that receives nothing (it died
- * since the registry last heard from it) is put in cool-down and the call goes to another
- * node, after a short backoff, at most {@link maxAttempts} times and never past the deadline.
- * Errors from handlers are not retried: the call may have had effects.
+ * Sends a request to a node chosen by the selector, under the rules of this module, watching
+ * the chosen node's heartbeats when the transport hears them. Without `policy` the call is
+ * not safe to repeat.
  */
 export function routedRequest(
   discovery: Discovery,
@@ -37,56 +72,140 @@ export function routedRequest(
   headers: MsgHdrs,
   deadline: number,
   signal: AbortSignal | undefined,
+  policy: RetryPolicy = notIdempotent,
 ): Promise<TransportReply> {
-  return routed(discovery, target, route, (subject) => transport.request(subject, data, headers, deadline, signal), deadline, signal);
+  const withLiveness = policy.liveness !== undefined || transport.liveness === undefined ? policy : { ...policy, liveness: transport.liveness(target.namespace) };
+  return routed(discovery, target, route, (subject, attempt) => transport.request(subject, data, headers, attempt.deadline, attempt.signal), deadline, signal, withLiveness);
 }
+
+/** Why one send ended without an answer the caller gets as is. */
+type Failure = "not_delivered" | "node_gone" | "attempt_timeout" | "unavailable" | undefined;
 
 /**
  * The routing loop shared by calls and stream opens: `send` goes to the subject of a node the
  * selector picks (or the queue subject when the registry knows no node and nothing narrows the
- * choice). Only a send that reached nobody is retried, on another node, after a short backoff,
- * at most {@link maxAttempts} times and never past `giveUpAt` (epoch ms) or `signal`.
+ * choice), never past `giveUpAt` (epoch ms) or `signal`. Without a `policy`, only sends that
+ * reached nobody are retried.
  */
 export async function routed<T>(
   discovery: Discovery,
   target: RouteTarget,
   route: RouteOptions,
-  send: (subject: string) => Promise<T>,
+  send: (subject: string, attempt: Attempt) => Promise<T>,
   giveUpAt: number,
   signal?: AbortSignal,
+  policy?: RetryPolicy,
 ): Promise<T> {
   const services = discovery.cached(target.namespace, target.service) ?? (await discovery.load(target.namespace, target.service));
   // Services that do not register (plain NATS instances) still answer on the queue subject.
+  // NATS picks the instance there, so nothing can know which node holds the call.
   if (services.length === 0 && route.version === undefined && route.labels === undefined) {
-    return send(target.queueSubject);
+    return send(target.queueSubject, { deadline: giveUpAt, signal });
   }
+  const breaker = discovery.breaker;
+  const liveness = policy?.liveness;
+  const idempotent = policy?.idempotent === true;
   const tried = new Set<string>();
   let lastError: MicroError | undefined;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const current = discovery.cached(target.namespace, target.service) ?? services;
     const weights = route.version === undefined ? discovery.rules?.get(target.namespace, target.service)?.weights : undefined;
-    const choice = discovery.selector.select(current, { ...route, weights, exclude: tried });
+    const choice = choose(discovery, current, { ...route, weights }, tried, liveness);
     if (choice === undefined) {
       const wanted = JSON.stringify({ version: route.version, labels: route.labels });
       throw lastError ?? new MicroError("unavailable", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
     }
+    const nodeId = choice.node.id;
+    breaker?.chosen(nodeId);
     const began = performance.now();
+    const attemptDeadline = idempotent && policy?.attemptTimeoutMs !== undefined ? Math.min(giveUpAt, Date.now() + policy.attemptTimeoutMs) : giveUpAt;
+    const watched = liveness === undefined ? undefined : watchNode(liveness, nodeId, signal);
     try {
-      const result = await send(endpointSubject(choice.node.address, target.endpoint));
-      discovery.selector.report(choice.node.id, { ok: true, latencyMs: performance.now() - began });
+      const result = await send(endpointSubject(choice.node.address, target.endpoint), { deadline: attemptDeadline, signal: watched?.signal ?? signal });
+      discovery.selector.report(nodeId, { ok: true, latencyMs: performance.now() - began });
+      breaker?.success(nodeId);
       return result;
     } catch (error) {
-      if (!wasNotDelivered(error)) {
-        discovery.selector.report(choice.node.id, { ok: true, latencyMs: performance.now() - began });
+      const failure: Failure = wasNotDelivered(error)
+        ? "not_delivered"
+        : watched?.gone === true
+        ? "node_gone"
+        : (error as MicroError).code === "deadline_exceeded" && attemptDeadline < giveUpAt
+        ? "attempt_timeout"
+        : (error as MicroError).code === "unavailable" && !signal?.aborted
+        ? "unavailable"
+        : undefined;
+      if (failure === undefined) {
+        // The node answered (with an error from its handler, or the caller gave up).
+        discovery.selector.report(nodeId, { ok: true, latencyMs: performance.now() - began });
+        breaker?.success(nodeId);
         throw error;
       }
-      discovery.selector.report(choice.node.id, { ok: false });
-      tried.add(choice.node.id);
-      lastError = error as MicroError;
-      const backoff = Math.min(5 * 2 ** attempt, 100);
+      discovery.selector.report(nodeId, { ok: false });
+      breaker?.failure(nodeId);
+      tried.add(nodeId);
+      lastError = failure === "node_gone" ? nodeGone(target, nodeId, idempotent) : (error as MicroError);
+      if (failure !== "not_delivered" && !idempotent) throw lastError;
+      const backoff = failure === "not_delivered" ? Math.min(5 * 2 ** attempt, 100) : 0;
       if (Date.now() + backoff >= giveUpAt || signal?.aborted) break;
-      await new Promise((resolve) => setTimeout(resolve, backoff));
+      if (backoff > 0) await new Promise((resolve) => setTimeout(resolve, backoff));
+    } finally {
+      watched?.end();
     }
   }
   throw lastError!;
+}
+
+/**
+ * The selector's choice among nodes not tried by this call, preferring nodes not known gone
+ * and not behind an open breaker; those are still chosen when nothing else is left, so
+ * neither can make a service unreachable.
+ */
+function choose(
+  discovery: Discovery,
+  services: Parameters<Discovery["selector"]["select"]>[0],
+  route: RouteOptions & { weights?: Readonly<Record<string, number>> },
+  tried: ReadonlySet<string>,
+  liveness: NodeLiveness | undefined,
+) {
+  const blocked = discovery.breaker?.blocked();
+  let avoid: Set<string> | undefined;
+  if (blocked !== undefined && blocked.size > 0) avoid = new Set([...tried, ...blocked]);
+  if (liveness !== undefined) {
+    for (const service of services) {
+      for (const node of service.nodes) if (liveness.isGone(node.id)) (avoid ??= new Set(tried)).add(node.id);
+    }
+  }
+  if (avoid !== undefined) {
+    const choice = discovery.selector.select(services, { ...route, exclude: avoid });
+    if (choice !== undefined) return choice;
+  }
+  return discovery.selector.select(services, { ...route, exclude: tried });
+}
+
+/** A send's own abort signal, aborted when the caller's aborts or its node goes silent. */
+function watchNode(liveness: NodeLiveness, nodeId: string, caller: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const state = { signal: controller.signal, gone: false, end: () => {} };
+  const onCallerAbort = () => controller.abort(caller!.reason);
+  if (caller !== undefined) {
+    if (caller.aborted) controller.abort(caller.reason);
+    else caller.addEventListener("abort", onCallerAbort, { once: true });
+  }
+  const unwatch = liveness.watch(nodeId, () => {
+    state.gone = true;
+    controller.abort(new Error(`node ${nodeId} went silent`));
+  });
+  state.end = () => {
+    unwatch();
+    caller?.removeEventListener("abort", onCallerAbort);
+  };
+  return state;
+}
+
+function nodeGone(target: RouteTarget, nodeId: string, retried: boolean): MicroError {
+  const what = retried
+    ? `node ${nodeId} of ${target.service} went silent while holding the call, and no other node answered it`
+    : `node ${nodeId} of ${target.service} went silent while holding the call to ${target.endpoint}; it may or may not have run (the method is not marked idempotent, so it was not retried)`;
+  return new MicroError("unavailable", what, { detail: nodeId, metadata: { reason: nodeGoneReason } });
 }

@@ -6,6 +6,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import type { StreamChannel } from "../stream/channel.ts";
 import type { OpenStreamRequest } from "./open-stream.ts";
+import type { NodeLiveness } from "./node-liveness.ts";
 
 /** A reply as the transport received it. */
 export interface TransportReply {
@@ -32,6 +33,12 @@ export interface Transport {
    * it. Absent on transports that cannot stream.
    */
   openStream?(request: OpenStreamRequest): Promise<StreamChannel>;
+  /**
+   * The heartbeats of the nodes of `namespace` (see `node-liveness.ts`), which routed calls
+   * watch to learn at once that the node holding a call has crashed. Absent on transports
+   * that cannot hear them.
+   */
+  liveness?(namespace: string): NodeLiveness;
   /** Rejects pending requests with `unavailable` and releases the transport. */
   close(): Promise<void>;
 }

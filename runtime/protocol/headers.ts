@@ -55,6 +55,11 @@ export const msgIdHeader = "Nats-Msg-Id";
 export const actorEndpointHeader = "Micro-Actor-Endpoint";
 /** Where the owner sends the reply. */
 export const actorReplyHeader = "Micro-Actor-Reply";
+/**
+ * The reply subject of the router's own caller, stored with the command: the owner answers
+ * there too, so the caller gets its reply even when the router that stored the command died.
+ */
+export const actorCallerReplyHeader = "Micro-Actor-Caller-Reply";
 /** Present when the caller gave an idempotency key, so the reply is kept for its retries. */
 export const actorIdempotentHeader = "Micro-Actor-Idempotent";
 /** The name of the reminder that fired. */

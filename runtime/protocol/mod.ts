@@ -7,6 +7,7 @@
  */
 export * as limits from "./limits.ts";
 export {
+  actorCallerReplyHeader,
   actorEndpointHeader,
   actorIdempotentHeader,
   actorReminderHeader,
@@ -70,6 +71,8 @@ export {
   inboxReplySubject,
   isEndpoint,
   isToken,
+  nodeAliveFilter,
+  nodeAliveSubject,
   nodeSubject,
   redriveFilter,
   redriveId,
@@ -98,5 +101,6 @@ export {
   respondWithError,
   wasNotDelivered,
 } from "./error-codec.ts";
+export { heartbeatEveryMs, nodeGoneAfterMs, nodeGoneReason } from "./liveness.ts";
 export { codeFromHttpStatus, httpStatus } from "./status.ts";
 export { applyInterceptors, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";

@@ -6,6 +6,8 @@ export interface RequestHeaders {
   get(name: string): string | undefined;
   /** All headers, parsed (for metadata); undefined when there are none. */
   all(): MsgHdrs | undefined;
+  /** The subject the caller waits on for the reply, when the request came over NATS with one. */
+  replySubject?(): string | undefined;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -45,6 +47,10 @@ export class MsgRequestHeaders implements RequestHeaders {
 
   all(): MsgHdrs | undefined {
     return this.#msg.headers;
+  }
+
+  replySubject(): string | undefined {
+    return this.#msg.reply || undefined;
   }
 }
 

@@ -5,6 +5,7 @@
  * - `{ns}.{type}.{service}.{Endpoint}`: any instance of a service (queue group
  *   `{ns}.{type}.{service}`), e.g. `micro.srv.greeter.Greeter.SayHello`.
  * - `{ns}.node.{nodeId}.{Endpoint}`: one instance, for selectors that pick a node.
+ * - `{ns}.alive.{nodeId}`: an instance's liveness heartbeat (see `liveness.ts`).
  * - `{ns}.events.{topic}`, `{ns}.dlq.{service}.{topic}`, `{ns}.redrive.{service}.{consumer}.{topic}`.
  * - `{ns}.actor.{service}.{shard}.{key}` (persisted mailbox), `{ns}.actordirect.…` (direct).
  * - `$SRV.{verb}[.{name}[.{id}]]`: the NATS services protocol; `$MICRO.ACTORS.{ns}.{service}`.
@@ -117,6 +118,19 @@ export function serviceSubject(namespace: string, type: ServiceType, service: st
 /** The subject prefix that reaches one node only: `micro.node.<nodeId>`. */
 export function nodeSubject(namespace: string, nodeId: string): string {
   return `${namespace}.node.${nodeId}`;
+}
+
+/**
+ * The subject a service instance publishes its liveness heartbeat on: `micro.alive.<nodeId>`.
+ * `alive` is never a service type, so it cannot clash with a service's subjects.
+ */
+export function nodeAliveSubject(namespace: string, nodeId: string): string {
+  return `${namespace}.alive.${nodeId}`;
+}
+
+/** What a caller subscribes to hear every instance's heartbeat of a namespace: `micro.alive.*`. */
+export function nodeAliveFilter(namespace: string): string {
+  return `${namespace}.alive.*`;
 }
 
 /** An endpoint's subject under a service or node prefix: `micro.srv.greeter.Greeter.SayHello`. */

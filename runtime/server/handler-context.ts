@@ -36,9 +36,16 @@ export class CallContext implements HandlerContext {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onStop: (() => void) | undefined;
 
-  constructor(instance: InstanceInfo, readonly endpoint: string, headers: RequestHeaders, readonly deadline: number) {
+  readonly #replySubject: (() => string | undefined) | undefined;
+
+  /**
+   * `replySubject` gives the caller's reply subject when a reply sent straight to it would be
+   * read as this call's reply (a unary call with proto binary replies); absent for streams.
+   */
+  constructor(instance: InstanceInfo, readonly endpoint: string, headers: RequestHeaders, readonly deadline: number, replySubject?: () => string | undefined) {
     this.#instance = instance;
     this.#headers = headers;
+    this.#replySubject = replySubject;
   }
 
   get service(): HandlerContext["service"] {
@@ -47,6 +54,10 @@ export class CallContext implements HandlerContext {
 
   get metadata(): Record<string, string> {
     return (this.#metadata ??= readMetadata(this.#headers.all()));
+  }
+
+  get replySubject(): string | undefined {
+    return this.#replySubject?.();
   }
 
   /** Replaces the metadata the handler sees: a server interceptor passed on changed metadata. */

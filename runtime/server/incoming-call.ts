@@ -6,7 +6,7 @@
  * @module
  */
 import type { Codec } from "../codec/codec.ts";
-import { type CallRequest, deadlineFromHeader, type RequestHeaders, timeoutHeader } from "../protocol/mod.ts";
+import { type CallRequest, deadlineFromHeader, protoContentType, type RequestHeaders, timeoutHeader } from "../protocol/mod.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 
 /**
@@ -64,7 +64,10 @@ export class IncomingCall implements CallRequest, WithCallContext {
 
   /** The handler's context, made on first use. */
   get context(): CallContext {
-    return (this.#context ??= new CallContext(this.info, this.method, this.headers, this.deadline));
+    // A reply straight to the caller must be in the codec the caller reads: only proto binary
+    // replies are sent as the handler's bytes (JSON ones the server re-encodes).
+    return (this.#context ??= new CallContext(this.info, this.method, this.headers, this.deadline, () =>
+      this.codec?.contentType === protoContentType ? this.headers.replySubject?.() : undefined));
   }
 
   get [callContextKey](): CallContext {

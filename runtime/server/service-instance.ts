@@ -11,6 +11,7 @@ import { serveMicroProtocol } from "./nats-micro-protocol.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { Mailbox } from "./mailbox.ts";
 import { createStreamServer } from "./stream-server.ts";
+import { startLivenessHeartbeat } from "./liveness-heartbeat.ts";
 
 /** Options for {@link startService}. */
 export interface StartServiceOptions {
@@ -204,6 +205,7 @@ export async function startService(definition: ServiceDefinition, options: Start
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
+  const stopHeartbeat = startLivenessHeartbeat(nc, namespace, nodeId);
   const eventSubscriptions = await subscribeServiceEvents(definition, {
     broker: options.broker,
     namespace,
@@ -211,6 +213,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     onHandlerError,
     signal: stopController.signal,
   }).catch(async (error) => {
+    stopHeartbeat();
     await Promise.all(subscriptions.map((s) => s.drain().catch(() => undefined)));
     throw error;
   });
@@ -238,6 +241,8 @@ export async function startService(definition: ServiceDefinition, options: Start
         await Promise.race([mailbox.idle(), new Promise((resolve) => (last = setTimeout(resolve, Math.min(grace, 1000))))]);
         clearTimeout(last);
       }
+      // Only now: callers still waiting on this node's calls must not think it crashed.
+      stopHeartbeat();
     })();
     return stopping;
   }

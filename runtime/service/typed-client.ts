@@ -27,6 +27,19 @@ export interface CallOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** With discovery: calls with the same key reach the same node while the node set is stable. */
   readonly key?: string;
+  /**
+   * With discovery: whether this call is safe to send again after a node may have run it.
+   * Default: what the proto says (`option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`
+   * on the method). A safe call whose node crashes (or times out an attempt, or answers
+   * `unavailable`) is retried on another node; any other call fails at once with
+   * `unavailable` (reason `node-gone`) when its node crashes while holding it.
+   */
+  readonly idempotent?: boolean;
+  /**
+   * With discovery, for safe calls (see `idempotent`): the most one send may wait before the
+   * call is tried on another node, ms. Default: no per-attempt limit, only the deadline.
+   */
+  readonly attemptTimeoutMs?: number;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface HandlerContext {
   publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options?: PublishOptions): Promise<PublishResult>;
   /** The event broker, for replay and raw events; undefined where none runs. */
   readonly broker: JetStreamBroker | undefined;
+  /**
+   * The NATS subject the caller waits on for this call's reply, when it came over NATS and reads proto binary replies. The
+   * actor router stores it with a command, so the key's owner can answer the caller directly.
+   */
+  readonly replySubject?: string;
 }
 
 /** A unary handler: a plain async function from request message to response (init) message. */

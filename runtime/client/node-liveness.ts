@@ -1,0 +1,110 @@
+/**
+ * Which nodes are alive, as the caller hears it: one subscription per namespace on the
+ * instances' heartbeats (`{ns}.alive.*`, see `runtime/protocol/liveness.ts`), the last time
+ * each node was heard, and watches for the nodes that hold calls in flight. A node heard
+ * before and silent for `nodeGoneAfterMs` is gone: its watches fire at once, and the routing
+ * step fails or moves the calls it held.
+ *
+ * A node never heard (one that does not send heartbeats, or one that died before this caller
+ * subscribed) never counts as gone: its calls keep their deadline, as before liveness existed.
+ * @module
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { isToken, nodeAliveFilter, nodeGoneAfterMs } from "../protocol/mod.ts";
+
+/** Most nodes remembered per namespace: heartbeats of more new nodes are ignored until old ones age out. */
+const maxNodes = 10_000;
+/** A node silent this long is forgotten (it is long gone from the registry too). */
+const forgetAfterMs = 60_000;
+/** How often watched nodes are checked. */
+const checkEveryMs = 100;
+
+/** Options for {@link NodeLiveness}. */
+export interface NodeLivenessOptions {
+  /** Silence after which a heard node is gone, ms; default `nodeGoneAfterMs` (1250). */
+  readonly goneAfterMs?: number;
+}
+
+/** Liveness of the nodes of one namespace, from their heartbeats. */
+export class NodeLiveness {
+  readonly #lastSeen = new Map<string, number>();
+  readonly #watches = new Map<string, Set<() => void>>();
+  readonly #sub: Subscription;
+  readonly #goneAfterMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastPrune = Date.now();
+
+  constructor(nc: NatsConnection, namespace: string, options: NodeLivenessOptions = {}) {
+    this.#goneAfterMs = options.goneAfterMs ?? nodeGoneAfterMs;
+    const filter = nodeAliveFilter(namespace);
+    const skip = filter.length - 1;
+    this.#sub = nc.subscribe(filter, {
+      callback: (_error, msg) => {
+        const id = msg.subject.slice(skip);
+        if (!isToken(id)) return;
+        if (this.#lastSeen.size >= maxNodes && !this.#lastSeen.has(id)) return;
+        this.#lastSeen.set(id, Date.now());
+      },
+    });
+  }
+
+  /** When `nodeId` was last heard (epoch ms), or undefined if never (or long ago). */
+  lastHeard(nodeId: string): number | undefined {
+    return this.#lastSeen.get(nodeId);
+  }
+
+  /** True when `nodeId` was heard before and has been silent for longer than the gone threshold. */
+  isGone(nodeId: string, now = Date.now()): boolean {
+    const seen = this.#lastSeen.get(nodeId);
+    return seen !== undefined && now - seen > this.#goneAfterMs;
+  }
+
+  /**
+   * Calls `onGone` once if `nodeId` goes silent while watched; the returned function ends the
+   * watch (call it when the call settles).
+   */
+  watch(nodeId: string, onGone: () => void): () => void {
+    let set = this.#watches.get(nodeId);
+    if (set === undefined) this.#watches.set(nodeId, (set = new Set()));
+    set.add(onGone);
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#check(), checkEveryMs);
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
+    return () => {
+      const current = this.#watches.get(nodeId);
+      if (current === undefined) return;
+      current.delete(onGone);
+      if (current.size === 0) this.#watches.delete(nodeId);
+    };
+  }
+
+  /** Stops listening; watches never fire afterwards. */
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#watches.clear();
+    try {
+      this.#sub.unsubscribe();
+    } catch {
+      // the connection is already closed
+    }
+  }
+
+  #check(): void {
+    const now = Date.now();
+    for (const [nodeId, set] of this.#watches) {
+      if (!this.isGone(nodeId, now)) continue;
+      this.#watches.delete(nodeId);
+      for (const onGone of set) onGone();
+    }
+    if (this.#watches.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    if (now - this.#lastPrune > forgetAfterMs) {
+      this.#lastPrune = now;
+      for (const [nodeId, seen] of this.#lastSeen) if (now - seen > forgetAfterMs) this.#lastSeen.delete(nodeId);
+    }
+  }
+}
