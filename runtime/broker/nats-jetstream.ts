@@ -13,6 +13,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
+import { checkReplicas, ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import {
   assertNamespace,
   assertToken,
@@ -44,7 +45,7 @@ export interface JetStreamBrokerOptions {
   readonly storage?: "file" | "memory";
   /** How long events are kept, in ms (0 = forever, the default: the audit trail needs history). */
   readonly maxAgeMs?: number;
-  /** JetStream replicas (1); 3 on a cluster. */
+  /** JetStream replicas (`MICRO_REPLICAS` or 1); 3 on a cluster. An existing stream is scaled up, never down. */
   readonly replicas?: number;
   /** Window in which a repeated event id is stored once, in ms (2 minutes). */
   readonly duplicateWindowMs?: number;
@@ -78,11 +79,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   const common = {
     storage,
     retention: RetentionPolicy.Limits,
-    num_replicas: options.replicas ?? 1,
+    num_replicas: checkReplicas(options.replicas ?? replicasFromEnv()),
     max_age: (options.maxAgeMs ?? 0) * 1_000_000,
   };
   await ensureStream(jsm, { name: streamName, subjects: [streamSubjects.events], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
   await ensureStream(jsm, { name: dlqName, subjects: [streamSubjects.dlq, streamSubjects.redrive], ...common });
+  // A server outside a cluster stores one copy whatever it was asked: say so rather than pretend.
+  for (const name of [streamName, dlqName]) await ensureReplicas(jsm, name, common.num_replicas);
 
   const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
 
@@ -327,7 +330,14 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     if (existing === undefined) await jsm.streams.add(config);
     // Namespaces share the stream: keep the subjects of the others (`micro.events.>` beside
     // `shop.events.>`), or starting one namespace would stop storing another's events.
-    else await jsm.streams.update(config.name, { ...config, subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])] });
+    // Replicas only grow here: a process without MICRO_REPLICAS must not scale a cluster's stream down.
+    else {
+      await jsm.streams.update(config.name, {
+        ...config,
+        num_replicas: Math.max(existing.config.num_replicas ?? 1, config.num_replicas ?? 1),
+        subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])],
+      });
+    }
   } catch (cause) {
     throw new MicroError(
       "failed_precondition",
