@@ -13,6 +13,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
+import { publishDurably } from "../nats/durable-publish.ts";
 import { checkReplicas, ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import {
   assertNamespace,
@@ -47,6 +48,11 @@ export interface JetStreamBrokerOptions {
   readonly maxAgeMs?: number;
   /** JetStream replicas (`MICRO_REPLICAS` or 1); 3 on a cluster. An existing stream is scaled up, never down. */
   readonly replicas?: number;
+  /**
+   * How long a publish keeps retrying through leader elections and reconnects, in ms (15 s);
+   * well inside the duplicate window, so a retry never stores an event twice.
+   */
+  readonly publishTimeoutMs?: number;
   /** Window in which a repeated event id is stored once, in ms (2 minutes). */
   readonly duplicateWindowMs?: number;
 }
@@ -108,11 +114,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         throw MicroError.from(error, "invalid_argument");
       }
       try {
-        // The id is already in the headers as Nats-Msg-Id, which JetStream deduplicates on.
-        const ack = await js.publish(eventSubject(namespace, topic), data, { headers });
+        // The id is already in the headers as Nats-Msg-Id, which JetStream deduplicates on, so
+        // retries through an election or a reconnect store it once.
+        const ack = await publishDurably(js, eventSubject(namespace, topic), data, { headers }, Date.now() + (options.publishTimeoutMs ?? 15_000));
         return { id, sequence: ack.seq, duplicate: ack.duplicate };
       } catch (cause) {
-        throw new MicroError("unavailable", `event ${topic} was not stored: ${(cause as Error).message}`, { cause });
+        const failure = MicroError.from(cause, "unavailable");
+        throw new MicroError(failure.code, `event ${topic} was not stored: ${failure.message}`, { cause });
       }
     },
 
