@@ -2,6 +2,7 @@ import { type MsgHdrs, headers as natsHeaders, type NatsConnection, nuid } from 
 import {
   AckPolicy,
   type Consumer,
+  type ConsumerConfig,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -60,8 +61,12 @@ export interface JetStreamBrokerOptions {
 export type JetStreamBroker = Broker;
 export type { DeadLetter };
 
-/** How long JetStream waits for an ack before redelivering; handlers in progress extend it. */
-const ackWaitMs = 30_000;
+/**
+ * How long JetStream waits for an ack before redelivering: short, so the events a crashed
+ * consumer held come back to another instance within seconds. Handlers still at work extend
+ * it with a progress heartbeat every third of it, so a slow handler is never redelivered.
+ */
+const ackWaitMs = 5_000;
 
 
 /**
@@ -134,7 +139,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const durable = `${consumerPrefix}${subscribe.service}_${filter.replace(/[.*>]/g, "_")}_${hashText(filter)}`;
       const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
       try {
-        await jsm.consumers.add(streamName, {
+        await ensureConsumer(jsm, streamName, {
           ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000 } : { durable_name: name }),
           filter_subject: eventSubject(namespace, filter),
           ack_policy: AckPolicy.Explicit,
@@ -149,7 +154,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       // Re-driven dead letters come back to this service alone, through a second consumer.
       if (!subscribe.broadcast) {
         try {
-          await jsm.consumers.add(dlqName, {
+          await ensureConsumer(jsm, dlqName, {
             durable_name: `${name}_redrive`,
             // Dead letters are re-driven to the subscription that failed them, not its siblings.
             filter_subject: redriveFilter(namespace, subscribe.service, name),
@@ -330,6 +335,20 @@ function isoTime(ms: number): string {
   const date = new Date(ms);
   if (!Number.isFinite(ms) || Number.isNaN(date.getTime())) throw new MicroError("invalid_argument", `since must be a time in epoch ms, got ${ms}`);
   return date.toISOString();
+}
+
+/**
+ * Creates a consumer, or brings an existing durable one to this ack wait: consumers made by
+ * an older jetmicro waited 30 s, which held a crashed instance's events that long. Other
+ * differences are left for the server to judge (and reported by the caller).
+ */
+async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+  const name = config.durable_name;
+  const existing = name === undefined ? undefined : await jsm.consumers.info(stream, name).catch(() => undefined);
+  if (existing !== undefined && name !== undefined && existing.config.ack_wait !== config.ack_wait) {
+    await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait });
+  }
+  await jsm.consumers.add(stream, config);
 }
 
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
