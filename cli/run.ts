@@ -7,7 +7,7 @@ import type { RunnerConfig, RunningServices } from "../runtime/runner/runner.ts"
 import { layerRuntime, startServices } from "../runtime/runner/runner.ts";
 import { runnerConfigFromEnv } from "../runtime/runner/config.ts";
 import type { SettingSources } from "../runtime/config/mod.ts";
-import { onShutdownSignal, setExitCode } from "../runtime/platform/signals.ts";
+import { exitAfter, onShutdownSignal, setExitCode } from "../runtime/platform/signals.ts";
 import { MicroError } from "../runtime/errors/micro-error.ts";
 import { ClientTransport } from "../runtime/client/transport-layer.ts";
 import { EventBroker } from "../runtime/broker/layer.ts";
@@ -39,7 +39,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
   const releaseStdin = exitWithParent();
 
   const program = Effect.gen(function* () {
-    const stopRequested = yield* shutdownRequested;
+    const stopRequested = yield* shutdownRequested(config);
     const running = yield* startServices(config);
     report(running, log);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
@@ -76,7 +76,7 @@ function report(running: RunningServices, log: (line: string) => void): void {
 async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): Promise<number> {
   const log = config.log;
   const program = Effect.gen(function* () {
-    const stopRequested = yield* shutdownRequested;
+    const stopRequested = yield* shutdownRequested(config);
     const server = yield* NatsServer;
     log(`NATS ${server.url}${server.startedHere ? " (started by jetmicro)" : ""}`);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
@@ -90,10 +90,17 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
   return runToExit(program, log);
 }
 
-/** A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope closes. */
-const shutdownRequested = Effect.gen(function* () {
+/**
+ * A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope
+ * closes. The stop it starts is bounded: drainTimeoutMs plus a second, NATS or not.
+ */
+const shutdownRequested = (config: Pick<RunnerConfig, "drainTimeoutMs" | "log">) => Effect.gen(function* () {
   const stopRequested = yield* Deferred.make<string>();
-  const removeHandlers = onShutdownSignal((signal) => Deferred.doneUnsafe(stopRequested, Exit.succeed(signal)));
+  const removeHandlers = onShutdownSignal((signal) => {
+    const boundMs = config.drainTimeoutMs + 1000;
+    exitAfter(boundMs, () => console.error(`micro run: still stopping after ${boundMs} ms (is NATS gone?); exiting`));
+    Deferred.doneUnsafe(stopRequested, Exit.succeed(signal));
+  });
   yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
   return stopRequested;
 });

@@ -20,12 +20,12 @@ export class Routes extends Context.Service<Routes, RoutingRules>()("jetmicro/cl
 /** Registry-backed routing (version weights included) for calls. */
 export class CallDiscovery extends Context.Service<CallDiscovery, Discovery>()("jetmicro/cli/Discovery") {}
 
-const layerRoutes: Layer.Layer<Routes, MicroError, Nats> = Layer.effect(
+const layerRoutes = (replicas: number): Layer.Layer<Routes, MicroError, Nats> => Layer.effect(
   Routes,
   Effect.gen(function* () {
     const nc = yield* Nats;
     return yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => createRoutingRules(nc), catch: (e) => MicroError.from(e, "unavailable") }),
+      Effect.tryPromise({ try: () => createRoutingRules(nc, undefined, replicas), catch: (e) => MicroError.from(e, "unavailable") }),
       (rules) => Effect.promise(() => rules.close().catch(() => undefined)),
     );
   }),
@@ -46,14 +46,14 @@ const layerDiscovery: Layer.Layer<CallDiscovery, never, ServiceRegistry | Routes
  */
 export function sessionLayers(settings: Settings, natsUrl: string) {
   const nats = layerNats({ servers: natsUrl, name: "jetmicro-cli", timeoutMs: settings.connectTimeoutMs });
-  const registry = layerNatsRegistry({ ttlMs: settings.registryTtlMs }).pipe(Layer.provide(nats));
-  const routes = layerRoutes.pipe(Layer.provide(nats));
+  const registry = layerNatsRegistry({ ttlMs: settings.registryTtlMs, replicas: settings.replicas }).pipe(Layer.provide(nats));
+  const routes = layerRoutes(settings.replicas).pipe(Layer.provide(nats));
   return {
     nats,
     transport: layerNatsTransport.pipe(Layer.provide(nats)),
     registry,
     // The broker as a command sees it: the namespace's events, the stream as the runner made it.
-    broker: layerJetStreamBroker({ namespace: settings.namespace }).pipe(Layer.provide(nats)),
+    broker: layerJetStreamBroker({ namespace: settings.namespace, replicas: settings.events.replicas }).pipe(Layer.provide(nats)),
     routes,
     discovery: layerDiscovery.pipe(Layer.provide(Layer.merge(registry, routes))),
   };

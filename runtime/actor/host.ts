@@ -28,6 +28,8 @@ export interface StartActorOptions extends StartServiceOptions {
   readonly leaseMs?: number;
   /** Idle time before passivation, overriding the definition's; default `MICRO_ACTOR_IDLE_MS` or 60000. */
   readonly passivateAfterMs?: number;
+  /** Replicas of the actor stream and buckets; default `MICRO_REPLICAS` or 1. */
+  readonly replicas?: number;
 }
 
 /** A running actor node: a service instance that also hosts the actors of the shards it owns. */
@@ -47,7 +49,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   const leaseMs = options.leaseMs ?? whole("MICRO_ACTOR_LEASE_MS", 3000, 300);
   const passivateAfterMs = options.passivateAfterMs ?? definition.actor.passivateAfterMs ?? whole("MICRO_ACTOR_IDLE_MS", 60_000, 1);
   const nc = options.connection;
-  const store = await openActorStore(nc, namespace, leaseMs);
+  const store = await openActorStore(nc, namespace, leaseMs, options.replicas);
   const router = createRouter(definition, nc, store, namespace);
   // Filled in once the host runs; until then STATS shows no actor data.
   let statsData: () => Readonly<Record<string, unknown>> = () => ({});

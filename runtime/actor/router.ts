@@ -14,6 +14,7 @@ import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufb
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import { maxSubjectLength, writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
+import { publishDurably } from "../nats/durable-publish.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
 import {
   actorCommandId,
@@ -128,18 +129,19 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     let duplicate: boolean;
     let storedSeq: number;
     try {
-      const ack = await store.js.publish(mailboxSubject(namespace, definition.name, shard, key), data, {
+      // Retried through elections and reconnects until the call's deadline: the msgID makes a
+      // stored command count once.
+      const ack = await publishDurably(store.js, mailboxSubject(namespace, definition.name, shard, key), data, {
         headers,
         msgID: given ? actorCommandId(definition.name, key, given) : token,
-        timeout: Math.max(1, Math.min(5000, ctx.deadline - Date.now())),
-      });
+      }, ctx.deadline);
       duplicate = ack.duplicate;
       storedSeq = ack.seq;
     } catch (cause) {
       inbox.cancel(token);
       // No acknowledgement in time is not "not stored": the server may have stored it, and then
       // it runs. Only an idempotency key makes a retry safe.
-      if ((cause as Error)?.name === "TimeoutError" || (cause as Error)?.cause instanceof Error && ((cause as Error).cause as Error).name === "TimeoutError") {
+      if ((cause as MicroError)?.code === "deadline_exceeded") {
         const advice = given ? "a retry with the same idempotency-key counts once" : "send metadata idempotency-key to retry safely";
         throw new MicroError("deadline_exceeded", `the mailbox of ${what} did not acknowledge the command in time: it may have been stored and may still run (${advice})`, { cause });
       }

@@ -7,6 +7,10 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
+import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
+
+/** The KV buckets of actors (shared by every namespace; keys start with it). */
+export const actorBuckets = ["micro_actor_state", "micro_actor_leases", "micro_actor_members", "micro_actor_reminders"] as const;
 import { actorStreamSubjects } from "../protocol/mod.ts";
 
 /** The NATS objects of one namespace's actors. */
@@ -58,8 +62,11 @@ export function mailboxStreamName(namespace: string): string {
   return namespace === "micro" ? "MICRO_ACTORS" : `MICRO_ACTORS_${namespace.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
-/** Opens (creating when missing) the stream and buckets; `leaseMs` is the members' TTL. */
-export async function openActorStore(nc: NatsConnection, namespace: string, leaseMs: number): Promise<ActorStore> {
+/**
+ * Opens (creating when missing) the stream and buckets; `leaseMs` is the members' TTL, and
+ * each keeps `replicas` copies (scaled up when it has fewer; see `nats/replicas.ts`).
+ */
+export async function openActorStore(nc: NatsConnection, namespace: string, leaseMs: number, replicas = replicasFromEnv()): Promise<ActorStore> {
   const stream = mailboxStreamName(namespace);
   try {
     const jsm = await jetstreamManager(nc);
@@ -67,19 +74,21 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
     // Commands stay until the owner's checkpoint passes them (then they are purged); the
     // duplicate window is what makes a retried command with the same id count once.
     if (existing === undefined) {
-      await jsm.streams.add({ name: stream, subjects: [actorStreamSubjects(namespace)], duplicate_window: 120_000_000_000 }).catch(async (error) => {
+      await jsm.streams.add({ name: stream, subjects: [actorStreamSubjects(namespace)], duplicate_window: 120_000_000_000, num_replicas: replicas }).catch(async (error) => {
         if ((await jsm.streams.info(stream).catch(() => undefined)) === undefined) throw error;
       });
     }
     const kvm = new Kvm(nc);
     const [state, leases, members, reminders] = await Promise.all([
-      kvm.create("micro_actor_state", { history: 1 }),
-      kvm.create("micro_actor_leases", { history: 1 }),
-      kvm.create("micro_actor_members", { history: 1, ttl: leaseMs }),
-      kvm.create("micro_actor_reminders", { history: 1 }),
+      kvm.create("micro_actor_state", { history: 1, replicas }),
+      kvm.create("micro_actor_leases", { history: 1, replicas }),
+      kvm.create("micro_actor_members", { history: 1, ttl: leaseMs, replicas }),
+      kvm.create("micro_actor_reminders", { history: 1, replicas }),
     ]);
+    await Promise.all([stream, ...actorBuckets.map((b) => `KV_${b}`)].map((name) => ensureReplicas(jsm, name, replicas)));
     return { js: jetstream(nc), jsm, stream, state, leases, members, reminders };
   } catch (cause) {
+    if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the actor stream and buckets (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }
 }

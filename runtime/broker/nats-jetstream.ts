@@ -2,6 +2,7 @@ import { type MsgHdrs, headers as natsHeaders, type NatsConnection, nuid } from 
 import {
   AckPolicy,
   type Consumer,
+  type ConsumerConfig,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -13,6 +14,8 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
+import { publishDurably } from "../nats/durable-publish.ts";
+import { checkReplicas, ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import {
   assertNamespace,
   assertToken,
@@ -44,8 +47,13 @@ export interface JetStreamBrokerOptions {
   readonly storage?: "file" | "memory";
   /** How long events are kept, in ms (0 = forever, the default: the audit trail needs history). */
   readonly maxAgeMs?: number;
-  /** JetStream replicas (1); 3 on a cluster. */
+  /** JetStream replicas (`MICRO_REPLICAS` or 1); 3 on a cluster. An existing stream is scaled up, never down. */
   readonly replicas?: number;
+  /**
+   * How long a publish keeps retrying through leader elections and reconnects, in ms (15 s);
+   * well inside the duplicate window, so a retry never stores an event twice.
+   */
+  readonly publishTimeoutMs?: number;
   /** Window in which a repeated event id is stored once, in ms (2 minutes). */
   readonly duplicateWindowMs?: number;
 }
@@ -53,8 +61,12 @@ export interface JetStreamBrokerOptions {
 export type JetStreamBroker = Broker;
 export type { DeadLetter };
 
-/** How long JetStream waits for an ack before redelivering; handlers in progress extend it. */
-const ackWaitMs = 30_000;
+/**
+ * How long JetStream waits for an ack before redelivering: short, so the events a crashed
+ * consumer held come back to another instance within seconds. Handlers still at work extend
+ * it with a progress heartbeat every third of it, so a slow handler is never redelivered.
+ */
+const ackWaitMs = 5_000;
 
 
 /**
@@ -78,11 +90,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   const common = {
     storage,
     retention: RetentionPolicy.Limits,
-    num_replicas: options.replicas ?? 1,
+    num_replicas: checkReplicas(options.replicas ?? replicasFromEnv()),
     max_age: (options.maxAgeMs ?? 0) * 1_000_000,
   };
   await ensureStream(jsm, { name: streamName, subjects: [streamSubjects.events], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
   await ensureStream(jsm, { name: dlqName, subjects: [streamSubjects.dlq, streamSubjects.redrive], ...common });
+  // A server outside a cluster stores one copy whatever it was asked: say so rather than pretend.
+  for (const name of [streamName, dlqName]) await ensureReplicas(jsm, name, common.num_replicas);
 
   const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
 
@@ -105,11 +119,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         throw MicroError.from(error, "invalid_argument");
       }
       try {
-        // The id is already in the headers as Nats-Msg-Id, which JetStream deduplicates on.
-        const ack = await js.publish(eventSubject(namespace, topic), data, { headers });
+        // The id is already in the headers as Nats-Msg-Id, which JetStream deduplicates on, so
+        // retries through an election or a reconnect store it once.
+        const ack = await publishDurably(js, eventSubject(namespace, topic), data, { headers }, Date.now() + (options.publishTimeoutMs ?? 15_000));
         return { id, sequence: ack.seq, duplicate: ack.duplicate };
       } catch (cause) {
-        throw new MicroError("unavailable", `event ${topic} was not stored: ${(cause as Error).message}`, { cause });
+        const failure = MicroError.from(cause, "unavailable");
+        throw new MicroError(failure.code, `event ${topic} was not stored: ${failure.message}`, { cause });
       }
     },
 
@@ -123,7 +139,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const durable = `${consumerPrefix}${subscribe.service}_${filter.replace(/[.*>]/g, "_")}_${hashText(filter)}`;
       const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
       try {
-        await jsm.consumers.add(streamName, {
+        await ensureConsumer(jsm, streamName, {
           ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000 } : { durable_name: name }),
           filter_subject: eventSubject(namespace, filter),
           ack_policy: AckPolicy.Explicit,
@@ -138,7 +154,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       // Re-driven dead letters come back to this service alone, through a second consumer.
       if (!subscribe.broadcast) {
         try {
-          await jsm.consumers.add(dlqName, {
+          await ensureConsumer(jsm, dlqName, {
             durable_name: `${name}_redrive`,
             // Dead letters are re-driven to the subscription that failed them, not its siblings.
             filter_subject: redriveFilter(namespace, subscribe.service, name),
@@ -321,13 +337,34 @@ function isoTime(ms: number): string {
   return date.toISOString();
 }
 
+/**
+ * Creates a consumer, or brings an existing durable one to this ack wait: consumers made by
+ * an older jetmicro waited 30 s, which held a crashed instance's events that long. Other
+ * differences are left for the server to judge (and reported by the caller).
+ */
+async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+  const name = config.durable_name;
+  const existing = name === undefined ? undefined : await jsm.consumers.info(stream, name).catch(() => undefined);
+  if (existing !== undefined && name !== undefined && existing.config.ack_wait !== config.ack_wait) {
+    await jsm.consumers.update(stream, name, { ack_wait: config.ack_wait });
+  }
+  await jsm.consumers.add(stream, config);
+}
+
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   const existing = await jsm.streams.info(config.name).catch(() => undefined);
   try {
     if (existing === undefined) await jsm.streams.add(config);
     // Namespaces share the stream: keep the subjects of the others (`micro.events.>` beside
     // `shop.events.>`), or starting one namespace would stop storing another's events.
-    else await jsm.streams.update(config.name, { ...config, subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])] });
+    // Replicas only grow here: a process without MICRO_REPLICAS must not scale a cluster's stream down.
+    else {
+      await jsm.streams.update(config.name, {
+        ...config,
+        num_replicas: Math.max(existing.config.num_replicas ?? 1, config.num_replicas ?? 1),
+        subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])],
+      });
+    }
   } catch (cause) {
     throw new MicroError(
       "failed_precondition",

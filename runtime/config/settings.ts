@@ -7,10 +7,15 @@
  */
 import { MicroError } from "../errors/micro-error.ts";
 import { assertNamespace, defaultNamespace } from "../protocol/mod.ts";
+import { parseNatsServers } from "./nats-servers.ts";
 
 /** The settings of a process; see the README's configuration table. */
 export interface Settings {
-  /** NATS server(s) (`NATS_URL`, `natsUrl`); undefined: the runner finds or starts one, a client uses {@link natsUrlOf}. */
+  /**
+   * NATS server(s) (`NATS_URL`, `natsUrl`): one URL, or a cluster's URLs separated by commas (a
+   * JSON list in the config file), checked and normalised to `a,b,c`; undefined: the runner
+   * finds or starts one, a client uses {@link natsUrlOf}.
+   */
   readonly natsUrl: string | undefined;
   /** Namespace of services and events (`MICRO_NAMESPACE`, `micro`). */
   readonly namespace: string;
@@ -22,7 +27,13 @@ export interface Settings {
   readonly natsPort: number;
   /** How long to wait for NATS before giving up, in ms (`MICRO_CONNECT_TIMEOUT_MS`, 5000). */
   readonly connectTimeoutMs: number;
-  /** Event stream settings (`MICRO_EVENTS_STORAGE`, `MICRO_EVENTS_MAX_AGE_MS`, `MICRO_EVENTS_REPLICAS`). */
+  /**
+   * Replicas of every stream and KV bucket jetmicro creates (`MICRO_REPLICAS`, 1; 3 or 5 on a
+   * cluster): the event stream and its DLQ, the actor stream and buckets, the registry and the
+   * routing rules. At most the number of JetStream servers in the cluster.
+   */
+  readonly replicas: number;
+  /** Event stream settings (`MICRO_EVENTS_STORAGE`, `MICRO_EVENTS_MAX_AGE_MS`, `MICRO_EVENTS_REPLICAS`, which overrides `MICRO_REPLICAS` for events). */
   readonly events: { readonly storage: "file" | "memory"; readonly maxAgeMs: number; readonly replicas: number };
   /** Port of the HTTP gateway (`MICRO_GATEWAY_PORT`, 8080); 0 runs none. */
   readonly gatewayPort: number;
@@ -60,13 +71,13 @@ export interface Settings {
 interface Setting {
   readonly variable: string;
   readonly key: string;
-  /** What the file may hold: `string` values, `number`s, `list`s of strings, `pairs` (an object of strings) or a `flag` (boolean). */
-  readonly file: "string" | "number" | "list" | "pairs" | "flag";
+  /** What the file may hold: `string` values, `number`s, `list`s of strings, `pairs` (an object of strings), a `flag` (boolean) or `servers` (a string or a list of strings). */
+  readonly file: "string" | "number" | "list" | "pairs" | "flag" | "servers";
 }
 
 /** Every setting, by the field of {@link Settings} it fills. */
 export const settingTable = {
-  natsUrl: { variable: "NATS_URL", key: "natsUrl", file: "string" },
+  natsUrl: { variable: "NATS_URL", key: "natsUrl", file: "servers" },
   namespace: { variable: "MICRO_NAMESPACE", key: "namespace", file: "string" },
   servicesDir: { variable: "MICRO_SERVICES_DIR", key: "servicesDir", file: "string" },
   natsStoreDir: { variable: "MICRO_NATS_STORE_DIR", key: "natsStoreDir", file: "string" },
@@ -74,6 +85,7 @@ export const settingTable = {
   connectTimeoutMs: { variable: "MICRO_CONNECT_TIMEOUT_MS", key: "connectTimeoutMs", file: "number" },
   eventsStorage: { variable: "MICRO_EVENTS_STORAGE", key: "eventsStorage", file: "string" },
   eventsMaxAgeMs: { variable: "MICRO_EVENTS_MAX_AGE_MS", key: "eventsMaxAgeMs", file: "number" },
+  replicas: { variable: "MICRO_REPLICAS", key: "replicas", file: "number" },
   eventsReplicas: { variable: "MICRO_EVENTS_REPLICAS", key: "eventsReplicas", file: "number" },
   gatewayPort: { variable: "MICRO_GATEWAY_PORT", key: "gatewayPort", file: "number" },
   gatewayHost: { variable: "MICRO_GATEWAY_HOST", key: "gatewayHost", file: "string" },
@@ -105,19 +117,23 @@ export type Label = (name: SettingName) => string;
  */
 export function settingsFromRaw(raw: RawSettings, label: Label = (name) => settingTable[name].variable): Settings {
   const text = (name: SettingName) => raw[name];
-  const whole = (name: SettingName, fallback: number, min = 0) => {
+  const whole = (name: SettingName, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
     const value = text(name);
     if (value === undefined) return fallback;
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) {
-      throw new MicroError("invalid_argument", `${label(name)} must be a whole number${min > 0 ? ` >= ${min}` : ""}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` >= ${min}` : "";
+      throw new MicroError("invalid_argument", `${label(name)} must be a whole number${range}, got "${value}"`);
     }
     return n;
   };
   const namespace = text("namespace") ?? defaultNamespace;
   assertNamespace(namespace);
+  const natsUrl = text("natsUrl");
+  // JetStream caps replicas at 5.
+  const replicas = whole("replicas", 1, 1, 5);
   return {
-    natsUrl: text("natsUrl"),
+    natsUrl: natsUrl === undefined ? undefined : parseNatsServers(natsUrl, label("natsUrl")).join(","),
     namespace,
     servicesDir: text("servicesDir") ?? "services",
     natsStoreDir: text("natsStoreDir") ?? ".micro/nats",
@@ -126,7 +142,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     events: {
       storage: storage(text("eventsStorage"), label("eventsStorage")),
       maxAgeMs: whole("eventsMaxAgeMs", 0),
-      replicas: whole("eventsReplicas", 1, 1),
+      replicas: whole("eventsReplicas", replicas, 1, 5),
     },
     gatewayPort: whole("gatewayPort", 8080),
     gatewayHost: text("gatewayHost") ?? "127.0.0.1",
@@ -140,6 +156,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     nodeMetadata: pairs(text("nodeMetadata"), label("nodeMetadata")),
     registryTtlMs: whole("registryTtlMs", 15_000, 1000),
     drainTimeoutMs: whole("drainTimeoutMs", 10_000),
+    replicas,
     interceptorModules: list(text("interceptorModules")),
   };
 }

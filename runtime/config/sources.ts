@@ -121,6 +121,12 @@ function fileValues(file: string, object: Record<string, unknown>): Record<strin
         if (typeof value !== "boolean") throw wrong("true or false");
         out[setting.variable] = value ? "1" : "0";
         break;
+      case "servers":
+        // One URL, or a cluster's as a list; each is checked with the setting itself.
+        if (typeof value === "string" && value !== "") out[setting.variable] = value;
+        else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "" && !v.includes(","))) out[setting.variable] = value.join(",");
+        else throw wrong(`a non-empty string (a server URL) or a list of server URLs such as ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]`);
+        break;
       case "list":
         if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && !v.includes(","))) throw wrong("an array of strings (without commas)");
         // Module paths in the file are relative to the file, wherever the process runs.

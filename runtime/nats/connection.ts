@@ -7,10 +7,15 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Context, Effect, Layer } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
+import { parseNatsServers } from "../config/nats-servers.ts";
 
 /** Connection settings. */
 export interface NatsOptions {
-  /** Server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  /**
+   * Server URL(s), e.g. `nats://127.0.0.1:4222`, or a cluster's as a list or one string
+   * separated by commas (what `NATS_URL` holds): split and checked, so the client knows every
+   * server and reconnects across them.
+   */
   readonly servers: string | readonly string[];
   /** Client name shown by the server (`nats server report connections`). */
   readonly name?: string;
@@ -21,13 +26,25 @@ export interface NatsOptions {
 /**
  * Opens a NATS connection tuned for jetmicro: `noAsyncTraces` skips a stack capture per
  * request inside nats.js (JetStream publishes go through it), which is pure overhead here.
+ * The first connection tries each listed server in turn (so two of three being down still
+ * connects); afterwards the client reconnects forever, across the list and the servers the
+ * cluster announces. Throws `invalid_argument` for a bad server list, `unavailable` when no
+ * server answers.
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
-  const servers = typeof options.servers === "string" ? options.servers : [...options.servers];
+  const servers = parseNatsServers(options.servers);
   try {
-    return await connect({ servers, name: options.name ?? "jetmicro", noAsyncTraces: true, maxReconnectAttempts: -1, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) });
+    return await connect({
+      servers,
+      name: options.name ?? "jetmicro",
+      noAsyncTraces: true,
+      maxReconnectAttempts: -1,
+      // Short waits between attempts: a cluster node that died is replaced by another at once.
+      reconnectTimeWait: 250,
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    });
   } catch (cause) {
-    throw new MicroError("unavailable", `cannot connect to NATS at ${String(servers)}: ${(cause as Error).message}`, { cause });
+    throw new MicroError("unavailable", `cannot connect to NATS at ${servers.join(",")}: ${(cause as Error).message}`, { cause });
   }
 }
 

@@ -29,6 +29,19 @@ export function onShutdownSignal(onFirst: (signal: string) => void): () => void 
   };
 }
 
+/**
+ * Exits with code 1 after `ms` unless the process has ended by then: the bound on a graceful
+ * stop, which can otherwise wait forever on a NATS server that is gone (a drain waits for a
+ * connection that never comes back). The timer does not keep the process alive.
+ */
+export function exitAfter(ms: number, onExpire: () => void): void {
+  const timer = setTimeout(() => {
+    onExpire();
+    process.exit(1);
+  }, ms);
+  (timer as { unref?: () => void }).unref?.();
+}
+
 /** Sets the exit code the process will end with. */
 export function setExitCode(code: number): void {
   process.exitCode = code;

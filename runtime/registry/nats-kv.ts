@@ -2,6 +2,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
+import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import { checkedRegistryKey } from "../protocol/mod.ts";
 import { RecordTable } from "./record-table.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
@@ -12,6 +13,8 @@ export interface NatsRegistryOptions {
   readonly bucket?: string;
   /** Bucket TTL in ms: the server forgets records not refreshed within it; default 15000. */
   readonly ttlMs?: number;
+  /** Replicas of the bucket; default `MICRO_REPLICAS` or 1 (see `nats/replicas.ts`). */
+  readonly replicas?: number;
 }
 
 /**
@@ -26,7 +29,8 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   const ttlMs = options.ttlMs ?? 15_000;
   let kv: KV;
   try {
-    kv = await new Kvm(nc).create(bucket, { history: 1, ttl: ttlMs });
+    const replicas = options.replicas ?? replicasFromEnv();
+    kv = await new Kvm(nc).create(bucket, { history: 1, ttl: ttlMs, replicas });
     // An existing bucket keeps the TTL it was made with; a longer one now must reach it, or
     // the server would forget live nodes between their heartbeats.
     const status = await kv.status();
@@ -34,7 +38,9 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
       const jsm = await jetstreamManager(nc);
       await jsm.streams.update(`KV_${bucket}`, { max_age: ttlMs * 1_000_000 });
     }
+    await ensureReplicas(await jetstreamManager(nc), `KV_${bucket}`, replicas);
   } catch (cause) {
+    if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the registry bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }
   const table = new RecordTable();

@@ -58,6 +58,7 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
         drainTimeoutMs: config.drainTimeoutMs,
         registryTtlMs: config.registryTtlMs,
         nodeMetadata: config.nodeMetadata,
+        replicas: config.replicas,
       })
         .pipe(Effect.result);
       if (started._tag === "Success") instances.push(started.success);
@@ -70,7 +71,7 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
  * transport, the registry and the event broker. Closing the scope releases them top down.
  */
-export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "namespace" | "events" | "log">) {
+export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "namespace" | "events" | "log"> & { readonly replicas?: number }) {
   const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, log: config.log });
   const connection = Layer.unwrap(
     Effect.gen(function* () {
@@ -78,7 +79,7 @@ export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDi
       return layerNats({ servers: url, name: "jetmicro-runner" });
     }),
   ).pipe(Layer.provideMerge(server));
-  const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs });
+  const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs, replicas: config.replicas });
   const broker = layerJetStreamBroker({ namespace: config.namespace, ...config.events });
   return Layer.mergeAll(layerNatsTransport, registry, broker).pipe(Layer.provideMerge(connection));
 }

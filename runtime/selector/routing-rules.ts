@@ -1,6 +1,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
+import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import { checkedRouteRulesKey, routeRulesKey } from "../protocol/mod.ts";
 
 /** Traffic rules of one service, changed at runtime and followed by every client. */
@@ -23,11 +25,13 @@ export interface RoutingRules {
  * copied locally and kept current by a watch, so changing weights takes effect in every
  * client within moments and without restarts.
  */
-export async function createRoutingRules(nc: NatsConnection, bucket = "micro_routes"): Promise<RoutingRules> {
+export async function createRoutingRules(nc: NatsConnection, bucket = "micro_routes", replicas = replicasFromEnv()): Promise<RoutingRules> {
   let kv: KV;
   try {
-    kv = await new Kvm(nc).create(bucket, { history: 5 });
+    kv = await new Kvm(nc).create(bucket, { history: 5, replicas });
+    await ensureReplicas(await jetstreamManager(nc), `KV_${bucket}`, replicas);
   } catch (cause) {
+    if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the routing rules bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }
   const rules = new Map<string, RoutingRule>();

@@ -33,6 +33,8 @@ export function serveService(
     readonly registryTtlMs?: number;
     /** Metadata of this node in the registry (zone, rack, ...), for label routing. */
     readonly nodeMetadata?: Readonly<Record<string, string>>;
+    /** Replicas of the stores a keyed actor type creates (`MICRO_REPLICAS`). */
+    readonly replicas?: number;
   } = {},
 ): Effect.Effect<ServiceInstance, MicroError, Nats | ClientTransport | Scope.Scope> {
   return Effect.gen(function* () {

@@ -88,3 +88,35 @@ describe("an empty NATS_URL", () => {
     }
   });
 });
+
+describe("a cluster's NATS_URL", () => {
+  it("is split on commas, trimmed and checked, from the environment or a JSON list in the config file", () => {
+    expect(readSettings({ env: { NATS_URL: " nats://a:4222 ,nats://b:4222,, tls://c:4443 " } }).natsUrl).toBe("nats://a:4222,nats://b:4222,tls://c:4443");
+    const path = file("cluster.json", { natsUrl: ["nats://a:4222", "nats://b:4222", "nats://c:4222"] });
+    expect(readSettings({ env: {}, configFile: path }).natsUrl).toBe("nats://a:4222,nats://b:4222,nats://c:4222");
+  });
+
+  it("names the bad entry, and bounds the count and length", () => {
+    const bad = (url: string) => () => readSettings({ env: { NATS_URL: url } });
+    expect(bad("nats://a:4222,http://b:80")).toThrow(/NATS_URL: "http:\/\/b:80" has scheme http/);
+    expect(bad("nats://a:4222,nats://b:99999")).toThrow(/"nats:\/\/b:99999" is not a URL/);
+    expect(bad("nats://a b:4222")).toThrow(/white space/);
+    expect(bad(Array.from({ length: 33 }, (_, i) => `nats://h${i}:4222`).join(","))).toThrow(/33 NATS servers; at most 32/);
+    expect(bad(`nats://${"a".repeat(300)}:4222`)).toThrow(/longer than 256 characters/);
+    expect(bad(",,")).toThrow(/names no NATS server/);
+    const wrong = file("cluster-bad.json", { natsUrl: ["nats://a:4222", 7] });
+    expect(() => readSettings({ env: {}, configFile: wrong })).toThrow(/"natsUrl" must be a non-empty string \(a server URL\) or a list of server URLs/);
+    const badEntry = file("cluster-bad-entry.json", { natsUrl: ["nats://a:4222", "ftp://b"] });
+    expect(() => readSettings({ env: {}, configFile: badEntry })).toThrow(/NATS_URL \("natsUrl" in .*\): "ftp:\/\/b" has scheme ftp/);
+  });
+});
+
+describe("MICRO_REPLICAS", () => {
+  it("sets every store's replicas, MICRO_EVENTS_REPLICAS overriding it for events; 1 to 5", () => {
+    expect(readSettings({ env: {} })).toMatchObject({ replicas: 1, events: { replicas: 1 } });
+    expect(readSettings({ env: { MICRO_REPLICAS: "3" } })).toMatchObject({ replicas: 3, events: { replicas: 3 } });
+    expect(readSettings({ env: { MICRO_REPLICAS: "3", MICRO_EVENTS_REPLICAS: "5" } })).toMatchObject({ replicas: 3, events: { replicas: 5 } });
+    expect(() => readSettings({ env: { MICRO_REPLICAS: "7" } })).toThrow(/MICRO_REPLICAS must be a whole number from 1 to 5, got "7"/);
+    expect(() => readSettings({ env: { MICRO_REPLICAS: "0" } })).toThrow(/MICRO_REPLICAS must be a whole number from 1 to 5/);
+  });
+});

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
+import { connectNats } from "../../../runtime/nats/connection.ts";
+import { type NatsCluster, startNatsCluster } from "../../support/nats-cluster.ts";
+import { until } from "../../support/wait.ts";
+
+let cluster: NatsCluster;
+beforeAll(async () => {
+  cluster = await startNatsCluster();
+}, 60_000);
+afterAll(() => cluster?.stop());
+
+describe("event publishes on an R3 cluster", () => {
+  it("lose nothing and fail none when the stream leader is SIGKILLed mid-publish", async () => {
+    const nc = await connectNats({ servers: cluster.url });
+    try {
+      const broker = await createJetStreamBroker(nc, { replicas: 3, stream: "FAILOVER_EVENTS", namespace: "failover" });
+      const jsm = await jetstreamManager(nc);
+      await until(async () => (await jsm.streams.info("FAILOVER_EVENTS")).cluster?.replicas?.length === 2, { what: "the stream's two followers", timeoutMs: 20_000 });
+      const leader = (await jsm.streams.info("FAILOVER_EVENTS")).cluster!.leader!;
+      const total = 2000;
+      const inFlight = 32;
+      let next = 0;
+      let acked = 0;
+      const failures: string[] = [];
+      let killed: Promise<void> | undefined;
+      const worker = async () => {
+        for (let i = next++; i < total; i = next++) {
+          try {
+            await broker.publish("order.created", new TextEncoder().encode(String(i)), { id: `event-${i}` });
+            acked++;
+          } catch (error) {
+            failures.push((error as Error).message);
+          }
+          if (acked === 300 && killed === undefined) killed = cluster.kill(cluster.indexOf(leader));
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      await killed;
+      expect(killed).toBeDefined();
+      expect(failures).toEqual([]);
+      expect(acked).toBe(total);
+      const info = await jsm.streams.info("FAILOVER_EVENTS");
+      expect(info.cluster?.leader).not.toBe(leader);
+      // Exactly the events published, each once: the ids deduplicated every retry.
+      expect(info.state.messages).toBe(total);
+      const seen = new Set<string>();
+      for await (const event of broker.replay("order.>")) seen.add(event.id);
+      expect(seen.size).toBe(total);
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
+});
