@@ -7,28 +7,32 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Context, Effect, Layer } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
+import { natsConnectOptions, type NatsOptions, redactNatsUrl } from "./connect-options.ts";
 
-/** Connection settings. */
-export interface NatsOptions {
-  /** Server URL(s), e.g. `nats://127.0.0.1:4222`. */
-  readonly servers: string | readonly string[];
-  /** Client name shown by the server (`nats server report connections`). */
-  readonly name?: string;
-  /** How long to wait for the first connection, in ms (nats.js default: 20000). */
-  readonly timeoutMs?: number;
-}
+export type { NatsOptions } from "./connect-options.ts";
 
 /**
- * Opens a NATS connection tuned for jetmicro: `noAsyncTraces` skips a stack capture per
- * request inside nats.js (JetStream publishes go through it), which is pure overhead here.
+ * Opens a NATS connection tuned for jetmicro (options from {@link natsConnectOptions}:
+ * credentials, TLS, and `noAsyncTraces`, which skips a stack capture per request inside
+ * nats.js, pure overhead here). A refused login or a failed handshake is `unavailable` with
+ * the server's reason, the URL shown without its secrets.
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
-  const servers = typeof options.servers === "string" ? options.servers : [...options.servers];
+  const connectOptions = natsConnectOptions(options);
+  const where = redactNatsUrl(String(connectOptions.servers));
   try {
-    return await connect({ servers, name: options.name ?? "jetmicro", noAsyncTraces: true, maxReconnectAttempts: -1, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) });
+    return await connect(connectOptions);
   } catch (cause) {
-    throw new MicroError("unavailable", `cannot connect to NATS at ${String(servers)}: ${(cause as Error).message}`, { cause });
+    throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${describeFailure(cause as Error)}`, { cause });
   }
+}
+
+/** The server's reason in words a user can act on. */
+function describeFailure(error: Error): string {
+  const message = error.message;
+  if (/authorization violation|authentication/i.test(message)) return `${message} (check NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS)`;
+  if (/certificate|self.signed|tls|ssl/i.test(message)) return `${message} (check NATS_CA, NATS_CERT and NATS_KEY)`;
+  return message;
 }
 
 /** The shared NATS connection of a process. */
