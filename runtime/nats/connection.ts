@@ -3,7 +3,7 @@
  * scope closes, so every component above it stops before the connection does.
  * @module
  */
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Context, Effect, Layer } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
@@ -23,13 +23,17 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
   try {
     return await connect(connectOptions);
   } catch (cause) {
-    throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${describeFailure(cause as Error)}`, { cause });
+    throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${describeFailure(cause as Error, connectOptions)}`, { cause });
   }
 }
 
 /** The server's reason in words a user can act on. */
-function describeFailure(error: Error): string {
+function describeFailure(error: Error, options: ConnectionOptions): string {
   const message = error.message;
+  if (message === "timeout") {
+    const tls = options.tls ? "; a server that verifies clients needs NATS_CERT and NATS_KEY" : "";
+    return `no answer within ${options.timeout ?? 20_000} ms (is the server up and the URL right${tls}?)`;
+  }
   if (/authorization violation|authentication/i.test(message)) return `${message} (check NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS)`;
   if (/certificate|self.signed|tls|ssl/i.test(message)) return `${message} (check NATS_CA, NATS_CERT and NATS_KEY)`;
   return message;
