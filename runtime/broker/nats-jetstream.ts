@@ -321,13 +321,21 @@ function isoTime(ms: number): string {
   return date.toISOString();
 }
 
+/** Whether `wanted` asks for a subject or a setting the stream does not have yet. */
+function differs(existing: StreamConfig, wanted: Partial<StreamConfig>): boolean {
+  const subjects = new Set(existing.subjects ?? []);
+  if (!(wanted.subjects ?? []).every((s) => subjects.has(s))) return true;
+  return Object.entries(wanted).some(([key, value]) => key !== "subjects" && JSON.stringify(existing[key as keyof StreamConfig]) !== JSON.stringify(value));
+}
+
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   const existing = await jsm.streams.info(config.name).catch(() => undefined);
   try {
     if (existing === undefined) await jsm.streams.add(config);
     // Namespaces share the stream: keep the subjects of the others (`micro.events.>` beside
     // `shop.events.>`), or starting one namespace would stop storing another's events.
-    else await jsm.streams.update(config.name, { ...config, subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])] });
+    // Only when something differs: a least-privilege user (a gateway) may read streams but not change them.
+    else if (differs(existing.config, config)) await jsm.streams.update(config.name, { ...config, subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])] });
   } catch (cause) {
     throw new MicroError(
       "failed_precondition",
