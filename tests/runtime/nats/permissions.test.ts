@@ -7,11 +7,11 @@ import {
   connectNats,
   createJetStreamBroker,
   defineService,
-  type NatsServerProcess,
   NatsTransport,
   type ServiceInstance,
   startService,
 } from "../../../runtime/mod.ts";
+import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { secretsDir, startSecuredNats } from "../../support/secured-nats.ts";
 
 /**
