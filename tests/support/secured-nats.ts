@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { nkeys } from "@nats-io/nats-core";
 import { ensureNatsServerBinary, type NatsServerProcess, startNatsServer } from "../../runtime/nats/mod.ts";
 
 /** A temp folder for secrets and server configs; `remove()` deletes it. */
@@ -66,4 +68,39 @@ export function makeCertificates(dir: string): TestCertificates {
     clientKey: at("client.key"),
     otherCa: at("other-ca.pem"),
   };
+}
+
+/**
+ * A NATS operator set-up made without `nsc`: an operator, one account and `.creds` files of
+ * users it signs, each a JWT signed with the issuer's NKey (alg `ed25519-nkey`), as `nsc`
+ * writes them. `config` is the server's: the operator, and the account preloaded in a memory
+ * resolver.
+ */
+export function makeOperatorSetup(dir: string): { config: string; creds(name: string, signedBy?: "account" | "stranger"): string } {
+  const operator = nkeys.createOperator();
+  const account = nkeys.createAccount();
+  const stranger = nkeys.createAccount();
+  const unlimited = { subs: -1, data: -1, payload: -1 };
+  const operatorJwt = natsJwt(operator, operator.getPublicKey(), { type: "operator" });
+  const accountJwt = natsJwt(operator, account.getPublicKey(), { type: "account", limits: { ...unlimited, conn: -1, leaf: -1, imports: -1, exports: -1, wildcards: true } });
+  return {
+    config: `operator: "${operatorJwt}"\nresolver: MEMORY\nresolver_preload: { ${account.getPublicKey()}: "${accountJwt}" }\n`,
+    creds(name, signedBy = "account") {
+      const user = nkeys.createUser();
+      const userJwt = natsJwt(signedBy === "account" ? account : stranger, user.getPublicKey(), { type: "user", pub: {}, sub: {}, ...unlimited });
+      const text = `-----BEGIN NATS USER JWT-----\n${userJwt}\n------END NATS USER JWT------\n\n` +
+        `-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(user.getSeed())}\n------END USER NKEY SEED------\n`;
+      const path = join(dir, `${name}.creds`);
+      writeFileSync(path, text, { mode: 0o600 });
+      return path;
+    },
+  };
+}
+
+function natsJwt(issuer: nkeys.KeyPair, subject: string, nats: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const head = part({ typ: "JWT", alg: "ed25519-nkey" });
+  const body = part({ jti: randomUUID().replaceAll("-", "").toUpperCase(), iat: Math.floor(Date.now() / 1000), iss: issuer.getPublicKey(), name: subject.slice(0, 8), sub: subject, nats: { ...nats, version: 2 } });
+  const signature = Buffer.from(issuer.sign(new TextEncoder().encode(`${head}.${body}`))).toString("base64url");
+  return `${head}.${body}.${signature}`;
 }

@@ -7,10 +7,11 @@ import { NatsTransport } from "../../../runtime/client/nats-transport.ts";
 import { readSettings } from "../../../runtime/config/mod.ts";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
 import { connectNats, type NatsServerProcess, natsOptionsOf } from "../../../runtime/nats/mod.ts";
+import { defineService, startService } from "../../../runtime/mod.ts";
 import { runnerConfigFromEnv } from "../../../runtime/runner/config.ts";
 import { layerRuntime, startServices } from "../../../runtime/runner/runner.ts";
 import { rejection } from "../../support/rpc.ts";
-import { makeCertificates, secretsDir, startSecuredNats, type TestCertificates } from "../../support/secured-nats.ts";
+import { makeCertificates, makeOperatorSetup, secretsDir, startSecuredNats, type TestCertificates } from "../../support/secured-nats.ts";
 import { greeterModule, makeServicesDir } from "../../support/service-dirs.ts";
 
 const secrets = secretsDir();
@@ -156,6 +157,40 @@ describe("NATS TLS", () => {
 
   it("names a certificate without its key as a settings error", () => {
     expect(() => readSettings({ env: { NATS_CERT: certs.clientCert } })).toThrow("NATS_CERT is set without NATS_KEY");
+  });
+});
+
+describe("NATS .creds file", () => {
+  const greeter = defineService(Greeter, { name: "creds-greeter" }, { sayHello: (req) => ({ message: `creds hello ${req.name}` }) });
+  let url: string;
+  let operator: ReturnType<typeof makeOperatorSetup>;
+  beforeAll(async () => {
+    operator = makeOperatorSetup(secrets.dir);
+    // An operator-mode server with no JetStream: the account JWT here grants none.
+    const started = await startSecuredNats(operator.config, secrets.dir, false);
+    servers.push(started);
+    url = started.url;
+  });
+
+  it("lets a service and a client in with NATS_CREDS", async () => {
+    const service = await connectNats(natsOptionsOf(readSettings({ env: { NATS_URL: url, NATS_CREDS: operator.creds("service") } }), "creds-service"));
+    const client = await connectNats(natsOptionsOf(readSettings({ env: { NATS_URL: url, NATS_CREDS: operator.creds("client") } }), "creds-client"));
+    const serviceTransport = new NatsTransport(service);
+    const transport = new NatsTransport(client);
+    const instance = await startService(greeter, { connection: service, transport: serviceTransport, namespace: "creds" });
+    try {
+      expect((await createClient(Greeter, transport, { namespace: "creds", service: "creds-greeter" }).sayHello({ name: "Ada" })).message).toBe("creds hello Ada");
+    } finally {
+      await instance.stop();
+      await Promise.all([serviceTransport.close(), transport.close()]);
+      await Promise.all([service.close(), client.close()]);
+    }
+  });
+
+  it("refuses a user signed by an account the server does not know, and names a file that is not a .creds file", async () => {
+    await refused({ NATS_URL: url, NATS_CREDS: operator.creds("stranger", "stranger") });
+    const notCreds = secrets.file("plain.creds", "hello");
+    expect((await rejection(connectNats(natsOptionsOf(readSettings({ env: { NATS_URL: url, NATS_CREDS: notCreds } }), "t")))).message).toContain("is not a NATS .creds file");
   });
 });
 
