@@ -199,4 +199,12 @@ describe("NATS credential settings", () => {
     expect(() => readSettings({ env: { NATS_TOKEN: "a", NATS_CREDS: "/x.creds" } })).toThrow("not NATS_TOKEN and NATS_CREDS");
     expect(() => readSettings({ env: { NATS_USER: "a" } })).toThrow("NATS_USER is set without NATS_PASSWORD");
   });
+
+  it("come from micro.config.json too, under the environment", () => {
+    const path = secrets.file("micro.config.json", JSON.stringify({ natsCreds: "/etc/nats/app.creds", natsCa: "/etc/nats/ca.pem", natsSecretFile: "/run/dev-secret" }));
+    expect(readSettings({ env: { NATS_CA: "/env/ca.pem" }, configFile: path }).natsAuth).toEqual({
+      user: undefined, password: undefined, token: undefined, nkeyFile: undefined,
+      credsFile: "/etc/nats/app.creds", caFile: "/env/ca.pem", certFile: undefined, keyFile: undefined, secretFile: "/run/dev-secret",
+    });
+  });
 });
