@@ -6,14 +6,16 @@
  */
 import { Hono } from "hono";
 import { createGateway } from "../gateway/app.ts";
-import { connectNats, NatsTransport, startService } from "../runtime/mod.ts";
+import { connectNats, natsOptionsOf, NatsTransport, startService } from "../runtime/mod.ts";
+import { readSettings } from "../runtime/config/mod.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import greeter from "../services/greeter.ts";
 import { exitWithParent } from "./child-process.ts";
 
 exitWithParent();
 // The connection `micro run` makes (tuned: no async stack traces).
-const nc = await connectNats({ servers: process.env.NATS_URL! });
+// The settings' credentials and TLS, as every jetmicro connection.
+const nc = await connectNats(natsOptionsOf(readSettings(), "bench-gateway-server", process.env.NATS_URL!));
 const transport = new NatsTransport(nc);
 await startService(greeter, { connection: nc, transport });
 const gateway = await serveHttp(createGateway({ transport }).fetch, { port: 0 });

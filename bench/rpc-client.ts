@@ -9,7 +9,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
-import { connectNats, createClient, createDiscovery, createNatsRegistry, createSelector, NatsTransport } from "../runtime/mod.ts";
+import { connectNats, createClient, createDiscovery, createNatsRegistry, createSelector, natsConnectOptions, natsOptionsOf, NatsTransport } from "../runtime/mod.ts";
+import { readSettings } from "../runtime/config/mod.ts";
 import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
 import {
   benchRegistryBucket,
@@ -35,9 +36,11 @@ const natsPid = Number(process.env.NATS_PID) || undefined;
 const runtime = process.versions.bun === undefined ? "node" : "bun";
 const version = process.versions.bun ?? process.versions.node;
 
-const rawDefault = await connect({ servers, name: "bench-raw-default" });
-const rawNoTraces = await connect({ servers, name: "bench-raw-noAsyncTraces", noAsyncTraces: true });
-const jetmicroConnection = await connectNats({ servers, name: "bench-jetmicro-client" });
+// Every connection takes the credentials and TLS of the settings, as jetmicro's own do.
+const natsSettings = readSettings();
+const rawDefault = await connect({ ...natsConnectOptions(natsOptionsOf(natsSettings, "bench-raw-default", servers)), noAsyncTraces: false });
+const rawNoTraces = await connect(natsConnectOptions(natsOptionsOf(natsSettings, "bench-raw-noAsyncTraces", servers)));
+const jetmicroConnection = await connectNats(natsOptionsOf(natsSettings, "bench-jetmicro-client", servers));
 const jetmicroTransport = new NatsTransport(jetmicroConnection);
 const greeter = createClient(Greeter, jetmicroTransport);
 // The same client with the selector on the call path: registry cache, round robin, retries.

@@ -7,7 +7,8 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
-import { connectNats, createNatsRegistry, defineService, NatsTransport, startService } from "../runtime/mod.ts";
+import { connectNats, createNatsRegistry, defineService, natsConnectOptions, natsOptionsOf, NatsTransport, startService } from "../runtime/mod.ts";
+import { readSettings } from "../runtime/config/mod.ts";
 import { serviceRecord } from "../runtime/registry/records.ts";
 import { exitWithParent, ownCpuMicros } from "./child-process.ts";
 import { benchRegistryBucket, rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
@@ -17,7 +18,9 @@ const servers = process.env.NATS_URL;
 if (!servers) throw new Error("rpc-server: NATS_URL is not set");
 
 // The raw service: what a NATS user writes by hand.
-const rawConnection = await connect({ servers, name: "bench-raw-server" });
+// Every connection takes the credentials and TLS of the settings, as jetmicro's own do.
+const natsSettings = readSettings();
+const rawConnection = await connect({ ...natsConnectOptions(natsOptionsOf(natsSettings, "bench-raw-server", servers)), noAsyncTraces: false });
 rawConnection.subscribe(rawSubject, {
   queue: rawQueue,
   callback: (error, msg) => {
@@ -38,7 +41,7 @@ const greeter = defineService(Greeter, { mailbox: { capacity: 10_000, concurrenc
     return { message: `Hello ${request.name}` };
   },
 });
-const jetmicroConnection = await connectNats({ servers, name: "bench-jetmicro-server" });
+const jetmicroConnection = await connectNats(natsOptionsOf(natsSettings, "bench-jetmicro-server", servers));
 const instance = await startService(greeter, {
   connection: jetmicroConnection,
   transport: new NatsTransport(jetmicroConnection),

@@ -16,6 +16,7 @@ import { serveHttp } from "../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
 import { createGateway } from "../gateway/app.ts";
 import { NatsServer } from "../runtime/nats/server-layer.ts";
+import { redactNatsUrl } from "../runtime/nats/connect-options.ts";
 import { exitWithParent, Supervisor } from "./watch.ts";
 import { gatewaySidecar } from "../gateway/sidecar/in-gateway.ts";
 import { type AuthConfig, loadAuthFile } from "../gateway/auth.ts";
@@ -60,7 +61,7 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
 }
 
 function report(running: RunningServices, log: (line: string) => void): void {
-  log(`NATS ${running.natsUrl}${running.natsStartedHere ? " (started by jetmicro)" : ""}`);
+  log(`NATS ${redactNatsUrl(running.natsUrl)}${running.natsStartedHere ? " (started by jetmicro)" : ""}`);
   for (const instance of running.instances) {
     const d = instance.definition;
     log(`service ${d.name} ${d.version} on ${instance.subject}.> (node ${instance.nodeId})`);
@@ -78,7 +79,7 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
   const program = Effect.gen(function* () {
     const stopRequested = yield* shutdownRequested(config);
     const server = yield* NatsServer;
-    log(`NATS ${server.url}${server.startedHere ? " (started by jetmicro)" : ""}`);
+    log(`NATS ${redactNatsUrl(server.url)}${server.startedHere ? " (started by jetmicro)" : ""}`);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
     const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log });
     const started = yield* Effect.acquireRelease(Effect.promise(() => supervisor.start()), () => Effect.promise(() => supervisor.stop()));

@@ -11,6 +11,7 @@ import { layerNatsTransport } from "../runtime/client/transport-layer.ts";
 import type { Settings } from "../runtime/config/mod.ts";
 import { MicroError } from "../runtime/errors/micro-error.ts";
 import { layerNats, Nats } from "../runtime/nats/connection.ts";
+import { natsOptionsOf } from "../runtime/nats/connect-options.ts";
 import { layerNatsRegistry, ServiceRegistry } from "../runtime/registry/layer.ts";
 import { createRoutingRules, type RoutingRules } from "../runtime/selector/routing-rules.ts";
 
@@ -45,7 +46,7 @@ const layerDiscovery: Layer.Layer<CallDiscovery, never, ServiceRegistry | Routes
  * used by two others (the registry, by itself and under discovery) is built once.
  */
 export function sessionLayers(settings: Settings, natsUrl: string) {
-  const nats = layerNats({ servers: natsUrl, name: "jetmicro-cli", timeoutMs: settings.connectTimeoutMs });
+  const nats = layerNats(natsOptionsOf(settings, "jetmicro-cli", natsUrl));
   const registry = layerNatsRegistry({ ttlMs: settings.registryTtlMs, replicas: settings.replicas }).pipe(Layer.provide(nats));
   const routes = layerRoutes(settings.replicas).pipe(Layer.provide(nats));
   return {

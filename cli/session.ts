@@ -14,6 +14,7 @@ import type { Transport } from "../runtime/client/transport.ts";
 import { natsUrlOf, readSettings, type Settings } from "../runtime/config/mod.ts";
 import { MicroError } from "../runtime/errors/micro-error.ts";
 import { Nats } from "../runtime/nats/connection.ts";
+import { redactNatsUrl } from "../runtime/nats/connect-options.ts";
 import { ServiceRegistry } from "../runtime/registry/layer.ts";
 import type { Registry } from "../runtime/registry/types.ts";
 import type { RoutingRules } from "../runtime/selector/routing-rules.ts";
@@ -70,7 +71,7 @@ export async function withSession<T>(flags: ConnectionFlags, use: (session: CliS
     };
     const waiting = progress();
     // Only a slow connection gets a progress line: a fast one would just flicker.
-    const slow = setTimeout(() => waiting.update(`connecting to NATS at ${natsUrl} (giving up after ${settings.connectTimeoutMs / 1000}s) ...`), 250);
+    const slow = setTimeout(() => waiting.update(`connecting to NATS at ${redactNatsUrl(natsUrl)} (giving up after ${settings.connectTimeoutMs / 1000}s) ...`), 250);
     const nc = yield* Effect.tryPromise({
       try: () => open(layers.nats, Nats)(),
       catch: (error) => new Unreachable("unavailable", `${MicroError.from(error).message} (start one with "micro run", or set --nats-url / NATS_URL)`),

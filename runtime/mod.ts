@@ -44,7 +44,8 @@ export { type InstanceStats, type ServiceInstance, startService, type StartServi
 export { type Code, codes, isCode } from "./errors/code.ts";
 export { MicroError, type MicroErrorOptions } from "./errors/micro-error.ts";
 
-export { connectNats, layerNats, Nats, type NatsOptions } from "./nats/connection.ts";
+export { connectNats, layerNats, Nats } from "./nats/connection.ts";
+export { natsConnectOptions, type NatsOptions, natsOptionsOf, redactNatsUrl } from "./nats/connect-options.ts";
 export { layerNatsServer, NatsServer, type NatsServerInfo } from "./nats/server-layer.ts";
 
 export { createMemoryRegistry } from "./registry/memory.ts";

@@ -7,7 +7,7 @@ import { Deferred, Effect, Exit } from "effect";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
-import { ClientTransport, EventBroker, layerRuntime, MicroError, Nats, NatsServer, runnerConfigFromEnv, ServiceRegistry } from "../../runtime/mod.ts";
+import { ClientTransport, EventBroker, layerRuntime, MicroError, Nats, NatsServer, redactNatsUrl, runnerConfigFromEnv, ServiceRegistry } from "../../runtime/mod.ts";
 import { serveHttp } from "../../runtime/platform/http-server.ts";
 import { onShutdownSignal } from "../../runtime/platform/signals.ts";
 import { errorResponse } from "../errors.ts";
@@ -147,7 +147,7 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     yield* Effect.addFinalizer(() => Effect.promise(() => sidecar.close().catch((e) => log(`sidecar: ${(e as Error).message}`))));
     const natsUrl = (yield* NatsServer).url;
     const url = `http://${host}:${server.port}/sidecar`;
-    log(`sidecar ${url} (NATS ${natsUrl})`);
+    log(`sidecar ${url} (NATS ${redactNatsUrl(natsUrl)})`);
     let fronted: HostedServiceView | undefined;
     if (fronting !== undefined) {
       fronted = yield* Effect.tryPromise({ try: () => sidecar.register(fronting), catch: (e) => MicroError.from(e, "unavailable") });

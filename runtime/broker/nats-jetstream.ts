@@ -351,6 +351,13 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Par
   await jsm.consumers.add(stream, config);
 }
 
+/** Whether `wanted` asks for a subject or a setting the stream does not have yet. */
+function differs(existing: StreamConfig, wanted: Partial<StreamConfig>): boolean {
+  const subjects = new Set(existing.subjects ?? []);
+  if (!(wanted.subjects ?? []).every((s) => subjects.has(s))) return true;
+  return Object.entries(wanted).some(([key, value]) => key !== "subjects" && JSON.stringify(existing[key as keyof StreamConfig]) !== JSON.stringify(value));
+}
+
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   const existing = await jsm.streams.info(config.name).catch(() => undefined);
   try {
@@ -358,12 +365,14 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
     // Namespaces share the stream: keep the subjects of the others (`micro.events.>` beside
     // `shop.events.>`), or starting one namespace would stop storing another's events.
     // Replicas only grow here: a process without MICRO_REPLICAS must not scale a cluster's stream down.
+    // And only when something differs: a least-privilege user (a gateway) may read streams but not change them.
     else {
-      await jsm.streams.update(config.name, {
+      const wanted = {
         ...config,
         num_replicas: Math.max(existing.config.num_replicas ?? 1, config.num_replicas ?? 1),
         subjects: [...new Set([...(existing.config.subjects ?? []), ...(config.subjects ?? [])])],
-      });
+      };
+      if (differs(existing.config, wanted)) await jsm.streams.update(config.name, wanted);
     }
   } catch (cause) {
     throw new MicroError(

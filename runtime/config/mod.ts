@@ -4,7 +4,7 @@
  * {@link MicroConfig} Effect service (`micro-config.ts`).
  * @module
  */
-export { type Label, natsUrlOf, type RawSettings, type SettingName, type Settings, settingsFromRaw, settingTable } from "./settings.ts";
+export { type Label, type NatsAuthSettings, natsUrlOf, type RawSettings, type SettingName, type Settings, settingsFromRaw, settingTable } from "./settings.ts";
 export { configFileSettings, defaultConfigFile, labelOf, readConfigFile, type SettingSources, settingsProvider } from "./sources.ts";
 export { loadSettings, MicroConfig, readSettings } from "./micro-config.ts";
 export { maxNatsServers, maxNatsServerUrlLength, parseNatsServers } from "./nats-servers.ts";

@@ -17,6 +17,8 @@ export interface Settings {
    * finds or starts one, a client uses {@link natsUrlOf}.
    */
   readonly natsUrl: string | undefined;
+  /** Credentials and TLS of every NATS connection (`NATS_USER`, `NATS_TOKEN`, `NATS_CREDS`, `NATS_CA`, ...). */
+  readonly natsAuth: NatsAuthSettings;
   /** Namespace of services and events (`MICRO_NAMESPACE`, `micro`). */
   readonly namespace: string;
   /** Folder of service modules (`MICRO_SERVICES_DIR`, `services`). */
@@ -67,6 +69,37 @@ export interface Settings {
   readonly interceptorModules?: readonly string[];
 }
 
+/**
+ * How a process proves itself to NATS, in the NATS CLI's words. At most one way to log in
+ * (user and password, token, NKey seed file or `.creds` file); TLS is independent of it. With
+ * none set, credentials in the URL (`nats://user:pass@host`, `nats://token@host`) are used,
+ * and for a loopback server, the secret of the server `micro run` starts ({@link secretFile}).
+ */
+export interface NatsAuthSettings {
+  /** User name (`NATS_USER`, `natsUser`); needs {@link password}. */
+  readonly user?: string | undefined;
+  /** Password (`NATS_PASSWORD`, `natsPassword`). */
+  readonly password?: string | undefined;
+  /** Token (`NATS_TOKEN`, `natsToken`). */
+  readonly token?: string | undefined;
+  /** File holding an NKey user seed, `SU...` (`NATS_NKEY`, `natsNkey`). */
+  readonly nkeyFile?: string | undefined;
+  /** A `.creds` file (user JWT and seed) as `nsc` writes it (`NATS_CREDS`, `natsCreds`). */
+  readonly credsFile?: string | undefined;
+  /** CA certificate (PEM) the server's certificate must chain to (`NATS_CA`, `natsCa`); turns TLS on. */
+  readonly caFile?: string | undefined;
+  /** Client certificate (PEM) for servers that verify clients (`NATS_CERT`, `natsCert`); needs {@link keyFile}. */
+  readonly certFile?: string | undefined;
+  /** The client certificate's private key (PEM) (`NATS_KEY`, `natsKey`). */
+  readonly keyFile?: string | undefined;
+  /**
+   * The generated secret of the nats-server `micro run` starts (`MICRO_NATS_SECRET_FILE`,
+   * `.micro/nats-secret`), created mode 0600; jetmicro's processes use it for a loopback
+   * server when no other credentials are set.
+   */
+  readonly secretFile: string;
+}
+
 /** One setting: its variable, its key in the config file, and how its text becomes a value. */
 interface Setting {
   readonly variable: string;
@@ -78,6 +111,15 @@ interface Setting {
 /** Every setting, by the field of {@link Settings} it fills. */
 export const settingTable = {
   natsUrl: { variable: "NATS_URL", key: "natsUrl", file: "servers" },
+  natsUser: { variable: "NATS_USER", key: "natsUser", file: "string" },
+  natsPassword: { variable: "NATS_PASSWORD", key: "natsPassword", file: "string" },
+  natsToken: { variable: "NATS_TOKEN", key: "natsToken", file: "string" },
+  natsNkey: { variable: "NATS_NKEY", key: "natsNkey", file: "string" },
+  natsCreds: { variable: "NATS_CREDS", key: "natsCreds", file: "string" },
+  natsCa: { variable: "NATS_CA", key: "natsCa", file: "string" },
+  natsCert: { variable: "NATS_CERT", key: "natsCert", file: "string" },
+  natsKey: { variable: "NATS_KEY", key: "natsKey", file: "string" },
+  natsSecretFile: { variable: "MICRO_NATS_SECRET_FILE", key: "natsSecretFile", file: "string" },
   namespace: { variable: "MICRO_NAMESPACE", key: "namespace", file: "string" },
   servicesDir: { variable: "MICRO_SERVICES_DIR", key: "servicesDir", file: "string" },
   natsStoreDir: { variable: "MICRO_NATS_STORE_DIR", key: "natsStoreDir", file: "string" },
@@ -134,6 +176,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
   const replicas = whole("replicas", 1, 1, 5);
   return {
     natsUrl: natsUrl === undefined ? undefined : parseNatsServers(natsUrl, label("natsUrl")).join(","),
+    natsAuth: natsAuth(text, label),
     namespace,
     servicesDir: text("servicesDir") ?? "services",
     natsStoreDir: text("natsStoreDir") ?? ".micro/nats",
@@ -167,6 +210,32 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
  */
 export function natsUrlOf(settings: Pick<Settings, "natsUrl" | "natsPort">): string {
   return settings.natsUrl ?? `nats://127.0.0.1:${settings.natsPort}`;
+}
+
+/** The NATS credentials; `invalid_argument` naming the settings that clash or go missing. */
+function natsAuth(text: (name: SettingName) => string | undefined, label: Label): NatsAuthSettings {
+  const auth = {
+    user: text("natsUser"),
+    password: text("natsPassword"),
+    token: text("natsToken"),
+    nkeyFile: text("natsNkey"),
+    credsFile: text("natsCreds"),
+    caFile: text("natsCa"),
+    certFile: text("natsCert"),
+    keyFile: text("natsKey"),
+    secretFile: text("natsSecretFile") ?? ".micro/nats-secret",
+  };
+  const logins = (["natsUser", "natsToken", "natsNkey", "natsCreds"] as const).filter((name) => text(name) !== undefined);
+  if (logins.length > 1) {
+    throw new MicroError("invalid_argument", `set one way to log in to NATS, not ${logins.map(label).join(" and ")}`);
+  }
+  if ((auth.user === undefined) !== (auth.password === undefined)) {
+    throw new MicroError("invalid_argument", `${label(auth.user === undefined ? "natsPassword" : "natsUser")} is set without ${label(auth.user === undefined ? "natsUser" : "natsPassword")}; set both or neither`);
+  }
+  if ((auth.certFile === undefined) !== (auth.keyFile === undefined)) {
+    throw new MicroError("invalid_argument", `${label(auth.certFile === undefined ? "natsKey" : "natsCert")} is set without ${label(auth.certFile === undefined ? "natsCert" : "natsKey")}; a client certificate needs its key`);
+  }
+  return auth;
 }
 
 const list = (raw: string | undefined): string[] => (raw ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "");

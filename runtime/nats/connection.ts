@@ -3,49 +3,40 @@
  * scope closes, so every component above it stops before the connection does.
  * @module
  */
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { Context, Effect, Layer } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
-import { parseNatsServers } from "../config/nats-servers.ts";
+import { natsConnectOptions, type NatsOptions, redactNatsUrl } from "./connect-options.ts";
 
-/** Connection settings. */
-export interface NatsOptions {
-  /**
-   * Server URL(s), e.g. `nats://127.0.0.1:4222`, or a cluster's as a list or one string
-   * separated by commas (what `NATS_URL` holds): split and checked, so the client knows every
-   * server and reconnects across them.
-   */
-  readonly servers: string | readonly string[];
-  /** Client name shown by the server (`nats server report connections`). */
-  readonly name?: string;
-  /** How long to wait for the first connection, in ms (nats.js default: 20000). */
-  readonly timeoutMs?: number;
-}
+export type { NatsOptions } from "./connect-options.ts";
 
 /**
- * Opens a NATS connection tuned for jetmicro: `noAsyncTraces` skips a stack capture per
- * request inside nats.js (JetStream publishes go through it), which is pure overhead here.
- * The first connection tries each listed server in turn (so two of three being down still
- * connects); afterwards the client reconnects forever, across the list and the servers the
- * cluster announces. Throws `invalid_argument` for a bad server list, `unavailable` when no
- * server answers.
+ * Opens a NATS connection tuned for jetmicro (options from {@link natsConnectOptions}:
+ * credentials, TLS, and `noAsyncTraces`, which skips a stack capture per request inside
+ * nats.js, pure overhead here). A refused login or a failed handshake is `unavailable` with
+ * the server's reason, the URL shown without its secrets.
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
-  const servers = parseNatsServers(options.servers);
+  const connectOptions = natsConnectOptions(options);
+  const where = redactNatsUrl(String(connectOptions.servers));
   try {
-    return await connect({
-      servers,
-      name: options.name ?? "jetmicro",
-      noAsyncTraces: true,
-      maxReconnectAttempts: -1,
-      // Short waits between attempts: a cluster node that died is replaced by another at once.
-      reconnectTimeWait: 250,
-      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    });
+    return await connect(connectOptions);
   } catch (cause) {
-    throw new MicroError("unavailable", `cannot connect to NATS at ${servers.join(",")}: ${(cause as Error).message}`, { cause });
+    throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${describeFailure(cause as Error, connectOptions)}`, { cause });
   }
+}
+
+/** The server's reason in words a user can act on. */
+function describeFailure(error: Error, options: ConnectionOptions): string {
+  const message = error.message;
+  if (message === "timeout") {
+    const tls = options.tls ? "; a server that verifies clients needs NATS_CERT and NATS_KEY" : "";
+    return `no answer within ${options.timeout ?? 20_000} ms (is the server up and the URL right${tls}?)`;
+  }
+  if (/authorization violation|authentication/i.test(message)) return `${message} (check NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS)`;
+  if (/certificate|self.signed|tls|ssl/i.test(message)) return `${message} (check NATS_CA, NATS_CERT and NATS_KEY)`;
+  return message;
 }
 
 /** The shared NATS connection of a process. */

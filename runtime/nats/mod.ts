@@ -13,5 +13,7 @@ export {
   startNatsServer,
   type StartNatsServerOptions,
 } from "./server-process.ts";
-export { connectNats, layerNats, Nats, type NatsOptions } from "./connection.ts";
+export { connectNats, layerNats, Nats } from "./connection.ts";
+export { natsConnectOptions, type NatsOptions, natsOptionsOf, redactNatsUrl } from "./connect-options.ts";
+export { ensureDevSecret, readDevSecret } from "./dev-secret.ts";
 export { layerNatsServer, NatsServer, type NatsServerInfo, type NatsServerLayerOptions } from "./server-layer.ts";

@@ -6,6 +6,7 @@
 import { Effect, Layer } from "effect";
 import { layerNatsTransport } from "../client/transport-layer.ts";
 import { layerNats } from "../nats/connection.ts";
+import { natsOptionsOf } from "../nats/connect-options.ts";
 import { layerNatsRegistry } from "../registry/layer.ts";
 import { layerJetStreamBroker } from "../broker/layer.ts";
 import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
@@ -71,12 +72,14 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
  * transport, the registry and the event broker. Closing the scope releases them top down.
  */
-export function layerRuntime(config: Pick<RunnerConfig, "natsUrl" | "natsStoreDir" | "natsPort" | "registryTtlMs" | "namespace" | "events" | "log"> & { readonly replicas?: number }) {
-  const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, log: config.log });
+export function layerRuntime(
+  config: Pick<RunnerConfig, "natsUrl" | "natsAuth" | "natsStoreDir" | "natsPort" | "connectTimeoutMs" | "registryTtlMs" | "namespace" | "events" | "log"> & { readonly replicas?: number },
+) {
+  const server = layerNatsServer({ url: config.natsUrl, storeDir: config.natsStoreDir, port: config.natsPort, secretFile: config.natsAuth.secretFile, log: config.log });
   const connection = Layer.unwrap(
     Effect.gen(function* () {
       const { url } = yield* NatsServer;
-      return layerNats({ servers: url, name: "jetmicro-runner" });
+      return layerNats(natsOptionsOf(config, "jetmicro-runner", url));
     }),
   ).pipe(Layer.provideMerge(server));
   const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs, replicas: config.replicas });
