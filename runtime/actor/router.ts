@@ -8,7 +8,7 @@
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import { writeMetadata } from "../protocol/mod.ts";
+import { writeMetadata, currentTraceContext, traceparentHeader, tracestateHeader } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
 import {
@@ -102,6 +102,11 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       const headers = natsHeaders();
       headers.set(endpointHeader, endpoint.name);
       writeMetadata(headers, ctx.metadata);
+      const trace = currentTraceContext();
+      if (trace !== undefined) {
+        headers.set(traceparentHeader, trace.traceparent);
+        if (trace.tracestate) headers.set(tracestateHeader, trace.tracestate);
+      }
       const answer = inbox === undefined
         ? await direct(nc, directSubject(namespace, definition.name, shard, key), data, headers, ctx)
         : await durable(key, shard, data, headers, ctx, inbox);

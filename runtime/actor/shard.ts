@@ -31,6 +31,9 @@ import {
   actorShardFilter,
   msgIdHeader,
   readMetadata,
+  traceContextOf,
+  traceparentHeader,
+  tracestateHeader,
 } from "../protocol/mod.ts";
 
 /** Commands held in memory per shard before the mailbox is read further. */
@@ -145,6 +148,7 @@ export class ShardWorker implements ActivationOwner {
       data: m.data,
       replyTo: h?.get(replyHeader) || undefined,
       metadata: readMetadata(h),
+      trace: traceContextOf(h?.get(traceparentHeader), h?.get(tracestateHeader)),
       done: () => this.#markDone(seq),
     };
     this.#activation(key).enqueue(command);
@@ -163,6 +167,7 @@ export class ShardWorker implements ActivationOwner {
       data: msg.data,
       replyTo: msg.reply || undefined,
       metadata: readMetadata(h),
+      trace: traceContextOf(h?.get(traceparentHeader), h?.get(tracestateHeader)),
     });
   }
 

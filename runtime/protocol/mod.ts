@@ -28,6 +28,8 @@ export {
   protoContentType,
   streamHeader,
   timeoutHeader,
+  traceparentHeader,
+  tracestateHeader,
   windowHeader,
 } from "./headers.ts";
 export { maxErrorText, maxSubjectLength, maxTimeoutMs, maxTokenLength } from "./limits.ts";
@@ -100,3 +102,11 @@ export {
 } from "./error-codec.ts";
 export { codeFromHttpStatus, httpStatus } from "./status.ts";
 export { applyInterceptors, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";
+export {
+  currentTraceContext,
+  setTraceContextSource,
+  type TraceContext,
+  type TraceContextSource,
+  traceContextOf,
+  traceIdOf,
+} from "./trace-context.ts";
