@@ -37,6 +37,7 @@ const layers = [
   "runtime/server/",
   "runtime/actor/",
   "runtime/testing/",
+  "runtime/observability/",
   "runtime/runner/",
   "runtime/[^/]+$", // runtime/mod.ts: the public surface of the runtime
   "gateway/",

@@ -15,6 +15,7 @@ import { ServiceRegistry } from "../runtime/registry/layer.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
 import { createGateway } from "../gateway/app.ts";
+import type { Observability } from "../runtime/observability/setup.ts";
 import { NatsServer } from "../runtime/nats/server-layer.ts";
 import { redactNatsUrl } from "../runtime/nats/connect-options.ts";
 import { exitWithParent, Supervisor } from "./watch.ts";
@@ -43,7 +44,8 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
     const stopRequested = yield* shutdownRequested(config);
     const running = yield* startServices(config);
     report(running, log);
-    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
+    if (running.metricsUrl !== undefined) log(`metrics ${running.metricsUrl}`);
+    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log, running.observability);
     if (running.instances.length === 0) {
       log("no service is running; add a module to services/ (see README)");
       return 1;
@@ -120,7 +122,7 @@ async function runToExit(program: Effect.Effect<number, unknown>, log: (line: st
 }
 
 /** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */
-const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (line: string) => void) =>
+const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (line: string) => void, observability?: Observability) =>
   Effect.gen(function* () {
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
@@ -144,6 +146,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
       // The dashboard's actors panel: each actor type's nodes, shards and active keys.
       actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),
+      ...(observability !== undefined ? { observability } : {}),
     });
     const server = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),

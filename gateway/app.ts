@@ -28,6 +28,7 @@ import { servicePathsPart } from "./service-paths.ts";
 import { sidecarPart } from "./sidecar/routes.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
 import { streamSocketPart } from "./stream-socket.ts";
+import { type GatewayObservability, metricsRoutes, observabilityMiddleware } from "./observability.ts";
 import { webPart } from "./web/routes.ts";
 
 /** Gateway settings. */
@@ -74,6 +75,8 @@ export interface GatewayOptions {
    * before `servicePathsPart`, the catch-all, and starts each route with `deps.authorize`.
    */
   readonly parts?: readonly GatewayPart[];
+  /** Tracing (HTTP spans, `traceparent` in and out), metrics (and `GET /metrics`) and request log lines. */
+  readonly observability?: GatewayObservability;
 }
 
 /** Room for the NATS headers and the api Request around a body. */
@@ -132,6 +135,8 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   };
 
   const app = new Hono<GatewayEnv>();
+  const observed = options.observability;
+  if (observed !== undefined && (observed.tracing || observed.metrics || observed.logger)) app.use(observabilityMiddleware(observed));
   addEdgeMiddleware(app, {
     timeoutMs,
     maxBodyBytes: Math.min(options.maxBodyBytes ?? 1024 * 1024, (options.natsMaxPayload ?? Infinity) - envelopeBytes),
@@ -140,6 +145,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
   });
   if (auth !== undefined) app.use(authentication(auth));
   const firstRoute = app.routes.length;
+  if (observed?.metrics !== undefined) app.route("/", metricsRoutes(observed.metrics));
   for (const part of options.parts ?? gatewayParts) {
     const routes = part(deps);
     if (routes !== undefined) app.route("/", routes);

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, jsonContentType, requestHeaders, wasNotDelivered, currentTraceContext } from "../runtime/protocol/mod.ts";
 import { routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */
@@ -34,7 +34,7 @@ export interface GatewayCall {
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
   const type = call.type ?? "srv";
   const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
-  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata });
+  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata, trace: currentTraceContext() });
   const deadline = Date.now() + call.timeoutMs;
   try {
     if (call.version !== undefined && call.discovery !== undefined) {

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureChromium } from "./chromium.mjs";
+import { ensureChromium, ensurePrometheus } from "./chromium.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const binDir = join(root, "node_modules", ".bin");
@@ -20,7 +20,10 @@ try {
   generateCode();
   ensureNatsServer();
   // Only the tests need a browser (the dashboard's), so start and bench skip it.
-  if (process.env.npm_lifecycle_event === "pretest") ensureChromium();
+  if (process.env.npm_lifecycle_event === "pretest") {
+    ensureChromium();
+    ensurePrometheus();
+  }
 } catch (error) {
   console.error(`setup: ${error.message}`);
   process.exit(1);

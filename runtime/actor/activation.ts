@@ -307,6 +307,7 @@ export class Activation {
       deadline: undefined,
       signal: undefined,
       message: request,
+      trace: command.trace,
     });
     // An interceptor may answer without the handler (state unchanged) or replace the reply.
     if (result === undefined || result === null || typeof result !== "object") return result ?? { reply: response.message as never };

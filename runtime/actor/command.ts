@@ -3,6 +3,7 @@
  * mailbox, straight over core NATS, or from a timer or reminder.
  * @module
  */
+import type { TraceContext } from "../protocol/mod.ts";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import type { Transport } from "../client/transport.ts";
@@ -32,6 +33,8 @@ export interface Command {
    */
   readonly callerReplyTo?: string;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The caller's span (W3C Trace Context), when the command was sent traced. */
+  readonly trace?: TraceContext;
   /** Called once the command is committed (or needed no commit): the shard's checkpoint may pass it. Never for a dropped command. */
   readonly done?: () => void;
 }

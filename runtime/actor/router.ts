@@ -12,7 +12,7 @@
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import { maxSubjectLength, writeMetadata } from "../protocol/mod.ts";
+import { currentTraceContext, maxSubjectLength, traceparentHeader, tracestateHeader, writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { publishDurably } from "../nats/durable-publish.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
@@ -108,6 +108,11 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       const headers = natsHeaders();
       headers.set(endpointHeader, endpoint.name);
       writeMetadata(headers, ctx.metadata);
+      const trace = currentTraceContext();
+      if (trace !== undefined) {
+        headers.set(traceparentHeader, trace.traceparent);
+        if (trace.tracestate) headers.set(tracestateHeader, trace.tracestate);
+      }
       const answer = inbox === undefined
         ? await direct(nc, directSubject(namespace, definition.name, shard, key), data, headers, ctx)
         : await durable(key, shard, data, headers, ctx, inbox);

@@ -32,6 +32,9 @@ import {
   actorShardFilter,
   msgIdHeader,
   readMetadata,
+  traceContextOf,
+  traceparentHeader,
+  tracestateHeader,
 } from "../protocol/mod.ts";
 
 /** Commands held in memory per shard before the mailbox is read further. */
@@ -147,6 +150,7 @@ export class ShardWorker implements ActivationOwner {
       replyTo: h?.get(replyHeader) || undefined,
       callerReplyTo: h?.get(callerReplyHeader) || undefined,
       metadata: readMetadata(h),
+      trace: traceContextOf(h?.get(traceparentHeader), h?.get(tracestateHeader)),
       done: () => this.#markDone(seq),
     };
     this.#activation(key).enqueue(command);
@@ -165,6 +169,7 @@ export class ShardWorker implements ActivationOwner {
       data: msg.data,
       replyTo: msg.reply || undefined,
       metadata: readMetadata(h),
+      trace: traceContextOf(h?.get(traceparentHeader), h?.get(tracestateHeader)),
     });
   }
 

@@ -15,7 +15,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { assertToken, assertTopic } from "../protocol/mod.ts";
+import { assertToken, assertTopic, currentTraceContext } from "../protocol/mod.ts";
 import { defaultContentType, envelopeHeaders } from "./envelope.ts";
 import { topicMatcher } from "./topic-filter.ts";
 import type {
@@ -188,7 +188,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
         sourceVersion: publish.sourceVersion ?? "",
         user: publish.user ?? "",
         contentType: publish.contentType ?? defaultContentType,
-        traceparent: publish.traceparent ?? "",
+        traceparent: publish.traceparent ?? currentTraceContext()?.traceparent ?? "",
       };
       try {
         // The same checks as on JetStream: what could not travel in headers is refused here too.

@@ -20,6 +20,7 @@ import {
   assertNamespace,
   assertToken,
   assertTopic,
+  currentTraceContext,
   deadLetterHeaders,
   deadLetterId,
   deadLetterSubject,
@@ -113,7 +114,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         time: publish.time,
         user: publish.user ?? "",
         contentType: publish.contentType ?? defaultContentType,
-        traceparent: publish.traceparent ?? "",
+        traceparent: publish.traceparent ?? currentTraceContext()?.traceparent ?? "",
         });
       } catch (error) {
         throw MicroError.from(error, "invalid_argument");

@@ -9,7 +9,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, type CallRequest, type Interceptor } from "../protocol/mod.ts";
+import { applyInterceptors, type CallRequest, type Interceptor, traceContextOf } from "../protocol/mod.ts";
 import { decodeEvent, type EventContext, type EventSubscriptionDefinition } from "./typed-events.ts";
 import type { Broker, DeliveredEvent, EventSubscription } from "./types.ts";
 
@@ -107,5 +107,6 @@ function eventRequest(service: string, options: ServiceEventsOptions, event: Del
     deadline: undefined,
     signal: options.signal,
     message,
+    trace: traceContextOf(event.traceparent),
   };
 }

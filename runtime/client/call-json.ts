@@ -1,5 +1,5 @@
 import { MicroError } from "../errors/micro-error.ts";
-import { assertTimeout, callSubject, jsonContentType, requestHeaders } from "../protocol/mod.ts";
+import { assertTimeout, callSubject, jsonContentType, requestHeaders, currentTraceContext } from "../protocol/mod.ts";
 import type { Discovery } from "./discovery.ts";
 import { routedRequest } from "./routed-request.ts";
 import type { Transport } from "./transport.ts";
@@ -35,7 +35,7 @@ export async function callJson(transport: Transport, call: JsonCall, discovery?:
   const timeoutMs = call.timeoutMs ?? 10_000;
   if (!Number.isInteger(timeoutMs)) throw new MicroError("invalid_argument", `timeout must be a whole number of ms above 0, got ${timeoutMs}`, { detail: "timeout" });
   assertTimeout(timeoutMs, "timeout");
-  const headers = requestHeaders({ contentType: jsonContentType, timeoutMs, metadata: call.metadata });
+  const headers = requestHeaders({ contentType: jsonContentType, timeoutMs, metadata: call.metadata, trace: currentTraceContext() });
   const data = new TextEncoder().encode(JSON.stringify(call.request));
   const deadline = Date.now() + timeoutMs;
 

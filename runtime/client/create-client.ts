@@ -22,6 +22,7 @@ import {
   defaultNamespace,
   protoContentType,
   requestHeaders,
+  type TraceContext,
 } from "../protocol/mod.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
 import { type ClientTarget, type OutgoingCall, rejectAsMicroError } from "./client-target.ts";
@@ -96,18 +97,24 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
   let cachedRemaining = -1;
   let cachedHeaders: MsgHdrs | undefined;
 
-  function headersFor(remaining: number, data: Uint8Array, metadata: Readonly<Record<string, string>> | undefined, more: Readonly<Record<string, string>> | undefined): MsgHdrs {
+  function headersFor(
+    remaining: number,
+    data: Uint8Array,
+    metadata: Readonly<Record<string, string>> | undefined,
+    more: Readonly<Record<string, string>> | undefined,
+    trace: TraceContext | undefined,
+  ): MsgHdrs {
     // Without Content-Type the service reads binary unless the payload starts with "{";
     // only a message whose first field is number 15 encoded as a group starts so.
     const ambiguous = data[0] === openBrace;
-    if (!ambiguous && from === undefined && isEmpty(metadata) && isEmpty(more)) {
+    if (!ambiguous && from === undefined && trace === undefined && isEmpty(metadata) && isEmpty(more)) {
       if (remaining !== cachedRemaining) {
         cachedHeaders = requestHeaders({ timeoutMs: remaining });
         cachedRemaining = remaining;
       }
       return cachedHeaders!;
     }
-    return requestHeaders({ contentType: ambiguous ? protoContentType : undefined, timeoutMs: remaining, metadata, moreMetadata: more, from });
+    return requestHeaders({ contentType: ambiguous ? protoContentType : undefined, timeoutMs: remaining, metadata, moreMetadata: more, from, trace });
   }
 
   function decodeReply(reply: TransportReply): MessageShape<DescMessage> {
@@ -126,6 +133,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     deadline: number,
     signal: AbortSignal | undefined,
     options: CallOptions,
+    trace?: TraceContext,
   ): Promise<MessageShape<DescMessage>> {
     let to = subject;
     let data: Uint8Array;
@@ -134,7 +142,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new MicroError("deadline_exceeded", `deadline passed before ${endpoint} was sent`);
       data = encodeRequest(input, isMessage(request, input) ? request : createRequest(input, request));
-      headers = headersFor(remaining, data, metadata, more);
+      headers = headersFor(remaining, data, metadata, more, trace);
       if (options.node !== undefined) to = callSubject({ namespace, service, endpoint, node: options.node });
     } catch (error) {
       return Promise.reject(MicroError.from(error));
@@ -149,7 +157,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
   }
 
   const lastStep: CallNext = (request: OutgoingCall) =>
-    send(request.message, request.metadata, undefined, request.deadline ?? Date.now() + target.timeoutMs, request.signal, request.options ?? noOptions)
+    send(request.message, request.metadata, undefined, request.deadline ?? Date.now() + target.timeoutMs, request.signal, request.options ?? noOptions, request.trace)
       .then((message): CallResponse => ({ message }));
   const chain = target.interceptors.length === 0 ? undefined : applyInterceptors(lastStep, target.interceptors);
 

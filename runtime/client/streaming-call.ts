@@ -40,6 +40,7 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
       timeoutMs: deadline === undefined ? undefined : deadline - Date.now(),
       metadata: request.metadata,
       from: target.from,
+      trace: request.trace,
     });
     const opening = {
       headers,

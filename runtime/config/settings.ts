@@ -67,6 +67,14 @@ export interface Settings {
    * `Interceptor`. Paths are relative to the working directory.
    */
   readonly interceptorModules?: readonly string[];
+  /** Port of the runner's Prometheus `/metrics` (`MICRO_METRICS_PORT`, 0 = none). The gateway serves `/metrics` when this is set too. */
+  readonly metricsPort?: number;
+  /** Log line format (`MICRO_LOG_FORMAT`: `pretty` or `json`; pretty). */
+  readonly logFormat?: "pretty" | "json";
+  /** Lowest level logged (`MICRO_LOG_LEVEL`, `--log-level`: debug, info, warn, error; info). */
+  readonly logLevel?: "debug" | "info" | "warn" | "error";
+  /** Most success lines logged per second (`MICRO_LOG_SAMPLE_PER_SECOND`, 100); failures are always logged. */
+  readonly logSamplePerSecond?: number;
 }
 
 /**
@@ -142,6 +150,10 @@ export const settingTable = {
   registryTtlMs: { variable: "MICRO_REGISTRY_TTL_MS", key: "registryTtlMs", file: "number" },
   drainTimeoutMs: { variable: "MICRO_DRAIN_TIMEOUT_MS", key: "drainTimeoutMs", file: "number" },
   interceptorModules: { variable: "MICRO_INTERCEPTORS", key: "interceptors", file: "list" },
+  metricsPort: { variable: "MICRO_METRICS_PORT", key: "metricsPort", file: "number" },
+  logFormat: { variable: "MICRO_LOG_FORMAT", key: "logFormat", file: "string" },
+  logLevel: { variable: "MICRO_LOG_LEVEL", key: "logLevel", file: "string" },
+  logSamplePerSecond: { variable: "MICRO_LOG_SAMPLE_PER_SECOND", key: "logSamplePerSecond", file: "number" },
 } as const satisfies Record<string, Setting>;
 
 /** A setting's name as {@link settingTable} keys it. */
@@ -201,6 +213,10 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     drainTimeoutMs: whole("drainTimeoutMs", 10_000),
     replicas,
     interceptorModules: list(text("interceptorModules")),
+    metricsPort: whole("metricsPort", 0),
+    logFormat: oneOf(text("logFormat"), ["pretty", "json"] as const, "pretty", label("logFormat")),
+    logLevel: oneOf(text("logLevel"), ["debug", "info", "warn", "error"] as const, "info", label("logLevel")),
+    logSamplePerSecond: whole("logSamplePerSecond", 100),
   };
 }
 
@@ -252,6 +268,14 @@ function pairs(raw: string | undefined, what: string): Record<string, string> {
     out[key] = pair.slice(at + 1).trim();
   }
   return out;
+}
+
+/** One of `choices` (case-insensitive), `fallback` when unset; `invalid_argument` naming the setting. */
+function oneOf<T extends string>(raw: string | undefined, choices: readonly T[], fallback: T, what: string): T {
+  if (raw === undefined) return fallback;
+  const value = raw.trim().toLowerCase();
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new MicroError("invalid_argument", `${what} must be one of ${choices.join(", ")}, got "${raw.slice(0, 40)}"`);
 }
 
 function storage(raw: string | undefined, what: string): "file" | "memory" {

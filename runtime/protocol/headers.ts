@@ -21,6 +21,10 @@ export const timeoutHeader = "Micro-Timeout";
 export const metadataPrefix = "Micro-Meta-";
 /** The service instance that made the call, when it was made from a handler. */
 export const fromHeader = "Micro-From";
+/** W3C Trace Context: the caller's span (`00-<trace id>-<span id>-<flags>`), on calls, streams, events and actor commands. */
+export const traceparentHeader = "traceparent";
+/** W3C Trace Context: vendor trace state, travelling with `traceparent`. */
+export const tracestateHeader = "tracestate";
 
 // ---- Errors (unary replies, stream error frames and actor replies alike) -----------------
 
@@ -76,7 +80,7 @@ export const eventHeaders = {
   time: "Micro-Event-Time",
   user: "Micro-Event-User",
   contentType: contentTypeHeader,
-  traceparent: "traceparent",
+  traceparent: traceparentHeader,
 } as const;
 /** The original event id on dead-lettered and re-driven copies (whose `Nats-Msg-Id` is the copy's). */
 export const originalEventIdHeader = "Micro-Event-Id";

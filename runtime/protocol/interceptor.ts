@@ -23,6 +23,7 @@
  * ```
  * @module
  */
+import type { TraceContext } from "./trace-context.ts";
 
 /** What is being intercepted. */
 export type CallKind = "unary" | "stream" | "event" | "actor";
@@ -52,6 +53,12 @@ export interface CallRequest<M = unknown> {
    * streams with client input it is the `AsyncIterable` of input messages.
    */
   readonly message: M;
+  /**
+   * The W3C trace context: on the server the caller's span as it arrived (checked; a bad one
+   * is dropped, never an error), on the client the span to send (a tracing interceptor sets
+   * it before `next`). Undefined when the call is not traced.
+   */
+  readonly trace?: TraceContext;
 }
 
 /** One intercepted response. */

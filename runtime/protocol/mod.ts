@@ -29,6 +29,8 @@ export {
   protoContentType,
   streamHeader,
   timeoutHeader,
+  traceparentHeader,
+  tracestateHeader,
   windowHeader,
 } from "./headers.ts";
 export { maxErrorText, maxSubjectLength, maxTimeoutMs, maxTokenLength } from "./limits.ts";
@@ -104,3 +106,11 @@ export {
 export { heartbeatEveryMs, nodeGoneAfterMs, nodeGoneReason } from "./liveness.ts";
 export { codeFromHttpStatus, httpStatus } from "./status.ts";
 export { applyInterceptors, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";
+export {
+  currentTraceContext,
+  setTraceContextSource,
+  type TraceContext,
+  type TraceContextSource,
+  traceContextOf,
+  traceIdOf,
+} from "./trace-context.ts";

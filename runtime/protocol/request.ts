@@ -5,7 +5,8 @@
  * @module
  */
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
-import { contentTypeHeader, fromHeader, metadataPrefix, timeoutHeader } from "./headers.ts";
+import { contentTypeHeader, fromHeader, metadataPrefix, timeoutHeader, traceparentHeader, tracestateHeader } from "./headers.ts";
+import type { TraceContext } from "./trace-context.ts";
 import { assertMetadata } from "./metadata.ts";
 
 /** What a request's headers say. */
@@ -20,6 +21,8 @@ export interface RequestHeaderInit {
   readonly moreMetadata?: Readonly<Record<string, string>>;
   /** The calling instance, when the call is made from a handler. */
   readonly from?: string;
+  /** The caller's span (W3C Trace Context), when the call is traced. */
+  readonly trace?: TraceContext;
 }
 
 /**
@@ -41,5 +44,9 @@ export function requestHeaders(init: RequestHeaderInit): MsgHdrs {
     for (const key in metadata) h.append(metadataPrefix + key, metadata[key]!);
   }
   if (init.from !== undefined) h.append(fromHeader, init.from);
+  if (init.trace !== undefined) {
+    h.append(traceparentHeader, init.trace.traceparent);
+    if (init.trace.tracestate) h.append(tracestateHeader, init.trace.tracestate);
+  }
   return h;
 }

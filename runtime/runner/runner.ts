@@ -17,6 +17,10 @@ import { loadInterceptors } from "./load-interceptors.ts";
 import type { Settings } from "../config/mod.ts";
 import type { Interceptor } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
+import { collectInstance } from "../observability/call-metrics.ts";
+import { prometheusContentType } from "../observability/metrics.ts";
+import { type Observability, observabilityFrom } from "../observability/setup.ts";
+import { serveHttp } from "../platform/http-server.ts";
 
 /** Runner settings: the process settings (see the README's configuration table) and what only code sets. */
 export interface RunnerConfig extends Settings {
@@ -41,6 +45,10 @@ export interface RunningServices {
   readonly natsStartedHere: boolean;
   readonly instances: readonly ServiceInstance[];
   readonly failures: readonly LoadFailure[];
+  /** The runner's tracer, metrics and logger (a gateway in the same process shares them). */
+  readonly observability: Observability;
+  /** Where `/metrics` is served (`MICRO_METRICS_PORT`), when it is. */
+  readonly metricsUrl?: string;
 }
 
 /** Starts the services of `config.servicesDir` on the NATS connection in context; stops them with the scope. */
@@ -48,12 +56,17 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
   Effect.gen(function* () {
     const server = yield* NatsServer;
     const configured = yield* Effect.tryPromise({ try: () => loadInterceptors(config.interceptorModules ?? []), catch: (e) => MicroError.from(e) });
-    const interceptors = [...configured, ...(options.interceptors ?? [])];
+    const observability = yield* Effect.promise(() => observabilityFrom(config, { serviceName: "jetmicro-runner" }));
+    yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
+    const interceptors = [...observability.serverInterceptors, ...configured, ...(options.interceptors ?? [])];
+    const clientInterceptors = observability.clientInterceptors;
     const loaded = yield* Effect.promise(() => loadServices(config.servicesDir, config.onlyModule));
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition: own } of loaded.services) {
-      const definition = interceptors.length === 0 ? own : { ...own, interceptors: [...interceptors, ...own.interceptors] };
+      const definition = interceptors.length === 0 && clientInterceptors.length === 0
+        ? own
+        : { ...own, interceptors: [...interceptors, ...own.interceptors], clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])] };
       const started = yield* serveService(definition, {
         namespace: config.namespace,
         drainTimeoutMs: config.drainTimeoutMs,
@@ -62,10 +75,32 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
         replicas: config.replicas,
       })
         .pipe(Effect.result);
-      if (started._tag === "Success") instances.push(started.success);
+      if (started._tag === "Success") {
+        instances.push(started.success);
+        if (observability.metrics !== undefined) {
+          const stop = collectInstance(observability.metrics, started.success);
+          yield* Effect.addFinalizer(() => Effect.sync(stop));
+        }
+      }
       else failures.push({ file, error: `cannot start ${definition.name}: ${started.failure.message}` });
     }
-    return { natsUrl: server.url, natsStartedHere: server.startedHere, instances, failures } satisfies RunningServices;
+    let metricsUrl: string | undefined;
+    const metrics = observability.metrics;
+    if (metrics !== undefined && (config.metricsPort ?? 0) > 0) {
+      const http = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () =>
+            serveHttp((request) => {
+              if (new URL(request.url).pathname !== "/metrics") return new Response("not found: metrics are at /metrics\n", { status: 404 });
+              return new Response(metrics.exposition(), { headers: { "content-type": prometheusContentType } });
+            }, { port: config.metricsPort!, hostname: config.gatewayHost ?? "127.0.0.1" }),
+          catch: (e) => new MicroError("unavailable", `cannot serve metrics on MICRO_METRICS_PORT ${config.metricsPort}: ${(e as Error).message}`),
+        }),
+        (s) => Effect.promise(() => s.close()),
+      );
+      metricsUrl = `http://${config.gatewayHost ?? "127.0.0.1"}:${http.port}/metrics`;
+    }
+    return { natsUrl: server.url, natsStartedHere: server.startedHere, instances, failures, observability, ...(metricsUrl ? { metricsUrl } : {}) } satisfies RunningServices;
   });
 
 /**

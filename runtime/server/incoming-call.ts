@@ -6,7 +6,17 @@
  * @module
  */
 import type { Codec } from "../codec/codec.ts";
-import { type CallRequest, deadlineFromHeader, protoContentType, type RequestHeaders, timeoutHeader } from "../protocol/mod.ts";
+import {
+  type CallRequest,
+  deadlineFromHeader,
+  protoContentType,
+  type RequestHeaders,
+  timeoutHeader,
+  type TraceContext,
+  traceContextOf,
+  traceparentHeader,
+  tracestateHeader,
+} from "../protocol/mod.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 
 /**
@@ -58,6 +68,11 @@ export class IncomingCall implements CallRequest, WithCallContext {
     return this.context.metadata;
   }
 
+  /** The caller's span, read from `traceparent`/`tracestate` on each use (only tracing asks). */
+  get trace(): TraceContext | undefined {
+    return traceContextOf(this.headers.get(traceparentHeader), this.headers.get(tracestateHeader));
+  }
+
   get signal(): AbortSignal {
     return this.context.signal;
   }
@@ -92,6 +107,7 @@ export class IncomingCall implements CallRequest, WithCallContext {
         return context.signal;
       },
       message: this.message,
+      trace: this.trace,
       [callContextKey]: context,
     };
   }

@@ -17,6 +17,9 @@ import {
   maxTimeoutMs,
   type RequestHeaders,
   timeoutHeader,
+  traceContextOf,
+  traceparentHeader,
+  tracestateHeader,
   windowHeader,
 } from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
@@ -102,6 +105,7 @@ export async function serveStream(
         return context.signal;
       },
       message,
+      trace: traceContextOf(headers.get(traceparentHeader), headers.get(tracestateHeader)),
       [callContextKey]: context,
     };
     const response = await raceFailure(channel, open(request));

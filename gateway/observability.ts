@@ -1,0 +1,102 @@
+/**
+ * The gateway's observability: one middleware, outermost, that makes the HTTP request the
+ * root (or, with a `traceparent` from the client, a child) of its trace and returns
+ * `traceparent` on the response, counts `micro_gateway_requests_total{route,method,status}`
+ * with its latency, and writes a log line per request (every failure, successes sampled).
+ * And `GET /metrics`, public as Prometheus scrapes it without credentials.
+ * @module
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { traceContextOf, traceparentHeader, tracestateHeader } from "../runtime/protocol/mod.ts";
+import { createSampler, type Logger } from "../runtime/observability/logger.ts";
+import { type MetricsRegistry, prometheusContentType } from "../runtime/observability/metrics.ts";
+import type { Tracing } from "../runtime/observability/tracing.ts";
+import { publicRoute } from "./authorization.ts";
+import type { GatewayEnv } from "./part.ts";
+
+/** What the gateway observes itself with; each part optional. */
+export interface GatewayObservability {
+  readonly tracing?: Tracing | undefined;
+  readonly metrics?: MetricsRegistry | undefined;
+  readonly logger?: Logger | undefined;
+  /** Most success lines per second (100). */
+  readonly samplePerSecond?: number;
+}
+
+/** The middleware; see the module doc. */
+export function observabilityMiddleware(o: GatewayObservability): MiddlewareHandler<GatewayEnv> {
+  const { tracing, metrics, logger } = o;
+  const sampler = createSampler(o.samplePerSecond ?? 100);
+  const total = metrics?.counter("micro_gateway_requests_total", "HTTP requests the gateway answered, by route, method and status.", ["route", "method", "status"]);
+  const duration = metrics?.histogram("micro_gateway_request_duration_seconds", "Time the gateway took to answer, by route and method.", ["route", "method"]);
+  return async function observe(c, next) {
+    const began = performance.now();
+    let traceId: string | undefined;
+    if (tracing === undefined) {
+      await next();
+    } else {
+      const { api, tracer } = tracing;
+      const incoming = traceContextOf(c.req.header(traceparentHeader), c.req.header(tracestateHeader));
+      const parent = incoming === undefined ? api.ROOT_CONTEXT : api.propagation.extract(api.ROOT_CONTEXT, incoming);
+      const span = tracer.startSpan(`${c.req.method}`, {
+        kind: api.SpanKind.SERVER,
+        attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+      }, parent);
+      const ctx = api.trace.setSpan(parent, span);
+      try {
+        await api.context.with(ctx, next);
+      } finally {
+        const route = routeOf(c);
+        const status = c.res.status;
+        span.updateName(`${c.req.method} ${route}`);
+        span.setAttribute("http.route", route);
+        span.setAttribute("http.response.status_code", status);
+        if (status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
+        span.end();
+        const sc = span.spanContext();
+        traceId = sc.traceId;
+        const carrier: Record<string, string> = {};
+        api.propagation.inject(ctx, carrier);
+        // Returned so a client can find its request's trace; a WebSocket upgrade's headers are fixed.
+        if (carrier.traceparent && c.res.status !== 101) {
+          try {
+            c.res.headers.set(traceparentHeader, carrier.traceparent);
+          } catch {
+            // Immutable headers (a proxied response): the trace id is still in the log line.
+          }
+        }
+      }
+    }
+    const route = routeOf(c);
+    const status = c.res.status;
+    const ms = performance.now() - began;
+    total?.inc({ route, method: c.req.method, status: String(status) });
+    duration?.observe({ route, method: c.req.method }, ms / 1000);
+    if (logger !== undefined) {
+      const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+      if (level !== "info" || (logger.enabled("info") && sampler.take())) {
+        logger.log(level, "http request", {
+          method: c.req.method,
+          path: c.req.path.slice(0, 200),
+          route,
+          status,
+          ms: Math.round(ms * 100) / 100,
+          trace_id: traceId,
+          skipped: level === "info" ? sampler.skipped || undefined : undefined,
+        });
+      }
+    }
+  };
+}
+
+/** The route pattern that answered (`/:service/:method`), bounded in number by the app's routes. */
+function routeOf(c: { req: { matchedRoutes: readonly { path: string; method: string }[] } }): string {
+  const routes = c.req.matchedRoutes;
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== "ALL") return routes[i]!.path;
+  return "unmatched";
+}
+
+/** `GET /metrics` in the Prometheus text format. */
+export function metricsRoutes(metrics: MetricsRegistry): Hono<GatewayEnv> {
+  return new Hono<GatewayEnv>().get("/metrics", publicRoute, (c) => c.body(metrics.exposition(), 200, { "content-type": prometheusContentType }));
+}

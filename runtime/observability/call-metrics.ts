@@ -1,0 +1,84 @@
+/**
+ * The metrics of calls: an interceptor counting every call, stream open, event and actor
+ * command with its result code and latency, and a collector reading what a service instance
+ * keeps itself (mailbox depth, rejections, in-flight calls, per-endpoint counters as
+ * `$SRV.STATS` reports them).
+ * @module
+ */
+import { MicroError } from "../errors/micro-error.ts";
+import type { CallResponse, Interceptor } from "../protocol/mod.ts";
+import type { ServiceInstance } from "../server/service-instance.ts";
+import type { MetricsRegistry } from "./metrics.ts";
+
+/**
+ * Counts calls through it: `micro_requests_total{side,kind,service,method,code}` and
+ * `micro_request_duration_seconds{side,kind,service,method}`. `code` is `ok` or the error code.
+ */
+export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
+  const total = registry.counter("micro_requests_total", "Calls, stream opens, event deliveries and actor commands, by result code (ok or the error code).", [
+    "side",
+    "kind",
+    "service",
+    "method",
+    "code",
+  ]);
+  const duration = registry.histogram("micro_request_duration_seconds", "Time from a call entering this process's interceptors to its response or error.", [
+    "side",
+    "kind",
+    "service",
+    "method",
+  ]);
+  return (next) =>
+    function countRequest(request): Promise<CallResponse> {
+      const began = performance.now();
+      const labels = { side: request.side, kind: request.kind, service: request.service, method: request.method };
+      let pending: Promise<CallResponse>;
+      try {
+        pending = next(request);
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      return pending.then(
+        (response) => {
+          duration.observe(labels, (performance.now() - began) / 1000);
+          total.inc({ ...labels, code: "ok" });
+          return response;
+        },
+        (error: unknown) => {
+          duration.observe(labels, (performance.now() - began) / 1000);
+          total.inc({ ...labels, code: MicroError.from(error).code });
+          throw error;
+        },
+      );
+    };
+}
+
+/** Reads `instance`'s own counters before every scrape; returns a function that stops it. */
+export function collectInstance(registry: MetricsRegistry, instance: ServiceInstance): () => void {
+  const labels = { service: instance.definition.name, version: instance.definition.version, node: instance.nodeId };
+  const mailbox = registry.gauge("micro_mailbox_depth", "Calls waiting in a node's mailbox.", ["service", "version", "node"]);
+  const running = registry.gauge("micro_calls_running", "Calls a node is handling now.", ["service", "version", "node"]);
+  const rejected = registry.counter("micro_mailbox_rejected_total", "Calls a node refused because its mailbox was full (since it started).", ["service", "version", "node"]);
+  const requests = registry.counter("micro_node_requests_total", "Requests per endpoint and node since the node started, as $SRV.STATS reports them.", [
+    "service",
+    "version",
+    "node",
+    "endpoint",
+  ]);
+  const errors = registry.counter("micro_node_errors_total", "Errors per endpoint and node since the node started, as $SRV.STATS reports them.", [
+    "service",
+    "version",
+    "node",
+    "endpoint",
+  ]);
+  return registry.collect(() => {
+    const stats = instance.stats();
+    mailbox.set(labels, stats.mailboxDepth);
+    running.set(labels, stats.running);
+    rejected.set(labels, stats.rejected);
+    for (const [endpoint, s] of Object.entries(stats.endpoints)) {
+      requests.set({ ...labels, endpoint }, s.requests);
+      errors.set({ ...labels, endpoint }, s.errors);
+    }
+  });
+}

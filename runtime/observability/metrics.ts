@@ -1,0 +1,177 @@
+/**
+ * Metrics in the Prometheus text exposition format (version 0.0.4), written here rather than
+ * with a library: counters, gauges and histograms with labels are a page of code, run the same
+ * on Bun, Deno and Node, and cost one `Map` lookup per update.
+ *
+ * Label values come from requests (service, method, route), so each metric keeps at most
+ * {@link maxSeries} label sets: past that, new ones are counted under `other`, never grown
+ * without bound by hostile names.
+ * @module
+ */
+
+/** Most label sets one metric keeps; more are folded into one set whose values are `other`. */
+export const maxSeries = 2000;
+
+/** Default latency buckets, in seconds (1 ms to 10 s). */
+export const latencyBuckets: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type Labels = Readonly<Record<string, string>>;
+
+interface Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  write(out: string[]): void;
+}
+
+/** Escapes a label value as the text format requires. */
+const escapeValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const labelText = (names: readonly string[], values: readonly string[], extra = "") => {
+  const parts = names.map((n, i) => `${n}="${escapeValue(values[i]!)}"`);
+  if (extra) parts.push(extra);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+};
+const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN");
+
+/** Series storage shared by the three kinds: label values → state, bounded. */
+class Series<T> {
+  readonly #series = new Map<string, { values: string[]; state: T }>();
+  constructor(readonly labelNames: readonly string[], readonly make: () => T) {}
+
+  get(labels: Labels): T {
+    const values = this.labelNames.map((n) => labels[n] ?? "");
+    const key = values.join("\u0000");
+    let entry = this.#series.get(key);
+    if (entry === undefined) {
+      if (this.#series.size >= maxSeries) return this.get(Object.fromEntries(this.labelNames.map((n) => [n, "other"])));
+      entry = { values, state: this.make() };
+      this.#series.set(key, entry);
+    }
+    return entry.state;
+  }
+
+  entries(): Iterable<{ values: string[]; state: T }> {
+    return this.#series.values();
+  }
+}
+
+/** A value that only goes up. */
+export class Counter implements Metric {
+  readonly type = "counter";
+  readonly #series: Series<{ value: number }>;
+  constructor(readonly name: string, readonly help: string, labelNames: readonly string[] = []) {
+    this.#series = new Series(labelNames, () => ({ value: 0 }));
+  }
+  /** Adds `by` (1) to the series of `labels`. */
+  inc(labels: Labels = {}, by = 1): void {
+    this.#series.get(labels).value += by;
+  }
+  /** Sets the total of a count kept elsewhere (read by a collector), which only goes up there. */
+  set(labels: Labels, value: number): void {
+    this.#series.get(labels).value = value;
+  }
+  write(out: string[]): void {
+    for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
+  }
+}
+
+/** A value that goes up and down. */
+export class Gauge implements Metric {
+  readonly type = "gauge";
+  readonly #series: Series<{ value: number }>;
+  constructor(readonly name: string, readonly help: string, labelNames: readonly string[] = []) {
+    this.#series = new Series(labelNames, () => ({ value: 0 }));
+  }
+  set(labels: Labels, value: number): void {
+    this.#series.get(labels).value = value;
+  }
+  write(out: string[]): void {
+    for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
+  }
+}
+
+/** Observations counted into cumulative buckets, with their sum and count. */
+export class Histogram implements Metric {
+  readonly type = "histogram";
+  readonly #series: Series<{ counts: Float64Array; sum: number; count: number }>;
+  constructor(readonly name: string, readonly help: string, labelNames: readonly string[] = [], readonly buckets: readonly number[] = latencyBuckets) {
+    this.#series = new Series(labelNames, () => ({ counts: new Float64Array(buckets.length), sum: 0, count: 0 }));
+  }
+  observe(labels: Labels, value: number): void {
+    const s = this.#series.get(labels);
+    s.sum += value;
+    s.count++;
+    const b = this.buckets;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= b[i]!) {
+        s.counts[i]!++;
+        break;
+      }
+    }
+  }
+  write(out: string[]): void {
+    const names = this.#series.labelNames;
+    for (const { values, state } of this.#series.entries()) {
+      let cumulative = 0;
+      for (let i = 0; i < this.buckets.length; i++) {
+        cumulative += state.counts[i]!;
+        out.push(`${this.name}_bucket${labelText(names, values, `le="${this.buckets[i]}"`)} ${cumulative}`);
+      }
+      out.push(`${this.name}_bucket${labelText(names, values, 'le="+Inf"')} ${state.count}`);
+      out.push(`${this.name}_sum${labelText(names, values)} ${num(state.sum)}`);
+      out.push(`${this.name}_count${labelText(names, values)} ${state.count}`);
+    }
+  }
+}
+
+/** The content type of {@link MetricsRegistry.exposition}. */
+export const prometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+/**
+ * A set of metrics served together, plus collectors run before each scrape (to read values
+ * kept elsewhere, such as a service instance's mailbox depth).
+ */
+export class MetricsRegistry {
+  readonly #metrics = new Map<string, Metric>();
+  readonly #collectors = new Set<() => void>();
+
+  /** The counter named `name`, made on first use (same name, same counter). */
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return this.#get(name, () => new Counter(name, help, labelNames));
+  }
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    return this.#get(name, () => new Gauge(name, help, labelNames));
+  }
+  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets?: readonly number[]): Histogram {
+    return this.#get(name, () => new Histogram(name, help, labelNames, buckets));
+  }
+
+  /** Runs `collect` before every scrape; returns a function that removes it. */
+  collect(collect: () => void): () => void {
+    this.#collectors.add(collect);
+    return () => this.#collectors.delete(collect);
+  }
+
+  /** Every metric in the Prometheus text format. */
+  exposition(): string {
+    for (const collect of this.#collectors) {
+      try {
+        collect();
+      } catch {
+        // A failing collector must not hide the other metrics; its own stay as last collected.
+      }
+    }
+    const out: string[] = [];
+    for (const metric of this.#metrics.values()) {
+      out.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${metric.name} ${metric.type}`);
+      metric.write(out);
+    }
+    return out.join("\n") + "\n";
+  }
+
+  #get<M extends Metric>(name: string, make: () => M): M {
+    let metric = this.#metrics.get(name);
+    if (metric === undefined) this.#metrics.set(name, (metric = make()));
+    return metric as M;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * A process's observability from its settings: the tracer (when `OTEL_*` asks for one), the
+ * metrics registry (when `MICRO_METRICS_PORT` is set), the logger, and the interceptors that
+ * feed them. What is off adds no interceptor at all, so it costs nothing per call.
+ * @module
+ */
+import type { Settings } from "../config/mod.ts";
+import type { Interceptor } from "../protocol/mod.ts";
+import { metricsInterceptor } from "./call-metrics.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { failedCallLogInterceptor } from "./log-interceptor.ts";
+import { MetricsRegistry } from "./metrics.ts";
+import { processTracing, type Tracing } from "./tracing.ts";
+
+/** What a process observes itself with. */
+export interface Observability {
+  readonly logger: Logger;
+  /** Undefined when tracing is off. */
+  readonly tracing: Tracing | undefined;
+  /** Undefined when metrics are off. */
+  readonly metrics: MetricsRegistry | undefined;
+  /** Put on every service, outermost first. */
+  readonly serverInterceptors: readonly Interceptor[];
+  /** Put on every client a service makes (nested calls) and on clients of the process. */
+  readonly clientInterceptors: readonly Interceptor[];
+  /** Most success lines per second. */
+  readonly samplePerSecond: number;
+}
+
+/** Builds the observability of a process from `settings` (tracing from `OTEL_*` in `env`). */
+export async function observabilityFrom(
+  settings: Pick<Settings, "metricsPort" | "logFormat" | "logLevel" | "logSamplePerSecond">,
+  options: { readonly serviceName?: string; readonly env?: Readonly<Record<string, string | undefined>>; readonly logger?: Logger; readonly metrics?: boolean } = {},
+): Promise<Observability> {
+  const logger = options.logger ?? createLogger({ level: settings.logLevel ?? "info", format: settings.logFormat ?? "pretty" });
+  const tracing = await processTracing(options.serviceName, options.env);
+  const metrics = (options.metrics ?? (settings.metricsPort ?? 0) > 0) ? new MetricsRegistry() : undefined;
+  const samplePerSecond = settings.logSamplePerSecond ?? 100;
+  const serverInterceptors: Interceptor[] = [];
+  const clientInterceptors: Interceptor[] = [];
+  // Tracing outermost: the span covers the other interceptors' work, and log lines carry its id.
+  if (tracing !== undefined) {
+    serverInterceptors.push(tracing.serverInterceptor);
+    clientInterceptors.push(tracing.clientInterceptor);
+  }
+  if (metrics !== undefined) {
+    serverInterceptors.push(metricsInterceptor(metrics));
+    clientInterceptors.push(metricsInterceptor(metrics));
+  }
+  serverInterceptors.push(failedCallLogInterceptor(logger, samplePerSecond));
+  return { logger, tracing, metrics, serverInterceptors, clientInterceptors, samplePerSecond };
+}
