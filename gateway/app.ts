@@ -122,6 +122,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     timeoutMs,
     credentialHeaders: auth?.credentialHeaders ?? [],
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
+    allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
     ...(options.registry !== undefined
       ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: createDiscovery({ registry: options.registry }) }
