@@ -12,7 +12,7 @@ import type { AuthTarget } from "./auth.ts";
 import { gatewayTarget } from "./auth-rules.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
 import { eventJson, eventJsonText } from "./event-json.ts";
-import { parseJsonBytes } from "./json-body.ts";
+import { jsonDepth, maxJsonDepth, strictUtf8 } from "./json-body.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
@@ -49,7 +49,15 @@ export const eventsPart: GatewayPart = (deps) => {
     const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
     // Strict UTF-8 and bounded depth: an event replay and live streams must be able to render.
-    if (contentType.startsWith("application/json")) parseJsonBytes(body, "the body (send another Content-Type for other payloads)");
+    if (contentType.startsWith("application/json")) {
+      const text = strictUtf8(body, "the body");
+      if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new MicroError("invalid_argument", `the body is nested more than ${maxJsonDepth} levels deep`, { detail: "body" });
+      try {
+        JSON.parse(text);
+      } catch {
+        throw new MicroError("invalid_argument", "the body is not valid JSON (send another Content-Type for other payloads)");
+      }
+    }
     const identity = c.var.identity;
     // The user an event is about is indexed as that user's history: the caller speaks for itself only, unless granted more.
     if (user !== "" && !deps.allows(identity, gatewayTarget("as-user", user))) {

@@ -130,8 +130,9 @@ class SocketStream {
       if (typeof frame !== "object" || frame === null || Array.isArray(frame)) throw new MicroError("invalid_argument", "not an object");
       if (typeof frame.message === "object" && frame.message !== null) message = encoder.encode(stringifyJson(frame.message, "the message"));
     } catch (error) {
-      const why = error instanceof MicroError ? error.message : "it is not JSON";
-      return this.#fail(ws, new MicroError("invalid_argument", `WebSocket frames must be JSON: {"message": {...}} or {"end": true} (${why})`));
+      // Too deep or not UTF-8 is said; plain bad JSON needs no more than the rule.
+      const why = error instanceof MicroError && /nested|UTF-8|cannot be written/.test(error.message) ? ` (${error.message})` : "";
+      return this.#fail(ws, new MicroError("invalid_argument", `WebSocket frames must be JSON: {"message": {...}} or {"end": true}${why}`));
     }
     if (frame.end === true) this.#ended = true;
     else if (message !== undefined) {
