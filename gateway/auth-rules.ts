@@ -14,7 +14,16 @@
  * name itself as their user.
  * @module
  */
-import type { AuthTarget } from "./auth.ts";
+
+/** What a request wants to reach, for the rules. */
+export interface AuthTarget {
+  /** The service's namespace, or {@link gatewayTargetNamespace} for the gateway's own features. */
+  readonly namespace: string;
+  /** The service, or the gateway feature (`events`, `history`, ...). */
+  readonly service: string;
+  /** Endpoint (`Greeter.SayHello`), or what of the feature: the topic for `events`, the user for `history`. */
+  readonly endpoint: string;
+}
 
 /**
  * The namespace of the gateway's pseudo-targets in {@link AuthTarget}: `@` is never part of a

@@ -26,7 +26,7 @@
 import { verify } from "hono/jwt";
 import { MicroError } from "../runtime/mod.ts";
 import { readTextFile } from "../runtime/platform/process.ts";
-import { describeTarget, ownTarget, patternRegExp, ruleSubject } from "./auth-rules.ts";
+import { type AuthTarget, describeTarget, ownTarget, patternRegExp, ruleSubject } from "./auth-rules.ts";
 
 /** Auth settings: what `MICRO_GATEWAY_AUTH_FILE` holds, or the gateway's `auth` option. */
 export interface AuthConfig {
@@ -52,13 +52,7 @@ export interface AuthConfig {
   readonly allow: Readonly<Record<string, readonly string[]>>;
 }
 
-/** What a request wants to reach, for the rules. */
-export interface AuthTarget {
-  readonly namespace: string;
-  readonly service: string;
-  /** Endpoint (`Greeter.SayHello`), or the topic for `events`. */
-  readonly endpoint: string;
-}
+export type { AuthTarget } from "./auth-rules.ts";
 
 /** Checks requests against an {@link AuthConfig}. */
 export interface Auth {
