@@ -2,6 +2,8 @@ import { describe, expect, it } from "bun:test";
 import { sign } from "hono/jwt";
 import { type AuthConfig, createAuth, parseAuthConfig } from "../../gateway/auth.ts";
 import { type AuthTarget, gatewayTarget } from "../../gateway/auth-rules.ts";
+import { createGateway } from "../../gateway/app.ts";
+import type { Transport } from "../../runtime/mod.ts";
 
 const secret = "a-test-secret-of-32-characters!!";
 const config: AuthConfig = {
@@ -131,5 +133,26 @@ describe("JWT identities", () => {
     expect(() => parseAuthConfig({ ...config, jwt: { secret, requireExp: "no" } })).toThrow("jwt.requireExp must be true or false");
     expect(() => parseAuthConfig({ ...config, jwt: { secret, maxAgeSeconds: 0 } })).toThrow("jwt.maxAgeSeconds");
     expect(() => parseAuthConfig({ ...config, jwt: { secret, expiry: 1 } })).toThrow('unknown key "jwt.expiry"');
+  });
+});
+
+describe("auth rules over HTTP", () => {
+  // Refusals come before anything is sent: the transport is never used.
+  const transport = {} as Transport;
+  const app = createGateway({ transport, auth: config, allowedHosts: ["gw.test"] });
+  const post = (path: string, key: string, body: unknown) =>
+    app.fetch(new Request(`http://gw.test${path}`, { method: "POST", headers: { "x-api-key": key, "content-type": "application/json" }, body: JSON.stringify(body) }));
+
+  it("never lets a rule for a gateway feature call a service of the same name", async () => {
+    for (const [key, service] of [["k-dash", "dashboard"], ["k-side", "sidecar"], ["k-ev", "events"], ["k-hist", "history"]] as const) {
+      expect((await post("/rpc", key, { service, endpoint: "deploy.Start" })).status).toBe(403);
+      expect((await post(`/${service}/deploy/start`, key, {})).status).toBe(403);
+    }
+  });
+
+  it("answers only the allowed hosts", async () => {
+    const res = await app.fetch(new Request("http://evil.test/health"));
+    expect(res.status).toBe(421);
+    expect((await app.fetch(new Request("http://gw.test/health"))).status).toBe(200);
   });
 });
