@@ -152,6 +152,6 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
     );
-    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl --json '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
     else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
   });
