@@ -21,6 +21,8 @@ import { redactNatsUrl } from "../runtime/nats/connect-options.ts";
 import { exitWithParent, Supervisor } from "./watch.ts";
 import { gatewaySidecar } from "../gateway/sidecar/in-gateway.ts";
 import { type AuthConfig, loadAuthFile } from "../gateway/auth.ts";
+import { isLongLivedGatewayRequest } from "../gateway/edge.ts";
+import { assertSafeExposure } from "../gateway/exposure.ts";
 import { Nats } from "../runtime/nats/connection.ts";
 import { listActors } from "../runtime/actor/status.ts";
 
@@ -32,6 +34,8 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
     config = runnerConfigFromEnv(overrides, options.sources);
     // A broken auth file must stop the run, never leave the gateway open.
     auth = config.gatewayAuthFile === undefined || config.gatewayPort === 0 ? undefined : loadAuthFile(config.gatewayAuthFile);
+    // Nor start an open gateway where the network reaches it, unless told to.
+    if (config.gatewayPort !== 0) assertSafeExposure({ host: config.gatewayHost, auth: auth !== undefined, insecure: config.gatewayInsecure === true });
   } catch (error) {
     console.error(`micro run: ${MicroError.from(error).message}`);
     return 1;
@@ -144,14 +148,21 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
+      ...(config.gatewayAllowedHosts !== undefined ? { allowedHosts: config.gatewayAllowedHosts } : {}),
       // The dashboard's actors panel: each actor type's nodes, shards and active keys.
       actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),
       ...(observability !== undefined ? { observability } : {}),
     });
     const server = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
+      Effect.tryPromise({ try: () => serveHttp(app.fetch, {
+        port: config.gatewayPort,
+        hostname: config.gatewayHost,
+        longLived: isLongLivedGatewayRequest,
+        // Above the longest call, so a slow answer is the gateway's 504, never a cut connection.
+        idleTimeoutSeconds: Math.max(30, Math.ceil((config.gatewayTimeoutMs ?? 10_000) / 1000) + 5),
+      }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
     );
-    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl --json '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
     else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
   });

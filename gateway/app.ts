@@ -62,6 +62,8 @@ export interface GatewayOptions {
   readonly auth?: AuthConfig;
   /** Request headers passed to handlers as call metadata (by lower-case name), e.g. `["x-tenant"]`. */
   readonly forwardHeaders?: readonly string[];
+  /** Host names (with `:port` where it is not the default) the gateway answers; unset, any. Others get 400. */
+  readonly allowedHosts?: readonly string[];
   /** Origins allowed by CORS (`["*"]`); empty turns CORS off. */
   readonly corsOrigins?: readonly string[];
   /**
@@ -125,6 +127,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     timeoutMs,
     credentialHeaders: auth?.credentialHeaders ?? [],
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
+    allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
     ...(options.registry !== undefined
       ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: createDiscovery({ registry: options.registry }) }
@@ -142,6 +145,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     maxBodyBytes: Math.min(options.maxBodyBytes ?? 1024 * 1024, (options.natsMaxPayload ?? Infinity) - envelopeBytes),
     corsOrigins: options.corsOrigins ?? ["*"],
     forwardHeaders,
+    ...(options.allowedHosts !== undefined ? { allowedHosts: options.allowedHosts } : {}),
   });
   if (auth !== undefined) app.use(authentication(auth));
   const firstRoute = app.routes.length;

@@ -1,6 +1,7 @@
 /**
- * The middleware every gateway request passes before its route: a request id, security
- * headers, CORS for browsers, a time limit, a body limit, and the one error answer.
+ * The middleware every gateway request passes before its route: a request id, checks on
+ * framing, headers and host (`edge-request.ts`), security headers, CORS for browsers, a time
+ * limit, a body limit, and the one error answer.
  * @module
  */
 import type { Hono } from "hono";
@@ -14,7 +15,9 @@ import { MicroError } from "../runtime/mod.ts";
 import { metaHeadersEntry } from "./authorization.ts";
 import { bodyTooLarge, errorResponse } from "./errors.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
+import { requestChecks } from "./edge-request.ts";
 import type { GatewayEnv } from "./part.ts";
+import { isLongLivedRequest } from "../runtime/platform/http-server.ts";
 
 /** Settings of the edge middleware. */
 export interface EdgeOptions {
@@ -26,12 +29,15 @@ export interface EdgeOptions {
   readonly corsOrigins: readonly string[];
   /** Headers forwarded as metadata (allowed in CORS preflights). */
   readonly forwardHeaders: readonly string[];
+  /** Host names the gateway answers; unset, any. */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Adds the edge middleware, the error answer and the not-found answer to `app`. */
 export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): void {
   const { timeoutMs, maxBodyBytes: maxBody, corsOrigins: origins, forwardHeaders } = options;
   app.use(requestId());
+  app.use(requestChecks(options.allowedHosts !== undefined ? { allowedHosts: options.allowedHosts } : {}));
   // Web apps behind /web/{name}/ set their own security headers.
   const secure = secureHeaders();
   app.use((c, next) => (c.req.path.startsWith("/web/") ? next() : secure(c, next)));
@@ -68,6 +74,15 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
   app.use((c, next) => (withinLimit(c.req.raw.headers, maxBody) ? next() : limitBody(c, next)));
   app.onError((error, c) => errorResponse(error, c.get("requestId")));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 100)}`), c.get("requestId")));
+}
+
+/**
+ * Requests the HTTP server must not cut when they go quiet (its idle timeout): streams,
+ * WebSocket upgrades, Connect streams and proxied web apps.
+ */
+export function isLongLivedGatewayRequest(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  return isLongLived(request, path) || isLongLivedRequest(request);
 }
 
 /**

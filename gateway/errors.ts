@@ -1,6 +1,7 @@
 import { HTTPException } from "hono/http-exception";
 import { MicroError } from "../runtime/mod.ts";
 import { codeFromHttpStatus, httpStatus } from "../runtime/protocol/mod.ts";
+import { unsupportedMediaTypeReason } from "./content-type.ts";
 
 /** Metadata `reason` of the error for a body over the limit: 413 rather than its code's 429. */
 const bodyTooLargeReason = "body_too_large";
@@ -17,11 +18,12 @@ export function bodyTooLarge(limit: number): MicroError {
  */
 export function errorResponse(error: unknown, requestId: string): Response {
   const e = error instanceof HTTPException ? new MicroError(codeFromHttpStatus(error.status), error.message || statusText(error.status)) : MicroError.from(error);
-  const status = e.metadata.reason === bodyTooLargeReason ? 413 : httpStatus(e.code) === 499 ? 400 : httpStatus(e.code);
+  const kept = error instanceof HTTPException && error.status >= 400 && error.status < 500 ? error.status : undefined;
+  const status = kept !== undefined ? kept : e.metadata.reason === bodyTooLargeReason ? 413 : e.metadata.reason === unsupportedMediaTypeReason ? 415 : httpStatus(e.code) === 499 ? 400 : httpStatus(e.code);
   const body = { id: requestId, code: e.code, detail: e.message, status: statusText(status) };
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-request-id": requestId } });
 }
 
 function statusText(status: number): string {
-  return { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout" }[status] ?? String(status);
+  return { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout" }[status] ?? String(status);
 }

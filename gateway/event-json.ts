@@ -1,24 +1,45 @@
 /**
  * The JSON form of a stored event, as replay, SSE streams, the sidecar and webhooks send it.
+ * Stored events come from any publisher, so they are hostile input too: an event whose data
+ * cannot be rendered (invalid UTF-8 in a JSON event, nesting deeper than the gateway reads)
+ * is rendered with an `error` in place of its data, so a replay or a live stream reports it
+ * inline and goes on, never failing or stalling on it.
  * @module
  */
 import type { StoredEvent } from "../runtime/mod.ts";
+import { jsonDepth, maxJsonDepth, strictUtf8, stringifyJson } from "./json-body.ts";
 
-const decoder = new TextDecoder();
-
-/** An event as JSON: `data` parsed for JSON events, base64 otherwise. */
+/** An event as JSON: `data` parsed for JSON events, base64 otherwise; `error` (and no data) when its data cannot be rendered. */
 export function eventJson(e: StoredEvent): Record<string, unknown> {
   const isJson = e.contentType.startsWith("application/json");
-  let data: unknown;
-  try {
-    data = isJson ? JSON.parse(decoder.decode(e.data)) : base64(e.data);
-  } catch {
-    data = decoder.decode(e.data);
-  }
-  return {
+  const head = {
     id: e.id, topic: e.topic, source: e.source, sourceVersion: e.sourceVersion, time: e.time, user: e.user,
-    contentType: e.contentType, sequence: e.sequence, [isJson ? "data" : "dataBase64"]: data,
+    contentType: e.contentType, sequence: e.sequence,
   };
+  if (!isJson) return { ...head, dataBase64: base64(e.data) };
+  let text: string;
+  try {
+    text = strictUtf8(e.data, `the data of event ${e.sequence}`);
+    if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new Error(`the data of event ${e.sequence} is nested more than ${maxJsonDepth} levels deep`);
+  } catch (error) {
+    return { ...head, error: { code: "data_loss", message: `${(error as Error).message}: its data is left out` } };
+  }
+  try {
+    return { ...head, data: JSON.parse(text) };
+  } catch {
+    // Published as JSON but not JSON: passed on as the text it is.
+    return { ...head, data: text };
+  }
+}
+
+/** {@link eventJson} as JSON text; always succeeds (an event that cannot be written is reported by its head alone). */
+export function eventJsonText(e: StoredEvent): string {
+  const json = eventJson(e);
+  try {
+    return stringifyJson(json, `event ${e.sequence}`);
+  } catch (error) {
+    return JSON.stringify({ id: String(e.id), topic: String(e.topic), sequence: e.sequence, error: { code: "data_loss", message: (error as Error).message } });
+  }
 }
 
 /** Base64 of any size: spreading a large payload into one call would overflow the stack. */

@@ -7,13 +7,26 @@ import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { StreamingApi } from "hono/utils/stream";
 import { assertTopic, MicroError, type StoredEvent } from "../runtime/mod.ts";
+import { shown } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
+import { gatewayTarget } from "./auth-rules.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
-import { eventJson } from "./event-json.ts";
+import { eventJson, eventJsonText } from "./event-json.ts";
+import { jsonDepth, maxJsonDepth, strictUtf8 } from "./json-body.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
-const decoder = new TextDecoder();
+/**
+ * Topics HTTP callers may not publish to: `audit.` holds the audit service's per-user index
+ * (`audit.user.{user}.{topic}`), so a publish there would forge someone's history.
+ */
+export const reservedTopicPrefixes: readonly string[] = ["audit."];
+
+/** `permission_denied` for a topic only services may publish to. */
+export function assertPublishable(topic: string): void {
+  const reserved = reservedTopicPrefixes.find((prefix) => topic.startsWith(prefix));
+  if (reserved !== undefined) throw new MicroError("permission_denied", `topics under "${reserved}" are written by services only, never published over HTTP`, { detail: "topic" });
+}
 
 /** `/events/{topic}` (publish), `/events/{filter}/replay` and `/events/{filter}/stream`; with a broker only. */
 export const eventsPart: GatewayPart = (deps) => {
@@ -23,7 +36,8 @@ export const eventsPart: GatewayPart = (deps) => {
   const events = (param: string, wildcards: boolean) => (c: Context<GatewayEnv>): AuthTarget => {
     const topic = c.req.param(param)!;
     assertTopic(topic, wildcards);
-    return { namespace: deps.namespace, service: "events", endpoint: topic };
+    if (!wildcards) assertPublishable(topic);
+    return gatewayTarget("events", topic);
   };
   const app = new Hono<GatewayEnv>();
 
@@ -34,14 +48,21 @@ export const eventsPart: GatewayPart = (deps) => {
     const eventId = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
     const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
+    // Strict UTF-8 and bounded depth: an event replay and live streams must be able to render.
     if (contentType.startsWith("application/json")) {
+      const text = strictUtf8(body, "the body");
+      if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new MicroError("invalid_argument", `the body is nested more than ${maxJsonDepth} levels deep`, { detail: "body" });
       try {
-        JSON.parse(decoder.decode(body));
+        JSON.parse(text);
       } catch {
         throw new MicroError("invalid_argument", "the body is not valid JSON (send another Content-Type for other payloads)");
       }
     }
     const identity = c.var.identity;
+    // The user an event is about is indexed as that user's history: the caller speaks for itself only, unless granted more.
+    if (user !== "" && !deps.allows(identity, gatewayTarget("as-user", user))) {
+      throw new MicroError("permission_denied", `${identity} may not publish events naming user "${shown(user)}" (needs the rule "@as-user/${shown(user)}")`, { detail: "X-Micro-User" });
+    }
     const result = await broker.publish(topic, body, {
       contentType,
       user,
@@ -65,7 +86,7 @@ export const eventsPart: GatewayPart = (deps) => {
       ...(from !== undefined ? { fromSequence: numberParam(from, "from", 1) } : {}),
     });
     for await (const e of replay) {
-      events.push(eventJson(e));
+      events.push(eventJson(e)); // an event that cannot be rendered is listed with an error
       if (events.length >= limit) break;
     }
     return c.json({ events });
@@ -76,7 +97,7 @@ export const eventsPart: GatewayPart = (deps) => {
     const filter = c.var.target.endpoint;
     return streamSSE(c, async (stream) => {
       const subscription = await broker.subscribe(filter, async (e) => {
-        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
+        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: eventJsonText(e) });
       }, { service: "gateway", broadcast: true, concurrency: 1 });
       // Sent once the subscription is live: it flushes the headers, so a client knows at once
       // that the stream is open and that events published from now on will reach it.
@@ -102,10 +123,16 @@ export function clientGone(stream: StreamingApi): Promise<void> {
   });
 }
 
-/** A whole-number query parameter, `fallback` when absent; `invalid_argument` otherwise. */
+/** Largest whole number a query parameter may be: beyond it, numbers lose precision. */
+const maxQueryNumber = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A whole-number query parameter (digits only, at most 2^53 - 1), `fallback` when absent;
+ * `invalid_argument` otherwise, so `1e300` or `18446744073709551616` is a 400, not a 500.
+ */
 export function numberParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new MicroError("invalid_argument", `${name} must be a whole number, got "${raw}"`);
+  const value = /^[0-9]{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value > maxQueryNumber) throw new MicroError("invalid_argument", `${name} must be a whole number from 0 to ${maxQueryNumber}, got "${shown(raw)}"`, { detail: name });
   return value;
 }

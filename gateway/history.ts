@@ -1,11 +1,14 @@
 /**
  * `GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1&since=ms&until=ms`: a user's
- * history, answered by the audit service (`Audit.History`), with a broker only.
+ * history, answered by the audit service (`Audit.History`), with a broker only. With auth on,
+ * an identity may read its own history; anyone else's needs the rule `history/{user}`
+ * (`history/*` for all), whatever it may call on the audit service itself.
  * @module
  */
 import { type Context, Hono } from "hono";
 import { assertTopic } from "../runtime/mod.ts";
 import type { AuthTarget } from "./auth.ts";
+import { gatewayTarget } from "./auth-rules.ts";
 import { callJson } from "./call.ts";
 import { eventUser } from "./edge-bounds.ts";
 import { numberParam } from "./events.ts";
@@ -20,7 +23,8 @@ export const historyPart: GatewayPart = (deps) => {
     // The audit service indexes by user: bounded here like the X-Micro-User of a publish.
     eventUser(c.req.param("user"), "user");
     for (const topic of topicsOf(c)) assertTopic(topic, true);
-    return { namespace: deps.namespace, service: "audit", endpoint: "Audit.History" };
+    // The gateway's own target: an identity reads its own history, others' only with a rule `history/{user}`.
+    return gatewayTarget("history", c.req.param("user")!);
   };
   return new Hono<GatewayEnv>().get("/history/:user", deps.authorize(history), async (c) => {
     const request = {

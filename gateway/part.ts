@@ -54,6 +54,11 @@ export interface GatewayDeps {
   readonly credentialHeaders: readonly string[];
   /** The authorisation middleware factory every route goes through. */
   readonly authorize: Authorize;
+  /**
+   * True when `identity` may reach `target` (always, with auth off): for what a route checks
+   * besides its own target, such as publishing an event naming another user (`@as-user/{user}`).
+   */
+  readonly allows: (identity: string | undefined, target: AuthTarget) => boolean;
 }
 
 /** A feature of the gateway: its routes as a sub-app, or undefined when it is off (no broker, no registry, ...). */

@@ -10,7 +10,8 @@ import type { AuthTarget } from "./auth.ts";
 import { callJson } from "./call.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
 import { timeoutHeader } from "./http-headers.ts";
-import { parseJson } from "./json-body.ts";
+import { assertJsonContentType } from "./content-type.ts";
+import { bodyText, parseJson, stringifyJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
 /** An `/rpc` call: its target and the request message. */
@@ -22,16 +23,23 @@ const encoder = new TextEncoder();
 
 /** The `/rpc` route. */
 export const rpcPart: GatewayPart = (deps) => {
-  const rpcCall = async (c: { req: { text(): Promise<string> } }): Promise<RpcCall> => {
-    const body = parseJson(await c.req.text(), "the body") as { service?: unknown; endpoint?: unknown; request?: unknown; namespace?: unknown };
-    if (typeof body !== "object" || body === null || typeof body.service !== "string" || typeof body.endpoint !== "string") {
-      throw new MicroError("invalid_argument", "service and endpoint are required strings, e.g. {\"service\":\"greeter\",\"endpoint\":\"Greeter.SayHello\"}");
+  const rpcCall = async (c: { req: { raw: Request; arrayBuffer(): Promise<ArrayBuffer> } }): Promise<RpcCall> => {
+    assertJsonContentType(c.req.raw.headers, "POST /rpc");
+    const body = parseJson(await bodyText(c.req), "the body");
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("body", "the body must be a JSON object {service, endpoint, request[, namespace]}");
+    const { service, endpoint, request, namespace: asked } = body as Record<string, unknown>;
+    if (typeof service !== "string" || typeof endpoint !== "string") {
+      throw invalid("service", "service and endpoint are required strings, e.g. {\"service\":\"greeter\",\"endpoint\":\"Greeter.SayHello\"}");
     }
-    const namespace = typeof body.namespace === "string" ? body.namespace : deps.namespace;
+    if (asked !== undefined && typeof asked !== "string") throw invalid("namespace", `namespace must be a string, got ${typeof asked}`);
+    if (request !== undefined && (typeof request !== "object" || request === null || Array.isArray(request))) {
+      throw invalid("request", "request must be a JSON object (the request message)");
+    }
+    const namespace = asked ?? deps.namespace;
     if (!deps.rpcNamespaces.has(namespace)) throw new MicroError("permission_denied", `/rpc may not call namespace "${shown(namespace)}"`);
     // Every name is checked as the subject is built: a hostile one is a 400 before NATS.
-    callSubject({ namespace, service: body.service, endpoint: body.endpoint });
-    return { namespace, service: body.service, endpoint: body.endpoint, request: body.request ?? {} };
+    callSubject({ namespace, service, endpoint });
+    return { namespace, service, endpoint, request: request ?? {} };
   };
   return new Hono<GatewayEnv>().post("/rpc", deps.authorize(rpcCall), async (c) => {
     const call = c.var.target;
@@ -39,10 +47,14 @@ export const rpcPart: GatewayPart = (deps) => {
       namespace: call.namespace,
       service: call.service,
       endpoint: call.endpoint,
-      body: encoder.encode(JSON.stringify(call.request)),
+      body: encoder.encode(stringifyJson(call.request, "request")),
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });
 };
+
+function invalid(field: string, message: string): MicroError {
+  return new MicroError("invalid_argument", message, { detail: field });
+}

@@ -12,7 +12,8 @@ import type { AuthTarget } from "./auth.ts";
 import { callJson } from "./call.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
 import { timeoutHeader } from "./http-headers.ts";
-import { parseJson } from "./json-body.ts";
+import { assertJsonContentType } from "./content-type.ts";
+import { bodyText, parseJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 import { resolvePath, type Route } from "./paths.ts";
 import { resolveTarget } from "./target.ts";
@@ -50,7 +51,8 @@ export const servicePathsPart: GatewayPart = (deps) => {
       const reply = await callJson(deps.transport, { ...call, type: "api", contentType: protoContentType, body });
       return decodeApiResponse(reply, route.service);
     }
-    const raw = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") assertJsonContentType(c.req.raw.headers, `${route.endpoint} of ${route.service}`);
+    const raw = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await bodyText(c.req);
     if (raw.trim() !== "") {
       const parsed = parseJson(raw, "the body");
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {

@@ -22,6 +22,7 @@ import { MicroError, type Transport } from "../runtime/mod.ts";
 import { callSubject, jsonContentType, requestHeaders, wasNotDelivered, currentTraceContext } from "../runtime/protocol/mod.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
 import type { AuthTarget } from "./auth.ts";
+import { parseJson, strictUtf8, stringifyJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
 /** Requests held while the service has no credit for them. */
@@ -121,19 +122,25 @@ class SocketStream {
   receive(data: unknown, ws: WSContext): void {
     if (this.#done) return;
     let frame: { message?: unknown; end?: unknown };
+    let message: Uint8Array | undefined;
     try {
-      frame = JSON.parse(typeof data === "string" ? data : decoder.decode(data as ArrayBuffer));
-      if (typeof frame !== "object" || frame === null) throw new Error("not an object");
-    } catch {
-      return this.#fail(ws, new MicroError("invalid_argument", `WebSocket frames must be JSON: {"message": {...}} or {"end": true}`));
+      // Bounded like every JSON body: a frame too deep to parse or write again fails the stream with a 400 frame.
+      const text = typeof data === "string" ? data : strictUtf8(new Uint8Array(data as ArrayBuffer), "the WebSocket frame");
+      frame = parseJson(text, "the WebSocket frame") as typeof frame;
+      if (typeof frame !== "object" || frame === null || Array.isArray(frame)) throw new MicroError("invalid_argument", "not an object");
+      if (typeof frame.message === "object" && frame.message !== null) message = encoder.encode(stringifyJson(frame.message, "the message"));
+    } catch (error) {
+      // Too deep or not UTF-8 is said; plain bad JSON needs no more than the rule.
+      const why = error instanceof MicroError && /nested|UTF-8|cannot be written/.test(error.message) ? ` (${error.message})` : "";
+      return this.#fail(ws, new MicroError("invalid_argument", `WebSocket frames must be JSON: {"message": {...}} or {"end": true}${why}`));
     }
     if (frame.end === true) this.#ended = true;
-    else if (typeof frame.message === "object" && frame.message !== null) {
+    else if (message !== undefined) {
       if (this.#ended) return this.#fail(ws, new MicroError("invalid_argument", "a message after {\"end\": true}"));
       if (this.#queue.length >= maxQueued) {
         return this.#fail(ws, new MicroError("resource_exhausted", `more than ${maxQueued} requests are waiting for ${this.#endpoint}; wait for answers before sending more`));
       }
-      this.#queue.push(encoder.encode(JSON.stringify(frame.message)));
+      this.#queue.push(message);
     } else return this.#fail(ws, new MicroError("invalid_argument", `a WebSocket frame needs "message" (an object) or "end": true`));
     this.#wakePump?.();
   }

@@ -44,6 +44,8 @@ export default defineService(Audit, {
     const until = request.untilMs > 0n ? Number(request.untilMs) : Infinity;
     for await (const event of broker.replay(`${userPrefix}>`)) {
       if (event.time < since || event.time >= until) continue;
+      // Only entries this service indexed for this user: anything else under the prefix is forged.
+      if (event.user !== request.user || !event.id.startsWith("audit-")) continue;
       const topic = event.topic.slice(userPrefix.length);
       if (query.topics.length > 0 && !query.topics.some((t) => (t.endsWith(".>") ? topic.startsWith(t.slice(0, -1)) : topic === t))) continue;
       if (query.cursor !== undefined && (request.oldestFirst ? event.sequence <= query.cursor : event.sequence >= query.cursor)) continue;

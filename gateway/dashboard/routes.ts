@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import type { AuthTarget } from "../auth.ts";
+import { gatewayTarget } from "../auth-rules.ts";
 import { publicRoute } from "../authorization.ts";
 import type { GatewayEnv, GatewayPart } from "../part.ts";
 import { clientScript } from "./client-script.ts";
@@ -19,7 +20,7 @@ import { actorStatuses } from "./actors-view.ts";
 export const dashboardPart: GatewayPart = (deps) => {
   const registry = deps.registry;
   if (registry === undefined) return undefined;
-  const page = (): AuthTarget => ({ namespace: deps.namespace, service: "dashboard", endpoint: "page" });
+  const page = (): AuthTarget => gatewayTarget("dashboard", "page");
   const app = new Hono<GatewayEnv>();
   app.get("/", deps.authorize(page), async (c) => {
     const services = await registry.listServices();

@@ -6,6 +6,7 @@
  */
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
 import { isEndpoint, isToken, maxTokenLength, shown } from "../../runtime/protocol/mod.ts";
+import { parseJson } from "../json-body.ts";
 import { camel } from "../paths.ts";
 import type { HostedServiceSpec } from "./hosted-service.ts";
 import type { JsonEndpoint } from "./json-service.ts";
@@ -91,11 +92,7 @@ export function parseCall(body: unknown): { service: string; endpoint: string; r
 /** Parses a JSON body; `invalid_argument` saying where it breaks. */
 export function parseJsonText(text: string): unknown {
   if (text.trim() === "") throw new MicroError("invalid_argument", "the body is empty: send a JSON object");
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new MicroError("invalid_argument", `the body is not valid JSON: ${(error as Error).message}`);
-  }
+  return parseJson(text, "the body");
 }
 
 const endpointPattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;

@@ -20,14 +20,17 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
-import { assertToken, maxTimeoutMs } from "../../runtime/protocol/mod.ts";
+import { assertToken, maxTimeoutMs, shown } from "../../runtime/protocol/mod.ts";
 import { eventField, eventUser, timeoutFrom } from "../edge-bounds.ts";
 import { eventIdHeader, eventSourceHeader, eventUserHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
-import { eventJson } from "../event-json.ts";
-import { clientGone } from "../events.ts";
+import { eventJsonText } from "../event-json.ts";
+import { assertPublishable, clientGone } from "../events.ts";
+import { assertJsonContentType } from "../content-type.ts";
+import { bodyText, stringifyJson } from "../json-body.ts";
 import type { AuthTarget } from "../auth.ts";
+import { gatewayTarget } from "../auth-rules.ts";
 import { identityKey } from "../authorization.ts";
 import type { GatewayEnv, GatewayPart } from "../part.ts";
 import type { Sidecar } from "./sidecar.ts";
@@ -44,13 +47,19 @@ interface SidecarEnv {
  * The sidecar API over `sidecar`; see the module comment for the routes. `authorize`, when
  * given, is the first handler of every route (the gateway's authorisation).
  */
-export function createSidecarApp(sidecar: Sidecar, options: { authorize?: MiddlewareHandler } = {}): Hono {
+export function createSidecarApp(
+  sidecar: Sidecar,
+  options: { authorize?: MiddlewareHandler; allows?: (identity: string | undefined, target: AuthTarget) => boolean } = {},
+): Hono {
   const app = new Hono<SidecarEnv>();
   // Standalone, the sidecar has no auth: every route is open to whoever reaches its port.
   const guard = (options.authorize ?? ((_c, next) => next())) as MiddlewareHandler<SidecarEnv>;
   const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
   app.onError((error, c) => errorResponse(error, requestIdOf(c)));
-  const body = async (c: Context): Promise<unknown> => parseJsonText(await c.req.text());
+  const body = async (c: Context): Promise<unknown> => {
+    assertJsonContentType(c.req.raw.headers, `${c.req.method} /sidecar${c.req.path.replace(/^\/sidecar/, "")}`);
+    return parseJsonText(await bodyText(c.req));
+  };
   const broker = (what: string) => {
     if (sidecar.broker === undefined) throw new MicroError("failed_precondition", `${what} needs JetStream, and this sidecar runs without an event broker`);
     return sidecar.broker;
@@ -98,7 +107,7 @@ export function createSidecarApp(sidecar: Sidecar, options: { authorize?: Middle
       namespace: sidecar.namespace,
       service: call.service,
       endpoint: call.endpoint,
-      body: encoder.encode(JSON.stringify(call.request)),
+      body: encoder.encode(stringifyJson(call.request, "request")),
       timeoutMs,
       metadata,
     });
@@ -112,10 +121,23 @@ export function createSidecarApp(sidecar: Sidecar, options: { authorize?: Middle
     } catch (error) {
       throw new MicroError("invalid_argument", (error as Error).message, { detail: "topic" });
     }
+    assertPublishable(topic);
     const user = eventUser(c.req.header(eventUserHeader), "header X-Micro-User");
     const id = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
-    const source = eventField(c.req.header(eventSourceHeader), "header X-Micro-Source") ?? "sidecar";
-    const text = await c.req.text();
+    const identity = c.var.identity;
+    // Who published is the gateway's to say: behind the gateway the source names the caller's
+    // identity and X-Micro-Source is refused; only a standalone sidecar (its app alone reaches
+    // it) takes the app's own name, and never one that claims to be the gateway.
+    const claimed = eventField(c.req.header(eventSourceHeader), "header X-Micro-Source");
+    if (claimed !== undefined && (options.authorize !== undefined || claimed.startsWith("gateway"))) {
+      throw new MicroError("invalid_argument", `header X-Micro-Source is set by ${options.authorize !== undefined ? "the gateway, never by a caller" : "the sidecar: it may not claim to be the gateway"}`, { detail: "X-Micro-Source" });
+    }
+    if (user !== "" && options.allows !== undefined && !options.allows(identity, gatewayTarget("as-user", user))) {
+      throw new MicroError("permission_denied", `${identity} may not publish events naming user "${shown(user)}" (needs the rule "@as-user/${shown(user)}")`, { detail: "X-Micro-User" });
+    }
+    const source = options.authorize === undefined ? (claimed ?? "sidecar") : identity === undefined ? "sidecar" : `sidecar:${identity}`;
+    assertJsonContentType(c.req.raw.headers, `POST /sidecar/events/${topic}`);
+    const text = await bodyText(c.req);
     parseJsonText(text);
     const result = await broker("publishing").publish(topic, encoder.encode(text), {
       contentType: "application/json",
@@ -135,7 +157,7 @@ export function createSidecarApp(sidecar: Sidecar, options: { authorize?: Middle
     const events = broker("streaming events");
     return streamSSE(c, async (stream) => {
       const subscription = await events.subscribe(filter, async (e) => {
-        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: JSON.stringify(eventJson(e)) });
+        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: eventJsonText(e) });
       }, { service: "sidecar", broadcast: true, concurrency: 1 });
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
@@ -168,6 +190,6 @@ export function createSidecarApp(sidecar: Sidecar, options: { authorize?: Middle
  */
 export const sidecarPart: GatewayPart = (deps) => {
   if (deps.sidecar === undefined) return undefined;
-  const sidecarTarget = (c: Context<GatewayEnv>): AuthTarget => ({ namespace: deps.namespace, service: "sidecar", endpoint: c.req.path.slice("/sidecar/".length) });
-  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler }));
+  const sidecarTarget = (c: Context<GatewayEnv>): AuthTarget => gatewayTarget("sidecar", c.req.path.slice("/sidecar/".length));
+  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler, allows: deps.allows }));
 };

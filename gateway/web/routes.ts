@@ -7,6 +7,7 @@ import { type Context, Hono } from "hono";
 import { MicroError } from "../../runtime/mod.ts";
 import { assertToken } from "../../runtime/protocol/mod.ts";
 import type { AuthTarget } from "../auth.ts";
+import { gatewayTarget } from "../auth-rules.ts";
 import type { GatewayEnv, GatewayPart } from "../part.ts";
 import { forwardedHeaders, proxyHttp } from "./http-proxy.ts";
 import { upstreamUrl, webTarget } from "./target.ts";
@@ -23,7 +24,7 @@ export const webPart: GatewayPart = (deps) => {
     const service = c.req.param("service")!;
     // The name becomes part of a registry key: a hostile one is refused before the rules or NATS see it.
     assertToken("web service", service);
-    return { namespace: deps.namespace, service: "web", endpoint: service };
+    return gatewayTarget("web", service);
   };
   const app = new Hono<GatewayEnv>();
   // Relative links in the app's pages resolve under /web/{name}/ only with the slash.

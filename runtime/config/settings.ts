@@ -55,6 +55,13 @@ export interface Settings {
   readonly gatewayRpcNamespaces?: readonly string[];
   /** The sidecar API at the gateway's `/sidecar` (`MICRO_GATEWAY_SIDECAR=1`); off by default. */
   readonly gatewaySidecar?: boolean;
+  /**
+   * Lets the gateway listen beyond loopback with no auth file (`MICRO_GATEWAY_INSECURE=1`);
+   * without it, a non-loopback `MICRO_GATEWAY_HOST` and no `MICRO_GATEWAY_AUTH_FILE` refuse to start.
+   */
+  readonly gatewayInsecure?: boolean;
+  /** Host names the gateway answers (`MICRO_GATEWAY_ALLOWED_HOSTS`, e.g. `api.example.com,localhost`); unset, any. */
+  readonly gatewayAllowedHosts?: readonly string[] | undefined;
   /** Metadata of the nodes this process starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms (`MICRO_REGISTRY_TTL_MS`, 15000). */
@@ -146,6 +153,8 @@ export const settingTable = {
   gatewayTimeoutMs: { variable: "MICRO_GATEWAY_TIMEOUT_MS", key: "gatewayTimeoutMs", file: "number" },
   gatewayRpcNamespaces: { variable: "MICRO_GATEWAY_RPC_NAMESPACES", key: "gatewayRpcNamespaces", file: "list" },
   gatewaySidecar: { variable: "MICRO_GATEWAY_SIDECAR", key: "gatewaySidecar", file: "flag" },
+  gatewayInsecure: { variable: "MICRO_GATEWAY_INSECURE", key: "gatewayInsecure", file: "flag" },
+  gatewayAllowedHosts: { variable: "MICRO_GATEWAY_ALLOWED_HOSTS", key: "gatewayAllowedHosts", file: "list" },
   nodeMetadata: { variable: "MICRO_NODE_METADATA", key: "nodeMetadata", file: "pairs" },
   registryTtlMs: { variable: "MICRO_REGISTRY_TTL_MS", key: "registryTtlMs", file: "number" },
   drainTimeoutMs: { variable: "MICRO_DRAIN_TIMEOUT_MS", key: "drainTimeoutMs", file: "number" },
@@ -208,6 +217,8 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     gatewayTimeoutMs: whole("gatewayTimeoutMs", 10_000, 1),
     gatewayRpcNamespaces: namespaces(text("gatewayRpcNamespaces"), label("gatewayRpcNamespaces"), namespace),
     gatewaySidecar: text("gatewaySidecar") === "1",
+    gatewayInsecure: text("gatewayInsecure") === "1",
+    gatewayAllowedHosts: hostNames(text("gatewayAllowedHosts"), label("gatewayAllowedHosts")),
     nodeMetadata: pairs(text("nodeMetadata"), label("nodeMetadata")),
     registryTtlMs: whole("registryTtlMs", 15_000, 1000),
     drainTimeoutMs: whole("drainTimeoutMs", 10_000),
@@ -310,5 +321,17 @@ function namespaces(raw: string | undefined, what: string, fallback: string): st
       throw new MicroError("invalid_argument", `${what} must be namespaces separated by commas, got "${n}"`);
     }
     return n;
+  });
+}
+
+/** Host names (optionally `:port`) separated by commas, lower case; undefined when unset. */
+function hostNames(raw: string | undefined, what: string): string[] | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  return list(raw).map((h) => {
+    const host = h.toLowerCase();
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?$/.test(host) || host.length > 253) {
+      throw new MicroError("invalid_argument", `${what} must be host names separated by commas (e.g. api.example.com,localhost), got "${h}"`);
+    }
+    return host;
   });
 }

@@ -22,17 +22,50 @@ export interface HttpServer {
 // deno-lint-ignore no-explicit-any
 type Fetch = (request: Request, env?: any) => Response | Promise<Response>;
 
+/** Seconds an ordinary connection may sit idle (no bytes either way) before it is closed. */
+export const idleTimeoutSeconds = 30;
+
+/** How {@link serveHttp} listens. */
+export interface ServeOptions {
+  readonly port: number;
+  /** Address to listen on (`127.0.0.1`). */
+  readonly hostname?: string;
+  /**
+   * Requests that may stay open and quiet for as long as the client wants (server-sent events,
+   * WebSocket upgrades): default {@link isLongLivedRequest}. Every other connection is closed
+   * after {@link idleTimeoutSeconds} without traffic, so idle keep-alive sockets cannot pile up.
+   */
+  readonly longLived?: (request: Request) => boolean;
+  /** Idle cut-off of ordinary connections in seconds ({@link idleTimeoutSeconds}); keep it above the longest call. */
+  readonly idleTimeoutSeconds?: number;
+}
+
+/** GETs that upgrade to a WebSocket, ask for server-sent events, or end in `/stream`; Connect streams. */
+export function isLongLivedRequest(request: Request): boolean {
+  if (request.method === "POST") return request.headers.get("content-type")?.startsWith("application/connect+") ?? false;
+  if (request.method !== "GET") return false;
+  if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return true;
+  if (request.headers.get("accept")?.includes("text/event-stream")) return true;
+  return new URL(request.url).pathname.endsWith("/stream");
+}
+
 /**
  * Listens on `hostname:port` (port 0 picks a free one); rejects when the port is taken.
  * WebSocket routes made with `platformUpgradeWebSocket()` work on the server it starts.
  */
-export async function serveHttp(fetch: Fetch, options: { port: number; hostname?: string }): Promise<HttpServer> {
+export async function serveHttp(fetch: Fetch, options: ServeOptions): Promise<HttpServer> {
   const hostname = options.hostname ?? "127.0.0.1";
+  const longLived = options.longLived ?? isLongLivedRequest;
   const g = globalThis as { Bun?: { serve(o: unknown): { port: number; stop(force?: boolean): Promise<void> | void } } };
   if (isBun() && g.Bun !== undefined) {
     const { websocket } = await import("hono/bun");
-    // Streams (server-sent events) stay open for as long as the client wants: no idle cut-off.
-    const server = g.Bun.serve({ fetch, websocket, port: options.port, hostname, idleTimeout: 0 });
+    // Ordinary requests: idle connections are closed. Streams stay open for as long as the
+    // client wants: their request lifts the cut-off for its own connection.
+    const served = (request: Request, server: { timeout(request: Request, seconds: number): void }) => {
+      if (longLived(request)) server.timeout(request, 0);
+      return fetch(request, server);
+    };
+    const server = g.Bun.serve({ fetch: served, websocket, port: options.port, hostname, idleTimeout: Math.min(255, Math.max(1, Math.ceil(options.idleTimeoutSeconds ?? idleTimeoutSeconds))) });
     // Stopping closes open connections too: a watching client must not hold up a shutdown.
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }

@@ -342,7 +342,7 @@ describe("micro sidecar", () => {
     try {
       await sidecar.waitFor(/sidecar (http:\/\/127\.0\.0\.1:\d+\/sidecar)/);
       const url = /sidecar (http:\/\/127\.0\.0\.1:\d+)\/sidecar/.exec(sidecar.output())![1]!;
-      const reply = await fetch(`${url}/sidecar/rpc`, { method: "POST", body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) });
+      const reply = await fetch(`${url}/sidecar/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) });
       expect(await reply.json()).toEqual({ message: "Hello Ada" });
       sidecar.process.kill("SIGINT");
       expect(await sidecar.exited).toBe(0);

@@ -151,13 +151,16 @@ describe("sidecar API", () => {
   });
 
   it("publishes an event and answers with its stored id", async () => {
-    const res = await post("/sidecar/events/orders.created", { order: "o-1" }, { "x-micro-source": "orders-py", "x-micro-user": "u7", "x-event-id": "e-1" });
+    // The source is the gateway's to say (here, with auth off, "sidecar"): a caller's claim is refused.
+    const claimed = await post("/sidecar/events/orders.created", { order: "o-1" }, { "x-micro-source": "gateway:admin", "x-micro-user": "u7" });
+    expect([claimed.status, (await claimed.json() as { detail: string }).detail]).toEqual([400, "header X-Micro-Source is set by the gateway, never by a caller"]);
+    const res = await post("/sidecar/events/orders.created", { order: "o-1" }, { "x-micro-user": "u7", "x-event-id": "e-1" });
     expect(res.status).toBe(201);
     const stored = await res.json() as { id: string; sequence: number };
     expect(stored.id).toBe("e-1");
     const events = [];
     for await (const e of broker.replay("orders.created")) events.push(e);
-    expect(events.map((e) => [e.id, e.source, e.user, e.sequence, JSON.parse(new TextDecoder().decode(e.data))])).toEqual([["e-1", "orders-py", "u7", stored.sequence, { order: "o-1" }]]);
+    expect(events.map((e) => [e.id, e.source, e.user, e.sequence, JSON.parse(new TextDecoder().decode(e.data))])).toEqual([["e-1", "sidecar", "u7", stored.sequence, { order: "o-1" }]]);
     const again = await post("/sidecar/events/orders.created", { order: "o-1" }, { "x-event-id": "e-1" });
     expect([again.status, (await again.json() as { duplicate: boolean }).duplicate]).toEqual([200, true]);
   });

@@ -52,7 +52,7 @@ describe("fronting an HTTP app", () => {
       const first = running.fronted!.nodeId!;
       expect(JSON.parse(new TextDecoder().decode((await quote()).data))).toEqual({ price: 42, item: "tea" });
       // The sidecar's own API over real HTTP reaches it too.
-      const viaHttp = await fetch(`${running.url}/rpc`, { method: "POST", body: JSON.stringify({ service: "legacy", endpoint: "Legacy.Quote", request: { item: "cake" } }) });
+      const viaHttp = await fetch(`${running.url}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service: "legacy", endpoint: "Legacy.Quote", request: { item: "cake" } }) });
       expect(await viaHttp.json()).toEqual({ price: 42, item: "cake" });
       for (let end = Date.now() + 5000; (await nodesOf("legacy")).length === 0 && Date.now() < end;) await Bun.sleep(20);
       expect(await nodesOf("legacy")).toEqual([first]);

@@ -23,9 +23,9 @@ describe("the sidecar in micro run's gateway", () => {
     try {
       await child.waitFor(new RegExp(`gateway http://127\\.0\\.0\\.1:${port}`));
       const base = `http://127.0.0.1:${port}`;
-      const registered = await fetch(`${base}/sidecar/registry`, { method: "POST", body: JSON.stringify({ name: "echo-app", url: app.url, endpoints: ["Echo"] }) });
+      const registered = await fetch(`${base}/sidecar/registry`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "echo-app", url: app.url, endpoints: ["Echo"] }) });
       expect(registered.status).toBe(201);
-      const reply = await fetch(`${base}/echo-app/echo`, { method: "POST", body: '{"n":1}' });
+      const reply = await fetch(`${base}/echo-app/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"n":1}' });
       expect(await reply.json()).toEqual({ echo: { n: 1 } });
       for (let end = Date.now() + 5000; (await registry.getService("echo-app")).length === 0 && Date.now() < end;) await Bun.sleep(20);
       expect((await registry.getService("echo-app")).length).toBe(1);
