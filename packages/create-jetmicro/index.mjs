@@ -71,7 +71,7 @@ next:
   npm start     # installs dependencies, generates gen/, starts NATS, services/ and the gateway
   npm test      # tests/ on the in-memory transport
 
-then: curl -d '{"name":"Ada"}' http://127.0.0.1:8080/greeter/say-hello`);
+then: curl --json '{"name":"Ada"}' http://127.0.0.1:8080/greeter/say-hello`);
   return 0;
 }
 

@@ -167,7 +167,7 @@ npm test     # the tests in tests/ (bun test, on the in-memory transport)
 Then, from another terminal:
 
 \`\`\`sh
-curl -d '{"name":"Ada"}' http://127.0.0.1:8080/greeter/say-hello
+curl --json '{"name":"Ada"}' http://127.0.0.1:8080/greeter/say-hello
 npx micro call greeter Greeter.SayHello --name Ada
 \`\`\`
 

@@ -3,6 +3,7 @@ import {
   AckPolicy,
   type Consumer,
   type ConsumerConfig,
+  type OrderedConsumerOptions,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -14,7 +15,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
-import { publishDurably } from "../nats/durable-publish.ts";
+import { publishDurably, publishFailure } from "../nats/durable-publish.ts";
 import { checkReplicas, ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import {
   assertNamespace,
@@ -308,7 +309,7 @@ async function* replayEvents(
     : replay.since !== undefined
     ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
     : { deliver_policy: DeliverPolicy.All };
-  const consumer = await js.consumers.get(stream, { filter_subjects: eventSubject(namespace, filter), ...start });
+  const consumer = await orderedConsumer(js, stream, { filter_subjects: eventSubject(namespace, filter), ...start });
   try {
     // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
     // says how many matching events are pending when it starts, and exactly those are read.
@@ -329,6 +330,29 @@ async function* replayEvents(
   } finally {
     // The server would keep the ordered consumer for 5 minutes of inactivity: one per replay.
     await consumer.delete().catch(() => undefined);
+  }
+}
+
+/** How long a replay waits for JetStream to create its consumer while the cluster elects a leader. */
+const replayStartMs = 15_000;
+
+/**
+ * An ordered consumer for a replay, asked again with backoff while the cluster cannot answer
+ * (a leader election after a node died times the request out or finds no responder), as
+ * publishes are: a replay started right after a failover must not fail for it.
+ */
+async function orderedConsumer(js: JetStreamClient, stream: string, options: Partial<OrderedConsumerOptions>): Promise<Consumer> {
+  const giveUpAt = Date.now() + replayStartMs;
+  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 500)) {
+    try {
+      return await js.consumers.get(stream, options);
+    } catch (error) {
+      const failure = publishFailure(error);
+      if (!failure.retry || Date.now() + backoff >= giveUpAt) {
+        throw new MicroError("unavailable", `replay of ${stream} could not start: ${failure.reason}`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+    }
   }
 }
 

@@ -89,7 +89,7 @@ describe("micro run", () => {
       }
       expect(topics).toEqual(["customer.login", "order.placed"]);
       await child.waitFor(new RegExp(`gateway http://127\\.0\\.0\\.1:${gatewayPort}`));
-      const http = await fetch(`http://127.0.0.1:${gatewayPort}/audit/history`, { method: "POST", body: '{"user":"run-42","limit":1}' });
+      const http = await fetch(`http://127.0.0.1:${gatewayPort}/audit/history`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"user":"run-42","limit":1}' });
       const page = await http.json() as { events: Array<{ topic: string }>; nextCursor: string };
       expect([http.status, page.events.map((e) => e.topic), page.nextCursor !== ""]).toEqual([200, ["order.placed"], true]);
       child.process.kill("SIGTERM");

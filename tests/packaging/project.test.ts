@@ -100,7 +100,7 @@ describe("jetmicro as a dependency (npm pack, npm create jetmicro, npm start, np
     started.stderr!.on("data", (chunk) => (log += chunk));
     const gateway = `http://127.0.0.1:${gatewayPort}`;
     const hello = async () => {
-      const response = await fetch(`${gateway}/greeter/say-hello`, { method: "POST", body: JSON.stringify({ name: "Ada" }) }).catch(() => undefined);
+      const response = await fetch(`${gateway}/greeter/say-hello`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Ada" }) }).catch(() => undefined);
       return response?.status === 200 ? await response.json() : undefined;
     };
     try {

@@ -92,9 +92,9 @@ describe.concurrent("a service served by another runtime", () => {
         expect(unimplemented.serviceId).toBe(nodeId!);
         // The HTTP gateway serves on this runtime too.
         await child.waitFor(new RegExp(`gateway http://127\\.0\\.0\\.1:${gatewayPort}`), startupTimeoutMs);
-        const http = await fetch(`http://127.0.0.1:${gatewayPort}/greeter/say-hello`, { method: "POST", body: '{"name":"Web"}' });
+        const http = await fetch(`http://127.0.0.1:${gatewayPort}/greeter/say-hello`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Web"}' });
         expect([http.status, await http.json()]).toEqual([200, { message: "Hello Web" }]);
-        const missing = await fetch(`http://127.0.0.1:${gatewayPort}/nobody/here`, { method: "POST", body: "{}" });
+        const missing = await fetch(`http://127.0.0.1:${gatewayPort}/nobody/here`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
         expect(missing.status).toBe(404);
         // An API service gets the HTTP request (the gateway learns its type from the registry).
         let api = await fetch(`http://127.0.0.1:${gatewayPort}/hello?name=Web`);

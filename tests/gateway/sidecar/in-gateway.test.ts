@@ -30,7 +30,9 @@ describe("the sidecar in micro run's gateway", () => {
       for (let end = Date.now() + 5000; (await registry.getService("echo-app")).length === 0 && Date.now() < end;) await Bun.sleep(20);
       expect((await registry.getService("echo-app")).length).toBe(1);
       child.process.kill("SIGTERM");
-      expect(await child.exited).toBe(0);
+      const code = await child.exited;
+      // On a failed stop, say what the child said.
+      expect({ code, output: code === 0 ? "" : child.output() }).toEqual({ code: 0, output: "" });
       for (let end = Date.now() + 5000; (await registry.getService("echo-app")).length > 0 && Date.now() < end;) await Bun.sleep(20);
       expect(await registry.getService("echo-app")).toEqual([]);
     } finally {

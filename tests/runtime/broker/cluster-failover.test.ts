@@ -3,7 +3,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
 import { connectNats } from "../../../runtime/nats/connection.ts";
 import { type NatsCluster, startNatsCluster } from "../../support/nats-cluster.ts";
-import { until } from "../../support/wait.ts";
+import { eventually, until } from "../../support/wait.ts";
 
 let cluster: NatsCluster;
 beforeAll(async () => {
@@ -17,7 +17,7 @@ describe("event publishes on an R3 cluster", () => {
     try {
       const broker = await createJetStreamBroker(nc, { replicas: 3, stream: "FAILOVER_EVENTS", namespace: "failover" });
       const jsm = await jetstreamManager(nc);
-      await until(async () => (await jsm.streams.info("FAILOVER_EVENTS")).cluster?.replicas?.length === 2, { what: "the stream's two followers", timeoutMs: 20_000 });
+      await until(async () => (await jsm.streams.info("FAILOVER_EVENTS")).cluster?.replicas?.length === 2, { what: "the stream's two followers", timeoutMs: 20_000, retryErrors: true });
       const leader = (await jsm.streams.info("FAILOVER_EVENTS")).cluster!.leader!;
       const total = 2000;
       const inFlight = 32;
@@ -41,7 +41,8 @@ describe("event publishes on an R3 cluster", () => {
       expect(killed).toBeDefined();
       expect(failures).toEqual([]);
       expect(acked).toBe(total);
-      const info = await jsm.streams.info("FAILOVER_EVENTS");
+      // JetStream API requests time out while the stream elects its new leader: ask until one answers.
+      const info = await eventually(() => jsm.streams.info("FAILOVER_EVENTS"), (i) => i.cluster?.leader !== undefined, { what: "the stream's new leader", timeoutMs: 20_000, retryErrors: true });
       expect(info.cluster?.leader).not.toBe(leader);
       // Exactly the events published, each once: the ids deduplicated every retry.
       expect(info.state.messages).toBe(total);

@@ -74,10 +74,10 @@ async function query(expr: string): Promise<Array<{ metric: Record<string, strin
 describe("metrics scraped by a real Prometheus", () => {
   it("serves /metrics in the text format Prometheus reads, with call and gateway counts", async () => {
     for (let i = 0; i < 3; i++) {
-      const r = await fetch(`http://127.0.0.1:${gateway.port}/rpc`, { method: "POST", body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) });
+      const r = await fetch(`http://127.0.0.1:${gateway.port}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) });
       expect(r.status).toBe(200);
     }
-    const missing = await fetch(`http://127.0.0.1:${gateway.port}/rpc`, { method: "POST", body: JSON.stringify({ service: "greeter", endpoint: "Greeter.Nope", request: {} }) });
+    const missing = await fetch(`http://127.0.0.1:${gateway.port}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service: "greeter", endpoint: "Greeter.Nope", request: {} }) });
     expect(missing.status).toBeGreaterThanOrEqual(400);
     const text = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
     expect(text).toContain('micro_requests_total{side="server",kind="unary",service="greeter",method="Greeter.SayHello",code="ok"} 3');
