@@ -12,6 +12,7 @@ import { MicroError } from "../runtime/errors/micro-error.ts";
 import { ClientTransport } from "../runtime/client/transport-layer.ts";
 import { EventBroker } from "../runtime/broker/layer.ts";
 import { ServiceRegistry } from "../runtime/registry/layer.ts";
+import { ClientDiscovery } from "../runtime/client/discovery-layer.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
 import { createGateway } from "../gateway/app.ts";
@@ -117,6 +118,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
     const registry = yield* ServiceRegistry;
+    const discovery = yield* ClientDiscovery;
     const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
     const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
     const nc = yield* Nats;
@@ -125,6 +127,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       namespace: config.namespace,
       broker,
       registry,
+      discovery,
       upgradeWebSocket,
       sidecar,
       ...(auth !== undefined ? { auth } : {}),

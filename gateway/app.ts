@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
-import { createDiscovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
+import { createDiscovery, type Discovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
 import { defaultNamespace } from "../runtime/protocol/mod.ts";
 import { type AuthConfig, createAuth, parseAuthConfig } from "./auth.ts";
 import { authentication } from "./authentication.ts";
@@ -57,6 +57,12 @@ export interface GatewayOptions {
    * follows the registry's watch until the registry is closed.
    */
   readonly registry?: Registry;
+  /**
+   * How calls choose nodes (with `registry`): pass one made with the routing rules
+   * (`createDiscovery({ registry, rules })`) so every route follows `micro traffic` weights.
+   * Default: discovery over `registry` without routing rules.
+   */
+  readonly discovery?: Discovery;
   /** API keys and/or JWT with per-identity rules; unset, the gateway is open (development). */
   readonly auth?: AuthConfig;
   /** Request headers passed to handlers as call metadata (by lower-case name), e.g. `["x-tenant"]`. */
@@ -124,7 +130,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
     ...(options.registry !== undefined
-      ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: createDiscovery({ registry: options.registry }) }
+      ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }) }
       : {}),
     ...(options.upgradeWebSocket !== undefined ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
     ...(options.sidecar !== undefined ? { sidecar: options.sidecar } : {}),

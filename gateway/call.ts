@@ -2,11 +2,13 @@
  * One call from the gateway to a service, JSON in and JSON out, through the protocol core:
  * the subject is built and every name in it checked by `callSubject`, the headers by
  * `requestHeaders`, so a hostile name or metadata value is `invalid_argument` before NATS.
+ * With discovery every call is routed as a typed client's is (routing-rule weights, version,
+ * labels, key); services that do not register still answer on their queue subject.
  * @module
  */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
 import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
-import { routedRequest } from "../runtime/client/routed-request.ts";
+import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */
 export interface GatewayCall {
@@ -21,10 +23,12 @@ export interface GatewayCall {
   readonly type?: ServiceType;
   /** `application/json` (default) or `application/proto`. */
   readonly contentType?: string;
-  /** Only this exact version, chosen through `discovery` (from a `/v1/...` path). */
-  readonly version?: string;
+  /** Which nodes may answer (version from a `/v1/...` path or a header, labels, key). */
+  readonly route?: RouteOptions;
   readonly discovery?: Discovery;
 }
+
+const anyNode: RouteOptions = {};
 
 /**
  * Calls a service with a JSON body and resolves with its JSON reply. The gateway has no
@@ -36,11 +40,13 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
   const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
   const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata });
   const deadline = Date.now() + call.timeoutMs;
+  const route = call.route ?? anyNode;
   try {
-    if (call.version !== undefined && call.discovery !== undefined) {
+    if (call.discovery !== undefined) {
       const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
-      return (await routedRequest(call.discovery, transport, target, { version: call.version }, call.body, h, deadline, undefined)).data;
+      return (await routedRequest(call.discovery, transport, target, route, call.body, h, deadline, undefined)).data;
     }
+    assertNoRoute(route);
     return (await transport.request(subject, call.body, h, deadline)).data;
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
@@ -48,5 +54,12 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
       throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject})`, { detail: call.service });
     }
     throw error;
+  }
+}
+
+/** Without the registry the gateway cannot choose nodes: asking it to is refused rather than ignored. */
+export function assertNoRoute(route: RouteOptions): void {
+  if (route.version !== undefined || route.labels !== undefined || route.key !== undefined) {
+    throw new MicroError("failed_precondition", "choosing a version, labels or a key needs the gateway to follow the registry");
   }
 }

@@ -45,7 +45,7 @@ export interface GatewayDeps {
   readonly registry?: Registry;
   /** The registry's services kept current (with a registry). */
   readonly index?: ServiceIndex;
-  /** Node selection for `/v1/...` paths (with a registry). */
+  /** Node selection of every call and stream (with a registry): weights, version, labels, key. */
   readonly discovery?: Discovery;
   readonly upgradeWebSocket?: UpgradeWebSocket;
   readonly sidecar?: Sidecar;

@@ -12,6 +12,7 @@ import { timeoutFrom } from "./edge-bounds.ts";
 import { timeoutHeader } from "./http-headers.ts";
 import { parseJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
+import { routeOptionsOf } from "./route-options.ts";
 
 /** An `/rpc` call: its target and the request message. */
 interface RpcCall extends AuthTarget {
@@ -42,6 +43,8 @@ export const rpcPart: GatewayPart = (deps) => {
       body: encoder.encode(JSON.stringify(call.request)),
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
+      route: routeOptionsOf((h) => c.req.header(h)),
+      ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });

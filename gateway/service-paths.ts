@@ -16,6 +16,7 @@ import { parseJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 import { resolvePath, type Route } from "./paths.ts";
 import { resolveTarget } from "./target.ts";
+import { routeOptionsOf } from "./route-options.ts";
 
 /** A path's target, with the route it was resolved from. */
 interface PathCall extends AuthTarget {
@@ -43,7 +44,8 @@ export const servicePathsPart: GatewayPart = (deps) => {
       endpoint: route.endpoint,
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
-      ...(target.version !== undefined && deps.discovery !== undefined ? { version: target.version, discovery: deps.discovery } : {}),
+      route: target.version === undefined ? routeOptionsOf((h) => c.req.header(h)) : { ...routeOptionsOf((h) => c.req.header(h)), version: target.version },
+      ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
     };
     if (target.type === "api") {
       const body = await encodeApiRequest(c.req.raw, deps.credentialHeaders);
