@@ -13,6 +13,7 @@ import { ClientTransport } from "../runtime/client/transport-layer.ts";
 import { EventBroker } from "../runtime/broker/layer.ts";
 import { ServiceRegistry } from "../runtime/registry/layer.ts";
 import { ClientDiscovery } from "../runtime/client/discovery-layer.ts";
+import { createNatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
 import { createGateway } from "../gateway/app.ts";
@@ -128,6 +129,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       broker,
       registry,
       discovery,
+      natsMicro: createNatsMicroDirectory(nc),
       upgradeWebSocket,
       sidecar,
       ...(auth !== undefined ? { auth } : {}),

@@ -22,6 +22,7 @@ import { eventsPart } from "./events.ts";
 import { healthPart } from "./health.ts";
 import { historyPart } from "./history.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart } from "./part.ts";
+import type { NatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import { rpcPart } from "./rpc.ts";
 import { createServiceIndex } from "./service-index.ts";
 import { servicePathsPart } from "./service-paths.ts";
@@ -63,6 +64,12 @@ export interface GatewayOptions {
    * Default: discovery over `registry` without routing rules.
    */
   readonly discovery?: Discovery;
+  /**
+   * Services written with other NATS libraries (nats.go `micro`, `@nats-io/services`, ...):
+   * `/rpc` and path routes reach their endpoints on the subjects their `$SRV.INFO` announces,
+   * e.g. `createNatsMicroDirectory(nc)`. Without it only jetmicro subjects are reached.
+   */
+  readonly natsMicro?: NatsMicroDirectory;
   /** API keys and/or JWT with per-identity rules; unset, the gateway is open (development). */
   readonly auth?: AuthConfig;
   /** Request headers passed to handlers as call metadata (by lower-case name), e.g. `["x-tenant"]`. */
@@ -132,6 +139,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     ...(options.registry !== undefined
       ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }) }
       : {}),
+    ...(options.natsMicro !== undefined ? { natsMicro: options.natsMicro } : {}),
     ...(options.upgradeWebSocket !== undefined ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
     ...(options.sidecar !== undefined ? { sidecar: options.sidecar } : {}),
     ...(options.actors !== undefined ? { actors: options.actors } : {}),

@@ -7,7 +7,8 @@
  * @module
  */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, isEndpoint, jsonContentType, requestHeaders, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import type { NatsMicroDirectory, NatsMicroEndpoint } from "../runtime/registry/nats-micro-endpoints.ts";
 import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */
@@ -26,6 +27,13 @@ export interface GatewayCall {
   /** Which nodes may answer (version from a `/v1/...` path or a header, labels, key). */
   readonly route?: RouteOptions;
   readonly discovery?: Discovery;
+  /**
+   * Services of other NATS libraries: when no registered version has the endpoint, an
+   * instance announcing an endpoint named one of `natsMicroNames` (default: the endpoint) in
+   * its `$SRV.INFO` is called on the subject it announces.
+   */
+  readonly natsMicro?: NatsMicroDirectory;
+  readonly natsMicroNames?: readonly string[];
 }
 
 const anyNode: RouteOptions = {};
@@ -37,10 +45,15 @@ const anyNode: RouteOptions = {};
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
   const type = call.type ?? "srv";
-  const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
   const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata });
   const deadline = Date.now() + call.timeoutMs;
   const route = call.route ?? anyNode;
+  const foreign = await natsMicroEndpoint(call);
+  if (foreign !== undefined) return (await transport.request(foreign.subject, call.body, h, deadline)).data;
+  if (!isEndpoint(call.endpoint) && call.natsMicro !== undefined) {
+    throw new MicroError("not_found", `no service ${call.service} announces an endpoint "${shown(call.endpoint)}" (in $SRV.INFO)`, { detail: call.endpoint });
+  }
+  const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
   try {
     if (call.discovery !== undefined) {
       const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
@@ -55,6 +68,16 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
     }
     throw error;
   }
+}
+
+/** The announced endpoint of a NATS service to call instead, when no registered version has the endpoint. */
+async function natsMicroEndpoint(call: GatewayCall): Promise<NatsMicroEndpoint | undefined> {
+  if (call.natsMicro === undefined || call.type === "api" || call.namespace.includes(".")) return undefined;
+  if (isEndpoint(call.endpoint) && call.discovery !== undefined) {
+    const services = call.discovery.cached(call.namespace, call.service) ?? (await call.discovery.load(call.namespace, call.service));
+    if (services.some((s) => s.endpoints.some((e) => e.name === call.endpoint || e.fullName === call.endpoint))) return undefined;
+  }
+  return call.natsMicro.find(call.service, call.natsMicroNames ?? [call.endpoint], call.route?.version);
 }
 
 /** Without the registry the gateway cannot choose nodes: asking it to is refused rather than ignored. */

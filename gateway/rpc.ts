@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { MicroError } from "../runtime/mod.ts";
-import { callSubject, shown } from "../runtime/protocol/mod.ts";
+import { callSubject, isToken, shown } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { callJson } from "./call.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
@@ -30,8 +30,10 @@ export const rpcPart: GatewayPart = (deps) => {
     }
     const namespace = typeof body.namespace === "string" ? body.namespace : deps.namespace;
     if (!deps.rpcNamespaces.has(namespace)) throw new MicroError("permission_denied", `/rpc may not call namespace "${shown(namespace)}"`);
-    // Every name is checked as the subject is built: a hostile one is a 400 before NATS.
-    callSubject({ namespace, service: body.service, endpoint: body.endpoint });
+    // Every name is checked as the subject is built: a hostile one is a 400 before NATS. An
+    // endpoint of a service in another NATS library is one token (`Stock`), found in $SRV.INFO.
+    if (deps.natsMicro !== undefined && isToken(body.endpoint)) callSubject({ namespace, service: body.service, endpoint: "Endpoint.Name" });
+    else callSubject({ namespace, service: body.service, endpoint: body.endpoint });
     return { namespace, service: body.service, endpoint: body.endpoint, request: body.request ?? {} };
   };
   return new Hono<GatewayEnv>().post("/rpc", deps.authorize(rpcCall), async (c) => {
@@ -44,6 +46,7 @@ export const rpcPart: GatewayPart = (deps) => {
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
       route: routeOptionsOf((h) => c.req.header(h)),
+      ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro } : {}),
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });

@@ -46,6 +46,8 @@ export const servicePathsPart: GatewayPart = (deps) => {
       metadata: c.var.metadata,
       route: target.version === undefined ? routeOptionsOf((h) => c.req.header(h)) : { ...routeOptionsOf((h) => c.req.header(h)), version: target.version },
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
+      // A NATS service of another library names endpoints by one word: `/inventory/stock` reaches `Stock`.
+      ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro, natsMicroNames: [route.endpoint, route.endpoint.split(".").at(-1)!] } : {}),
     };
     if (target.type === "api") {
       const body = await encodeApiRequest(c.req.raw, deps.credentialHeaders);

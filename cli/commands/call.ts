@@ -10,7 +10,8 @@ import { connection, connectionFlags } from "../flags.ts";
 import { printJson } from "../output.ts";
 import { action, opt, parseJsonArgument, remote, withSession } from "../session.ts";
 import { parseDuration } from "../time.ts";
-import { findService } from "./describe.ts";
+import { findService, isNatsMicroVersion } from "./describe.ts";
+import { isCallableSubject } from "../../runtime/registry/nats-micro-endpoints.ts";
 import { requestWithFields } from "../field-flags.ts";
 
 /** Flags `call` itself knows; any other `--x value` is a request field (see `field-flags.ts`). */
@@ -18,7 +19,7 @@ export const callFlags = new Set(["nats-url", "namespace", "config", "metadata",
 
 export const callCommand = Command.make("call", {
   service: Argument.String("service").pipe(Argument.withDescription("service name, e.g. greeter")),
-  endpoint: Argument.String("endpoint").pipe(Argument.withDescription("endpoint, e.g. Greeter.SayHello")),
+  endpoint: Argument.String("endpoint").pipe(Argument.withDescription("endpoint, e.g. Greeter.SayHello, greeter.v1.Greeter/SayHello, or Stock of a NATS service in another language")),
   request: Argument.String("json").pipe(Argument.optional, Argument.withDescription("the request as JSON (default {})")),
   field: Flag.KeyValuePair("field").pipe(Flag.optional, Flag.withAlias("f"), Flag.withDescription("a request field, name=value (or simply --name value)")),
   metadata: Flag.KeyValuePair("metadata").pipe(Flag.optional, Flag.withAlias("m"), Flag.withDescription("metadata sent with the call, k=v (repeatable)")),
@@ -36,26 +37,34 @@ export const callCommand = Command.make("call", {
       }
       const timeout = opt(input.timeout);
       const versions = await findService(session, input.service);
-      const endpoint = versions.flatMap((v) => v.endpoints).find((e) => e.name === input.endpoint);
+      const version = opt(input.version);
+      // A registered endpoint by `Greeter.SayHello` or its proto full name `greeter.v1.Greeter/SayHello`,
+      // else one a NATS service of another library announces (`Stock` on `inventory.Stock`).
+      const registered = versions.filter((v) => !isNatsMicroVersion(v));
+      const known = registered.flatMap((v) => v.endpoints).find((e) => e.name === input.endpoint || e.fullName === input.endpoint);
+      const foreign = known !== undefined ? undefined : versions
+        .filter((v) => isNatsMicroVersion(v) && (version === undefined || v.version === version))
+        .flatMap((v) => v.endpoints).find((e) => e.name === input.endpoint && isCallableSubject(e.fullName));
+      const endpoint = known ?? foreign;
       if (endpoint === undefined) {
         const known = [...new Set(versions.flatMap((v) => v.endpoints.map((e) => e.name)))];
         throw new MicroError("not_found", `unknown endpoint "${input.endpoint}" of ${input.service} (endpoints: ${known.join(", ") || "none"})`, { detail: input.endpoint });
       }
       const fields = requestWithFields(endpoint, request as Record<string, unknown>, opt(input.field) ?? {});
-      const version = opt(input.version);
       // Parsed before the call: a bad --timeout is the user's input (exit 2), not the service's answer.
       const timeoutMs = timeout === undefined ? undefined : parseDuration("--timeout", timeout);
       if (timeoutMs !== undefined && timeoutMs < 1) throw new MicroError("invalid_argument", `--timeout must be at least 1ms, got "${timeout}"`, { detail: "--timeout" });
       const reply = await remote(callJson(session.transport, {
         namespace: session.settings.namespace,
         service: input.service,
-        endpoint: input.endpoint,
+        endpoint: endpoint.name,
+        ...(foreign !== undefined ? { subject: foreign.fullName } : {}),
         request: fields,
         timeoutMs,
         metadata: opt(input.metadata),
-        version,
+        version: foreign === undefined ? version : undefined,
         node: opt(input.node),
-      }, opt(input.node) === undefined ? await session.discovery() : undefined));
+      }, opt(input.node) === undefined && foreign === undefined ? await session.discovery() : undefined));
       printJson(reply);
     })),
 ).pipe(
