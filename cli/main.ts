@@ -18,7 +18,7 @@ import { streamCommand, streamFlags } from "./commands/stream.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { trafficCommand } from "./commands/traffic.ts";
 import { replayCommand } from "./commands/replay.ts";
-import { runServicesCommand } from "./commands/run.ts";
+import { gatewayCommand, runServicesCommand } from "./commands/run.ts";
 import { subscribeCommand } from "./commands/subscribe.ts";
 import { servicesCommand } from "./commands/services.ts";
 import { sidecarCommand, sidecarMain } from "./commands/sidecar.ts";
@@ -29,6 +29,7 @@ const micro = Command.make("micro").pipe(
   Command.withDescription("jetmicro: run, inspect and call services and events on NATS JetStream"),
   Command.withSubcommands([
     runServicesCommand,
+    gatewayCommand,
     servicesCommand,
     describeCommand,
     callCommand,

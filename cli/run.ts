@@ -25,7 +25,10 @@ import { Nats } from "../runtime/nats/connection.ts";
 import { listActors } from "../runtime/actor/status.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
-export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean; sources?: SettingSources } = {}): Promise<number> {
+export async function runCommand(
+  overrides: Partial<RunnerConfig> = {},
+  options: { watch?: boolean; sources?: SettingSources; gatewayOnly?: boolean } = {},
+): Promise<number> {
   let config: RunnerConfig;
   let auth: AuthConfig | undefined;
   try {
@@ -37,18 +40,24 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
     return 1;
   }
   const log = config.log;
+  if (options.gatewayOnly && config.gatewayPort === 0) {
+    console.error("micro gateway: MICRO_GATEWAY_PORT is 0 (no gateway); set a port, e.g. --port 8080");
+    return 1;
+  }
   if (options.watch) return runWatched(config, auth);
   const releaseStdin = exitWithParent();
 
   const program = Effect.gen(function* () {
     const stopRequested = yield* shutdownRequested;
-    const running = yield* startServices(config);
+    // `micro gateway`: the gateway alone, so gateways and services scale on their own.
+    const running = options.gatewayOnly ? yield* gatewayOnlyStart : yield* startServices(config);
     report(running, log);
-    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
-    if (running.instances.length === 0) {
+    const gatewayUp = config.gatewayPort !== 0 && (yield* startGateway(config, auth, log));
+    if (running.instances.length === 0 && !gatewayUp) {
       log("no service is running; add a module to services/ (see README)");
       return 1;
     }
+    if (running.instances.length === 0 && !options.gatewayOnly) log(`no service in ${config.servicesDir}/: serving the gateway alone`);
     const signal = yield* Deferred.await(stopRequested);
     log(`${signal}: stopping (in-flight calls finish first)`);
     return 0;
@@ -91,6 +100,12 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
   }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
   return runToExit(program, log);
 }
+
+/** What `micro gateway` runs besides the gateway: nothing, on the NATS found or started. */
+const gatewayOnlyStart = Effect.gen(function* () {
+  const server = yield* NatsServer;
+  return { natsUrl: server.url, natsStartedHere: server.startedHere, instances: [], failures: [] } satisfies RunningServices;
+});
 
 /** A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope closes. */
 const shutdownRequested = Effect.gen(function* () {
@@ -146,6 +161,10 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       Effect.tryPromise({ try: () => serveHttp(app.fetch, { port: config.gatewayPort, hostname: config.gatewayHost }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
     );
-    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
-    else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
+    if (server._tag !== "Success") {
+      log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
+      return false;
+    }
+    log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl -d '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    return true;
   });
