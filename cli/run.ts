@@ -153,6 +153,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayCorsOrigins !== undefined ? { corsOrigins: config.gatewayCorsOrigins } : {}),
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
+      ...(config.gatewayEmitDefaults === true ? { emitDefaults: true } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
       // The dashboard's actors panel: each actor type's nodes, shards and active keys.
       actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),

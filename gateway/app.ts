@@ -41,6 +41,12 @@ export interface GatewayOptions {
   readonly rpcNamespaces?: readonly string[];
   /** Call timeout in ms (10000); a request may lower it with `X-Micro-Timeout`. */
   readonly timeoutMs?: number;
+  /**
+   * JSON replies of `/rpc` and path routes carry default-valued fields (`0`, `""`, `false`,
+   * `[]`) too (false): protobuf JSON leaves them out. A request may ask either way with
+   * `X-Micro-Emit-Defaults` or `?emit_defaults=`.
+   */
+  readonly emitDefaults?: boolean;
   /** Largest request body in bytes (1 MiB); never more than `natsMaxPayload` allows. */
   readonly maxBodyBytes?: number;
   /** The NATS server's max payload (`nc.info.max_payload`): bodies that could not travel get 413 here. */
@@ -133,6 +139,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     namespace,
     rpcNamespaces: new Set(options.rpcNamespaces ?? [namespace]),
     timeoutMs,
+    emitDefaults: options.emitDefaults ?? false,
     credentialHeaders: auth?.credentialHeaders ?? [],
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),

@@ -34,6 +34,8 @@ export interface GatewayCall {
    */
   readonly natsMicro?: NatsMicroDirectory;
   readonly natsMicroNames?: readonly string[];
+  /** Ask the service for default-valued fields in its JSON reply too. */
+  readonly emitDefaults?: boolean;
 }
 
 const anyNode: RouteOptions = {};
@@ -45,7 +47,7 @@ const anyNode: RouteOptions = {};
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
   const type = call.type ?? "srv";
-  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata });
+  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata, emitDefaults: call.emitDefaults });
   const deadline = Date.now() + call.timeoutMs;
   const route = call.route ?? anyNode;
   const foreign = await natsMicroEndpoint(call);

@@ -42,6 +42,8 @@ export interface GatewayDeps {
   readonly rpcNamespaces: ReadonlySet<string>;
   /** Longest call, in ms; a request may lower it. */
   readonly timeoutMs: number;
+  /** JSON replies carry default-valued fields unless a request says otherwise. */
+  readonly emitDefaults: boolean;
   readonly broker?: JetStreamBroker;
   readonly registry?: Registry;
   /** The registry's services kept current (with a registry). */

@@ -13,6 +13,7 @@ import { timeoutHeader } from "./http-headers.ts";
 import { parseJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 import { routeOptionsOf } from "./route-options.ts";
+import { emitDefaultsOf } from "./emit-defaults.ts";
 
 /** An `/rpc` call: its target and the request message. */
 interface RpcCall extends AuthTarget {
@@ -46,6 +47,7 @@ export const rpcPart: GatewayPart = (deps) => {
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
       route: routeOptionsOf((h) => c.req.header(h)),
+      emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
       ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro } : {}),
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
     });

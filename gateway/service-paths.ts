@@ -17,6 +17,7 @@ import type { GatewayEnv, GatewayPart } from "./part.ts";
 import { resolvePath, type Route } from "./paths.ts";
 import { resolveTarget } from "./target.ts";
 import { routeOptionsOf } from "./route-options.ts";
+import { emitDefaultsOf } from "./emit-defaults.ts";
 
 /** A path's target, with the route it was resolved from. */
 interface PathCall extends AuthTarget {
@@ -44,6 +45,7 @@ export const servicePathsPart: GatewayPart = (deps) => {
       endpoint: route.endpoint,
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
+      emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
       route: target.version === undefined ? routeOptionsOf((h) => c.req.header(h)) : { ...routeOptionsOf((h) => c.req.header(h)), version: target.version },
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
       // A NATS service of another library names endpoints by one word: `/inventory/stock` reaches `Stock`.

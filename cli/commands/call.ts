@@ -15,7 +15,7 @@ import { isCallableSubject } from "../../runtime/registry/nats-micro-endpoints.t
 import { requestWithFields } from "../field-flags.ts";
 
 /** Flags `call` itself knows; any other `--x value` is a request field (see `field-flags.ts`). */
-export const callFlags = new Set(["nats-url", "namespace", "config", "metadata", "m", "timeout", "t", "version", "node", "field", "f", "help", "h"]);
+export const callFlags = new Set(["nats-url", "namespace", "config", "metadata", "m", "timeout", "t", "version", "node", "field", "f", "emit-defaults", "help", "h"]);
 
 export const callCommand = Command.make("call", {
   service: Argument.String("service").pipe(Argument.withDescription("service name, e.g. greeter")),
@@ -25,6 +25,7 @@ export const callCommand = Command.make("call", {
   metadata: Flag.KeyValuePair("metadata").pipe(Flag.optional, Flag.withAlias("m"), Flag.withDescription("metadata sent with the call, k=v (repeatable)")),
   timeout: Flag.String("timeout").pipe(Flag.optional, Flag.withAlias("t"), Flag.withDescription("give up after this long (default 10s): 500ms, 30s, 2m")),
   version: Flag.String("version").pipe(Flag.optional, Flag.withDescription("call a node of this version only")),
+  emitDefaults: Flag.Boolean("emit-defaults").pipe(Flag.withDefault(false), Flag.withDescription("print fields at their default values too (0, \"\", false, [])")),
   node: Flag.String("node").pipe(Flag.optional, Flag.withDescription("call this node only (ids in: micro describe <service>)")),
   ...connectionFlags,
 }, (input) =>
@@ -60,6 +61,7 @@ export const callCommand = Command.make("call", {
         endpoint: endpoint.name,
         ...(foreign !== undefined ? { subject: foreign.fullName } : {}),
         request: fields,
+        emitDefaults: input.emitDefaults,
         timeoutMs,
         metadata: opt(input.metadata),
         version: foreign === undefined ? version : undefined,

@@ -25,6 +25,8 @@ export interface JsonCall {
    * `$SRV.INFO` announces it (see `createNatsMicroDirectory`). `endpoint` then only names it.
    */
   readonly subject?: string;
+  /** Ask for default-valued fields in the reply too (`0`, `""`, `false`, `[]`). */
+  readonly emitDefaults?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function callJson(transport: Transport, call: JsonCall, discovery?:
   const timeoutMs = call.timeoutMs ?? 10_000;
   if (!Number.isInteger(timeoutMs)) throw new MicroError("invalid_argument", `timeout must be a whole number of ms above 0, got ${timeoutMs}`, { detail: "timeout" });
   assertTimeout(timeoutMs, "timeout");
-  const headers = requestHeaders({ contentType: jsonContentType, timeoutMs, metadata: call.metadata });
+  const headers = requestHeaders({ contentType: jsonContentType, timeoutMs, metadata: call.metadata, emitDefaults: call.emitDefaults });
   const data = new TextEncoder().encode(JSON.stringify(call.request));
   const deadline = Date.now() + timeoutMs;
 

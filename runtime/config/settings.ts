@@ -42,6 +42,8 @@ export interface Settings {
   readonly gatewayRpcNamespaces?: readonly string[];
   /** The sidecar API at the gateway's `/sidecar` (`MICRO_GATEWAY_SIDECAR=1`); off by default. */
   readonly gatewaySidecar?: boolean;
+  /** JSON replies of the gateway carry default-valued fields too (`MICRO_GATEWAY_EMIT_DEFAULTS=1`); off by default. */
+  readonly gatewayEmitDefaults?: boolean;
   /** Metadata of the nodes this process starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms (`MICRO_REGISTRY_TTL_MS`, 15000). */
@@ -84,6 +86,7 @@ export const settingTable = {
   gatewayTimeoutMs: { variable: "MICRO_GATEWAY_TIMEOUT_MS", key: "gatewayTimeoutMs", file: "number" },
   gatewayRpcNamespaces: { variable: "MICRO_GATEWAY_RPC_NAMESPACES", key: "gatewayRpcNamespaces", file: "list" },
   gatewaySidecar: { variable: "MICRO_GATEWAY_SIDECAR", key: "gatewaySidecar", file: "flag" },
+  gatewayEmitDefaults: { variable: "MICRO_GATEWAY_EMIT_DEFAULTS", key: "gatewayEmitDefaults", file: "flag" },
   nodeMetadata: { variable: "MICRO_NODE_METADATA", key: "nodeMetadata", file: "pairs" },
   registryTtlMs: { variable: "MICRO_REGISTRY_TTL_MS", key: "registryTtlMs", file: "number" },
   drainTimeoutMs: { variable: "MICRO_DRAIN_TIMEOUT_MS", key: "drainTimeoutMs", file: "number" },
@@ -137,6 +140,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     gatewayTimeoutMs: whole("gatewayTimeoutMs", 10_000, 1),
     gatewayRpcNamespaces: namespaces(text("gatewayRpcNamespaces"), label("gatewayRpcNamespaces"), namespace),
     gatewaySidecar: text("gatewaySidecar") === "1",
+    gatewayEmitDefaults: text("gatewayEmitDefaults") === "1",
     nodeMetadata: pairs(text("nodeMetadata"), label("nodeMetadata")),
     registryTtlMs: whole("registryTtlMs", 15_000, 1000),
     drainTimeoutMs: whole("drainTimeoutMs", 10_000),

@@ -21,6 +21,11 @@ export const timeoutHeader = "Micro-Timeout";
 export const metadataPrefix = "Micro-Meta-";
 /** The service instance that made the call, when it was made from a handler. */
 export const fromHeader = "Micro-From";
+/**
+ * `1` asks a JSON reply to carry fields at their default values too (`0`, `""`, `false`,
+ * `[]`): protobuf JSON leaves them out unless asked, and only the service can ask its encoder.
+ */
+export const emitDefaultsHeader = "Micro-Emit-Defaults";
 
 // ---- Errors (unary replies, stream error frames and actor replies alike) -----------------
 

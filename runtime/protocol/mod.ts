@@ -17,6 +17,7 @@ export {
   errorCodeHeader,
   eventHeaders,
   frameHeader,
+  emitDefaultsHeader,
   fromHeader,
   heartbeatHeader,
   jsonContentType,

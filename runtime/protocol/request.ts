@@ -5,7 +5,7 @@
  * @module
  */
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
-import { contentTypeHeader, fromHeader, metadataPrefix, timeoutHeader } from "./headers.ts";
+import { contentTypeHeader, emitDefaultsHeader, fromHeader, metadataPrefix, timeoutHeader } from "./headers.ts";
 import { assertMetadata } from "./metadata.ts";
 
 /** What a request's headers say. */
@@ -20,6 +20,8 @@ export interface RequestHeaderInit {
   readonly moreMetadata?: Readonly<Record<string, string>>;
   /** The calling instance, when the call is made from a handler. */
   readonly from?: string;
+  /** Ask a JSON reply to carry default-valued fields too ({@link emitDefaultsHeader}). */
+  readonly emitDefaults?: boolean;
 }
 
 /**
@@ -41,5 +43,6 @@ export function requestHeaders(init: RequestHeaderInit): MsgHdrs {
     for (const key in metadata) h.append(metadataPrefix + key, metadata[key]!);
   }
   if (init.from !== undefined) h.append(fromHeader, init.from);
+  if (init.emitDefaults === true) h.append(emitDefaultsHeader, "1");
   return h;
 }
