@@ -10,6 +10,7 @@ import { assertTopic, MicroError, type StoredEvent } from "../runtime/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
 import { eventJson } from "./event-json.ts";
+import { parseTimePoint } from "../runtime/config/time.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
@@ -52,7 +53,7 @@ export const eventsPart: GatewayPart = (deps) => {
     return c.json(result, result.duplicate ? 200 : 201);
   });
 
-  // GET /events/{filter}/replay?since=ms&from=seq&limit=n: history in order, as JSON.
+  // GET /events/{filter}/replay?since=ms|2h|ISO&from=seq&limit=n: history in order, as JSON.
   app.get("/events/:filter/replay", deps.authorize(events("filter", true)), async (c) => {
     const filter = c.var.target.endpoint;
     const limit = numberParam(c.req.query("limit"), "limit", 1000);
@@ -61,7 +62,7 @@ export const eventsPart: GatewayPart = (deps) => {
     const from = c.req.query("from");
     const events: Record<string, unknown>[] = [];
     const replay = broker.replay(filter, {
-      ...(since !== undefined ? { since: numberParam(since, "since", 0) } : {}),
+      ...(since !== undefined ? { since: timeParam(since, "since") } : {}),
       ...(from !== undefined ? { fromSequence: numberParam(from, "from", 1) } : {}),
     });
     for await (const e of replay) {
@@ -103,6 +104,16 @@ export function clientGone(stream: StreamingApi): Promise<void> {
 }
 
 /** A whole-number query parameter, `fallback` when absent; `invalid_argument` otherwise. */
+/**
+ * A point in time from a query parameter, as the CLI reads one: epoch ms, a duration ago
+ * (`2h`, `30m`, `1d`) or an ISO time; `invalid_argument` naming `name` otherwise.
+ */
+export function timeParam(raw: string, name: string): number {
+  if (/^\d{1,16}$/.test(raw)) return Number(raw);
+  if (raw.length > 64) throw new MicroError("invalid_argument", `${name} is longer than 64 characters`, { detail: name });
+  return parseTimePoint(name, raw);
+}
+
 export function numberParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

@@ -9,7 +9,7 @@ import { MicroError } from "../../runtime/errors/micro-error.ts";
 import { connection, connectionFlags } from "../flags.ts";
 import { printJson } from "../output.ts";
 import { action, opt, parseJsonArgument, remote, withSession } from "../session.ts";
-import { parseDuration } from "../time.ts";
+import { parseDuration } from "../../runtime/config/time.ts";
 import { findService, isNatsMicroVersion } from "./describe.ts";
 import { isCallableSubject } from "../../runtime/registry/nats-micro-endpoints.ts";
 import { requestWithFields } from "../field-flags.ts";
