@@ -55,6 +55,13 @@ const micro = Command.make("micro").pipe(
 const ownFlags: Record<string, ReadonlySet<string>> = { call: callFlags, stream: streamFlags };
 const argv = (args: string[]) => (args[0] !== undefined && ownFlags[args[0]] !== undefined ? [args[0], ...fieldFlagsToPairs(args.slice(1), ownFlags[args[0]]!)] : args);
 
+// `micro replay ... | head -1`: once the reader is gone, stop quietly as Unix tools do,
+// instead of dying with an EPIPE stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode === undefined || process.exitCode === 0 ? 0 : Number(process.exitCode));
+  throw error;
+});
+
 const program = Command.runWith(micro, { version })(argv(process.argv.slice(2))).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
 const args = process.argv.slice(2);
 if (args.includes("--wizard")) {
