@@ -3,7 +3,7 @@
  * versions, every gateway route (path, `/rpc`, Connect unary, Connect stream, WebSocket
  * stream) and every nested `ctx.client()` call splits within ±5 % over 1,000 calls.
  */
-import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { beforeAll, describe, expect, it } from "bun:test";
 import { createGateway } from "../../gateway/app.ts";
 import { Counter } from "../../gen/counter/v1/counter_pb.ts";
 import { Greeter } from "../../gen/greeter/v1/greeter_pb.ts";
@@ -70,8 +70,6 @@ beforeAll(async () => {
   teardown(() => server.close());
   fetchGateway = (path, init) => Promise.resolve(app.fetch(new Request(`http://gw${path}`, init)));
 });
-
-afterAll(() => undefined);
 
 /** Calls `answer` {@link calls} times, `parallel` at a time, and counts the answers. */
 async function tally(answer: () => Promise<string>, parallel = 20): Promise<Record<string, number>> {
