@@ -19,7 +19,7 @@ import { streamCommand, streamFlags } from "./commands/stream.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { trafficCommand } from "./commands/traffic.ts";
 import { replayCommand } from "./commands/replay.ts";
-import { runServicesCommand } from "./commands/run.ts";
+import { gatewayCommand, runServicesCommand } from "./commands/run.ts";
 import { subscribeCommand } from "./commands/subscribe.ts";
 import { servicesCommand } from "./commands/services.ts";
 import { sidecarCommand, sidecarMain } from "./commands/sidecar.ts";
@@ -30,6 +30,7 @@ const micro = Command.make("micro").pipe(
   Command.withDescription("jetmicro: run, inspect and call services and events on NATS JetStream"),
   Command.withSubcommands([
     runServicesCommand,
+    gatewayCommand,
     servicesCommand,
     describeCommand,
     callCommand,
@@ -54,6 +55,13 @@ const micro = Command.make("micro").pipe(
 /** `call`'s and `stream`'s request-field flags (`--name Ada`) become `--field name=Ada` for the parser. */
 const ownFlags: Record<string, ReadonlySet<string>> = { call: callFlags, stream: streamFlags };
 const argv = (args: string[]) => (args[0] !== undefined && ownFlags[args[0]] !== undefined ? [args[0], ...fieldFlagsToPairs(args.slice(1), ownFlags[args[0]]!)] : args);
+
+// `micro replay ... | head -1`: once the reader is gone, stop quietly as Unix tools do,
+// instead of dying with an EPIPE stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode === undefined || process.exitCode === 0 ? 0 : Number(process.exitCode));
+  throw error;
+});
 
 const program = Command.runWith(micro, { version })(argv(process.argv.slice(2))).pipe(Effect.provide(cliPresentation), Effect.provide(cliEnvironment));
 const args = process.argv.slice(2);

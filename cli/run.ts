@@ -12,10 +12,12 @@ import { MicroError } from "../runtime/errors/micro-error.ts";
 import { ClientTransport } from "../runtime/client/transport-layer.ts";
 import { EventBroker } from "../runtime/broker/layer.ts";
 import { ServiceRegistry } from "../runtime/registry/layer.ts";
+import { ClientDiscovery } from "../runtime/client/discovery-layer.ts";
+import { createNatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
 import { createGateway } from "../gateway/app.ts";
-import type { Observability } from "../runtime/observability/setup.ts";
+import { type Observability, observabilityFrom } from "../runtime/observability/setup.ts";
 import { NatsServer } from "../runtime/nats/server-layer.ts";
 import { redactNatsUrl } from "../runtime/nats/connect-options.ts";
 import { exitWithParent, Supervisor } from "./watch.ts";
@@ -27,7 +29,10 @@ import { Nats } from "../runtime/nats/connection.ts";
 import { listActors } from "../runtime/actor/status.ts";
 
 /** Runs until SIGINT/SIGTERM, then stops everything cleanly. Resolves with the exit code. */
-export async function runCommand(overrides: Partial<RunnerConfig> = {}, options: { watch?: boolean; sources?: SettingSources } = {}): Promise<number> {
+export async function runCommand(
+  overrides: Partial<RunnerConfig> = {},
+  options: { watch?: boolean; sources?: SettingSources; gatewayOnly?: boolean } = {},
+): Promise<number> {
   let config: RunnerConfig;
   let auth: AuthConfig | undefined;
   try {
@@ -41,19 +46,25 @@ export async function runCommand(overrides: Partial<RunnerConfig> = {}, options:
     return 1;
   }
   const log = config.log;
+  if (options.gatewayOnly && config.gatewayPort === 0) {
+    console.error("micro gateway: MICRO_GATEWAY_PORT is 0 (no gateway); set a port, e.g. --port 8080");
+    return 1;
+  }
   if (options.watch) return runWatched(config, auth);
   const releaseStdin = exitWithParent();
 
   const program = Effect.gen(function* () {
     const stopRequested = yield* shutdownRequested(config);
-    const running = yield* startServices(config);
+    // `micro gateway`: the gateway alone, so gateways and services scale on their own.
+    const running = options.gatewayOnly ? yield* gatewayOnlyStart(config) : yield* startServices(config);
     report(running, log);
-    if (running.metricsUrl !== undefined) log(`metrics ${running.metricsUrl}`);
-    if (config.gatewayPort !== 0) yield* startGateway(config, auth, log, running.observability);
-    if (running.instances.length === 0) {
+    if ("metricsUrl" in running && running.metricsUrl !== undefined) log(`metrics ${running.metricsUrl}`);
+    const gatewayUp = config.gatewayPort !== 0 && (yield* startGateway(config, auth, log, running.observability));
+    if (running.instances.length === 0 && !gatewayUp) {
       log("no service is running; add a module to services/ (see README)");
       return 1;
     }
+    if (running.instances.length === 0 && !options.gatewayOnly) log(`no service in ${config.servicesDir}/: serving the gateway alone`);
     const signal = yield* Deferred.await(stopRequested);
     log(`${signal}: stopping (in-flight calls finish first)`);
     return 0;
@@ -97,6 +108,15 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
   return runToExit(program, log);
 }
 
+/** What `micro gateway` runs besides the gateway: nothing, on the NATS found or started. */
+const gatewayOnlyStart = (config: RunnerConfig) => Effect.gen(function* () {
+  const server = yield* NatsServer;
+  // The gateway's own traces, metrics and request log, as when it runs beside services.
+  const observability = yield* Effect.promise(() => observabilityFrom(config, { serviceName: "jetmicro-gateway" }));
+  yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
+  return { natsUrl: server.url, natsStartedHere: server.startedHere, instances: [], failures: [], observability } satisfies RunningServices;
+});
+
 /**
  * A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope
  * closes. The stop it starts is bounded: drainTimeoutMs plus a second, NATS or not.
@@ -131,6 +151,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
     const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
     const registry = yield* ServiceRegistry;
+    const discovery = yield* ClientDiscovery;
     const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
     const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
     const nc = yield* Nats;
@@ -139,6 +160,8 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       namespace: config.namespace,
       broker,
       registry,
+      discovery,
+      natsMicro: createNatsMicroDirectory(nc),
       upgradeWebSocket,
       sidecar,
       ...(auth !== undefined ? { auth } : {}),
@@ -147,6 +170,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayCorsOrigins !== undefined ? { corsOrigins: config.gatewayCorsOrigins } : {}),
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
+      ...(config.gatewayEmitDefaults === true ? { emitDefaults: true } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
       ...(config.gatewayAllowedHosts !== undefined ? { allowedHosts: config.gatewayAllowedHosts } : {}),
       // The dashboard's actors panel: each actor type's nodes, shards and active keys.
@@ -163,6 +187,10 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       }), catch: (e) => e as Error }).pipe(Effect.result),
       (result) => (result._tag === "Success" ? Effect.promise(() => result.success.close()) : Effect.void),
     );
-    if (server._tag === "Success") log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl --json '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
-    else log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
+    if (server._tag !== "Success") {
+      log(`gateway not started: ${server.failure.message} (set MICRO_GATEWAY_PORT)`);
+      return false;
+    }
+    log(`gateway http://${config.gatewayHost}:${server.success.port}${auth !== undefined ? ` (auth from ${config.gatewayAuthFile})` : ""} (try: curl --json '{"name":"Ada"}' http://127.0.0.1:${server.success.port}/greeter/say-hello)`);
+    return true;
   });

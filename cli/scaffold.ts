@@ -5,23 +5,41 @@
  */
 import { MicroError } from "../runtime/errors/micro-error.ts";
 
-/** Lowercase letters and digits, starting with a letter: a proto package, a file and a service name at once. */
+/**
+ * Kebab-case as the runtime names services (`inventory`, `user-profile`): lowercase words of
+ * letters and digits joined by "-", starting with a letter, at most 40 characters.
+ */
 export function assertNewServiceName(name: string): void {
-  if (!/^[a-z][a-z0-9]{0,39}$/.test(name)) {
-    throw new MicroError("invalid_argument", `service name "${name}" must be lowercase letters and digits, starting with a letter (e.g. inventory)`, { detail: "name" });
+  if (name.length > 40 || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(name)) {
+    throw new MicroError(
+      "invalid_argument",
+      `service name "${name.slice(0, 60)}" must be lowercase letters and digits, words joined by "-", starting with a letter, at most 40 characters (e.g. inventory, user-profile)`,
+      { detail: "name" },
+    );
   }
 }
 
-/** `inventory` → `Inventory`. */
-export const pascal = (name: string) => name[0]!.toUpperCase() + name.slice(1);
+/** `user-profile` → `UserProfile`: the proto service, whose default jetmicro name is `user-profile` again. */
+export const pascal = (name: string) => name.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
+
+/** `user-profile` → `user_profile`: the proto package and file name (protobuf allows no "-"). */
+export const snake = (name: string) => name.replace(/-/g, "_");
+
+/** `user-profile` → `userProfile`: the module's import name. */
+const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** Where `buf generate` writes the code of `name`'s proto. */
+export const generatedFile = (name: string) => `gen/${snake(name)}/v1/${snake(name)}_pb.ts`;
 
 /** Path → contents of the scaffold of `name`, relative to the project root. */
 export function scaffoldFiles(name: string): Record<string, string> {
   const Svc = pascal(name);
+  const pkg = snake(name);
+  const id = camel(name);
   return {
-    [`proto/${name}/v1/${name}.proto`]: `syntax = "proto3";
+    [`proto/${pkg}/v1/${pkg}.proto`]: `syntax = "proto3";
 
-package ${name}.v1;
+package ${pkg}.v1;
 
 // The ${name} service. Add methods here, run \`npm run gen\`, then implement them in services/${name}.ts.
 service ${Svc} {
@@ -38,7 +56,7 @@ message GetResponse {
   string description = 2;
 }
 `,
-    [`services/${name}.ts`]: `import { ${Svc} } from "../gen/${name}/v1/${name}_pb.ts";
+    [`services/${name}.ts`]: `import { ${Svc} } from "../${generatedFile(name)}";
 import { defineService, MicroError } from "../runtime/mod.ts";
 
 /** The ${name} service (scaffolded by \`micro new ${name}\`). */
@@ -49,37 +67,23 @@ export default defineService(${Svc}, { version: "1.0.0" }, {
   },
 });
 `,
-    [`tests/services/${name}.test.ts`]: `import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { ${Svc} } from "../../gen/${name}/v1/${name}_pb.ts";
-import { connectClient, MicroError, type MicroConnection, type ServiceInstance, startService } from "../../runtime/mod.ts";
-import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
-import ${name} from "../../services/${name}.ts";
-import { startTestNats } from "../support/nats.ts";
+    [`tests/services/${name}.test.ts`]: `import { describe, expect, it } from "bun:test";
+import { ${Svc} } from "../../${generatedFile(name)}";
+import { createClient, createMemoryTransport, MicroError } from "../../runtime/mod.ts";
+import ${id} from "../../services/${name}.ts";
 
-let nats: NatsServerProcess;
-let micro: MicroConnection;
-let instance: ServiceInstance;
-
-beforeAll(async () => {
-  nats = await startTestNats();
-  micro = await connectClient({ servers: nats.url });
-  instance = await startService(${name}, { connection: micro.nc, transport: micro.transport });
-});
-afterAll(async () => {
-  await instance.stop();
-  await micro.close();
-  await nats.stop();
-});
+// In memory: the handlers run through the real dispatch, with no NATS server to start.
+const client = createClient(${Svc}, createMemoryTransport([${id}]));
 
 describe("${name} service", () => {
   it("returns the item asked for", async () => {
-    const reply = await micro.client(${Svc}).get({ id: "42" });
+    const reply = await client.get({ id: "42" });
     expect(reply.id).toBe("42");
     expect(reply.description).toBe("${name} item 42");
   });
 
   it("refuses an empty id as invalid_argument", async () => {
-    const error = await micro.client(${Svc}).get({ id: "" }).catch((e: unknown) => e);
+    const error = await client.get({ id: "" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MicroError);
     expect((error as MicroError).code).toBe("invalid_argument");
   });

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, watch } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { displayPath, listServiceModules } from "../runtime/platform/modules.ts";
@@ -61,6 +61,12 @@ export class Supervisor {
   /** Reloads of one module run one after another. */
   readonly #queue = new Map<string, Promise<void>>();
   #stopping = false;
+  /** Children stopped on purpose (reloaded, removed, shut down): their exit is no crash. */
+  readonly #stoppedOnPurpose = new WeakSet<Child>();
+  /** Crashes in a row per module, for the restart backoff. */
+  readonly #crashes = new Map<string, number>();
+  /** The proto contents last generated, per file: one save runs `buf generate` once. */
+  readonly #generated = new Map<string, string>();
 
   constructor(options: WatchOptions) {
     this.#options = options;
@@ -112,7 +118,7 @@ export class Supervisor {
 
   #onModuleChange(file: string): void {
     const module = this.#moduleOf(file);
-    if (module === undefined) return;
+    if (module === undefined) return this.#onHelperChange(file);
     if (!existsSync(module)) {
       void this.#enqueue(module, async () => {
         const old = this.#running.get(module);
@@ -127,8 +133,26 @@ export class Supervisor {
     void this.#reload(module, this.#running.has(module) ? "reload" : "start");
   }
 
+  /**
+   * A file of the services folder that is no module (`_helper.ts`, `lib/db.ts`): every module
+   * importing it by name is reloaded, or every module when none names it (an import through
+   * another helper), so an edit is never silently ignored.
+   */
+  #onHelperChange(file: string): void {
+    if (!/\.(ts|js|mts|mjs|json)$/.test(file) || !existsSync(file)) return;
+    const stem = basename(file).replace(/\.[^.]+$/, "");
+    const modules = listServiceModules(this.#options.servicesDir);
+    const importers = modules.filter((m) => readFileSync(m, "utf8").includes(stem));
+    this.#options.log(`${relative(process.cwd(), file)} changed: reloading ${(importers.length > 0 ? importers : modules).map((m) => this.#name(m)).join(", ") || "nothing"}`);
+    for (const module of importers.length > 0 ? importers : modules) void this.#reload(module, this.#running.has(module) ? "reload" : "start");
+  }
+
   #onProtoChange(file: string): void {
-    if (!file.endsWith(".proto")) return;
+    if (!file.endsWith(".proto") || !existsSync(file)) return;
+    // Editors save in steps the debounce may not join (write, then touch): unchanged contents generate nothing.
+    const contents = readFileSync(file, "utf8");
+    if (this.#generated.get(file) === contents) return;
+    this.#generated.set(file, contents);
     this.#options.log(`${relative(process.cwd(), file)} changed: buf generate`);
     const local = join(process.cwd(), "node_modules", ".bin", "buf");
     const result = spawnSync(existsSync(local) ? local : "buf", ["generate"], { encoding: "utf8" });
@@ -166,6 +190,7 @@ export class Supervisor {
       }
       const old = this.#running.get(module);
       this.#running.set(module, child);
+      void child.exited.then(() => this.#onExit(module, child));
       if (old !== undefined) {
         await this.#stopChild(old);
         this.#options.log(`reloaded ${this.#name(module)} (the old instance drained)`);
@@ -195,7 +220,28 @@ export class Supervisor {
     return { process: proc, ready, exited };
   }
 
+  /**
+   * A running child that exited by itself (a crash, `process.exit` in a handler) is reported
+   * and started again, after a backoff that grows with crashes in a row (0.5 s up to 10 s),
+   * so a service that dies at once does not spin.
+   */
+  #onExit(module: string, child: Child): void {
+    if (this.#stopping || this.#stoppedOnPurpose.has(child) || this.#running.get(module) !== child) return;
+    this.#running.delete(module);
+    const crashes = (this.#crashes.get(module) ?? 0) + 1;
+    this.#crashes.set(module, crashes);
+    const delay = Math.min(500 * 2 ** (crashes - 1), 10_000);
+    const how = child.process.signalCode ?? `exit code ${child.process.exitCode}`;
+    this.#options.log(`${this.#name(module)} stopped unexpectedly (${how}): restarting in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.#pending.delete(`restart ${module}`);
+      if (existsSync(module)) void this.#reload(module, "start").then(() => this.#running.has(module) && this.#options.log(`restarted ${this.#name(module)}`));
+    }, delay);
+    this.#pending.set(`restart ${module}`, timer);
+  }
+
   async #stopChild(child: Child): Promise<void> {
+    this.#stoppedOnPurpose.add(child);
     if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGTERM");
     await child.exited;
   }

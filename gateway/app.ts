@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
-import { createDiscovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
+import { createDiscovery, type Discovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
 import { defaultNamespace } from "../runtime/protocol/mod.ts";
 import { type AuthConfig, createAuth, parseAuthConfig } from "./auth.ts";
 import { authentication } from "./authentication.ts";
@@ -22,6 +22,7 @@ import { eventsPart } from "./events.ts";
 import { healthPart } from "./health.ts";
 import { historyPart } from "./history.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart } from "./part.ts";
+import type { NatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import { rpcPart } from "./rpc.ts";
 import { createServiceIndex } from "./service-index.ts";
 import { servicePathsPart } from "./service-paths.ts";
@@ -41,6 +42,12 @@ export interface GatewayOptions {
   readonly rpcNamespaces?: readonly string[];
   /** Call timeout in ms (10000); a request may lower it with `X-Micro-Timeout`. */
   readonly timeoutMs?: number;
+  /**
+   * JSON replies of `/rpc` and path routes carry default-valued fields (`0`, `""`, `false`,
+   * `[]`) too (false): protobuf JSON leaves them out. A request may ask either way with
+   * `X-Micro-Emit-Defaults` or `?emit_defaults=`.
+   */
+  readonly emitDefaults?: boolean;
   /** Largest request body in bytes (1 MiB); never more than `natsMaxPayload` allows. */
   readonly maxBodyBytes?: number;
   /** The NATS server's max payload (`nc.info.max_payload`): bodies that could not travel get 413 here. */
@@ -58,6 +65,18 @@ export interface GatewayOptions {
    * follows the registry's watch until the registry is closed.
    */
   readonly registry?: Registry;
+  /**
+   * How calls choose nodes (with `registry`): pass one made with the routing rules
+   * (`createDiscovery({ registry, rules })`) so every route follows `micro traffic` weights.
+   * Default: discovery over `registry` without routing rules.
+   */
+  readonly discovery?: Discovery;
+  /**
+   * Services written with other NATS libraries (nats.go `micro`, `@nats-io/services`, ...):
+   * `/rpc` and path routes reach their endpoints on the subjects their `$SRV.INFO` announces,
+   * e.g. `createNatsMicroDirectory(nc)`. Without it only jetmicro subjects are reached.
+   */
+  readonly natsMicro?: NatsMicroDirectory;
   /** API keys and/or JWT with per-identity rules; unset, the gateway is open (development). */
   readonly auth?: AuthConfig;
   /** Request headers passed to handlers as call metadata (by lower-case name), e.g. `["x-tenant"]`. */
@@ -125,13 +144,15 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     namespace,
     rpcNamespaces: new Set(options.rpcNamespaces ?? [namespace]),
     timeoutMs,
+    emitDefaults: options.emitDefaults ?? false,
     credentialHeaders: auth?.credentialHeaders ?? [],
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
     allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
     ...(options.registry !== undefined
-      ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: createDiscovery({ registry: options.registry }) }
+      ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }) }
       : {}),
+    ...(options.natsMicro !== undefined ? { natsMicro: options.natsMicro } : {}),
     ...(options.upgradeWebSocket !== undefined ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
     ...(options.sidecar !== undefined ? { sidecar: options.sidecar } : {}),
     ...(options.actors !== undefined ? { actors: options.actors } : {}),

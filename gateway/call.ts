@@ -2,11 +2,14 @@
  * One call from the gateway to a service, JSON in and JSON out, through the protocol core:
  * the subject is built and every name in it checked by `callSubject`, the headers by
  * `requestHeaders`, so a hostile name or metadata value is `invalid_argument` before NATS.
+ * With discovery every call is routed as a typed client's is (routing-rule weights, version,
+ * labels, key); services that do not register still answer on their queue subject.
  * @module
  */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { callSubject, jsonContentType, requestHeaders, wasNotDelivered, currentTraceContext } from "../runtime/protocol/mod.ts";
-import { routedRequest } from "../runtime/client/routed-request.ts";
+import { callSubject, currentTraceContext, isEndpoint, jsonContentType, requestHeaders, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import type { NatsMicroDirectory, NatsMicroEndpoint } from "../runtime/registry/nats-micro-endpoints.ts";
+import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
 
 /** Options of one call from the gateway. */
 export interface GatewayCall {
@@ -21,10 +24,21 @@ export interface GatewayCall {
   readonly type?: ServiceType;
   /** `application/json` (default) or `application/proto`. */
   readonly contentType?: string;
-  /** Only this exact version, chosen through `discovery` (from a `/v1/...` path). */
-  readonly version?: string;
+  /** Which nodes may answer (version from a `/v1/...` path or a header, labels, key). */
+  readonly route?: RouteOptions;
   readonly discovery?: Discovery;
+  /**
+   * Services of other NATS libraries: when no registered version has the endpoint, an
+   * instance announcing an endpoint named one of `natsMicroNames` (default: the endpoint) in
+   * its `$SRV.INFO` is called on the subject it announces.
+   */
+  readonly natsMicro?: NatsMicroDirectory;
+  readonly natsMicroNames?: readonly string[];
+  /** Ask the service for default-valued fields in its JSON reply too. */
+  readonly emitDefaults?: boolean;
 }
+
+const anyNode: RouteOptions = {};
 
 /**
  * Calls a service with a JSON body and resolves with its JSON reply. The gateway has no
@@ -33,14 +47,21 @@ export interface GatewayCall {
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
   const type = call.type ?? "srv";
-  const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
-  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata, trace: currentTraceContext() });
+  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata, emitDefaults: call.emitDefaults, trace: currentTraceContext() });
   const deadline = Date.now() + call.timeoutMs;
+  const route = call.route ?? anyNode;
+  const foreign = await natsMicroEndpoint(call);
+  if (foreign !== undefined) return (await transport.request(foreign.subject, call.body, h, deadline)).data;
+  if (!isEndpoint(call.endpoint) && call.natsMicro !== undefined) {
+    throw new MicroError("not_found", `no service ${call.service} announces an endpoint "${shown(call.endpoint)}" (in $SRV.INFO)`, { detail: call.endpoint });
+  }
+  const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
   try {
-    if (call.version !== undefined && call.discovery !== undefined) {
+    if (call.discovery !== undefined) {
       const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
-      return (await routedRequest(call.discovery, transport, target, { version: call.version }, call.body, h, deadline, undefined)).data;
+      return (await routedRequest(call.discovery, transport, target, route, call.body, h, deadline, undefined)).data;
     }
+    assertNoRoute(route);
     return (await transport.request(subject, call.body, h, deadline)).data;
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
@@ -48,5 +69,22 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
       throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject})`, { detail: call.service });
     }
     throw error;
+  }
+}
+
+/** The announced endpoint of a NATS service to call instead, when no registered version has the endpoint. */
+async function natsMicroEndpoint(call: GatewayCall): Promise<NatsMicroEndpoint | undefined> {
+  if (call.natsMicro === undefined || call.type === "api" || call.namespace.includes(".")) return undefined;
+  if (isEndpoint(call.endpoint) && call.discovery !== undefined) {
+    const services = call.discovery.cached(call.namespace, call.service) ?? (await call.discovery.load(call.namespace, call.service));
+    if (services.some((s) => s.endpoints.some((e) => e.name === call.endpoint || e.fullName === call.endpoint))) return undefined;
+  }
+  return call.natsMicro.find(call.service, call.natsMicroNames ?? [call.endpoint], call.route?.version);
+}
+
+/** Without the registry the gateway cannot choose nodes: asking it to is refused rather than ignored. */
+export function assertNoRoute(route: RouteOptions): void {
+  if (route.version !== undefined || route.labels !== undefined || route.key !== undefined) {
+    throw new MicroError("failed_precondition", "choosing a version, labels or a key needs the gateway to follow the registry");
   }
 }

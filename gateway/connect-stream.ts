@@ -16,6 +16,9 @@ import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDe
 import type { AuthTarget } from "./auth.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, TargetContext } from "./part.ts";
+import { routedOpen } from "../runtime/client/routed-open.ts";
+import { assertNoRoute } from "./call.ts";
+import { routeOptionsOf } from "./route-options.ts";
 
 /** A Connect call: its target (endpoint `Greeter.SayHello` for the rules), the NATS subject and its label. */
 export interface ConnectCall extends AuthTarget {
@@ -71,13 +74,15 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
   const deadline = timeout === undefined ? undefined : Date.now() + timeout;
   const json = contentType === "application/connect+json";
   const h = requestHeaders({ contentType: json ? jsonContentType : protoContentType, metadata: c.var.metadata, trace: currentTraceContext(), ...(timeout === undefined ? {} : { timeoutMs: timeout }) });
-  const channel = await deps.transport.openStream({
-    subject,
-    headers: h,
-    label,
-    deadline,
-    openBy: Math.min(deadline ?? Infinity, Date.now() + deps.timeoutMs),
-  }).catch((error) => {
+  const open = deps.transport.openStream.bind(deps.transport);
+  const request = { headers: h, label, deadline, openBy: Math.min(deadline ?? Infinity, Date.now() + deps.timeoutMs) };
+  const route = routeOptionsOf((name) => c.req.header(name));
+  const { namespace, service } = c.var.target;
+  // Routed as every gateway call is: weights, version, labels and key hold for streams too.
+  const opened = deps.discovery !== undefined
+    ? routedOpen(deps.discovery, open, { namespace, service, endpoint: label, queueSubject: subject }, route, request)
+    : (assertNoRoute(route), open({ ...request, subject }));
+  const channel = await opened.catch((error) => {
     // As for Connect unary: a service nobody serves is "unimplemented".
     throw wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${label}`) : error;
   });

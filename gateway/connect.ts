@@ -14,6 +14,9 @@ import type { AuthTarget } from "./auth.ts";
 import { type ConnectCall, connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart, TargetContext } from "./part.ts";
+import { routedRequest } from "../runtime/client/routed-request.ts";
+import { assertNoRoute } from "./call.ts";
+import { routeOptionsOf } from "./route-options.ts";
 
 
 const path = "/:service{[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+}/:method{[A-Za-z_][A-Za-z0-9_]*}";
@@ -54,7 +57,14 @@ async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Pro
   try {
     const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata, trace: currentTraceContext() });
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const reply = await deps.transport.request(subject, body.length === 0 && contentType === jsonContentType ? encoder.encode("{}") : body, h, Date.now() + timeoutMs);
+    const data = body.length === 0 && contentType === jsonContentType ? encoder.encode("{}") : body;
+    const route = routeOptionsOf((name) => c.req.header(name));
+    const deadline = Date.now() + timeoutMs;
+    // Routed as every gateway call is: weights, version, labels and key hold for Connect too.
+    const { namespace, service } = c.var.target;
+    const reply = deps.discovery !== undefined
+      ? await routedRequest(deps.discovery, deps.transport, { namespace, service, endpoint: label, queueSubject: subject }, route, data, h, deadline, undefined)
+      : (assertNoRoute(route), await deps.transport.request(subject, data, h, deadline));
     return new Response(reply.data as Uint8Array<ArrayBuffer>, { status: 200, headers: { "content-type": contentType } });
   } catch (error) {
     return connectError(wasNotDelivered(error) ? new MicroError("unimplemented", `no service serves ${label.split("/")[0]}`) : MicroError.from(error));

@@ -11,25 +11,10 @@ import { jsonDepth, maxJsonDepth, strictUtf8, stringifyJson } from "./json-body.
 
 /** An event as JSON: `data` parsed for JSON events, base64 otherwise; `error` (and no data) when its data cannot be rendered. */
 export function eventJson(e: StoredEvent): Record<string, unknown> {
-  const isJson = e.contentType.startsWith("application/json");
-  const head = {
+  return {
     id: e.id, topic: e.topic, source: e.source, sourceVersion: e.sourceVersion, time: e.time, user: e.user,
-    contentType: e.contentType, sequence: e.sequence,
+    contentType: e.contentType, sequence: e.sequence, ...eventData(e.contentType, e.data, `the data of event ${e.sequence}`),
   };
-  if (!isJson) return { ...head, dataBase64: base64(e.data) };
-  let text: string;
-  try {
-    text = strictUtf8(e.data, `the data of event ${e.sequence}`);
-    if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new Error(`the data of event ${e.sequence} is nested more than ${maxJsonDepth} levels deep`);
-  } catch (error) {
-    return { ...head, error: { code: "data_loss", message: `${(error as Error).message}: its data is left out` } };
-  }
-  try {
-    return { ...head, data: JSON.parse(text) };
-  } catch {
-    // Published as JSON but not JSON: passed on as the text it is.
-    return { ...head, data: text };
-  }
 }
 
 /** {@link eventJson} as JSON text; always succeeds (an event that cannot be written is reported by its head alone). */
@@ -39,6 +24,27 @@ export function eventJsonText(e: StoredEvent): string {
     return stringifyJson(json, `event ${e.sequence}`);
   } catch (error) {
     return JSON.stringify({ id: String(e.id), topic: String(e.topic), sequence: e.sequence, error: { code: "data_loss", message: (error as Error).message } });
+  }
+}
+
+/**
+ * An event's payload as JSON: `{data}` parsed for JSON events (text when it does not parse),
+ * `{dataBase64}` otherwise, `{error}` when JSON data is not UTF-8 or nested too deep to read.
+ */
+export function eventData(contentType: string, bytes: Uint8Array, what = "the data"): { data: unknown } | { dataBase64: string } | { error: { code: string; message: string } } {
+  if (!contentType.startsWith("application/json")) return { dataBase64: base64(bytes) };
+  let text: string;
+  try {
+    text = strictUtf8(bytes, what);
+    if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new Error(`${what} is nested more than ${maxJsonDepth} levels deep`);
+  } catch (error) {
+    return { error: { code: "data_loss", message: `${(error as Error).message}: its data is left out` } };
+  }
+  try {
+    return { data: JSON.parse(text) };
+  } catch {
+    // Published as JSON but not JSON: passed on as the text it is.
+    return { data: text };
   }
 }
 

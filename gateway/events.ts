@@ -13,6 +13,7 @@ import { gatewayTarget } from "./auth-rules.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
 import { eventJson, eventJsonText } from "./event-json.ts";
 import { jsonDepth, maxJsonDepth, strictUtf8 } from "./json-body.ts";
+import { parseTimePoint } from "../runtime/config/time.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
@@ -73,7 +74,7 @@ export const eventsPart: GatewayPart = (deps) => {
     return c.json(result, result.duplicate ? 200 : 201);
   });
 
-  // GET /events/{filter}/replay?since=ms&from=seq&limit=n: history in order, as JSON.
+  // GET /events/{filter}/replay?since=ms|2h|ISO&from=seq&limit=n: history in order, as JSON.
   app.get("/events/:filter/replay", deps.authorize(events("filter", true)), async (c) => {
     const filter = c.var.target.endpoint;
     const limit = numberParam(c.req.query("limit"), "limit", 1000);
@@ -82,7 +83,7 @@ export const eventsPart: GatewayPart = (deps) => {
     const from = c.req.query("from");
     const events: Record<string, unknown>[] = [];
     const replay = broker.replay(filter, {
-      ...(since !== undefined ? { since: numberParam(since, "since", 0) } : {}),
+      ...(since !== undefined ? { since: timeParam(since, "since") } : {}),
       ...(from !== undefined ? { fromSequence: numberParam(from, "from", 1) } : {}),
     });
     for await (const e of replay) {
@@ -121,6 +122,16 @@ export function clientGone(stream: StreamingApi): Promise<void> {
     stream.onAbort(resolve);
     if (stream.aborted) resolve();
   });
+}
+
+/**
+ * A point in time from a query parameter, as the CLI reads one: epoch ms, a duration ago
+ * (`2h`, `30m`, `1d`) or an ISO time; `invalid_argument` naming `name` otherwise.
+ */
+export function timeParam(raw: string, name: string): number {
+  if (/^\d{1,16}$/.test(raw)) return Number(raw);
+  if (raw.length > 64) throw new MicroError("invalid_argument", `${name} is longer than 64 characters`, { detail: name });
+  return parseTimePoint(name, raw);
 }
 
 /** Largest whole number a query parameter may be: beyond it, numbers lose precision. */

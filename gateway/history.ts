@@ -1,20 +1,22 @@
 /**
- * `GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1&since=ms&until=ms`: a user's
- * history, answered by the audit service (`Audit.History`), with a broker only. With auth on,
- * an identity may read its own history; anyone else's needs the rule `history/{user}`
- * (`history/*` for all), whatever it may call on the audit service itself.
+ * `GET /history/{user}?topics=a,b&limit=n&cursor=c&oldest=1&since=t&until=t` (t: epoch ms, `2h`
+ * ago or ISO): a user's history, answered by the audit service (`Audit.History`), with a broker
+ * only. With auth on, an identity may read its own history; anyone else's needs the rule
+ * `history/{user}` (`history/*` for all), whatever it may call on the audit service itself.
  * @module
  */
 import { type Context, Hono } from "hono";
-import { assertTopic } from "../runtime/mod.ts";
+import { assertTopic, MicroError } from "../runtime/mod.ts";
+import { eventData } from "./event-json.ts";
 import type { AuthTarget } from "./auth.ts";
 import { gatewayTarget } from "./auth-rules.ts";
 import { callJson } from "./call.ts";
 import { eventUser } from "./edge-bounds.ts";
-import { numberParam } from "./events.ts";
+import { numberParam, timeParam } from "./events.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** The history route. */
 export const historyPart: GatewayPart = (deps) => {
@@ -33,8 +35,8 @@ export const historyPart: GatewayPart = (deps) => {
       cursor: c.req.query("cursor") ?? "",
       topics: topicsOf(c),
       oldestFirst: c.req.query("oldest") === "1" || c.req.query("oldest") === "true",
-      ...(c.req.query("since") ? { sinceMs: String(numberParam(c.req.query("since"), "since", 0)) } : {}),
-      ...(c.req.query("until") ? { untilMs: String(numberParam(c.req.query("until"), "until", 0)) } : {}),
+      ...(c.req.query("since") ? { sinceMs: String(timeParam(c.req.query("since")!, "since")) } : {}),
+      ...(c.req.query("until") ? { untilMs: String(timeParam(c.req.query("until")!, "until")) } : {}),
     };
     const reply = await callJson(deps.transport, {
       namespace: deps.namespace,
@@ -44,9 +46,49 @@ export const historyPart: GatewayPart = (deps) => {
       timeoutMs: deps.timeoutMs,
       metadata: c.var.metadata,
     });
-    return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
+    return c.json(historyJson(reply));
   });
 };
+
+/** A history event as replay's events are: numeric `time`, `data` parsed (or `dataBase64`). */
+interface AuditEventJson {
+  id?: string;
+  topic?: string;
+  source?: string;
+  sourceVersion?: string;
+  timeMs?: string;
+  user?: string;
+  contentType?: string;
+  data?: string;
+}
+
+/**
+ * The audit service's reply (protobuf JSON: int64 as strings, bytes as base64) in the shape
+ * of `/events/{filter}/replay`, so a client reads both with the same code.
+ */
+export function historyJson(reply: Uint8Array): { events: Record<string, unknown>[]; nextCursor: string } {
+  let parsed: { events?: AuditEventJson[]; nextCursor?: string };
+  try {
+    parsed = JSON.parse(decoder.decode(reply));
+  } catch (cause) {
+    throw new MicroError("internal", "the audit service answered something that is not JSON", { cause });
+  }
+  const events = (parsed.events ?? []).map((e) => {
+    const contentType = e.contentType ?? "";
+    return {
+      id: e.id ?? "", topic: e.topic ?? "", source: e.source ?? "", sourceVersion: e.sourceVersion ?? "", time: Number(e.timeMs ?? 0), user: e.user ?? "",
+      contentType, ...eventData(contentType, base64Bytes(e.data ?? "")),
+    };
+  });
+  return { events, nextCursor: parsed.nextCursor ?? "" };
+}
+
+function base64Bytes(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
 
 function topicsOf(c: Context): string[] {
   return c.req.query("topics")?.split(",").filter(Boolean) ?? [];

@@ -29,6 +29,7 @@ export const connectVersionHeader = "connect-protocol-version";
 /** Headers a browser may send cross-origin to the gateway (besides the forwarded ones). */
 export const corsAllowedHeaders: readonly string[] = [
   "Content-Type", "Authorization", "X-API-Key", "X-Request-Id", "X-Micro-Timeout", "X-Event-Id", "X-Micro-User", "Connect-Protocol-Version", "Connect-Timeout-Ms",
+  "X-Micro-Version", "X-Micro-Key", "X-Micro-Labels", "X-Micro-Emit-Defaults",
 ];
 
 // To the app behind the sidecar: what is called, and how long the caller waits.
@@ -42,3 +43,13 @@ export const webhookEventIdHeader = "x-micro-event-id";
 export const webhookEventTopicHeader = "x-micro-event-topic";
 /** To a webhook: how many times the event was delivered. */
 export const webhookDeliveriesHeader = "x-micro-event-deliveries";
+
+// Routing of one call (see `route-options.ts`): which nodes of the service may answer it.
+/** Only nodes running exactly this version (routing-rule weights are then not followed). */
+export const routeVersionHeader = "x-micro-version";
+/** Calls with the same key reach the same node while the node set is stable. */
+export const routeKeyHeader = "x-micro-key";
+/** `1` (or query `emit_defaults=true`): JSON replies carry default-valued fields too. */
+export const emitDefaultsHeader = "x-micro-emit-defaults";
+/** Only nodes whose metadata has these values: `zone=a,rack=r1`. */
+export const routeLabelsHeader = "x-micro-labels";

@@ -13,6 +13,7 @@ import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime
 import type { AuthTarget } from "./auth.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import type { ServiceIndex } from "./service-index.ts";
+import type { NatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
 
 /** What the gateway's middleware leaves on the Hono context for the routes. */
@@ -41,12 +42,16 @@ export interface GatewayDeps {
   readonly rpcNamespaces: ReadonlySet<string>;
   /** Longest call, in ms; a request may lower it. */
   readonly timeoutMs: number;
+  /** JSON replies carry default-valued fields unless a request says otherwise. */
+  readonly emitDefaults: boolean;
   readonly broker?: JetStreamBroker;
   readonly registry?: Registry;
   /** The registry's services kept current (with a registry). */
   readonly index?: ServiceIndex;
-  /** Node selection for `/v1/...` paths (with a registry). */
+  /** Node selection of every call and stream (with a registry): weights, version, labels, key. */
   readonly discovery?: Discovery;
+  /** Where services of other NATS libraries announce their endpoints (`$SRV.INFO`). */
+  readonly natsMicro?: NatsMicroDirectory;
   readonly upgradeWebSocket?: UpgradeWebSocket;
   readonly sidecar?: Sidecar;
   readonly actors?: ActorStatusSource;

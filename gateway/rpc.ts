@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { MicroError } from "../runtime/mod.ts";
-import { callSubject, shown } from "../runtime/protocol/mod.ts";
+import { callSubject, isToken, shown } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { callJson } from "./call.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
@@ -13,6 +13,8 @@ import { timeoutHeader } from "./http-headers.ts";
 import { assertJsonContentType } from "./content-type.ts";
 import { bodyText, parseJson, stringifyJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
+import { routeOptionsOf } from "./route-options.ts";
+import { emitDefaultsOf } from "./emit-defaults.ts";
 
 /** An `/rpc` call: its target and the request message. */
 interface RpcCall extends AuthTarget {
@@ -37,8 +39,10 @@ export const rpcPart: GatewayPart = (deps) => {
     }
     const namespace = asked ?? deps.namespace;
     if (!deps.rpcNamespaces.has(namespace)) throw new MicroError("permission_denied", `/rpc may not call namespace "${shown(namespace)}"`);
-    // Every name is checked as the subject is built: a hostile one is a 400 before NATS.
-    callSubject({ namespace, service, endpoint });
+    // Every name is checked as the subject is built: a hostile one is a 400 before NATS. An
+    // endpoint of a service in another NATS library is one token (`Stock`), found in $SRV.INFO.
+    if (deps.natsMicro !== undefined && isToken(endpoint)) callSubject({ namespace, service, endpoint: "Endpoint.Name" });
+    else callSubject({ namespace, service, endpoint });
     return { namespace, service, endpoint, request: request ?? {} };
   };
   return new Hono<GatewayEnv>().post("/rpc", deps.authorize(rpcCall), async (c) => {
@@ -50,6 +54,10 @@ export const rpcPart: GatewayPart = (deps) => {
       body: encoder.encode(stringifyJson(call.request, "request")),
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
+      route: routeOptionsOf((h) => c.req.header(h)),
+      emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
+      ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro } : {}),
+      ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });

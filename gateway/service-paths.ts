@@ -14,9 +14,12 @@ import { timeoutFrom } from "./edge-bounds.ts";
 import { timeoutHeader } from "./http-headers.ts";
 import { assertJsonContentType } from "./content-type.ts";
 import { bodyText, parseJson } from "./json-body.ts";
-import type { GatewayEnv, GatewayPart } from "./part.ts";
+import type { GatewayDeps, GatewayEnv, GatewayPart } from "./part.ts";
+import { acceptsStream, servePathStream } from "./path-stream.ts";
 import { resolvePath, type Route } from "./paths.ts";
 import { resolveTarget } from "./target.ts";
+import { routeOptionsOf } from "./route-options.ts";
+import { emitDefaultsOf } from "./emit-defaults.ts";
 
 /** A path's target, with the route it was resolved from. */
 interface PathCall extends AuthTarget {
@@ -26,6 +29,13 @@ interface PathCall extends AuthTarget {
 const json = { "content-type": "application/json" };
 const encoder = new TextEncoder();
 const emptyObject = encoder.encode("{}");
+
+/** True when the registry says the path's endpoint is server-streaming. */
+async function isServerStream(deps: GatewayDeps, namespace: string, route: Route): Promise<boolean> {
+  if (deps.index === undefined) return false;
+  const services = await deps.index.lookup(namespace, route.service);
+  return services.some((s) => s.endpoints.some((e) => e.name === route.endpoint && e.kind === "server_streaming"));
+}
 
 /** Every other path, as a service call. */
 export const servicePathsPart: GatewayPart = (deps) => {
@@ -44,7 +54,11 @@ export const servicePathsPart: GatewayPart = (deps) => {
       endpoint: route.endpoint,
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
-      ...(target.version !== undefined && deps.discovery !== undefined ? { version: target.version, discovery: deps.discovery } : {}),
+      emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
+      route: target.version === undefined ? routeOptionsOf((h) => c.req.header(h)) : { ...routeOptionsOf((h) => c.req.header(h)), version: target.version },
+      ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
+      // A NATS service of another library names endpoints by one word: `/inventory/stock` reaches `Stock`.
+      ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro, natsMicroNames: [route.endpoint, route.endpoint.split(".").at(-1)!] } : {}),
     };
     if (target.type === "api") {
       const body = await encodeApiRequest(c.req.raw, deps.credentialHeaders);
@@ -59,7 +73,13 @@ export const servicePathsPart: GatewayPart = (deps) => {
         throw new MicroError("invalid_argument", `the body must be a JSON object (the ${route.endpoint} request message), got ${Array.isArray(parsed) ? "an array" : String(parsed)}`);
       }
     }
-    const reply = await callJson(deps.transport, { ...call, body: raw.trim() === "" ? emptyObject : encoder.encode(raw) });
+    const body = raw.trim() === "" ? emptyObject : encoder.encode(raw);
+    // A server-streaming endpoint streams as SSE or NDJSON (by Accept) instead of failing as a unary call.
+    const accept = c.req.header("accept");
+    if (acceptsStream(accept) || (await isServerStream(deps, namespace, route))) {
+      return servePathStream(deps, { ...call, body, accept: accept ?? "", signal: c.req.raw.signal, route: call.route, emitDefaults: call.emitDefaults });
+    }
+    const reply = await callJson(deps.transport, { ...call, body });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, json);
   });
 };

@@ -24,6 +24,11 @@ import type { StreamChannel } from "../runtime/stream/channel.ts";
 import type { AuthTarget } from "./auth.ts";
 import { parseJson, strictUtf8, stringifyJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
+import { routedOpen } from "../runtime/client/routed-open.ts";
+import type { RouteOptions } from "../runtime/client/routed-request.ts";
+import type { Discovery } from "../runtime/mod.ts";
+import { assertNoRoute } from "./call.ts";
+import { routeOptionsOf } from "./route-options.ts";
 
 /** Requests held while the service has no credit for them. */
 export const maxQueued = 256;
@@ -35,11 +40,15 @@ interface SocketOptions {
   readonly transport: Transport;
   /** How long the service may take to accept a stream, in ms. */
   readonly openTimeoutMs: number;
+  /** Node selection (with a registry). */
+  readonly discovery?: Discovery;
 }
 
 /** A stream's target and its NATS subject. */
 interface StreamCall extends AuthTarget {
   readonly subject: string;
+  /** Which nodes may serve it (`X-Micro-Version`, `-Key`, `-Labels` on the upgrade request). */
+  readonly route: RouteOptions;
 }
 
 const encoder = new TextEncoder();
@@ -49,10 +58,10 @@ const decoder = new TextDecoder();
 export const streamSocketPart: GatewayPart = (deps) => {
   const upgradeWebSocket = deps.upgradeWebSocket;
   if (upgradeWebSocket === undefined) return undefined;
-  const options: SocketOptions = { transport: deps.transport, openTimeoutMs: deps.timeoutMs };
-  const streamCall = (c: { req: { param(name: string): string | undefined } }): StreamCall => {
+  const options: SocketOptions = { transport: deps.transport, openTimeoutMs: deps.timeoutMs, ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}) };
+  const streamCall = (c: { req: { param(name: string): string | undefined; header(name: string): string | undefined } }): StreamCall => {
     const target = { namespace: deps.namespace, service: c.req.param("service")!, endpoint: c.req.param("endpoint")! };
-    return { ...target, subject: callSubject(target) };
+    return { ...target, subject: callSubject(target), route: routeOptionsOf((name) => c.req.header(name)) };
   };
   // Authorisation, names and metadata are all checked before the upgrade: a refusal is a plain HTTP answer.
   const headersOf = new WeakMap<Request, MsgHdrs>();
@@ -90,10 +99,14 @@ class SocketStream {
 
   readonly #subject: string;
   readonly #headers: MsgHdrs;
+  readonly #namespace: string;
+  readonly #route: RouteOptions;
 
   constructor(options: SocketOptions, call: StreamCall, headers: MsgHdrs) {
     this.#options = options;
     this.#subject = call.subject;
+    this.#namespace = call.namespace;
+    this.#route = call.route;
     this.#headers = headers;
     this.#service = call.service;
     this.#endpoint = call.endpoint;
@@ -103,12 +116,13 @@ class SocketStream {
     const { transport } = this.#options;
     try {
       if (transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
-      this.#channel = await transport.openStream({
-        subject: this.#subject,
-        headers: this.#headers,
-        label: this.#endpoint,
-        openBy: Date.now() + this.#options.openTimeoutMs,
-      });
+      const open = transport.openStream.bind(transport);
+      const request = { headers: this.#headers, label: this.#endpoint, openBy: Date.now() + this.#options.openTimeoutMs };
+      const { discovery } = this.#options;
+      // Routed as every gateway call is: weights, version, labels and key hold for sockets too.
+      this.#channel = discovery !== undefined
+        ? await routedOpen(discovery, open, { namespace: this.#namespace, service: this.#service, endpoint: this.#endpoint, queueSubject: this.#subject }, this.#route, request)
+        : (assertNoRoute(this.#route), await open({ ...request, subject: this.#subject }));
     } catch (error) {
       const e = wasNotDelivered(error) ? new MicroError("not_found", `no service ${this.#service} serves ${this.#endpoint}`) : MicroError.from(error);
       return this.#finish(ws, e);

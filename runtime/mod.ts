@@ -50,6 +50,7 @@ export { layerNatsServer, NatsServer, type NatsServerInfo } from "./nats/server-
 
 export { createMemoryRegistry } from "./registry/memory.ts";
 export { listNatsMicroServices, type NatsMicroService } from "./registry/nats-micro-services.ts";
+export { createNatsMicroDirectory, type NatsMicroDirectory, type NatsMicroDirectoryOptions, type NatsMicroEndpoint } from "./registry/nats-micro-endpoints.ts";
 export {
   type NatsMicroEndpointStats,
   type NatsMicroPing,

@@ -11,7 +11,7 @@ import { assertToken } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson, table } from "../output.ts";
 import { action, withSession } from "../session.ts";
-import { parseDuration } from "../time.ts";
+import { parseDuration } from "../../runtime/config/time.ts";
 import { waitFlag } from "./health.ts";
 import { shardRanges } from "../../runtime/actor/shard-ranges.ts";
 

@@ -9,7 +9,7 @@ import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
 import { paint, print, printJson } from "../output.ts";
 import { eventLine } from "../events-output.ts";
 import { action, opt, remote, withSession } from "../session.ts";
-import { parseTimePoint } from "../time.ts";
+import { parseTimePoint } from "../../runtime/config/time.ts";
 
 interface AuditEventJson {
   id: string;

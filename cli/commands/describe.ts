@@ -12,29 +12,38 @@ import { paint, print, printJson, table } from "../output.ts";
 import { action, type CliSession, withSession } from "../session.ts";
 import { listServiceSummaries } from "./services.ts";
 
+/** Versions made from `$SRV.INFO` answers (services of other NATS libraries), not from the registry. */
+const natsMicroVersions = new WeakSet<Service>();
+
+/** True when `version` is an instance of another NATS library: call its endpoints on their announced subjects. */
+export function isNatsMicroVersion(version: Service): boolean {
+  return natsMicroVersions.has(version);
+}
+
 /**
- * The registered versions of a service; `not_found` naming what does run when it is unknown.
- * Services that only speak the NATS services protocol are described from `$SRV.INFO`.
+ * The versions of a service: the registered ones, and beside them (never merged by name)
+ * every instance that speaks the NATS services protocol without being a registered node,
+ * one entry per instance; `not_found` naming what does run when there is none.
  */
 export async function findService(session: CliSession, name: string): Promise<Service[]> {
   assertToken("service", name);
   const registry = await session.registry();
   const versions = await registry.getService(name, session.settings.namespace);
-  if (versions.length > 0) return versions;
-  const instances = await listNatsMicroServices(session.nc, { name, waitMs: 300 });
-  if (instances.length > 0) {
-    return [...new Set(instances.map((i) => i.version))].map((version) => {
-      const same = instances.filter((i) => i.version === version);
-      return {
-        namespace: session.settings.namespace, type: "srv", name, version, metadata: same[0]!.metadata,
-        endpoints: same[0]!.endpoints.map((e) => ({
-          name: e.name, fullName: e.subject, kind: "unary", implemented: true,
-          request: { typeName: "(unknown: not a jetmicro service)", fields: [] }, response: { typeName: "(unknown)", fields: [] },
-        })),
-        nodes: same.map((i) => ({ id: i.id, address: `(nats micro) ${i.endpoints[0]?.subject ?? ""}`, metadata: i.metadata })),
-      } satisfies Service;
-    });
-  }
+  const nodes = new Set(versions.flatMap((v) => v.nodes.map((n) => n.id)));
+  const instances = (await listNatsMicroServices(session.nc, { name, waitMs: 300, stallMs: 50 })).filter((i) => !nodes.has(i.id));
+  const foreign = instances.map((i) => {
+    const version: Service = {
+      namespace: session.settings.namespace, type: "srv", name, version: i.version, metadata: i.metadata,
+      endpoints: i.endpoints.map((e) => ({
+        name: e.name, fullName: e.subject, kind: "unary", implemented: true,
+        request: { typeName: "(unknown: not a jetmicro service)", fields: [] }, response: { typeName: "(unknown)", fields: [] },
+      })),
+      nodes: [{ id: i.id, address: `(nats micro) ${i.endpoints.map((e) => e.subject).join(" ")}`, metadata: i.metadata }],
+    };
+    natsMicroVersions.add(version);
+    return version;
+  });
+  if (versions.length + foreign.length > 0) return [...versions, ...foreign];
   const running = (await listServiceSummaries(session)).map((s) => s.name);
   const hint = running.length === 0 ? "no service is running" : `running: ${[...new Set(running)].join(", ")}`;
   throw new MicroError("not_found", `unknown service "${name}" in namespace "${session.settings.namespace}" (${hint})`, { detail: name });

@@ -10,7 +10,7 @@ import { assertToken } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson, table } from "../output.ts";
 import { action, exitCodes, opt, withSession } from "../session.ts";
-import { parseDuration } from "../time.ts";
+import { parseDuration } from "../../runtime/config/time.ts";
 
 /** `--wait`: how long to collect answers. */
 export const waitFlag = Flag.String("wait").pipe(Flag.withDefault("500ms"), Flag.withDescription("how long to collect answers (default 500ms)"));

@@ -9,7 +9,7 @@ import { Argument, Command, Flag } from "effect/cli";
 import { MicroError } from "../../runtime/errors/micro-error.ts";
 import { paint, print } from "../output.ts";
 import { action } from "../session.ts";
-import { assertNewServiceName, scaffoldFiles } from "../scaffold.ts";
+import { assertNewServiceName, generatedFile, pascal, scaffoldFiles } from "../scaffold.ts";
 
 /** `buf` from the project's node_modules, else from PATH. */
 function bufBinary(root: string): string {
@@ -47,9 +47,9 @@ export const newCommand = Command.make("new", {
   action("new", async () => {
     const written = scaffoldService(resolve(input.root), input.name);
     for (const path of written) print(`${paint.green("created")} ${path}`);
-    print(`${paint.green("generated")} gen/${input.name}/v1/${input.name}_pb.ts`);
+    print(`${paint.green("generated")} ${generatedFile(input.name)}`);
     print("");
-    print(`next: bun test tests/services/${input.name}.test.ts, then micro run and micro call ${input.name} ${input.name[0]!.toUpperCase()}${input.name.slice(1)}.Get --id 42`);
+    print(`next: bun test tests/services/${input.name}.test.ts, then micro run and micro call ${input.name} ${pascal(input.name)}.Get --id 42`);
   }),
 ).pipe(
   Command.withDescription("Scaffold a service: proto/<name>/v1/<name>.proto, generated code, services/<name>.ts and a passing test"),

@@ -9,7 +9,7 @@ import { eventPrinter } from "../events-output.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
 import { paint, printError, progress } from "../output.ts";
 import { action, opt, remote, withSession } from "../session.ts";
-import { parseTimePoint } from "../time.ts";
+import { parseTimePoint } from "../../runtime/config/time.ts";
 
 export const replayCommand = Command.make("replay", {
   filter: Argument.String("filter").pipe(Argument.withDescription("topic or filter: customer.login, customer.>, *.login")),

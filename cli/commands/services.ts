@@ -27,10 +27,11 @@ export async function listServiceSummaries(session: CliSession): Promise<Service
   const out: ServiceSummary[] = known.map((s) => ({
     name: s.name, version: s.version, type: s.type, nodes: s.nodes.length, endpoints: s.endpoints.map((e) => e.name), source: "registry",
   }));
-  const registered = new Set(known.map((s) => s.name));
+  // By instance, not by name: a Go greeter 2.0.0 beside jetmicro's greeter 1.0.0 is listed too.
+  const registered = new Set(known.flatMap((s) => s.nodes.map((n) => n.id)));
   const others = new Map<string, ServiceSummary>();
   for (const instance of await listNatsMicroServices(session.nc, { waitMs: 300 })) {
-    if (registered.has(instance.name)) continue;
+    if (registered.has(instance.id)) continue;
     const key = `${instance.name} ${instance.version}`;
     const seen = others.get(key);
     others.set(key, {

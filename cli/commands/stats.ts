@@ -10,7 +10,7 @@ import { assertToken } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
 import { paint, print, printJson, table } from "../output.ts";
 import { action, opt, withSession } from "../session.ts";
-import { parseDuration } from "../time.ts";
+import { parseDuration } from "../../runtime/config/time.ts";
 import { waitFlag } from "./health.ts";
 
 const ms = (value: unknown) => (typeof value === "number" ? `${Math.round(value * 100) / 100}` : "-");

@@ -16,7 +16,7 @@ import { assertToken, callSubject } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
 import { print, printJson } from "../output.ts";
 import { action, exitCodes, opt, parseJsonArgument, remote, withSession } from "../session.ts";
-import { parseDuration } from "../time.ts";
+import { parseDuration } from "../../runtime/config/time.ts";
 import { findService } from "./describe.ts";
 import { requestWithFields } from "../field-flags.ts";
 

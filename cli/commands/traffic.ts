@@ -8,7 +8,7 @@ import { MicroError } from "../../runtime/errors/micro-error.ts";
 import { validRule } from "../../runtime/selector/routing-rules.ts";
 import { assertToken } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, outputFlag } from "../flags.ts";
-import { paint, print, printJson, table } from "../output.ts";
+import { paint, print, printError, printJson, table } from "../output.ts";
 import { action, withSession } from "../session.ts";
 
 /** `["1.0.0=90", "2.0.0=10"]` → `{"1.0.0": 90, "2.0.0": 10}`; `invalid_argument` naming a bad pair. */
@@ -25,9 +25,26 @@ export function parseWeights(pairs: readonly string[]): Record<string, number> {
   return validRule({ weights }).weights as Record<string, number>;
 }
 
+/**
+ * Refuses weights no call could follow: for a service nobody runs (a typo would otherwise
+ * route nothing, silently), or giving traffic to a version nobody runs, unless `force`
+ * (a version about to be deployed), which only warns.
+ */
+function checkWeights(service: string, namespace: string, weights: Readonly<Record<string, number>>, running: readonly string[], force: boolean): void {
+  if (running.length === 0 && !force) {
+    throw new MicroError("not_found", `no version of ${service} runs in namespace "${namespace}" (see: micro services); --force sets the weights anyway`, { detail: service });
+  }
+  const missing = Object.entries(weights).filter(([version, weight]) => weight > 0 && !running.includes(version)).map(([version]) => version);
+  if (missing.length === 0) return;
+  const text = `${missing.join(", ")} of ${service} ${missing.length === 1 ? "does" : "do"} not run (running: ${running.join(", ") || "none"})`;
+  if (!force) throw new MicroError("failed_precondition", `${text}: its share of the calls would fail; --force sets the weights anyway`, { detail: missing.join(",") });
+  printError(paint.yellow(`warning: ${text}; its share of the calls fails until it runs`));
+}
+
 export const trafficCommand = Command.make("traffic", {
   service: Argument.String("service").pipe(Argument.withDescription("service name, e.g. greeter")),
   weights: Argument.String("version=weight").pipe(Argument.variadic(), Argument.withDescription("new weights, e.g. 1.0.0=90 2.0.0=10 (none: show the current ones)")),
+  force: Flag.Boolean("force").pipe(Flag.withDefault(false), Flag.withDescription("set weights of versions not running yet (about to be deployed)")),
   clear: Flag.Boolean("clear").pipe(Flag.withDefault(false), Flag.withDescription("remove the weights: every version gets traffic again")),
   ...connectionFlags,
   output: outputFlag,
@@ -39,9 +56,10 @@ export const trafficCommand = Command.make("traffic", {
     return withSession(connection(input), async (session) => {
       const { namespace } = session.settings;
       const rules = await session.rules();
+      const running = (await (await session.registry()).getService(input.service, namespace)).map((s) => s.version);
+      if (weights !== undefined) checkWeights(input.service, namespace, weights, running, input.force);
       if (weights !== undefined || input.clear) await rules.set(namespace, input.service, weights === undefined ? undefined : { weights });
       const current = weights ?? (input.clear ? undefined : rules.get(namespace, input.service)?.weights);
-      const running = (await (await session.registry()).getService(input.service, namespace)).map((s) => s.version);
       if (input.output === "json") return printJson({ service: input.service, weights: current ?? null, running });
       if (current === undefined) {
         print(`${paint.cyan(input.service)}: no weights${input.clear ? " (cleared)" : ""}; calls go to any running version${running.length ? ` (${running.join(", ")})` : ""}`);
@@ -60,5 +78,6 @@ export const trafficCommand = Command.make("traffic", {
     { command: "micro traffic greeter", description: "the current weights" },
     { command: "micro traffic greeter 1.0.0=90 2.0.0=10", description: "send a tenth of the calls to 2.0.0" },
     { command: "micro traffic greeter --clear", description: "every running version again" },
+    { command: "micro traffic greeter 1.0.0=90 3.0.0=10 --force", description: "weights for a version still being deployed" },
   ]),
 );

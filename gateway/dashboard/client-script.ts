@@ -66,7 +66,9 @@ async function call(form) {
   button.disabled = true;
   try {
     const body = { namespace: form.dataset.namespace, service: form.dataset.service, endpoint: form.dataset.endpoint, request };
-    const response = await fetch("/rpc", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    // Every field of the reply, defaults too: a form's reader wants to see what is zero, not guess.
+    const headers = { "content-type": "application/json", "x-micro-emit-defaults": "1" };
+    const response = await fetch("/rpc", { method: "POST", headers, body: JSON.stringify(body) });
     const text = await response.text();
     let status = response.status + " " + response.statusText;
     if (!response.ok) {
@@ -167,11 +169,14 @@ if (historyForm) {
       if (!response.ok) throw new Error(reply.detail || response.statusText);
       for (const e of reply.events || []) {
         const row = document.createElement("tr");
-        let data = e.data || "";
-        try {
-          data = new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
-        } catch {}
-        for (const cell of [new Date(Number(e.timeMs || 0)).toISOString(), e.topic, e.source, data]) {
+        // The shape of a replay: parsed "data" for JSON events, "dataBase64" otherwise.
+        let data = e.data === undefined ? "" : typeof e.data === "string" ? e.data : JSON.stringify(e.data);
+        if (e.dataBase64 !== undefined) {
+          try {
+            data = new TextDecoder().decode(Uint8Array.from(atob(e.dataBase64), (c) => c.charCodeAt(0)));
+          } catch {}
+        }
+        for (const cell of [new Date(Number(e.time || 0)).toISOString(), e.topic, e.source, data]) {
           const td = document.createElement("td");
           td.textContent = cell ?? "";
           row.append(td);

@@ -1,9 +1,9 @@
 import { MicroError } from "../errors/micro-error.ts";
-import { contentTypeHeader, jsonContentType, protoContentType } from "../protocol/mod.ts";
+import { contentTypeHeader, emitDefaultsHeader, jsonContentType, protoContentType } from "../protocol/mod.ts";
 import type { RequestHeaders } from "../protocol/mod.ts";
 import type { Codec } from "./codec.ts";
 import { protoBinaryCodec } from "./proto-binary.ts";
-import { protoJsonCodec } from "./proto-json.ts";
+import { protoJsonCodec, protoJsonDefaultsCodec } from "./proto-json.ts";
 
 const openBrace = 0x7b;
 
@@ -14,8 +14,9 @@ const openBrace = 0x7b;
  */
 export function codecForRequest(headers: RequestHeaders, data: Uint8Array): Codec {
   const type = headers.get(contentTypeHeader);
-  if (!type) return data[0] === openBrace ? protoJsonCodec : protoBinaryCodec;
-  return codecFor(type);
+  const codec = !type ? (data[0] === openBrace ? protoJsonCodec : protoBinaryCodec) : codecFor(type);
+  // Only JSON has defaults to leave out; binary carries the same either way.
+  return codec === protoJsonCodec && headers.get(emitDefaultsHeader) === "1" ? protoJsonDefaultsCodec : codec;
 }
 
 /** The codec for a content type; `invalid_argument` for one jetmicro does not speak. */

@@ -62,6 +62,8 @@ export interface Settings {
   readonly gatewayInsecure?: boolean;
   /** Host names the gateway answers (`MICRO_GATEWAY_ALLOWED_HOSTS`, e.g. `api.example.com,localhost`); unset, any. */
   readonly gatewayAllowedHosts?: readonly string[] | undefined;
+  /** JSON replies of the gateway carry default-valued fields too (`MICRO_GATEWAY_EMIT_DEFAULTS=1`); off by default. */
+  readonly gatewayEmitDefaults?: boolean;
   /** Metadata of the nodes this process starts (`MICRO_NODE_METADATA=zone=a,rack=2`). */
   readonly nodeMetadata: Readonly<Record<string, string>>;
   /** How long the registry keeps a node without a heartbeat, in ms (`MICRO_REGISTRY_TTL_MS`, 15000). */
@@ -155,6 +157,7 @@ export const settingTable = {
   gatewaySidecar: { variable: "MICRO_GATEWAY_SIDECAR", key: "gatewaySidecar", file: "flag" },
   gatewayInsecure: { variable: "MICRO_GATEWAY_INSECURE", key: "gatewayInsecure", file: "flag" },
   gatewayAllowedHosts: { variable: "MICRO_GATEWAY_ALLOWED_HOSTS", key: "gatewayAllowedHosts", file: "list" },
+  gatewayEmitDefaults: { variable: "MICRO_GATEWAY_EMIT_DEFAULTS", key: "gatewayEmitDefaults", file: "flag" },
   nodeMetadata: { variable: "MICRO_NODE_METADATA", key: "nodeMetadata", file: "pairs" },
   registryTtlMs: { variable: "MICRO_REGISTRY_TTL_MS", key: "registryTtlMs", file: "number" },
   drainTimeoutMs: { variable: "MICRO_DRAIN_TIMEOUT_MS", key: "drainTimeoutMs", file: "number" },
@@ -219,6 +222,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     gatewaySidecar: text("gatewaySidecar") === "1",
     gatewayInsecure: text("gatewayInsecure") === "1",
     gatewayAllowedHosts: hostNames(text("gatewayAllowedHosts"), label("gatewayAllowedHosts")),
+    gatewayEmitDefaults: text("gatewayEmitDefaults") === "1",
     nodeMetadata: pairs(text("nodeMetadata"), label("nodeMetadata")),
     registryTtlMs: whole("registryTtlMs", 15_000, 1000),
     drainTimeoutMs: whole("drainTimeoutMs", 10_000),

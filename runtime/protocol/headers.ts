@@ -25,6 +25,11 @@ export const fromHeader = "Micro-From";
 export const traceparentHeader = "traceparent";
 /** W3C Trace Context: vendor trace state, travelling with `traceparent`. */
 export const tracestateHeader = "tracestate";
+/**
+ * `1` asks a JSON reply to carry fields at their default values too (`0`, `""`, `false`,
+ * `[]`): protobuf JSON leaves them out unless asked, and only the service can ask its encoder.
+ */
+export const emitDefaultsHeader = "Micro-Emit-Defaults";
 
 // ---- Errors (unary replies, stream error frames and actor replies alike) -----------------
 

@@ -18,6 +18,7 @@ export {
   errorCodeHeader,
   eventHeaders,
   frameHeader,
+  emitDefaultsHeader,
   fromHeader,
   heartbeatHeader,
   jsonContentType,

@@ -5,7 +5,7 @@
  * @module
  */
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
-import { contentTypeHeader, fromHeader, metadataPrefix, timeoutHeader, traceparentHeader, tracestateHeader } from "./headers.ts";
+import { contentTypeHeader, emitDefaultsHeader, fromHeader, metadataPrefix, timeoutHeader, traceparentHeader, tracestateHeader } from "./headers.ts";
 import type { TraceContext } from "./trace-context.ts";
 import { assertMetadata } from "./metadata.ts";
 
@@ -23,6 +23,8 @@ export interface RequestHeaderInit {
   readonly from?: string;
   /** The caller's span (W3C Trace Context), when the call is traced. */
   readonly trace?: TraceContext;
+  /** Ask a JSON reply to carry default-valued fields too ({@link emitDefaultsHeader}). */
+  readonly emitDefaults?: boolean;
 }
 
 /**
@@ -48,5 +50,6 @@ export function requestHeaders(init: RequestHeaderInit): MsgHdrs {
     h.append(traceparentHeader, init.trace.traceparent);
     if (init.trace.tracestate) h.append(tracestateHeader, init.trace.tracestate);
   }
+  if (init.emitDefaults === true) h.append(emitDefaultsHeader, "1");
   return h;
 }

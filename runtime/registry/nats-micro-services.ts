@@ -17,11 +17,16 @@ export interface NatsMicroService {
  * with the NATS service libraries for Go, Rust, Java or JS, by asking `$SRV.INFO` (or
  * `$SRV.INFO.{name}`) and collecting replies for `waitMs`.
  */
-export async function listNatsMicroServices(nc: NatsConnection, options: { name?: string; waitMs?: number } = {}): Promise<NatsMicroService[]> {
+export async function listNatsMicroServices(
+  nc: NatsConnection,
+  options: { name?: string; waitMs?: number; stallMs?: number } = {},
+): Promise<NatsMicroService[]> {
   const subject = servicesApiSubject("INFO", options.name);
   const out: NatsMicroService[] = [];
+  // With `stallMs`, collecting stops once no reply came for that long (callers on a hot path).
+  const strategy = options.stallMs === undefined ? {} : { strategy: "stall" as const, stall: options.stallMs };
   try {
-    for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500 })) collect(msg, out);
+    for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500, ...strategy })) collect(msg, out);
   } catch (error) {
     // Nobody answering is an empty list, not a failure.
     if (!(error as Error).message.includes("no responders")) throw MicroError.from(error, "unavailable");
@@ -29,7 +34,11 @@ export async function listNatsMicroServices(nc: NatsConnection, options: { name?
   return out.sort((a, b) => `${a.name} ${a.id}`.localeCompare(`${b.name} ${b.id}`));
 }
 
-/** Adds a reply to `out` when it is an `io.nats.micro.v1.info_response`. */
+/**
+ * Adds a reply to `out` when it is an `io.nats.micro.v1.info_response`. Replies without a
+ * `type` (nats.go before 1.23, as some distributions still package it) are taken when they
+ * carry a name and an id; their endpoints may be plain `subjects`.
+ */
 function collect(msg: Msg, out: NatsMicroService[]): void {
   let info: Record<string, unknown>;
   try {
@@ -37,18 +46,28 @@ function collect(msg: Msg, out: NatsMicroService[]): void {
   } catch {
     return; // not a micro responder
   }
-  if (info.type !== "io.nats.micro.v1.info_response") return;
-  const endpoints = Array.isArray(info.endpoints) ? (info.endpoints as Array<Record<string, unknown>>) : [];
-  out.push({
-    name: String(info.name ?? ""),
-    id: String(info.id ?? ""),
-    version: String(info.version ?? ""),
-    description: String(info.description ?? ""),
-    metadata: (info.metadata ?? {}) as Record<string, string>,
-    endpoints: endpoints.map((e) => ({
+  if (typeof info !== "object" || info === null) return;
+  if (info.type !== undefined && info.type !== "io.nats.micro.v1.info_response") return;
+  if (typeof info.name !== "string" || typeof info.id !== "string" || info.name === "" || info.id === "") return;
+  const endpoints = Array.isArray(info.endpoints)
+    ? (info.endpoints as Array<Record<string, unknown>>).filter((e) => typeof e === "object" && e !== null).map((e) => ({
       name: String(e.name ?? ""),
       subject: String(e.subject ?? ""),
       queueGroup: typeof e.queue_group === "string" ? e.queue_group : undefined,
-    })),
+    }))
+    : Array.isArray(info.subjects)
+    ? (info.subjects as unknown[]).filter((s): s is string => typeof s === "string").map((subject) => ({ name: subject, subject, queueGroup: undefined }))
+    : [];
+  out.push({
+    name: info.name,
+    id: info.id,
+    version: String(info.version ?? ""),
+    description: String(info.description ?? ""),
+    metadata: (typeof info.metadata === "object" && info.metadata !== null ? info.metadata : {}) as Record<string, string>,
+    // Bounded: a reply is another program's word, and these end up in tables and lookups.
+    endpoints: endpoints.slice(0, maxEndpoints),
   });
 }
+
+/** Most endpoints read from one instance's reply. */
+const maxEndpoints = 1024;

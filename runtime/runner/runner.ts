@@ -5,6 +5,7 @@
  */
 import { Effect, Layer } from "effect";
 import { layerNatsTransport } from "../client/transport-layer.ts";
+import { layerNatsDiscovery } from "../client/discovery-layer.ts";
 import { layerNats } from "../nats/connection.ts";
 import { natsOptionsOf } from "../nats/connect-options.ts";
 import { layerNatsRegistry } from "../registry/layer.ts";
@@ -119,5 +120,7 @@ export function layerRuntime(
   ).pipe(Layer.provideMerge(server));
   const registry = layerNatsRegistry({ ttlMs: config.registryTtlMs, replicas: config.replicas });
   const broker = layerJetStreamBroker({ namespace: config.namespace, ...config.events });
-  return Layer.mergeAll(layerNatsTransport, registry, broker).pipe(Layer.provideMerge(connection));
+  // Discovery (with the routing rules) routes handlers' nested calls and the gateway's.
+  const discovery = layerNatsDiscovery.pipe(Layer.provideMerge(registry));
+  return Layer.mergeAll(layerNatsTransport, discovery, broker).pipe(Layer.provideMerge(connection));
 }

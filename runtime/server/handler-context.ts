@@ -6,6 +6,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
 import { type Interceptor, readMetadata } from "../protocol/mod.ts";
 import type { Transport } from "../client/transport.ts";
+import type { Discovery } from "../client/discovery.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
 import type { HandlerContext } from "../service/types.ts";
 import type { RequestHeaders } from "../protocol/mod.ts";
@@ -22,6 +23,8 @@ export interface InstanceInfo {
   readonly broker?: JetStreamBroker;
   /** Interceptors of the clients handlers make (`ctx.client`), outside their own. */
   readonly clientInterceptors?: readonly Interceptor[];
+  /** How nested calls choose nodes (routing rules, version, labels, key). */
+  readonly discovery?: Discovery;
 }
 
 /**
@@ -85,7 +88,12 @@ export class CallContext implements HandlerContext {
   client<S extends DescService>(service: S, options: ClientOptions = {}): Client<S> {
     const inherited = this.#instance.clientInterceptors;
     const interceptors = inherited === undefined || inherited.length === 0 ? options.interceptors : [...inherited, ...(options.interceptors ?? [])];
-    return createClient(service, this.#instance.transport, { namespace: this.#instance.namespace, ...options, interceptors }, {
+    return createClient(service, this.#instance.transport, {
+      namespace: this.#instance.namespace,
+      ...(this.#instance.discovery !== undefined ? { discovery: this.#instance.discovery } : {}),
+      ...options,
+      interceptors,
+    }, {
       metadata: this.metadata,
       deadline: this.deadline,
       signal: this.signal,

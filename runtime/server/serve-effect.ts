@@ -6,6 +6,7 @@
 import { Effect, Option, type Scope } from "effect";
 import { EventBroker } from "../broker/layer.ts";
 import { ClientTransport } from "../client/transport-layer.ts";
+import { ClientDiscovery } from "../client/discovery-layer.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { Nats } from "../nats/connection.ts";
 import { keepRegistered } from "../registry/layer.ts";
@@ -41,10 +42,12 @@ export function serveService(
     const connection = yield* Nats;
     const transport = yield* ClientTransport;
     const broker = Option.getOrUndefined(yield* Effect.serviceOption(EventBroker));
+    // With discovery in context, handlers' nested calls are routed (weights, version, labels, key).
+    const discovery = options.discovery ?? Option.getOrUndefined(yield* Effect.serviceOption(ClientDiscovery));
     const instance = yield* Effect.acquireRelease(
       Effect.tryPromise({
         // Keyed actor types start their own runtime around the same service instance.
-        try: () => startInstance(definition, { ...options, connection, transport, broker }),
+        try: () => startInstance(definition, { ...options, connection, transport, broker, ...(discovery !== undefined ? { discovery } : {}) }),
         catch: (e) => MicroError.from(e),
       }),
       (instance) => Effect.promise(() => instance.stop()),

@@ -1,5 +1,6 @@
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
 import type { Transport } from "../client/transport.ts";
+import type { Discovery } from "../client/discovery.ts";
 import type { JetStreamBroker } from "../broker/nats-jetstream.ts";
 import { subscribeServiceEvents } from "../broker/service-events.ts";
 import { MicroError } from "../errors/micro-error.ts";
@@ -19,6 +20,11 @@ export interface StartServiceOptions {
   readonly connection: NatsConnection;
   /** The transport handlers use for nested calls (`ctx.client(...)`). */
   readonly transport: Transport;
+  /**
+   * How handlers' nested calls choose nodes: with it, `ctx.client(...)` follows routing-rule
+   * weights, versions, labels and keys as any client does; without, calls go to the queue.
+   */
+  readonly discovery?: Discovery;
   /** Namespace when the definition names none; default `micro`. */
   readonly namespace?: string;
   /** How long `stop()` lets in-flight work finish before aborting handlers; default 10000 ms. */
@@ -98,6 +104,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     stopSignal: stopController.signal,
     broker: options.broker,
     clientInterceptors: definition.clientInterceptors,
+    discovery: options.discovery,
   };
 
   const { dispatch, stats: endpointStats } = createDispatch(definition, info, onHandlerError);

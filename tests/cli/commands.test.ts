@@ -195,8 +195,17 @@ describe("micro health, stats and traffic", () => {
 
   it("shows, sets and clears version weights, and refuses bad weights", async () => {
     expect((await micro(["traffic", "greeter"], env)).stdout).toContain("greeter: no weights");
-    const set = await micro(["traffic", "greeter", "1.0.0=90", "2.0.0=10"], env);
+    // 2.0.0 does not run: refused (its share of the calls would fail), unless --force.
+    const refused = await micro(["traffic", "greeter", "1.0.0=90", "2.0.0=10"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("2.0.0 of greeter does not run (running: 1.0.0)");
+    expect(JSON.parse((await micro(["traffic", "greeter", "-o", "json"], env)).stdout).weights).toBeNull();
+    const unknown = await micro(["traffic", "greeterr", "1.0.0=100"], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no version of greeterr runs");
+    const set = await micro(["traffic", "greeter", "1.0.0=90", "2.0.0=10", "--force"], env);
     expect(set.code).toBe(0);
+    expect(set.stderr).toContain("warning: 2.0.0 of greeter does not run");
     expect(set.stdout).toMatch(/1\.0\.0\s+90\s+90%\s+yes/);
     expect(set.stdout).toMatch(/2\.0\.0\s+10\s+10%\s+no/);
     expect(JSON.parse((await micro(["traffic", "greeter", "-o", "json"], env)).stdout).weights).toEqual({ "1.0.0": 90, "2.0.0": 10 });

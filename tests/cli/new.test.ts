@@ -24,6 +24,24 @@ describe("micro new", () => {
     expect(code).toBe(0);
   });
 
+  it("accepts a kebab-case name the runtime accepts, and its test runs in memory, without NATS", async () => {
+    const created = await micro(["new", "user-profile"], {}, project);
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain("created proto/user_profile/v1/user_profile.proto");
+    expect(created.stdout).toContain("created services/user-profile.ts");
+    expect(created.stdout).toContain("micro call user-profile UserProfile.Get --id 42");
+    expect(existsSync(join(project, "gen/user_profile/v1/user_profile_pb.ts"))).toBe(true);
+    const test = readFileSync(join(project, "tests/services/user-profile.test.ts"), "utf8");
+    expect(test).toContain("createMemoryTransport");
+    expect(test).not.toContain("startTestNats");
+    // No NATS anywhere: a URL that answers nothing cannot be what the test uses.
+    const run = Bun.spawn({ cmd: [process.execPath, "test", "--timeout", "30000", "tests/services/user-profile.test.ts"], cwd: project, stdout: "pipe", stderr: "pipe", env: { ...process.env, NATS_URL: "nats://127.0.0.1:1" } });
+    const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
+    expect(`${out}${err}`).toContain("2 pass");
+    expect(code).toBe(0);
+  });
+
   it("refuses to overwrite, and refuses a bad name or a folder that is no project", async () => {
     const before = readFileSync(join(project, "services/inventory.ts"), "utf8");
     const again = await micro(["new", "inventory"], {}, project);
@@ -31,9 +49,11 @@ describe("micro new", () => {
     expect(again.stderr).toContain("error already_exists: not overwriting proto/inventory/v1/inventory.proto, services/inventory.ts, tests/services/inventory.test.ts");
     expect(readFileSync(join(project, "services/inventory.ts"), "utf8")).toBe(before);
 
-    const bad = await micro(["new", "Bad-Name"], {}, project);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain(`service name "Bad-Name" must be lowercase letters and digits`);
+    for (const name of ["Bad-Name", "trail-", "two--dashes", "snake_case"]) {
+      const bad = await micro(["new", name], {}, project);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`service name "${name}" must be lowercase letters and digits`);
+    }
 
     const empty = mkdtempSync(join(tmpdir(), "jetmicro-empty-"));
     const nowhere = await micro(["new", "shop", "--root", empty], {}, project);

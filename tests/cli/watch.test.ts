@@ -62,10 +62,13 @@ describe("micro run --watch", () => {
       expect((await micro(["new", "inventory"], {}, project.dir)).code).toBe(0);
       await run.waitFor(/service inventory 1\.0\.0/);
       const proto = join(project.dir, "proto/inventory/v1/inventory.proto");
+      const beforeSave = run.output().length;
       writeFileSync(proto, readFileSync(proto, "utf8").replace("rpc Get(", "rpc Count(GetRequest) returns (GetResponse);\n  rpc Get("));
       await run.waitFor(/proto\/inventory\/v1\/inventory\.proto changed: buf generate/);
       await run.waitFor(/\[services\/inventory\.ts\]\s+Inventory\.Count/);
       await run.waitFor(/reloaded services\/inventory\.ts/);
+      // One save, one generation (editors' write-then-touch used to run it twice).
+      expect(run.output().slice(beforeSave).match(/inventory\.proto changed: buf generate/g)).toHaveLength(1);
       // micro new's own files may have caused a reload too: wait for the registry to show the new code alone.
       let endpoints: string[] = [];
       for (let tries = 0; tries < 30 && endpoints.join() !== "Inventory.Count,Inventory.Get"; tries++) {
@@ -81,6 +84,43 @@ describe("micro run --watch", () => {
       run.process.kill("SIGINT");
       expect(await run.exited).toBe(0);
       expect(run.output()).toContain("stopped");
+    } finally {
+      run.process.kill("SIGKILL");
+      await conn.close();
+    }
+  }, 60_000);
+
+  it("restarts a crashed service, and reloads the services that import an edited _helper.ts", async () => {
+    const env = { NATS_URL: nats.url };
+    writeFileSync(join(services, "_words.ts"), `export const word = "one";\n`);
+    writeFileSync(join(services, "crashy.ts"), `import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
+import { defineService } from "../runtime/mod.ts";
+import { word } from "./_words.ts";
+export default defineService(Greeter, { name: "crashy", version: "1.0.0" }, {
+  sayHello(req) {
+    if (req.name === "die") process.exit(3);
+    return { message: word + " " + req.name };
+  },
+});
+`);
+    const run = spawnMicro(["run", "services", "--watch"], env, project.dir);
+    const conn = await openTestConnection(nats.url);
+    try {
+      await run.waitFor(/service crashy 1\.0\.0/);
+      const client = createClient(Greeter, conn.transport, { service: "crashy", timeoutMs: 5000 });
+      expect((await client.sayHello({ name: "x" })).message).toBe("one x");
+
+      await client.sayHello({ name: "die" }).catch(() => undefined);
+      await run.waitFor(/services\/crashy\.ts stopped unexpectedly \(exit code 3\): restarting/);
+      await run.waitFor(/restarted services\/crashy\.ts/);
+      expect((await client.sayHello({ name: "y" })).message).toBe("one y");
+
+      writeFileSync(join(services, "_words.ts"), `export const word = "two";\n`);
+      await run.waitFor(/services\/_words\.ts changed: reloading services\/crashy\.ts/);
+      await run.waitFor(/reloaded services\/crashy\.ts/);
+      expect((await client.sayHello({ name: "z" })).message).toBe("two z");
+      run.process.kill("SIGINT");
+      expect(await run.exited).toBe(0);
     } finally {
       run.process.kill("SIGKILL");
       await conn.close();

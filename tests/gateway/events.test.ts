@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { eventually } from "../support/wait.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createGateway } from "../../gateway/app.ts";
 import { createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
@@ -152,5 +153,29 @@ describe("events over HTTP", () => {
     // The path rule still reaches Audit.History by GET.
     const byPath = await send("/audit/history", { method: "POST", body: '{"user":"u1"}', headers: { "content-type": "application/json" } });
     expect(((await byPath.json()) as { events: unknown[] }).events).toHaveLength(1);
+  });
+
+  it("returns history in the shape of a replay: parsed data, numeric times", async () => {
+    const history = await eventually(async () => (await (await send("/history/u1")).json()) as { events: Array<Record<string, unknown>> }, (b) => b.events.length > 0);
+    const replay = (await (await send("/events/customer.login/replay")).json()) as { events: Array<Record<string, unknown>> };
+    const { sequence: _, ...replayed } = replay.events.find((e) => e.id === "http-1")!;
+    expect(history.events).toEqual([replayed]);
+    expect(typeof history.events[0]!.time).toBe("number");
+    expect(history.events[0]!.data).toEqual({ id: 1 });
+  });
+
+  it("takes since=2h (a duration ago) or an ISO time over HTTP as the CLI does", async () => {
+    for (const since of ["2h", new Date(Date.now() - 3_600_000).toISOString()]) {
+      const history = (await (await send(`/history/u1?since=${since}`)).json()) as { events: unknown[] };
+      expect(history.events).toHaveLength(1);
+      const replay = await send(`/events/customer.login/replay?since=${since}`);
+      expect(replay.status).toBe(200);
+      expect(((await replay.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
+    }
+    // In the future: nothing yet.
+    expect(((await (await send(`/history/u1?since=${Date.now() + 3_600_000}`)).json()) as { events: unknown[] }).events).toHaveLength(0);
+    const bad = await send("/history/u1?since=yesterday");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { detail: string }).detail).toContain("since");
   });
 });

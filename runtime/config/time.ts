@@ -1,9 +1,9 @@
 /**
- * Times on the command line: durations (`500ms`, `30s`, `2h`, `1d`) and points in time (a
+ * Times people type (the CLI's flags, the gateway's query parameters): durations (`500ms`, `30s`, `2h`, `1d`) and points in time (a
  * duration ago, an ISO date, or epoch ms).
  * @module
  */
-import { MicroError } from "../runtime/errors/micro-error.ts";
+import { MicroError } from "../errors/micro-error.ts";
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
