@@ -2,7 +2,7 @@
  * `micro run [dir]`: NATS (found or started), every service module in `dir`, until Ctrl-C.
  * @module
  */
-import { Deferred, Effect, Exit, Scope } from "effect";
+import { Cause, Deferred, Effect, Exit, Scope } from "effect";
 import type { RunnerConfig, RunningServices } from "../runtime/runner/runner.ts";
 import { layerRuntime, startServices } from "../runtime/runner/runner.ts";
 import { runnerConfigFromEnv } from "../runtime/runner/config.ts";
@@ -134,15 +134,17 @@ const shutdownRequested = (config: Pick<RunnerConfig, "drainTimeoutMs" | "log">)
 
 /** Runs a whole `micro run` program; resolves with its exit code, reporting a failure without a stack. */
 async function runToExit(program: Effect.Effect<number, unknown>, log: (line: string) => void): Promise<number> {
-  try {
-    const code = await Effect.runPromise(program);
-    if (code === 0) log("stopped");
-    return code;
-  } catch (error) {
-    console.error(`micro run: ${MicroError.from(error).message}`);
-    setExitCode(1);
-    return 1;
+  const exit = await Effect.runPromiseExit(program);
+  if (Exit.isSuccess(exit)) {
+    if (exit.value === 0) log("stopped");
+    return exit.value;
   }
+  // A MicroError says what to fix in its message; anything else (a defect in a finalizer, say)
+  // is shown whole, so a failed stop is never just "internal".
+  const failure = Cause.squash(exit.cause);
+  console.error(`micro run: ${MicroError.is(failure) ? failure.message : Cause.pretty(exit.cause)}`);
+  setExitCode(1);
+  return 1;
 }
 
 /** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */

@@ -30,7 +30,7 @@ async function stopped(child: Child): Promise<number> {
 }
 
 const sayHello = (port: number) =>
-  fetch(`http://127.0.0.1:${port}/rpc`, { method: "POST", body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) })
+  fetch(`http://127.0.0.1:${port}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Ada" } }) })
     .then(async (r) => ({ status: r.status, body: await r.json() }))
     .catch(() => ({ status: 0, body: undefined }));
 
