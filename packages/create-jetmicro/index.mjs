@@ -70,6 +70,7 @@ next:
   cd ${options.dir}
   npm start     # installs dependencies, generates gen/, starts NATS, services/ and the gateway
   npm test      # tests/ on the in-memory transport
+  npx deno task start   # the same under Deno (after npm install)
 
 then: curl --json '{"name":"Ada"}' http://127.0.0.1:8080/greeter/say-hello`);
   return 0;

@@ -11,8 +11,53 @@ export const toolVersions = {
   "@bufbuild/protoc-gen-es": "2.17.0",
   "@types/bun": "1.4.5",
   bun: "1.4.5",
+  deno: "2.9.6",
   typescript: "5.9.3",
 };
+
+/**
+ * Where `scripts/setup.mjs` links the installed jetmicro package for Deno (project-relative).
+ * Deno refuses to type-strip `.ts` under a `node_modules/` path
+ * (ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING), and jetmicro ships TypeScript sources; through
+ * a link outside node_modules the same files are local modules, which Deno type-strips, while
+ * their bare imports (effect, hono, @nats-io/*) still resolve in the project's node_modules.
+ */
+export const denoLink = ".micro/deno/jetmicro";
+
+/**
+ * jsr.json's `exports` (the entry points JSR would serve as `jsr:@jetmicro/jetmicro/...`), keyed
+ * by the specifier a project imports. A test checks they equal jsr.json's.
+ */
+export const jsrExports = {
+  jetmicro: "runtime/mod.ts",
+  "jetmicro/testing": "runtime/testing/mod.ts",
+  "jetmicro/gateway": "gateway/mod.ts",
+  "jetmicro/nats": "runtime/nats/mod.ts",
+  "jetmicro/protocol": "runtime/protocol/mod.ts",
+  "jetmicro/gen/micro/api/v1": "gen/micro/api/v1/api_pb.ts",
+  "jetmicro/gen/audit/v1": "gen/audit/v1/audit_pb.ts",
+};
+
+/** The generated project's deno.json: the import map onto the linked package and `deno task start`. */
+function denoJson() {
+  const imports = Object.fromEntries(Object.entries(jsrExports).map(([specifier, file]) => [specifier, `./${denoLink}/${file}`]));
+  // npm's "./gen/*" export, so `jetmicro/gen/.../x_pb.ts` imports work on Deno as on Bun and Node.
+  imports["jetmicro/gen/"] = `./${denoLink}/gen/`;
+  return {
+    $comment: `Deno runs the same project: npm install, then npx deno task start. jetmicro ships TypeScript, which Deno will not type-strip under node_modules/, so scripts/setup.mjs links node_modules/jetmicro at ${denoLink} and the imports below point there (jsr.json's entry points); other npm packages come from node_modules (nodeModulesDir manual), so package-lock.json stays the only lock file. --config keeps this file in force for the CLI that lives in the link.`,
+    nodeModulesDir: "manual",
+    lock: false,
+    imports,
+    tasks: {
+      start: {
+        description: "micro run under Deno: NATS from NATS_URL or started here, every service in services/, the gateway, until Ctrl-C",
+        command: `node scripts/setup.mjs && ./node_modules/.bin/deno run -A --config deno.json ${denoLink}/cli/main.ts run`,
+      },
+    },
+    // Not .micro/: the linked package lives there.
+    exclude: ["node_modules/"],
+  };
+}
 
 /** npm's rules for a package name, shortened: lowercase, digits, `-`, `_`, `.`, at most 64 characters. */
 const projectName = /^[a-z][a-z0-9._-]{0,63}$/;
@@ -56,12 +101,14 @@ export function projectFiles({ name, jetmicro }) {
       "@bufbuild/protoc-gen-es": toolVersions["@bufbuild/protoc-gen-es"],
       "@types/bun": toolVersions["@types/bun"],
       bun: toolVersions.bun,
+      deno: toolVersions.deno,
       typescript: toolVersions.typescript,
     },
   };
   return {
     "package.json": JSON.stringify(packageJson, null, 2) + "\n",
     ".gitignore": "node_modules/\ngen/\n.micro/\n*.log\n",
+    "deno.json": JSON.stringify(denoJson(), null, 2) + "\n",
     "buf.yaml": `version: v2
 modules:
   - path: proto
@@ -171,7 +218,13 @@ curl --json '{"name":"Ada"}' http://127.0.0.1:8080/greeter/say-hello
 npx micro call greeter Greeter.SayHello --name Ada
 \`\`\`
 
-Every command uses the \`bun\`, \`buf\` and \`micro\` installed in node_modules (no global tools).
+The same project runs under Deno (the \`deno\` installed in node_modules; after \`npm install\`):
+
+\`\`\`sh
+npx deno task start   # micro run on Deno: NATS, services/ and the gateway on :8080
+\`\`\`
+
+Every command uses the \`bun\`, \`deno\`, \`buf\` and \`micro\` installed in node_modules (no global tools).
 Add a method to \`proto/greeter/v1/greeter.proto\`, run \`npm run gen\`, implement it in
 \`services/greeter.ts\`. A new service is a new proto and a new module in \`services/\`.
 `,
@@ -180,13 +233,13 @@ Add a method to \`proto/greeter/v1/greeter.proto\`, run \`npm run gen\`, impleme
 
 /** The generated project's scripts/setup.mjs: what `npm start` and `npm test` run first. */
 const setupScript = `// Runs before npm start and npm test: installs npm dependencies when package.json changed,
-// regenerates gen/ from proto/ when a proto changed, and makes sure nats-server exists (found on
-// PATH or installed; skipped when NATS_URL names a server of your own). Plain Node, no
-// dependencies: it runs before node_modules exists.
+// regenerates gen/ from proto/ when a proto changed, links jetmicro where Deno runs it from, and
+// makes sure nats-server exists (found on PATH or installed; skipped when NATS_URL names a server
+// of your own). Plain Node, no dependencies: it runs before node_modules exists.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { createRequire } from "node:module";
-import { delimiter, dirname, join } from "node:path";
+import { delimiter, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -198,6 +251,7 @@ const env = { ...process.env, PATH: \`\${binDir}\${delimiter}\${process.env.PATH
 try {
   installDependencies();
   generateCode();
+  linkForDeno();
   ensureNatsServer();
 } catch (error) {
   console.error(\`setup: \${error.message}\`);
@@ -221,6 +275,29 @@ function generateCode() {
   console.log("setup: generating code from proto/ (buf generate)");
   run("buf generate", join(binDir, "buf" + suffix), ["generate"]);
   touchAll(gen);
+}
+
+// Deno will not type-strip .ts files under node_modules/ (ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING)
+// and jetmicro ships TypeScript: deno.json imports jetmicro through this link instead, where the
+// same files are local modules. Bun and Node never look here.
+function linkForDeno() {
+  const installed = join(root, "node_modules", "jetmicro");
+  if (!existsSync(installed)) return;
+  const link = join(root, ${JSON.stringify(denoLink)});
+  // Relative, so the project folder can move; a junction (absolute) on Windows needs no privilege.
+  const target = process.platform === "win32" ? installed : relative(dirname(link), installed);
+  if (isLinkTo(link, target)) return;
+  rmSync(link, { recursive: true, force: true });
+  mkdirSync(dirname(link), { recursive: true });
+  symlinkSync(target, link, "junction");
+}
+
+function isLinkTo(link, target) {
+  try {
+    return lstatSync(link).isSymbolicLink() && readlinkSync(link) === target;
+  } catch {
+    return false;
+  }
 }
 
 function ensureNatsServer() {

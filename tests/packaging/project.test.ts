@@ -1,9 +1,10 @@
 // Done-when test of issue 17: jetmicro used as a dependency. Packs jetmicro and create-jetmicro
 // (npm pack), creates a project from the packed generator in a temporary folder outside the
 // repository, installs the tarballs there, and checks that the project's `npm test` passes and
-// its `npm start` serves the greeter through the gateway and to `micro call`. Slow (npm install
-// of a project), so it is one file with one long test and commands that print their output
-// when they fail or time out.
+// its `npm start` serves the greeter through the gateway and to `micro call`; then that same
+// installed project runs under Deno (`deno task start`, the project's own deno) and serves the
+// greeter too. Slow (npm install of a project), so it is one file whose long tests share one
+// project, and commands that print their output when they fail or time out.
 import { afterAll, describe, expect, it } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { freePort } from "../support/service-dirs.ts";
 import { until } from "../support/wait.ts";
-import { toolVersions } from "../../packages/create-jetmicro/template.mjs";
+import { denoLink, jsrExports, toolVersions } from "../../packages/create-jetmicro/template.mjs";
 
 const repo = realpathSync(join(import.meta.dir, "..", ".."));
 const work = realpathSync(mkdtempSync(join(tmpdir(), "jetmicro-project-")));
@@ -19,6 +20,8 @@ const project = join(work, "my-app");
 // npm's own caches and logs stay out of the user's home and the repository.
 const npmEnv = { npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
 let started: ChildProcess | undefined;
+/** Set when the npm test has packed, generated and installed the project the Deno test reuses. */
+let installed = false;
 
 afterAll(async () => {
   if (started?.pid !== undefined && started.exitCode === null && started.signalCode === null) {
@@ -51,12 +54,19 @@ function engineWarnings(output: string): string[] {
   return [...output.matchAll(/package: '([^']+)',\s*npm warn EBADENGINE\s+required: \{ node: '([^']+)' \}/g)].map((m) => `${m[1]} requires ${m[2]}`);
 }
 
-describe("jetmicro as a dependency (npm pack, npm create jetmicro, npm start, npm test)", () => {
+describe("jetmicro as a dependency (npm pack, npm create jetmicro, npm start, npm test, deno task start)", () => {
   it("the generator's pinned tools are jetmicro's own versions", () => {
     const own = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
     const all = { ...own.dependencies, ...own.devDependencies };
     for (const [name, version] of Object.entries(toolVersions)) expect(`${name}@${all[name]}`).toBe(`${name}@${version}`);
     expect(JSON.parse(readFileSync(join(repo, "packages", "create-jetmicro", "package.json"), "utf8")).version).toBe(own.version);
+  });
+
+  it("a generated project's Deno import map names jsr.json's entry points", () => {
+    const jsr = JSON.parse(readFileSync(join(repo, "jsr.json"), "utf8"));
+    const asJsr = Object.fromEntries(Object.entries(jsrExports).map(([specifier, file]) => [specifier.replace(/^jetmicro/, "."), `./${file}`]));
+    expect(asJsr).toEqual(jsr.exports);
+    expect(JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).files).toContain("jsr.json");
   });
 
   it("a generated project outside the repository installs the packed tarballs, passes npm test and serves the greeter on npm start", async () => {
@@ -91,35 +101,64 @@ describe("jetmicro as a dependency (npm pack, npm create jetmicro, npm start, np
     expect(tested.output).toMatch(/\b0 fail\b/);
 
     // 5. npm start: NATS started here, the greeter, the gateway.
-    const natsPort = await freePort();
-    const gatewayPort = await freePort();
-    const env = { MICRO_NATS_PORT: String(natsPort), MICRO_GATEWAY_PORT: String(gatewayPort), MICRO_NATS_STORE_DIR: join(work, "nats-store") };
-    started = spawn("npm", ["start"], { cwd: project, env: { ...process.env, ...npmEnv, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let log = "";
-    started.stdout!.on("data", (chunk) => (log += chunk));
-    started.stderr!.on("data", (chunk) => (log += chunk));
-    const gateway = `http://127.0.0.1:${gatewayPort}`;
-    const hello = async () => {
-      const response = await fetch(`${gateway}/greeter/say-hello`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Ada" }) }).catch(() => undefined);
-      return response?.status === 200 ? await response.json() : undefined;
-    };
-    try {
-      await until(async () => (await hello()) !== undefined, { timeoutMs: 60_000, intervalMs: 200, what: "the greeter through the gateway" });
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; npm start printed:\n${log}`);
-    }
-    expect(await hello()).toEqual({ message: "Hello Ada" });
-    expect(await (await fetch(`${gateway}/health`)).json()).toEqual({ status: "ok" });
+    const { natsPort, log, stop } = await serveGreeter(["npm", "start"], "npm start");
 
     // micro call, the project's own binary (node_modules/.bin/micro), on the NATS npm start runs.
     const called = await run(join(project, "node_modules", ".bin", "micro"), ["call", "greeter", "Greeter.SayHello", "--name", "Ada", "--nats-url", `nats://127.0.0.1:${natsPort}`], project, 30_000);
     expect(JSON.parse(called.output)).toEqual({ message: "Hello Ada" });
 
     // Ctrl-C (SIGINT to the process group) stops it all, NATS included.
-    const exited = new Promise((resolve) => started!.on("close", resolve));
-    process.kill(-started.pid!, "SIGINT");
-    await exited;
-    await until(async () => (await fetch(`${gateway}/health`).catch(() => undefined)) === undefined, { timeoutMs: 15_000, what: "the gateway to stop" });
-    expect(log).toContain("stopping");
+    await stop();
+    expect(log()).toContain("stopping");
+    installed = true;
   }, 170_000);
+
+  it("the same project runs under Deno: deno task start serves the greeter through the gateway and stops on Ctrl-C", async () => {
+    // Reuses the project the previous test packed, generated and installed.
+    if (!installed) throw new Error("the npm project test above failed, so there is no installed project to run under Deno");
+    const deno = JSON.parse(readFileSync(join(project, "deno.json"), "utf8"));
+    expect(deno.tasks.start.command).toContain("./node_modules/.bin/deno run");
+    // What `npx deno task start` runs: the project's own deno (node_modules/.bin/deno), no global one.
+    const { log, stop } = await serveGreeter([join(project, "node_modules", ".bin", "deno"), "task", "start"], "deno task start");
+    // deno task echoes what it runs: the CLI from the link (not node_modules/, where Deno will not type-strip) on the project's deno.
+    expect(log()).toContain(`${denoLink}/cli/main.ts run`);
+    await stop();
+    expect(log()).toContain("stopping");
+  }, 90_000);
 });
+
+/**
+ * Starts `command` in the project (its own process group) with NATS and the gateway on free
+ * ports, waits until the greeter answers `curl --json` through the gateway, and checks /health.
+ * `stop` sends Ctrl-C (SIGINT to the group) and waits until the process and the gateway are gone.
+ */
+async function serveGreeter(command: string[], what: string) {
+  const natsPort = await freePort();
+  const gatewayPort = await freePort();
+  const env = { MICRO_NATS_PORT: String(natsPort), MICRO_GATEWAY_PORT: String(gatewayPort), MICRO_NATS_STORE_DIR: join(work, `nats-store-${natsPort}`) };
+  const child = spawn(command[0]!, command.slice(1), { cwd: project, env: { ...process.env, ...npmEnv, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  started = child;
+  let log = "";
+  child.stdout!.on("data", (chunk) => (log += chunk));
+  child.stderr!.on("data", (chunk) => (log += chunk));
+  const exited = new Promise((resolve) => child.on("close", resolve));
+  const gateway = `http://127.0.0.1:${gatewayPort}`;
+  // curl --json: a POST with content-type application/json.
+  const hello = async () => {
+    const response = await fetch(`${gateway}/greeter/say-hello`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Ada" }) }).catch(() => undefined);
+    return response?.status === 200 ? await response.json() : undefined;
+  };
+  try {
+    await until(async () => (await hello()) !== undefined, { timeoutMs: 60_000, intervalMs: 200, what: `the greeter through the gateway (${what})` });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; ${what} printed:\n${log}`);
+  }
+  expect(await hello()).toEqual({ message: "Hello Ada" });
+  expect(await (await fetch(`${gateway}/health`)).json()).toEqual({ status: "ok" });
+  const stop = async () => {
+    process.kill(-child.pid!, "SIGINT");
+    await exited;
+    await until(async () => (await fetch(`${gateway}/health`).catch(() => undefined)) === undefined, { timeoutMs: 15_000, what: `the gateway of ${what} to stop` });
+  };
+  return { natsPort, log: () => log, stop };
+}
