@@ -19,6 +19,8 @@ import { streamCommand, streamFlags } from "./commands/stream.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { trafficCommand } from "./commands/traffic.ts";
 import { replayCommand } from "./commands/replay.ts";
+import { dlqCommand } from "./commands/dlq.ts";
+import { eventsCommand } from "./commands/events.ts";
 import { gatewayCommand, runServicesCommand } from "./commands/run.ts";
 import { subscribeCommand } from "./commands/subscribe.ts";
 import { servicesCommand } from "./commands/services.ts";
@@ -38,6 +40,8 @@ const micro = Command.make("micro").pipe(
     publishCommand,
     subscribeCommand,
     replayCommand,
+    eventsCommand,
+    dlqCommand,
     auditCommand,
     healthCommand,
     statsCommand,
