@@ -191,7 +191,9 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           const failure = MicroError.from(error);
           if (event.deliveries >= maxDeliveries) {
             await deadLetter(js, deadLetterSubject(namespace, subscribe.service), m, event, failure.message, name).then(
-              () => m.term(failure.message),
+              // No reason text: `+TERM <reason>` needs nats-server 2.10.4, and an older server
+              // (Debian's 2.9) ignores it, redelivering the dead letter after every ack wait.
+              () => m.term(),
               () => m.nak(backoff(event.deliveries)), // keep it rather than lose it
             );
           } else {
