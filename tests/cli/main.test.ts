@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { micro } from "../support/cli.ts";
 import { freePort } from "../support/service-dirs.ts";
 
-const commands = ["run", "services", "describe", "call", "stream", "publish", "subscribe", "replay", "audit", "health", "stats", "traffic", "actors", "new", "gateway"];
+const commands = ["run", "services", "describe", "call", "stream", "publish", "subscribe", "replay", "audit", "health", "stats", "traffic", "events", "dlq", "actors", "new", "gateway"];
 const dir = mkdtempSync(join(tmpdir(), "jetmicro-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
