@@ -19,7 +19,7 @@ export const serverCpuSubject = "bench.server-cpu";
 export const name = "jetmicro-bench-".padEnd(90, "x");
 
 /** The systems measured, in the order of the first round. */
-export const systems = ["raw-default", "raw-noAsyncTraces", "jetmicro", "jetmicro-routed"] as const;
+export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed"] as const;
 
 /** Registry bucket of the benchmark, apart from a developer's own. */
 export const benchRegistryBucket = "bench_registry";
