@@ -134,7 +134,7 @@ for (const system of settings.systems) {
   if (reply !== expected) throw new Error(`${system} answered ${JSON.stringify(reply)}`);
 }
 
-const workloadNames = Object.keys(workloads) as Workload[];
+const workloadNames = settings.workloads;
 if (settings.warmupSeconds > 0) {
   log(`warming up ${settings.warmupSeconds} s per system and workload`);
   for (const workload of workloadNames) {

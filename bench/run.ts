@@ -8,7 +8,7 @@
  * `bench/results/rpc-latest.json`. Every child is killed if anything fails or on Ctrl-C.
  *
  * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
- * `BENCH_SYSTEMS` (all), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
+ * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
  * CPU profiles into `bench/results/profiles/`; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
  * @module
  */
@@ -197,7 +197,7 @@ async function stopChild(child: SpawnedProcess): Promise<void> {
 
 /** The client's planned run time, doubled, plus a minute for start-up and stragglers. */
 function clientBudgetMs(s: Settings): number {
-  const measurements = s.systems.length * Object.keys(workloads).length;
+  const measurements = s.systems.length * s.workloads.length;
   const planned = measurements * (s.warmupSeconds + s.rounds * s.seconds);
   return (60 + 2 * planned) * 1000;
 }
@@ -219,7 +219,7 @@ function echo(source: string, line: string): void {
 /** Medians across rounds, one row per system and workload. */
 function summarise(measurements: readonly Measurement[]): Row[] {
   const rows: Row[] = [];
-  for (const workload of Object.keys(workloads) as Workload[]) {
+  for (const workload of settings.workloads) {
     for (const system of settings.systems) {
       const runs = measurements.filter((m) => m.system === system && m.workload === workload);
       if (runs.length === 0) continue;
