@@ -32,6 +32,8 @@ const singleNamespace = "benchsingle";
 const route = "/greeter/say-hello";
 
 exitWithParent();
+// Exiting normally on SIGTERM lets `--cpu-prof` write its profile (the orchestrator SIGKILLs).
+process.on("SIGTERM", () => process.exit(0));
 const servers = process.env.NATS_URL;
 if (!servers) throw new Error("gateway-server: NATS_URL is not set");
 const role = process.argv[2];
