@@ -1,7 +1,8 @@
 /**
  * The client side of the RPC benchmark, one process per runtime. In one process run it
  * measures, interleaved round by round: raw `nc.request()` with default connection options,
- * raw `nc.request()` with `noAsyncTraces: true`, and the typed jetmicro client over
+ * raw `nc.request()` with `noAsyncTraces: true`, Moleculer 0.15's `broker.call()` over its NATS
+ * transporter, and the typed jetmicro client over
  * `NatsTransport` with its default deadline. Progress goes to stderr; the report is one JSON
  * line on stdout after {@link resultPrefix}. `run.ts` sets `NATS_URL` and `NATS_PID`.
  * @module
@@ -12,6 +13,7 @@ import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
 import { connectNats, createClient, createDiscovery, createNatsRegistry, createSelector, natsConnectOptions, natsOptionsOf, NatsTransport } from "../runtime/mod.ts";
 import { readSettings } from "../runtime/config/mod.ts";
 import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
+import { moleculerBroker } from "./moleculer.ts";
 import {
   benchRegistryBucket,
   callTimeoutMs,
@@ -47,6 +49,10 @@ const greeter = createClient(Greeter, jetmicroTransport);
 const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
 const discovery = createDiscovery({ registry, selector: createSelector({ strategy: "round_robin" }) });
 const routedGreeter = createClient(Greeter, jetmicroTransport, { discovery });
+// Moleculer's client: a broker that calls the server process's `greeter.sayHello` over NATS.
+const moleculer = moleculerBroker(servers, `bench-client-${process.pid}`, callTimeoutMs);
+await moleculer.start();
+await moleculer.waitForServices("greeter", 30_000);
 const expected = `Hello ${name}`;
 
 /** One call of each system, encoding the request and decoding the reply as a caller would. */
@@ -59,6 +65,7 @@ function rawCall(nc: NatsConnection): () => Promise<string> {
 const calls: Record<System, () => Promise<string>> = {
   "raw-default": rawCall(rawDefault),
   "raw-noAsyncTraces": rawCall(rawNoTraces),
+  moleculer: async () => (await moleculer.call<{ message: string }, { name: string }>("greeter.sayHello", { name })).message,
   jetmicro: async () => (await greeter.sayHello({ name })).message,
   "jetmicro-routed": async () => (await routedGreeter.sayHello({ name })).message,
 };
@@ -130,7 +137,7 @@ for (const system of settings.systems) {
   if (reply !== expected) throw new Error(`${system} answered ${JSON.stringify(reply)}`);
 }
 
-const workloadNames = Object.keys(workloads) as Workload[];
+const workloadNames = settings.workloads;
 if (settings.warmupSeconds > 0) {
   log(`warming up ${settings.warmupSeconds} s per system and workload`);
   for (const workload of workloadNames) {
@@ -157,6 +164,7 @@ const report: ClientReport = { runtime, version, settings, firstError, measureme
 console.log(resultPrefix + JSON.stringify(report));
 await discovery.close();
 await registry.close();
+await moleculer.stop();
 await Promise.all([rawDefault.close(), rawNoTraces.close(), jetmicroConnection.close()]);
 // Let the loop end on its own (so --cpu-prof writes its profile), but never hang here.
 setTimeout(() => process.exit(0), 2_000).unref();

@@ -19,7 +19,7 @@ export const serverCpuSubject = "bench.server-cpu";
 export const name = "jetmicro-bench-".padEnd(90, "x");
 
 /** The systems measured, in the order of the first round. */
-export const systems = ["raw-default", "raw-noAsyncTraces", "jetmicro", "jetmicro-routed"] as const;
+export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed"] as const;
 
 /** Registry bucket of the benchmark, apart from a developer's own. */
 export const benchRegistryBucket = "bench_registry";
@@ -46,6 +46,8 @@ export interface Settings {
   readonly warmupSeconds: number;
   /** Systems to measure (`BENCH_SYSTEMS`, comma-separated; default all). */
   readonly systems: readonly System[];
+  /** Workloads to measure (`BENCH_WORKLOADS`, comma-separated; default all), e.g. `conc256` alone to profile it. */
+  readonly workloads: readonly Workload[];
 }
 
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Settings {
@@ -53,11 +55,16 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
   for (const s of picked) {
     if (!(systems as readonly string[]).includes(s)) throw new Error(`BENCH_SYSTEMS: unknown system "${s}" (known: ${systems.join(", ")})`);
   }
+  const pickedWorkloads = env.BENCH_WORKLOADS?.split(",").map((s) => s.trim()).filter(Boolean) ?? Object.keys(workloads);
+  for (const w of pickedWorkloads) {
+    if (!(w in workloads)) throw new Error(`BENCH_WORKLOADS: unknown workload "${w}" (known: ${Object.keys(workloads).join(", ")})`);
+  }
   return {
     seconds: positive("BENCH_SECONDS", env.BENCH_SECONDS, 3),
     rounds: Math.round(positive("BENCH_ROUNDS", env.BENCH_ROUNDS, 3)),
     warmupSeconds: positive("BENCH_WARMUP_SECONDS", env.BENCH_WARMUP_SECONDS, 1, true),
     systems: picked as System[],
+    workloads: pickedWorkloads as Workload[],
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The server side of the RPC benchmark, one process per runtime: a raw @nats-io responder
  * (queue subscription, callback mode, JSON in and out, like a typical hand-written service)
- * and the jetmicro greeter, side by side on their own connections. `run.ts` starts it with
+ * the Moleculer greeter (its own broker, NATS transporter) and the jetmicro greeter, side by
+ * side on their own connections. `run.ts` starts it with
  * `NATS_URL` set and stops it with SIGTERM.
  * @module
  */
@@ -11,6 +12,7 @@ import { connectNats, createNatsRegistry, defineService, natsConnectOptions, nat
 import { readSettings } from "../runtime/config/mod.ts";
 import { serviceRecord } from "../runtime/registry/records.ts";
 import { exitWithParent, ownCpuMicros } from "./child-process.ts";
+import { addMoleculerGreeter, moleculerBroker } from "./moleculer.ts";
 import { benchRegistryBucket, rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
 
 exitWithParent();
@@ -49,6 +51,10 @@ const instance = await startService(greeter, {
 // Registered like the runner does, so the routed client finds this node through the registry.
 const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
 await registry.register(serviceRecord(greeter, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, 60_000));
+// The Moleculer peer: a broker of its own on the same nats-server, the same greeting.
+const moleculer = moleculerBroker(servers, `bench-server-${process.pid}`);
+addMoleculerGreeter(moleculer);
+await moleculer.start();
 await rawConnection.flush();
 console.log(readyLine);
 
@@ -60,6 +66,7 @@ async function stop(): Promise<void> {
   await registry.deregister(serviceRecord(greeter, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, 60_000));
   await registry.close();
   await instance.stop();
+  await moleculer.stop();
   await Promise.all([rawConnection.drain(), jetmicroConnection.drain()]);
   clearTimeout(forced);
   process.exit(0);

@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: raw @nats-io request-reply against jetmicro, on Bun and on Node.
+ * `npm run bench`: raw @nats-io request-reply, Moleculer 0.15 (NATS transporter) and jetmicro,
+ * on Bun and on Node.
  *
  * Starts one nats-server, then for each runtime a server process (`rpc-server.ts`) and a client
  * process (`rpc-client.ts`) of that runtime, like the peer benchmarks. Prints a table per
@@ -7,7 +8,7 @@
  * `bench/results/rpc-latest.json`. Every child is killed if anything fails or on Ctrl-C.
  *
  * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
- * `BENCH_SYSTEMS` (all), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
+ * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
  * CPU profiles into `bench/results/profiles/`; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
  * @module
  */
@@ -44,6 +45,7 @@ const runtimes: Record<string, { command: string; args: string[] }> = {
 /** The issue's targets, for the verdict column; they are information, not a gate. */
 const concTarget: Record<string, number> = { node: 1.9, bun: 1.3 };
 const seqP50Target = 1.1;
+const moleculerTarget = 1.5;
 
 interface Row {
   readonly system: System;
@@ -195,7 +197,7 @@ async function stopChild(child: SpawnedProcess): Promise<void> {
 
 /** The client's planned run time, doubled, plus a minute for start-up and stragglers. */
 function clientBudgetMs(s: Settings): number {
-  const measurements = s.systems.length * Object.keys(workloads).length;
+  const measurements = s.systems.length * s.workloads.length;
   const planned = measurements * (s.warmupSeconds + s.rounds * s.seconds);
   return (60 + 2 * planned) * 1000;
 }
@@ -217,7 +219,7 @@ function echo(source: string, line: string): void {
 /** Medians across rounds, one row per system and workload. */
 function summarise(measurements: readonly Measurement[]): Row[] {
   const rows: Row[] = [];
-  for (const workload of Object.keys(workloads) as Workload[]) {
+  for (const workload of settings.workloads) {
     for (const system of settings.systems) {
       const runs = measurements.filter((m) => m.system === system && m.workload === workload);
       if (runs.length === 0) continue;
@@ -251,6 +253,14 @@ function ratios(rows: readonly Row[]): Record<string, number> {
     const seq = [row("jetmicro", "seq"), row(raw, "seq")] as const;
     if (seq[0] && seq[1]) out[`seq p50 jetmicro/${raw}`] = seq[0].p50Micros / seq[1].p50Micros;
   }
+  // The peer: Moleculer over the same nats-server (the issue's goal: >= 1.5x at 256 in flight).
+  const peer = [row("jetmicro", "conc256"), row("moleculer", "conc256")] as const;
+  if (peer[0] && peer[1]) {
+    out["conc256 calls/s jetmicro/moleculer"] = peer[0].callsPerSecond / peer[1].callsPerSecond;
+    out["conc256 client CPU µs/call jetmicro/moleculer"] = peer[0].cpuMicrosPerCall.client / peer[1].cpuMicrosPerCall.client;
+  }
+  const peerSeq = [row("jetmicro", "seq"), row("moleculer", "seq")] as const;
+  if (peerSeq[0] && peerSeq[1]) out["seq p50 jetmicro/moleculer"] = peerSeq[0].p50Micros / peerSeq[1].p50Micros;
   const routed = [row("jetmicro-routed", "conc256"), row("raw-default", "conc256")] as const;
   if (routed[0] && routed[1]) out["conc256 calls/s jetmicro-routed/raw-default"] = routed[0].callsPerSecond / routed[1].callsPerSecond;
   return out;
@@ -272,13 +282,15 @@ function render(result: RuntimeResult): string {
     String(r.errors),
   ]);
   const lines = [title, "", table(header, rows, "llrrlrrrr"), ""];
-  for (const [label, value] of Object.entries(result.ratios!)) lines.push(`${label.padEnd(42)} ${value.toFixed(2)}x  ${verdict(result.runtime, label, value)}`);
+  for (const [label, value] of Object.entries(result.ratios!)) lines.push(`${label.padEnd(46)} ${value.toFixed(2)}x  ${verdict(result.runtime, label, value)}`);
   if (result.clientFirstError !== undefined) lines.push(`first client error: ${result.clientFirstError}`);
   return lines.join("\n");
 }
 
 /** How a ratio compares with the issue's target; the conc256 target is stated against raw-default only. */
 function verdict(runtime: string, label: string, value: number): string {
+  if (label === "conc256 calls/s jetmicro/moleculer") return `(target >= ${moleculerTarget}x: ${value >= moleculerTarget ? "met" : "MISSED"})`;
+  if (label.includes("moleculer")) return "(for information)";
   if (label.startsWith("seq p50")) return `(target <= ${seqP50Target}x: ${value <= seqP50Target ? "met" : "MISSED"})`;
   const target = concTarget[runtime];
   if (!label.endsWith("/raw-default") || label.includes("routed") || target === undefined) return "(for information)";

@@ -2,7 +2,7 @@
  * `npm run bench` (third part): streaming RPC throughput against raw NATS publish/subscribe in
  * the same run, on the runtime that runs this file (Bun by default). One process holds the
  * service and the client on separate connections, as the raw publisher and subscriber are.
- * Prints messages/s, MB/s and the ratios.
+ * Prints messages/s, MB/s, CPU µs per message (this process: both ends) and the ratios.
  * First one stream of BENCH_STREAM_LONG (1000000) messages and one of 1 GiB, with the process's RSS.
  * Settings: BENCH_STREAM_MESSAGES (200000 small messages per measurement), BENCH_STREAM_WINDOWS
  * (128,1024), BENCH_ROUNDS (3).
@@ -26,6 +26,9 @@ const shapes = [
 
 const windows = (process.env.BENCH_STREAM_WINDOWS ?? "128,1024").split(",").map(Number);
 
+/** CPU (user + system, µs) this process spent in the last {@link timed} run. */
+let lastCpuMicros = 0;
+
 const nats = await startNatsServer();
 try {
   const serverConn = await connect({ servers: nats.url, noAsyncTraces: true });
@@ -34,11 +37,13 @@ try {
   const instance = await startService(counter, { connection: serverConn, transport: new NatsTransport(serverConn) });
   const client = createClient(Counter, transport);
 
-  const results: Record<string, { rate: number[]; mb: number[] }> = {};
+  const results: Record<string, { rate: number[]; mb: number[]; cpu: number[] }> = {};
   const record = (name: string, messages: number, bytes: number, ms: number) => {
-    const entry = (results[name] ??= { rate: [], mb: [] });
+    const entry = (results[name] ??= { rate: [], mb: [], cpu: [] });
     entry.rate.push((messages / ms) * 1000);
     entry.mb.push((messages * bytes) / 1e6 / (ms / 1000));
+    // CPU of this process (both ends) for the measurement `timed` just ran: comparable under load.
+    entry.cpu.push(lastCpuMicros / messages);
   };
   // One long stream first, on a fresh process: memory must stay flat however many messages pass.
   for await (const _ of client.count({ to: 20_000, payloadBytes: 100 })) void _; // warm-up
@@ -78,15 +83,16 @@ try {
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`\n## streams on ${runtime} (one process, loopback nats-server; ${rounds} rounds, median)\n`);
-  console.log("| measurement | messages/s | MB/s |\n|---|---:|---:|");
+  console.log("| measurement | messages/s | MB/s | CPU µs/message (both ends) |\n|---|---:|---:|---:|");
   for (const [name, r] of Object.entries(results)) {
-    console.log(`| ${name} | ${Math.round(median(r.rate)).toLocaleString("en")} | ${median(r.mb).toFixed(1)} |`);
+    console.log(`| ${name} | ${Math.round(median(r.rate)).toLocaleString("en")} | ${median(r.mb).toFixed(1)} | ${median(r.cpu).toFixed(2)} |`);
   }
   console.log();
   for (const shape of shapes) {
     for (const window of windows) {
       const ratio = median(results[`jetmicro server stream (window ${window}), ${shape.name}`]!.rate) / median(results[`raw pub/sub, ${shape.name}`]!.rate);
-      console.log(`${shape.name}, window ${window}: jetmicro/raw ${ratio.toFixed(2)}x`);
+      const cpuRatio = median(results[`jetmicro server stream (window ${window}), ${shape.name}`]!.cpu) / median(results[`raw pub/sub, ${shape.name}`]!.cpu);
+      console.log(`${shape.name}, window ${window}: jetmicro/raw ${ratio.toFixed(2)}x messages/s${shape.bytes === 100 ? " (goal >= 0.5x)" : ""}, ${cpuRatio.toFixed(2)}x CPU per message`);
     }
   }
   console.log(`\none stream of ${long.toLocaleString("en")} messages of 100 B (window 128): ${Math.round((long / longMs) * 1000).toLocaleString("en")} messages/s, RSS ${(rssBefore / 1e6).toFixed(0)} MB at the start, ${(rssAfterLong / 1e6).toFixed(0)} MB at the peak (service and client in this process)`);
@@ -99,9 +105,13 @@ try {
 }
 
 async function timed(run: () => Promise<void>): Promise<number> {
+  const cpu = process.cpuUsage();
   const began = performance.now();
   await run();
-  return performance.now() - began;
+  const elapsed = performance.now() - began;
+  const used = process.cpuUsage(cpu);
+  lastCpuMicros = used.user + used.system;
+  return elapsed;
 }
 
 /**

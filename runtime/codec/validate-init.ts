@@ -1,4 +1,4 @@
-import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, DescOneof } from "@bufbuild/protobuf";
 import { ScalarType } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
 
@@ -12,16 +12,35 @@ export function validateInit(schema: DescMessage, init: unknown, path = ""): voi
     throw invalid(path || schema.typeName, `must be an object for ${schema.typeName}`);
   }
   if ("$typeName" in init) return; // already a message
-  const fields = new Map<string, DescField>();
-  for (const f of schema.fields) fields.set(f.localName, f);
-  for (const [key, value] of Object.entries(init)) {
-    const field = fields.get(key) ?? schema.oneofs.find((o) => o.localName === key);
+  const fields = fieldsOf(schema);
+  for (const key in init) {
+    if (!Object.hasOwn(init, key)) continue;
+    const value = (init as Record<string, unknown>)[key];
+    const field = fields.get(key);
     const at = path ? `${path}.${key}` : key;
-    if (field === undefined) throw invalid(at, `is not a field of ${schema.typeName} (fields: ${[...fields.keys()].join(", ")})`);
+    if (field === undefined) throw invalid(at, `is not a field of ${schema.typeName} (fields: ${schema.fields.map((f) => f.localName).join(", ")})`);
     if (value === undefined || value === null) continue;
     if (field.kind === "oneof") continue; // {case, value}: checked by protobuf-es when encoding
     checkField(field, value, at);
   }
+}
+
+/**
+ * Fields and oneofs of each message type by their local name, built once per type: this runs
+ * on every call a client makes, where a Map built per call cost more than the check itself.
+ */
+const fieldsBySchema = new WeakMap<DescMessage, ReadonlyMap<string, DescField | DescOneof>>();
+
+function fieldsOf(schema: DescMessage): ReadonlyMap<string, DescField | DescOneof> {
+  let fields = fieldsBySchema.get(schema);
+  if (fields === undefined) {
+    const map = new Map<string, DescField | DescOneof>();
+    for (const o of schema.oneofs) map.set(o.localName, o);
+    // A field of a oneof has its own local name too; fields win, as before.
+    for (const f of schema.fields) map.set(f.localName, f);
+    fieldsBySchema.set(schema, (fields = map));
+  }
+  return fields;
 }
 
 function checkField(field: DescField, value: unknown, at: string): void {
