@@ -5,6 +5,7 @@ import { createDiscovery, createNatsRegistry, type Registry } from "../../runtim
 import counter from "../../services/counter.ts";
 import { withNats } from "../support/nats.ts";
 import { startRegistered } from "../support/registered.ts";
+import { eventually } from "../support/wait.ts";
 
 const { conn, teardown } = withNats();
 let registry: Registry;
@@ -28,7 +29,8 @@ const count = (headers: Record<string, string> = {}): RequestInit => ({ method: 
 
 describe("server streams on path routes", () => {
   it("streams NDJSON when the registry says the endpoint streams", async () => {
-    const response = await withRegistry("/counter/count", count());
+    // The gateway learns from its registry watch that Counter.Count streams; until then it is a unary call.
+    const response = await eventually(() => withRegistry("/counter/count", count()), (r) => r.status === 200, { what: "the gateway's index to know Counter.Count streams" });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/x-ndjson");
     expect((await response.text()).trim().split("\n").map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
