@@ -13,8 +13,12 @@
  *
  * The gateway, the greeter service, events and the sidecar run in a child process (this file
  * with `serve`), so the load generator does not share their event loop; the child's CPU time
- * per normal call is printed too, a figure other load on the machine disturbs less.
- * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_IN_FLIGHT (32).
+ * per normal call is printed too (and the load generator's), figures other load on the
+ * machine disturbs less than throughput.
+ * Each run of a round is cut into BENCH_SLICES slices, clean and mixed taking turns, since the
+ * load of other processes changes from second to second.
+ * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_SLICES (10), BENCH_IN_FLIGHT (32),
+ * BENCH_KIND_REQUESTS (200).
  * @module
  */
 import { dirname, join } from "node:path";
@@ -28,14 +32,15 @@ import { serveHttp } from "../runtime/platform/http-server.ts";
 import { spawnProcess } from "../runtime/platform/process.ts";
 import { createNatsRegistry } from "../runtime/registry/nats-kv.ts";
 import greeter from "../services/greeter.ts";
-import { hostileCases, type MixResult, runMix } from "../tests/gateway/hostile-mix.ts";
+import { hostileCases, type MixResult, normalCall, runMix } from "../tests/gateway/hostile-mix.ts";
 import { startRegistered } from "../tests/support/registered.ts";
-import { exitWithParent, processCpuMicros } from "./child-process.ts";
+import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
 import { formatNumber, median, spread, table } from "./stats.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 32);
+const slices = Number(process.env.BENCH_SLICES ?? 10);
 
 if (process.argv[2] === "serve") await serve(process.env.NATS_URL!);
 else await orchestrate();
@@ -53,7 +58,8 @@ async function serve(url: string): Promise<void> {
   console.log(`ready ${gateway.port} ${process.pid}`);
 }
 
-interface Run { readonly rate: number; readonly cpuPerCall: number; readonly failed: number; readonly wrong: number }
+interface Slice { normalOk: number; ms: number; cpu: number; loadCpu: number; failed: number; wrong: number }
+interface Run { readonly rate: number; readonly cpuPerCall: number; readonly loadCpuPerCall: number; readonly failed: number; readonly wrong: number }
 
 async function orchestrate(): Promise<void> {
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -75,43 +81,82 @@ async function orchestrate(): Promise<void> {
     const [port, pid] = await Promise.race([started, server.exited.then(() => { throw new Error("the bench server exited"); })]);
     const base = `http://127.0.0.1:${port}`;
 
-    const measure = async (hostileEvery: number): Promise<Run> => {
+    // One slice of a run: counts to add up, so a run can be made of slices spread over a round.
+    const slice = async (hostileEvery: number, ms: number): Promise<Slice> => {
       const cpu0 = processCpuMicros(pid);
-      const result = await runMix({ base, inFlight, hostileEvery, durationMs: seconds * 1000 });
+      const own0 = ownCpuMicros();
+      const result = await runMix({ base, inFlight, hostileEvery, durationMs: ms });
       const cpu1 = processCpuMicros(pid);
-      const cpuPerCall = cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / result.normalOk;
-      return { rate: (result.normalOk / result.elapsedMs) * 1000, cpuPerCall, failed: result.normalFailed.length, wrong: wrongHostile(result) };
+      const cpu = cpu0 === undefined || cpu1 === undefined ? Number.NaN : cpu1 - cpu0;
+      return { normalOk: result.normalOk, ms: result.elapsedMs, cpu, loadCpu: ownCpuMicros() - own0, failed: result.normalFailed.length, wrong: wrongHostile(result) };
     };
-    const systems: Record<string, () => Promise<Run>> = {
-      "clean (normal calls only)": () => measure(0),
-      "10 % hostile mixed in": () => measure(10),
-    };
-    const names = Object.keys(systems);
+    const modes: Record<string, number> = { "clean (normal calls only)": 0, "10 % hostile mixed in": 10 };
+    const names = Object.keys(modes);
     const results: Record<string, Run[]> = {};
-    for (const run of Object.values(systems)) await run(); // warm-up
+    await slice(0, 1000); // warm-up
+    await slice(10, 1000);
+    const sliceMs = (seconds * 1000) / slices;
     for (let round = 0; round < rounds; round++) {
-      // Alternate which goes first, so a drift in the machine's load falls on both alike.
-      const order = round % 2 === 0 ? names : [...names].reverse();
-      for (const name of order) (results[name] ??= []).push(await systems[name]!());
+      // Each run is `slices` short slices, clean and mixed taking turns (and turns at going
+      // first), so a change in the machine's load falls on both alike.
+      const totals = names.map(() => ({ normalOk: 0, ms: 0, cpu: 0, loadCpu: 0, failed: 0, wrong: 0 }));
+      for (let s = 0; s < slices; s++) {
+        const order = (round + s) % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order) {
+          const got = await slice(modes[names[i]!]!, sliceMs);
+          for (const key of Object.keys(got) as Array<keyof Slice>) totals[i]![key] += got[key];
+        }
+      }
+      names.forEach((name, i) => {
+        const t = totals[i]!;
+        (results[name] ??= []).push({ rate: (t.normalOk / t.ms) * 1000, cpuPerCall: t.cpu / t.normalOk, loadCpuPerCall: t.loadCpu / t.normalOk, failed: t.failed, wrong: t.wrong });
+      });
     }
 
     const rates = (name: string) => results[name]!.map((r) => r.rate);
     const sum = (name: string, pick: (r: Run) => number) => results[name]!.reduce((n, r) => n + pick(r), 0);
-    console.log(`\n## gateway with hostile requests mixed in (${hostileCases.length} kinds): ${inFlight} in flight, ${seconds} s x ${rounds} rounds, medians\n`);
+    console.log(`\n## gateway with hostile requests mixed in (${hostileCases.length} kinds): ${inFlight} in flight, ${seconds} s (in ${slices} slices taking turns) x ${rounds} rounds, medians\n`);
     console.log(table(
-      ["run", "normal calls/s", "spread", "gateway CPU µs / normal call", "failed normal calls", "hostile not refused as expected"],
-      names.map((name) => [name, formatNumber(median(rates(name))), spread(rates(name)), formatNumber(median(results[name]!.map((r) => r.cpuPerCall))), String(sum(name, (r) => r.failed)), String(sum(name, (r) => r.wrong))]),
-      "lrrrrr",
+      ["run", "normal calls/s", "spread", "gateway CPU µs / normal call", "load generator CPU µs / normal call", "failed normal calls", "hostile not refused as expected"],
+      names.map((name) => [name, formatNumber(median(rates(name))), spread(rates(name)), formatNumber(median(results[name]!.map((r) => r.cpuPerCall))), formatNumber(median(results[name]!.map((r) => r.loadCpuPerCall))), String(sum(name, (r) => r.failed)), String(sum(name, (r) => r.wrong))]),
+      "lrrrrrr",
     ));
-    // The ratio of each round's pair, then their median: a pair ran back to back, under the same load.
+    // The ratio within each round, then their median: the two runs of a round took turns, under the same load.
     const ratios = results[names[0]!]!.map((clean, i) => results[names[1]!]![i]!.rate / clean.rate);
     const ratio = median(ratios);
     console.log(`\nnormal throughput mixed/clean ${ratio.toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(", ")}; goal ≥ 0.90: ${ratio >= 0.9 ? "met" : "NOT met"})`);
+    await costByKind(base, pid);
   } finally {
     server?.kill("SIGKILL");
     await server?.exited.catch(() => undefined);
     await nats.stop();
   }
+}
+
+/**
+ * Gateway CPU per request of each kind, sent alone (8 in flight): an attack that costs more
+ * than a normal call is what would pull the mixed run's ratio under 0.9. CPU time comes in
+ * 10 ms ticks, so each kind is sent BENCH_KIND_REQUESTS (200) times.
+ */
+async function costByKind(base: string, pid: number): Promise<void> {
+  const count = Number(process.env.BENCH_KIND_REQUESTS ?? 200);
+  const cost = async (send: (i: number) => Promise<unknown>): Promise<number> => {
+    for (let i = 0; i < 10; i++) await send(i); // warm-up
+    const cpu0 = processCpuMicros(pid);
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < count; i += 8) await send(i);
+    }));
+    const cpu1 = processCpuMicros(pid);
+    return cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / count;
+  };
+  const normal = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
+  const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00"]];
+  for (const c of hostileCases) {
+    const micros = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
+    rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2)]);
+  }
+  console.log(`\n## gateway CPU per request by kind (${count} each, 8 in flight; CPU time in 10 ms ticks)\n`);
+  console.log(table(["request", "gateway CPU µs", "vs normal call"], rows, "lrr"));
 }
 
 /** Hostile requests that did not get the status their case expects (a 5xx, a hang, a wrong 4xx). */
