@@ -49,6 +49,7 @@ describe("hostile requests mixed into normal traffic", () => {
     expect(wrong).toEqual([]);
     expect([...result.hostile.keys()].sort()).toEqual(hostileCases.map((c) => c.name).sort());
     expect(conn.nc.isClosed()).toBe(false);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
     expect(await normalCall(base, 2000, AbortSignal.timeout(5000))).toBeUndefined();
   }, 120_000);
 });
