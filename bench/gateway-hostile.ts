@@ -18,7 +18,7 @@
  * Each run of a round is cut into BENCH_SLICES slices, clean and mixed taking turns, since the
  * load of other processes changes from second to second.
  * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_SLICES (10), BENCH_IN_FLIGHT (32),
- * BENCH_KIND_REQUESTS (200).
+ * BENCH_KIND_REQUESTS (500).
  * @module
  */
 import { dirname, join } from "node:path";
@@ -136,10 +136,10 @@ async function orchestrate(): Promise<void> {
 /**
  * Gateway CPU per request of each kind, sent alone (8 in flight): an attack that costs more
  * than a normal call is what would pull the mixed run's ratio under 0.9. CPU time comes in
- * 10 ms ticks, so each kind is sent BENCH_KIND_REQUESTS (200) times.
+ * 10 ms ticks, so each kind is sent BENCH_KIND_REQUESTS (500) times.
  */
 async function costByKind(base: string, pid: number): Promise<void> {
-  const count = Number(process.env.BENCH_KIND_REQUESTS ?? 200);
+  const count = Number(process.env.BENCH_KIND_REQUESTS ?? 500);
   const cost = async (send: (i: number) => Promise<unknown>): Promise<number> => {
     for (let i = 0; i < 10; i++) await send(i); // warm-up
     const cpu0 = processCpuMicros(pid);
