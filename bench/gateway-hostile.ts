@@ -14,8 +14,9 @@
  * The gateway, the greeter service, events and the sidecar run in a child process (this file
  * with `serve`), so the load generator does not share their event loop; the child's CPU time
  * per normal call is printed too (and the load generator's), figures other load on the
- * machine disturbs less than throughput.
- * Each run of a round is cut into BENCH_SLICES slices, clean and mixed taking turns, since the
+ * machine disturbs less than throughput. A control run puts a plain 404 in every tenth turn
+ * instead, to tell what the attacks cost beyond being requests.
+ * Each run of a round is cut into BENCH_SLICES slices, the runs taking turns, since the
  * load of other processes changes from second to second.
  * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_SLICES (10), BENCH_IN_FLIGHT (32),
  * BENCH_KIND_REQUESTS (500).
@@ -32,7 +33,7 @@ import { serveHttp } from "../runtime/platform/http-server.ts";
 import { spawnProcess } from "../runtime/platform/process.ts";
 import { createNatsRegistry } from "../runtime/registry/nats-kv.ts";
 import greeter from "../services/greeter.ts";
-import { hostileCases, type MixResult, normalCall, runMix } from "../tests/gateway/hostile-mix.ts";
+import { type HostileCase, hostileCases, type MixResult, normalCall, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
 import { startRegistered } from "../tests/support/registered.ts";
 import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
 import { formatNumber, median, spread, table } from "./stats.ts";
@@ -58,6 +59,8 @@ async function serve(url: string): Promise<void> {
   console.log(`ready ${gateway.port} ${process.pid}`);
 }
 
+/** Every how many requests one is not normal (0: none), and what it is. */
+type Mode = readonly [number, readonly HostileCase[]];
 interface Slice { normalOk: number; ms: number; cpu: number; loadCpu: number; failed: number; wrong: number }
 interface Run { readonly rate: number; readonly cpuPerCall: number; readonly loadCpuPerCall: number; readonly failed: number; readonly wrong: number }
 
@@ -82,26 +85,29 @@ async function orchestrate(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
 
     // One slice of a run: counts to add up, so a run can be made of slices spread over a round.
-    const slice = async (hostileEvery: number, ms: number): Promise<Slice> => {
+    const slice = async ([hostileEvery, cases]: Mode, ms: number): Promise<Slice> => {
       const cpu0 = processCpuMicros(pid);
       const own0 = ownCpuMicros();
-      const result = await runMix({ base, inFlight, hostileEvery, durationMs: ms });
+      const result = await runMix({ base, inFlight, hostileEvery, cases, durationMs: ms });
       const cpu1 = processCpuMicros(pid);
       const cpu = cpu0 === undefined || cpu1 === undefined ? Number.NaN : cpu1 - cpu0;
       return { normalOk: result.normalOk, ms: result.elapsedMs, cpu, loadCpu: ownCpuMicros() - own0, failed: result.normalFailed.length, wrong: wrongHostile(result) };
     };
-    const modes: Record<string, number> = { "clean (normal calls only)": 0, "10 % hostile mixed in": 10 };
+    const modes: Record<string, Mode> = {
+      "clean (normal calls only)": [0, []],
+      "10 % hostile mixed in": [10, hostileCases],
+      "10 % plain 404s mixed in (control)": [10, [plainNotFound]],
+    };
     const names = Object.keys(modes);
     const results: Record<string, Run[]> = {};
-    await slice(0, 1000); // warm-up
-    await slice(10, 1000);
+    for (const mode of Object.values(modes)) await slice(mode, 1000); // warm-up
     const sliceMs = (seconds * 1000) / slices;
     for (let round = 0; round < rounds; round++) {
-      // Each run is `slices` short slices, clean and mixed taking turns (and turns at going
+      // Each run is `slices` short slices, the runs taking turns (and turns at going
       // first), so a change in the machine's load falls on both alike.
       const totals = names.map(() => ({ normalOk: 0, ms: 0, cpu: 0, loadCpu: 0, failed: 0, wrong: 0 }));
       for (let s = 0; s < slices; s++) {
-        const order = (round + s) % 2 === 0 ? [0, 1] : [1, 0];
+        const order = names.map((_, i) => (i + round + s) % names.length);
         for (const i of order) {
           const got = await slice(modes[names[i]!]!, sliceMs);
           for (const key of Object.keys(got) as Array<keyof Slice>) totals[i]![key] += got[key];
@@ -122,9 +128,12 @@ async function orchestrate(): Promise<void> {
       "lrrrrrr",
     ));
     // The ratio within each round, then their median: the two runs of a round took turns, under the same load.
-    const ratios = results[names[0]!]!.map((clean, i) => results[names[1]!]![i]!.rate / clean.rate);
-    const ratio = median(ratios);
-    console.log(`\nnormal throughput mixed/clean ${ratio.toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(", ")}; goal ≥ 0.90: ${ratio >= 0.9 ? "met" : "NOT met"})`);
+    const ratios = (over: string) => results[names[1]!]!.map((mixed, i) => mixed.rate / results[over]![i]!.rate);
+    const [goal, control] = [ratios(names[0]!), ratios(names[2]!)];
+    console.log(`\nnormal throughput mixed/clean ${median(goal).toFixed(2)} (rounds: ${goal.map((r) => r.toFixed(2)).join(", ")}; goal ≥ 0.90: ${median(goal) >= 0.9 ? "met" : "NOT met"})`);
+    // What the attacks cost beyond taking a turn: a refused request is mostly HTTP work, so even
+    // plain 404s in every tenth turn cost a CPU-bound machine some of its normal calls.
+    console.log(`normal throughput mixed/control ${median(control).toFixed(2)} (rounds: ${control.map((r) => r.toFixed(2)).join(", ")})`);
     await costByKind(base, pid);
   } finally {
     server?.kill("SIGKILL");
@@ -151,7 +160,7 @@ async function costByKind(base: string, pid: number): Promise<void> {
   };
   const normal = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
   const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00"]];
-  for (const c of hostileCases) {
+  for (const c of [plainNotFound, ...hostileCases]) {
     const micros = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
     rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2)]);
   }
@@ -163,7 +172,7 @@ async function costByKind(base: string, pid: number): Promise<void> {
 function wrongHostile(result: MixResult): number {
   let wrong = 0;
   for (const [name, statuses] of result.hostile) {
-    const expected = hostileCases.find((c) => c.name === name)!.expected;
+    const expected = [...hostileCases, plainNotFound].find((c) => c.name === name)!.expected;
     wrong += statuses.filter((s) => s !== expected).length;
   }
   return wrong;

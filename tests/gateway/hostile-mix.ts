@@ -68,6 +68,9 @@ export const hostileCases: readonly HostileCase[] = [
   },
 ];
 
+/** A harmless request refused at once (GET of a route that does not exist): the control for {@link hostileCases}. */
+export const plainNotFound: HostileCase = { name: "GET of an unknown route", expected: 404, send: (base, signal) => status(`${base}/no-such-route`, {}, signal) };
+
 /**
  * One normal call, `greeter` say-hello with a name unique to `n`; undefined when the reply is
  * exactly right, else what was wrong.
@@ -92,6 +95,8 @@ export interface MixOptions {
   readonly total?: number;
   /** ...or after this many ms. */
   readonly durationMs?: number;
+  /** The requests every `hostileEvery`-th slot cycles through ({@link hostileCases}). */
+  readonly cases?: readonly HostileCase[];
   /** A request with no answer after this many ms counts as a hang (10,000). */
   readonly hangMs?: number;
 }
@@ -109,6 +114,7 @@ export interface MixResult {
 /** Sends the mix: `inFlight` workers, request `n` hostile when `(n + 1) % hostileEvery === 0`. */
 export async function runMix(options: MixOptions): Promise<MixResult> {
   const { base, inFlight, hostileEvery } = options;
+  const cases = options.cases ?? hostileCases;
   const hangMs = options.hangMs ?? 10_000;
   const began = performance.now();
   const end = options.durationMs === undefined ? Infinity : began + options.durationMs;
@@ -122,7 +128,7 @@ export async function runMix(options: MixOptions): Promise<MixResult> {
       const n = next++;
       const signal = AbortSignal.timeout(hangMs);
       if (hostileEvery > 0 && (n + 1) % hostileEvery === 0) {
-        const c = hostileCases[Math.floor(n / hostileEvery) % hostileCases.length]!;
+        const c = cases[Math.floor(n / hostileEvery) % cases.length]!;
         const got = await c.send(base, signal).catch((e: Error) => (e.name === "TimeoutError" ? "hang" : `error: ${e.message}`));
         let list = hostile.get(c.name);
         if (list === undefined) hostile.set(c.name, (list = []));
