@@ -1,0 +1,184 @@
+/**
+ * `npm run bench` (last part): normal calls through the gateway with 10 % hostile requests
+ * mixed in, against a clean run, in interleaved rounds (issue 14's goal: normal throughput of
+ * the mixed run within 10 % of the clean one, so ratio ≥ 0.9).
+ *
+ * Both runs are the same closed loop over real HTTP (`tests/gateway/hostile-mix.ts`, the
+ * traffic `tests/gateway/hostile-load.test.ts` checks): BENCH_IN_FLIGHT requests in flight,
+ * in the mixed run every tenth request one of the known attacks (deep JSON, invalid UTF-8,
+ * 5,000-character paths and topics, huge and too many headers, bad content types, hostile
+ * topics and users, spoofed sources, two Content-Length headers over a raw socket). A hostile
+ * request takes its worker's turn, so on a CPU-bound machine a ratio of 0.9 means roughly that
+ * an attack costs as much as a normal call; above it, attacks are refused for less.
+ *
+ * The gateway, the greeter service, events and the sidecar run in a child process (this file
+ * with `serve`), so the load generator does not share their event loop; the child's CPU time
+ * per normal call is printed too (and the load generator's), figures other load on the
+ * machine disturbs less than throughput. A control run puts a plain 404 in every tenth turn
+ * instead, to tell what the attacks cost beyond being requests.
+ * Each run of a round is cut into BENCH_SLICES slices, the runs taking turns, since the
+ * load of other processes changes from second to second.
+ * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_SLICES (10), BENCH_IN_FLIGHT (32),
+ * BENCH_KIND_REQUESTS (500).
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createGateway } from "../gateway/app.ts";
+import { createSidecar } from "../gateway/sidecar/mod.ts";
+import { readSettings } from "../runtime/config/mod.ts";
+import { connectNats, createJetStreamBroker, NatsTransport, natsOptionsOf } from "../runtime/mod.ts";
+import { startNatsServer } from "../runtime/nats/mod.ts";
+import { serveHttp } from "../runtime/platform/http-server.ts";
+import { spawnProcess } from "../runtime/platform/process.ts";
+import { createNatsRegistry } from "../runtime/registry/nats-kv.ts";
+import greeter from "../services/greeter.ts";
+import { type HostileCase, hostileCases, type MixResult, normalCall, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
+import { startRegistered } from "../tests/support/registered.ts";
+import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
+import { formatNumber, median, spread, table } from "./stats.ts";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 32);
+const slices = Number(process.env.BENCH_SLICES ?? 10);
+
+if (process.argv[2] === "serve") await serve(process.env.NATS_URL!);
+else await orchestrate();
+
+/** The child: greeter, events and sidecar behind the gateway, as `hostile-load.test.ts` has them. */
+async function serve(url: string): Promise<void> {
+  exitWithParent();
+  const nc = await connectNats(natsOptionsOf(readSettings(), "bench-gateway-hostile", url));
+  const transport = new NatsTransport(nc);
+  const registry = await createNatsRegistry(nc);
+  const broker = await createJetStreamBroker(nc);
+  await startRegistered(greeter, { nc, transport }, registry);
+  const sidecar = createSidecar({ connection: nc, transport, registry, broker, log: () => {} });
+  const gateway = await serveHttp(createGateway({ transport, registry, broker, sidecar }).fetch, { port: 0 });
+  console.log(`ready ${gateway.port} ${process.pid}`);
+}
+
+/** Every how many requests one is not normal (0: none), and what it is. */
+type Mode = readonly [number, readonly HostileCase[]];
+interface Slice { normalOk: number; ms: number; cpu: number; loadCpu: number; failed: number; wrong: number }
+interface Run { readonly rate: number; readonly cpuPerCall: number; readonly loadCpuPerCall: number; readonly failed: number; readonly wrong: number }
+
+async function orchestrate(): Promise<void> {
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const nats = await startNatsServer();
+  let server: ReturnType<typeof spawnProcess> | undefined;
+  try {
+    let ready!: (v: [number, number]) => void;
+    const started = new Promise<[number, number]>((resolve) => (ready = resolve));
+    const bun = process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath;
+    server = spawnProcess(bun, [fileURLToPath(import.meta.url), "serve"], {
+      env: { NATS_URL: nats.url },
+      dieWithParent: {},
+      onLine: (line) => {
+        const m = /^ready (\d+) (\d+)$/.exec(line);
+        if (m) ready([Number(m[1]), Number(m[2])]);
+        else console.error(`[server] ${line}`);
+      },
+    });
+    const [port, pid] = await Promise.race([started, server.exited.then(() => { throw new Error("the bench server exited"); })]);
+    const base = `http://127.0.0.1:${port}`;
+
+    // One slice of a run: counts to add up, so a run can be made of slices spread over a round.
+    const slice = async ([hostileEvery, cases]: Mode, ms: number): Promise<Slice> => {
+      const cpu0 = processCpuMicros(pid);
+      const own0 = ownCpuMicros();
+      const result = await runMix({ base, inFlight, hostileEvery, cases, durationMs: ms });
+      const cpu1 = processCpuMicros(pid);
+      const cpu = cpu0 === undefined || cpu1 === undefined ? Number.NaN : cpu1 - cpu0;
+      return { normalOk: result.normalOk, ms: result.elapsedMs, cpu, loadCpu: ownCpuMicros() - own0, failed: result.normalFailed.length, wrong: wrongHostile(result) };
+    };
+    const modes: Record<string, Mode> = {
+      "clean (normal calls only)": [0, []],
+      "10 % hostile mixed in": [10, hostileCases],
+      "10 % plain 404s mixed in (control)": [10, [plainNotFound]],
+    };
+    const names = Object.keys(modes);
+    const results: Record<string, Run[]> = {};
+    for (const mode of Object.values(modes)) await slice(mode, 1000); // warm-up
+    const sliceMs = (seconds * 1000) / slices;
+    for (let round = 0; round < rounds; round++) {
+      // Each run is `slices` short slices, the runs taking turns (and turns at going
+      // first), so a change in the machine's load falls on all alike.
+      const totals = names.map(() => ({ normalOk: 0, ms: 0, cpu: 0, loadCpu: 0, failed: 0, wrong: 0 }));
+      for (let s = 0; s < slices; s++) {
+        const order = names.map((_, i) => (i + round + s) % names.length);
+        for (const i of order) {
+          const got = await slice(modes[names[i]!]!, sliceMs);
+          for (const key of Object.keys(got) as Array<keyof Slice>) totals[i]![key] += got[key];
+        }
+      }
+      names.forEach((name, i) => {
+        const t = totals[i]!;
+        (results[name] ??= []).push({ rate: (t.normalOk / t.ms) * 1000, cpuPerCall: t.cpu / t.normalOk, loadCpuPerCall: t.loadCpu / t.normalOk, failed: t.failed, wrong: t.wrong });
+      });
+    }
+
+    const rates = (name: string) => results[name]!.map((r) => r.rate);
+    const sum = (name: string, pick: (r: Run) => number) => results[name]!.reduce((n, r) => n + pick(r), 0);
+    console.log(`\n## gateway with hostile requests mixed in (${hostileCases.length} kinds): ${inFlight} in flight, ${seconds} s (in ${slices} slices taking turns) x ${rounds} rounds, medians\n`);
+    console.log(table(
+      ["run", "normal calls/s", "spread", "gateway CPU µs / normal call", "load generator CPU µs / normal call", "failed normal calls", "hostile not refused as expected"],
+      names.map((name) => [name, formatNumber(median(rates(name))), spread(rates(name)), formatNumber(median(results[name]!.map((r) => r.cpuPerCall))), formatNumber(median(results[name]!.map((r) => r.loadCpuPerCall))), String(sum(name, (r) => r.failed)), String(sum(name, (r) => r.wrong))]),
+      "lrrrrrr",
+    ));
+    // The ratio within each round, then their median: the runs of a round took turns, under the same load.
+    const ratios = (over: string) => results[names[1]!]!.map((mixed, i) => mixed.rate / results[over]![i]!.rate);
+    const [goal, control] = [ratios(names[0]!), ratios(names[2]!)];
+    console.log(`\nnormal throughput mixed/clean ${median(goal).toFixed(2)} (rounds: ${goal.map((r) => r.toFixed(2)).join(", ")}; goal ≥ 0.90: ${median(goal) >= 0.9 ? "met" : "NOT met"})`);
+    // What the attacks cost beyond taking a turn: a refused request is mostly HTTP work, so even
+    // plain 404s in every tenth turn cost a CPU-bound machine some of its normal calls.
+    console.log(`normal throughput mixed/control ${median(control).toFixed(2)} (rounds: ${control.map((r) => r.toFixed(2)).join(", ")})`);
+    // A wrong answer is a failure of the gateway, not a slow number: make `npm run bench` fail.
+    if (names.some((name) => sum(name, (r) => r.failed + r.wrong) > 0)) {
+      console.error("some normal calls failed or hostile requests were not refused as expected");
+      process.exitCode = 1;
+    }
+    await costByKind(base, pid);
+  } finally {
+    server?.kill("SIGKILL");
+    await server?.exited.catch(() => undefined);
+    await nats.stop();
+  }
+}
+
+/**
+ * Gateway CPU per request of each kind, sent alone (8 in flight): an attack that costs more
+ * than a normal call is what would pull the mixed run's ratio under 0.9. CPU time comes in
+ * 10 ms ticks, so each kind is sent BENCH_KIND_REQUESTS (500) times.
+ */
+async function costByKind(base: string, pid: number): Promise<void> {
+  const count = Number(process.env.BENCH_KIND_REQUESTS ?? 500);
+  const cost = async (send: (i: number) => Promise<unknown>): Promise<number> => {
+    for (let i = 0; i < 10; i++) await send(i); // warm-up
+    const cpu0 = processCpuMicros(pid);
+    await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+      for (let i = w; i < count; i += 8) await send(i);
+    }));
+    const cpu1 = processCpuMicros(pid);
+    return cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / count;
+  };
+  const normal = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
+  const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00"]];
+  for (const c of [plainNotFound, ...hostileCases]) {
+    const micros = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
+    rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2)]);
+  }
+  console.log(`\n## gateway CPU per request by kind (${count} each, 8 in flight; CPU time in 10 ms ticks)\n`);
+  console.log(table(["request", "gateway CPU µs", "vs normal call"], rows, "lrr"));
+}
+
+/** Hostile requests that did not get the status their case expects (a 5xx, a hang, a wrong 4xx). */
+function wrongHostile(result: MixResult): number {
+  let wrong = 0;
+  for (const [name, statuses] of result.hostile) {
+    const expected = [...hostileCases, plainNotFound].find((c) => c.name === name)!.expected;
+    wrong += statuses.filter((s) => s !== expected).length;
+  }
+  return wrong;
+}

@@ -1,0 +1,175 @@
+/**
+ * Normal calls with hostile requests mixed in, over real HTTP: the load that
+ * `hostile-load.test.ts` checks for correctness and `bench/gateway-hostile.ts` times. One
+ * module, so the test and the benchmark send exactly the same traffic.
+ *
+ * The hostile requests are the known attacks of `hostile-input.test.ts` (deep JSON, invalid
+ * UTF-8, 5,000-character paths, huge and too many headers, bad content types, hostile topics
+ * and users, spoofed sources, two Content-Length headers over a raw socket), each with the
+ * 4xx it must get. They need a gateway with the greeter service, events (a broker) and the
+ * sidecar, as both callers set up.
+ * @module
+ */
+import { connect as tcpConnect } from "node:net";
+
+/** One hostile request: what it is, the status it must get, and how to send it. */
+export interface HostileCase {
+  readonly name: string;
+  readonly expected: number;
+  /** Sends it to the gateway at `base` (`http://127.0.0.1:port`); resolves with the status, or throws. */
+  send(base: string, signal: AbortSignal): Promise<number>;
+}
+
+const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+// Built once: the mix must cost the gateway, not the load generator.
+const deepJson = deep(100_000);
+const deepRpc = `{"service":"greeter","endpoint":"Greeter.SayHello","request":${deepJson}}`;
+const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]); // {"name":"\xff\xfe"}
+const longPath = `/greeter/${"a".repeat(5000)}`;
+const hugeHeader = "a".repeat(9000);
+const manyHeaders = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`x-h-${i}`, "v"]));
+const json = { "content-type": "application/json" };
+
+/** `fetch` one request and drain its body (an undrained body would pin the connection). */
+async function status(url: string, init: RequestInit, signal: AbortSignal): Promise<number> {
+  const res = await fetch(url, { ...init, signal });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const post = (path: string, body: BodyInit, headers: Record<string, string> = json) =>
+  (base: string, signal: AbortSignal) => status(`${base}${path}`, { method: "POST", headers, body }, signal);
+
+/** The hostile requests, in the order the mix cycles through them. */
+export const hostileCases: readonly HostileCase[] = [
+  { name: "deep JSON in /rpc", expected: 400, send: post("/rpc", deepRpc) },
+  { name: "deep JSON on a path route", expected: 400, send: post("/greeter/say-hello", deepJson) },
+  { name: "deep JSON to the sidecar", expected: 400, send: post("/sidecar/rpc", deepJson) },
+  { name: "deep JSON as an event", expected: 400, send: post("/events/orders.deep", deepJson) },
+  { name: "invalid UTF-8 on a path route", expected: 400, send: post("/greeter/say-hello", invalidUtf8) },
+  { name: "invalid UTF-8 as an event", expected: 400, send: post("/events/orders.utf8", invalidUtf8) },
+  { name: "5,000-character path", expected: 400, send: post(longPath, '{"name":"Ada"}') },
+  { name: "5,000-character topic", expected: 400, send: post(`/events/${"t".repeat(5000)}`, "{}") },
+  { name: "9,000-character header", expected: 431, send: post("/greeter/say-hello", '{"name":"Ada"}', { ...json, "x-many": hugeHeader }) },
+  { name: "120 headers", expected: 431, send: (base, signal) => status(`${base}/greeter/say-hello`, { headers: manyHeaders }, signal) },
+  { name: "text/plain to /rpc", expected: 415, send: post("/rpc", '{"service":"greeter","endpoint":"Greeter.SayHello"}', { "content-type": "text/plain" }) },
+  { name: "form post to a path route", expected: 415, send: post("/greeter/say-hello", '{"name":"x"}', { "content-type": "application/x-www-form-urlencoded" }) },
+  { name: "wrong-typed namespace in /rpc", expected: 400, send: post("/rpc", '{"service":"greeter","endpoint":"Greeter.SayHello","namespace":5}') },
+  { name: "system subject as a topic", expected: 400, send: post("/events/$JS.API.STREAM.DELETE", "{}") },
+  { name: "wildcard topic published", expected: 400, send: post("/events/orders.%3E", "{}") },
+  { name: "out-of-range replay start", expected: 400, send: (base, signal) => status(`${base}/events/orders.*/replay?from=18446744073709551616`, {}, signal) },
+  { name: "another user's audit history forged", expected: 403, send: post("/sidecar/events/audit.user.bob.login", "{}") },
+  { name: "300-character event user", expected: 400, send: post("/events/orders.user", "{}", { ...json, "x-micro-user": "u".repeat(300) }) },
+  { name: "spoofed event source", expected: 400, send: post("/sidecar/events/orders.x", "{}", { ...json, "x-micro-source": "gateway:admin" }) },
+  {
+    name: "two Content-Length headers (raw socket)",
+    expected: 400,
+    send: (base, signal) => rawStatus(base, "POST /greeter/say-hello HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{}", signal),
+  },
+];
+
+/** A harmless request refused at once (GET of a route that does not exist): the control for {@link hostileCases}. */
+export const plainNotFound: HostileCase = { name: "GET of an unknown route", expected: 404, send: (base, signal) => status(`${base}/no-such-route`, {}, signal) };
+
+/**
+ * One normal call, `greeter` say-hello with a name unique to `n`; undefined when the reply is
+ * exactly right, else what was wrong.
+ */
+export async function normalCall(base: string, n: number, signal: AbortSignal): Promise<string | undefined> {
+  const name = `Ada ${n}`;
+  const res = await fetch(`${base}/greeter/say-hello`, { method: "POST", headers: json, body: JSON.stringify({ name }), signal });
+  const text = await res.text();
+  const want = JSON.stringify({ message: `Hello ${name}` });
+  return res.status === 200 && text === want ? undefined : `#${n}: ${res.status} ${text.slice(0, 200)} (wanted 200 ${want})`;
+}
+
+/** How {@link runMix} drives the load. */
+export interface MixOptions {
+  /** The gateway, `http://127.0.0.1:port`. */
+  readonly base: string;
+  /** Requests in flight at once (a closed loop: each worker sends its next when its last one answered). */
+  readonly inFlight: number;
+  /** Every `hostileEvery`-th request is hostile (10: 10 %); 0 for a clean run. */
+  readonly hostileEvery: number;
+  /** Stop after this many requests... */
+  readonly total?: number;
+  /** ...or after this many ms. */
+  readonly durationMs?: number;
+  /** The requests every `hostileEvery`-th slot cycles through ({@link hostileCases}). */
+  readonly cases?: readonly HostileCase[];
+  /** A request with no answer after this many ms counts as a hang (10,000). */
+  readonly hangMs?: number;
+}
+
+/** What one run of the mix saw. */
+export interface MixResult {
+  readonly normalOk: number;
+  /** Normal calls that failed: a wrong status or body, an error or a hang, each described. */
+  readonly normalFailed: readonly string[];
+  /** Statuses of the hostile requests by case name ("hang" / "error: ..." for no answer). */
+  readonly hostile: ReadonlyMap<string, ReadonlyArray<number | string>>;
+  readonly elapsedMs: number;
+}
+
+/** Sends the mix: `inFlight` workers, request `n` hostile when `(n + 1) % hostileEvery === 0`. */
+export async function runMix(options: MixOptions): Promise<MixResult> {
+  const { base, inFlight, hostileEvery } = options;
+  const cases = options.cases ?? hostileCases;
+  const hangMs = options.hangMs ?? 10_000;
+  const began = performance.now();
+  const end = options.durationMs === undefined ? Infinity : began + options.durationMs;
+  const total = options.total ?? Infinity;
+  const failed: string[] = [];
+  const hostile = new Map<string, Array<number | string>>();
+  let next = 0;
+  let normalOk = 0;
+  const worker = async () => {
+    while (next < total && performance.now() < end) {
+      const n = next++;
+      const signal = AbortSignal.timeout(hangMs);
+      if (hostileEvery > 0 && (n + 1) % hostileEvery === 0) {
+        const c = cases[Math.floor(n / hostileEvery) % cases.length]!;
+        const got = await c.send(base, signal).catch((e: Error) => (e.name === "TimeoutError" ? "hang" : `error: ${e.message}`));
+        let list = hostile.get(c.name);
+        if (list === undefined) hostile.set(c.name, (list = []));
+        list.push(got);
+      } else {
+        const problem = await normalCall(base, n, signal).catch((e: Error) => `#${n}: ${e.name === "TimeoutError" ? "hang" : `error: ${e.message}`}`);
+        if (problem === undefined) normalOk++;
+        else failed.push(problem);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return { normalOk, normalFailed: failed, hostile, elapsedMs: performance.now() - began };
+}
+
+/** Sends raw bytes to the gateway at `base` and resolves with the status of its reply. */
+function rawStatus(base: string, request: string, signal: AbortSignal): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(Number(port), hostname, () => socket.write(request));
+    let reply = "";
+    const settle = () => {
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(reply);
+      if (m) resolve(Number(m[1]));
+      else reject(new Error(`no HTTP status in ${JSON.stringify(reply.slice(0, 80))}`));
+    };
+    const abort = () => socket.destroy(Object.assign(new Error("no answer"), { name: "TimeoutError" }));
+    signal.addEventListener("abort", abort, { once: true });
+    socket.on("data", (chunk) => {
+      reply += chunk.toString("latin1");
+      // The status line is all we need: stop reading once it is in.
+      if (reply.includes("\r\n")) socket.destroy();
+    });
+    socket.on("close", () => {
+      signal.removeEventListener("abort", abort);
+      settle();
+    });
+    socket.on("error", (e) => {
+      signal.removeEventListener("abort", abort);
+      if (/^HTTP\/1\.[01] \d{3}/.test(reply)) settle();
+      else reject(e);
+    });
+  });
+}
