@@ -6,6 +6,7 @@
  * its caller retries later instead of acting on a partial list.
  * @module
  */
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 
 /**
@@ -36,4 +37,31 @@ export async function listKeysWithin(kv: Pick<KV, "keys">, filter: string, bound
     clearTimeout(bound);
   }
   return stalled ? undefined : keys;
+}
+
+/**
+ * Lists the live keys of the KV bucket `bucket` matching `filter` without a consumer: the
+ * stream's leader names the subjects it holds (stream info with a subjects filter), and each
+ * key's last entry is read to drop deleted ones. On a cluster with a node down, nats-server
+ * 2.9 may place the ordered consumer of `kv.keys()` on the dead node, and every such listing
+ * then times out; this one needs only the stream's leader, so placement goes on through a
+ * NATS node's death. Meant for small listings (the members of one actor type).
+ */
+export async function listLiveKeys(jsm: JetStreamManager, kv: Pick<KV, "get">, bucket: string, filter: string): Promise<string[]> {
+  const prefix = `$KV.${bucket}.`;
+  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+  const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  const entries = await Promise.all(keys.map((key) => kv.get(key)));
+  return keys.filter((_, i) => entries[i]?.operation === "PUT");
+}
+
+/** `work`'s result, or `undefined` when it takes longer than `boundMs` (it is not cancelled). */
+export async function withinMs<T>(work: Promise<T>, boundMs: number): Promise<T | undefined> {
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (bound = setTimeout(resolve, boundMs, undefined)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(bound);
+  }
 }

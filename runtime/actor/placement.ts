@@ -13,7 +13,7 @@ import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
 import { isRevisionConflict } from "./store.ts";
 import { placementWeight } from "./key.ts";
-import { listingBoundMs, listKeysWithin } from "./key-listing.ts";
+import { listingBoundMs, listLiveKeys, withinMs } from "./key-listing.ts";
 import { actorLeaseKey, actorMemberKey, actorTypeFilter, actorTypePrefix } from "../protocol/mod.ts";
 
 /** What placement drives: start, drain and kill shard workers. */
@@ -104,11 +104,9 @@ export class Placement {
     const { store, nodeId, shards, leaseMs } = this.#o;
     if (this.#stopping) return;
     await store.members.put(actorMemberKey(this.#o.namespace, this.#o.service, nodeId), String(Date.now()));
-    // A key listing can stall while member entries expire under it (nats-server 2.9): bound it,
-    // and skip this beat rather than place shards on a partial member list.
-    const boundMs = listingBoundMs(leaseMs);
-    const keys = await listKeysWithin(store.members, actorTypeFilter(this.#o.namespace, this.#o.service), boundMs);
-    if (keys === undefined) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${boundMs} ms; placement waits for the next beat`);
+    // Not `kv.keys()`: its ordered consumer can land on a dead NATS node (see listLiveKeys).
+    const keys = await withinMs(listLiveKeys(store.jsm, store.members, "micro_actor_members", actorTypeFilter(this.#o.namespace, this.#o.service)), listingBoundMs(leaseMs));
+    if (keys === undefined) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${listingBoundMs(leaseMs)} ms; placement waits for the next beat`);
     const members = keys.map((k) => k.slice(this.#prefix.length + 1));
     if (!members.includes(nodeId)) members.push(nodeId);
     members.sort();

@@ -37,6 +37,8 @@ import {
   tracestateHeader,
 } from "../protocol/mod.ts";
 
+/** How long each pull of a shard's mailbox reader lasts (heartbeats every half of it). */
+const readerExpiresMs = 3000;
 /** Commands held in memory per shard before the mailbox is read further. */
 const maxInMemory = 10_000;
 const encoder = new TextEncoder();
@@ -105,7 +107,10 @@ export class ShardWorker implements ActivationOwner {
       const start = this.#lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeen + 1 } : { deliver_policy: DeliverPolicy.All };
       const consumer = await store.js.consumers.get(store.stream, { filter_subjects: actorShardFilter(namespace, service, this.shard), ...start });
       this.#consumer = consumer;
-      this.#messages = await consumer.consume({ max_messages: 512 });
+      // Pulls that expire after 3 s carry heartbeats every 1.5 s: a reader whose consumer lived
+      // on a NATS node that died notices within seconds (not nats.js's default 30 s) and makes
+      // a new one on a live node, so the shard's keys stall that long at most.
+      this.#messages = await consumer.consume({ max_messages: 512, expires: readerExpiresMs });
       void this.#read(this.#messages);
     } else {
       this.#direct = nc.subscribe(actorDirectFilter(namespace, service, this.shard), { callback: (_e, msg) => this.#fromDirect(msg) });

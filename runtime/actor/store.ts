@@ -57,6 +57,9 @@ export interface StoredReminder {
   readonly data: string;
 }
 
+/** How long one JetStream API request of the actor runtime waits for its answer. */
+const apiTimeoutMs = 2000;
+
 /** The mailbox stream name of a namespace: `MICRO_ACTORS` for `micro`. */
 export function mailboxStreamName(namespace: string): string {
   return namespace === "micro" ? "MICRO_ACTORS" : `MICRO_ACTORS_${namespace.replace(/[^A-Za-z0-9_-]/g, "_")}`;
@@ -78,7 +81,12 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
         if ((await jsm.streams.info(stream).catch(() => undefined)) === undefined) throw error;
       });
     }
-    const kvm = new Kvm(nc);
+    // JetStream API requests of the actor runtime give up after 2 s rather than nats.js's 5 s: on
+    // a cluster with a node down, nats-server 2.9 can place a new ordered consumer (a key
+    // listing, a shard's reader) on the dead node, and that request then only times out. A
+    // placement beat or shard start retries sooner, and likely lands on a live node.
+    const js = jetstream(nc, { timeout: apiTimeoutMs });
+    const kvm = new Kvm(js);
     const [state, leases, members, reminders] = await Promise.all([
       kvm.create("micro_actor_state", { history: 1, replicas }),
       kvm.create("micro_actor_leases", { history: 1, replicas }),
@@ -86,7 +94,7 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
       kvm.create("micro_actor_reminders", { history: 1, replicas }),
     ]);
     await Promise.all([stream, ...actorBuckets.map((b) => `KV_${b}`)].map((name) => ensureReplicas(jsm, name, replicas)));
-    return { js: jetstream(nc), jsm, stream, state, leases, members, reminders };
+    return { js, jsm, stream, state, leases, members, reminders };
   } catch (cause) {
     if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the actor stream and buckets (is JetStream enabled?): ${(cause as Error).message}`, { cause });
