@@ -57,8 +57,12 @@ export interface StoredReminder {
   readonly data: string;
 }
 
-/** How long one JetStream API request of the actor runtime waits for its answer. */
-const apiTimeoutMs = 2000;
+/**
+ * How long one JetStream API request of the actor runtime waits for its answer: nats.js's 5 s.
+ * Shorter (2 s) made a shard start retry sooner on a cluster with a node down, but a state
+ * commit on a loaded machine can take longer than that, and a failed commit fails its command.
+ */
+const apiTimeoutMs = 5000;
 
 /** The mailbox stream name of a namespace: `MICRO_ACTORS` for `micro`. */
 export function mailboxStreamName(namespace: string): string {
@@ -81,10 +85,9 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
         if ((await jsm.streams.info(stream).catch(() => undefined)) === undefined) throw error;
       });
     }
-    // JetStream API requests of the actor runtime give up after 2 s rather than nats.js's 5 s: on
-    // a cluster with a node down, nats-server 2.9 can place a new ordered consumer (a key
-    // listing, a shard's reader) on the dead node, and that request then only times out. A
-    // placement beat or shard start retries sooner, and likely lands on a live node.
+    // On a cluster with a node down, nats-server 2.9 can place a new ordered consumer (a key
+    // listing, a shard's reader) on the dead node, and that request then only times out; the
+    // placement beat and the shard start retry it (see apiTimeoutMs).
     const js = jetstream(nc, { timeout: apiTimeoutMs });
     const kvm = new Kvm(js);
     const [state, leases, members, reminders] = await Promise.all([
