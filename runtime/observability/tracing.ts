@@ -155,7 +155,8 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     serverInterceptor,
     tracer,
     api,
-    flush: () => provider.forceFlush(),
+    // A collector that is down must not fail a stop: the spans are lost, and said so.
+    flush: () => provider.forceFlush().catch((error: unknown) => console.error(`tracing: spans not exported: ${(error as Error)?.message ?? String(error)}`)),
     async shutdown() {
       setTraceContextSource(undefined);
       await provider.shutdown();
