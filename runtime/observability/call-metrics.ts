@@ -6,7 +6,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import type { CallResponse, Interceptor } from "../protocol/mod.ts";
+import { type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 
@@ -32,13 +32,7 @@ export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
     function countRequest(request): Promise<CallResponse> {
       const began = performance.now();
       const labels = { side: request.side, kind: request.kind, service: request.service, method: request.method };
-      let pending: Promise<CallResponse>;
-      try {
-        pending = next(request);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      return pending.then(
+      return callNext(next, request).then(
         (response) => {
           duration.observe(labels, (performance.now() - began) / 1000);
           total.inc({ ...labels, code: "ok" });

@@ -5,7 +5,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { type CallResponse, type Interceptor, traceIdOf } from "../protocol/mod.ts";
+import { type CallResponse, callNext, type Interceptor, traceIdOf } from "../protocol/mod.ts";
 import { createSampler, type Logger } from "./logger.ts";
 
 /** Logs handled calls through `logger`: every failure, successes (at debug) up to `perSecond`. */
@@ -15,13 +15,7 @@ export function failedCallLogInterceptor(logger: Logger, perSecond = 100): Inter
   return (next) =>
     function logCall(request): Promise<CallResponse> {
       const began = performance.now();
-      let pending: Promise<CallResponse>;
-      try {
-        pending = next(request);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      return pending.then(
+      return callNext(next, request).then(
         (response) => {
           if (debug && sampler.take()) {
             logger.debug("call", {

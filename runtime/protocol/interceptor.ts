@@ -83,3 +83,15 @@ export function applyInterceptors(last: CallNext, interceptors: readonly Interce
   for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next);
   return next;
 }
+
+/**
+ * `next(request)` as a promise even when `next` throws synchronously, so an interceptor that
+ * observes the outcome (stats, metrics, logs) handles one rejection path and never an exception.
+ */
+export function callNext(next: CallNext, request: CallRequest): Promise<CallResponse> {
+  try {
+    return next(request);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

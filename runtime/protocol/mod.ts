@@ -106,7 +106,7 @@ export {
 } from "./error-codec.ts";
 export { heartbeatEveryMs, nodeGoneAfterMs, nodeGoneReason } from "./liveness.ts";
 export { codeFromHttpStatus, httpStatus } from "./status.ts";
-export { applyInterceptors, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";
+export { applyInterceptors, callNext, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";
 export {
   currentTraceContext,
   setTraceContextSource,

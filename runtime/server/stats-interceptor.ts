@@ -5,7 +5,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import type { CallResponse, Interceptor } from "../protocol/mod.ts";
+import { type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
 import { type EndpointStats, recordError, recordTime } from "./endpoint-stats.ts";
 
 /** Counts every call through it in `stats`: requests, errors, last error and handler time. */
@@ -15,13 +15,7 @@ export function statsInterceptor(stats: EndpointStats): Interceptor {
     function countCall(request): Promise<CallResponse> {
       const began = performance.now();
       stats.requests++;
-      let pending: Promise<CallResponse>;
-      try {
-        pending = next(request);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      return pending.then(
+      return callNext(next, request).then(
         (response) => {
           recordTime(stats, began);
           return response;
