@@ -11,6 +11,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { isToken, nodeAliveFilter, nodeGoneAfterMs } from "../protocol/mod.ts";
+import { sharedSignal } from "../platform/abort-listeners.ts";
 
 /** Most nodes remembered per namespace: heartbeats of more new nodes are ignored until old ones age out. */
 const maxNodes = 10_000;
@@ -18,6 +19,8 @@ const maxNodes = 10_000;
 const forgetAfterMs = 60_000;
 /** How often watched nodes are checked. */
 const checkEveryMs = 100;
+/** The signal of calls to nodes past the {@link maxNodes} bound: they keep their deadline. */
+const neverAborted = new AbortController().signal;
 
 /** Options for {@link NodeLiveness}. */
 export interface NodeLivenessOptions {
@@ -28,7 +31,8 @@ export interface NodeLivenessOptions {
 /** Liveness of the nodes of one namespace, from their heartbeats. */
 export class NodeLiveness {
   readonly #lastSeen = new Map<string, number>();
-  readonly #watches = new Map<string, Set<() => void>>();
+  /** Per watched node, the controller its calls' signals come from. */
+  readonly #watches = new Map<string, AbortController>();
   readonly #sub: Subscription;
   readonly #goneAfterMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -60,23 +64,23 @@ export class NodeLiveness {
   }
 
   /**
-   * Calls `onGone` once if `nodeId` goes silent while watched; the returned function ends the
-   * watch (call it when the call settles).
+   * A signal aborted when `nodeId` goes silent, shared by every call in flight on that node: one
+   * controller per node rather than one per call (an `AbortController` per call cost routed
+   * calls a visible share of their client CPU). A node that has gone gets a fresh controller
+   * for the calls still sent to it, which the next check aborts if it is still silent.
    */
-  watch(nodeId: string, onGone: () => void): () => void {
-    let set = this.#watches.get(nodeId);
-    if (set === undefined) this.#watches.set(nodeId, (set = new Set()));
-    set.add(onGone);
+  signalFor(nodeId: string): AbortSignal {
+    let controller = this.#watches.get(nodeId);
+    if (controller === undefined || controller.signal.aborted) {
+      if (this.#watches.size >= maxNodes && controller === undefined) return neverAborted;
+      this.#watches.set(nodeId, (controller = new AbortController()));
+      sharedSignal(controller.signal);
+    }
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#check(), checkEveryMs);
       (this.#timer as { unref?: () => void }).unref?.();
     }
-    return () => {
-      const current = this.#watches.get(nodeId);
-      if (current === undefined) return;
-      current.delete(onGone);
-      if (current.size === 0) this.#watches.delete(nodeId);
-    };
+    return controller.signal;
   }
 
   /** Stops listening; watches never fire afterwards. */
@@ -93,10 +97,10 @@ export class NodeLiveness {
 
   #check(): void {
     const now = Date.now();
-    for (const [nodeId, set] of this.#watches) {
+    for (const [nodeId, controller] of this.#watches) {
       if (!this.isGone(nodeId, now)) continue;
       this.#watches.delete(nodeId);
-      for (const onGone of set) onGone();
+      controller.abort(new Error(`node ${nodeId} went silent`));
     }
     if (this.#watches.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
@@ -105,6 +109,8 @@ export class NodeLiveness {
     if (now - this.#lastPrune > forgetAfterMs) {
       this.#lastPrune = now;
       for (const [nodeId, seen] of this.#lastSeen) if (now - seen > forgetAfterMs) this.#lastSeen.delete(nodeId);
+      // Nodes no longer heard of need no controller; their calls have long settled.
+      for (const nodeId of this.#watches.keys()) if (!this.#lastSeen.has(nodeId)) this.#watches.delete(nodeId);
     }
   }
 }

@@ -119,16 +119,17 @@ export async function routed<T>(
     breaker?.chosen(nodeId);
     const began = performance.now();
     const attemptDeadline = idempotent && policy?.attemptTimeoutMs !== undefined ? Math.min(giveUpAt, Date.now() + policy.attemptTimeoutMs) : giveUpAt;
-    const watched = liveness === undefined ? undefined : watchNode(liveness, nodeId, signal);
+    const nodeSignal = liveness?.signalFor(nodeId);
     try {
-      const result = await send(endpointSubject(choice.node.address, target.endpoint), { deadline: attemptDeadline, signal: watched?.signal ?? signal });
+      const sendSignal = nodeSignal === undefined ? signal : signal === undefined ? nodeSignal : AbortSignal.any([signal, nodeSignal]);
+      const result = await send(endpointSubject(choice.node.address, target.endpoint), { deadline: attemptDeadline, signal: sendSignal });
       discovery.selector.report(nodeId, { ok: true, latencyMs: performance.now() - began });
       breaker?.success(nodeId);
       return result;
     } catch (error) {
       const failure: Failure = wasNotDelivered(error)
         ? "not_delivered"
-        : watched?.gone === true
+        : nodeSignal?.aborted === true && !signal?.aborted
         ? "node_gone"
         : (error as MicroError).code === "deadline_exceeded" && attemptDeadline < giveUpAt
         ? "attempt_timeout"
@@ -149,8 +150,6 @@ export async function routed<T>(
       const backoff = failure === "not_delivered" ? Math.min(5 * 2 ** attempt, 100) : 0;
       if (Date.now() + backoff >= giveUpAt || signal?.aborted) break;
       if (backoff > 0) await new Promise((resolve) => setTimeout(resolve, backoff));
-    } finally {
-      watched?.end();
     }
   }
   throw lastError!;
@@ -181,26 +180,6 @@ function choose(
     if (choice !== undefined) return choice;
   }
   return discovery.selector.select(services, { ...route, exclude: tried });
-}
-
-/** A send's own abort signal, aborted when the caller's aborts or its node goes silent. */
-function watchNode(liveness: NodeLiveness, nodeId: string, caller: AbortSignal | undefined) {
-  const controller = new AbortController();
-  const state = { signal: controller.signal, gone: false, end: () => {} };
-  const onCallerAbort = () => controller.abort(caller!.reason);
-  if (caller !== undefined) {
-    if (caller.aborted) controller.abort(caller.reason);
-    else caller.addEventListener("abort", onCallerAbort, { once: true });
-  }
-  const unwatch = liveness.watch(nodeId, () => {
-    state.gone = true;
-    controller.abort(new Error(`node ${nodeId} went silent`));
-  });
-  state.end = () => {
-    unwatch();
-    caller?.removeEventListener("abort", onCallerAbort);
-  };
-  return state;
 }
 
 function nodeGone(target: RouteTarget, nodeId: string, retried: boolean): MicroError {
