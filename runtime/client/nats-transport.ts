@@ -9,7 +9,6 @@ import { NodeLiveness } from "./node-liveness.ts";
 
 class PendingCall implements Expirable {
   bucket = 0;
-  onAbort: (() => void) | undefined = undefined;
   constructor(
     readonly token: string,
     readonly subject: string,
@@ -35,6 +34,12 @@ export class NatsTransport implements Transport {
   readonly #prefixLength: number;
   readonly #pending = new Map<string, PendingCall>();
   readonly #wheel = new DeadlineWheel<PendingCall>();
+  /**
+   * The calls waiting on each abort signal, with one listener per signal rather than one per
+   * call: routed calls share their node's signal (aborted when the node goes silent), and an
+   * `abort` listener added and removed per call costs Node several µs.
+   */
+  readonly #bySignal = new Map<AbortSignal, { readonly calls: Set<PendingCall>; readonly onAbort: () => void }>();
   readonly #sub: Subscription;
   readonly #liveness = new Map<string, NodeLiveness>();
   #next = 0;
@@ -57,13 +62,7 @@ export class NatsTransport implements Transport {
       const call = new PendingCall(token, subject, signal, resolve, reject, this);
       this.#pending.set(token, call);
       call.bucket = this.#wheel.add(call, deadline);
-      if (signal !== undefined) {
-        call.onAbort = () => {
-          this.settle(call);
-          reject(canceled(signal));
-        };
-        signal.addEventListener("abort", call.onAbort, { once: true });
-      }
+      if (signal !== undefined) this.#watchSignal(call, signal);
       try {
         const limit = this.#nc.info?.max_payload;
         if (limit !== undefined && data.length > limit) {
@@ -96,11 +95,36 @@ export class NatsTransport implements Transport {
     return liveness;
   }
 
+  #watchSignal(call: PendingCall, signal: AbortSignal): void {
+    let entry = this.#bySignal.get(signal);
+    if (entry === undefined) {
+      const calls = new Set<PendingCall>();
+      const onAbort = () => {
+        this.#bySignal.delete(signal);
+        for (const waiting of [...calls]) {
+          this.settle(waiting);
+          waiting.reject(canceled(signal));
+        }
+      };
+      entry = { calls, onAbort };
+      this.#bySignal.set(signal, entry);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    entry.calls.add(call);
+  }
+
+  #unwatchSignal(call: PendingCall, signal: AbortSignal): void {
+    const entry = this.#bySignal.get(signal);
+    if (entry === undefined || !entry.calls.delete(call) || entry.calls.size > 0) return;
+    this.#bySignal.delete(signal);
+    signal.removeEventListener("abort", entry.onAbort);
+  }
+
   /** Removes a call from every table; internal to the transport and its calls. */
   settle(call: PendingCall): void {
     this.#pending.delete(call.token);
     this.#wheel.remove(call, call.bucket);
-    if (call.onAbort !== undefined) call.signal?.removeEventListener("abort", call.onAbort);
+    if (call.signal !== undefined) this.#unwatchSignal(call, call.signal);
   }
 
   async close(): Promise<void> {
