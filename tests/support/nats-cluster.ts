@@ -1,4 +1,4 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -88,9 +88,27 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
     await eventually(() => Promise.all(up.map(answers)), (ok) => ok.every(Boolean), { timeoutMs, what: "JetStream to answer through every running cluster node" });
   };
 
+  // JetStream answers on every node before all of them have joined its meta group: until they
+  // have, a stream with a replica per node fails with "no suitable peers for placement".
+  const placesEveryReplica = async (): Promise<boolean> => {
+    const nc = await connect({ servers: urls, reconnect: false, timeout: 1000 }).catch(() => undefined);
+    if (nc === undefined) return false;
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 2000 });
+      await jsm.streams.add({ name: "CLUSTER_READY_PROBE", subjects: ["cluster.ready.probe"], num_replicas: size, storage: StorageType.Memory });
+      await jsm.streams.delete("CLUSTER_READY_PROBE");
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await nc.close();
+    }
+  };
+
   try {
     await Promise.all(names.map((_, i) => start(i)));
     await ready();
+    await eventually(placesEveryReplica, Boolean, { timeoutMs: 30_000, what: `the cluster to place a stream with ${size} replicas` });
   } catch (error) {
     await Promise.all(servers.map((s) => s?.stop()));
     rmSync(root, { recursive: true, force: true });
