@@ -335,8 +335,12 @@ async function* replayEvents(
   }
 }
 
-/** How long a replay waits for JetStream to create its consumer while the cluster elects a leader. */
-const replayStartMs = 15_000;
+/**
+ * How long a replay waits for JetStream to create its consumer while the cluster recovers: after
+ * a node died, nats-server 2.9 may place a new consumer on that node for a while, and the request
+ * then only times out (5 s); each new attempt is likely to land on a live node.
+ */
+const replayStartMs = 40_000;
 
 /**
  * An ordered consumer for a replay, asked again with backoff while the cluster cannot answer
