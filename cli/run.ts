@@ -17,6 +17,7 @@ import { createNatsMicroDirectory } from "../runtime/registry/nats-micro-endpoin
 import { serveHttp } from "../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../runtime/platform/websocket.ts";
 import { createGateway } from "../gateway/app.ts";
+import { createNatsOperator } from "../gateway/dashboard/nats-operator.ts";
 import { type Observability, observabilityFrom } from "../runtime/observability/setup.ts";
 import { NatsServer } from "../runtime/nats/server-layer.ts";
 import { redactNatsUrl } from "../runtime/nats/connect-options.ts";
@@ -177,6 +178,8 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayAllowedHosts !== undefined ? { allowedHosts: config.gatewayAllowedHosts } : {}),
       // The dashboard's actors panel: each actor type's nodes, shards and active keys.
       actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),
+      // The dashboard's operator sections: what `micro stats|health|traffic|dlq|events` show.
+      operator: createNatsOperator({ nc, namespace: config.namespace, registry, broker, ...(discovery.rules !== undefined ? { rules: discovery.rules } : {}) }),
       ...(observability !== undefined ? { observability } : {}),
     });
     const server = yield* Effect.acquireRelease(

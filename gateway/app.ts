@@ -16,6 +16,7 @@ import { authentication } from "./authentication.ts";
 import { assertEveryRouteAuthorized, createAuthorize, defaultForwardHeaders } from "./authorization.ts";
 import { connectPart } from "./connect.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
+import type { OperatorSource } from "./dashboard/operator.ts";
 import { dashboardPart } from "./dashboard/routes.ts";
 import { addEdgeMiddleware } from "./edge.ts";
 import { eventsPart } from "./events.ts";
@@ -92,6 +93,13 @@ export interface GatewayOptions {
    */
   readonly actors?: ActorStatusSource;
   /**
+   * With a registry: the dashboard's operator sections and their JSON routes under
+   * `/dashboard/api/*` (live stats and health, version weights, dead letters, consumer lag),
+   * e.g. `createNatsOperator({ nc, namespace, registry, broker, rules })`. Every route needs
+   * the `dashboard` target when auth is on.
+   */
+  readonly operator?: OperatorSource;
+  /**
    * The features mounted, in order (default {@link gatewayParts}). A part of your own goes
    * before `servicePathsPart`, the catch-all, and starts each route with `deps.authorize`.
    */
@@ -156,6 +164,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     ...(options.upgradeWebSocket !== undefined ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
     ...(options.sidecar !== undefined ? { sidecar: options.sidecar } : {}),
     ...(options.actors !== undefined ? { actors: options.actors } : {}),
+    ...(options.operator !== undefined ? { operator: options.operator } : {}),
   };
 
   const app = new Hono<GatewayEnv>();

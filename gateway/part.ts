@@ -12,6 +12,7 @@ import type { UpgradeWebSocket } from "hono/ws";
 import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
+import type { OperatorSource } from "./dashboard/operator.ts";
 import type { ServiceIndex } from "./service-index.ts";
 import type { NatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
@@ -55,6 +56,8 @@ export interface GatewayDeps {
   readonly upgradeWebSocket?: UpgradeWebSocket;
   readonly sidecar?: Sidecar;
   readonly actors?: ActorStatusSource;
+  /** What the dashboard's operator sections read and change (stats, health, weights, dead letters, lag); absent, they are off. */
+  readonly operator?: OperatorSource;
   /** Request headers carrying gateway credentials: never passed to services or apps. */
   readonly credentialHeaders: readonly string[];
   /** The authorisation middleware factory every route goes through. */

@@ -1,9 +1,11 @@
 /**
  * The dashboard's browser script, served as `/dashboard/app.js`: request forms post to
- * `/rpc`, live events come from the SSE route, history from `/history/{user}`. Everything
- * from the network is shown with `textContent`, never parsed as HTML.
+ * `/rpc`, live events come from the SSE route, history from `/history/{user}`; the operator
+ * sections' part is `operator-script.ts`. Everything from the network is shown with
+ * `textContent`, never parsed as HTML.
  * @module
  */
+import { operatorScript } from "./operator-script.ts";
 
 /** The script's source (plain browser JavaScript, no build step). */
 export const clientScript = String.raw`"use strict";
@@ -107,11 +109,17 @@ if (eventsForm) {
   const show = (data) => {
     const item = document.createElement("li");
     let text = data;
+    // The event's own time when it has one, else when it arrived here: every row has a time.
+    let at = Date.now();
     try {
       const e = JSON.parse(data);
       text = e.topic + "  " + JSON.stringify(e.data ?? e.dataBase64) + (e.user ? "  user=" + e.user : "");
+      if (typeof e.time === "number" && e.time > 0) at = e.time;
     } catch {}
-    item.textContent = text;
+    const stamp = document.createElement("time");
+    stamp.dateTime = new Date(at).toISOString();
+    stamp.textContent = stamp.dateTime;
+    item.append(stamp, "  " + text);
     list.prepend(item);
     while (list.children.length > 200) list.lastElementChild.remove();
   };
@@ -198,4 +206,4 @@ if (historyForm) {
     }
   });
 }
-`;
+` + operatorScript;

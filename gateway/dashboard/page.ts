@@ -1,5 +1,7 @@
 /**
- * The dashboard page: services with request forms, live events, a user's audit history.
+ * The dashboard page: the operator sections (live node stats and health, traffic weights,
+ * event topics with lag, dead letters), services with request forms, a publish-event form,
+ * live events, a user's audit history.
  * Rendered on the server with `hono/html`, which escapes every interpolated value.
  * @module
  */
@@ -7,6 +9,7 @@ import { html } from "hono/html";
 import type { Service } from "../../runtime/mod.ts";
 import { servicesView } from "./services-view.ts";
 import type { ActorStatuses } from "./actors-view.ts";
+import { operatorSections, publishSection } from "./operator-view.ts";
 
 /** What the page shows. */
 export interface DashboardPage {
@@ -15,6 +18,8 @@ export interface DashboardPage {
   readonly events: boolean;
   /** Status of the actor types among `services`; undefined when the gateway cannot ask. */
   readonly actors?: ActorStatuses;
+  /** Whether the operator sections (live stats, weights, dead letters, lag) and `/dashboard/api/*` exist. */
+  readonly operator?: boolean;
 }
 
 /** The whole page; its script and style are separate routes (see `routes.ts`). */
@@ -31,8 +36,9 @@ export function dashboardPage(page: DashboardPage) {
 <body>
 <header><h1>jetmicro</h1><a href="/">refresh</a></header>
 <main>
+${page.operator === true ? operatorSections() : ""}
 <section id="services"><h2>Services</h2>${servicesView(page.services, page.actors)}</section>
-${page.events ? eventsSections() : html`<p class="muted">Events are off: this gateway has no event broker.</p>`}
+${page.events ? html`${publishSection()}${eventsSections()}` : html`<p class="muted">Events are off: this gateway has no event broker.</p>`}
 </main>
 </body>
 </html>`;

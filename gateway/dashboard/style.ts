@@ -9,7 +9,7 @@ header a { color: #9cc3ff; }
 main { padding: 0 1.2rem 2rem; max-width: 70rem; }
 h2 { font-size: 1rem; margin: 1.4rem 0 .5rem; }
 h3 { font-size: .95rem; margin: .2rem 0; }
-.service, #events, #history { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .6rem .9rem; margin-bottom: .8rem; }
+.service, #events, #history, .panel { background: #fff; border: 1px solid #dde1e8; border-radius: 6px; padding: .6rem .9rem; margin-bottom: .8rem; }
 .tag { font-size: .75rem; background: #e8ecf3; border-radius: 3px; padding: 0 .35rem; font-weight: normal; }
 .tag.warn { background: #fde7c2; }
 .muted { color: #6b7385; }
@@ -30,4 +30,11 @@ table { border-collapse: collapse; font-size: .85rem; }
 .actor-key { display: inline-block; margin-right: .4rem; }
 .actor-key.busy { color: #8a5a00; font-weight: 600; }
 td, th { border-bottom: 1px solid #e5e8ee; padding: .2rem .5rem; text-align: left; vertical-align: top; }
+#events-list time, td.time { color: #6b7385; margin-right: .4rem; }
+td.bad, .health.bad, .errors.bad, .lag.bad { color: #8a1f1f; }
+.health.ok { color: #3c9a5f; }
+form.weights { margin: .3rem 0 .6rem; }
+label.weight { margin-right: .6rem; }
+label.weight input { width: 4.5rem; }
+#dlq-detail { background: #f6f7f9; padding: .4rem; }
 `;
