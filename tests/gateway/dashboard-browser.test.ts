@@ -40,6 +40,14 @@ describe("the dashboard in a browser", () => {
     expect(await greeter.locator("details.endpoint summary code").allTextContents()).toEqual(["Greeter.SayHello", "Greeter.SayGoodbye"]);
   });
 
+  it("shows greeter's node as healthy in the live nodes table (the runner's gateway has the operator source)", async () => {
+    const row = page.locator('#nodes-table tr[data-service="greeter"][data-endpoint="Greeter.SayHello"]').first();
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.locator("td.health").textContent()).toBe("ok");
+    expect(await row.locator("td.requests").textContent()).toMatch(/^\d+$/);
+    await expectText(page.locator('form.weights[data-service="greeter"] h4'), /^greeter \(no weights/);
+  });
+
   it("calls SayHello through the form and shows the reply", async () => {
     const form = page.locator('form.call[data-service="greeter"][data-endpoint="Greeter.SayHello"]');
     await form.evaluate((f) => ((f.closest("details") as HTMLDetailsElement).open = true));
