@@ -77,5 +77,10 @@ export function operatorApi(deps: GatewayDeps, operator: OperatorSource): Hono<G
     return c.json({ service: service(c), redriven: await operator.redrive(service(c)) });
   });
 
+  // Anything else under the prefix is a 404 here, not a service call through the path routes.
+  app.all(`${operatorApiPrefix}/*`, deps.authorize(target("api")), (c) => {
+    throw new MicroError("not_found", `no dashboard route ${c.req.method} ${c.req.path.slice(0, 200)}`);
+  });
+
   return app;
 }

@@ -73,6 +73,10 @@ describe("dead letters and events", () => {
     expect(await one.json()).toMatchObject({ deadLetterSequence: seq, topic: "invoice.created", user: "u2", data: { invoice: 2 }, error: "tax service down" });
     expect((await get(`dead-letters/billing/${seq + 1000}`)).status).toBe(404);
     expect((await get(`dead-letters/nobody/${seq}`)).status).toBe(404);
+    // An unknown operator route is the dashboard's 404, never a call to a service named "dashboard".
+    const unknown = await get("no-such-route");
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain("no dashboard route");
 
     const overview = (await (await get("events")).json()) as { topics: unknown[]; consumers: Array<{ name: string; filter: string; pending: number }>; deadLetters: unknown[] };
     expect(overview.topics).toEqual([{ topic: "invoice.created", messages: 2 }]);
