@@ -19,3 +19,5 @@ export { type Auth, type AuthConfig, type AuthTarget, createAuth, loadAuthFile, 
 export { createAuthorize, defaultForwardHeaders, publicRoute } from "./authorization.ts";
 export type { Authorize, GatewayDeps, GatewayEnv, GatewayPart, GatewayVariables } from "./part.ts";
 export { createSidecar, createSidecarApp, runSidecar, type RunningSidecar, type RunSidecarOptions, type Sidecar, type SidecarOptions } from "./sidecar/mod.ts";
+export { createNatsOperator, type NatsOperatorOptions } from "./dashboard/nats-operator.ts";
+export type { EndpointStatus, NodeStatus, OperatorSource, WeightsStatus } from "./dashboard/operator.ts";
