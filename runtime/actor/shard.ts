@@ -14,8 +14,10 @@ import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/na
 import { jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
 import type { ActorHostContext, Command } from "./command.ts";
-import type { StoredReminder } from "./store.ts";
-import { listKeysWithin } from "./key-listing.ts";
+import { type StoredReminder, writeRetryMs } from "./store.ts";
+import { publishDurably } from "../nats/durable-publish.ts";
+import { writeDurably } from "../nats/durable-kv.ts";
+import { listLiveKeys, withinMs } from "./key-listing.ts";
 import { MailboxReader } from "./mailbox-reader.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import {
@@ -300,7 +302,9 @@ export class ShardWorker implements ActivationOwner {
     const kv = this.context.store.reminders;
     const prefix = this.#reminderPrefix();
     const boundMs = this.context.listingBoundMs;
-    const keys = await listKeysWithin(kv, actorRemindersFilter(prefix), boundMs);
+    // Not `kv.keys()`: its ordered consumer can land on a dead NATS node right after a failover,
+    // holding the shard's start for the whole bound (see listLiveKeys).
+    const keys = await withinMs(listLiveKeys(this.context.store.jsm, kv, "micro_actor_reminders", actorRemindersFilter(prefix)), boundMs);
     if (keys === undefined) throw new MicroError("unavailable", `listing the reminders of ${prefix} took over ${boundMs} ms; the shard tries again later`);
     const stored: Array<[string, string, StoredReminder]> = [];
     for (const k of keys) {
@@ -324,7 +328,7 @@ export class ShardWorker implements ActivationOwner {
         await kv.delete(k);
       } else {
         const reminder: StoredReminder = { dueAt: Date.now() + change.delayMs, everyMs: change.everyMs, data: change.data };
-        await kv.put(k, JSON.stringify(reminder));
+        await writeDurably(kv, k, JSON.stringify(reminder), undefined, Date.now() + writeRetryMs);
         this.#schedule(key, change.name, reminder);
       }
     }
@@ -359,10 +363,11 @@ export class ShardWorker implements ActivationOwner {
     if (spec.durable) {
       const h = natsHeaders();
       h.set(reminderHeader, name);
-      await store.js.publish(mailboxSubject(namespace, service, this.shard, key), encoder.encode(reminder.data), {
+      // Its id makes the retries through an election count once, as a command's does.
+      await publishDurably(store.js, mailboxSubject(namespace, service, this.shard, key), encoder.encode(reminder.data), {
         headers: h,
         msgID: actorReminderId(service, key, name, reminder.dueAt),
-      });
+      }, Date.now() + writeRetryMs);
     } else {
       this.#activation(key).enqueue({ kind: "reminder", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(reminder.data), replyTo: undefined, metadata: {} });
     }
