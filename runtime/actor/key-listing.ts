@@ -1,10 +1,9 @@
 /**
- * Bounded key listings of the actor buckets, without a consumer. nats-server can stall a KV
- * key listing (`kv.keys()`, an ordered consumer) while entries of the bucket expire under it
- * (seen on 2.9), or place its consumer on a dead node right after a failover; an unbounded
- * `for await` then holds whatever waits for it (a placement beat, a shard's start, and with
- * them a node's start). The listings here ask the stream's leader instead, and callers bound
- * them with {@link withinMs} and retry later rather than act on a partial list.
+ * Bounded key listings of the actor buckets. nats-server can stall a KV key listing while
+ * entries of the bucket expire under it (seen on 2.9); an unbounded `for await` over
+ * `kv.keys()` then holds whatever waits for it (a placement beat, a shard's start, and with
+ * them a node's start) for good. Every listing here gives up after a bound and says so, so
+ * its caller retries later instead of acting on a partial list.
  * @module
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
@@ -17,6 +16,27 @@ import type { KV } from "@nats-io/kv";
  */
 export function listingBoundMs(leaseMs: number): number {
   return Math.max(5000, 4 * leaseMs);
+}
+
+/**
+ * Lists the keys of `kv` matching `filter`, or resolves `undefined` when the listing took
+ * longer than `boundMs` (it is stopped then, and the keys seen so far are dropped: a partial
+ * list must not be mistaken for the whole).
+ */
+export async function listKeysWithin(kv: Pick<KV, "keys">, filter: string, boundMs: number): Promise<string[] | undefined> {
+  const listing = await kv.keys(filter);
+  const keys: string[] = [];
+  let stalled = false;
+  const bound = setTimeout(() => {
+    stalled = true;
+    listing.stop();
+  }, boundMs);
+  try {
+    for await (const key of listing) keys.push(key);
+  } finally {
+    clearTimeout(bound);
+  }
+  return stalled ? undefined : keys;
 }
 
 /**

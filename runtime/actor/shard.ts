@@ -17,7 +17,7 @@ import type { ActorHostContext, Command } from "./command.ts";
 import { type StoredReminder, writeRetryMs } from "./store.ts";
 import { publishDurably } from "../nats/durable-publish.ts";
 import { writeDurably } from "../nats/durable-kv.ts";
-import { listLiveKeys, withinMs } from "./key-listing.ts";
+import { listKeysWithin } from "./key-listing.ts";
 import { MailboxReader } from "./mailbox-reader.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import {
@@ -302,9 +302,7 @@ export class ShardWorker implements ActivationOwner {
     const kv = this.context.store.reminders;
     const prefix = this.#reminderPrefix();
     const boundMs = this.context.listingBoundMs;
-    // Not `kv.keys()`: its ordered consumer can land on a dead NATS node right after a failover,
-    // holding the shard's start for the whole bound (see listLiveKeys).
-    const keys = await withinMs(listLiveKeys(this.context.store.jsm, kv, "micro_actor_reminders", actorRemindersFilter(prefix)), boundMs);
+    const keys = await listKeysWithin(kv, actorRemindersFilter(prefix), boundMs);
     if (keys === undefined) throw new MicroError("unavailable", `listing the reminders of ${prefix} took over ${boundMs} ms; the shard tries again later`);
     const stored: Array<[string, string, StoredReminder]> = [];
     for (const k of keys) {
