@@ -14,7 +14,8 @@ import { createClient } from "../client/create-client.ts";
 import { actorStateKey as stateKey, applyInterceptors, encodeError } from "../protocol/mod.ts";
 import type { ActivationContext, Command } from "./command.ts";
 import { recordedError } from "./reply.ts";
-import { isRevisionConflict, type StateEntry } from "./store.ts";
+import { isRevisionConflict, type StateEntry, writeRetryMs } from "./store.ts";
+import { writeDurably } from "../nats/durable-kv.ts";
 import type { ActorContext, ActorHandler, ActorResult } from "./types.ts";
 
 /** Thrown when a commit finds another writer's revision: this node no longer owns the key. */
@@ -222,7 +223,9 @@ export class Activation {
       const value = JSON.stringify({ seq, state, recent } satisfies StateEntry, jsonReplacer);
       const key = stateKey(host.namespace, host.service, this.key);
       try {
-        this.#revision = this.#revision === 0 ? await host.state.create(key, value) : await host.state.update(key, value, this.#revision);
+        // Retried through a leader election of the state bucket: a commit that failed would
+        // restart the whole shard, holding every key of it for seconds.
+        this.#revision = await writeDurably(host.state, key, value, this.#revision, Date.now() + writeRetryMs);
       } catch (error) {
         if (isRevisionConflict(error)) throw new OwnershipLost(this.key);
         throw error;

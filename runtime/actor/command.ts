@@ -45,6 +45,8 @@ export interface StateBucketEntry {
   readonly length: number;
   readonly revision: number;
   json<T>(): T;
+  /** The value as written. */
+  string(): string;
 }
 
 /**

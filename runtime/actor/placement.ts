@@ -12,6 +12,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
 import { isRevisionConflict } from "./store.ts";
+import { writeDurably } from "../nats/durable-kv.ts";
 import { placementWeight } from "./key.ts";
 import { listingBoundMs, listLiveKeys, withinMs } from "./key-listing.ts";
 import { actorLeaseKey, actorMemberKey, actorTypeFilter, actorTypePrefix } from "../protocol/mod.ts";
@@ -103,7 +104,9 @@ export class Placement {
   async #tick(): Promise<void> {
     const { store, nodeId, shards, leaseMs } = this.#o;
     if (this.#stopping) return;
-    await store.members.put(actorMemberKey(this.#o.namespace, this.#o.service, nodeId), String(Date.now()));
+    // Member and lease writes ride out an election of their bucket for up to a lease time: a
+    // beat that gave up at once would let this node's leases age out under a short election.
+    await writeDurably(store.members, actorMemberKey(this.#o.namespace, this.#o.service, nodeId), String(Date.now()), undefined, Date.now() + leaseMs);
     // Not `kv.keys()`: its ordered consumer can land on a dead NATS node (see listLiveKeys).
     const keys = await withinMs(listLiveKeys(store.jsm, store.members, "micro_actor_members", actorTypeFilter(this.#o.namespace, this.#o.service)), listingBoundMs(leaseMs));
     if (keys === undefined) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${listingBoundMs(leaseMs)} ms; placement waits for the next beat`);
@@ -143,7 +146,7 @@ export class Placement {
     const kv = this.#o.store.leases;
     try {
       const value = JSON.stringify(lease);
-      const next = revision === undefined ? await kv.create(this.#key(shard), value) : await kv.update(this.#key(shard), value, revision);
+      const next = await writeDurably(kv, this.#key(shard), value, revision ?? 0, Date.now() + this.#o.leaseMs);
       this.#seen({ key: this.#key(shard), revision: next, operation: "PUT", length: value.length, json: () => lease } as unknown as KvWatchEntry);
       return true;
     } catch (error) {

@@ -34,6 +34,10 @@ import { errorOf, recordedError } from "./reply.ts";
 import type { ActorStore, StateEntry } from "./store.ts";
 import type { ActorDefinition } from "./types.ts";
 
+/** How often a retry of a stored command looks for its recorded reply: 20 ms doubling to 250 ms. */
+const recordedFirstPollMs = 20;
+const recordedMaxPollMs = 250;
+
 type Answer = { readonly data: Uint8Array } | { readonly error: MicroError };
 
 /** Replies for this router's commands, on one wildcard inbox subscription. */
@@ -165,25 +169,25 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
    * `seq` and the reply is no longer kept (the command ran, once).
    */
   async function recorded(kvKey: string, id: string, seq: number, deadline: number, what: string): Promise<Answer> {
-    const watcher = await store.state.watch({ key: kvKey });
-    const timer = setTimeout(() => watcher.stop(), Math.max(0, deadline - Date.now()));
-    try {
-      for await (const entry of watcher) {
-        if (entry.operation !== "PUT" || entry.length === 0) continue;
+    // Polled, not watched: a watch is an ordered consumer, which nats-server 2.9 may place on a
+    // dead node right after a failover, and it would then wait out the deadline. A get is
+    // answered by any live replica of the state bucket.
+    let pause = recordedFirstPollMs;
+    while (Date.now() < deadline) {
+      const entry = await store.state.get(kvKey).catch(() => null);
+      if (entry !== null && entry.operation === "PUT" && entry.length > 0) {
         const committed = entry.json<StateEntry>();
         const kept = committed.recent?.find((r) => r[0] === id);
-        if (kept === undefined) {
-          if (typeof committed.seq === "number" && committed.seq >= seq) {
-            return { error: new MicroError("already_exists", `the command was already applied to ${what} (mailbox sequence ${seq}); its reply is no longer kept`, { metadata: { sequence: String(seq) } }) };
-          }
-          continue;
+        if (kept !== undefined) {
+          if (kept[2]) return { error: recordedError(kept[2], kept[3] ?? kept[2]) };
+          return { data: Uint8Array.from(atob(kept[1]), (c) => c.charCodeAt(0)) };
         }
-        if (kept[2]) return { error: recordedError(kept[2], kept[3] ?? kept[2]) };
-        return { data: Uint8Array.from(atob(kept[1]), (c) => c.charCodeAt(0)) };
+        if (typeof committed.seq === "number" && committed.seq >= seq) {
+          return { error: new MicroError("already_exists", `the command was already applied to ${what} (mailbox sequence ${seq}); its reply is no longer kept`, { metadata: { sequence: String(seq) } }) };
+        }
       }
-    } finally {
-      clearTimeout(timer);
-      watcher.stop();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+      pause = Math.min(pause * 2, recordedMaxPollMs);
     }
     return { error: new MicroError("deadline_exceeded", `no reply from ${what} in time (the command was stored before and will run once)`) };
   }

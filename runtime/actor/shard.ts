@@ -1,6 +1,6 @@
 /**
  * One shard while this node owns it: reads the shard's mailbox from the lease's checkpoint
- * (an ordered consumer, so the mailbox order is the handling order), feeds each key's
+ * (in mailbox order, which is the handling order; see mailbox-reader.ts), feeds each key's
  * activation, keeps the checkpoint (the oldest command not yet done), runs the reminders of
  * its keys, and on hand-off drains everything before the lease is released.
  *
@@ -11,11 +11,14 @@
  * @module
  */
 import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/nats-core";
-import { type Consumer, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { Activation, type ActivationOwner, type ReminderChange } from "./activation.ts";
 import type { ActorHostContext, Command } from "./command.ts";
-import type { StoredReminder } from "./store.ts";
+import { type StoredReminder, writeRetryMs } from "./store.ts";
+import { publishDurably } from "../nats/durable-publish.ts";
+import { writeDurably } from "../nats/durable-kv.ts";
 import { listKeysWithin } from "./key-listing.ts";
+import { MailboxReader } from "./mailbox-reader.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import {
   actorDirectFilter,
@@ -37,8 +40,11 @@ import {
   tracestateHeader,
 } from "../protocol/mod.ts";
 
-/** How long each pull of a shard's mailbox reader lasts (heartbeats every half of it). */
-const readerExpiresMs = 3000;
+/**
+ * Longest wait for a mailbox consumer's creation: on nats-server 2.9 one placed on a dead node
+ * only times out, and the reader tries again sooner with a new one.
+ */
+const createTimeoutMs = 2000;
 /** Commands held in memory per shard before the mailbox is read further. */
 const maxInMemory = 10_000;
 const encoder = new TextEncoder();
@@ -70,8 +76,7 @@ export class ShardWorker implements ActivationOwner {
   readonly #pending: number[] = [];
   readonly #done = new Set<number>();
   #lastSeen: number;
-  #messages: ConsumerMessages | undefined;
-  #consumer: Consumer | undefined;
+  #reader: MailboxReader | undefined;
   #direct: Subscription | undefined;
   #inMemory = 0;
   #space: (() => void) | undefined;
@@ -104,34 +109,28 @@ export class ShardWorker implements ActivationOwner {
   async start(): Promise<void> {
     const { nc, store, namespace, service, spec } = this.context;
     if (spec.durable) {
-      const start = this.#lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeen + 1 } : { deliver_policy: DeliverPolicy.All };
-      const consumer = await store.js.consumers.get(store.stream, { filter_subjects: actorShardFilter(namespace, service, this.shard), ...start });
-      this.#consumer = consumer;
-      // Pulls that expire after 3 s carry heartbeats every 1.5 s: a reader whose consumer lived
-      // on a NATS node that died notices within seconds (not nats.js's default 30 s) and makes
-      // a new one on a live node, so the shard's keys stall that long at most.
-      this.#messages = await consumer.consume({ max_messages: 512, expires: readerExpiresMs });
-      void this.#read(this.#messages);
+      // A reader that replaces its consumer when the consumer's NATS node dies, so a shard's
+      // keys stall for a few seconds at most (see mailbox-reader.ts).
+      const jsm = await jetstreamManager(nc, { timeout: createTimeoutMs, checkAPI: false });
+      this.#reader = new MailboxReader({
+        js: store.js,
+        jsm,
+        stream: store.stream,
+        filter: actorShardFilter(namespace, service, this.shard),
+        from: this.#lastSeen + 1,
+        label: `${service} shard ${this.shard}`,
+        onMessage: async (m) => {
+          if (this.#stopped) return;
+          this.#fromMailbox(m);
+          if (this.#inMemory >= maxInMemory) await new Promise<void>((resolve) => (this.#space = resolve));
+        },
+      });
+      await this.#reader.start();
     } else {
       this.#direct = nc.subscribe(actorDirectFilter(namespace, service, this.shard), { callback: (_e, msg) => this.#fromDirect(msg) });
       await nc.flush();
     }
     await this.#loadReminders();
-  }
-
-  async #read(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        if (this.#stopped) break;
-        this.#fromMailbox(m);
-        if (this.#inMemory >= maxInMemory) await new Promise<void>((resolve) => (this.#space = resolve));
-      }
-      // The reader ends only when stopped; ending otherwise (consumer gone) means starting again.
-      // (A closed connection ends it too; then nothing can run here anyway.)
-      if (!this.#stopped && !this.context.nc.isClosed()) this.onFailure(new Error(`the mailbox reader of shard ${this.shard} ended`));
-    } catch (error) {
-      if (!this.#stopped && !this.context.nc.isClosed()) this.onFailure(error);
-    }
   }
 
   #fromMailbox(m: JsMsg): void {
@@ -223,7 +222,7 @@ export class ShardWorker implements ActivationOwner {
   async drain(graceMs: number): Promise<number> {
     this.#stopped = true;
     this.#direct?.unsubscribe();
-    this.#messages?.stop();
+    this.#reader?.stop();
     this.#space?.();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
@@ -246,10 +245,9 @@ export class ShardWorker implements ActivationOwner {
     const running = (this.#stillRunning ??= [...this.#activations.values()].filter((a) => a.busy).map((a) => a.idle()));
     this.#stopped = true;
     this.#direct?.unsubscribe();
-    this.#messages?.stop();
-    // An ordered consumer outlives its reader for 5 minutes unless deleted (one per shard start).
-    if (this.#consumer !== undefined && !this.context.nc.isClosed()) this.#consumer.delete().catch(() => undefined);
-    this.#consumer = undefined;
+    // Deletes its consumer too (else it would outlive the reader until its inactivity limit).
+    this.#reader?.stop();
+    this.#reader = undefined;
     this.#space?.();
     for (const activation of this.#activations.values()) activation.stop();
     this.#activations.clear();
@@ -328,7 +326,7 @@ export class ShardWorker implements ActivationOwner {
         await kv.delete(k);
       } else {
         const reminder: StoredReminder = { dueAt: Date.now() + change.delayMs, everyMs: change.everyMs, data: change.data };
-        await kv.put(k, JSON.stringify(reminder));
+        await writeDurably(kv, k, JSON.stringify(reminder), undefined, Date.now() + writeRetryMs);
         this.#schedule(key, change.name, reminder);
       }
     }
@@ -363,10 +361,11 @@ export class ShardWorker implements ActivationOwner {
     if (spec.durable) {
       const h = natsHeaders();
       h.set(reminderHeader, name);
-      await store.js.publish(mailboxSubject(namespace, service, this.shard, key), encoder.encode(reminder.data), {
+      // Its id makes the retries through an election count once, as a command's does.
+      await publishDurably(store.js, mailboxSubject(namespace, service, this.shard, key), encoder.encode(reminder.data), {
         headers: h,
         msgID: actorReminderId(service, key, name, reminder.dueAt),
-      });
+      }, Date.now() + writeRetryMs);
     } else {
       this.#activation(key).enqueue({ kind: "reminder", seq: 0, id: "", idempotent: false, endpoint: name, data: encoder.encode(reminder.data), replyTo: undefined, metadata: {} });
     }

@@ -104,8 +104,11 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
   }
 }
 
-/** True when a KV write failed because another writer got there first (revision check). */
-export function isRevisionConflict(error: unknown): boolean {
-  const text = String((error as Error)?.message ?? error);
-  return /wrong last sequence|key exists|10071/i.test(text);
-}
+export { isRevisionConflict } from "../nats/durable-kv.ts";
+
+/**
+ * How long a state, lease or member write keeps retrying through a stream leader election or
+ * a reconnect before it fails: a failed state commit restarts its shard, a failed lease write
+ * waits for the next beat. An R3 stream elects a new leader within a few seconds.
+ */
+export const writeRetryMs = 10_000;

@@ -8,6 +8,7 @@
  * the call is; interceptors see one call however many sends it took.
  * @module
  */
+import { requestWithAttempts } from "./queue-attempts.ts";
 import { type DescMessage, type DescMethod, type DescService, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
@@ -152,6 +153,11 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
         ? declaredPolicy
         : { idempotent: options.idempotent ?? declaredIdempotent, attemptTimeoutMs: options.attemptTimeoutMs, liveness };
       return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal, policy).then(decodeReply);
+    }
+    // A safe call with an attempt limit is sent again when a send is lost on its way (a NATS
+    // server or the node holding it died), as a routed call is.
+    if (options.attemptTimeoutMs !== undefined && (options.idempotent ?? declaredIdempotent)) {
+      return requestWithAttempts(transport, to, data, headers, deadline, signal, options.attemptTimeoutMs).then(decodeReply);
     }
     return transport.request(to, data, headers, deadline, signal).then(decodeReply);
   }

@@ -28,7 +28,8 @@ export interface CallOptions {
   /** With discovery: calls with the same key reach the same node while the node set is stable. */
   readonly key?: string;
   /**
-   * With discovery: whether this call is safe to send again after a node may have run it.
+   * Whether this call is safe to send again after a node may have run it (with discovery, or
+   * with `attemptTimeoutMs`).
    * Default: what the proto says (`option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`
    * on the method). A safe call whose node crashes (or times out an attempt, or answers
    * `unavailable`) is retried on another node; any other call fails at once with
@@ -36,8 +37,10 @@ export interface CallOptions {
    */
   readonly idempotent?: boolean;
   /**
-   * With discovery, for safe calls (see `idempotent`): the most one send may wait before the
-   * call is tried on another node, ms. Default: no per-attempt limit, only the deadline.
+   * For safe calls (see `idempotent`): the most one send may wait before the call is sent
+   * again, ms: with discovery to another node, without it to the queue subject (a request or
+   * reply lost with a NATS server that died is then sent again). Default: no per-attempt
+   * limit, only the deadline.
    */
   readonly attemptTimeoutMs?: number;
 }

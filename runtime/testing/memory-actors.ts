@@ -164,7 +164,7 @@ class MemoryStateBucket implements StateBucket {
   get(key: string): Promise<StateBucketEntry | null> {
     const entry = this.#entries.get(key);
     if (entry === undefined) return Promise.resolve(null);
-    return Promise.resolve({ operation: "PUT", length: entry.value.length, revision: entry.revision, json: <T>() => JSON.parse(entry.value) as T });
+    return Promise.resolve({ operation: "PUT", length: entry.value.length, revision: entry.revision, json: <T>() => JSON.parse(entry.value) as T, string: () => entry.value });
   }
 
   create(key: string, value: string): Promise<number> {
