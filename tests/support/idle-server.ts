@@ -1,7 +1,7 @@
 /**
  * An app served by `serveHttp` with a one-second idle timeout: `/ok` answers at once,
  * `/feed/stream` is a server-sent event stream that says `hello` and then stays quiet until
- * `/emit` makes it say `later`. It shows whether a runtime closes idle ordinary connections
+ * `/emit` makes it say `later`; `/ws` is a WebSocket echoing text. It shows whether a runtime closes idle ordinary connections
  * while keeping quiet streams open. Run as a script it prints `listening <port>` and serves
  * until killed.
  * @module
@@ -9,15 +9,17 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { serveHttp } from "../../runtime/platform/http-server.ts";
+import { platformUpgradeWebSocket, type UpgradeWebSocket } from "../../runtime/platform/websocket.ts";
 
 /** Idle timeout of the served app, in seconds. */
 export const idleSeconds = 1;
 
 /** The app; see the module comment. */
-export function idleApp(): Hono {
+export function idleApp(upgradeWebSocket: UpgradeWebSocket): Hono {
   const listeners = new Set<() => void>();
   const app = new Hono();
   app.get("/ok", (c) => c.text("ok"));
+  app.get("/ws", upgradeWebSocket(() => ({ onMessage: (event, ws) => ws.send(`echo: ${String(event.data)}`) })));
   app.get("/emit", (c) => {
     for (const listener of listeners) listener();
     return c.text(String(listeners.size));
@@ -42,6 +44,6 @@ export function idleApp(): Hono {
 
 // Node 20 has no import.meta.main.
 if (process.argv[1]?.endsWith("idle-server.ts")) {
-  const server = await serveHttp(idleApp().fetch, { port: 0, idleTimeoutSeconds: idleSeconds });
+  const server = await serveHttp(idleApp(await platformUpgradeWebSocket()).fetch, { port: 0, idleTimeoutSeconds: idleSeconds });
   console.log(`listening ${server.port}`);
 }

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { serveHttp } from "../../../runtime/platform/http-server.ts";
+import { platformUpgradeWebSocket } from "../../../runtime/platform/websocket.ts";
 import { idleApp, idleSeconds } from "../../support/idle-server.ts";
 import { type RawConnection, rawRequest } from "../../support/raw-http.ts";
 import { repoPath } from "../../support/service-dirs.ts";
@@ -8,12 +9,17 @@ import { until } from "../../support/wait.ts";
 
 /**
  * Opens a quiet event stream and then an ordinary keep-alive request: the ordinary connection
- * must be closed once idle for the timeout, the stream (older, and quiet for longer) must not.
+ * must be closed once idle for the timeout, the stream and a WebSocket (older, and quiet for
+ * longer) must not.
  */
 async function checkIdleTimeouts(port: number, open: RawConnection[], closedWithinMs: number): Promise<void> {
   const stream = await rawRequest(port, "GET /feed/stream HTTP/1.1\r\nhost: test\r\naccept: text/event-stream");
   open.push(stream);
   await until(() => stream.received().includes("data: hello"), 10_000);
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const frames: string[] = [];
+  socket.onmessage = (event) => frames.push(String(event.data));
+  await new Promise((resolve, reject) => ((socket.onopen = resolve), (socket.onerror = reject)));
   const ordinary = await rawRequest(port, "GET /ok HTTP/1.1\r\nhost: test");
   open.push(ordinary);
   await until(() => ordinary.received().endsWith("ok"), 10_000);
@@ -27,6 +33,10 @@ async function checkIdleTimeouts(port: number, open: RawConnection[], closedWith
   const emitted = await (await fetch(`http://127.0.0.1:${port}/emit`)).text();
   expect(emitted).toBe("1");
   await until(() => stream.received().includes("data: later"), 10_000);
+  expect(socket.readyState).toBe(WebSocket.OPEN);
+  socket.send("still there");
+  await until(() => frames.includes("echo: still there"), 10_000);
+  socket.close();
 }
 
 describe("serveHttp idle timeouts", () => {
@@ -37,8 +47,8 @@ describe("serveHttp idle timeouts", () => {
     children.forEach((c) => c.process.kill());
   });
 
-  it("closes an idle keep-alive connection and keeps a quiet event stream open on Bun", async () => {
-    const server = await serveHttp(idleApp().fetch, { port: 0, idleTimeoutSeconds: idleSeconds });
+  it("closes an idle keep-alive connection and keeps a quiet event stream and WebSocket open on Bun", async () => {
+    const server = await serveHttp(idleApp(await platformUpgradeWebSocket()).fetch, { port: 0, idleTimeoutSeconds: idleSeconds });
     try {
       // Bun checks idle connections every few seconds.
       await checkIdleTimeouts(server.port, open, idleSeconds * 1000 + 8000);
@@ -53,7 +63,7 @@ describe("serveHttp idle timeouts", () => {
   ];
   describe.concurrent("the same app", () => {
     for (const runtime of runtimes) {
-      it(`closes an idle keep-alive connection and keeps a quiet event stream open on ${runtime.name}`, async () => {
+      it(`closes an idle keep-alive connection and keeps a quiet event stream and WebSocket open on ${runtime.name}`, async () => {
         const child = spawnChild([...runtime.command, repoPath("tests/support/idle-server.ts")]);
         children.push(child);
         await child.waitFor(/listening \d+/, 30_000);
