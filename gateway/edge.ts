@@ -17,7 +17,7 @@ import { limitBodies } from "./body-limit.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
 import { requestChecks } from "./edge-request.ts";
 import type { GatewayEnv } from "./part.ts";
-import { isLongLivedRequest } from "../runtime/platform/http-server.ts";
+import { isLongLivedRequest, requestPath } from "../runtime/platform/http-server.ts";
 
 /** Settings of the edge middleware. */
 export interface EdgeOptions {
@@ -79,8 +79,7 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
  * WebSocket upgrades, Connect streams and proxied web apps.
  */
 export function isLongLivedGatewayRequest(request: Request): boolean {
-  const path = new URL(request.url).pathname;
-  return isLongLived(request, path) || isLongLivedRequest(request);
+  return isLongLived(request, requestPath(request.url)) || isLongLivedRequest(request);
 }
 
 /**

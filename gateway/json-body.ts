@@ -77,8 +77,17 @@ export function parseJsonBytes(bytes: Uint8Array, what: string, maxDepth = maxJs
  * they arrive, and the read stops (`invalid_argument` naming the limit) at the first chunk
  * nesting deeper: the rest of the body is never read. The size limit is the body limit's
  * (`body-limit.ts`), whose error a read passes on. One chunk is returned as it is, no copy.
+ * A small body of declared length is read whole and scanned once: asking a request for its
+ * body stream costs more than the few bytes it would spare.
  */
 export async function readBody(request: Request, what = "the body", maxDepth?: number): Promise<Uint8Array> {
+  const headers = request.headers;
+  const declared = headers.get("content-length");
+  if (declared !== null && !headers.has("transfer-encoding") && Number(declared) <= wholeReadBytes) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (maxDepth !== undefined && new JsonDepthScan(maxDepth).exceeded(bytes)) throw tooDeep(what, maxDepth);
+    return bytes;
+  }
   const body = request.body;
   if (body === null) return empty;
   const reader = body.getReader();
@@ -125,6 +134,8 @@ export async function bodyText(request: Request, what = "the body"): Promise<str
 }
 
 const empty = new Uint8Array(0);
+/** Largest declared body read whole rather than as a stream (see {@link readBody}). */
+const wholeReadBytes = 16 * 1024;
 
 function tooDeep(what: string, maxDepth: number): MicroError {
   return new MicroError("invalid_argument", `${what} is nested more than ${maxDepth} levels deep`, { detail: what });

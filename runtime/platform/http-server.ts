@@ -51,7 +51,26 @@ export function isLongLivedRequest(request: Request): boolean {
   if (request.method !== "GET") return false;
   if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return true;
   if (request.headers.get("accept")?.includes("text/event-stream")) return true;
-  return new URL(request.url).pathname.endsWith("/stream");
+  return requestPath(request.url).endsWith("/stream");
+}
+
+/**
+ * The path of an absolute request URL (`http://host/a/b?q` → `/a/b`), without building a
+ * `URL`: this runs for every request, refused ones too, and a `URL` costs more than the check.
+ * Percent-escapes are left as they are.
+ */
+export function requestPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const ch = url.charCodeAt(i);
+    if (ch === 63 /* ? */ || ch === 35 /* # */) {
+      end = i;
+      break;
+    }
+  }
+  return url.slice(start, end);
 }
 
 /**

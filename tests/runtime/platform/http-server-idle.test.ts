@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { serveHttp } from "../../../runtime/platform/http-server.ts";
+import { requestPath, serveHttp } from "../../../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../../../runtime/platform/websocket.ts";
 import { idleApp, idleSeconds } from "../../support/idle-server.ts";
 import { type RawConnection, rawRequest } from "../../support/raw-http.ts";
@@ -69,6 +69,15 @@ describe("serveHttp idle timeouts", () => {
         await child.waitFor(/listening \d+/, 30_000);
         await checkIdleTimeouts(Number(/listening (\d+)/.exec(child.output())![1]), open, 4500);
       }, 60_000);
+    }
+  });
+});
+
+describe("requestPath", () => {
+  it("is the URL's path, without query or fragment", () => {
+    for (const url of ["http://h:8080/a/b/stream?x=/stream", "http://h/", "http://h", "https://h/events/a.%3E/stream#f", "http://h/x?"]) {
+      const want = url === "http://h" ? "/" : new URL(url).pathname;
+      expect(requestPath(url)).toBe(want);
     }
   });
 });
