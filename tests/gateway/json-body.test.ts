@@ -11,6 +11,9 @@ import { withNats } from "../support/nats.ts";
 import { type RawConnection, rawRequest, statusOf } from "../support/raw-http.ts";
 import { startRegistered } from "../support/registered.ts";
 import { until } from "../support/wait.ts";
+import { deepBodyMaxBytes } from "../support/deep-body-server.ts";
+import { repoPath } from "../support/service-dirs.ts";
+import { type Child, spawnChild } from "../support/subprocess.ts";
 
 describe("JsonDepthScan", () => {
   it("counts the same depth as the text scan, however the bytes are split into chunks", () => {
@@ -103,4 +106,40 @@ describe("request bodies refused while they arrive", () => {
     const big = await fetch(`${base}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: " ".repeat(maxBodyBytes + 1) });
     expect(big.status).toBe(413);
   }, 20_000);
+});
+
+describe("request bodies refused while they arrive, on Node and Deno", () => {
+  const children: Child[] = [];
+  const open: RawConnection[] = [];
+  afterAll(() => {
+    open.forEach((c) => c.close());
+    children.forEach((c) => c.process.kill());
+  });
+  const runtimes = [
+    { name: "node", command: [repoPath("node_modules/.bin/tsx")] },
+    { name: "deno", command: [repoPath("node_modules/.bin/deno"), "run", "-A"] },
+  ];
+  describe.concurrent("the same gateway", () => {
+    for (const runtime of runtimes) {
+      it(`answers 400 before a deep body ends, and 413 once an endless one passes the limit, on ${runtime.name}`, async () => {
+        const child = spawnChild([...runtime.command, repoPath("tests/support/deep-body-server.ts")]);
+        children.push(child);
+        await child.waitFor(/listening \d+/, 30_000);
+        const port = Number(/listening (\d+)/.exec(child.output())![1]);
+        const head = "POST /greeter/say-hello HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked";
+        const deep = await rawRequest(port, head);
+        const large = await rawRequest(port, head);
+        open.push(deep, large);
+        deep.chunk("[".repeat(maxJsonDepth + 1));
+        large.chunk(`{"name":"${"a".repeat(deepBodyMaxBytes)}`);
+        // Neither body ever ends.
+        await until(() => statusOf(deep.received()) !== undefined && statusOf(large.received()) !== undefined, 15_000);
+        expect(statusOf(deep.received())).toBe(400);
+        expect(deep.received()).toContain(`nested more than ${maxJsonDepth} levels deep`);
+        expect(statusOf(large.received())).toBe(413);
+        const normal = await fetch(`http://127.0.0.1:${port}/greeter/say-hello`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Ada"}' });
+        expect(await normal.json()).toEqual({ message: "Hello Ada" });
+      }, 60_000);
+    }
+  });
 });
