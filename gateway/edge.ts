@@ -5,7 +5,6 @@
  * @module
  */
 import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -13,11 +12,12 @@ import { secureHeaders } from "hono/secure-headers";
 import { timeout } from "hono/timeout";
 import { MicroError } from "../runtime/mod.ts";
 import { metaHeadersEntry } from "./authorization.ts";
-import { bodyTooLarge, errorResponse } from "./errors.ts";
+import { errorResponse } from "./errors.ts";
+import { limitBodies } from "./body-limit.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
 import { requestChecks } from "./edge-request.ts";
 import type { GatewayEnv } from "./part.ts";
-import { isLongLivedRequest } from "../runtime/platform/http-server.ts";
+import { isLongLivedRequest, requestPath } from "../runtime/platform/http-server.ts";
 
 /** Settings of the edge middleware. */
 export interface EdgeOptions {
@@ -63,15 +63,13 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
       return response;
     });
   }
-  // A safety net past the call deadline (which answers first, with a better message). Before
-  // the body limit, which reads a chunked body to its end: a body that never ends times out too.
+  // A safety net past the call deadline (which answers first, with a better message): a body
+  // that never ends times out too.
   const timeLimit = timeout(timeoutMs + 1000, () => new HTTPException(504, { message: `no answer within ${timeoutMs + 1000} ms` }));
   // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
-  const limitBody = bodyLimit({ maxSize: maxBody, onError: (c) => errorResponse(bodyTooLarge(maxBody), c.get("requestId")) });
-  // A Content-Length within the limit is all the body limit would check (it counts only
-  // bodies of unknown length), and asking a request for its body stream costs: skip it then.
-  app.use((c, next) => (withinLimit(c.req.raw.headers, maxBody) ? next() : limitBody(c, next)));
+  // Bodies are counted as routes read them, never buffered here (see body-limit.ts).
+  app.use(limitBodies(maxBody));
   app.onError((error, c) => errorResponse(error, c.get("requestId")));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 100)}`), c.get("requestId")));
 }
@@ -81,8 +79,7 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
  * WebSocket upgrades, Connect streams and proxied web apps.
  */
 export function isLongLivedGatewayRequest(request: Request): boolean {
-  const path = new URL(request.url).pathname;
-  return isLongLived(request, path) || isLongLivedRequest(request);
+  return isLongLived(request, requestPath(request.url)) || isLongLivedRequest(request);
 }
 
 /**
@@ -92,12 +89,6 @@ export function isLongLivedGatewayRequest(request: Request): boolean {
 function isLongLived(request: Request, path: string): boolean {
   if (path.startsWith("/web/")) return true;
   return request.method === "GET" && (path.endsWith("/stream") || request.headers.get("upgrade")?.toLowerCase() === "websocket");
-}
-
-/** True when the request declares a length (and no chunked body) of at most `max` bytes. */
-function withinLimit(headers: Headers, max: number): boolean {
-  const length = headers.get("content-length");
-  return length !== null && !headers.has("transfer-encoding") && Number.parseInt(length, 10) <= max;
 }
 
 /** The `X-Micro-Meta-*` names in a preflight's `Access-Control-Request-Headers`. */

@@ -24,6 +24,9 @@ export function errorResponse(error: unknown, requestId: string): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-request-id": requestId } });
 }
 
+// Built once: every refused request is answered through here.
+const statusTexts: Readonly<Record<number, string>> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout" };
+
 function statusText(status: number): string {
-  return { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout" }[status] ?? String(status);
+  return statusTexts[status] ?? String(status);
 }

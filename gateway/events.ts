@@ -12,7 +12,7 @@ import type { AuthTarget } from "./auth.ts";
 import { gatewayTarget } from "./auth-rules.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
 import { eventJson, eventJsonText } from "./event-json.ts";
-import { jsonDepth, maxJsonDepth, strictUtf8 } from "./json-body.ts";
+import { parseCheckedJson, readBody, readJsonBody } from "./json-body.ts";
 import { parseTimePoint } from "../runtime/config/time.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
@@ -47,18 +47,18 @@ export const eventsPart: GatewayPart = (deps) => {
     const topic = c.var.target.endpoint;
     const user = eventUser(c.req.header(eventUserHeader), "header X-Micro-User");
     const eventId = eventField(c.req.header(eventIdHeader), "header X-Event-Id");
-    const body = new Uint8Array(await c.req.arrayBuffer());
     const contentType = c.req.header("content-type") ?? "application/json";
     // Strict UTF-8 and bounded depth: an event replay and live streams must be able to render.
+    let body: Uint8Array;
     if (contentType.startsWith("application/json")) {
-      const text = strictUtf8(body, "the body");
-      if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new MicroError("invalid_argument", `the body is nested more than ${maxJsonDepth} levels deep`, { detail: "body" });
+      const read = await readJsonBody(c.req.raw);
+      body = read.bytes;
       try {
-        JSON.parse(text);
+        parseCheckedJson(read.text, "the body");
       } catch {
         throw new MicroError("invalid_argument", "the body is not valid JSON (send another Content-Type for other payloads)");
       }
-    }
+    } else body = await readBody(c.req.raw);
     const identity = c.var.identity;
     // The user an event is about is indexed as that user's history: the caller speaks for itself only, unless granted more.
     if (user !== "" && !deps.allows(identity, gatewayTarget("as-user", user))) {

@@ -5,9 +5,14 @@
  * the stack of the parse, or of a later stringify, and stall every service the process
  * hosts), and a stringify that fails is an error naming what could not be written, never a
  * 500 with a stack overflow.
+ *
+ * Bodies are counted while they arrive ({@link readJsonBody}): a body nested too deep is
+ * refused at the chunk that crosses the limit and the rest is never read, so a caller cannot
+ * make the gateway buffer (or wait for) a body it will refuse anyway.
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
+import { JsonDepthScan } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
 export const maxJsonDepth = 64;
@@ -49,9 +54,12 @@ export function jsonDepth(text: string, limit = Infinity): number {
 
 /** `JSON.parse` of `text` nested at most {@link maxJsonDepth} deep; `invalid_argument` naming `what` and why. */
 export function parseJson(text: string, what: string, maxDepth = maxJsonDepth): unknown {
-  if (jsonDepth(text, maxDepth) > maxDepth) {
-    throw new MicroError("invalid_argument", `${what} is nested more than ${maxDepth} levels deep`, { detail: what });
-  }
+  if (jsonDepth(text, maxDepth) > maxDepth) throw tooDeep(what, maxDepth);
+  return parseCheckedJson(text, what);
+}
+
+/** `JSON.parse` of `text` whose depth was already bounded (read by {@link readJsonBody}); `invalid_argument` when it is not JSON. */
+export function parseCheckedJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -64,9 +72,73 @@ export function parseJsonBytes(bytes: Uint8Array, what: string, maxDepth = maxJs
   return parseJson(strictUtf8(bytes, what), what, maxDepth);
 }
 
-/** A request's body as strict UTF-8 text (`""` for none). */
-export async function bodyText(request: { arrayBuffer(): Promise<ArrayBuffer> }, what = "the body"): Promise<string> {
-  return strictUtf8(new Uint8Array(await request.arrayBuffer()), what);
+/**
+ * A request's body bytes, read chunk by chunk. With `maxDepth`, they are counted as JSON as
+ * they arrive, and the read stops (`invalid_argument` naming the limit) at the first chunk
+ * nesting deeper: the rest of the body is never read. The size limit is the body limit's
+ * (`body-limit.ts`), whose error a read passes on. One chunk is returned as it is, no copy.
+ * A small body of declared length is read whole and scanned once: asking a request for its
+ * body stream costs more than the few bytes it would spare.
+ */
+export async function readBody(request: Request, what = "the body", maxDepth?: number): Promise<Uint8Array> {
+  const headers = request.headers;
+  const declared = headers.get("content-length");
+  if (declared !== null && !headers.has("transfer-encoding") && Number(declared) <= wholeReadBytes) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (maxDepth !== undefined && new JsonDepthScan(maxDepth).exceeded(bytes)) throw tooDeep(what, maxDepth);
+    return bytes;
+  }
+  const body = request.body;
+  if (body === null) return empty;
+  const reader = body.getReader();
+  const scan = maxDepth === undefined ? undefined : new JsonDepthScan(maxDepth);
+  let first: Uint8Array | undefined;
+  let more: Uint8Array[] | undefined;
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (scan !== undefined && scan.exceeded(value)) {
+      // Stops the body where it is: a deep prefix followed by a body that never ends is answered now.
+      reader.cancel().catch(() => {});
+      throw tooDeep(what, maxDepth!);
+    }
+    size += value.length;
+    if (first === undefined) first = value;
+    else (more ??= []).push(value);
+  }
+  if (first === undefined) return empty;
+  if (more === undefined) return first;
+  const bytes = new Uint8Array(size);
+  bytes.set(first, 0);
+  let offset = first.length;
+  for (const chunk of more) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * A request's JSON body as strict UTF-8 text (`""` for none), nested at most `maxDepth` deep,
+ * checked while it arrives (see {@link readBody}); parse it with {@link parseCheckedJson}.
+ */
+export async function readJsonBody(request: Request, what = "the body", maxDepth = maxJsonDepth): Promise<{ bytes: Uint8Array; text: string }> {
+  const bytes = await readBody(request, what, maxDepth);
+  return { bytes, text: strictUtf8(bytes, what) };
+}
+
+/** A request's body as strict UTF-8 JSON text (`""` for none), its depth bounded as it arrives. */
+export async function bodyText(request: Request, what = "the body"): Promise<string> {
+  return (await readJsonBody(request, what)).text;
+}
+
+const empty = new Uint8Array(0);
+/** Largest declared body read whole rather than as a stream (see {@link readBody}). */
+const wholeReadBytes = 16 * 1024;
+
+function tooDeep(what: string, maxDepth: number): MicroError {
+  return new MicroError("invalid_argument", `${what} is nested more than ${maxDepth} levels deep`, { detail: what });
 }
 
 /**

@@ -11,7 +11,7 @@ import { callJson } from "./call.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
 import { timeoutHeader } from "./http-headers.ts";
 import { assertJsonContentType } from "./content-type.ts";
-import { bodyText, parseJson, stringifyJson } from "./json-body.ts";
+import { bodyText, parseCheckedJson, stringifyJson } from "./json-body.ts";
 import type { GatewayEnv, GatewayPart } from "./part.ts";
 import { routeOptionsOf } from "./route-options.ts";
 import { emitDefaultsOf } from "./emit-defaults.ts";
@@ -25,9 +25,9 @@ const encoder = new TextEncoder();
 
 /** The `/rpc` route. */
 export const rpcPart: GatewayPart = (deps) => {
-  const rpcCall = async (c: { req: { raw: Request; arrayBuffer(): Promise<ArrayBuffer> } }): Promise<RpcCall> => {
+  const rpcCall = async (c: { req: { raw: Request } }): Promise<RpcCall> => {
     assertJsonContentType(c.req.raw.headers, "POST /rpc");
-    const body = parseJson(await bodyText(c.req), "the body");
+    const body = parseCheckedJson(await bodyText(c.req.raw), "the body");
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("body", "the body must be a JSON object {service, endpoint, request[, namespace]}");
     const { service, endpoint, request, namespace: asked } = body as Record<string, unknown>;
     if (typeof service !== "string" || typeof endpoint !== "string") {

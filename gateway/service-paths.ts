@@ -13,7 +13,7 @@ import { callJson } from "./call.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
 import { timeoutHeader } from "./http-headers.ts";
 import { assertJsonContentType } from "./content-type.ts";
-import { bodyText, parseJson } from "./json-body.ts";
+import { parseCheckedJson, readJsonBody } from "./json-body.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart } from "./part.ts";
 import { acceptsStream, servePathStream } from "./path-stream.ts";
 import { resolvePath, type Route } from "./paths.ts";
@@ -29,6 +29,7 @@ interface PathCall extends AuthTarget {
 const json = { "content-type": "application/json" };
 const encoder = new TextEncoder();
 const emptyObject = encoder.encode("{}");
+const noBody = { bytes: new Uint8Array(0), text: "" };
 
 /** True when the registry says the path's endpoint is server-streaming. */
 async function isServerStream(deps: GatewayDeps, namespace: string, route: Route): Promise<boolean> {
@@ -66,14 +67,15 @@ export const servicePathsPart: GatewayPart = (deps) => {
       return decodeApiResponse(reply, route.service);
     }
     if (c.req.method !== "GET" && c.req.method !== "HEAD") assertJsonContentType(c.req.raw.headers, `${route.endpoint} of ${route.service}`);
-    const raw = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await bodyText(c.req);
+    const { bytes, text: raw } = c.req.method === "GET" || c.req.method === "HEAD" ? noBody : await readJsonBody(c.req.raw);
     if (raw.trim() !== "") {
-      const parsed = parseJson(raw, "the body");
+      const parsed = parseCheckedJson(raw, "the body");
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
         throw new MicroError("invalid_argument", `the body must be a JSON object (the ${route.endpoint} request message), got ${Array.isArray(parsed) ? "an array" : String(parsed)}`);
       }
     }
-    const body = raw.trim() === "" ? emptyObject : encoder.encode(raw);
+    // The bytes as they came, unless a byte order mark (dropped from the text) leads them.
+    const body = raw.trim() === "" ? emptyObject : bytes[0] === 0xef ? encoder.encode(raw) : bytes;
     // A server-streaming endpoint streams as SSE or NDJSON (by Accept) instead of failing as a unary call.
     const accept = c.req.header("accept");
     if (acceptsStream(accept) || (await isServerStream(deps, namespace, route))) {

@@ -58,7 +58,7 @@ export function createSidecarApp(
   app.onError((error, c) => errorResponse(error, requestIdOf(c)));
   const body = async (c: Context): Promise<unknown> => {
     assertJsonContentType(c.req.raw.headers, `${c.req.method} /sidecar${c.req.path.replace(/^\/sidecar/, "")}`);
-    return parseJsonText(await bodyText(c.req));
+    return parseJsonText(await bodyText(c.req.raw));
   };
   const broker = (what: string) => {
     if (sidecar.broker === undefined) throw new MicroError("failed_precondition", `${what} needs JetStream, and this sidecar runs without an event broker`);
@@ -137,7 +137,7 @@ export function createSidecarApp(
     }
     const source = options.authorize === undefined ? (claimed ?? "sidecar") : identity === undefined ? "sidecar" : `sidecar:${identity}`;
     assertJsonContentType(c.req.raw.headers, `POST /sidecar/events/${topic}`);
-    const text = await bodyText(c.req);
+    const text = await bodyText(c.req.raw);
     parseJsonText(text);
     const result = await broker("publishing").publish(topic, encoder.encode(text), {
       contentType: "application/json",

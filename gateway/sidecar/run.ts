@@ -5,7 +5,6 @@
  */
 import { Deferred, Effect, Exit } from "effect";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { ClientTransport, EventBroker, layerRuntime, MicroError, Nats, NatsServer, redactNatsUrl, runnerConfigFromEnv, ServiceRegistry } from "../../runtime/mod.ts";
 import { serveHttp } from "../../runtime/platform/http-server.ts";
@@ -14,6 +13,7 @@ import { errorResponse } from "../errors.ts";
 import type { HostedServiceView } from "./hosted-service.ts";
 import { parseRegistration } from "./requests.ts";
 import { createSidecarApp } from "./routes.ts";
+import { limitBodies } from "../body-limit.ts";
 import { createSidecar, type Sidecar } from "./sidecar.ts";
 
 /**
@@ -132,10 +132,8 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     });
     const root = new Hono();
     root.use(requestId());
-    root.use(bodyLimit({
-      maxSize: options.maxBodyBytes ?? 1024 * 1024,
-      onError: (c) => errorResponse(new MicroError("resource_exhausted", "request body too large"), c.get("requestId")),
-    }));
+    root.use(limitBodies(options.maxBodyBytes ?? 1024 * 1024));
+    root.onError((error, c) => errorResponse(error, c.get("requestId")));
     root.get("/health", (c) => c.json({ status: "ok" }));
     root.route("/sidecar", createSidecarApp(sidecar));
     root.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}; the sidecar API is under /sidecar`), c.get("requestId")));

@@ -1,6 +1,6 @@
 /**
  * Which nodes are alive, as the caller hears it: one subscription per namespace on the
- * instances' heartbeats (`{ns}.alive.*`, see `runtime/protocol/liveness.ts`), the last time
+ * instances' heartbeats (`{ns}.alive.*.*`, see `runtime/protocol/liveness.ts`), the last time
  * each node was heard, and watches for the nodes that hold calls in flight. A node heard
  * before and silent for `nodeGoneAfterMs` is gone: its watches fire at once, and the routing
  * step fails or moves the calls it held.
@@ -10,7 +10,7 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { isToken, nodeAliveFilter, nodeGoneAfterMs } from "../protocol/mod.ts";
+import { isToken, nodeAliveFilter, nodeGoneAfterMs, nodeIdOfAliveSubject } from "../protocol/mod.ts";
 import { sharedSignal } from "../platform/abort-listeners.ts";
 
 /** Most nodes remembered per namespace: heartbeats of more new nodes are ignored until old ones age out. */
@@ -40,11 +40,9 @@ export class NodeLiveness {
 
   constructor(nc: NatsConnection, namespace: string, options: NodeLivenessOptions = {}) {
     this.#goneAfterMs = options.goneAfterMs ?? nodeGoneAfterMs;
-    const filter = nodeAliveFilter(namespace);
-    const skip = filter.length - 1;
-    this.#sub = nc.subscribe(filter, {
+    this.#sub = nc.subscribe(nodeAliveFilter(namespace), {
       callback: (_error, msg) => {
-        const id = msg.subject.slice(skip);
+        const id = nodeIdOfAliveSubject(namespace, msg.subject);
         if (!isToken(id)) return;
         if (this.#lastSeen.size >= maxNodes && !this.#lastSeen.has(id)) return;
         this.#lastSeen.set(id, Date.now());

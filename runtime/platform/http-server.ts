@@ -4,9 +4,14 @@
  * own adapters, `@hono/node-server` and `@hono/node-ws`, which stream response bodies with
  * write backpressure: a slow reader of a stream (server-sent events, Connect streams) makes
  * the gateway stop reading, never buffer without bound.
+ *
+ * Every runtime closes ordinary connections that sit idle ({@link ServeOptions.idleTimeoutSeconds}),
+ * so idle keep-alive sockets cannot pile up, while long-lived requests (streams, WebSockets)
+ * lift the cut-off for their own connection: Bun through `server.timeout(request, 0)`, Node
+ * through the socket's inactivity timeout and `http.Server`'s keep-alive and header timeouts.
  * @module
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { attachNodeWebSockets } from "./node-websocket.ts";
 import { isBun } from "./websocket.ts";
@@ -46,7 +51,26 @@ export function isLongLivedRequest(request: Request): boolean {
   if (request.method !== "GET") return false;
   if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return true;
   if (request.headers.get("accept")?.includes("text/event-stream")) return true;
-  return new URL(request.url).pathname.endsWith("/stream");
+  return requestPath(request.url).endsWith("/stream");
+}
+
+/**
+ * The path of an absolute request URL (`http://host/a/b?q` → `/a/b`), without building a
+ * `URL`: this runs for every request, refused ones too, and a `URL` costs more than the check.
+ * Percent-escapes are left as they are.
+ */
+export function requestPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  for (let i = start; i < url.length; i++) {
+    const ch = url.charCodeAt(i);
+    if (ch === 63 /* ? */ || ch === 35 /* # */) {
+      end = i;
+      break;
+    }
+  }
+  return url.slice(start, end);
 }
 
 /**
@@ -69,15 +93,27 @@ export async function serveHttp(fetch: Fetch, options: ServeOptions): Promise<Ht
     // Stopping closes open connections too: a watching client must not hold up a shutdown.
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }
-  return serveNode(fetch, options.port, hostname);
+  return serveNode(fetch, options.port, hostname, (options.idleTimeoutSeconds ?? idleTimeoutSeconds) * 1000, longLived);
 }
 
-async function serveNode(fetch: Fetch, port: number, hostname: string): Promise<HttpServer> {
+async function serveNode(fetch: Fetch, port: number, hostname: string, idleMs: number, longLived: (request: Request) => boolean): Promise<HttpServer> {
   const { createAdaptorServer } = await import("@hono/node-server");
+  // A long-lived request lifts the inactivity cut-off of its own socket, as on Bun.
+  const served: Fetch = (request, env?: { incoming?: IncomingMessage }) => {
+    if (longLived(request)) env?.incoming?.socket?.setTimeout(0);
+    return fetch(request, env);
+  };
   // Hono's Node adapter: Request objects made lazily from the incoming message, the response
   // body written as the socket drains, the request's signal aborted when the client leaves.
-  const server = createAdaptorServer({ fetch, hostname }) as Server;
-  const sockets = attachNodeWebSockets(server, fetch);
+  const server = createAdaptorServer({ fetch: served, hostname }) as Server;
+  // Between requests: an idle keep-alive socket is closed (Node's default is 5 s; one setting
+  // for every runtime). While a request is read: its headers must come within the same time.
+  // While it is served: a socket with no bytes either way for that long is closed (no
+  // 'timeout' listener, so Node destroys it), unless the request lifted it above.
+  server.keepAliveTimeout = idleMs;
+  server.headersTimeout = idleMs + 1000;
+  server.setTimeout(idleMs);
+  const sockets = attachNodeWebSockets(server, served);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, hostname, () => {

@@ -1,6 +1,6 @@
 /**
  * Instance liveness on the wire: every service instance publishes an empty message on
- * `{ns}.alive.{nodeId}` every {@link heartbeatEveryMs}; a caller holding a call on a node that
+ * `{ns}.alive.{service}.{nodeId}` every {@link heartbeatEveryMs}; a caller holding a call on a node that
  * has been silent for {@link nodeGoneAfterMs} treats the node as gone. The registry's TTL
  * (15 s) is far too slow for that: a caller would wait out its whole deadline on a call the
  * crashed node will never answer.

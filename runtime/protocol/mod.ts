@@ -76,6 +76,7 @@ export {
   isToken,
   nodeAliveFilter,
   nodeAliveSubject,
+  nodeIdOfAliveSubject,
   nodeSubject,
   redriveFilter,
   redriveId,

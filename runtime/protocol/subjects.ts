@@ -4,8 +4,11 @@
  *
  * - `{ns}.{type}.{service}.{Endpoint}`: any instance of a service (queue group
  *   `{ns}.{type}.{service}`), e.g. `micro.srv.greeter.Greeter.SayHello`.
- * - `{ns}.node.{nodeId}.{Endpoint}`: one instance, for selectors that pick a node.
- * - `{ns}.alive.{nodeId}`: an instance's liveness heartbeat (see `liveness.ts`).
+ * - `{ns}.node.{service}.{nodeId}.{Endpoint}`: one instance, for selectors that pick a node.
+ * - `{ns}.alive.{service}.{nodeId}`: an instance's liveness heartbeat (see `liveness.ts`).
+ *
+ * The service name leads every subject of a service, node subjects too, so NATS permissions
+ * can confine a service's user to its own: `micro.srv.greeter.>` and `micro.node.greeter.>`.
  * - `{ns}.events.{topic}`, `{ns}.dlq.{service}.{topic}`, `{ns}.redrive.{service}.{consumer}.{topic}`.
  * - `{ns}.actor.{service}.{shard}.{key}` (persisted mailbox), `{ns}.actordirect.…` (direct).
  * - `$SRV.{verb}[.{name}[.{id}]]`: the NATS services protocol; `$MICRO.ACTORS.{ns}.{service}`.
@@ -115,22 +118,36 @@ export function serviceSubject(namespace: string, type: ServiceType, service: st
   return `${namespace}.${type}.${service}`;
 }
 
-/** The subject prefix that reaches one node only: `micro.node.<nodeId>`. */
-export function nodeSubject(namespace: string, nodeId: string): string {
-  return `${namespace}.node.${nodeId}`;
+/**
+ * The subject prefix that reaches one node of `service` only: `micro.node.greeter.<nodeId>`.
+ * The service token comes first so a service's NATS user can be allowed `micro.node.greeter.>`.
+ */
+export function nodeSubject(namespace: string, service: string, nodeId: string): string {
+  return `${namespace}.node.${service}.${nodeId}`;
 }
 
 /**
- * The subject a service instance publishes its liveness heartbeat on: `micro.alive.<nodeId>`.
- * `alive` is never a service type, so it cannot clash with a service's subjects.
+ * The subject an instance of `service` publishes its liveness heartbeat on:
+ * `micro.alive.greeter.<nodeId>`. `alive` is never a service type, so it cannot clash with a
+ * service's subjects.
  */
-export function nodeAliveSubject(namespace: string, nodeId: string): string {
-  return `${namespace}.alive.${nodeId}`;
+export function nodeAliveSubject(namespace: string, service: string, nodeId: string): string {
+  return `${namespace}.alive.${service}.${nodeId}`;
 }
 
-/** What a caller subscribes to hear every instance's heartbeat of a namespace: `micro.alive.*`. */
+/** What a caller subscribes to hear every instance's heartbeat of a namespace: `micro.alive.*.*`. */
 export function nodeAliveFilter(namespace: string): string {
-  return `${namespace}.alive.*`;
+  return `${namespace}.alive.*.*`;
+}
+
+/**
+ * The node id of a heartbeat subject heard on {@link nodeAliveFilter}`(namespace)`, or
+ * undefined when it is not one (the id is the token after the service's).
+ */
+export function nodeIdOfAliveSubject(namespace: string, subject: string): string | undefined {
+  const service = namespace.length + ".alive.".length;
+  const dot = subject.indexOf(".", service);
+  return dot < 0 ? undefined : subject.slice(dot + 1);
 }
 
 /** An endpoint's subject under a service or node prefix: `micro.srv.greeter.Greeter.SayHello`. */
@@ -152,7 +169,7 @@ export function endpointOf(subject: string, prefix: string): string | undefined 
 
 /**
  * The checked subject of a call: to any instance (`{ns}.{type}.{service}.{Endpoint}`) or, with
- * `node`, to one (`{ns}.node.{node}.{Endpoint}`). Every name is validated.
+ * `node`, to one (`{ns}.node.{service}.{node}.{Endpoint}`). Every name is validated.
  */
 export function callSubject(target: { namespace: string; type?: ServiceType; service: string; endpoint: string; node?: string }): string {
   assertNamespace(target.namespace);
@@ -160,7 +177,7 @@ export function callSubject(target: { namespace: string; type?: ServiceType; ser
   assertEndpoint(target.endpoint);
   if (target.node !== undefined) {
     assertToken("node", target.node);
-    return checkedSubject(endpointSubject(nodeSubject(target.namespace, target.node), target.endpoint));
+    return checkedSubject(endpointSubject(nodeSubject(target.namespace, target.service, target.node), target.endpoint));
   }
   return checkedSubject(endpointSubject(serviceSubject(target.namespace, target.type ?? "srv", target.service), target.endpoint));
 }

@@ -35,7 +35,7 @@ export interface EndpointRecord {
 /** One running instance. */
 export interface NodeRecord {
   readonly id: string;
-  /** Subject prefix reaching only this node: `micro.node.<id>`. */
+  /** Subject prefix reaching only this node: `micro.node.<service>.<id>`. */
   readonly address: string;
   readonly metadata: Readonly<Record<string, string>>;
 }

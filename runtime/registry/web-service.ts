@@ -50,7 +50,7 @@ export function webServiceRecord(options: WebServiceOptions): ServiceRecord {
     version: options.version ?? "latest",
     metadata: {},
     endpoints: [],
-    node: { id, address: nodeSubject(namespace, id), metadata: { ...options.metadata, [webServiceUrlKey]: url.href.replace(/\/$/, "") } },
+    node: { id, address: nodeSubject(namespace, options.name, id), metadata: { ...options.metadata, [webServiceUrlKey]: url.href.replace(/\/$/, "") } },
     ttlMs: options.ttlMs ?? 30_000,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The liveness signal of a running instance: an empty message on `{ns}.alive.{nodeId}` every
+ * The liveness signal of a running instance: an empty message on `{ns}.alive.{service}.{nodeId}` every
  * `heartbeatEveryMs` (see `runtime/protocol/liveness.ts`). Callers with calls in flight on the
  * node watch it, so a crash fails or moves those calls within about a second and a half
  * instead of leaving them to their deadline. It runs until the instance has finished its
@@ -9,9 +9,9 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { heartbeatEveryMs, nodeAliveSubject } from "../protocol/mod.ts";
 
-/** Starts publishing the heartbeat of `nodeId`; the returned function stops it. */
-export function startLivenessHeartbeat(nc: NatsConnection, namespace: string, nodeId: string): () => void {
-  const subject = nodeAliveSubject(namespace, nodeId);
+/** Starts publishing the heartbeat of node `nodeId` of `service`; the returned function stops it. */
+export function startLivenessHeartbeat(nc: NatsConnection, namespace: string, service: string, nodeId: string): () => void {
+  const subject = nodeAliveSubject(namespace, service, nodeId);
   const beat = () => {
     // A closed or reconnecting connection is not an error here: the beat is simply missed.
     try {

@@ -75,7 +75,7 @@ export interface ServiceInstance {
   readonly namespace: string;
   /** The queue subject prefix: `micro.srv.greeter`. */
   readonly subject: string;
-  /** The node subject prefix: `micro.node.<nodeId>`. */
+  /** The node subject prefix: `micro.node.<service>.<nodeId>`. */
   readonly nodeSubject: string;
   stats(): InstanceStats;
   /** Stops taking work, lets queued and running calls finish and reply, then unsubscribes. */
@@ -92,7 +92,7 @@ export async function startService(definition: ServiceDefinition, options: Start
   const nc = options.connection;
   const nodeId = `${definition.name}-${nuid.next()}`;
   const base = serviceSubject(namespace, definition.type, definition.name);
-  const nodeBase = nodeSubject(namespace, nodeId);
+  const nodeBase = nodeSubject(namespace, definition.name, nodeId);
   const stopController = new AbortController();
   const onHandlerError = options.onHandlerError ??
     ((error: unknown, endpoint: string) => console.error(`[${definition.name}] ${endpoint} failed:`, error));
@@ -212,7 +212,7 @@ export async function startService(definition: ServiceDefinition, options: Start
   ];
   // Make sure the server knows the subscriptions before callers are told we are up.
   await nc.flush();
-  const stopHeartbeat = startLivenessHeartbeat(nc, namespace, nodeId);
+  const stopHeartbeat = startLivenessHeartbeat(nc, namespace, definition.name, nodeId);
   const eventSubscriptions = await subscribeServiceEvents(definition, {
     broker: options.broker,
     namespace,

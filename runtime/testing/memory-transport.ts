@@ -95,7 +95,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
     }
     const { dispatch, stats } = createDispatch(definition, info, onHandlerError);
     const queuePrefix = serviceSubject(namespace, definition.type, definition.name);
-    const nodePrefix = nodeSubject(namespace, nodeId);
+    const nodePrefix = nodeSubject(namespace, definition.name, nodeId);
     routes.push({ prefix: queuePrefix, dispatch }, { prefix: nodePrefix, dispatch });
     const streams = createStreamServer(definition, stats, { nc: bus, info, onHandlerError });
     const serveStream = (endpointName: string, msg: Msg) => {

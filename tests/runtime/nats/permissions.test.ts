@@ -12,12 +12,15 @@ import {
   startService,
 } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
+import { callSubject, nodeAliveSubject, servicesApiSubject } from "../../../runtime/protocol/mod.ts";
 import { secretsDir, startSecuredNats } from "../../support/secured-nats.ts";
 
 /**
  * The least-privilege set-up the README shows, verbatim: an operator user that creates the
  * streams, a gateway that may only call services and publish events (plus the JetStream reads
- * and consumers replay and SSE need), and a service that may only serve its own subjects.
+ * and consumers replay and SSE need), and a service that may only serve its own subjects
+ * (its queue and node subjects, its NATS services protocol subjects) and publish its replies
+ * and its own liveness heartbeat.
  */
 const leastPrivilegeConfig = `
 authorization {
@@ -41,8 +44,13 @@ authorization {
     {
       user: "greeter", password: "greeter-pw"
       permissions: {
-        publish: { allow: ["_INBOX.>", "$SRV.>"] }
-        subscribe: { allow: ["micro.srv.greeter.>", "micro.node.>", "$SRV.>", "_INBOX.>"] }
+        publish: { allow: ["_INBOX.>", "micro.alive.greeter.>"] }
+        subscribe: {
+          allow: [
+            "micro.srv.greeter.>", "micro.node.greeter.>",
+            "$SRV.PING", "$SRV.INFO", "$SRV.STATS", "$SRV.*.greeter", "$SRV.*.greeter.>", "_INBOX.>"
+          ]
+        }
       }
     }
   ]
@@ -56,6 +64,7 @@ let serviceNc: NatsConnection;
 let instance: ServiceInstance;
 let gateway: ReturnType<typeof createGateway>;
 const violations: string[] = [];
+const serviceViolations: string[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
 const as = (user: string) => ({ servers: server.url.replace("nats://", `nats://${user}:${user}-pw@`), name: `perm-${user}` });
@@ -72,6 +81,9 @@ beforeAll(async () => {
   await ops.close();
 
   serviceNc = await connectNats(as("greeter"));
+  void (async () => {
+    for await (const status of serviceNc.status()) if (status.type === "error") serviceViolations.push(String(status.error));
+  })();
   const serviceTransport = new NatsTransport(serviceNc);
   instance = await startService(greeter, { connection: serviceNc, transport: serviceTransport });
   closers.push(() => instance.stop(), () => serviceTransport.close(), () => serviceNc.close());
@@ -107,8 +119,23 @@ describe("a least-privilege NATS set-up", () => {
     expect(violations).toEqual([]);
   }, 30_000);
 
+  it("lets a confined service user serve its queue subject, its node subject, $SRV and its heartbeat", async () => {
+    const ops = await connectNats(as("ops"));
+    try {
+      const beat = ops.subscribe(nodeAliveSubject("micro", "greeter", instance.nodeId), { max: 1 });
+      const viaNode = await ops.request(callSubject({ namespace: "micro", service: "greeter", endpoint: "Greeter.SayHello", node: instance.nodeId }), '{"name":"Bo"}', { timeout: 5000 });
+      expect(viaNode.json()).toEqual({ message: "hello Bo" });
+      const ping = await ops.request(servicesApiSubject("PING", "greeter"), "", { timeout: 5000 });
+      expect((ping.json() as { name: string }).name).toBe("greeter");
+      for await (const _ of beat) break;
+    } finally {
+      await ops.close();
+    }
+    expect(serviceViolations).toEqual([]);
+  }, 30_000);
+
   it("keeps the gateway user from a service's node subject", async () => {
-    const error = await gatewayNc.request(`micro.node.${instance.nodeId}.Greeter.SayHello`, "{}", { timeout: 2000 }).catch((e: Error) => e);
+    const error = await gatewayNc.request(`${instance.nodeSubject}.Greeter.SayHello`, "{}", { timeout: 2000 }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect(String((error as Error).message) + String((error as Error & { cause?: Error }).cause?.message)).toMatch(/permission/i);
   });
@@ -123,6 +150,13 @@ describe("a least-privilege NATS set-up", () => {
       await ops.close();
     }
   });
+
+  it("keeps a service user from another service's node subjects", async () => {
+    const sub = serviceNc.subscribe("micro.node.billing.>");
+    // The server refuses the subscription; nats.js ends it with the permission error.
+    const ended = await sub.closed.then((e) => String(e), (e: Error) => String(e));
+    expect(ended).toMatch(/permission/i);
+  }, 10_000);
 
   it("keeps a service user from another service's subjects", async () => {
     const error = await serviceNc.request("micro.srv.billing.Billing.Charge", "{}", { timeout: 2000 }).catch((e: Error) => e);

@@ -1,0 +1,49 @@
+/**
+ * The request body size limit, without reading the body. A declared Content-Length over the
+ * limit is a 413 at once; a body of unknown length (chunked) is counted as the route reads it
+ * and its read fails with the same 413 error at the chunk that crosses the limit. Unlike
+ * Hono's `bodyLimit`, which buffers a chunked body to its end before the route runs, nothing
+ * is buffered here: a route that refuses a body early (JSON nested too deep, see
+ * `json-body.ts`) answers before the rest of it arrives.
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { bodyTooLarge } from "./errors.ts";
+
+/** The middleware limiting request bodies to `maxBytes`; see the module comment. */
+export function limitBodies(maxBytes: number): MiddlewareHandler {
+  return function limitBody(c, next) {
+    const raw = c.req.raw;
+    if (raw.method === "GET" || raw.method === "HEAD") return next();
+    const headers = raw.headers;
+    const length = headers.get("content-length");
+    if (length !== null && !headers.has("transfer-encoding")) {
+      // The runtime's HTTP parser reads no more than a declared length.
+      if (Number.parseInt(length, 10) > maxBytes) throw bodyTooLarge(maxBytes);
+      return next();
+    }
+    const body = raw.body;
+    if (body === null) return next();
+    c.req.raw = new Request(raw, { body: counted(body, maxBytes), duplex: "half" } as RequestInit);
+    return next();
+  };
+}
+
+/** `body` passed on chunk by chunk as it is read, failing with a 413 error past `maxBytes`. */
+function counted(body: ReadableStream<Uint8Array>, maxBytes: number): ReadableStream<Uint8Array> {
+  const source = body.getReader();
+  let size = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await source.read();
+      if (done) return controller.close();
+      size += value.length;
+      if (size > maxBytes) {
+        source.cancel().catch(() => {});
+        return controller.error(bodyTooLarge(maxBytes));
+      }
+      controller.enqueue(value);
+    },
+    cancel: (reason) => source.cancel(reason),
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import fc from "fast-check";
+import { createJetStreamBroker, type Registry } from "../../runtime/mod.ts";
+import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
+import { createSidecar } from "../../gateway/sidecar/mod.ts";
+import { jsonDepth, maxJsonDepth } from "../../gateway/json-body.ts";
+import { JsonDepthScan } from "../../gateway/json-depth-scan.ts";
+import greeter from "../../services/greeter.ts";
+import { startTestGateway } from "../support/gateway.ts";
+import { withNats } from "../support/nats.ts";
+import { type RawConnection, rawRequest, statusOf } from "../support/raw-http.ts";
+import { startRegistered } from "../support/registered.ts";
+import { until } from "../support/wait.ts";
+import { deepBodyMaxBytes } from "../support/deep-body-server.ts";
+import { repoPath } from "../support/service-dirs.ts";
+import { type Child, spawnChild } from "../support/subprocess.ts";
+
+describe("JsonDepthScan", () => {
+  it("counts the same depth as the text scan, however the bytes are split into chunks", () => {
+    const json = fc.oneof(fc.json(), fc.constantFrom('["\\"[[[", [["\\\\"], {"a": "]]]"}]', '{"é[": ["𝕏", ["\\u005b"]]}'));
+    fc.assert(fc.property(json, fc.array(fc.nat(), { maxLength: 4 }), fc.nat({ max: 6 }), (text, cuts, limit) => {
+      const bytes = new TextEncoder().encode(text);
+      const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+      const scan = new JsonDepthScan(limit);
+      let exceeded = false;
+      let from = 0;
+      for (const to of [...points, bytes.length]) {
+        exceeded ||= scan.exceeded(bytes.subarray(from, to));
+        from = to;
+      }
+      expect(exceeded).toBe(jsonDepth(text, limit) > limit);
+    }), { seed: 14, numRuns: 500 });
+  });
+});
+
+describe("request bodies refused while they arrive", () => {
+  const { conn, teardown } = withNats();
+  // Far longer than the tests wait: an answer they see cannot be the time limit's.
+  const gatewayTimeoutMs = 30_000;
+  const maxBodyBytes = 4096;
+  let registry: Registry;
+  let port: number;
+  const open: RawConnection[] = [];
+  afterAll(() => open.forEach((c) => c.close()));
+
+  beforeAll(async () => {
+    registry = await createNatsRegistry(conn.nc);
+    teardown(() => registry.close());
+    const broker = await createJetStreamBroker(conn.nc);
+    const instance = await startRegistered(greeter, conn, registry);
+    teardown(() => instance.stop());
+    const sidecar = createSidecar({ connection: conn.nc, transport: conn.transport, registry, broker, log: () => {} });
+    teardown(() => sidecar.close());
+    const gateway = await startTestGateway({ transport: conn.transport, registry, broker, sidecar, timeoutMs: gatewayTimeoutMs, maxBodyBytes });
+    teardown(() => gateway.close());
+    port = Number(new URL(gateway.url).port);
+  });
+
+  /** POSTs a chunked JSON body to `path`, sends `first`, then keeps the body open (a chunk of spaces now and then). */
+  async function endlessBody(path: string, first: string): Promise<RawConnection> {
+    const c = await rawRequest(port, `POST ${path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked`);
+    open.push(c);
+    c.chunk(first);
+    const trickle = setInterval(() => !c.closed() && c.chunk(" "), 200);
+    c.socket.once("close", () => clearInterval(trickle));
+    afterAll(() => clearInterval(trickle));
+    return c;
+  }
+
+  for (const path of ["/rpc", "/greeter/say-hello", "/events/orders.created", "/sidecar/rpc", "/sidecar/events/orders.created"]) {
+    it(`answers 400 naming the depth limit on ${path} before a deep body ends`, async () => {
+      const started = Date.now();
+      const c = await endlessBody(path, "[".repeat(maxJsonDepth + 1));
+      await until(() => statusOf(c.received()) !== undefined, 10_000);
+      expect(statusOf(c.received())).toBe(400);
+      expect(c.received()).toContain(`nested more than ${maxJsonDepth} levels deep`);
+      expect(Date.now() - started).toBeLessThan(gatewayTimeoutMs);
+    }, 20_000);
+  }
+
+  it("answers 413 naming the size limit once a body that never ends passes it", async () => {
+    const c = await endlessBody("/rpc", `{"service":"greeter","endpoint":"Greeter.SayHello","request":{"name":"${"a".repeat(maxBodyBytes)}`);
+    await until(() => statusOf(c.received()) !== undefined, 10_000);
+    expect(statusOf(c.received())).toBe(413);
+    expect(c.received()).toContain(`the limit is ${maxBodyBytes} bytes`);
+  }, 20_000);
+
+  it("still takes a chunked body within the limits, read to its end", async () => {
+    const c = await rawRequest(port, "POST /greeter/say-hello HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close");
+    open.push(c);
+    c.chunk('{"na');
+    c.chunk('me": "[{Ada"}');
+    c.socket.write("0\r\n\r\n");
+    await until(() => c.closed(), 10_000);
+    expect(statusOf(c.received())).toBe(200);
+    expect(c.received()).toContain('"message":"Hello [{Ada"');
+  }, 20_000);
+
+  it("takes a body with a declared length on every route as before", async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const res = await fetch(`${base}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello", request: { name: "Bo" } }) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ message: "Hello Bo" });
+    const deep = await fetch(`${base}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: "[".repeat(1000) });
+    expect(deep.status).toBe(400);
+    const big = await fetch(`${base}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: " ".repeat(maxBodyBytes + 1) });
+    expect(big.status).toBe(413);
+  }, 20_000);
+});
+
+describe("request bodies refused while they arrive, on Node and Deno", () => {
+  const children: Child[] = [];
+  const open: RawConnection[] = [];
+  afterAll(() => {
+    open.forEach((c) => c.close());
+    children.forEach((c) => c.process.kill());
+  });
+  const runtimes = [
+    { name: "node", command: [repoPath("node_modules/.bin/tsx")] },
+    { name: "deno", command: [repoPath("node_modules/.bin/deno"), "run", "-A"] },
+  ];
+  describe.concurrent("the same gateway", () => {
+    for (const runtime of runtimes) {
+      it(`answers 400 before a deep body ends, and 413 once an endless one passes the limit, on ${runtime.name}`, async () => {
+        const child = spawnChild([...runtime.command, repoPath("tests/support/deep-body-server.ts")]);
+        children.push(child);
+        await child.waitFor(/listening \d+/, 30_000);
+        const port = Number(/listening (\d+)/.exec(child.output())![1]);
+        const head = "POST /greeter/say-hello HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked";
+        const deep = await rawRequest(port, head);
+        const large = await rawRequest(port, head);
+        open.push(deep, large);
+        deep.chunk("[".repeat(maxJsonDepth + 1));
+        large.chunk(`{"name":"${"a".repeat(deepBodyMaxBytes)}`);
+        // Neither body ever ends.
+        await until(() => statusOf(deep.received()) !== undefined && statusOf(large.received()) !== undefined, 15_000);
+        expect(statusOf(deep.received())).toBe(400);
+        expect(deep.received()).toContain(`nested more than ${maxJsonDepth} levels deep`);
+        expect(statusOf(large.received())).toBe(413);
+        const normal = await fetch(`http://127.0.0.1:${port}/greeter/say-hello`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"Ada"}' });
+        expect(await normal.json()).toEqual({ message: "Hello Ada" });
+      }, 60_000);
+    }
+  });
+});
