@@ -67,7 +67,7 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
     let completed = false;
     try {
       for (;;) {
-        const data = await channel.read();
+        const data = channel.readNow() ?? (await channel.read());
         if (data === undefined) {
           completed = true;
           return;
@@ -93,7 +93,8 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
           done = true;
           break;
         }
-        if (!(await channel.send(encode(next.value)))) break; // the server already answered
+        const data = encode(next.value);
+        if (!channel.sendNow(data) && !(await channel.send(data))) break; // the server already answered
       }
       channel.end();
     } catch (error) {

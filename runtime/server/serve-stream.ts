@@ -167,7 +167,8 @@ async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointD
         done = true;
         return;
       }
-      await channel.send(encode(codec, endpoint, next.value));
+      const data = encode(codec, endpoint, next.value);
+      if (!channel.sendNow(data)) await channel.send(data);
     }
   } finally {
     // Runs the generator's finally blocks; not awaited, since a handler ignoring its signal may never get there.
@@ -178,7 +179,7 @@ async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointD
 /** The client's messages, decoded; ends at the client's `end`, throws the stream's failure. */
 async function* decodedMessages(channel: StreamChannel, codec: Codec, input: DescMessage): AsyncGenerator<MessageShape<DescMessage>, void, undefined> {
   for (;;) {
-    const data = await channel.read();
+    const data = channel.readNow() ?? (await channel.read());
     if (data === undefined) return;
     yield codec.decode(input, data);
   }

@@ -40,8 +40,10 @@ export interface ChannelOptions {
 
 /**
  * One end of a stream, subscribed on its own inbox. Data waits in a buffer of at most
- * `window` frames until {@link read}; every half window read is granted back as credit.
- * {@link send} waits while the peer has granted no credit.
+ * `window` frames until {@link read}; once a quarter window was read, what was read is granted
+ * back as credit at the end of that event-loop turn (one credit frame for all a fast reader
+ * drained). {@link send} waits while the peer has granted no credit; {@link sendNow} and
+ * {@link readNow} move a frame without a promise while credit or buffered data allow.
  */
 export class StreamChannel {
   readonly inbox: string;
@@ -76,6 +78,19 @@ export class StreamChannel {
       // Runs outside any caller: a closed connection must fail the stream, not the process.
       this.fail(new MicroError("unavailable", `${this.#options.label}: cannot send (${(cause as Error).message})`, { cause }), "none");
     }
+  };
+
+  #grantScheduled = false;
+  /**
+   * Grants what was read since the last grant. Runs after the reader drained what this turn
+   * delivered, so a fast reader returns a whole window in one frame (one socket write on each
+   * side per window instead of one per quarter window); a slow one still grants within a turn.
+   */
+  readonly #grantLater = () => {
+    this.#grantScheduled = false;
+    if (this.#consumed === 0 || this.#failure !== undefined || this.#remoteEnded || this.#released) return;
+    this.control("credit", { [creditHeader]: String(this.#consumed) });
+    this.#consumed = 0;
   };
 
   constructor(nc: StreamConnection, inbox: string, options: ChannelOptions) {
@@ -138,14 +153,8 @@ export class StreamChannel {
    */
   async read(): Promise<Uint8Array | undefined> {
     for (;;) {
-      const data = this.#buffer.shift();
-      if (data !== undefined) {
-        if (this.#failure === undefined && !this.#remoteEnded && ++this.#consumed >= this.#grantEvery) {
-          this.control("credit", { [creditHeader]: String(this.#consumed) });
-          this.#consumed = 0;
-        }
-        return data;
-      }
+      const data = this.readNow();
+      if (data !== null) return data;
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#remoteEnded) return undefined;
       if (this.#released) throw new MicroError("canceled", `${this.#options.label} is closed`);
@@ -154,27 +163,64 @@ export class StreamChannel {
   }
 
   /**
+   * The next buffered data frame without waiting, or null when none is buffered (then
+   * {@link read} waits, and reports the end or the failure). Readers of a busy stream drain
+   * the buffer through here without a promise per message.
+   */
+  readNow(): Uint8Array | null {
+    const data = this.#buffer.shift();
+    if (data === undefined) return null;
+    if (this.#failure === undefined && !this.#remoteEnded && ++this.#consumed >= this.#grantEvery && !this.#grantScheduled) {
+      this.#grantScheduled = true;
+      later(this.#grantLater);
+    }
+    return data;
+  }
+
+  /**
+   * Queues one data frame at once when the peer has credit for it and the stream is open:
+   * true when queued, false otherwise (then {@link send} waits for credit, or reports why it
+   * cannot send). Throws `resource_exhausted` as {@link send} does. Producers of a busy stream
+   * send through here without a promise per message.
+   */
+  sendNow(data: Uint8Array): boolean {
+    this.#checkSize(data);
+    if (this.#credit === 0 || this.#failure !== undefined || this.#released || this.#localEnded || this.#rpcFinished) return false;
+    this.#queue(data);
+    return true;
+  }
+
+  /**
    * Sends one data frame once the peer has credit for it. Throws the failure if the stream
    * failed, `resource_exhausted` (without failing the stream) when `data` exceeds the NATS
    * max payload; resolves false when this end already ended or was closed.
    */
   async send(data: Uint8Array): Promise<boolean> {
+    this.#checkSize(data);
+    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#released || this.#localEnded || this.#rpcFinished) return false;
+    this.#queue(data);
+    return true;
+  }
+
+  #checkSize(data: Uint8Array): void {
     const limit = this.#nc.info?.max_payload;
     if (limit !== undefined && data.length > limit) {
       throw new MicroError("resource_exhausted", `a message of ${this.#options.label} is ${data.length} bytes, over the NATS max payload of ${limit} (streams do not split messages: send smaller ones)`, {
         detail: "max_payload",
       });
     }
-    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#released || this.#localEnded || this.#rpcFinished) return false;
+  }
+
+  /** Spends one credit on `data` and publishes it with the others of this turn. */
+  #queue(data: Uint8Array): void {
     this.#credit--;
     this.#outgoing.push(data);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       later(this.#flushLater);
     }
-    return true;
   }
 
   /** Tells the peer this end sends no more data. */
