@@ -24,6 +24,7 @@ import {
 } from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
 import { failureRacer, raceFailure, StreamChannel } from "../stream/channel.ts";
+import { channelReader, type MessageReader } from "../stream/reader.ts";
 import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection } from "../stream/protocol.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 import { callContextKey, type WithCallContext } from "./incoming-call.ts";
@@ -123,7 +124,7 @@ export async function serveStream(
     channel.close();
     context.dispose();
     // A handler still reading when the stream ended gets an error instead of hanging.
-    void requests.return(undefined).catch(() => undefined);
+    void requests.return().catch(() => undefined);
   }
 }
 
@@ -177,12 +178,9 @@ async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointD
 }
 
 /** The client's messages, decoded; ends at the client's `end`, throws the stream's failure. */
-async function* decodedMessages(channel: StreamChannel, codec: Codec, input: DescMessage): AsyncGenerator<MessageShape<DescMessage>, void, undefined> {
-  for (;;) {
-    const data = channel.readNow() ?? (await channel.read());
-    if (data === undefined) return;
-    yield codec.decode(input, data);
-  }
+function decodedMessages(channel: StreamChannel, codec: Codec, input: DescMessage): MessageReader<MessageShape<DescMessage>> {
+  // Nothing to release on finishing: serveStream closes the channel when the handler returns.
+  return channelReader(channel, (data) => codec.decode(input, data), () => undefined);
 }
 
 function encode(codec: Codec, endpoint: EndpointDefinition, value: unknown): Uint8Array {
