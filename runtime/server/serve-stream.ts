@@ -21,6 +21,7 @@ import {
   traceparentHeader,
   tracestateHeader,
   windowHeader,
+  batchHeader,
 } from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
 import { failureRacer, raceFailure, StreamChannel } from "../stream/channel.ts";
@@ -70,8 +71,8 @@ export async function serveStream(
   const window = options.window ?? defaultWindow;
 
   const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "server", label: endpoint.name, serviceId: info.id });
-  channel.accept(msg.reply, credit);
-  channel.control("open", { [windowHeader]: String(window) }, channel.inbox);
+  channel.accept(msg.reply, credit, headers.get(batchHeader) === "1");
+  channel.control("open", { [windowHeader]: String(window), [batchHeader]: "1" }, channel.inbox);
 
   const onStop = () => channel.fail(new MicroError("unavailable", `${info.service.name} stopped before the stream ${endpoint.name} finished`), "error");
   if (info.stopSignal.aborted) onStop();

@@ -6,8 +6,8 @@
  */
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowHeader } from "../protocol/mod.ts";
-import { errorFrame, frameHeaders } from "./frames.ts";
+import { batchHeader, creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowHeader } from "../protocol/mod.ts";
+import { batchBody, errorFrame, frameHeaders, maxBatchBytes, maxBatchedMessage, readBatch } from "./frames.ts";
 import { maxWindow, missedHeartbeats, type StreamConnection } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
@@ -54,6 +54,10 @@ export class StreamChannel {
   readonly #grantEvery: number;
   readonly #abort = new AbortController();
   #remote: string | undefined;
+  /** True when the peer announced it reads `batch` frames. */
+  #peerBatches = false;
+  /** The headers of every `batch` frame this end sends: built once. */
+  #batchHeaders: ReturnType<typeof frameHeaders> | undefined;
   #credit = 0;
   /** The window the peer announced: its credit never legitimately exceeds it. */
   #peerWindow = 0;
@@ -123,9 +127,13 @@ export class StreamChannel {
     return new Promise((resolve, reject) => (this.#onOpen = (error) => (error === undefined ? resolve() : reject(error))));
   }
 
-  /** Starts talking to the peer at `remote`, which granted `credit`; starts heartbeats. */
-  accept(remote: string, credit: number): void {
+  /**
+   * Starts talking to the peer at `remote`, which granted `credit` and reads `batch` frames
+   * when `peerBatches`; starts heartbeats.
+   */
+  accept(remote: string, credit: number, peerBatches = false): void {
     this.#remote = remote;
+    this.#peerBatches = peerBatches;
     this.#credit = credit;
     this.#peerWindow = credit;
     this.#lastSeen = this.#lastBeat = Date.now();
@@ -282,7 +290,34 @@ export class StreamChannel {
     if (this.#outgoing.length === 0 || this.#released) return;
     const frames = this.#outgoing;
     this.#outgoing = [];
-    for (const data of frames) this.#nc.publish(this.#remote!, data);
+    if (!this.#peerBatches || frames.length === 1) {
+      for (const data of frames) this.#nc.publish(this.#remote!, data);
+      return;
+    }
+    // Small messages of this turn go together, in order: one NATS message per batch.
+    const limit = Math.min(maxBatchBytes, (this.#nc.info?.max_payload ?? maxBatchBytes) - 1024);
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const data of frames) {
+      if (data.length > maxBatchedMessage || bytes + 4 + data.length > limit) {
+        this.#publishBatch(batch);
+        batch = [];
+        bytes = 0;
+      }
+      if (data.length > maxBatchedMessage) this.#nc.publish(this.#remote!, data);
+      else {
+        batch.push(data);
+        bytes += 4 + data.length;
+      }
+    }
+    this.#publishBatch(batch);
+  }
+
+  #publishBatch(batch: Uint8Array[]): void {
+    if (batch.length === 0) return;
+    if (batch.length === 1) return this.#nc.publish(this.#remote!, batch[0]!);
+    this.#batchHeaders ??= frameHeaders("batch");
+    this.#nc.publish(this.#remote!, batchBody(batch), { headers: this.#batchHeaders });
   }
 
   /** True on the client once the server ended: the server has closed and sends nothing more. */
@@ -331,6 +366,17 @@ export class StreamChannel {
     switch (headers.get(frameHeader)) {
       case "ping":
         return;
+      case "batch": {
+        if (this.#remoteEnded || this.#failure !== undefined) return;
+        const outcome = readBatch(msg.data, this.#options.window - this.#buffer.length, (data) => this.#buffer.push(data));
+        if (outcome === "over") {
+          this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), this.#notifyPeer);
+        } else if (outcome === "malformed") {
+          const code = this.#options.role === "server" ? "invalid_argument" : "internal";
+          this.fail(new MicroError(code, `${this.#options.label}: a malformed batch frame (a message length past its end, or no message)`), this.#notifyPeer);
+        } else this.#wake();
+        return;
+      }
       case "credit": {
         const n = Number(headers.get(creditHeader));
         // Clamped: a buggy or hostile peer granting more than its window cannot make this end
@@ -347,7 +393,7 @@ export class StreamChannel {
         const credit = Number(headers.get(windowHeader));
         // Capped at the largest window: a server announcing more would let this end's producer
         // run unchecked (and, with a generator that never waits, never yield to the event loop).
-        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow));
+        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow), headers.get(batchHeader) === "1");
         return;
       }
       case "cancel":
