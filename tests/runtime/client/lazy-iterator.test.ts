@@ -35,7 +35,7 @@ describe("lazy stream iterator", () => {
     let release!: () => void;
     const it = lazyIterator(() => new Promise<AsyncIterable<number>>((resolve) => (release = () => resolve(iterable))));
     const first = it.next();
-    const stopped = it.return();
+    const stopped = it.return!();
     release();
     expect(await first).toEqual({ done: true, value: undefined });
     await stopped;
