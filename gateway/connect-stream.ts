@@ -92,7 +92,7 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
   signal.addEventListener("abort", onAbort, { once: true });
   channel.onRelease(() => signal.removeEventListener("abort", onAbort));
   try {
-    for (const message of messages) if (!(await channel.send(message))) break;
+    for (const message of messages) if (!channel.sendNow(message) && !(await channel.send(message))) break;
     channel.end();
   } catch (error) {
     channel.fail(MicroError.from(error), "cancel");
@@ -101,7 +101,7 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
     // Pull, not push: the next message is read from the service only when the HTTP client wants it.
     async pull(controller) {
       try {
-        const data = await channel.read();
+        const data = channel.readNow() ?? (await channel.read());
         if (data !== undefined) return controller.enqueue(envelope(0, data));
         controller.enqueue(envelope(endStreamFlag, encoder.encode("{}")));
       } catch (error) {

@@ -70,7 +70,7 @@ export async function servePathStream(deps: GatewayDeps, call: PathStreamCall): 
     // Pull, not push: the next message is read from the service only when the HTTP client wants it.
     async pull(controller) {
       try {
-        const data = await channel.read();
+        const data = channel.readNow() ?? (await channel.read());
         if (data !== undefined) return controller.enqueue(sse ? sseEvent("message", decoder.decode(data)) : line(decoder.decode(data)));
       } catch (error) {
         const e = MicroError.from(error);

@@ -172,7 +172,7 @@ class SocketStream {
       for (;;) {
         const next = this.#queue.shift();
         if (next !== undefined) {
-          if (!(await channel.send(next))) return;
+          if (!channel.sendNow(next) && !(await channel.send(next))) return;
           continue;
         }
         if (this.#ended) return channel.end();
@@ -191,7 +191,7 @@ class SocketStream {
     try {
       for (;;) {
         while (bufferedAmount(ws) > maxSocketBuffer && !this.#done) await new Promise((resolve) => setTimeout(resolve, 5));
-        const data = await channel.read();
+        const data = channel.readNow() ?? (await channel.read());
         if (data === undefined) break;
         if (this.#done) return;
         ws.send(`{"message":${decoder.decode(data)}}`);

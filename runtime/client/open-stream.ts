@@ -6,7 +6,7 @@ import { createInbox, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { maxTimeoutMs } from "../protocol/mod.ts";
 import { StreamChannel } from "../stream/channel.ts";
-import { heartbeatHeader, streamHeader, windowHeader } from "../protocol/mod.ts";
+import { batchHeader, heartbeatHeader, streamHeader, windowHeader } from "../protocol/mod.ts";
 import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning } from "../stream/protocol.ts";
 
 /** What opening a stream needs. */
@@ -56,6 +56,7 @@ export async function openStream(nc: StreamConnection, request: OpenStreamReques
   headers.set(streamHeader, "1");
   headers.set(windowHeader, String(window));
   headers.set(heartbeatHeader, String(heartbeatMs));
+  headers.set(batchHeader, "1");
   try {
     nc.publish(request.subject, new Uint8Array(0), { reply: channel.inbox, headers });
     await channel.whenOpen();

@@ -10,7 +10,9 @@ import { MicroError } from "../errors/micro-error.ts";
 import { applyInterceptors, assertTimeout, type CallNext, type CallResponse, callSubject, protoContentType, requestHeaders } from "../protocol/mod.ts";
 import { endpointName } from "../service/names.ts";
 import { failureRacer, type StreamChannel } from "../stream/channel.ts";
+import { channelReader, type MessageReader } from "../stream/reader.ts";
 import type { ClientTarget, OutgoingCall } from "./client-target.ts";
+import { lazyIterator } from "./lazy-iterator.ts";
 import { createRequest, encodeRequest } from "./request-message.ts";
 import { routedOpen } from "./routed-open.ts";
 import type { StreamCallOptions } from "./types.ts";
@@ -63,21 +65,11 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
   const encode = (request: unknown) => encodeRequest(input, isMessage(request, input) ? request : createRequest(input, request));
 
   /** The server's messages, decoded; leaving early (break, throw) cancels the stream. */
-  async function* responses(channel: StreamChannel): AsyncGenerator<MessageShape<DescMessage>, void, undefined> {
-    let completed = false;
-    try {
-      for (;;) {
-        const data = await channel.read();
-        if (data === undefined) {
-          completed = true;
-          return;
-        }
-        yield decode(output, data, endpoint);
-      }
-    } finally {
+  function responses(channel: StreamChannel): MessageReader<MessageShape<DescMessage>> {
+    return channelReader(channel, (data) => decode(output, data, endpoint), (completed) => {
       if (!completed) channel.fail(new MicroError("canceled", `${endpoint}: the caller stopped reading the stream`), "cancel");
       channel.close();
-    }
+    });
   }
 
   /** Sends every request, then ends the client's side; a failure there cancels the stream. */
@@ -93,7 +85,8 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
           done = true;
           break;
         }
-        if (!(await channel.send(encode(next.value)))) break; // the server already answered
+        const data = encode(next.value);
+        if (!channel.sendNow(data) && !(await channel.send(data))) break; // the server already answered
       }
       channel.end();
     } catch (error) {
@@ -155,15 +148,14 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
   /** Runs the chain for a stream whose responses are iterated; the stream opens on iteration. */
   function iterated(message: unknown, options: StreamCallOptions): AsyncIterable<unknown> {
     return {
-      async *[Symbol.asyncIterator]() {
-        let response: CallResponse;
-        try {
-          response = await chain(outgoing(message, options));
-        } catch (error) {
-          throw MicroError.from(error);
-        }
-        yield* response.message as AsyncIterable<unknown>;
-      },
+      [Symbol.asyncIterator]: () =>
+        lazyIterator(async () => {
+          try {
+            return (await chain(outgoing(message, options))).message as AsyncIterable<unknown>;
+          } catch (error) {
+            throw MicroError.from(error);
+          }
+        }),
     };
   }
 

@@ -44,7 +44,7 @@ export const errorCodeHeader = "Micro-Error-Code";
 
 /** On the open request: marks it as a stream open rather than a unary call. */
 export const streamHeader = "Micro-Stream";
-/** Kind of a control frame: `open`, `end`, `error`, `credit`, `ping` or `cancel`. */
+/** Kind of a control frame: `open`, `end`, `error`, `credit`, `ping`, `cancel` or `batch`. */
 export const frameHeader = "Micro-Frame";
 /** On open and accept: how many data frames the sender of this header will buffer. */
 export const windowHeader = "Micro-Stream-Window";
@@ -52,6 +52,8 @@ export const windowHeader = "Micro-Stream-Window";
 export const heartbeatHeader = "Micro-Stream-Heartbeat";
 /** On a `credit` frame: how many more data frames the peer may send. */
 export const creditHeader = "Micro-Credit";
+/** On open and accept: `1` when the sender of this header reads `batch` frames (many data messages in one NATS message). */
+export const batchHeader = "Micro-Stream-Batch";
 
 // ---- JetStream ---------------------------------------------------------------------------
 

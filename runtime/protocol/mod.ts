@@ -12,6 +12,7 @@ export {
   actorIdempotentHeader,
   actorReminderHeader,
   actorReplyHeader,
+  batchHeader,
   contentTypeHeader,
   creditHeader,
   deadLetterHeaders,

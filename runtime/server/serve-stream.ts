@@ -21,9 +21,11 @@ import {
   traceparentHeader,
   tracestateHeader,
   windowHeader,
+  batchHeader,
 } from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
 import { failureRacer, raceFailure, StreamChannel } from "../stream/channel.ts";
+import { channelReader, type MessageReader } from "../stream/reader.ts";
 import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection } from "../stream/protocol.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 import { callContextKey, type WithCallContext } from "./incoming-call.ts";
@@ -69,8 +71,8 @@ export async function serveStream(
   const window = options.window ?? defaultWindow;
 
   const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "server", label: endpoint.name, serviceId: info.id });
-  channel.accept(msg.reply, credit);
-  channel.control("open", { [windowHeader]: String(window) }, channel.inbox);
+  channel.accept(msg.reply, credit, headers.get(batchHeader) === "1");
+  channel.control("open", { [windowHeader]: String(window), [batchHeader]: "1" }, channel.inbox);
 
   const onStop = () => channel.fail(new MicroError("unavailable", `${info.service.name} stopped before the stream ${endpoint.name} finished`), "error");
   if (info.stopSignal.aborted) onStop();
@@ -123,7 +125,7 @@ export async function serveStream(
     channel.close();
     context.dispose();
     // A handler still reading when the stream ended gets an error instead of hanging.
-    void requests.return(undefined).catch(() => undefined);
+    void requests.return().catch(() => undefined);
   }
 }
 
@@ -167,7 +169,8 @@ async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointD
         done = true;
         return;
       }
-      await channel.send(encode(codec, endpoint, next.value));
+      const data = encode(codec, endpoint, next.value);
+      if (!channel.sendNow(data)) await channel.send(data);
     }
   } finally {
     // Runs the generator's finally blocks; not awaited, since a handler ignoring its signal may never get there.
@@ -176,12 +179,9 @@ async function sendAll(channel: StreamChannel, codec: Codec, endpoint: EndpointD
 }
 
 /** The client's messages, decoded; ends at the client's `end`, throws the stream's failure. */
-async function* decodedMessages(channel: StreamChannel, codec: Codec, input: DescMessage): AsyncGenerator<MessageShape<DescMessage>, void, undefined> {
-  for (;;) {
-    const data = await channel.read();
-    if (data === undefined) return;
-    yield codec.decode(input, data);
-  }
+function decodedMessages(channel: StreamChannel, codec: Codec, input: DescMessage): MessageReader<MessageShape<DescMessage>> {
+  // Nothing to release on finishing: serveStream closes the channel when the handler returns.
+  return channelReader(channel, (data) => codec.decode(input, data), () => undefined);
 }
 
 function encode(codec: Codec, endpoint: EndpointDefinition, value: unknown): Uint8Array {

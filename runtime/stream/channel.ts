@@ -6,8 +6,8 @@
  */
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowHeader } from "../protocol/mod.ts";
-import { errorFrame, frameHeaders } from "./frames.ts";
+import { batchHeader, creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowHeader } from "../protocol/mod.ts";
+import { batchBody, errorFrame, frameHeaders, maxBatchBytes, maxBatchedMessage, readBatch } from "./frames.ts";
 import { maxWindow, missedHeartbeats, type StreamConnection } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
@@ -40,8 +40,10 @@ export interface ChannelOptions {
 
 /**
  * One end of a stream, subscribed on its own inbox. Data waits in a buffer of at most
- * `window` frames until {@link read}; every half window read is granted back as credit.
- * {@link send} waits while the peer has granted no credit.
+ * `window` frames until {@link read}; once a quarter window was read, what was read is granted
+ * back as credit at the end of that event-loop turn (one credit frame for all a fast reader
+ * drained). {@link send} waits while the peer has granted no credit; {@link sendNow} and
+ * {@link readNow} move a frame without a promise while credit or buffered data allow.
  */
 export class StreamChannel {
   readonly inbox: string;
@@ -52,6 +54,10 @@ export class StreamChannel {
   readonly #grantEvery: number;
   readonly #abort = new AbortController();
   #remote: string | undefined;
+  /** True when the peer announced it reads `batch` frames. */
+  #peerBatches = false;
+  /** The headers of every `batch` frame this end sends: built once. */
+  #batchHeaders: ReturnType<typeof frameHeaders> | undefined;
   #credit = 0;
   /** The window the peer announced: its credit never legitimately exceeds it. */
   #peerWindow = 0;
@@ -76,6 +82,19 @@ export class StreamChannel {
       // Runs outside any caller: a closed connection must fail the stream, not the process.
       this.fail(new MicroError("unavailable", `${this.#options.label}: cannot send (${(cause as Error).message})`, { cause }), "none");
     }
+  };
+
+  #grantScheduled = false;
+  /**
+   * Grants what was read since the last grant. Runs after the reader drained what this turn
+   * delivered, so a fast reader returns a whole window in one frame (one socket write on each
+   * side per window instead of one per quarter window); a slow one still grants within a turn.
+   */
+  readonly #grantLater = () => {
+    this.#grantScheduled = false;
+    if (this.#consumed === 0 || this.#failure !== undefined || this.#remoteEnded || this.#released) return;
+    this.control("credit", { [creditHeader]: String(this.#consumed) });
+    this.#consumed = 0;
   };
 
   constructor(nc: StreamConnection, inbox: string, options: ChannelOptions) {
@@ -108,9 +127,13 @@ export class StreamChannel {
     return new Promise((resolve, reject) => (this.#onOpen = (error) => (error === undefined ? resolve() : reject(error))));
   }
 
-  /** Starts talking to the peer at `remote`, which granted `credit`; starts heartbeats. */
-  accept(remote: string, credit: number): void {
+  /**
+   * Starts talking to the peer at `remote`, which granted `credit` and reads `batch` frames
+   * when `peerBatches`; starts heartbeats.
+   */
+  accept(remote: string, credit: number, peerBatches = false): void {
     this.#remote = remote;
+    this.#peerBatches = peerBatches;
     this.#credit = credit;
     this.#peerWindow = credit;
     this.#lastSeen = this.#lastBeat = Date.now();
@@ -138,14 +161,8 @@ export class StreamChannel {
    */
   async read(): Promise<Uint8Array | undefined> {
     for (;;) {
-      const data = this.#buffer.shift();
-      if (data !== undefined) {
-        if (this.#failure === undefined && !this.#remoteEnded && ++this.#consumed >= this.#grantEvery) {
-          this.control("credit", { [creditHeader]: String(this.#consumed) });
-          this.#consumed = 0;
-        }
-        return data;
-      }
+      const data = this.readNow();
+      if (data !== null) return data;
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#remoteEnded) return undefined;
       if (this.#released) throw new MicroError("canceled", `${this.#options.label} is closed`);
@@ -154,27 +171,64 @@ export class StreamChannel {
   }
 
   /**
+   * The next buffered data frame without waiting, or null when none is buffered (then
+   * {@link read} waits, and reports the end or the failure). Readers of a busy stream drain
+   * the buffer through here without a promise per message.
+   */
+  readNow(): Uint8Array | null {
+    const data = this.#buffer.shift();
+    if (data === undefined) return null;
+    if (this.#failure === undefined && !this.#remoteEnded && ++this.#consumed >= this.#grantEvery && !this.#grantScheduled) {
+      this.#grantScheduled = true;
+      later(this.#grantLater);
+    }
+    return data;
+  }
+
+  /**
+   * Queues one data frame at once when the peer has credit for it and the stream is open:
+   * true when queued, false otherwise (then {@link send} waits for credit, or reports why it
+   * cannot send). Throws `resource_exhausted` as {@link send} does. Producers of a busy stream
+   * send through here without a promise per message.
+   */
+  sendNow(data: Uint8Array): boolean {
+    this.#checkSize(data);
+    if (this.#credit === 0 || this.#failure !== undefined || this.#released || this.#localEnded || this.#rpcFinished) return false;
+    this.#queue(data);
+    return true;
+  }
+
+  /**
    * Sends one data frame once the peer has credit for it. Throws the failure if the stream
    * failed, `resource_exhausted` (without failing the stream) when `data` exceeds the NATS
    * max payload; resolves false when this end already ended or was closed.
    */
   async send(data: Uint8Array): Promise<boolean> {
+    this.#checkSize(data);
+    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#released || this.#localEnded || this.#rpcFinished) return false;
+    this.#queue(data);
+    return true;
+  }
+
+  #checkSize(data: Uint8Array): void {
     const limit = this.#nc.info?.max_payload;
     if (limit !== undefined && data.length > limit) {
       throw new MicroError("resource_exhausted", `a message of ${this.#options.label} is ${data.length} bytes, over the NATS max payload of ${limit} (streams do not split messages: send smaller ones)`, {
         detail: "max_payload",
       });
     }
-    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
-    if (this.#failure !== undefined) throw this.#failure;
-    if (this.#released || this.#localEnded || this.#rpcFinished) return false;
+  }
+
+  /** Spends one credit on `data` and publishes it with the others of this turn. */
+  #queue(data: Uint8Array): void {
     this.#credit--;
     this.#outgoing.push(data);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       later(this.#flushLater);
     }
-    return true;
   }
 
   /** Tells the peer this end sends no more data. */
@@ -236,7 +290,34 @@ export class StreamChannel {
     if (this.#outgoing.length === 0 || this.#released) return;
     const frames = this.#outgoing;
     this.#outgoing = [];
-    for (const data of frames) this.#nc.publish(this.#remote!, data);
+    if (!this.#peerBatches || frames.length === 1) {
+      for (const data of frames) this.#nc.publish(this.#remote!, data);
+      return;
+    }
+    // Small messages of this turn go together, in order: one NATS message per batch.
+    const limit = Math.min(maxBatchBytes, (this.#nc.info?.max_payload ?? maxBatchBytes) - 1024);
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const data of frames) {
+      if (data.length > maxBatchedMessage || bytes + 4 + data.length > limit) {
+        this.#publishBatch(batch);
+        batch = [];
+        bytes = 0;
+      }
+      if (data.length > maxBatchedMessage) this.#nc.publish(this.#remote!, data);
+      else {
+        batch.push(data);
+        bytes += 4 + data.length;
+      }
+    }
+    this.#publishBatch(batch);
+  }
+
+  #publishBatch(batch: Uint8Array[]): void {
+    if (batch.length === 0) return;
+    if (batch.length === 1) return this.#nc.publish(this.#remote!, batch[0]!);
+    this.#batchHeaders ??= frameHeaders("batch");
+    this.#nc.publish(this.#remote!, batchBody(batch), { headers: this.#batchHeaders });
   }
 
   /** True on the client once the server ended: the server has closed and sends nothing more. */
@@ -285,6 +366,17 @@ export class StreamChannel {
     switch (headers.get(frameHeader)) {
       case "ping":
         return;
+      case "batch": {
+        if (this.#remoteEnded || this.#failure !== undefined) return;
+        const outcome = readBatch(msg.data, this.#options.window - this.#buffer.length, (data) => this.#buffer.push(data));
+        if (outcome === "over") {
+          this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), this.#notifyPeer);
+        } else if (outcome === "malformed") {
+          const code = this.#options.role === "server" ? "invalid_argument" : "internal";
+          this.fail(new MicroError(code, `${this.#options.label}: a malformed batch frame (a message length past its end, or no message)`), this.#notifyPeer);
+        } else this.#wake();
+        return;
+      }
       case "credit": {
         const n = Number(headers.get(creditHeader));
         // Clamped: a buggy or hostile peer granting more than its window cannot make this end
@@ -301,7 +393,7 @@ export class StreamChannel {
         const credit = Number(headers.get(windowHeader));
         // Capped at the largest window: a server announcing more would let this end's producer
         // run unchecked (and, with a generator that never waits, never yield to the event loop).
-        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow));
+        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow), headers.get(batchHeader) === "1");
         return;
       }
       case "cancel":

@@ -20,3 +20,54 @@ export function frameHeaders(kind: FrameKind, extra?: Readonly<Record<string, st
 export function errorFrame(error: MicroError, serviceId: string | undefined): { headers: MsgHdrs; data: Uint8Array } {
   return encodeError(error, serviceId, frameHeaders("error"));
 }
+
+/** A message up to this size travels in a `batch` frame with others when the peer reads them. */
+export const maxBatchedMessage = 8 * 1024;
+/** The most payload bytes one `batch` frame carries (well under any NATS max payload). */
+export const maxBatchBytes = 64 * 1024;
+
+/**
+ * The body of a `batch` frame: each message as a 4-byte big-endian length and its bytes, in
+ * order. The caller keeps to {@link maxBatchBytes}.
+ */
+export function batchBody(messages: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const m of messages) size += 4 + m.length;
+  const body = new Uint8Array(size);
+  const view = new DataView(body.buffer);
+  let at = 0;
+  for (const m of messages) {
+    view.setUint32(at, m.length);
+    body.set(m, at + 4);
+    at += 4 + m.length;
+  }
+  return body;
+}
+
+/**
+ * Splits a `batch` frame's body into its messages (views into `body`, no copy), calling `each`
+ * for every one in order; at most `limit` of them. Returns false when the body is malformed
+ * (a length past its end, an empty batch) or holds more than `limit`: the peer broke the
+ * protocol or its credit.
+ */
+export function readBatch(body: Uint8Array, limit: number, each: (message: Uint8Array) => void): "ok" | "malformed" | "over" {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let at = 0;
+  let count = 0;
+  // Checked before anything is delivered: a bad batch delivers none of its messages.
+  while (at < body.length) {
+    if (body.length - at < 4) return "malformed";
+    const length = view.getUint32(at);
+    if (length > body.length - at - 4) return "malformed";
+    at += 4 + length;
+    count++;
+  }
+  if (count === 0) return "malformed";
+  if (count > limit) return "over";
+  for (at = 0; at < body.length; ) {
+    const length = view.getUint32(at);
+    each(body.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return "ok";
+}

@@ -29,6 +29,11 @@
  *      `end` the client expects nothing more and stops checking; a beat that fires far behind
  *      schedule (this side's event loop was blocked) does not judge the peer.
  *    - A frame of unknown kind fails the stream; the peer is told (error frame or cancel).
+ *    - `batch`: several data messages in one NATS message, sent only to a side that announced
+ *      `Micro-Stream-Batch: 1` on its open or accept. The body holds each message as a 4-byte
+ *      big-endian length and its bytes; each counts as one data frame for credit. A sender
+ *      batches messages of up to 8 KiB queued in the same event-loop turn, at most 64 KiB a
+ *      batch, so a busy stream of small messages costs NATS one message per batch.
  *    - `cancel`: the client gave up (abort signal, `break`, deadline, an error in its input);
  *      the server aborts the handler's signal.
  * 4. **Size.** A data frame larger than the NATS max payload is refused with
@@ -54,7 +59,7 @@ export interface StreamConnection {
 }
 
 /** The control frames. */
-export type FrameKind = "open" | "end" | "error" | "credit" | "ping" | "cancel";
+export type FrameKind = "open" | "end" | "error" | "credit" | "ping" | "cancel" | "batch";
 
 /** Data frames each side buffers unless told otherwise. */
 export const defaultWindow = 128;

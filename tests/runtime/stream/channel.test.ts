@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/nats-core";
-import { Counter, CountRequestSchema } from "../../../gen/counter/v1/counter_pb.ts";
+import { Counter, CountRequestSchema, CountResponseSchema } from "../../../gen/counter/v1/counter_pb.ts";
 import { createClient, defineService, MicroError, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 /** A hand-written stream client on raw NATS: opens `Counter.Count` and records every frame. */
-function rawOpen(to: number, window: number) {
+function rawOpen(to: number, window: number, batches = false) {
   const inbox = createInbox();
   const frames: Msg[] = [];
   let server: string | undefined;
@@ -82,6 +82,7 @@ function rawOpen(to: number, window: number) {
   h.set("Micro-Stream-Window", String(window));
   h.set("Micro-Stream-Heartbeat", "1000");
   h.set("Content-Type", "application/proto");
+  if (batches) h.set("Micro-Stream-Batch", "1");
   conn.nc.publish("micro.srv.channel-endless.Counter.Count", new Uint8Array(0), { reply: inbox, headers: h });
   return {
     frames,
@@ -225,6 +226,77 @@ describe("a buggy peer", () => {
       const error = peer.frames.find((f) => f.headers?.get("Micro-Frame") === "error")!;
       expect(error.headers!.get("Micro-Error-Code")).toBe("invalid_argument");
       expect(error.headers!.get("Nats-Service-Error")).toContain("cannot decode counter.v1.CountRequest");
+    } finally {
+      peer.close();
+    }
+  });
+});
+
+describe("batch frames", () => {
+  /** The data messages in `frames`, unpacking batch frames (4-byte length + bytes each). */
+  const messagesIn = (frames: Msg[]) =>
+    frames.flatMap((f) => {
+      if (f.headers === undefined) return [f.data];
+      if (f.headers.get("Micro-Frame") !== "batch") return [];
+      const out: Uint8Array[] = [];
+      const view = new DataView(f.data.buffer, f.data.byteOffset, f.data.byteLength);
+      for (let at = 0; at < f.data.length; at += 4 + view.getUint32(at)) out.push(f.data.subarray(at + 4, at + 4 + view.getUint32(at)));
+      return out;
+    });
+
+  it("a peer that does not announce batches gets one data frame per message", async () => {
+    const peer = rawOpen(40, 128);
+    try {
+      await peer.opened();
+      peer.send(undefined, peer.request);
+      peer.send("end");
+      await until(() => peer.frames.some((f) => f.headers?.get("Micro-Frame") === "end"), 3000);
+      expect(peer.data()).toBe(40);
+      expect(peer.frames.some((f) => f.headers?.get("Micro-Frame") === "batch")).toBe(false);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it("a peer that announces batches gets the messages together, all of them, in order", async () => {
+    const peer = rawOpen(40, 128, true);
+    try {
+      await peer.opened();
+      expect(peer.frames[0]!.headers!.get("Micro-Stream-Batch")).toBe("1");
+      peer.send(undefined, peer.request);
+      peer.send("end");
+      await until(() => peer.frames.some((f) => f.headers?.get("Micro-Frame") === "end"), 3000);
+      const ns = messagesIn(peer.frames).map((m) => fromBinary(CountResponseSchema, m).n);
+      expect(ns).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(peer.frames.filter((f) => f.headers?.get("Micro-Frame") === "batch").length).toBeLessThan(40);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it("a malformed batch fails the stream with invalid_argument and tells the peer why", async () => {
+    const peer = rawOpen(1_000_000, 2);
+    try {
+      await peer.opened();
+      peer.send("batch", new Uint8Array([0, 0, 0, 9, 1, 2]));
+      await until(() => peer.frames.some((f) => f.headers?.get("Micro-Frame") === "error"), 3000);
+      const error = peer.frames.find((f) => f.headers?.get("Micro-Frame") === "error")!;
+      expect(error.headers!.get("Micro-Error-Code")).toBe("invalid_argument");
+      expect(error.headers!.get("Nats-Service-Error")).toContain("malformed batch frame");
+    } finally {
+      peer.close();
+    }
+  });
+
+  it("a batch holding more messages than the credit fails the stream with resource_exhausted", async () => {
+    const peer = rawOpen(1_000_000, 2);
+    try {
+      await peer.opened();
+      // The server's window is 128 messages: 129 empty ones in one batch are over it.
+      peer.send("batch", new Uint8Array(4 * 129));
+      await until(() => peer.frames.some((f) => f.headers?.get("Micro-Frame") === "error"), 3000);
+      const error = peer.frames.find((f) => f.headers?.get("Micro-Frame") === "error")!;
+      expect(error.headers!.get("Micro-Error-Code")).toBe("resource_exhausted");
     } finally {
       peer.close();
     }
