@@ -103,5 +103,5 @@ function routeOf(c: { req: { matchedRoutes: readonly { path: string; method: str
 
 /** `GET /metrics` in the Prometheus text format. */
 export function metricsRoutes(metrics: MetricsRegistry): Hono<GatewayEnv> {
-  return new Hono<GatewayEnv>().get("/metrics", publicRoute, (c) => c.body(metrics.exposition(), 200, { "content-type": prometheusContentType }));
+  return new Hono<GatewayEnv>().get("/metrics", publicRoute, async (c) => c.body(await metrics.scrape(), 200, { "content-type": prometheusContentType }));
 }

@@ -35,6 +35,7 @@ import {
   traceContextOf,
   traceparentHeader,
   tracestateHeader,
+  runtimeMetrics,
 } from "../protocol/mod.ts";
 
 /** How long each pull of a shard's mailbox reader lasts (heartbeats every half of it). */
@@ -193,6 +194,7 @@ export class ShardWorker implements ActivationOwner {
     if (activation === undefined) {
       activation = new Activation(key, this);
       this.#activations.set(key, activation);
+      runtimeMetrics()?.actorActivated(this.context.service);
     }
     return activation;
   }
@@ -202,6 +204,7 @@ export class ShardWorker implements ActivationOwner {
       if (this.#activations.get(activation.key) === activation) {
         activation.stop();
         this.#activations.delete(activation.key);
+        runtimeMetrics()?.actorDeactivated(this.context.service, 1, true);
       }
     });
   }
@@ -252,6 +255,7 @@ export class ShardWorker implements ActivationOwner {
     this.#consumer = undefined;
     this.#space?.();
     for (const activation of this.#activations.values()) activation.stop();
+    if (this.#activations.size > 0) runtimeMetrics()?.actorDeactivated(this.context.service, this.#activations.size, false);
     this.#activations.clear();
     for (const timer of this.#reminders.values()) clearTimeout(timer);
     this.#reminders.clear();

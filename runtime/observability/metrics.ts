@@ -85,6 +85,10 @@ export class Gauge implements Metric {
   set(labels: Labels, value: number): void {
     this.#series.get(labels).value = value;
   }
+  /** Adds `by` (which may be negative) to the series of `labels`. */
+  add(labels: Labels, by: number): void {
+    this.#series.get(labels).value += by;
+  }
   write(out: string[]): void {
     for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
   }
@@ -134,6 +138,7 @@ export const prometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Metric>();
   readonly #collectors = new Set<() => void>();
+  readonly #asyncCollectors = new Set<() => Promise<void>>();
 
   /** The counter named `name`, made on first use (same name, same counter). */
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
@@ -152,7 +157,34 @@ export class MetricsRegistry {
     return () => this.#collectors.delete(collect);
   }
 
-  /** Every metric in the Prometheus text format. */
+  /**
+   * Runs `collect` before every {@link scrape}, for values read from elsewhere over the network
+   * (JetStream's consumer info); returns a function that removes it. A scrape waits for it at
+   * most `scrapeWaitMs`, then serves the values it last collected.
+   */
+  collectAsync(collect: () => Promise<void>): () => void {
+    this.#asyncCollectors.add(collect);
+    return () => this.#asyncCollectors.delete(collect);
+  }
+
+  /**
+   * Every metric in the Prometheus text format, after the async collectors ran (each waited
+   * for at most `scrapeWaitMs`, 1000): a slow JetStream delays `/metrics` by that much at most,
+   * never stalls it.
+   */
+  async scrape(scrapeWaitMs = 1000): Promise<string> {
+    if (this.#asyncCollectors.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, scrapeWaitMs)));
+      // A failing collector must not hide the other metrics: its own stay as last collected.
+      const all = Promise.all([...this.#asyncCollectors].map((collect) => collect().catch(() => undefined)));
+      await Promise.race([all, late]);
+      clearTimeout(timer);
+    }
+    return this.exposition();
+  }
+
+  /** Every metric in the Prometheus text format (sync collectors only; see {@link scrape}). */
   exposition(): string {
     for (const collect of this.#collectors) {
       try {

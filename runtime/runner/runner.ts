@@ -6,7 +6,7 @@
 import { Effect, Layer } from "effect";
 import { layerNatsTransport } from "../client/transport-layer.ts";
 import { layerNatsDiscovery } from "../client/discovery-layer.ts";
-import { layerNats } from "../nats/connection.ts";
+import { layerNats, Nats } from "../nats/connection.ts";
 import { natsOptionsOf } from "../nats/connect-options.ts";
 import { layerNatsRegistry } from "../registry/layer.ts";
 import { layerJetStreamBroker } from "../broker/layer.ts";
@@ -19,6 +19,8 @@ import type { Settings } from "../config/mod.ts";
 import type { Interceptor } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { collectInstance } from "../observability/call-metrics.ts";
+import { collectEventMetrics } from "../observability/event-metrics.ts";
+import { collectActorMetrics } from "../observability/actor-metrics.ts";
 import { prometheusContentType } from "../observability/metrics.ts";
 import { type Observability, observabilityFrom } from "../observability/setup.ts";
 import { serveHttp } from "../platform/http-server.ts";
@@ -61,6 +63,10 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
     const interceptors = [...observability.serverInterceptors, ...configured, ...(options.interceptors ?? [])];
     const clientInterceptors = observability.clientInterceptors;
+    if (observability.metrics !== undefined) {
+      const stop = collectActorMetrics(observability.metrics);
+      yield* Effect.addFinalizer(() => Effect.sync(stop));
+    }
     const loaded = yield* Effect.promise(() => loadServices(config.servicesDir, config.onlyModule));
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
@@ -87,13 +93,17 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     }
     let metricsUrl: string | undefined;
     const metrics = observability.metrics;
+    if (metrics !== undefined) {
+      const stop = collectEventMetrics(metrics, yield* Nats, { namespace: config.namespace });
+      yield* Effect.addFinalizer(() => Effect.sync(stop));
+    }
     if (metrics !== undefined && (config.metricsPort ?? 0) > 0) {
       const http = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: () =>
-            serveHttp((request) => {
+            serveHttp(async (request) => {
               if (new URL(request.url).pathname !== "/metrics") return new Response("not found: metrics are at /metrics\n", { status: 404 });
-              return new Response(metrics.exposition(), { headers: { "content-type": prometheusContentType } });
+              return new Response(await metrics.scrape(), { headers: { "content-type": prometheusContentType } });
             }, { port: config.metricsPort!, hostname: config.gatewayHost ?? "127.0.0.1" }),
           catch: (e) => new MicroError("unavailable", `cannot serve metrics on MICRO_METRICS_PORT ${config.metricsPort}: ${(e as Error).message}`),
         }),
