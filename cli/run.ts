@@ -98,7 +98,7 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
     const server = yield* NatsServer;
     log(`NATS ${redactNatsUrl(server.url)}${server.startedHere ? " (started by jetmicro)" : ""}`);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
-    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log });
+    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log, ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}) });
     const started = yield* Effect.acquireRelease(Effect.promise(() => supervisor.start()), () => Effect.promise(() => supervisor.stop()));
     if (started === 0) log(`no service module in ${config.servicesDir}/ yet: add one (micro new <name>) and it starts`);
     const signal = yield* Deferred.await(stopRequested);
