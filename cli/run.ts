@@ -113,7 +113,11 @@ const gatewayOnlyStart = (config: RunnerConfig) => Effect.gen(function* () {
   const server = yield* NatsServer;
   // The gateway's own traces, metrics and request log, as when it runs beside services.
   const observability = yield* Effect.promise(() => observabilityFrom(config, { serviceName: "jetmicro-gateway" }));
-  yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
+  yield* Effect.addFinalizer(() => Effect.promise(async () => {
+    await observability.tracing?.flush();
+    // A last export, so counts of the final seconds before a stop reach the collector.
+    await observability.metricsExport?.shutdown();
+  }));
   return { natsUrl: server.url, natsStartedHere: server.startedHere, instances: [], failures: [], observability } satisfies RunningServices;
 });
 

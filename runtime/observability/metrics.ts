@@ -22,7 +22,31 @@ interface Metric {
   readonly help: string;
   readonly type: "counter" | "gauge" | "histogram";
   write(out: string[]): void;
+  points(): MetricPoint[];
 }
+
+/** One series' value as other exporters (OTLP) read it: a number, or a histogram's buckets. */
+export interface MetricPoint {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Counters and gauges. */
+  readonly value?: number;
+  /** Histograms: observations per bucket (not cumulative), one more than the boundaries (the last above them). */
+  readonly buckets?: readonly number[];
+  readonly sum?: number;
+  readonly count?: number;
+}
+
+/** A metric with its points, as {@link MetricsRegistry.snapshot} returns it. */
+export interface MetricSnapshot {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  /** Histograms: the bucket boundaries. */
+  readonly boundaries?: readonly number[];
+  readonly points: readonly MetricPoint[];
+}
+
+const labelsOf = (names: readonly string[], values: readonly string[]) => Object.fromEntries(names.map((n, i) => [n, values[i]!]));
 
 /** Escapes a label value as the text format requires. */
 const escapeValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -73,6 +97,9 @@ export class Counter implements Metric {
   write(out: string[]): void {
     for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
   }
+  points(): MetricPoint[] {
+    return [...this.#series.entries()].map(({ values, state }) => ({ labels: labelsOf(this.#series.labelNames, values), value: state.value }));
+  }
 }
 
 /** A value that goes up and down. */
@@ -91,6 +118,9 @@ export class Gauge implements Metric {
   }
   write(out: string[]): void {
     for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
+  }
+  points(): MetricPoint[] {
+    return [...this.#series.entries()].map(({ values, state }) => ({ labels: labelsOf(this.#series.labelNames, values), value: state.value }));
   }
 }
 
@@ -125,6 +155,14 @@ export class Histogram implements Metric {
       out.push(`${this.name}_sum${labelText(names, values)} ${num(state.sum)}`);
       out.push(`${this.name}_count${labelText(names, values)} ${state.count}`);
     }
+  }
+  points(): MetricPoint[] {
+    return [...this.#series.entries()].map(({ values, state }) => ({
+      labels: labelsOf(this.#series.labelNames, values),
+      buckets: [...state.counts, state.count - state.counts.reduce((a, b) => a + b, 0)],
+      sum: state.sum,
+      count: state.count,
+    }));
   }
 }
 
@@ -173,6 +211,13 @@ export class MetricsRegistry {
    * never stalls it.
    */
   async scrape(scrapeWaitMs = 1000): Promise<string> {
+    await this.collectNow(scrapeWaitMs);
+    return this.exposition();
+  }
+
+  /** Runs the async collectors, waiting for them at most `waitMs` (see {@link scrape}). */
+  async collectNow(waitMs = 1000): Promise<void> {
+    const scrapeWaitMs = waitMs;
     if (this.#asyncCollectors.size > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, scrapeWaitMs)));
@@ -181,11 +226,21 @@ export class MetricsRegistry {
       await Promise.race([all, late]);
       clearTimeout(timer);
     }
-    return this.exposition();
   }
 
-  /** Every metric in the Prometheus text format (sync collectors only; see {@link scrape}). */
-  exposition(): string {
+  /** Every metric with its points, after the sync collectors ran (for OTLP). */
+  snapshot(): MetricSnapshot[] {
+    this.#runCollectors();
+    return [...this.#metrics.values()].map((m) => ({
+      name: m.name,
+      help: m.help,
+      type: m.type,
+      ...(m instanceof Histogram ? { boundaries: m.buckets } : {}),
+      points: m.points(),
+    }));
+  }
+
+  #runCollectors(): void {
     for (const collect of this.#collectors) {
       try {
         collect();
@@ -193,6 +248,11 @@ export class MetricsRegistry {
         // A failing collector must not hide the other metrics; its own stay as last collected.
       }
     }
+  }
+
+  /** Every metric in the Prometheus text format (sync collectors only; see {@link scrape}). */
+  exposition(): string {
+    this.#runCollectors();
     const out: string[] = [];
     for (const metric of this.#metrics.values()) {
       out.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${metric.name} ${metric.type}`);

@@ -60,7 +60,11 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     const server = yield* NatsServer;
     const configured = yield* Effect.tryPromise({ try: () => loadInterceptors(config.interceptorModules ?? []), catch: (e) => MicroError.from(e) });
     const observability = yield* Effect.promise(() => observabilityFrom(config, { serviceName: "jetmicro-runner" }));
-    yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
+    yield* Effect.addFinalizer(() => Effect.promise(async () => {
+      await observability.tracing?.flush();
+      // A last export, so counts of the final seconds before a stop reach the collector.
+      await observability.metricsExport?.shutdown();
+    }));
     const interceptors = [...observability.serverInterceptors, ...configured, ...(options.interceptors ?? [])];
     const clientInterceptors = observability.clientInterceptors;
     if (observability.metrics !== undefined) {
