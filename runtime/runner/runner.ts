@@ -12,6 +12,9 @@ import { layerNatsRegistry } from "../registry/layer.ts";
 import { layerJetStreamBroker } from "../broker/layer.ts";
 import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
 import { serveService } from "../server/serve-effect.ts";
+import { isActorDefinition } from "../actor/define.ts";
+import { startActor } from "../actor/host.ts";
+import type { ActorDefinition } from "../actor/types.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
 import { type LoadFailure, loadServices } from "./load-services.ts";
 import { loadInterceptors } from "./load-interceptors.ts";
@@ -77,7 +80,9 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     for (const { file, definition: own } of loaded.services) {
       const definition = interceptors.length === 0 && clientInterceptors.length === 0
         ? own
-        : { ...own, interceptors: [...interceptors, ...own.interceptors], clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])] };
+        : isActorDefinition(own)
+          ? withActorInterceptors(own, interceptors, clientInterceptors)
+          : { ...own, interceptors: [...interceptors, ...own.interceptors], clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])] };
       const started = yield* serveService(definition, {
         namespace: config.namespace,
         drainTimeoutMs: config.drainTimeoutMs,
@@ -117,6 +122,21 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     }
     return { natsUrl: server.url, natsStartedHere: server.startedHere, instances, failures, observability, ...(metricsUrl ? { metricsUrl } : {}) } satisfies RunningServices;
   });
+
+/**
+ * An actor type with the runner's interceptors around each command, where an actor runs them
+ * (its owners, not its router: see `ActorOptions.interceptors`); its `start` is rebuilt, since
+ * the defined one starts the definition it closed over.
+ */
+function withActorInterceptors(own: ActorDefinition, interceptors: readonly Interceptor[], clientInterceptors: readonly Interceptor[]): ActorDefinition {
+  const definition: ActorDefinition = {
+    ...own,
+    clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])],
+    actor: { ...own.actor, interceptors: [...interceptors, ...own.actor.interceptors] },
+    start: (options) => startActor(definition, options),
+  };
+  return definition;
+}
 
 /**
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
