@@ -17,25 +17,38 @@ export interface Observed {
   readonly server: Interceptor[];
   readonly client: Interceptor[];
   readonly metrics: MetricsRegistry;
+  /** Export requests the sink received (0 would mean the spans went elsewhere). */
+  exports(): number;
   stop(): Promise<void>;
 }
 
-/** Starts the sink and the tracer (process-wide, as in `micro run`). */
+/**
+ * Starts the sink and the tracer (process-wide, as in `micro run`). `BENCH_OBSERVED` picks the
+ * parts (`tracing,metrics`, the default), to see what each costs.
+ */
 export async function startObserved(serviceName: string): Promise<Observed> {
+  const parts = (process.env.BENCH_OBSERVED ?? "tracing,metrics").split(",").map((p) => p.trim());
+  let exports = 0;
   const sink = createServer((req, res) => {
     req.resume();
-    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+    req.on("end", () => {
+      exports++;
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
+    });
   });
   await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  // The exporter reads its endpoint from the process environment itself (this is a bench process).
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
   const tracing = await startTracing(serviceName, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", OTEL_SERVICE_NAME: serviceName });
   const metrics = new MetricsRegistry();
   // Scraped every second as Prometheus would, so the exposition's cost is in the numbers too.
   const scrape = setInterval(() => void metrics.scrape(), 1000);
   return {
-    server: [tracing.serverInterceptor, metricsInterceptor(metrics)],
-    client: [tracing.clientInterceptor, metricsInterceptor(metrics)],
+    server: [...(parts.includes("tracing") ? [tracing.serverInterceptor] : []), ...(parts.includes("metrics") ? [metricsInterceptor(metrics)] : [])],
+    client: [...(parts.includes("tracing") ? [tracing.clientInterceptor] : []), ...(parts.includes("metrics") ? [metricsInterceptor(metrics)] : [])],
     metrics,
+    exports: () => exports,
     async stop() {
       clearInterval(scrape);
       await tracing.shutdown().catch(() => undefined);

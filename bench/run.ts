@@ -295,6 +295,10 @@ function ratios(rows: readonly Row[]): Record<string, number> {
     if (plain) out[`${workload} calls/s off/plain`] = off.callsPerSecond / plain.callsPerSecond;
     if (on) out[`${workload} calls/s on/off`] = on.callsPerSecond / off.callsPerSecond;
     if (on && workload === "seq") out["seq p50 on/off"] = on.p50Micros / off.p50Micros;
+    // CPU per call (client + server) holds up on a busy machine better than calls/s does.
+    const cpu = (r: Row) => r.cpuMicrosPerCall.client + r.cpuMicrosPerCall.server;
+    if (plain) out[`${workload} CPU µs/call off/plain`] = cpu(off) / cpu(plain);
+    if (on) out[`${workload} CPU µs/call on/off`] = cpu(on) / cpu(off);
   }
   return out;
 }
@@ -324,7 +328,7 @@ function render(result: RuntimeResult): string {
 function verdict(runtime: string, label: string, value: number): string {
   if (label.endsWith("calls/s off/plain")) return `(target >= ${offTarget}x: ${value >= offTarget ? "met" : "MISSED"})`;
   if (label.endsWith("calls/s on/off")) return `(target >= ${onTarget}x: ${value >= onTarget ? "met" : "MISSED"})`;
-  if (label === "seq p50 on/off") return "(for information)";
+  if (label === "seq p50 on/off" || label.includes("CPU µs/call o")) return "(for information)";
   if (label === "conc256 calls/s jetmicro/moleculer") return `(target >= ${moleculerTarget}x: ${value >= moleculerTarget ? "met" : "MISSED"})`;
   if (label.includes("moleculer")) return "(for information)";
   if (label.startsWith("seq p50")) return `(target <= ${seqP50Target}x: ${value <= seqP50Target ? "met" : "MISSED"})`;
