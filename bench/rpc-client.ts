@@ -20,6 +20,7 @@ import {
   type ClientReport,
   type Measurement,
   name,
+  observedServices,
   rawSubject,
   resultPrefix,
   serverCpuSubject,
@@ -29,6 +30,7 @@ import {
   workloads,
 } from "./rpc-protocol.ts";
 import { formatShort, LatencyRecorder } from "./stats.ts";
+import { type Observed, startObserved } from "./observed.ts";
 
 exitWithParent();
 const settings = settingsFromEnv();
@@ -62,12 +64,20 @@ function rawCall(nc: NatsConnection): () => Promise<string> {
     return reply.json<{ message: string }>().message;
   };
 }
+// The observability pass's clients: `off` adds no client interceptor (the runner adds none with
+// tracing and metrics off), `on` the tracing and metrics ones. Tracing is process-wide, so it
+// starts only when `jetmicro-on` is measured: the main pass's processes never load it.
+const observed: Observed | undefined = settings.systems.includes("jetmicro-on") ? await startObserved("bench-client") : undefined;
+const offGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-off"] });
+const onGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-on"], interceptors: observed?.client ?? [] });
 const calls: Record<System, () => Promise<string>> = {
   "raw-default": rawCall(rawDefault),
   "raw-noAsyncTraces": rawCall(rawNoTraces),
   moleculer: async () => (await moleculer.call<{ message: string }, { name: string }>("greeter.sayHello", { name })).message,
   jetmicro: async () => (await greeter.sayHello({ name })).message,
   "jetmicro-routed": async () => (await routedGreeter.sayHello({ name })).message,
+  "jetmicro-off": async () => (await offGreeter.sayHello({ name })).message,
+  "jetmicro-on": async () => (await onGreeter.sayHello({ name })).message,
 };
 
 async function serverCpuMicros(): Promise<number | undefined> {
@@ -165,6 +175,8 @@ console.log(resultPrefix + JSON.stringify(report));
 await discovery.close();
 await registry.close();
 await moleculer.stop();
+if (observed !== undefined) log(`observability pass: ${observed.exports()} span exports reached the local sink`);
+await observed?.stop();
 await Promise.all([rawDefault.close(), rawNoTraces.close(), jetmicroConnection.close()]);
 // Let the loop end on its own (so --cpu-prof writes its profile), but never hang here.
 setTimeout(() => process.exit(0), 2_000).unref();

@@ -18,8 +18,22 @@ export const serverCpuSubject = "bench.server-cpu";
  */
 export const name = "jetmicro-bench-".padEnd(90, "x");
 
-/** The systems measured, in the order of the first round. */
-export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed"] as const;
+/**
+ * Every system, in the order of the first round. `jetmicro-off` and `jetmicro-on` are the
+ * observability pass's (see {@link observabilitySystems}): not measured unless asked for.
+ */
+export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed", "jetmicro-off", "jetmicro-on"] as const;
+/** The systems of the main pass (`BENCH_SYSTEMS` unset). */
+export const defaultSystems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed"] as const;
+/**
+ * The observability pass: jetmicro plain (no interceptor), `off` (what the runner adds with
+ * tracing and metrics off: the failed-call log interceptor) and `on` (tracing to a local OTLP
+ * sink that discards, plus the metrics interceptor), interleaved in one client and one server
+ * process that run with `BENCH_OBSERVABILITY=1`.
+ */
+export const observabilitySystems = ["jetmicro", "jetmicro-off", "jetmicro-on"] as const;
+/** Services of the observability pass, beside the plain `greeter`. */
+export const observedServices = { "jetmicro-off": "greeter-off", "jetmicro-on": "greeter-on" } as const;
 
 /** Registry bucket of the benchmark, apart from a developer's own. */
 export const benchRegistryBucket = "bench_registry";
@@ -51,7 +65,7 @@ export interface Settings {
 }
 
 export function settingsFromEnv(env: Record<string, string | undefined> = process.env): Settings {
-  const picked = env.BENCH_SYSTEMS?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...systems];
+  const picked = env.BENCH_SYSTEMS?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...defaultSystems];
   for (const s of picked) {
     if (!(systems as readonly string[]).includes(s)) throw new Error(`BENCH_SYSTEMS: unknown system "${s}" (known: ${systems.join(", ")})`);
   }

@@ -13,7 +13,10 @@ import { readSettings } from "../runtime/config/mod.ts";
 import { serviceRecord } from "../runtime/registry/records.ts";
 import { exitWithParent, ownCpuMicros } from "./child-process.ts";
 import { addMoleculerGreeter, moleculerBroker } from "./moleculer.ts";
-import { benchRegistryBucket, rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
+import { benchRegistryBucket, observedServices, rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
+import { collectInstance } from "../runtime/observability/call-metrics.ts";
+import { observabilityFrom } from "../runtime/observability/setup.ts";
+import { type Observed, startObserved } from "./observed.ts";
 
 exitWithParent();
 const servers = process.env.NATS_URL;
@@ -48,6 +51,23 @@ const instance = await startService(greeter, {
   connection: jetmicroConnection,
   transport: new NatsTransport(jetmicroConnection),
 });
+// The observability pass: the same greeting with what the runner adds when tracing and metrics
+// are off (the failed-call log interceptor), and with both on.
+let observed: Observed | undefined;
+const observedInstances: Array<{ stop(): Promise<void> }> = [];
+if (process.env.BENCH_OBSERVABILITY === "1") {
+  observed = await startObserved("bench-server");
+  const off = (await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: false })).serverInterceptors;
+  const handler = { async sayHello(request: { name: string }) {
+    return { message: `Hello ${request.name}` };
+  } };
+  const mailbox = { capacity: 10_000, concurrency: 1_000 };
+  const options = { connection: jetmicroConnection, transport: new NatsTransport(jetmicroConnection) };
+  observedInstances.push(await startService(defineService(Greeter, { name: observedServices["jetmicro-off"], mailbox, interceptors: off }, handler), options));
+  const on = await startService(defineService(Greeter, { name: observedServices["jetmicro-on"], mailbox, interceptors: [...observed.server, ...off] }, handler), options);
+  observedInstances.push(on);
+  collectInstance(observed.metrics, on);
+}
 // Registered like the runner does, so the routed client finds this node through the registry.
 const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
 await registry.register(serviceRecord(greeter, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, 60_000));
@@ -66,6 +86,8 @@ async function stop(): Promise<void> {
   await registry.deregister(serviceRecord(greeter, { id: instance.nodeId, address: instance.nodeSubject, namespace: instance.namespace }, 60_000));
   await registry.close();
   await instance.stop();
+  for (const i of observedInstances) await i.stop();
+  await observed?.stop();
   await moleculer.stop();
   await Promise.all([rawConnection.drain(), jetmicroConnection.drain()]);
   clearTimeout(forced);

@@ -7,6 +7,12 @@
  * runtime with the ratios the performance targets are stated in, and writes everything to
  * `bench/results/rpc-latest.json`. Every child is killed if anything fails or on Ctrl-C.
  *
+ * Then, per runtime, the observability pass (`BENCH_OBSERVABILITY=0` skips it): jetmicro plain,
+ * with tracing and metrics off as the runner runs it, and with both on (tracing exported to a
+ * local OTLP sink, the metrics interceptor, a scrape a second), interleaved in their own pair of
+ * processes, printed as ratios against "off" (the goals: off within 3 % of plain, on within 15 %
+ * of off). Its own processes, because tracing is process-wide: the main pass never loads it.
+ *
  * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
  * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
  * CPU profiles into `bench/results/profiles/`; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
@@ -21,6 +27,7 @@ import { onProcessExit, runCommand, type SpawnedProcess, spawnProcess } from "..
 import {
   type ClientReport,
   type Measurement,
+  observabilitySystems,
   readyLine,
   resultPrefix,
   type Settings,
@@ -46,6 +53,9 @@ const runtimes: Record<string, { command: string; args: string[] }> = {
 const concTarget: Record<string, number> = { node: 1.9, bun: 1.3 };
 const seqP50Target = 1.1;
 const moleculerTarget = 1.5;
+/** The issue's observability goals: calls/s with both off at least 0.97x plain, with both on at least 0.85x off. */
+const offTarget = 0.97;
+const onTarget = 0.85;
 
 interface Row {
   readonly system: System;
@@ -76,6 +86,18 @@ onProcessExit(() => {
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
 const settings = settingsFromEnv();
+/** A pass of one runtime: the main one, or the observability one with its systems and processes. */
+interface Pass {
+  readonly label: string;
+  readonly settings: Settings;
+  readonly env: Record<string, string>;
+}
+const mainPass: Pass = { label: "", settings, env: {} };
+const observabilityPass: Pass = {
+  label: " observability",
+  settings: { ...settings, systems: [...observabilitySystems] },
+  env: { BENCH_SYSTEMS: observabilitySystems.join(","), BENCH_OBSERVABILITY: "1" },
+};
 const picked = (process.env.BENCH_RUNTIMES ?? "bun,node").split(",").map((r) => r.trim()).filter(Boolean);
 for (const r of picked) if (!(r in runtimes)) throw new Error(`BENCH_RUNTIMES: unknown runtime "${r}" (known: ${Object.keys(runtimes).join(", ")})`);
 
@@ -88,7 +110,10 @@ const results: RuntimeResult[] = [];
 const startedAt = new Date();
 try {
   console.error(`nats-server ${natsVersion ?? "?"} at ${nats.url}; ${settings.rounds} rounds x ${settings.seconds} s, ${cpus().length} CPUs`);
-  for (const runtime of picked) results.push(await benchRuntime(runtime, nats.url, nats.pid));
+  for (const runtime of picked) {
+    results.push(await benchRuntime(runtime, nats.url, nats.pid));
+    if (process.env.BENCH_OBSERVABILITY !== "0") results.push(await benchRuntime(runtime, nats.url, nats.pid, observabilityPass));
+  }
 } finally {
   await nats.stop();
 }
@@ -124,8 +149,8 @@ async function gitState(): Promise<{ commit?: string; changed?: string[] }> {
 }
 
 /** Runs the server and client processes of one runtime and summarises the client's report. */
-async function benchRuntime(runtime: string, natsUrl: string, natsPid: number): Promise<RuntimeResult> {
-  const env = { NATS_URL: natsUrl, NATS_PID: String(natsPid) };
+async function benchRuntime(runtime: string, natsUrl: string, natsPid: number, pass: Pass = mainPass): Promise<RuntimeResult> {
+  const env = { ...pass.env, NATS_URL: natsUrl, NATS_PID: String(natsPid) };
   let server: SpawnedProcess | undefined;
   let client: SpawnedProcess | undefined;
   try {
@@ -140,11 +165,11 @@ async function benchRuntime(runtime: string, natsUrl: string, natsPid: number): 
       if (line.startsWith(resultPrefix)) report = JSON.parse(line.slice(resultPrefix.length)) as ClientReport;
       else echo(`${runtime} client`, line);
     });
-    const code = await within(client.exited, clientBudgetMs(settings), `${runtime} client`);
+    const code = await within(client.exited, clientBudgetMs(pass.settings), `${runtime} client`);
     if (report === undefined) throw new Error(`${runtime} client exited with code ${code} without a report`);
-    const summary = summarise(report.measurements);
+    const summary = summarise(report.measurements, pass.settings);
     return {
-      runtime,
+      runtime: `${runtime}${pass.label}`,
       version: report.version,
       clientFirstError: report.firstError,
       summary,
@@ -152,8 +177,8 @@ async function benchRuntime(runtime: string, natsUrl: string, natsPid: number): 
       measurements: report.measurements,
     };
   } catch (error) {
-    console.error(`${runtime}: ${(error as Error).message}`);
-    return { runtime, error: (error as Error).message };
+    console.error(`${runtime}${pass.label}: ${(error as Error).message}`);
+    return { runtime: `${runtime}${pass.label}`, error: (error as Error).message };
   } finally {
     client?.kill("SIGKILL");
     if (server !== undefined) await stopChild(server);
@@ -217,10 +242,10 @@ function echo(source: string, line: string): void {
 }
 
 /** Medians across rounds, one row per system and workload. */
-function summarise(measurements: readonly Measurement[]): Row[] {
+function summarise(measurements: readonly Measurement[], s: Settings): Row[] {
   const rows: Row[] = [];
-  for (const workload of settings.workloads) {
-    for (const system of settings.systems) {
+  for (const workload of s.workloads) {
+    for (const system of s.systems) {
       const runs = measurements.filter((m) => m.system === system && m.workload === workload);
       if (runs.length === 0) continue;
       const med = (pick: (m: Measurement) => number | undefined) => median(runs.map(pick).filter((v): v is number => v !== undefined));
@@ -263,6 +288,18 @@ function ratios(rows: readonly Row[]): Record<string, number> {
   if (peerSeq[0] && peerSeq[1]) out["seq p50 jetmicro/moleculer"] = peerSeq[0].p50Micros / peerSeq[1].p50Micros;
   const routed = [row("jetmicro-routed", "conc256"), row("raw-default", "conc256")] as const;
   if (routed[0] && routed[1]) out["conc256 calls/s jetmicro-routed/raw-default"] = routed[0].callsPerSecond / routed[1].callsPerSecond;
+  // The observability pass: each against "off" (plain/off above 1 is off's cost; on/off its).
+  for (const workload of ["conc256", "seq"] as const) {
+    const [plain, off, on] = [row("jetmicro", workload), row("jetmicro-off", workload), row("jetmicro-on", workload)];
+    if (off === undefined) continue;
+    if (plain) out[`${workload} calls/s off/plain`] = off.callsPerSecond / plain.callsPerSecond;
+    if (on) out[`${workload} calls/s on/off`] = on.callsPerSecond / off.callsPerSecond;
+    if (on && workload === "seq") out["seq p50 on/off"] = on.p50Micros / off.p50Micros;
+    // CPU per call (client + server) holds up on a busy machine better than calls/s does.
+    const cpu = (r: Row) => r.cpuMicrosPerCall.client + r.cpuMicrosPerCall.server;
+    if (plain) out[`${workload} CPU µs/call off/plain`] = cpu(off) / cpu(plain);
+    if (on) out[`${workload} CPU µs/call on/off`] = cpu(on) / cpu(off);
+  }
   return out;
 }
 
@@ -289,6 +326,9 @@ function render(result: RuntimeResult): string {
 
 /** How a ratio compares with the issue's target; the conc256 target is stated against raw-default only. */
 function verdict(runtime: string, label: string, value: number): string {
+  if (label.endsWith("calls/s off/plain")) return `(target >= ${offTarget}x: ${value >= offTarget ? "met" : "MISSED"})`;
+  if (label.endsWith("calls/s on/off")) return `(target >= ${onTarget}x: ${value >= onTarget ? "met" : "MISSED"})`;
+  if (label === "seq p50 on/off" || label.includes("CPU µs/call o")) return "(for information)";
   if (label === "conc256 calls/s jetmicro/moleculer") return `(target >= ${moleculerTarget}x: ${value >= moleculerTarget ? "met" : "MISSED"})`;
   if (label.includes("moleculer")) return "(for information)";
   if (label.startsWith("seq p50")) return `(target <= ${seqP50Target}x: ${value <= seqP50Target ? "met" : "MISSED"})`;

@@ -99,7 +99,7 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
     const server = yield* NatsServer;
     log(`NATS ${redactNatsUrl(server.url)}${server.startedHere ? " (started by jetmicro)" : ""}`);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
-    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log });
+    const supervisor = new Supervisor({ servicesDir: config.servicesDir, natsUrl: server.url, namespace: config.namespace, protoDir: "proto", log, ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}) });
     const started = yield* Effect.acquireRelease(Effect.promise(() => supervisor.start()), () => Effect.promise(() => supervisor.stop()));
     if (started === 0) log(`no service module in ${config.servicesDir}/ yet: add one (micro new <name>) and it starts`);
     const signal = yield* Deferred.await(stopRequested);
@@ -114,7 +114,11 @@ const gatewayOnlyStart = (config: RunnerConfig) => Effect.gen(function* () {
   const server = yield* NatsServer;
   // The gateway's own traces, metrics and request log, as when it runs beside services.
   const observability = yield* Effect.promise(() => observabilityFrom(config, { serviceName: "jetmicro-gateway" }));
-  yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
+  yield* Effect.addFinalizer(() => Effect.promise(async () => {
+    await observability.tracing?.flush();
+    // A last export, so counts of the final seconds before a stop reach the collector.
+    await observability.metricsExport?.shutdown();
+  }));
   return { natsUrl: server.url, natsStartedHere: server.startedHere, instances: [], failures: [], observability } satisfies RunningServices;
 });
 

@@ -18,6 +18,8 @@ export interface WatchOptions {
   /** The NATS every child connects to. */
   readonly natsUrl: string;
   readonly namespace: string;
+  /** The log level of the children (a `--log-level` flag does not reach them through the environment). */
+  readonly logLevel?: string;
   /** Folder of the protos to watch (regenerated with buf on change). */
   readonly protoDir: string;
   readonly log: (line: string) => void;
@@ -203,7 +205,7 @@ export class Supervisor {
     const proc = spawn(process.execPath, args, {
       // stdin stays open while this process lives: its end tells the child to stop (see exitWithParent).
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, NATS_URL: this.#options.natsUrl, MICRO_NAMESPACE: this.#options.namespace, MICRO_GATEWAY_PORT: "0", [watchChildVariable]: "1" },
+      env: { ...process.env, NATS_URL: this.#options.natsUrl, MICRO_NAMESPACE: this.#options.namespace, MICRO_GATEWAY_PORT: "0", ...(this.#options.logLevel !== undefined ? { MICRO_LOG_LEVEL: this.#options.logLevel } : {}), [watchChildVariable]: "1" },
     });
     let resolveReady!: (ok: boolean) => void;
     const ready = new Promise<boolean>((r) => (resolveReady = r));

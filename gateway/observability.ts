@@ -89,8 +89,13 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
   };
 }
 
-/** The route pattern that answered (`/:service/:method`), bounded in number by the app's routes. */
-function routeOf(c: { req: { matchedRoutes: readonly { path: string; method: string }[] } }): string {
+/**
+ * The route pattern that answered (`/rpc`, `/events/:topic`), bounded in number by the app's
+ * routes; for the catch-all path routes, the pattern the path resolved by (`/{service}/{endpoint}`).
+ */
+function routeOf(c: { req: { matchedRoutes: readonly { path: string; method: string }[] }; get(key: "routePattern"): string | undefined }): string {
+  const pattern = c.get("routePattern");
+  if (pattern !== undefined) return pattern;
   const routes = c.req.matchedRoutes;
   for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== "ALL") return routes[i]!.path;
   return "unmatched";
@@ -98,5 +103,5 @@ function routeOf(c: { req: { matchedRoutes: readonly { path: string; method: str
 
 /** `GET /metrics` in the Prometheus text format. */
 export function metricsRoutes(metrics: MetricsRegistry): Hono<GatewayEnv> {
-  return new Hono<GatewayEnv>().get("/metrics", publicRoute, (c) => c.body(metrics.exposition(), 200, { "content-type": prometheusContentType }));
+  return new Hono<GatewayEnv>().get("/metrics", publicRoute, async (c) => c.body(await metrics.scrape(), 200, { "content-type": prometheusContentType }));
 }

@@ -27,6 +27,11 @@ export interface GatewayVariables {
   target: AuthTarget;
   /** Call metadata of the request: the allowed headers, and `identity` when auth is on. Set by `authorize`. */
   metadata: Record<string, string>;
+  /**
+   * The route pattern metrics and logs name a request by, when its Hono route is a catch-all
+   * (`/*`): a few fixed patterns such as `/{service}/{endpoint}`, never the raw path.
+   */
+  routePattern: string | undefined;
 }
 
 /** The Hono env of every gateway route. */

@@ -91,6 +91,21 @@ function resolveSegments(segments: readonly string[]): Route {
   return { service: owner.at(-1)!, endpoint, subNamespace: namespace.join(".") };
 }
 
+/**
+ * The pattern a resolved path matched, for metrics and logs: `/{service}`,
+ * `/{service}/{endpoint}`, `/{service}/{handler}/{method}`, `/{namespace}/{service}/{handler}/{method}`
+ * (however many namespace segments), each with a leading `/{version}` when the path had one, for
+ * a path `resolvePath` resolved to `route`. A
+ * handful of values whatever paths clients make up, so a label never grows with them.
+ */
+export function routePattern(path: string, route: Route): string {
+  let segments = 0;
+  for (const s of path.split("/")) if (s !== "") segments++;
+  if (route.version !== undefined) segments--;
+  const tail = segments <= 1 ? "/{service}" : segments === 2 ? "/{service}/{endpoint}" : segments === 3 ? "/{service}/{handler}/{method}" : "/{namespace}/{service}/{handler}/{method}";
+  return route.version !== undefined ? `/{version}${tail}` : tail;
+}
+
 /** `say-hello` → `SayHello`, `greeter` → `Greeter`, `SayHello` stays. */
 export function camel(segment: string): string {
   return segment

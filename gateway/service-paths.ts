@@ -4,7 +4,7 @@
  * srv service the JSON body.
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { MicroError } from "../runtime/mod.ts";
 import { callSubject, protoContentType } from "../runtime/protocol/mod.ts";
 import { decodeApiResponse, encodeApiRequest } from "./api-handler.ts";
@@ -16,7 +16,7 @@ import { assertJsonContentType } from "./content-type.ts";
 import { parseCheckedJson, readJsonBody } from "./json-body.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart } from "./part.ts";
 import { acceptsStream, servePathStream } from "./path-stream.ts";
-import { resolvePath, type Route } from "./paths.ts";
+import { resolvePath, type Route, routePattern } from "./paths.ts";
 import { resolveTarget } from "./target.ts";
 import { routeOptionsOf } from "./route-options.ts";
 import { emitDefaultsOf } from "./emit-defaults.ts";
@@ -40,8 +40,10 @@ async function isServerStream(deps: GatewayDeps, namespace: string, route: Route
 
 /** Every other path, as a service call. */
 export const servicePathsPart: GatewayPart = (deps) => {
-  const pathCall = (c: { req: { path: string } }): PathCall => {
+  const pathCall = (c: Context<GatewayEnv>): PathCall => {
     const route = resolvePath(c.req.path);
+    // Named before authorisation, so refused and failed calls are counted under their pattern too.
+    c.set("routePattern", routePattern(c.req.path, route));
     const namespace = route.subNamespace === undefined ? deps.namespace : `${deps.namespace}.${route.subNamespace}`;
     callSubject({ namespace, service: route.service, endpoint: route.endpoint });
     return { namespace, service: route.service, endpoint: route.endpoint, route };

@@ -9,7 +9,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { env } from "../platform/signals.ts";
 import { type ServiceInstance, startService, type StartServiceOptions } from "../server/service-instance.ts";
-import { actorStatusSubject, assertNamespace, defaultNamespace } from "../protocol/mod.ts";
+import { actorStatusSubject, assertNamespace, defaultNamespace, runtimeMetrics } from "../protocol/mod.ts";
 import type { ActorHostContext } from "./command.ts";
 import { listingBoundMs } from "./key-listing.ts";
 import { Placement } from "./placement.ts";
@@ -91,16 +91,19 @@ export async function startActor(definition: ActorDefinition, options: StartActo
       async start(shard, checkpoint) {
         const worker = new ShardWorker(context, shard, checkpoint, () => void placement.tick());
         workers.set(shard, worker);
+        runtimeMetrics()?.shardMoved(definition.name, "acquired");
         await worker.start();
       },
       async drain(shard) {
         const worker = workers.get(shard);
         workers.delete(shard);
+        if (worker !== undefined) runtimeMetrics()?.shardMoved(definition.name, "released");
         return worker === undefined ? 0 : await worker.drain(options.drainTimeoutMs ?? 10_000);
       },
       kill(shard) {
         const worker = workers.get(shard);
         workers.delete(shard);
+        if (worker !== undefined) runtimeMetrics()?.shardMoved(definition.name, "released");
         return worker?.kill(options.drainTimeoutMs ?? 10_000) ?? Promise.resolve();
       },
       checkpoint(shard) {

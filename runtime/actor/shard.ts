@@ -38,6 +38,7 @@ import {
   traceContextOf,
   traceparentHeader,
   tracestateHeader,
+  runtimeMetrics,
 } from "../protocol/mod.ts";
 
 /**
@@ -192,6 +193,7 @@ export class ShardWorker implements ActivationOwner {
     if (activation === undefined) {
       activation = new Activation(key, this);
       this.#activations.set(key, activation);
+      runtimeMetrics()?.actorActivated(this.context.service);
     }
     return activation;
   }
@@ -201,6 +203,7 @@ export class ShardWorker implements ActivationOwner {
       if (this.#activations.get(activation.key) === activation) {
         activation.stop();
         this.#activations.delete(activation.key);
+        runtimeMetrics()?.actorDeactivated(this.context.service, 1, true);
       }
     });
   }
@@ -250,6 +253,7 @@ export class ShardWorker implements ActivationOwner {
     this.#reader = undefined;
     this.#space?.();
     for (const activation of this.#activations.values()) activation.stop();
+    if (this.#activations.size > 0) runtimeMetrics()?.actorDeactivated(this.context.service, this.#activations.size, false);
     this.#activations.clear();
     for (const timer of this.#reminders.values()) clearTimeout(timer);
     this.#reminders.clear();

@@ -6,7 +6,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
+import { type CallNext, type CallRequest, type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 
@@ -28,11 +28,13 @@ export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
     "service",
     "method",
   ]);
+  const streams = streamCounter(registry);
   return (next) =>
     function countRequest(request): Promise<CallResponse> {
       const began = performance.now();
       const labels = { side: request.side, kind: request.kind, service: request.service, method: request.method };
-      return callNext(next, request).then(
+      // A stream's open is counted here too; its life and outcome by the stream counter.
+      return (request.kind === "stream" ? streams(next, request) : callNext(next, request)).then(
         (response) => {
           duration.observe(labels, (performance.now() - began) / 1000);
           total.inc({ ...labels, code: "ok" });
@@ -45,6 +47,73 @@ export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
         },
       );
     };
+}
+
+/**
+ * Counts streams: `micro_streams_open{side,service,method}` from the open until the last
+ * message (or the one response of a client stream), and at their end
+ * `micro_streams_total{side,service,method,outcome}`, where outcome is `ok`, `cancelled` (the
+ * reader stopped early: a client that went away, a consumer that broke out of its loop) or the
+ * error code the stream failed with.
+ */
+function streamCounter(registry: MetricsRegistry): (next: CallNext, request: CallRequest) => Promise<CallResponse> {
+  const open = registry.gauge("micro_streams_open", "Streams open now, from their open until their last message.", ["side", "service", "method"]);
+  const total = registry.counter("micro_streams_total", "Streams ended, by outcome: ok, cancelled (the reader stopped early) or the error code.", ["side", "service", "method", "outcome"]);
+  return (next, request) => {
+    const labels = { side: request.side, service: request.service, method: request.method };
+    open.add(labels, 1);
+    let ended = false;
+    const end = (outcome: string) => {
+      if (ended) return;
+      ended = true;
+      open.add(labels, -1);
+      total.inc({ ...labels, outcome });
+    };
+    return callNext(next, request).then(
+      (response) => {
+        const source = response.message as AsyncIterable<unknown> | null | undefined;
+        if (source === null || typeof source !== "object" || typeof source[Symbol.asyncIterator] !== "function") {
+          end("ok");
+          return response;
+        }
+        return { ...response, message: counted(source, end) };
+      },
+      (error: unknown) => {
+        end(MicroError.from(error).code);
+        throw error;
+      },
+    );
+  };
+}
+
+/** `source`, calling `end` once with how its iteration ended. */
+function counted(source: AsyncIterable<unknown>, end: (outcome: string) => void): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: (value?: unknown) =>
+          iterator.next(value).then(
+            (result) => {
+              if (result.done) end("ok");
+              return result;
+            },
+            (error: unknown) => {
+              end(MicroError.from(error).code);
+              throw error;
+            },
+          ),
+        return: (value?: unknown) => {
+          end("cancelled");
+          return iterator.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined });
+        },
+        throw: (error?: unknown) => {
+          end(MicroError.from(error).code);
+          return iterator.throw?.(error) ?? Promise.reject(error);
+        },
+      };
+    },
+  };
 }
 
 /** Reads `instance`'s own counters before every scrape; returns a function that stops it. */

@@ -22,7 +22,31 @@ interface Metric {
   readonly help: string;
   readonly type: "counter" | "gauge" | "histogram";
   write(out: string[]): void;
+  points(): MetricPoint[];
 }
+
+/** One series' value as other exporters (OTLP) read it: a number, or a histogram's buckets. */
+export interface MetricPoint {
+  readonly labels: Readonly<Record<string, string>>;
+  /** Counters and gauges. */
+  readonly value?: number;
+  /** Histograms: observations per bucket (not cumulative), one more than the boundaries (the last above them). */
+  readonly buckets?: readonly number[];
+  readonly sum?: number;
+  readonly count?: number;
+}
+
+/** A metric with its points, as {@link MetricsRegistry.snapshot} returns it. */
+export interface MetricSnapshot {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  /** Histograms: the bucket boundaries. */
+  readonly boundaries?: readonly number[];
+  readonly points: readonly MetricPoint[];
+}
+
+const labelsOf = (names: readonly string[], values: readonly string[]) => Object.fromEntries(names.map((n, i) => [n, values[i]!]));
 
 /** Escapes a label value as the text format requires. */
 const escapeValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -73,6 +97,9 @@ export class Counter implements Metric {
   write(out: string[]): void {
     for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
   }
+  points(): MetricPoint[] {
+    return [...this.#series.entries()].map(({ values, state }) => ({ labels: labelsOf(this.#series.labelNames, values), value: state.value }));
+  }
 }
 
 /** A value that goes up and down. */
@@ -85,8 +112,15 @@ export class Gauge implements Metric {
   set(labels: Labels, value: number): void {
     this.#series.get(labels).value = value;
   }
+  /** Adds `by` (which may be negative) to the series of `labels`. */
+  add(labels: Labels, by: number): void {
+    this.#series.get(labels).value += by;
+  }
   write(out: string[]): void {
     for (const { values, state } of this.#series.entries()) out.push(`${this.name}${labelText(this.#series.labelNames, values)} ${num(state.value)}`);
+  }
+  points(): MetricPoint[] {
+    return [...this.#series.entries()].map(({ values, state }) => ({ labels: labelsOf(this.#series.labelNames, values), value: state.value }));
   }
 }
 
@@ -122,6 +156,14 @@ export class Histogram implements Metric {
       out.push(`${this.name}_count${labelText(names, values)} ${state.count}`);
     }
   }
+  points(): MetricPoint[] {
+    return [...this.#series.entries()].map(({ values, state }) => ({
+      labels: labelsOf(this.#series.labelNames, values),
+      buckets: [...state.counts, state.count - state.counts.reduce((a, b) => a + b, 0)],
+      sum: state.sum,
+      count: state.count,
+    }));
+  }
 }
 
 /** The content type of {@link MetricsRegistry.exposition}. */
@@ -134,6 +176,7 @@ export const prometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 export class MetricsRegistry {
   readonly #metrics = new Map<string, Metric>();
   readonly #collectors = new Set<() => void>();
+  readonly #asyncCollectors = new Set<() => Promise<void>>();
 
   /** The counter named `name`, made on first use (same name, same counter). */
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
@@ -152,8 +195,52 @@ export class MetricsRegistry {
     return () => this.#collectors.delete(collect);
   }
 
-  /** Every metric in the Prometheus text format. */
-  exposition(): string {
+  /**
+   * Runs `collect` before every {@link scrape}, for values read from elsewhere over the network
+   * (JetStream's consumer info); returns a function that removes it. A scrape waits for it at
+   * most `scrapeWaitMs`, then serves the values it last collected.
+   */
+  collectAsync(collect: () => Promise<void>): () => void {
+    this.#asyncCollectors.add(collect);
+    return () => this.#asyncCollectors.delete(collect);
+  }
+
+  /**
+   * Every metric in the Prometheus text format, after the async collectors ran (each waited
+   * for at most `scrapeWaitMs`, 1000): a slow JetStream delays `/metrics` by that much at most,
+   * never stalls it.
+   */
+  async scrape(scrapeWaitMs = 1000): Promise<string> {
+    await this.collectNow(scrapeWaitMs);
+    return this.exposition();
+  }
+
+  /** Runs the async collectors, waiting for them at most `waitMs` (see {@link scrape}). */
+  async collectNow(waitMs = 1000): Promise<void> {
+    const scrapeWaitMs = waitMs;
+    if (this.#asyncCollectors.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, scrapeWaitMs)));
+      // A failing collector must not hide the other metrics: its own stay as last collected.
+      const all = Promise.all([...this.#asyncCollectors].map((collect) => collect().catch(() => undefined)));
+      await Promise.race([all, late]);
+      clearTimeout(timer);
+    }
+  }
+
+  /** Every metric with its points, after the sync collectors ran (for OTLP). */
+  snapshot(): MetricSnapshot[] {
+    this.#runCollectors();
+    return [...this.#metrics.values()].map((m) => ({
+      name: m.name,
+      help: m.help,
+      type: m.type,
+      ...(m instanceof Histogram ? { boundaries: m.buckets } : {}),
+      points: m.points(),
+    }));
+  }
+
+  #runCollectors(): void {
     for (const collect of this.#collectors) {
       try {
         collect();
@@ -161,6 +248,11 @@ export class MetricsRegistry {
         // A failing collector must not hide the other metrics; its own stay as last collected.
       }
     }
+  }
+
+  /** Every metric in the Prometheus text format (sync collectors only; see {@link scrape}). */
+  exposition(): string {
+    this.#runCollectors();
     const out: string[] = [];
     for (const metric of this.#metrics.values()) {
       out.push(`# HELP ${metric.name} ${metric.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${metric.name} ${metric.type}`);

@@ -1,6 +1,7 @@
 /**
  * A process's observability from its settings: the tracer (when `OTEL_*` asks for one), the
- * metrics registry (when `MICRO_METRICS_PORT` is set), the logger, and the interceptors that
+ * metrics registry (when `MICRO_METRICS_PORT` is set or `OTEL_*` asks for OTLP metrics) and its
+ * OTLP export, the logger, and the interceptors that
  * feed them. What is off adds no interceptor at all, so it costs nothing per call.
  * @module
  */
@@ -10,6 +11,7 @@ import { metricsInterceptor } from "./call-metrics.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { failedCallLogInterceptor } from "./log-interceptor.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { type MetricsExport, metricsExportEnabled, startMetricsExport } from "./otlp-metrics.ts";
 import { processTracing, type Tracing } from "./tracing.ts";
 
 /** What a process observes itself with. */
@@ -17,8 +19,10 @@ export interface Observability {
   readonly logger: Logger;
   /** Undefined when tracing is off. */
   readonly tracing: Tracing | undefined;
-  /** Undefined when metrics are off. */
+  /** Undefined when metrics are off (no `MICRO_METRICS_PORT` and no OTLP metrics export). */
   readonly metrics: MetricsRegistry | undefined;
+  /** The OTLP metrics export, when `OTEL_*` asks for one. */
+  readonly metricsExport: MetricsExport | undefined;
   /** Put on every service, outermost first. */
   readonly serverInterceptors: readonly Interceptor[];
   /** Put on every client a service makes (nested calls) and on clients of the process. */
@@ -34,7 +38,9 @@ export async function observabilityFrom(
 ): Promise<Observability> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel ?? "info", format: settings.logFormat ?? "pretty" });
   const tracing = await processTracing(options.serviceName, options.env);
-  const metrics = (options.metrics ?? (settings.metricsPort ?? 0) > 0) ? new MetricsRegistry() : undefined;
+  const exporting = metricsExportEnabled(options.env);
+  const metrics = (options.metrics ?? ((settings.metricsPort ?? 0) > 0 || exporting)) ? new MetricsRegistry() : undefined;
+  const metricsExport = metrics !== undefined && exporting ? await startMetricsExport(metrics, options.serviceName ?? "jetmicro", options.env) : undefined;
   const samplePerSecond = settings.logSamplePerSecond ?? 100;
   const serverInterceptors: Interceptor[] = [];
   const clientInterceptors: Interceptor[] = [];
@@ -48,5 +54,5 @@ export async function observabilityFrom(
     clientInterceptors.push(metricsInterceptor(metrics));
   }
   serverInterceptors.push(failedCallLogInterceptor(logger, samplePerSecond));
-  return { logger, tracing, metrics, serverInterceptors, clientInterceptors, samplePerSecond };
+  return { logger, tracing, metrics, metricsExport, serverInterceptors, clientInterceptors, samplePerSecond };
 }

@@ -6,12 +6,15 @@
 import { Effect, Layer } from "effect";
 import { layerNatsTransport } from "../client/transport-layer.ts";
 import { layerNatsDiscovery } from "../client/discovery-layer.ts";
-import { layerNats } from "../nats/connection.ts";
+import { layerNats, Nats } from "../nats/connection.ts";
 import { natsOptionsOf } from "../nats/connect-options.ts";
 import { layerNatsRegistry } from "../registry/layer.ts";
 import { layerJetStreamBroker } from "../broker/layer.ts";
 import { layerNatsServer, NatsServer } from "../nats/server-layer.ts";
 import { serveService } from "../server/serve-effect.ts";
+import { isActorDefinition } from "../actor/define.ts";
+import { startActor } from "../actor/host.ts";
+import type { ActorDefinition } from "../actor/types.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
 import { type LoadFailure, loadServices } from "./load-services.ts";
 import { loadInterceptors } from "./load-interceptors.ts";
@@ -19,6 +22,8 @@ import type { Settings } from "../config/mod.ts";
 import type { Interceptor } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { collectInstance } from "../observability/call-metrics.ts";
+import { collectEventMetrics } from "../observability/event-metrics.ts";
+import { collectActorMetrics } from "../observability/actor-metrics.ts";
 import { prometheusContentType } from "../observability/metrics.ts";
 import { type Observability, observabilityFrom } from "../observability/setup.ts";
 import { serveHttp } from "../platform/http-server.ts";
@@ -58,16 +63,26 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     const server = yield* NatsServer;
     const configured = yield* Effect.tryPromise({ try: () => loadInterceptors(config.interceptorModules ?? []), catch: (e) => MicroError.from(e) });
     const observability = yield* Effect.promise(() => observabilityFrom(config, { serviceName: "jetmicro-runner" }));
-    yield* Effect.addFinalizer(() => Effect.promise(() => observability.tracing?.flush() ?? Promise.resolve()));
+    yield* Effect.addFinalizer(() => Effect.promise(async () => {
+      await observability.tracing?.flush();
+      // A last export, so counts of the final seconds before a stop reach the collector.
+      await observability.metricsExport?.shutdown();
+    }));
     const interceptors = [...observability.serverInterceptors, ...configured, ...(options.interceptors ?? [])];
     const clientInterceptors = observability.clientInterceptors;
+    if (observability.metrics !== undefined) {
+      const stop = collectActorMetrics(observability.metrics);
+      yield* Effect.addFinalizer(() => Effect.sync(stop));
+    }
     const loaded = yield* Effect.promise(() => loadServices(config.servicesDir, config.onlyModule));
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition: own } of loaded.services) {
       const definition = interceptors.length === 0 && clientInterceptors.length === 0
         ? own
-        : { ...own, interceptors: [...interceptors, ...own.interceptors], clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])] };
+        : isActorDefinition(own)
+          ? withActorInterceptors(own, interceptors, clientInterceptors)
+          : { ...own, interceptors: [...interceptors, ...own.interceptors], clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])] };
       const started = yield* serveService(definition, {
         namespace: config.namespace,
         drainTimeoutMs: config.drainTimeoutMs,
@@ -87,13 +102,17 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     }
     let metricsUrl: string | undefined;
     const metrics = observability.metrics;
+    if (metrics !== undefined) {
+      const stop = collectEventMetrics(metrics, yield* Nats, { namespace: config.namespace });
+      yield* Effect.addFinalizer(() => Effect.sync(stop));
+    }
     if (metrics !== undefined && (config.metricsPort ?? 0) > 0) {
       const http = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: () =>
-            serveHttp((request) => {
+            serveHttp(async (request) => {
               if (new URL(request.url).pathname !== "/metrics") return new Response("not found: metrics are at /metrics\n", { status: 404 });
-              return new Response(metrics.exposition(), { headers: { "content-type": prometheusContentType } });
+              return new Response(await metrics.scrape(), { headers: { "content-type": prometheusContentType } });
             }, { port: config.metricsPort!, hostname: config.gatewayHost ?? "127.0.0.1" }),
           catch: (e) => new MicroError("unavailable", `cannot serve metrics on MICRO_METRICS_PORT ${config.metricsPort}: ${(e as Error).message}`),
         }),
@@ -103,6 +122,21 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     }
     return { natsUrl: server.url, natsStartedHere: server.startedHere, instances, failures, observability, ...(metricsUrl ? { metricsUrl } : {}) } satisfies RunningServices;
   });
+
+/**
+ * An actor type with the runner's interceptors around each command, where an actor runs them
+ * (its owners, not its router: see `ActorOptions.interceptors`); its `start` is rebuilt, since
+ * the defined one starts the definition it closed over.
+ */
+function withActorInterceptors(own: ActorDefinition, interceptors: readonly Interceptor[], clientInterceptors: readonly Interceptor[]): ActorDefinition {
+  const definition: ActorDefinition = {
+    ...own,
+    clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])],
+    actor: { ...own.actor, interceptors: [...interceptors, ...own.actor.interceptors] },
+    start: (options) => startActor(definition, options),
+  };
+  return definition;
+}
 
 /**
  * The layers a runner needs, bottom up: the NATS server, the connection, the client
