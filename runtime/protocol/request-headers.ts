@@ -27,6 +27,7 @@ export function headersOf(headers: MsgHdrs | undefined): RequestHeaders {
 export class MsgRequestHeaders implements RequestHeaders {
   readonly #msg: Msg;
   #text: string | null | undefined = undefined;
+  #lower: string | undefined = undefined;
 
   constructor(msg: Msg) {
     this.#msg = msg;
@@ -37,8 +38,10 @@ export class MsgRequestHeaders implements RequestHeaders {
     if (text === null) return this.#msg.headers?.get(name) || undefined;
     const key = `\r\n${name}:`;
     let at = text.indexOf(key);
-    // Header names are case-insensitive to other clients (`content-type`); exact case is the fast path.
-    if (at < 0 && text.length > 0) at = text.toLowerCase().indexOf(key.toLowerCase());
+    // Header names are case-insensitive to other clients (`content-type`); exact case is the
+    // fast path. The server asks for absent headers on every call (is it a stream? a content
+    // type?), so the lowered block is made once per message, not once per lookup.
+    if (at < 0 && text.length > 0) at = (this.#lower ??= text.toLowerCase()).indexOf(key.toLowerCase());
     if (at < 0) return undefined;
     const start = at + key.length;
     const end = text.indexOf("\r\n", start);
