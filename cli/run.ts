@@ -9,7 +9,7 @@ import { runnerConfigFromEnv } from "../runtime/runner/config.ts";
 import type { SettingSources } from "../runtime/config/mod.ts";
 import { exitAfter, onShutdownSignal, setExitCode } from "../runtime/platform/signals.ts";
 import { MicroError } from "../runtime/errors/micro-error.ts";
-import { ClientTransport } from "../runtime/client/transport-layer.ts";
+import { NatsTransport } from "../runtime/client/nats-transport.ts";
 import { EventBroker } from "../runtime/broker/layer.ts";
 import { ServiceRegistry } from "../runtime/registry/layer.ts";
 import { ClientDiscovery } from "../runtime/client/discovery-layer.ts";
@@ -155,13 +155,18 @@ async function runToExit(program: Effect.Effect<number, unknown>, log: (line: st
 /** The HTTP gateway for the life of the run; a taken port is reported, not fatal (another runner has it). */
 const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (line: string) => void, observability?: Observability) =>
   Effect.gen(function* () {
-    const transport = yield* ClientTransport;
     const broker = yield* EventBroker;
     const registry = yield* ServiceRegistry;
     const discovery = yield* ClientDiscovery;
     const upgradeWebSocket = yield* Effect.promise(() => platformUpgradeWebSocket());
     const sidecar = yield* gatewaySidecar(config); // MICRO_GATEWAY_SIDECAR=1: the sidecar API at /sidecar
     const nc = yield* Nats;
+    // The gateway's own transport, batching the NATS writes of one I/O turn: each HTTP request
+    // arrives in its own I/O callback, so unbatched it costs a socket write (issue 18).
+    const transport = yield* Effect.acquireRelease(
+      Effect.sync(() => new NatsTransport(nc, { batchWrites: true })),
+      (t) => Effect.promise(() => t.close()),
+    );
     const app = createGateway({
       transport,
       namespace: config.namespace,

@@ -33,21 +33,23 @@ export interface Discovery {
 
 /** Creates a {@link Discovery} over a registry. */
 export function createDiscovery(options: DiscoveryOptions): Discovery {
-  const cache = new Map<string, readonly Service[]>();
+  // Per namespace, per service: two lookups per call, no key string built.
+  const cache = new Map<string, Map<string, readonly Service[]>>();
   const stop = new AbortController();
-  const key = (namespace: string, name: string) => `${namespace} ${name}`;
 
   async function load(namespace: string, name: string): Promise<readonly Service[]> {
     const services = await options.registry.getService(name, namespace);
-    cache.set(key(namespace, name), services);
+    let inNamespace = cache.get(namespace);
+    if (inNamespace === undefined) cache.set(namespace, (inNamespace = new Map()));
+    // A new array, never an edited one: the selector keeps its sorted nodes per array.
+    inNamespace.set(name, services);
     return services;
   }
 
   (async () => {
     for await (const event of options.registry.watch(stop.signal)) {
-      const k = key(event.record.namespace, event.record.name);
       // Only services this client calls are kept; a heartbeat of an unchanged node is cheap to reload.
-      if (cache.has(k)) await load(event.record.namespace, event.record.name);
+      if (cache.get(event.record.namespace)?.has(event.record.name)) await load(event.record.namespace, event.record.name);
     }
   })().catch(() => undefined);
 
@@ -55,7 +57,7 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
     selector: options.selector ?? createSelector(),
     rules: options.rules,
     breaker: createCircuitBreaker(options.breaker),
-    cached: (namespace, name) => cache.get(key(namespace, name)),
+    cached: (namespace, name) => cache.get(namespace)?.get(name),
     load,
     async close() {
       stop.abort();

@@ -23,6 +23,17 @@ class PendingCall implements Expirable {
   }
 }
 
+/** Options for {@link NatsTransport}. */
+export interface NatsTransportOptions {
+  /**
+   * Publish the requests of one I/O turn together, at its end (`setImmediate`), instead of
+   * each as it is made. nats.js writes to its socket once per microtask drain; a server that
+   * gets each HTTP request in its own I/O callback (the gateway) would otherwise make one
+   * socket write per request. Costs each request one event-loop hop; default false.
+   */
+  readonly batchWrites?: boolean;
+}
+
 /**
  * Request-reply over one long-lived wildcard inbox subscription: each call publishes with a
  * reply subject `<inbox>.<n>` and is matched by `n` when the reply arrives. No subscription,
@@ -44,9 +55,12 @@ export class NatsTransport implements Transport {
   readonly #liveness = new Map<string, NodeLiveness>();
   #next = 0;
   #closed = false;
+  /** Sends waiting for the end of this I/O turn, when writes are batched. */
+  #batch: Array<{ call: PendingCall; data: Uint8Array; headers: MsgHdrs }> | undefined;
 
-  constructor(nc: NatsConnection) {
+  constructor(nc: NatsConnection, options: NatsTransportOptions = {}) {
     this.#nc = nc;
+    this.#batch = options.batchWrites === true ? [] : undefined;
     this.#inbox = createInbox();
     this.#prefixLength = this.#inbox.length + 1;
     this.#sub = nc.subscribe(inboxFilter(this.#inbox), { callback: (_err, msg) => this.#onReply(msg) });
@@ -63,18 +77,33 @@ export class NatsTransport implements Transport {
       this.#pending.set(token, call);
       call.bucket = this.#wheel.add(call, deadline);
       if (signal !== undefined) this.#watchSignal(call, signal);
-      try {
-        const limit = this.#nc.info?.max_payload;
-        if (limit !== undefined && data.length > limit) {
-          throw new MicroError("invalid_argument", `the request to ${subject} is ${data.length} bytes, over the NATS max payload of ${limit}`);
-        }
-        this.#nc.publish(subject, data, { reply: inboxReplySubject(this.#inbox, token), headers });
-      } catch (cause) {
+      const limit = this.#nc.info?.max_payload;
+      if (limit !== undefined && data.length > limit) {
         this.settle(call);
-        reject(MicroError.from(cause, "unavailable"));
+        return reject(new MicroError("invalid_argument", `the request to ${subject} is ${data.length} bytes, over the NATS max payload of ${limit}`));
       }
+      if (this.#batch === undefined) return this.#publish(call, data, headers);
+      // Sends of this I/O turn go out together (see NatsTransportOptions.batchWrites).
+      if (this.#batch.length === 0) setImmediate(this.#flushBatch);
+      this.#batch.push({ call, data, headers });
     });
   }
+
+  #publish(call: PendingCall, data: Uint8Array, headers: MsgHdrs): void {
+    try {
+      this.#nc.publish(call.subject, data, { reply: inboxReplySubject(this.#inbox, call.token), headers });
+    } catch (cause) {
+      this.settle(call);
+      call.reject(MicroError.from(cause, "unavailable"));
+    }
+  }
+
+  readonly #flushBatch = (): void => {
+    const batch = this.#batch!;
+    this.#batch = [];
+    // A call that ended while it waited (canceled, deadline, transport closed) is not sent.
+    for (const { call, data, headers } of batch) if (this.#pending.get(call.token) === call) this.#publish(call, data, headers);
+  };
 
   /** Opens a stream on this transport's connection (see `runtime/stream/protocol.ts`). */
   openStream(request: OpenStreamRequest): Promise<StreamChannel> {

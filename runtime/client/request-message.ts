@@ -4,14 +4,15 @@
  * wrong message. Shared by unary calls and stream opens.
  * @module
  */
-import { create, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { encodeBinary } from "../codec/flat-binary.ts";
 import { validateInit } from "../codec/validate-init.ts";
 import { MicroError } from "../errors/micro-error.ts";
 
 /** Encodes a request message; `invalid_argument` when it cannot be. */
 export function encodeRequest(input: DescMessage, message: MessageShape<DescMessage>): Uint8Array {
   try {
-    return toBinary(input, message);
+    return encodeBinary(input, message);
   } catch (cause) {
     throw new MicroError("invalid_argument", `invalid ${input.typeName}: ${(cause as Error).message}`, { cause });
   }

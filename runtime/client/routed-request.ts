@@ -105,12 +105,13 @@ export async function routed<T>(
   const breaker = discovery.breaker;
   const liveness = policy?.liveness;
   const idempotent = policy?.idempotent === true;
-  const tried = new Set<string>();
+  // Made on the first failure: most calls succeed on their first node.
+  let tried: Set<string> | undefined;
   let lastError: MicroError | undefined;
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const current = discovery.cached(target.namespace, target.service) ?? services;
     const weights = route.version === undefined ? discovery.rules?.get(target.namespace, target.service)?.weights : undefined;
-    const choice = choose(discovery, current, { ...route, weights }, tried, liveness);
+    const choice = choose(discovery, current, weights === undefined ? route : { ...route, weights }, tried, liveness);
     if (choice === undefined) {
       const wanted = JSON.stringify({ version: route.version, labels: route.labels });
       throw lastError ?? new MicroError("unavailable", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
@@ -144,7 +145,7 @@ export async function routed<T>(
       }
       discovery.selector.report(nodeId, { ok: false });
       breaker?.failure(nodeId);
-      tried.add(nodeId);
+      (tried ??= new Set()).add(nodeId);
       lastError = failure === "node_gone" ? nodeGone(target, nodeId, idempotent) : (error as MicroError);
       if (failure !== "not_delivered" && !idempotent) throw lastError;
       const backoff = failure === "not_delivered" ? Math.min(5 * 2 ** attempt, 100) : 0;
@@ -164,22 +165,24 @@ function choose(
   discovery: Discovery,
   services: Parameters<Discovery["selector"]["select"]>[0],
   route: RouteOptions & { weights?: Readonly<Record<string, number>> },
-  tried: ReadonlySet<string>,
+  tried: ReadonlySet<string> | undefined,
   liveness: NodeLiveness | undefined,
 ) {
   const blocked = discovery.breaker?.blocked();
   let avoid: Set<string> | undefined;
-  if (blocked !== undefined && blocked.size > 0) avoid = new Set([...tried, ...blocked]);
+  if (blocked !== undefined && blocked.size > 0) avoid = new Set([...(tried ?? []), ...blocked]);
   if (liveness !== undefined) {
+    const now = Date.now();
     for (const service of services) {
-      for (const node of service.nodes) if (liveness.isGone(node.id)) (avoid ??= new Set(tried)).add(node.id);
+      for (const node of service.nodes) if (liveness.isGone(node.id, now)) (avoid ??= new Set(tried)).add(node.id);
     }
   }
   if (avoid !== undefined) {
     const choice = discovery.selector.select(services, { ...route, exclude: avoid });
     if (choice !== undefined) return choice;
   }
-  return discovery.selector.select(services, { ...route, exclude: tried });
+  // Nothing to exclude (the first send, nothing gone or blocked): the route as it is.
+  return discovery.selector.select(services, tried === undefined ? route : { ...route, exclude: tried });
 }
 
 function nodeGone(target: RouteTarget, nodeId: string, retried: boolean): MicroError {

@@ -27,6 +27,7 @@ export function headersOf(headers: MsgHdrs | undefined): RequestHeaders {
 export class MsgRequestHeaders implements RequestHeaders {
   readonly #msg: Msg;
   #text: string | null | undefined = undefined;
+  #lower: string | undefined = undefined;
 
   constructor(msg: Msg) {
     this.#msg = msg;
@@ -35,10 +36,12 @@ export class MsgRequestHeaders implements RequestHeaders {
   get(name: string): string | undefined {
     const text = (this.#text ??= rawHeaderText(this.#msg));
     if (text === null) return this.#msg.headers?.get(name) || undefined;
-    const key = `\r\n${name}:`;
+    const [key, lowerKey] = searchKeys(name);
     let at = text.indexOf(key);
-    // Header names are case-insensitive to other clients (`content-type`); exact case is the fast path.
-    if (at < 0 && text.length > 0) at = text.toLowerCase().indexOf(key.toLowerCase());
+    // Header names are case-insensitive to other clients (`content-type`); exact case is the
+    // fast path. The server asks for absent headers on every call (is it a stream? a content
+    // type?), so the lowered block is made once per message, not once per lookup.
+    if (at < 0 && text.length > 0) at = (this.#lower ??= text.toLowerCase()).indexOf(lowerKey);
     if (at < 0) return undefined;
     const start = at + key.length;
     const end = text.indexOf("\r\n", start);
@@ -52,6 +55,19 @@ export class MsgRequestHeaders implements RequestHeaders {
   replySubject(): string | undefined {
     return this.#msg.reply || undefined;
   }
+}
+
+/** The search strings of a header name, exact and lowered; the server asks for the same few names per call. */
+const keysByName = new Map<string, readonly [string, string]>();
+const maxKeys = 64;
+
+function searchKeys(name: string): readonly [string, string] {
+  let keys = keysByName.get(name);
+  if (keys === undefined) {
+    keys = [`\r\n${name}:`, `\r\n${name.toLowerCase()}:`];
+    if (keysByName.size < maxKeys) keysByName.set(name, keys);
+  }
+  return keys;
 }
 
 /** The header block as text ("" without headers), or null when the raw bytes are not reachable. */

@@ -59,17 +59,20 @@ export function createSelector(options: SelectorOptions = {}): Selector {
 
   return {
     select(services: readonly Service[], select: SelectOptions = {}): Selection | undefined {
-      let candidates = flatten(services, select.labels);
+      // Sorted by node id (stable order, so round robin and hashing do not depend on registry
+      // order); every filter below keeps that order.
+      let candidates = sortedCandidates(services, select.labels);
       // Exclusions first, so a retry draws among versions that still have an untried node.
       if (select.exclude !== undefined && select.exclude.size > 0) candidates = candidates.filter((c) => !select.exclude!.has(c.node.id));
       if (select.version !== undefined) candidates = candidates.filter((c) => c.version === select.version);
       else if (select.weights !== undefined) candidates = weightedVersion(candidates, select.weights, random);
       if (candidates.length === 0) return undefined;
-      const t = now();
-      const warm = candidates.filter((c) => (coolingUntil.get(c.node.id) ?? 0) <= t);
-      if (warm.length > 0) candidates = warm;
-      // Stable order, so round robin and hashing do not depend on registry order.
-      candidates = [...candidates].sort((a, b) => (a.node.id < b.node.id ? -1 : 1));
+      // Most of the time no node is cooling down: then there is nothing to filter.
+      if (coolingUntil.size > 0) {
+        const t = now();
+        const warm = candidates.filter((c) => (coolingUntil.get(c.node.id) ?? 0) <= t);
+        if (warm.length > 0) candidates = warm;
+      }
       const chosen = select.key !== undefined ? rendezvous(candidates, select.key) : pick(candidates);
       return { node: chosen.node, version: chosen.version };
     },
@@ -83,6 +86,27 @@ export function createSelector(options: SelectorOptions = {}): Selector {
       }
     },
   };
+}
+
+/**
+ * The candidates of a registry snapshot, sorted by node id. Without labels they are kept per
+ * snapshot (discovery replaces its array when the registry changes, never edits it), so a
+ * call does not flatten and sort the nodes again.
+ */
+const sortedWithoutLabels = new WeakMap<readonly Service[], readonly Candidate[]>();
+
+function sortedCandidates(services: readonly Service[], labels: Readonly<Record<string, string>> | undefined): readonly Candidate[] {
+  if (labels !== undefined) return sortById(flatten(services, labels));
+  let sorted = sortedWithoutLabels.get(services);
+  if (sorted === undefined) {
+    sorted = sortById(flatten(services, undefined));
+    sortedWithoutLabels.set(services, sorted);
+  }
+  return sorted;
+}
+
+function sortById(candidates: Candidate[]): Candidate[] {
+  return candidates.sort((a, b) => (a.node.id < b.node.id ? -1 : 1));
 }
 
 function flatten(services: readonly Service[], labels: Readonly<Record<string, string>> | undefined): Candidate[] {
@@ -100,7 +124,7 @@ function flatten(services: readonly Service[], labels: Readonly<Record<string, s
 }
 
 /** Keeps the candidates of one version, drawn by weight among the versions present. */
-function weightedVersion(candidates: Candidate[], weights: Readonly<Record<string, number>>, random: () => number): Candidate[] {
+function weightedVersion(candidates: readonly Candidate[], weights: Readonly<Record<string, number>>, random: () => number): readonly Candidate[] {
   const present = [...new Set(candidates.map((c) => c.version))].sort();
   const weighted = present.map((v) => [v, Math.max(0, weights[v] ?? 0)] as const).filter(([, w]) => w > 0);
   // No weight for any running version: rules must not make a live service unreachable.

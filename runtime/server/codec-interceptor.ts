@@ -38,7 +38,8 @@ export function codecInterceptor(endpoint: EndpointDefinition): Interceptor {
     };
 }
 
-function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {
+/** The handler's reply as a message of `schema`; `internal` when it returned no object. */
+export function toMessage(schema: DescMessage, value: unknown): MessageShape<DescMessage> {
   if (isMessage(value, schema)) return value;
   if (value === undefined || value === null || typeof value !== "object") {
     throw new MicroError("internal", `handler returned ${value === null ? "null" : typeof value}, expected a ${schema.typeName}`);

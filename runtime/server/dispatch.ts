@@ -8,6 +8,9 @@
  * 4. {@link codecInterceptor}: the payload decoded, the reply encoded;
  * 5. the service's own interceptors (`defineService(..., { interceptors })`), first outermost;
  * 6. the handler.
+ *
+ * Without interceptors of the service's own, steps 1-4 and 6 run fused in one function
+ * ({@link plainCall}): the same behaviour at a fraction of the promises per call.
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
@@ -19,6 +22,7 @@ import { type EndpointStats, newStats } from "./endpoint-stats.ts";
 import { handlerErrorsInterceptor } from "./handler-errors.ts";
 import type { InstanceInfo } from "./handler-context.ts";
 import { callContextKey, IncomingCall, type WithCallContext } from "./incoming-call.ts";
+import { plainCall } from "./plain-call.ts";
 import { statsInterceptor } from "./stats-interceptor.ts";
 
 /**
@@ -50,12 +54,16 @@ export function createDispatch(
     const builtIn: Interceptor[] = [statsInterceptor(counters), handlerErrorsInterceptor(onHandlerError, info.id, endpoint.name)];
     const serve = refusal !== undefined
       ? applyInterceptors(() => Promise.reject(refusal), builtIn)
+      : userInterceptors.length === 0
+      // No interceptors of the service's own: the same steps, fused (see plain-call.ts).
+      ? plainCall(definition, endpoint, counters, onHandlerError, info.id) as CallNext
       : applyInterceptors(handlerStep(definition, endpoint), [
         ...builtIn,
         deadlineInterceptor(definition.name),
         codecInterceptor(endpoint),
         // Interceptors written by users get a plain copy they may spread (see IncomingCall).
-        ...(userInterceptors.length === 0 ? [] : [exposeRequest, ...userInterceptors]),
+        exposeRequest,
+        ...userInterceptors,
       ]);
     chains.set(endpoint.name, { name: endpoint.name, serve });
     chains.set(endpoint.fullName, { name: endpoint.name, serve });

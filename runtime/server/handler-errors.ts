@@ -12,11 +12,7 @@ import type { CallResponse, Interceptor } from "../protocol/mod.ts";
  * naming `serviceId`. One per endpoint, so no closure is made per call.
  */
 export function handlerErrorsInterceptor(onHandlerError: (error: unknown, endpoint: string) => void, serviceId: string, endpoint: string): Interceptor {
-  function callerError(cause: unknown): MicroError {
-    if (!MicroError.is(cause)) onHandlerError(cause, endpoint);
-    const error = MicroError.from(cause);
-    return error.serviceId === undefined ? withServiceId(error, serviceId) : error;
-  }
+  const callerError = callerErrors(onHandlerError, serviceId, endpoint);
   function rethrow(cause: unknown): never {
     throw callerError(cause);
   }
@@ -28,6 +24,18 @@ export function handlerErrorsInterceptor(onHandlerError: (error: unknown, endpoi
         return Promise.reject(callerError(cause));
       }
     };
+}
+
+/**
+ * What {@link handlerErrorsInterceptor} does to one failure, as a function: reports a bug
+ * (anything not a `MicroError`) and returns the `MicroError` the caller gets, naming `serviceId`.
+ */
+export function callerErrors(onHandlerError: (error: unknown, endpoint: string) => void, serviceId: string, endpoint: string): (cause: unknown) => MicroError {
+  return function callerError(cause: unknown): MicroError {
+    if (!MicroError.is(cause)) onHandlerError(cause, endpoint);
+    const error = MicroError.from(cause);
+    return error.serviceId === undefined ? withServiceId(error, serviceId) : error;
+  };
 }
 
 function withServiceId(error: MicroError, serviceId: string): MicroError {

@@ -32,6 +32,18 @@ describe("selector", () => {
     expect(order).toEqual(["a1", "a2", "b1", "a1", "a2", "b1"]);
   });
 
+  it("follows each new registry snapshot at once, in node-id order whatever the registry order", () => {
+    const selector = createSelector({ strategy: "round_robin" });
+    const shuffled = [service("1.0.0", [["c3"], ["c1"]]), service("2.0.0", [["c2"]])];
+    expect(Array.from({ length: 3 }, () => selector.select(shuffled)?.node.id)).toEqual(["c1", "c2", "c3"]);
+    // The registry changed: a node left and one joined (a new snapshot, as discovery makes).
+    const next = [service("1.0.0", [["c1"], ["c4"]]), service("2.0.0", [["c2"]])];
+    const seen = new Set(Array.from({ length: 6 }, () => selector.select(next)?.node.id));
+    expect([...seen].sort()).toEqual(["c1", "c2", "c4"]);
+    // The older snapshot still answers with its own nodes.
+    expect(new Set(Array.from({ length: 3 }, () => selector.select(shuffled)?.node.id))).toEqual(new Set(["c1", "c2", "c3"]));
+  });
+
   it("random spreads calls over every node", () => {
     const selector = createSelector();
     const seen = counts(() => selector.select(services)?.node.id, 3000);
