@@ -55,7 +55,8 @@ export interface Attempt {
   readonly signal: AbortSignal | undefined;
 }
 
-const maxAttempts = 4;
+/** The most sends of one call, routed or to the queue subject (`queue-attempts.ts`). */
+export const maxAttempts = 4;
 const notIdempotent: RetryPolicy = { idempotent: false };
 
 /**
