@@ -13,6 +13,7 @@ import { callSubject, httpStatus, jsonContentType, protoContentType, requestHead
 import type { AuthTarget } from "./auth.ts";
 import { type ConnectCall, connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
+import { bodyTooLargeIn } from "./errors.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart, TargetContext } from "./part.ts";
 import { routedRequest } from "../runtime/client/routed-request.ts";
 import { assertNoRoute } from "./call.ts";
@@ -72,6 +73,6 @@ async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Pro
 }
 
 /** A Connect unary error: `{code, message}` with the code's HTTP status. */
-export function connectError(error: MicroError, status = httpStatus(error.code)): Response {
+export function connectError(error: MicroError, status = bodyTooLargeIn(error) !== undefined ? 413 : httpStatus(error.code)): Response {
   return new Response(JSON.stringify({ code: error.code, message: error.message }), { status, headers: { "content-type": "application/json" } });
 }

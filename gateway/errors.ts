@@ -12,6 +12,18 @@ export function bodyTooLarge(limit: number): MicroError {
 }
 
 /**
+ * The body-limit error ({@link bodyTooLarge}) when `error` is one or was caused by one (a
+ * `fetch` that streamed a counted body on reports it as its cause), else undefined: a body
+ * refused for its size stays a 413 wherever its read failed.
+ */
+export function bodyTooLargeIn(error: unknown): MicroError | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof MicroError && e.metadata.reason === bodyTooLargeReason) return e;
+  }
+  return undefined;
+}
+
+/**
  * The one place errors become HTTP: status from the code (`httpStatus`), and a JSON body
  * `{id, code, detail, status}` where `id` is the request id, as go-micro's errors. Hono's
  * own `HTTPException`s (from its middleware) keep their status.

@@ -105,9 +105,15 @@ export function createNatsOperator(options: NatsOperatorOptions): OperatorSource
     },
     deadLetters: (service, limit) => letters(service, (_l, count) => count >= limit),
     async deadLetter(service, sequence) {
-      // Read through the service's letters: a sequence of another service's letter is not found here.
-      const read = await letters(service, (l) => l.deadLetterSequence >= sequence);
-      return read.find((l) => l.deadLetterSequence === sequence);
+      // Read through the service's letters: a sequence of another service's letter is not found
+      // here. None is kept on the way: a sequence far ahead (any number the path holds) would
+      // otherwise hold every letter of the service, data and all, in memory at once.
+      if (broker === undefined) return undefined;
+      for await (const letter of broker.deadLetters(service)) {
+        if (letter.deadLetterSequence === sequence) return letter;
+        if (letter.deadLetterSequence > sequence) return undefined;
+      }
+      return undefined;
     },
     async redrive(service) {
       if (broker === undefined) throw new MicroError("unavailable", "this gateway has no event broker");

@@ -4,6 +4,7 @@
  * @module
  */
 import { MicroError } from "../../runtime/mod.ts";
+import { bodyTooLargeIn } from "../errors.ts";
 
 // Hop-by-hop headers belong to one connection, not to the request (RFC 9110 7.6.1).
 const hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"];
@@ -52,6 +53,9 @@ export async function proxyHttp(p: ProxyRequest): Promise<Response> {
       ...(hasBody ? { body: p.request.body, duplex: "half" } : {}),
     } as RequestInit);
   } catch (error) {
+    // The caller's body passed the size limit while it streamed to the app: the caller's fault (413).
+    const tooLarge = bodyTooLargeIn(error);
+    if (tooLarge !== undefined) throw tooLarge;
     throw new MicroError("unavailable", `web service at ${p.upstream.origin} did not answer: ${(error as Error).message}`);
   }
   const headers = new Headers(response.headers);

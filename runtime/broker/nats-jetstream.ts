@@ -249,27 +249,40 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const info = await jsm.streams.info(dlqName, { subjects_filter: deadLetterSubject(namespace, service) }).catch(() => undefined);
       let left = info?.state.subjects?.[deadLetterSubject(namespace, service)] ?? 0;
       if (left === 0) return;
-      const messages = await consumer.consume();
-      try {
-        for await (const m of messages) {
-          const original = readEnvelope(m.headers, m.headers?.get(eventHeaders.topic) ?? "", 0);
-          yield {
-            ...original,
-            data: m.data,
-            sequence: Number(m.headers?.get(deadLetterHeaders.sequence) ?? 0),
-            deliveries: Number(m.headers?.get(deadLetterHeaders.deliveries) ?? 0),
-            error: m.headers?.get(deadLetterHeaders.error) ?? "",
-            deadLetterSequence: m.seq,
-          };
-          if (--left === 0) break;
+      // Fetched in bounded pulls, not consumed: letters counted above may be gone by the time
+      // they are read (a redrive running alongside deletes them), and a consume would then
+      // wait for ever for the last ones. A pull ends when it expires, and the listing with it.
+      while (left > 0) {
+        const batch = await consumer.fetch({ max_messages: Math.min(left, deadLetterBatch), expires: deadLetterFetchMs });
+        let got = 0;
+        try {
+          for await (const m of batch) {
+            got++;
+            const original = readEnvelope(m.headers, m.headers?.get(eventHeaders.topic) ?? "", 0);
+            yield {
+              ...original,
+              data: m.data,
+              sequence: Number(m.headers?.get(deadLetterHeaders.sequence) ?? 0),
+              deliveries: Number(m.headers?.get(deadLetterHeaders.deliveries) ?? 0),
+              error: m.headers?.get(deadLetterHeaders.error) ?? "",
+              deadLetterSequence: m.seq,
+            };
+            if (--left === 0 || m.info.pending === 0) return;
+          }
+        } finally {
+          batch.stop();
         }
-      } finally {
-        messages.stop();
+        if (got === 0) return;
       }
     },
   };
   return broker;
 }
+
+/** Dead letters asked for per pull of a listing. */
+const deadLetterBatch = 256;
+/** How long one pull of a dead-letter listing waits for letters that may have been removed, ms. */
+const deadLetterFetchMs = 1000;
 
 /** A short stable hash (FNV-1a, base 36) for names. */
 function hashText(text: string): string {

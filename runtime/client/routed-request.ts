@@ -19,7 +19,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import type { Discovery } from "./discovery.ts";
-import { endpointSubject, nodeGoneReason, wasNotDelivered } from "../protocol/mod.ts";
+import { endpointSubject, isToken, nodeGoneReason, nodeSubject, wasNotDelivered } from "../protocol/mod.ts";
 import type { NodeLiveness } from "./node-liveness.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 
@@ -55,7 +55,8 @@ export interface Attempt {
   readonly signal: AbortSignal | undefined;
 }
 
-const maxAttempts = 4;
+/** The most sends of one call, routed or to the queue subject (`queue-attempts.ts`). */
+export const maxAttempts = 4;
 const notIdempotent: RetryPolicy = { idempotent: false };
 
 /**
@@ -117,13 +118,23 @@ export async function routed<T>(
       throw lastError ?? new MicroError("unavailable", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
     }
     const nodeId = choice.node.id;
+    if (!isToken(nodeId)) {
+      // A record no jetmicro node wrote: no subject can reach it.
+      tried.add(nodeId);
+      lastError ??= new MicroError("unavailable", `node "${String(nodeId).slice(0, 64)}" of ${target.service} has no usable id`, { detail: target.service });
+      continue;
+    }
     breaker?.chosen(nodeId);
     const began = performance.now();
     const attemptDeadline = idempotent && policy?.attemptTimeoutMs !== undefined ? Math.min(giveUpAt, Date.now() + policy.attemptTimeoutMs) : giveUpAt;
     const nodeSignal = liveness?.signalFor(nodeId);
     try {
       const sendSignal = nodeSignal === undefined ? signal : signal === undefined ? nodeSignal : AbortSignal.any([signal, nodeSignal]);
-      const result = await send(endpointSubject(choice.node.address, target.endpoint), { deadline: attemptDeadline, signal: sendSignal });
+      // The service's own node subject, not the record's `address`: a record is only as
+      // trustworthy as whoever could write it, and only this service's NATS user may read
+      // micro.node.<service>.>, so a call can reach no other service's subscription.
+      const subject = endpointSubject(nodeSubject(target.namespace, target.service, nodeId), target.endpoint);
+      const result = await send(subject, { deadline: attemptDeadline, signal: sendSignal });
       discovery.selector.report(nodeId, { ok: true, latencyMs: performance.now() - began });
       breaker?.success(nodeId);
       return result;

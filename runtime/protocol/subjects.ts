@@ -142,12 +142,19 @@ export function nodeAliveFilter(namespace: string): string {
 
 /**
  * The node id of a heartbeat subject heard on {@link nodeAliveFilter}`(namespace)`, or
- * undefined when it is not one (the id is the token after the service's).
+ * undefined when it is not one (the id is the token after the service's). A node of a service
+ * is named `{service}-{unique}`, and a heartbeat counts only for a node of the service in its
+ * subject: a service whose NATS user is confined to `micro.alive.<svc>.>` cannot keep another
+ * service's dead node looking alive (its callers would wait out their deadlines).
  */
 export function nodeIdOfAliveSubject(namespace: string, subject: string): string | undefined {
   const service = namespace.length + ".alive.".length;
   const dot = subject.indexOf(".", service);
-  return dot < 0 ? undefined : subject.slice(dot + 1);
+  if (dot < 0) return undefined;
+  const id = subject.slice(dot + 1);
+  // `{service}-`: the id starts with the service token followed by a dash.
+  const length = dot - service;
+  return id.length > length + 1 && id.charCodeAt(length) === 45 /* - */ && id.startsWith(subject.slice(service, dot)) ? id : undefined;
 }
 
 /** An endpoint's subject under a service or node prefix: `micro.srv.greeter.Greeter.SayHello`. */

@@ -3,7 +3,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
-import { checkedRegistryKey } from "../protocol/mod.ts";
+import { checkedRegistryKey, registryKey } from "../protocol/mod.ts";
 import { RecordTable } from "./record-table.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
 
@@ -50,7 +50,11 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
     revisions.set(key, revision);
     if (operation === "PUT") {
       try {
-        table.put(value());
+        const record = value();
+        // A record counts under its own key only: a service's NATS user may be allowed to write
+        // {ns}.{service}.> alone, and must not register nodes of other services or namespaces.
+        if (key !== registryKey(record.namespace, record.name, record.node.id)) return;
+        table.put(record);
       } catch {
         // A record another tool wrote badly must not stop discovery of the others.
       }

@@ -69,12 +69,27 @@ export async function natsMicroServiceStats(nc: NatsConnection, options: { name?
   }));
 }
 
+/**
+ * The largest single answer read, bytes: a stats answer of a service with hundreds of
+ * endpoints is far smaller. Larger ones are skipped unparsed.
+ */
+export const maxServiceAnswerBytes = 256 * 1024;
+/**
+ * The most answer bytes one ask collects: any client on the account can answer `$SRV.PING`,
+ * and the gateway's dashboard asks every second, so a flood of answers must not be kept.
+ */
+export const maxServiceAnswersBytes = 32 * 1024 * 1024;
+
 async function ask(nc: NatsConnection, verb: ServicesVerb, type: string, options: { name?: string; waitMs?: number }) {
   const subject = servicesApiSubject(verb, options.name);
   const out: Array<{ info: Record<string, unknown>; at: number }> = [];
+  let bytes = 0;
   try {
     for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500 })) {
       const at = performance.now();
+      if (msg.data.length > maxServiceAnswerBytes) continue;
+      bytes += msg.data.length;
+      if (bytes > maxServiceAnswersBytes) break;
       try {
         const info = msg.json<Record<string, unknown>>();
         if (info.type === type) out.push({ info, at });

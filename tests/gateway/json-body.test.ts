@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fc from "fast-check";
-import { createJetStreamBroker, type Registry } from "../../runtime/mod.ts";
+import { Hono } from "hono";
+import { createJetStreamBroker, type Registry, registerWebService, serveHttp } from "../../runtime/mod.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import { createSidecar } from "../../gateway/sidecar/mod.ts";
 import { jsonDepth, maxJsonDepth } from "../../gateway/json-body.ts";
@@ -54,6 +55,13 @@ describe("request bodies refused while they arrive", () => {
     const gateway = await startTestGateway({ transport: conn.transport, registry, broker, sidecar, timeoutMs: gatewayTimeoutMs, maxBodyBytes });
     teardown(() => gateway.close());
     port = Number(new URL(gateway.url).port);
+    // A web app behind /web/shop/, which takes any body it is sent.
+    const web = new Hono();
+    web.post("/orders", async (c) => c.json({ received: (await c.req.text()).length }));
+    const app = await serveHttp(web.fetch, { port: 0 });
+    teardown(() => app.close());
+    const shop = await registerWebService(registry, { name: "shop", url: `http://127.0.0.1:${app.port}`, version: "1.0.0" });
+    teardown(() => shop.stop());
   });
 
   /** POSTs a chunked JSON body to `path`, sends `first`, then keeps the body open (a chunk of spaces now and then). */
@@ -83,6 +91,31 @@ describe("request bodies refused while they arrive", () => {
     await until(() => statusOf(c.received()) !== undefined, 10_000);
     expect(statusOf(c.received())).toBe(413);
     expect(c.received()).toContain(`the limit is ${maxBodyBytes} bytes`);
+  }, 20_000);
+
+  /** POSTs a chunked body of `size` bytes to `path` in two chunks, ended, and waits for the answer. */
+  async function chunkedBody(path: string, contentType: string, size: number): Promise<string> {
+    const c = await rawRequest(port, `POST ${path} HTTP/1.1\r\nhost: test\r\ncontent-type: ${contentType}\r\ntransfer-encoding: chunked\r\nconnection: close`);
+    open.push(c);
+    c.chunk("x".repeat(Math.ceil(size / 2)));
+    c.chunk("x".repeat(Math.floor(size / 2)));
+    c.socket.write("0\r\n\r\n");
+    await until(() => statusOf(c.received()) !== undefined, 10_000);
+    return c.received();
+  }
+
+  it("answers 413, not 503, when a chunked body to a web app passes the limit", async () => {
+    const answer = await chunkedBody("/web/shop/orders", "text/plain", maxBodyBytes + 100);
+    expect(statusOf(answer)).toBe(413);
+    expect(answer).toContain(`the limit is ${maxBodyBytes} bytes`);
+    // Within the limit, the app gets the whole body.
+    expect(await chunkedBody("/web/shop/orders", "text/plain", 100)).toContain('{"received":100}');
+  }, 20_000);
+
+  it("answers 413, as for a declared length, when a chunked Connect body passes the limit", async () => {
+    const answer = await chunkedBody("/greeter.v1.Greeter/SayHello", "application/json", maxBodyBytes + 100);
+    expect(statusOf(answer)).toBe(413);
+    expect(answer).toContain(`the limit is ${maxBodyBytes} bytes`);
   }, 20_000);
 
   it("still takes a chunked body within the limits, read to its end", async () => {

@@ -110,6 +110,36 @@ describe("JetStream broker", () => {
     await Promise.all([fixed.stop(), other.stop(), ledgerAll.stop()]);
   });
 
+  it("ends a dead-letter listing whose letters were removed meanwhile (a redrive running alongside) instead of waiting for ever", async () => {
+    const sub = await broker.subscribe("shelf.broken", () => {
+      throw new Error("no shelf");
+    }, { service: "shelf", maxDeliveries: 1 });
+    // More than one pull of the listing takes.
+    const total = 300;
+    await Promise.all(Array.from({ length: total }, (_, n) => broker.publish("shelf.broken", text.encode(String(n)))));
+    const all = await eventually(async () => {
+      const out: number[] = [];
+      for await (const d of broker.deadLetters("shelf")) out.push(d.deadLetterSequence);
+      return out;
+    }, (found) => found.length === total, { what: `${total} dead letters of shelf` });
+    await sub.stop();
+    const jsm = await jetstreamManager(conn.nc);
+    const listing = broker.deadLetters("shelf")[Symbol.asyncIterator]();
+    expect((await listing.next()).done).toBe(false);
+    // The last ones are redriven (deleted) while the listing is read.
+    for (const seq of all.slice(260)) await jsm.streams.deleteMessage("MICRO_EVENTS_DLQ", seq);
+    const started = Date.now();
+    const drained = (async () => {
+      let n = 1;
+      while (!(await listing.next()).done) n++;
+      return n;
+    })();
+    const listed = await Promise.race([drained, Bun.sleep(10_000).then(() => "still waiting" as const)]);
+    if (listed === "still waiting") await listing.return?.();
+    expect(listed).toBe(260);
+    expect(Date.now() - started).toBeLessThan(5000);
+  }, 30_000);
+
   it("lets a manual-ack subscriber settle events itself", async () => {
     const held: Array<{ ack(): void; nak(ms?: number): void; deliveries: number }> = [];
     const sub = await broker.subscribe("manual.work", (e) => void held.push(e), { service: "manual", manualAck: true });

@@ -47,4 +47,22 @@ describe("calls to the queue subject with an attempt limit", () => {
     expect((error as MicroError).code).toBe("deadline_exceeded");
     expect(service.calls()).toBe(1);
   });
+
+  it("sends a safe call to a slow service at most four times, the last one waiting for the rest of the deadline", async () => {
+    let calls = 0;
+    // Slow, not dead: every call takes 1 s, ten times the attempt limit.
+    const instance = await startService(defineService(Greeter, { name: "attempts-slow" }, {
+      async sayHello(request) {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        return { message: `Hello ${request.name}` };
+      },
+    }), { connection: conn.nc, transport: conn.transport, drainTimeoutMs: 2000 });
+    teardown(() => instance.stop());
+    const client = createClient(Greeter, conn.transport, { service: "attempts-slow", timeoutMs: 5000 });
+    const reply = await client.sayHello({ name: "Ada" }, { idempotent: true, attemptTimeoutMs: 100 });
+    expect(reply.message).toBe("Hello Ada");
+    // Not a fresh copy every 100 ms until the deadline (50 of them) piling onto a slow service.
+    expect(calls).toBe(4);
+  }, 15_000);
 });

@@ -12,6 +12,11 @@ describe("node subjects", () => {
     expect(nodeAliveFilter("acme.prod")).toBe("acme.prod.alive.*.*");
     expect(nodeIdOfAliveSubject("acme.prod", nodeAliveSubject("acme.prod", "billing", "billing-x1"))).toBe("billing-x1");
     expect(nodeIdOfAliveSubject("micro", "micro.alive.greeter")).toBeUndefined();
+    // A heartbeat names a node of its own service only.
+    expect(nodeIdOfAliveSubject("micro", "micro.alive.orders.greeter-x1")).toBeUndefined();
+    expect(nodeIdOfAliveSubject("micro", "micro.alive.greeter.greeter")).toBeUndefined();
+    expect(nodeIdOfAliveSubject("micro", "micro.alive.greeter.greeter-")).toBeUndefined();
+    expect(nodeIdOfAliveSubject("micro", "micro.alive.greet.greeter-x1")).toBeUndefined();
   });
 
   it("refuse a node that is not one token", () => {

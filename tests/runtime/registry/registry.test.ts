@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { connect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { defineService } from "../../../runtime/mod.ts";
 import { createMemoryRegistry } from "../../../runtime/registry/memory.ts";
@@ -88,6 +89,26 @@ describe("nats kv registry", () => {
     expect((await late.getService("greeter")).map((s) => s.nodes.map((n) => n.id))).toEqual([["early-1"]]);
     await writer.close();
     await late.close();
+  });
+});
+
+describe("nats kv registry records", () => {
+  it("ignores a record that names another service, namespace or node than its key (written by another service's user)", async () => {
+    // A bucket of its own (the TTL names it): no node of another test is in it.
+    const writer = await natsRegistry(31_000);
+    const reader = await natsRegistry(31_000);
+    const kv = await new Kvm(conn.nc).open("reg_31000");
+    // orders' user may write micro.orders.> only: its record claims a greeter node.
+    await kv.put("micro.orders.orders-1", JSON.stringify(record(v2, "orders-1")));
+    await kv.put("micro.greeter.greeter-2", JSON.stringify(record(v2, "greeter-3")));
+    await writer.register(record(v2, "greeter-1"));
+    await eventually(() => reader.getService("greeter"), (s) => s.length === 1, { what: "greeter's real node" });
+    // Read again by a registry that starts now (the snapshot path) as well as by the watcher.
+    const late = await natsRegistry(31_000);
+    for (const r of [reader, late]) {
+      expect((await r.getService("greeter")).map((s) => s.nodes.map((n) => n.id))).toEqual([["greeter-1"]]);
+    }
+    await Promise.all([writer.close(), reader.close(), late.close()]);
   });
 });
 
