@@ -120,7 +120,7 @@ export async function routed<T>(
     const nodeId = choice.node.id;
     if (!isToken(nodeId)) {
       // A record no jetmicro node wrote: no subject can reach it.
-      tried.add(nodeId);
+      (tried ??= new Set()).add(nodeId);
       lastError ??= new MicroError("unavailable", `node "${String(nodeId).slice(0, 64)}" of ${target.service} has no usable id`, { detail: target.service });
       continue;
     }
