@@ -120,17 +120,24 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     const tracestate = sc.traceState?.serialize();
     return tracestate ? { traceparent, tracestate } : { traceparent };
   };
-  /** The caller's span from a checked trace context (`00-<trace>-<span>-<flags>`). */
-  const remote = (trace: TraceContext): SpanContext => ({
-    traceId: trace.traceparent.slice(3, 35),
-    spanId: trace.traceparent.slice(36, 52),
-    traceFlags: parseInt(trace.traceparent.slice(53, 55), 16) & 1,
-    isRemote: true,
-    ...(trace.tracestate ? { traceState: new TraceState(trace.tracestate) } : {}),
-  });
+  /**
+   * The caller's span from a trace context (`00-<trace>-<span>-<flags>`, checked by the
+   * protocol); undefined for one that is not valid after all (an interceptor may set any).
+   */
+  const remote = (trace: TraceContext): SpanContext | undefined => {
+    const sc: SpanContext = {
+      traceId: trace.traceparent.slice(3, 35),
+      spanId: trace.traceparent.slice(36, 52),
+      traceFlags: parseInt(trace.traceparent.slice(53, 55), 16) & 1,
+      isRemote: true,
+    };
+    if (!api.trace.isSpanContextValid(sc)) return undefined;
+    if (trace.tracestate) sc.traceState = new TraceState(trace.tracestate);
+    return sc;
+  };
   setTraceContextSource(() => {
-    const span = api.trace.getSpan(api.context.active());
-    return span === undefined ? undefined : travelling(span.spanContext());
+    const sc = api.trace.getSpan(api.context.active())?.spanContext();
+    return sc === undefined || !api.trace.isSpanContextValid(sc) ? undefined : travelling(sc);
   });
 
   const ended = (span: Span) => (response: CallResponse) => {
@@ -154,7 +161,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
       const parentSpan = followsParent ? api.trace.getSpan(parent) : undefined;
       if (parentSpan !== undefined) {
         const sc = parentSpan.spanContext();
-        if ((sc.traceFlags & 1) === 0) return next({ ...request, trace: travelling(sc) });
+        if ((sc.traceFlags & 1) === 0 && api.trace.isSpanContextValid(sc)) return next({ ...request, trace: travelling(sc) });
       }
       const shape = clientShape(request);
       const span = tracer.startSpan(shape.name, { kind: request.kind === "event" ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT, attributes: shape.attributes }, parent);

@@ -58,8 +58,15 @@ beforeAll(async () => {
       return await ctx.client(Greeter, { service: "inner" }).sayHello(request);
     },
   });
+  // An interceptor in front of tracing that sets a trace context the protocol never checked.
+  const forged: Interceptor = (next) => (request) => next({ ...request, trace: { traceparent: "00-not-a-trace-id-at-all-but-55-characters-long-xxxxxx-00" } });
+  const odd = defineService(Greeter, { name: "odd", interceptors: [forged, tracing.serverInterceptor], clientInterceptors: [tracing.clientInterceptor] }, {
+    async sayHello(request, ctx) {
+      return await ctx.client(Greeter, { service: "inner" }).sayHello(request);
+    },
+  });
   const instances: ServiceInstance[] = [];
-  for (const d of [inner, outer]) instances.push(await startService(d, { connection: conn.nc, transport: conn.transport }));
+  for (const d of [inner, outer, odd]) instances.push(await startService(d, { connection: conn.nc, transport: conn.transport }));
   teardown(async () => {
     for (const i of instances) await i.stop();
   });
@@ -119,5 +126,11 @@ describe("tracing with a sampler", () => {
     expect(seen.inner.splice(0)[0]?.traceparent).toBe(unsampled);
     await tracing.flush();
     expect(spans.length).toBe(before);
+  });
+
+  it("treats an invalid trace context set by an interceptor as none: a new trace, never the bad value passed on", async () => {
+    const client = createClient(Greeter, conn.transport, { service: "odd" });
+    expect((await client.sayHello({ name: "Di" })).message).toBe("inner Di");
+    expect(seen.inner.splice(0)[0]?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   });
 });
