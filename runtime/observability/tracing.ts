@@ -12,6 +12,11 @@
  * without a request to intercept (`ctx.publish`, the gateway's calls) read the current span
  * through the protocol's {@link setTraceContextSource}.
  *
+ * Sampling is the standard `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` (default
+ * `parentbased_always_on`). Under a parent-based sampler a call whose caller was sampled out
+ * makes no span object at all: only its `traceparent` (flags `00`) travels on, so the whole
+ * trace stays sampled out downstream at the cost of a header.
+ *
  * Attributes follow the OpenTelemetry semantic conventions. `rpc.system` is `jetmicro`: the
  * request/reply protocol (headers, error codes, deadlines, streams) is jetmicro's own, carried
  * by NATS, which `network.transport`-like attributes cannot say and `nats` would misname (plain
