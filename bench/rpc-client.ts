@@ -175,7 +175,6 @@ console.log(resultPrefix + JSON.stringify(report));
 await discovery.close();
 await registry.close();
 await moleculer.stop();
-if (observed !== undefined) log(`observability pass: ${observed.exports()} span exports reached the local sink`);
 await observed?.stop();
 await Promise.all([rawDefault.close(), rawNoTraces.close(), jetmicroConnection.close()]);
 // Let the loop end on its own (so --cpu-prof writes its profile), but never hang here.

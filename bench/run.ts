@@ -36,6 +36,7 @@ import {
   type Workload,
   workloads,
 } from "./rpc-protocol.ts";
+import { startOtlpSink } from "./otlp-sink.ts";
 import { formatNumber, formatShort, median, spread, table } from "./stats.ts";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -150,7 +151,9 @@ async function gitState(): Promise<{ commit?: string; changed?: string[] }> {
 
 /** Runs the server and client processes of one runtime and summarises the client's report. */
 async function benchRuntime(runtime: string, natsUrl: string, natsPid: number, pass: Pass = mainPass): Promise<RuntimeResult> {
-  const env = { ...pass.env, NATS_URL: natsUrl, NATS_PID: String(natsPid) };
+  // The observability pass exports its spans here, outside the measured processes.
+  const sink = pass === observabilityPass ? await startOtlpSink() : undefined;
+  const env = { ...pass.env, NATS_URL: natsUrl, NATS_PID: String(natsPid), ...(sink ? { BENCH_OTLP_ENDPOINT: sink.endpoint } : {}) };
   let server: SpawnedProcess | undefined;
   let client: SpawnedProcess | undefined;
   try {
@@ -168,6 +171,7 @@ async function benchRuntime(runtime: string, natsUrl: string, natsPid: number, p
     const code = await within(client.exited, clientBudgetMs(pass.settings), `${runtime} client`);
     if (report === undefined) throw new Error(`${runtime} client exited with code ${code} without a report`);
     const summary = summarise(report.measurements, pass.settings);
+    if (sink !== undefined) console.error(`${runtime}${pass.label}: ${sink.exports()} span exports reached the sink`);
     return {
       runtime: `${runtime}${pass.label}`,
       version: report.version,
@@ -182,6 +186,7 @@ async function benchRuntime(runtime: string, natsUrl: string, natsPid: number, p
   } finally {
     client?.kill("SIGKILL");
     if (server !== undefined) await stopChild(server);
+    await sink?.stop();
   }
 }
 

@@ -53,7 +53,7 @@ function ms(env: Env, variable: string, fallback: number): number {
 }
 
 /** `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs separated by commas, values URL-encoded. */
-function headersOf(raw: string | undefined): Record<string, string> {
+export function headersOf(raw: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   if (!raw) return headers;
   for (const pair of raw.split(",").slice(0, 64)) {

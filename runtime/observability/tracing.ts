@@ -12,15 +12,21 @@
  * without a request to intercept (`ctx.publish`, the gateway's calls) read the current span
  * through the protocol's {@link setTraceContextSource}.
  *
+ * Sampling is the standard `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` (default
+ * `parentbased_always_on`). Under a parent-based sampler a call whose caller was sampled out
+ * makes no span object at all: only its `traceparent` (flags `00`) travels on, so the whole
+ * trace stays sampled out downstream at the cost of a header.
+ *
  * Attributes follow the OpenTelemetry semantic conventions. `rpc.system` is `jetmicro`: the
  * request/reply protocol (headers, error codes, deadlines, streams) is jetmicro's own, carried
  * by NATS, which `network.transport`-like attributes cannot say and `nats` would misname (plain
  * NATS request/reply has none of it). Events are messaging spans with `messaging.system=nats`.
  * @module
  */
-import type { Context, Span, Tracer } from "@opentelemetry/api";
+import type { Span, SpanContext, Tracer } from "@opentelemetry/api";
 import { MicroError } from "../errors/micro-error.ts";
 import { type CallRequest, type CallResponse, type Interceptor, setTraceContextSource, type TraceContext } from "../protocol/mod.ts";
+import { traceExportConfig } from "./tracing-config.ts";
 
 /** A started tracer and its interceptors. */
 export interface Tracing {
@@ -69,39 +75,75 @@ export function processTracing(serviceName = "jetmicro", env: Env = process.env)
   return (started ??= tracingEnabled(env) ? startTracing(serviceName, env) : Promise.resolve(undefined));
 }
 
-/** Starts tracing unconditionally (see {@link processTracing} for the usual entry point). */
+/**
+ * Starts tracing unconditionally (see {@link processTracing} for the usual entry point), with
+ * the exporter, sampler and batching `env` configures ({@link traceExportConfig}).
+ *
+ * The per-call path is kept short: the span's `traceparent` is formatted from its ids and an
+ * incoming one sliced into a span context (both already checked by the protocol), without the
+ * propagator's carrier round trips; a span's name and attributes are built once per endpoint;
+ * with a parent-based sampler (the default) a call under an unsampled parent starts no span at
+ * all and passes the parent's context on, so a sampled-out trace costs a header and a context.
+ */
 export async function startTracing(serviceName: string, env: Env = process.env): Promise<Tracing> {
+  const config = traceExportConfig(env);
   const api = await import("@opentelemetry/api");
-  const { BasicTracerProvider, BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
+  const sdk = await import("@opentelemetry/sdk-trace-base");
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
-  const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
+  const { TraceState, W3CTraceContextPropagator } = await import("@opentelemetry/core");
   const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf").trim();
-  let exporter;
-  if (protocol === "http/json") exporter = new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter();
-  else if (protocol === "http/protobuf") exporter = new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter();
-  else throw new MicroError("invalid_argument", `OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (jetmicro exports over OTLP/HTTP), got "${protocol}"`);
+  // The url and headers are passed explicitly: the exporter would otherwise read `process.env`.
+  const exporterOptions = { url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs };
+  const exporter = config.protocol === "http/json"
+    ? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter(exporterOptions)
+    : new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter(exporterOptions);
 
-  const provider = new BasicTracerProvider({
+  const ratio = new sdk.TraceIdRatioBasedSampler(config.ratio);
+  const samplers = {
+    always_on: new sdk.AlwaysOnSampler(),
+    always_off: new sdk.AlwaysOffSampler(),
+    traceidratio: ratio,
+    parentbased_always_on: new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() }),
+    parentbased_always_off: new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() }),
+    parentbased_traceidratio: new sdk.ParentBasedSampler({ root: ratio }),
+  };
+  // Parent-based: an unsampled parent means an unsampled child, decided here without a span.
+  const followsParent = config.sampler.startsWith("parentbased_");
+  const provider = new sdk.BasicTracerProvider({
     resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME || serviceName, "telemetry.sdk.name": "opentelemetry" }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: Number(env.OTEL_BSP_SCHEDULE_DELAY) || 1000 })],
+    sampler: samplers[config.sampler],
+    spanProcessors: [new sdk.BatchSpanProcessor(exporter, config.batch)],
   });
   api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   api.trace.setGlobalTracerProvider(provider);
   const tracer = provider.getTracer("jetmicro");
-  const propagator = new W3CTraceContextPropagator();
 
-  const toContext = (parent: Context, trace: TraceContext | undefined): Context => {
-    if (trace === undefined) return api.ROOT_CONTEXT;
-    return propagator.extract(parent, trace, { get: (c, k) => (c as unknown as Record<string, string | undefined>)[k], keys: (c) => Object.keys(c) });
+  /** A span context's trace context as it travels: one string, no carrier. */
+  const travelling = (sc: SpanContext): TraceContext => {
+    const traceparent = `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 1) === 1 ? "01" : "00"}`;
+    const tracestate = sc.traceState?.serialize();
+    return tracestate ? { traceparent, tracestate } : { traceparent };
   };
-  const fromContext = (ctx: Context): TraceContext | undefined => {
-    const carrier: { traceparent?: string; tracestate?: string } = {};
-    propagator.inject(ctx, carrier, { set: (c, k, v) => void ((c as Record<string, string>)[k] = v) });
-    return carrier.traceparent === undefined ? undefined : (carrier as TraceContext);
+  /**
+   * The caller's span from a trace context (`00-<trace>-<span>-<flags>`, checked by the
+   * protocol); undefined for one that is not valid after all (an interceptor may set any).
+   */
+  const remote = (trace: TraceContext): SpanContext | undefined => {
+    const sc: SpanContext = {
+      traceId: trace.traceparent.slice(3, 35),
+      spanId: trace.traceparent.slice(36, 52),
+      traceFlags: parseInt(trace.traceparent.slice(53, 55), 16) & 1,
+      isRemote: true,
+    };
+    if (!api.trace.isSpanContextValid(sc)) return undefined;
+    if (trace.tracestate) sc.traceState = new TraceState(trace.tracestate);
+    return sc;
   };
-  setTraceContextSource(() => fromContext(api.context.active()));
+  setTraceContextSource(() => {
+    const sc = api.trace.getSpan(api.context.active())?.spanContext();
+    return sc === undefined || !api.trace.isSpanContextValid(sc) ? undefined : travelling(sc);
+  });
 
   const ended = (span: Span) => (response: CallResponse) => {
     span.end();
@@ -115,18 +157,23 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     span.end();
     throw error;
   };
+  const clientShape = shapes("client");
+  const serverShape = shapes("server");
 
   const clientInterceptor: Interceptor = (next) =>
     function traceClient(request) {
       const parent = api.context.active();
-      const event = request.kind === "event";
-      const span = tracer.startSpan(event ? `send ${request.method}` : `${request.service}/${request.method}`, {
-        kind: event ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT,
-        attributes: attributes(request),
-      }, parent);
+      const parentSpan = followsParent ? api.trace.getSpan(parent) : undefined;
+      if (parentSpan !== undefined) {
+        const sc = parentSpan.spanContext();
+        if ((sc.traceFlags & 1) === 0 && api.trace.isSpanContextValid(sc)) return next({ ...request, trace: travelling(sc) });
+      }
+      const shape = clientShape(request);
+      const span = tracer.startSpan(shape.name, { kind: request.kind === "event" ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT, attributes: shape.attributes }, parent);
+      if (!span.isRecording()) return next({ ...request, trace: travelling(span.spanContext()) });
       let pending: Promise<CallResponse>;
       try {
-        pending = next({ ...request, trace: fromContext(api.trace.setSpan(parent, span)) });
+        pending = next({ ...request, trace: travelling(span.spanContext()) });
       } catch (error) {
         pending = Promise.reject(error);
       }
@@ -135,12 +182,14 @@ export async function startTracing(serviceName: string, env: Env = process.env):
 
   const serverInterceptor: Interceptor = (next) =>
     function traceServer(request) {
-      const parent = toContext(api.ROOT_CONTEXT, request.trace);
-      const event = request.kind === "event";
-      const span = tracer.startSpan(event ? `process ${request.method}` : `${request.service}/${request.method}`, {
-        kind: event ? api.SpanKind.CONSUMER : api.SpanKind.SERVER,
-        attributes: attributes(request),
-      }, parent);
+      const caller = request.trace === undefined ? undefined : remote(request.trace);
+      const parent = caller === undefined ? api.ROOT_CONTEXT : api.trace.setSpanContext(api.ROOT_CONTEXT, caller);
+      // Unsampled upstream: no span, but the handler still runs in the caller's context, so
+      // its own calls carry the decision on instead of starting traces of their own.
+      if (followsParent && caller !== undefined && caller.traceFlags === 0) return api.context.with(parent, next, undefined, request);
+      const shape = serverShape(request);
+      const span = tracer.startSpan(shape.name, { kind: request.kind === "event" ? api.SpanKind.CONSUMER : api.SpanKind.SERVER, attributes: shape.attributes }, parent);
+      if (!span.isRecording()) return api.context.with(api.trace.setSpan(parent, span), next, undefined, request);
       let pending: Promise<CallResponse>;
       try {
         pending = api.context.with(api.trace.setSpan(parent, span), next, undefined, request);
@@ -156,11 +205,42 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     tracer,
     api,
     // A collector that is down must not fail a stop: the spans are lost, and said so.
-    flush: () => provider.forceFlush().catch((error: unknown) => console.error(`tracing: spans not exported: ${(error as Error)?.message ?? String(error)}`)),
+    flush: () => provider.forceFlush().catch(lost),
     async shutdown() {
       setTraceContextSource(undefined);
-      await provider.shutdown();
+      await provider.shutdown().catch(lost);
+      // Process-wide registrations released, so tracing can be started again (tests do).
+      api.context.disable();
+      api.propagation.disable();
+      api.trace.disable();
     },
+  };
+}
+
+function lost(error: unknown): void {
+  console.error(`tracing: spans not exported: ${(error as Error)?.message ?? String(error)}`);
+}
+
+/** Most endpoints whose span name and attributes are kept; past it the cache starts over. */
+const maxShapes = 1024;
+
+/**
+ * A span's name and attributes per endpoint, built once: the same strings and one frozen
+ * object for every call of it (the SDK copies attributes into the span, never into this).
+ */
+function shapes(side: "client" | "server"): (request: CallRequest) => { name: string; attributes: Readonly<Record<string, string>> } {
+  const cache = new Map<string, { name: string; attributes: Readonly<Record<string, string>> }>();
+  return (request) => {
+    const key = `${request.kind}\u0000${request.namespace}\u0000${request.service}\u0000${request.method}`;
+    let shape = cache.get(key);
+    if (shape === undefined) {
+      if (cache.size >= maxShapes) cache.clear();
+      const event = request.kind === "event";
+      const name = event ? `${side === "client" ? "send" : "process"} ${request.method}` : `${request.service}/${request.method}`;
+      shape = { name, attributes: Object.freeze(attributes(request)) };
+      cache.set(key, shape);
+    }
+    return shape;
   };
 }
 

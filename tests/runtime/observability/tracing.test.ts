@@ -25,7 +25,6 @@ let tracing: Tracing;
 const instances: ServiceInstance[] = [];
 
 /** A real OTLP/HTTP receiver: POST /v1/traces with the JSON encoding. */
-let restoreEnv = () => {};
 beforeAll(async () => {
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -39,25 +38,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   const port = (receiver.address() as AddressInfo).port;
-  // The exporter reads the standard variables itself.
-  // Set for this file only: child processes of later test files inherit process.env.
-  const saved = { endpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol: process.env.OTEL_EXPORTER_OTLP_PROTOCOL };
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${port}`;
-  process.env.OTEL_EXPORTER_OTLP_PROTOCOL = "http/json";
-  tracing = await startTracing("trace-test", { ...process.env, OTEL_SERVICE_NAME: "trace-test" });
-  restoreEnv = () => {
-    for (const [name, value] of [["OTEL_EXPORTER_OTLP_ENDPOINT", saved.endpoint], ["OTEL_EXPORTER_OTLP_PROTOCOL", saved.protocol]] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
+  tracing = await startTracing("trace-test", { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_SERVICE_NAME: "trace-test" });
   teardown(async () => {
     for (const i of instances) await i.stop();
   });
 });
 
 afterAll(async () => {
-  restoreEnv();
   await tracing?.shutdown();
   await new Promise((r) => receiver.close(r));
 });
