@@ -15,7 +15,9 @@ import { listingBoundMs } from "./key-listing.ts";
 import { Placement } from "./placement.ts";
 import { createRouter } from "./router.ts";
 import { type ActiveKey, ShardWorker } from "./shard.ts";
-import { openActorStore } from "./store.ts";
+import { actorBuckets, openActorStore } from "./store.ts";
+import { committingStateBucket } from "./state-writes.ts";
+import { AckPublisher } from "../nats/ack-publisher.ts";
 import type { ActorNodeStatus } from "./status.ts";
 import type { ActorDefinition } from "./types.ts";
 
@@ -50,11 +52,14 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   const passivateAfterMs = options.passivateAfterMs ?? definition.actor.passivateAfterMs ?? whole("MICRO_ACTOR_IDLE_MS", 60_000, 1);
   const nc = options.connection;
   const store = await openActorStore(nc, namespace, leaseMs, options.replicas);
-  const router = createRouter(definition, nc, store, namespace);
+  // Mailbox publishes and state commits: acknowledged on one inbox (see nats/ack-publisher.ts).
+  const publisher = new AckPublisher(nc);
+  const router = createRouter(definition, nc, store, namespace, publisher);
   // Filled in once the host runs; until then STATS shows no actor data.
   let statsData: () => Readonly<Record<string, unknown>> = () => ({});
   const instance = await startService(router.definition, { ...options, namespace, statsData: () => statsData() }).catch((error) => {
     router.close();
+    publisher.close();
     throw error;
   });
   const onError = options.onHandlerError ?? ((error: unknown, what: string) => console.error(`[${definition.name}] ${what} failed:`, error));
@@ -70,7 +75,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     nodeId: instance.nodeId,
     spec: definition.actor,
     methods,
-    state: store.state,
+    state: committingStateBucket(store.state, actorBuckets[0], publisher),
     reply: (to, data, headers) => nc.publish(to, data, headers === undefined ? undefined : { headers }),
     passivateAfterMs,
     purgeEveryMs: Math.max(1000, leaseMs),
@@ -136,6 +141,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   } catch (error) {
     await instance.stop();
     router.close();
+    publisher.close();
     throw MicroError.from(error);
   }
 
@@ -150,6 +156,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
         router.close();
         status?.unsubscribe();
         await placement.stop();
+        publisher.close();
       })();
       return stopping;
     },

@@ -15,6 +15,7 @@ import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nui
 import { currentTraceContext, maxSubjectLength, traceparentHeader, tracestateHeader, writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { publishDurably } from "../nats/durable-publish.ts";
+import type { AckPublisher } from "../nats/ack-publisher.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
 import {
   actorCommandId,
@@ -99,7 +100,7 @@ export interface ActorRouter {
 }
 
 /** Builds the router of `definition` on `nc`. */
-export function createRouter(definition: ActorDefinition, nc: NatsConnection, store: ActorStore, namespace: string): ActorRouter {
+export function createRouter(definition: ActorDefinition, nc: NatsConnection, store: ActorStore, namespace: string, publisher: AckPublisher): ActorRouter {
   const spec = definition.actor;
   const inbox = spec.durable ? new ReplyInbox(nc) : undefined;
   const endpoints = definition.endpoints.map((endpoint) => {
@@ -140,7 +141,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     try {
       // Retried through elections and reconnects until the call's deadline: the msgID makes a
       // stored command count once.
-      const ack = await publishDurably(store.js, mailboxSubject(namespace, definition.name, shard, key), data, {
+      const ack = await publishDurably(publisher, mailboxSubject(namespace, definition.name, shard, key), data, {
         headers,
         msgID: given ? actorCommandId(definition.name, key, given) : token,
       }, ctx.deadline);
