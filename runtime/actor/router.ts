@@ -39,7 +39,8 @@ import type { ActorDefinition } from "./types.ts";
 const recordedFirstPollMs = 20;
 const recordedMaxPollMs = 250;
 
-type Answer = { readonly data: Uint8Array } | { readonly error: MicroError };
+/** `owner` is set on the answer the key's owner sent (to the caller too, when it was given one). */
+type Answer = ({ readonly data: Uint8Array } | { readonly error: MicroError }) & { readonly owner?: true };
 
 /** Replies for this router's commands, on one wildcard inbox subscription. */
 class ReplyInbox {
@@ -90,7 +91,7 @@ class ReplyInbox {
 
 function answerOf(msg: Msg, what: string): Answer {
   const error = errorOf(msg, what);
-  return error === undefined ? { data: msg.data } : { error };
+  return error === undefined ? { data: msg.data, owner: true } : { error, owner: true };
 }
 
 /** A service definition whose handlers route to actors, and what must be closed with it. */
@@ -133,7 +134,8 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     const given = ctx.metadata[idempotencyMetadata];
     if (given) headers.set(idempotentHeader, "1");
     const callerReply = ctx.replySubject;
-    if (callerReply !== undefined && callerReply.length <= maxSubjectLength) headers.set(callerReplyHeader, callerReply);
+    const ownerAnswersCaller = callerReply !== undefined && callerReply.length <= maxSubjectLength;
+    if (ownerAnswersCaller) headers.set(callerReplyHeader, callerReply);
     const what = `actor ${definition.name}/${key}`;
     const reply = inbox.wait(token, ctx.deadline, what);
     let duplicate: boolean;
@@ -157,7 +159,12 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       }
       throw new MicroError("unavailable", `cannot store the command for ${what} in its mailbox: ${(cause as Error).message}`, { cause });
     }
-    if (!duplicate) return await reply;
+    if (!duplicate) {
+      const answer = await reply;
+      // The owner sent this same answer to the caller as well: the server need not send it again.
+      if (ownerAnswersCaller && answer.owner) ctx.markAnswered?.();
+      return answer;
+    }
     // A retry of a command already stored: its reply goes to the first attempt's inbox, so
     // wait for it to be recorded with the key's state instead.
     inbox.cancel(token);
