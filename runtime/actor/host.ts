@@ -76,7 +76,10 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     spec: definition.actor,
     methods,
     state: committingStateBucket(store.state, actorBuckets[0], publisher),
-    reply: (to, data, headers) => nc.publish(to, data, headers === undefined ? undefined : { headers }),
+    reply: (to, data, headers) => {
+      // The router of this process waits for it: no trip through NATS.
+      if (!router.deliverLocally(to, data, headers)) nc.publish(to, data, headers === undefined ? undefined : { headers });
+    },
     passivateAfterMs,
     purgeEveryMs: Math.max(1000, leaseMs),
     listingBoundMs: listingBoundMs(leaseMs),
