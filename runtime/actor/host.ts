@@ -18,6 +18,7 @@ import { type ActiveKey, ShardWorker } from "./shard.ts";
 import { actorBuckets, openActorStore } from "./store.ts";
 import { committingStateBucket } from "./state-writes.ts";
 import { AckPublisher } from "../nats/ack-publisher.ts";
+import { Outbox } from "../nats/outbox.ts";
 import type { ActorNodeStatus } from "./status.ts";
 import type { ActorDefinition } from "./types.ts";
 
@@ -53,7 +54,9 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   const nc = options.connection;
   const store = await openActorStore(nc, namespace, leaseMs, options.replicas);
   // Mailbox publishes and state commits: acknowledged on one inbox (see nats/ack-publisher.ts).
-  const publisher = new AckPublisher(nc);
+  // Replies and JetStream publishes of one event-loop turn go out in one socket write.
+  const outbox = new Outbox(nc);
+  const publisher = new AckPublisher(nc, outbox);
   const router = createRouter(definition, nc, store, namespace, publisher);
   // Filled in once the host runs; until then STATS shows no actor data.
   let statsData: () => Readonly<Record<string, unknown>> = () => ({});
@@ -78,7 +81,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     state: committingStateBucket(store.state, actorBuckets[0], publisher),
     reply: (to, data, headers) => {
       // The router of this process waits for it: no trip through NATS.
-      if (!router.deliverLocally(to, data, headers)) nc.publish(to, data, headers === undefined ? undefined : { headers });
+      if (!router.deliverLocally(to, data, headers)) outbox.publish(to, data, undefined, headers, (error) => onError(error, `the reply to ${to}`));
     },
     passivateAfterMs,
     purgeEveryMs: Math.max(1000, leaseMs),
@@ -159,6 +162,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
         router.close();
         status?.unsubscribe();
         await placement.stop();
+        outbox.flush();
         publisher.close();
       })();
       return stopping;

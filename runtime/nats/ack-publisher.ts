@@ -14,6 +14,7 @@
  */
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import type { PubAck } from "@nats-io/jetstream";
+import { Outbox } from "./outbox.ts";
 import { expectedLastSubjectSeqHeader, inboxFilter, inboxReplySubject, isNoResponders, msgIdHeader } from "../protocol/mod.ts";
 
 /** What one publish asks of the stream. */
@@ -46,7 +47,7 @@ const decoder = new TextDecoder();
 
 /** Publishes to JetStream streams and resolves with their acks; see the module doc. */
 export class AckPublisher {
-  readonly #nc: NatsConnection;
+  readonly #outbox: Outbox;
   readonly #prefix = createInbox();
   readonly #pending = new Map<string, Pending>();
   readonly #subscription: Subscription;
@@ -54,8 +55,9 @@ export class AckPublisher {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed: string | undefined;
 
-  constructor(nc: NatsConnection) {
-    this.#nc = nc;
+  /** `outbox`: where publishes wait for the end of the turn (one is made when not given). */
+  constructor(nc: NatsConnection, outbox = new Outbox(nc)) {
+    this.#outbox = outbox;
     const skip = this.#prefix.length + 1;
     this.#subscription = nc.subscribe(inboxFilter(this.#prefix), {
       callback: (_error, msg) => {
@@ -87,12 +89,10 @@ export class AckPublisher {
     return new Promise<PubAck>((resolve, reject) => {
       this.#pending.set(token, { resolve, reject, until: Date.now() + (options.timeout ?? defaultTimeoutMs) });
       this.#sweep ??= setInterval(() => this.#expire(), sweepEveryMs);
-      try {
-        this.#nc.publish(subject, data, { reply: inboxReplySubject(this.#prefix, token), headers });
-      } catch (error) {
+      this.#outbox.publish(subject, data, inboxReplySubject(this.#prefix, token), headers, (error) => {
         this.#pending.delete(token);
-        reject(error as Error);
-      }
+        reject(error);
+      });
     });
   }
 
