@@ -10,6 +10,7 @@ import { Cart } from "../gen/cart/v1/cart_pb.ts";
 import { type ActorContext, connectNats, createClient, defineActor, defineService, NatsTransport, startActor, startService } from "../runtime/mod.ts";
 import { startNatsServer } from "../runtime/nats/mod.ts";
 import cart from "../services/cart.ts";
+import { ownCpuMicros, processCpuMicros } from "./child-process.ts";
 
 const calls = Number(process.env.BENCH_ACTOR_CALLS ?? 4000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -48,21 +49,34 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 500));
 
   const results: Record<string, number[]> = {};
-  const record = (name: string, rate: number) => (results[name] ??= []).push(rate);
+  // CPU per call, of this process (client, router, owner) and of nats-server: the machine is
+  // shared and noisy, and CPU per call is what a change moves even when calls/s do not show it.
+  const cpu: Record<string, { own: number[]; server: number[] }> = {};
+  const timed = async (name: string, call: (i: number) => Promise<unknown>) => {
+    const own = ownCpuMicros();
+    const server = processCpuMicros(nats.pid);
+    (results[name] ??= []).push(await rate(calls, call));
+    const spent = (cpu[name] ??= { own: [], server: [] });
+    spent.own.push((ownCpuMicros() - own) / calls);
+    const serverNow = processCpuMicros(nats.pid);
+    if (server !== undefined && serverNow !== undefined) spent.server.push((serverNow - server) / calls);
+  };
   for (let round = 0; round < rounds; round++) {
     for (const [name, client] of Object.entries(systems)) {
-      record(`${name}, 1000 keys`, await timed(calls, (i) => client.addItem({ cartId: `k${round}-${i % 1000}`, sku: `s${i % 7}`, quantity: 1 })));
-      record(`${name}, one hot key`, await timed(calls, (i) => client.addItem({ cartId: `hot${round}`, sku: `s${i % 7}`, quantity: 1 })));
+      await timed(`${name}, 1000 keys`, (i) => client.addItem({ cartId: `k${round}-${i % 1000}`, sku: `s${i % 7}`, quantity: 1 }));
+      await timed(`${name}, one hot key`, (i) => client.addItem({ cartId: `hot${round}`, sku: `s${i % 7}`, quantity: 1 }));
     }
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`\n## actors on ${runtime} (nats-server file storage, ${width} calls in flight, ${rounds} rounds, median)\n`);
-  console.log("| measurement | calls/s | vs plain service |\n|---|---:|---:|");
+  console.log("| measurement | calls/s | vs plain service | CPU µs/call (this process) | CPU µs/call (nats-server) |\n|---|---:|---:|---:|---:|");
   for (const [name, rates] of Object.entries(results)) {
     const workload = name.slice(name.indexOf(", ", name.indexOf("mailbox") > 0 ? name.indexOf("mailbox") : 0) + 2);
     const base = results[`plain service, ${workload}`]!;
-    console.log(`| ${name} | ${Math.round(median(rates)).toLocaleString("en")} | ${(median(rates) / median(base)).toFixed(2)}x |`);
+    const spent = cpu[name]!;
+    const server = spent.server.length > 0 ? Math.round(median(spent.server)).toString() : "n/a";
+    console.log(`| ${name} | ${Math.round(median(rates)).toLocaleString("en")} | ${(median(rates) / median(base)).toFixed(2)}x | ${Math.round(median(spent.own))} | ${server} |`);
   }
   for (const instance of instances) await instance.stop();
   await Promise.all([serverTransport.close(), clientTransport.close()]);
@@ -71,7 +85,7 @@ try {
   await nats.stop();
 }
 
-async function timed(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
+async function rate(n: number, call: (i: number) => Promise<unknown>): Promise<number> {
   const began = performance.now();
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => {

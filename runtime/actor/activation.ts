@@ -190,6 +190,8 @@ export class Activation {
     let state = this.#state;
     let seq = this.#seq;
     let recent = this.#recent;
+    /** `state` as JSON, when a check already wrote it (so the commit need not again). */
+    let stateJson: string | undefined;
     let dirty = false;
     const changes: ReminderChange[] = [];
     const replies: Array<{ readonly to: string; readonly data: Uint8Array; readonly error?: MicroError }> = [];
@@ -206,6 +208,7 @@ export class Activation {
       const outcome = await this.#run(command, state, own);
       if (outcome.changed) {
         state = outcome.state;
+        stateJson = outcome.json;
         dirty = true;
       }
       changes.push(...own);
@@ -220,7 +223,10 @@ export class Activation {
     // Read-only batches (no new state, nothing to persist) need no commit: run again after a
     // crash, they change nothing. Everything else commits state and sequence as one entry.
     if (dirty || changes.length > 0) {
-      const value = JSON.stringify({ seq, state, recent } satisfies StateEntry, jsonReplacer);
+      // As JSON.stringify({ seq, state, recent }, jsonReplacer) writes it, reusing the state's
+      // JSON from its check (a state that is undefined has no "state" member, as there).
+      const json = stateJson ?? JSON.stringify(state, jsonReplacer);
+      const value = `{"seq":${JSON.stringify(seq)}${json === undefined ? "" : `,"state":${json}`},"recent":${JSON.stringify(recent, jsonReplacer)}}`;
       const key = stateKey(host.namespace, host.service, this.key);
       try {
         // Retried through a leader election of the state bucket: a commit that failed would
@@ -244,7 +250,7 @@ export class Activation {
   }
 
   /** Runs one command's handler on `state`; a failure leaves the state and drops its reminder and timer changes. */
-  async #run(command: Command, state: unknown, changes: ReminderChange[]): Promise<{ changed: boolean; state: unknown; reply?: Uint8Array; error?: MicroError }> {
+  async #run(command: Command, state: unknown, changes: ReminderChange[]): Promise<{ changed: boolean; state: unknown; json?: string; reply?: Uint8Array; error?: MicroError }> {
     const host = this.#owner.context;
     // Timer changes take effect when the handler succeeds, as its state and reminders do.
     const timerChanges: Array<() => void> = [];
@@ -263,15 +269,15 @@ export class Activation {
         }
         const reply = toBinary(entry.method.output, toMessage(entry.method.output, result.reply));
         const changed = "state" in result && result.state !== undefined;
-        if (changed) checkStorable(result.state, command.endpoint);
+        const json = changed ? checkStorable(result.state, command.endpoint) : undefined;
         for (const change of timerChanges) change();
-        return { changed, state: changed ? result.state : state, reply };
+        return { changed, state: changed ? result.state : state, json, reply };
       }
       const handler = command.kind === "timer" ? host.spec.onTimer : host.spec.onReminder;
       const result = handler === undefined ? undefined : await handler(state, { name: command.endpoint, data: decoder.decode(command.data) }, context);
-      if (result !== undefined) checkStorable(result, command.kind === "timer" ? "onTimer" : "onReminder");
+      const json = result === undefined ? undefined : checkStorable(result, command.kind === "timer" ? "onTimer" : "onReminder");
       for (const change of timerChanges) change();
-      return result === undefined ? { changed: false, state } : { changed: true, state: result };
+      return result === undefined ? { changed: false, state } : { changed: true, state: result, json };
     } catch (error) {
       if (!MicroError.is(error)) host.onError(error, `${command.endpoint} (key ${this.key})`);
       const failure = MicroError.from(error);
@@ -414,7 +420,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
  * per command, so one bad result fails its own command instead of every commit of the batch
  * (which would stop the shard, again on every restart). A Map or Set would be stored as `{}`.
  */
-function checkStorable(state: unknown, what: string): void {
+function checkStorable(state: unknown, what: string): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(state, (key, value) => {
@@ -426,6 +432,7 @@ function checkStorable(state: unknown, what: string): void {
     throw new MicroError("internal", `${what} returned a state that cannot be stored as JSON: ${(error as Error).message}`);
   }
   if (json === undefined) throw new MicroError("internal", `${what} returned a state that cannot be stored as JSON`);
+  return json;
 }
 
 function toBase64(bytes: Uint8Array): string {

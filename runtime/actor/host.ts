@@ -15,7 +15,10 @@ import { listingBoundMs } from "./key-listing.ts";
 import { Placement } from "./placement.ts";
 import { createRouter } from "./router.ts";
 import { type ActiveKey, ShardWorker } from "./shard.ts";
-import { openActorStore } from "./store.ts";
+import { actorBuckets, openActorStore } from "./store.ts";
+import { committingStateBucket } from "./state-writes.ts";
+import { AckPublisher } from "../nats/ack-publisher.ts";
+import { Outbox } from "../nats/outbox.ts";
 import type { ActorNodeStatus } from "./status.ts";
 import type { ActorDefinition } from "./types.ts";
 
@@ -50,11 +53,16 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   const passivateAfterMs = options.passivateAfterMs ?? definition.actor.passivateAfterMs ?? whole("MICRO_ACTOR_IDLE_MS", 60_000, 1);
   const nc = options.connection;
   const store = await openActorStore(nc, namespace, leaseMs, options.replicas);
-  const router = createRouter(definition, nc, store, namespace);
+  // Mailbox publishes and state commits: acknowledged on one inbox (see nats/ack-publisher.ts).
+  // Replies and JetStream publishes of one event-loop turn go out in one socket write.
+  const outbox = new Outbox(nc);
+  const publisher = new AckPublisher(nc, outbox);
+  const router = createRouter(definition, nc, store, namespace, publisher);
   // Filled in once the host runs; until then STATS shows no actor data.
   let statsData: () => Readonly<Record<string, unknown>> = () => ({});
   const instance = await startService(router.definition, { ...options, namespace, statsData: () => statsData() }).catch((error) => {
     router.close();
+    publisher.close();
     throw error;
   });
   const onError = options.onHandlerError ?? ((error: unknown, what: string) => console.error(`[${definition.name}] ${what} failed:`, error));
@@ -70,8 +78,11 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     nodeId: instance.nodeId,
     spec: definition.actor,
     methods,
-    state: store.state,
-    reply: (to, data, headers) => nc.publish(to, data, headers === undefined ? undefined : { headers }),
+    state: committingStateBucket(store.state, actorBuckets[0], publisher),
+    reply: (to, data, headers) => {
+      // The router of this process waits for it: no trip through NATS.
+      if (!router.deliverLocally(to, data, headers)) outbox.publish(to, data, undefined, headers, (error) => onError(error, `the reply to ${to}`));
+    },
     passivateAfterMs,
     purgeEveryMs: Math.max(1000, leaseMs),
     listingBoundMs: listingBoundMs(leaseMs),
@@ -139,6 +150,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
   } catch (error) {
     await instance.stop();
     router.close();
+    publisher.close();
     throw MicroError.from(error);
   }
 
@@ -153,6 +165,8 @@ export async function startActor(definition: ActorDefinition, options: StartActo
         router.close();
         status?.unsubscribe();
         await placement.stop();
+        outbox.flush();
+        publisher.close();
       })();
       return stopping;
     },

@@ -163,7 +163,8 @@ export class MailboxReader {
         this.#delivered = m.info.deliverySequence;
         if (m.seq < this.#next) continue;
         this.#next = m.seq + 1;
-        await this.#o.onMessage(m);
+        const full = this.#o.onMessage(m);
+        if (full !== undefined) await full;
       }
     } finally {
       clearTimeout(timer);

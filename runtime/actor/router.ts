@@ -11,10 +11,11 @@
  * @module
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
-import { currentTraceContext, maxSubjectLength, traceparentHeader, tracestateHeader, writeMetadata } from "../protocol/mod.ts";
+import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, nuid, type Subscription } from "@nats-io/nats-core";
+import { currentTraceContext, decodeError, maxSubjectLength, traceparentHeader, tracestateHeader, writeMetadata } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { publishDurably } from "../nats/durable-publish.ts";
+import type { AckPublisher } from "../nats/ack-publisher.ts";
 import type { HandlerContext, ServiceDefinition, UnaryHandler } from "../service/types.ts";
 import {
   actorCommandId,
@@ -38,16 +39,22 @@ import type { ActorDefinition } from "./types.ts";
 const recordedFirstPollMs = 20;
 const recordedMaxPollMs = 250;
 
-type Answer = { readonly data: Uint8Array } | { readonly error: MicroError };
+/** `owner` is set on the answer the key's owner sent (to the caller too, when it was given one). */
+type Answer = ({ readonly data: Uint8Array } | { readonly error: MicroError }) & { readonly owner?: true };
+
+/** How often waiting commands are checked against their deadlines (one timer for them all). */
+const sweepEveryMs = 50;
 
 /** Replies for this router's commands, on one wildcard inbox subscription. */
 class ReplyInbox {
   readonly prefix = createInbox();
-  readonly #pending = new Map<string, { resolve: (answer: Answer) => void; timer: ReturnType<typeof setTimeout> }>();
+  readonly #pending = new Map<string, { resolve: (answer: Answer) => void; deadline: number; what: string }>();
   readonly #subscription: Subscription;
+  readonly #skip: number;
+  #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(nc: NatsConnection) {
-    const skip = this.prefix.length + 1;
+    const skip = (this.#skip = this.prefix.length + 1);
     this.#subscription = nc.subscribe(inboxFilter(this.prefix), {
       callback: (_error, msg: Msg) => {
         const call = this.#pending.get(msg.subject.slice(skip));
@@ -57,21 +64,41 @@ class ReplyInbox {
     });
   }
 
-  /** Waits for the reply to `token` until `deadline`. */
+  /** Waits for the reply to `token` until `deadline` (checked every {@link sweepEveryMs}). */
   wait(token: string, deadline: number, what: string): Promise<Answer> {
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => this.#settle(token, { error: new MicroError("deadline_exceeded", `no reply from ${what} in time (the command is stored and will run; a retry counts once only with the same idempotency-key metadata)`) }),
-        Math.max(0, deadline - Date.now()),
-      );
-      this.#pending.set(token, { resolve, timer });
+      this.#pending.set(token, { resolve, deadline, what });
+      this.#sweep ??= setInterval(() => this.#expire(), sweepEveryMs);
     });
   }
 
   cancel(token: string): void {
-    const call = this.#pending.get(token);
-    if (call !== undefined) clearTimeout(call.timer);
     this.#pending.delete(token);
+  }
+
+  /**
+   * Takes a reply sent to this inbox by an owner in this same process without NATS; false
+   * when `to` is not this inbox.
+   */
+  deliverLocally(to: string, data: Uint8Array, headers: MsgHdrs | undefined): boolean {
+    if (to.length < this.#skip || !to.startsWith(this.prefix) || to.charCodeAt(this.prefix.length) !== 46 /* . */) return false;
+    const token = to.slice(this.#skip);
+    if (!this.#pending.has(token)) return true; // gave up waiting: a reply over NATS would be dropped too
+    const error = decodeError(headers, data);
+    this.#settle(token, error === undefined ? { data, owner: true } : { error, owner: true });
+    return true;
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const [token, call] of this.#pending) {
+      if (call.deadline > now) continue;
+      this.#settle(token, { error: new MicroError("deadline_exceeded", `no reply from ${call.what} in time (the command is stored and will run; a retry counts once only with the same idempotency-key metadata)`) });
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
   }
 
   #settle(token: string, answer: Answer): void {
@@ -83,23 +110,30 @@ class ReplyInbox {
 
   close(): void {
     for (const token of [...this.#pending.keys()]) this.#settle(token, { error: new MicroError("unavailable", "the actor router stopped") });
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
     this.#subscription.unsubscribe();
   }
 }
 
 function answerOf(msg: Msg, what: string): Answer {
   const error = errorOf(msg, what);
-  return error === undefined ? { data: msg.data } : { error };
+  return error === undefined ? { data: msg.data, owner: true } : { error, owner: true };
 }
 
 /** A service definition whose handlers route to actors, and what must be closed with it. */
 export interface ActorRouter {
   readonly definition: ServiceDefinition;
+  /**
+   * Hands a reply for one of this router's commands straight to it when `to` is its inbox
+   * (the key's owner runs in this process), saving a trip through NATS; false otherwise.
+   */
+  deliverLocally(to: string, data: Uint8Array, headers?: MsgHdrs): boolean;
   close(): void;
 }
 
 /** Builds the router of `definition` on `nc`. */
-export function createRouter(definition: ActorDefinition, nc: NatsConnection, store: ActorStore, namespace: string): ActorRouter {
+export function createRouter(definition: ActorDefinition, nc: NatsConnection, store: ActorStore, namespace: string, publisher: AckPublisher): ActorRouter {
   const spec = definition.actor;
   const inbox = spec.durable ? new ReplyInbox(nc) : undefined;
   const endpoints = definition.endpoints.map((endpoint) => {
@@ -132,7 +166,8 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     const given = ctx.metadata[idempotencyMetadata];
     if (given) headers.set(idempotentHeader, "1");
     const callerReply = ctx.replySubject;
-    if (callerReply !== undefined && callerReply.length <= maxSubjectLength) headers.set(callerReplyHeader, callerReply);
+    const ownerAnswersCaller = callerReply !== undefined && callerReply.length <= maxSubjectLength;
+    if (ownerAnswersCaller) headers.set(callerReplyHeader, callerReply);
     const what = `actor ${definition.name}/${key}`;
     const reply = inbox.wait(token, ctx.deadline, what);
     let duplicate: boolean;
@@ -140,7 +175,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
     try {
       // Retried through elections and reconnects until the call's deadline: the msgID makes a
       // stored command count once.
-      const ack = await publishDurably(store.js, mailboxSubject(namespace, definition.name, shard, key), data, {
+      const ack = await publishDurably(publisher, mailboxSubject(namespace, definition.name, shard, key), data, {
         headers,
         msgID: given ? actorCommandId(definition.name, key, given) : token,
       }, ctx.deadline);
@@ -156,7 +191,12 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       }
       throw new MicroError("unavailable", `cannot store the command for ${what} in its mailbox: ${(cause as Error).message}`, { cause });
     }
-    if (!duplicate) return await reply;
+    if (!duplicate) {
+      const answer = await reply;
+      // The owner sent this same answer to the caller as well: the server need not send it again.
+      if (ownerAnswersCaller && answer.owner) ctx.markAnswered?.();
+      return answer;
+    }
     // A retry of a command already stored: its reply goes to the first attempt's inbox, so
     // wait for it to be recorded with the key's state instead.
     inbox.cancel(token);
@@ -194,6 +234,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
 
   return {
     definition: { ...definition, endpoints },
+    deliverLocally: (to, data, headers) => inbox?.deliverLocally(to, data, headers) ?? false,
     close: () => inbox?.close(),
   };
 }

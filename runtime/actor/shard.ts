@@ -120,10 +120,11 @@ export class ShardWorker implements ActivationOwner {
         filter: actorShardFilter(namespace, service, this.shard),
         from: this.#lastSeen + 1,
         label: `${service} shard ${this.shard}`,
-        onMessage: async (m) => {
+        // A promise only when memory is full: the reader awaits nothing per message otherwise.
+        onMessage: (m) => {
           if (this.#stopped) return;
           this.#fromMailbox(m);
-          if (this.#inMemory >= maxInMemory) await new Promise<void>((resolve) => (this.#space = resolve));
+          if (this.#inMemory >= maxInMemory) return new Promise<void>((resolve) => (this.#space = resolve));
         },
       });
       await this.#reader.start();

@@ -11,6 +11,7 @@
 import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
 import { msgIdHeader } from "../protocol/mod.ts";
+import type { AckPublisher } from "./ack-publisher.ts";
 
 /** Longest wait for one attempt's acknowledgement: a stream's new leader answers well within it. */
 const attemptTimeoutMs = 2000;
@@ -38,7 +39,7 @@ export function publishFailure(error: unknown): { reason: string; retry: boolean
 }
 
 /**
- * Publishes to a JetStream stream, retrying temporary failures with backoff (25 ms doubling
+ * Publishes to a JetStream stream (through nats.js, or an {@link AckPublisher}), retrying temporary failures with backoff (25 ms doubling
  * to 500 ms) until `deadline` (epoch ms). `options` must carry the message id (`msgID`, or a
  * `Nats-Msg-Id` header) so retries deduplicate. Fails with `deadline_exceeded` when the last
  * attempt timed out (the message may have been stored), else `unavailable`, or at once with
@@ -47,7 +48,7 @@ export function publishFailure(error: unknown): { reason: string; retry: boolean
  * @example
  * const ack = await publishDurably(js, "micro.events.order.created", data, { msgID: id }, Date.now() + 15_000);
  */
-export async function publishDurably(js: JetStreamClient, subject: string, data: Uint8Array, options: Partial<JetStreamPublishOptions>, deadline: number): Promise<PubAck> {
+export async function publishDurably(js: JetStreamClient | AckPublisher, subject: string, data: Uint8Array, options: Partial<JetStreamPublishOptions>, deadline: number): Promise<PubAck> {
   if (!options.msgID && !options.headers?.has(msgIdHeader)) {
     throw new MicroError("internal", `publishDurably(${subject}) needs a message id: without one a retry could store the message twice`);
   }

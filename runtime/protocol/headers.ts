@@ -59,6 +59,8 @@ export const batchHeader = "Micro-Stream-Batch";
 
 /** The message id JetStream deduplicates on (events, actor commands, dead letters). */
 export const msgIdHeader = "Nats-Msg-Id";
+/** The revision a KV write expects its key to be at (0: the key must not exist); else the stream refuses it. */
+export const expectedLastSubjectSeqHeader = "Nats-Expected-Last-Subject-Sequence";
 
 // ---- Keyed actors ------------------------------------------------------------------------
 

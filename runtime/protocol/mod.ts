@@ -25,6 +25,7 @@ export {
   jsonContentType,
   metadataPrefix,
   msgIdHeader,
+  expectedLastSubjectSeqHeader,
   natsErrorCodeHeader,
   natsErrorHeader,
   originalEventIdHeader,
@@ -90,6 +91,7 @@ export {
   type ServicesVerb,
   type ServiceType,
   shown,
+  kvEntrySubject,
 } from "./subjects.ts";
 export { assertMetadata, isMetadataKey, readMetadata, writeMetadata } from "./metadata.ts";
 export { type RequestHeaderInit, requestHeaders } from "./request.ts";

@@ -8,6 +8,13 @@ export interface RequestHeaders {
   all(): MsgHdrs | undefined;
   /** The subject the caller waits on for the reply, when the request came over NATS with one. */
   replySubject?(): string | undefined;
+  /**
+   * Records that the reply already went straight to {@link replySubject} (the actor router's
+   * caller, answered by the key's owner): the server then sends none of its own.
+   */
+  markAnswered?(): void;
+  /** True once {@link markAnswered} was called. */
+  readonly answered?: boolean;
 }
 
 const latin1 = new TextDecoder("latin1");
@@ -54,6 +61,12 @@ export class MsgRequestHeaders implements RequestHeaders {
 
   replySubject(): string | undefined {
     return this.#msg.reply || undefined;
+  }
+
+  answered = false;
+
+  markAnswered(): void {
+    this.answered = true;
   }
 }
 

@@ -269,6 +269,11 @@ export function actorStatusSubject(namespace: string, service: string): string {
   return `$MICRO.ACTORS.${namespace}.${service}`;
 }
 
+/** The subject a KV bucket stores `key` under (what a write publishes to): `$KV.micro_actor_state.micro.cart.c1`. */
+export function kvEntrySubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
+}
+
 /** KV key of a key's state (and of other per-key records): `micro.cart.c1`. */
 export function actorStateKey(namespace: string, service: string, key: string): string {
   return `${namespace}.${service}.${key}`;

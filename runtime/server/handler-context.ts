@@ -63,6 +63,10 @@ export class CallContext implements HandlerContext {
     return this.#replySubject?.();
   }
 
+  markAnswered(): void {
+    this.#headers.markAnswered?.();
+  }
+
   /** Replaces the metadata the handler sees: a server interceptor passed on changed metadata. */
   useMetadata(metadata: Record<string, string>): void {
     this.#metadata = metadata;

@@ -113,12 +113,13 @@ export async function startService(definition: ServiceDefinition, options: Start
   const startedAt = Date.now();
 
   async function handle(msg: Msg, endpointName: string, arrived: number): Promise<void> {
+    const headers = new MsgRequestHeaders(msg);
     try {
-      const headers = new MsgRequestHeaders(msg);
       // A stream holds its mailbox slot until it ends (see runtime/stream/protocol.ts).
       if (streams.isOpen(headers)) return await streams.serve(msg, endpointName, headers, arrived);
       const reply = (await dispatch(endpointName, msg.data, headers, arrived)).message as Uint8Array;
-      if (!msg.reply) return;
+      // Answered straight by someone the handler handed the reply subject to (an actor's owner).
+      if (!msg.reply || headers.answered) return;
       const limit = nc.info?.max_payload;
       if (limit !== undefined && reply.length > limit) {
         const counters = endpointStats.get(endpointName) ?? endpointStats.get("");
@@ -127,7 +128,7 @@ export async function startService(definition: ServiceDefinition, options: Start
       }
       msg.respond(reply);
     } catch (error) {
-      replyError(msg, MicroError.from(error), endpointName);
+      if (!headers.answered) replyError(msg, MicroError.from(error), endpointName);
     }
   }
 

@@ -38,6 +38,12 @@ export interface HandlerContext {
    * actor router stores it with a command, so the key's owner can answer the caller directly.
    */
   readonly replySubject?: string;
+  /**
+   * Tells the server this call's reply already reached {@link replySubject} (the same reply
+   * the handler returns, sent by someone else, such as an actor's owner): it sends none of
+   * its own, so the caller does not get it twice. Absent where a reply cannot go straight.
+   */
+  readonly markAnswered?: () => void;
 }
 
 /** A unary handler: a plain async function from request message to response (init) message. */
