@@ -83,7 +83,7 @@ function eventHandler(
         await s.handler(request.message as never, event, context);
         return { message: undefined };
       }, interceptors);
-      await next(eventRequest(service.name, options, event, payload));
+      await next(eventRequest(service.name, options, event, payload, s.filter));
     } catch (error) {
       if (!MicroError.is(error)) options.onHandlerError(error, `event ${event.topic}`);
       throw error;
@@ -92,7 +92,7 @@ function eventHandler(
 }
 
 /** What interceptors see of a delivered event. */
-function eventRequest(service: string, options: ServiceEventsOptions, event: DeliveredEvent, message: unknown): CallRequest {
+function eventRequest(service: string, options: ServiceEventsOptions, event: DeliveredEvent, message: unknown, topicFilter: string): CallRequest {
   const metadata: Record<string, string> = {};
   if (event.user) metadata.user = event.user;
   if (event.source) metadata.source = event.source;
@@ -103,6 +103,7 @@ function eventRequest(service: string, options: ServiceEventsOptions, event: Del
     namespace: options.namespace,
     service,
     method: event.topic,
+    topicFilter,
     metadata,
     deadline: undefined,
     signal: options.signal,

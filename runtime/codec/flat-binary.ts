@@ -20,7 +20,7 @@ const implicitPresence = 2;
 
 type FieldWriter = (writer: BinaryWriter, message: Record<string, unknown>) => void;
 
-let shared = new BinaryWriter();
+let shared: BinaryWriter | undefined = new BinaryWriter();
 /** Per schema: its field writers in field-number order, or null when `toBinary` must do it. */
 const plans = new WeakMap<DescMessage, readonly FieldWriter[] | null>();
 
@@ -33,15 +33,20 @@ export function encodeBinary<D extends DescMessage>(schema: D, message: MessageS
   }
   const record = message as unknown as Record<string, unknown>;
   if (plan === null || record.$typeName !== schema.typeName || record.$unknown !== undefined) return toBinary(schema, message);
-  const writer = shared;
+  // Taken out while in use: a field getter that encodes another message (re-entrant) gets a
+  // writer of its own instead of finishing this one's half-written bytes.
+  const writer = shared ?? new BinaryWriter();
+  shared = undefined;
+  let bytes: Uint8Array;
   try {
     for (let i = 0; i < plan.length; i++) plan[i]!(writer, record);
-    return writer.finish();
+    bytes = writer.finish();
   } catch {
-    // A value of the wrong type: start over with a clean writer and let protobuf-es say why.
-    shared = new BinaryWriter();
+    // A value of the wrong type: the half-written writer is dropped; protobuf-es says why.
     return toBinary(schema, message);
   }
+  shared = writer;
+  return bytes;
 }
 
 function planOf(schema: DescMessage): readonly FieldWriter[] | null {

@@ -12,7 +12,8 @@ import type { MetricsRegistry } from "./metrics.ts";
 
 /**
  * Counts calls through it: `micro_requests_total{side,kind,service,method,code}` and
- * `micro_request_duration_seconds{side,kind,service,method}`. `code` is `ok` or the error code.
+ * `micro_request_duration_seconds{side,kind,service,method}`. `code` is `ok` or the error code;
+ * `method` of an event is its subscription's topic filter.
  */
 export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
   const total = registry.counter("micro_requests_total", "Calls, stream opens, event deliveries and actor commands, by result code (ok or the error code).", [
@@ -32,7 +33,8 @@ export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
   return (next) =>
     function countRequest(request): Promise<CallResponse> {
       const began = performance.now();
-      const labels = { side: request.side, kind: request.kind, service: request.service, method: request.method };
+      // An event by its subscription's filter: topics are the publishers' choice, one series each.
+      const labels = { side: request.side, kind: request.kind, service: request.service, method: request.topicFilter ?? request.method };
       // A stream's open is counted here too; its life and outcome by the stream counter.
       return (request.kind === "stream" ? streams(next, request) : callNext(next, request)).then(
         (response) => {

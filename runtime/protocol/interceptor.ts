@@ -40,6 +40,11 @@ export interface CallRequest<M = unknown> {
   /** The endpoint (`Greeter.SayHello`); for events the topic. */
   readonly method: string;
   /**
+   * Events: the subscription's topic filter the topic matched (`customer.>`). Written in the
+   * service's code, unlike the topic, which publishers choose: metrics label by it.
+   */
+  readonly topicFilter?: string;
+  /**
    * Caller metadata. On the client, interceptors may add entries before `next` (they travel as
    * `Micro-Meta-*` headers, checked by the protocol); on the server it is what arrived.
    */

@@ -4,6 +4,8 @@ import { createGateway } from "../../gateway/app.ts";
 import { defineService, startService } from "../../runtime/mod.ts";
 import { MetricsRegistry } from "../../runtime/observability/metrics.ts";
 import { withNats } from "../support/nats.ts";
+import { repoPath } from "../support/service-dirs.ts";
+import { spawnChild } from "../support/subprocess.ts";
 
 const { conn, teardown } = withNats();
 
@@ -35,4 +37,14 @@ describe("gateway request metrics", () => {
     expect(text).not.toContain("made-up");
     expect(text).not.toContain("say-hello");
   });
+
+  it("labels made-up HTTP methods as other, so a client cannot fill the series cap with them (on Deno, which passes any method on)", async () => {
+    const child = spawnChild([repoPath("node_modules/.bin/deno"), "run", "-A", repoPath("tests/support/method-metrics-gateway.ts")]);
+    expect(await child.exited).toBe(0);
+    const text = child.output();
+    expect(text).toContain("metrics:");
+    expect(text).not.toContain("JUNK");
+    expect(text).toMatch(/micro_gateway_requests_total\{route="[^"]+",method="other",status="\d+"\} 20/);
+    expect(text).toContain('micro_gateway_requests_total{route="/{service}/{endpoint}",method="POST",status="200"} 1');
+  }, 60_000);
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
 import { Counter } from "../../../gen/counter/v1/counter_pb.ts";
+import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
-import { type ActorDefinition, createClient, defineService, MicroError, startActor, startService } from "../../../runtime/mod.ts";
+import { type ActorDefinition, createClient, defineService, MicroError, onEvent, startActor, startService } from "../../../runtime/mod.ts";
 import type { ActorInstance } from "../../../runtime/actor/host.ts";
 import { collectActorMetrics } from "../../../runtime/observability/actor-metrics.ts";
 import { metricsInterceptor } from "../../../runtime/observability/call-metrics.ts";
@@ -84,6 +85,28 @@ describe("stream metrics", () => {
     expect((await iterator.next()).value?.n).toBe(2);
     expect((await iterator.next()).done).toBe(true);
     await until(() => valueOf(metrics.exposition(), open) === 0, { what: "the stream closed" });
+  });
+});
+
+describe("event delivery metrics", () => {
+  it("label a wildcard subscription's deliveries by its filter, so publishers cannot make a series per topic", async () => {
+    const namespace = "metrics.delivered";
+    const broker = await createJetStreamBroker(conn.nc, { namespace, stream: "METRICS_DELIVERED" });
+    const metrics = new MetricsRegistry();
+    let handled = 0;
+    const listener = defineService(Greeter, {
+      name: "customer-listener",
+      interceptors: [metricsInterceptor(metrics)],
+      subscriptions: [onEvent("customer.>", null, () => void handled++)],
+    }, {});
+    const instance = await startService(listener, { connection: conn.nc, transport: conn.transport, broker, namespace });
+    teardown(() => instance.stop());
+    // Topics are chosen by whoever publishes (the gateway's /events route takes them from the URL).
+    for (let i = 0; i < 12; i++) await broker.publish(`customer.made-up-${i}`, new Uint8Array([i]), { id: `c-${i}` });
+    await until(() => handled === 12, { what: "12 deliveries" });
+    const series = 'micro_requests_total{side="server",kind="event",service="customer-listener",method="customer.>",code="ok"}';
+    await until(() => valueOf(metrics.exposition(), series) === 12, { what: "12 counted deliveries" });
+    expect(metrics.exposition()).not.toContain("made-up");
   });
 });
 
