@@ -38,9 +38,9 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
       const { api, tracer } = tracing;
       const incoming = traceContextOf(c.req.header(traceparentHeader), c.req.header(tracestateHeader));
       const parent = incoming === undefined ? api.ROOT_CONTEXT : api.propagation.extract(api.ROOT_CONTEXT, incoming);
-      const span = tracer.startSpan(`${c.req.method}`, {
+      const span = tracer.startSpan(`${methodLabel(c.req.method)}`, {
         kind: api.SpanKind.SERVER,
-        attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+        attributes: { "http.request.method": methodLabel(c.req.method), "url.path": c.req.path },
       }, parent);
       const ctx = api.trace.setSpan(parent, span);
       try {
@@ -48,7 +48,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
       } finally {
         const route = routeOf(c);
         const status = c.res.status;
-        span.updateName(`${c.req.method} ${route}`);
+        span.updateName(`${methodLabel(c.req.method)} ${route}`);
         span.setAttribute("http.route", route);
         span.setAttribute("http.response.status_code", status);
         if (status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
@@ -77,7 +77,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
       const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
       if (level !== "info" || (logger.enabled("info") && sampler.take())) {
         logger.log(level, "http request", {
-          method: c.req.method,
+          method: c.req.method.slice(0, 32),
           path: c.req.path.slice(0, 200),
           route,
           status,

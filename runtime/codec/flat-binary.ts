@@ -45,9 +45,14 @@ export function encodeBinary<D extends DescMessage>(schema: D, message: MessageS
     // A value of the wrong type: the half-written writer is dropped; protobuf-es says why.
     return toBinary(schema, message);
   }
-  shared = writer;
+  // The writer keeps the largest buffer it ever grew to: after a big message, start afresh
+  // rather than hold it for the life of the process.
+  if (bytes.byteLength <= keptWriterBytes) shared = writer;
   return bytes;
 }
+
+/** Results up to this size leave the shared writer for the next encoding; bigger ones drop it. */
+const keptWriterBytes = 64 * 1024;
 
 function planOf(schema: DescMessage): readonly FieldWriter[] | null {
   const writers: FieldWriter[] = [];
