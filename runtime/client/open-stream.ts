@@ -6,8 +6,19 @@ import { createInbox, type MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { maxTimeoutMs } from "../protocol/mod.ts";
 import { StreamChannel } from "../stream/channel.ts";
-import { batchHeader, heartbeatHeader, streamHeader, windowHeader } from "../protocol/mod.ts";
-import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection, type StreamTuning } from "../stream/protocol.ts";
+import { batchHeader, heartbeatHeader, streamHeader, windowBytesHeader, windowHeader } from "../protocol/mod.ts";
+import {
+  checkedTuning,
+  defaultHeartbeatMs,
+  defaultWindow,
+  defaultWindowBytes,
+  maxHeartbeatMs,
+  maxWindow,
+  maxWindowBytes,
+  minHeartbeatMs,
+  type StreamConnection,
+  type StreamTuning,
+} from "../stream/protocol.ts";
 
 /** What opening a stream needs. */
 export interface OpenStreamRequest extends StreamTuning {
@@ -32,10 +43,11 @@ export interface OpenStreamRequest extends StreamTuning {
  */
 export async function openStream(nc: StreamConnection, request: OpenStreamRequest): Promise<StreamChannel> {
   const window = checkedTuning("window", request.window ?? defaultWindow, 1, maxWindow);
+  const windowBytes = checkedTuning("windowBytes", request.windowBytes ?? defaultWindowBytes, 1, maxWindowBytes);
   const heartbeatMs = checkedTuning("heartbeatMs", request.heartbeatMs ?? defaultHeartbeatMs, minHeartbeatMs, maxHeartbeatMs);
   const signal = request.signal;
   if (signal?.aborted) throw canceled(signal);
-  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "client", label: request.label });
+  const channel = new StreamChannel(nc, createInbox(), { window, windowBytes, heartbeatMs, role: "client", label: request.label });
 
   if (signal !== undefined) {
     const onAbort = () => channel.fail(canceled(signal), "cancel");
@@ -55,6 +67,7 @@ export async function openStream(nc: StreamConnection, request: OpenStreamReques
   const headers = request.headers;
   headers.set(streamHeader, "1");
   headers.set(windowHeader, String(window));
+  headers.set(windowBytesHeader, String(windowBytes));
   headers.set(heartbeatHeader, String(heartbeatMs));
   headers.set(batchHeader, "1");
   try {

@@ -51,6 +51,7 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
       deadline,
       openBy: Math.min(deadline ?? Infinity, Date.now() + (options.timeoutMs ?? target.timeoutMs)),
       window: options.window,
+      windowBytes: options.windowBytes,
       heartbeatMs: options.heartbeatMs,
     };
     if (options.node !== undefined) {

@@ -52,6 +52,14 @@ export const windowHeader = "Micro-Stream-Window";
 export const heartbeatHeader = "Micro-Stream-Heartbeat";
 /** On a `credit` frame: how many more data frames the peer may send. */
 export const creditHeader = "Micro-Credit";
+/**
+ * On open and accept: how many data bytes (message payloads, not framing) the sender of this
+ * header will buffer, beside its message window. A peer that does not announce one is counted
+ * in messages only (older jetmicro), and is not held to this end's byte window either.
+ */
+export const windowBytesHeader = "Micro-Stream-Window-Bytes";
+/** On a `credit` frame, beside `Micro-Credit`: how many more data bytes the peer may send. */
+export const creditBytesHeader = "Micro-Credit-Bytes";
 /** On open and accept: `1` when the sender of this header reads `batch` frames (many data messages in one NATS message). */
 export const batchHeader = "Micro-Stream-Batch";
 

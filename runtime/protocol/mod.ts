@@ -14,6 +14,7 @@ export {
   actorReplyHeader,
   batchHeader,
   contentTypeHeader,
+  creditBytesHeader,
   creditHeader,
   deadLetterHeaders,
   errorCodeHeader,
@@ -34,6 +35,7 @@ export {
   timeoutHeader,
   traceparentHeader,
   tracestateHeader,
+  windowBytesHeader,
   windowHeader,
 } from "./headers.ts";
 export { maxErrorText, maxSubjectLength, maxTimeoutMs, maxTokenLength } from "./limits.ts";

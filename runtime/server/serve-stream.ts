@@ -20,13 +20,25 @@ import {
   traceContextOf,
   traceparentHeader,
   tracestateHeader,
+  windowBytesHeader,
   windowHeader,
   batchHeader,
 } from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
 import { failureRacer, raceFailure, StreamChannel } from "../stream/channel.ts";
 import { channelReader, type MessageReader } from "../stream/reader.ts";
-import { checkedTuning, defaultHeartbeatMs, defaultWindow, maxHeartbeatMs, maxWindow, minHeartbeatMs, type StreamConnection } from "../stream/protocol.ts";
+import {
+  checkedTuning,
+  defaultHeartbeatMs,
+  defaultWindow,
+  defaultWindowBytes,
+  legacyWindow,
+  maxHeartbeatMs,
+  maxWindow,
+  maxWindowBytes,
+  minHeartbeatMs,
+  type StreamConnection,
+} from "../stream/protocol.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 import { callContextKey, type WithCallContext } from "./incoming-call.ts";
 
@@ -34,8 +46,10 @@ import { callContextKey, type WithCallContext } from "./incoming-call.ts";
 export interface StreamServeOptions {
   readonly nc: StreamConnection;
   readonly info: InstanceInfo;
-  /** Data frames the server buffers per stream. */
+  /** Data frames the server buffers per stream (default 1024; 128 for a client counting messages only). */
   readonly window?: number;
+  /** Data bytes the server buffers per stream, beside `window` (default 1 MiB). */
+  readonly windowBytes?: number;
   /** Told about throwables that are not `MicroError` (handler bugs). */
   readonly onHandlerError: (error: unknown, endpoint: string) => void;
 }
@@ -68,11 +82,15 @@ export async function serveStream(
   // Without Micro-Timeout a stream lasts as long as both sides want.
   const timed = headers.get(timeoutHeader) !== undefined;
   const deadline = deadlineFromHeader(headers.get(timeoutHeader), arrived, maxTimeoutMs);
-  const window = options.window ?? defaultWindow;
+  // A client announcing no byte window is older jetmicro: it counts messages only, so it gets
+  // the old message window, which alone bounds what it can make this side buffer.
+  const clientBytes = bytesHeader(headers);
+  const window = options.window ?? (clientBytes === undefined ? legacyWindow : defaultWindow);
+  const windowBytes = options.windowBytes ?? defaultWindowBytes;
 
-  const channel = new StreamChannel(nc, createInbox(), { window, heartbeatMs, role: "server", label: endpoint.name, serviceId: info.id });
-  channel.accept(msg.reply, credit, headers.get(batchHeader) === "1");
-  channel.control("open", { [windowHeader]: String(window), [batchHeader]: "1" }, channel.inbox);
+  const channel = new StreamChannel(nc, createInbox(), { window, windowBytes, heartbeatMs, role: "server", label: endpoint.name, serviceId: info.id });
+  channel.accept(msg.reply, credit, headers.get(batchHeader) === "1", clientBytes);
+  channel.control("open", { [windowHeader]: String(window), [windowBytesHeader]: String(windowBytes), [batchHeader]: "1" }, channel.inbox);
 
   const onStop = () => channel.fail(new MicroError("unavailable", `${info.service.name} stopped before the stream ${endpoint.name} finished`), "error");
   if (info.stopSignal.aborted) onStop();
@@ -195,6 +213,18 @@ function encode(codec: Codec, endpoint: EndpointDefinition, value: unknown): Uin
   } catch (cause) {
     throw new MicroError("internal", `the handler of ${endpoint.name} produced an invalid ${schema.typeName}: ${(cause as Error).message}`, { cause });
   }
+}
+
+/** The client's byte window; undefined when it announced none; `invalid_argument` when it is not an integer from 1 to 2^30. */
+function bytesHeader(headers: RequestHeaders): number | undefined {
+  const text = headers.get(windowBytesHeader);
+  if (text === undefined || text === "") return undefined;
+  // Digits only: Number() would also take "0x10", "1e3" and " 12 ".
+  const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= maxWindowBytes)) {
+    throw new MicroError("invalid_argument", `${windowBytesHeader} must be an integer from 1 to ${maxWindowBytes}, got "${text.slice(0, 32)}"`, { detail: windowBytesHeader });
+  }
+  return n;
 }
 
 function numberHeader(headers: RequestHeaders, name: string): number | undefined {

@@ -6,9 +6,9 @@
  */
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
-import { batchHeader, creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowHeader } from "../protocol/mod.ts";
+import { batchHeader, creditBytesHeader, creditHeader, decodeError, frameHeader, isNoResponders, notDeliveredReason, windowBytesHeader, windowHeader } from "../protocol/mod.ts";
 import { batchBody, errorFrame, frameHeaders, maxBatchBytes, maxBatchedMessage, readBatch } from "./frames.ts";
-import { maxWindow, missedHeartbeats, type StreamConnection } from "./protocol.ts";
+import { announcedWindowBytes, maxWindow, missedHeartbeats, type StreamConnection } from "./protocol.ts";
 
 const empty = new Uint8Array(0);
 /**
@@ -25,6 +25,11 @@ export type Notify = "error" | "cancel" | "none";
 export interface ChannelOptions {
   /** Data frames this end buffers: the credit it grants the peer. */
   readonly window: number;
+  /**
+   * Data bytes (message payloads) this end buffers beside `window`: the byte credit it grants
+   * a peer that announced a byte window itself (one that did not is counted in messages only).
+   */
+  readonly windowBytes: number;
   readonly heartbeatMs: number;
   /**
    * Which end this is. The server's `end` finishes the whole RPC (the server then closes), so
@@ -40,9 +45,10 @@ export interface ChannelOptions {
 
 /**
  * One end of a stream, subscribed on its own inbox. Data waits in a buffer of at most
- * `window` frames until {@link read}; once a quarter window was read, what was read is granted
- * back as credit at the end of that event-loop turn (one credit frame for all a fast reader
- * drained). {@link send} waits while the peer has granted no credit; {@link sendNow} and
+ * `window` frames and `windowBytes` bytes (plus one message) until {@link read}; once a quarter
+ * of either window was read, what was read is granted back as credit at the end of that
+ * event-loop turn (one credit frame for all a fast reader drained). {@link send} waits while
+ * the peer has granted no message credit or no byte credit; {@link sendNow} and
  * {@link readNow} move a frame without a promise while credit or buffered data allow.
  */
 export class StreamChannel {
@@ -52,6 +58,7 @@ export class StreamChannel {
   readonly #sub: { unsubscribe(): void };
   readonly #buffer: Uint8Array[] = [];
   readonly #grantEvery: number;
+  readonly #grantEveryBytes: number;
   readonly #abort = new AbortController();
   #remote: string | undefined;
   /** True when the peer announced it reads `batch` frames. */
@@ -62,6 +69,19 @@ export class StreamChannel {
   /** The window the peer announced: its credit never legitimately exceeds it. */
   #peerWindow = 0;
   #consumed = 0;
+  /**
+   * Byte credit towards the peer: may go below zero, since a message is sent while any is left
+   * (so one message bigger than the peer's byte window still passes when nothing is in flight).
+   */
+  #creditBytes = 0;
+  /** The byte window the peer announced; undefined for a peer counting messages only. */
+  #peerWindowBytes: number | undefined;
+  /** True when the peer announced a byte window, so it keeps to this end's: checked on receipt. */
+  #peerCountsBytes = false;
+  /** Payload bytes of {@link #buffer}. */
+  #bufferedBytes = 0;
+  /** Payload bytes read and not yet granted back. */
+  #consumedBytes = 0;
   #remoteEnded = false;
   #localEnded = false;
   #failure: MicroError | undefined;
@@ -93,8 +113,9 @@ export class StreamChannel {
   readonly #grantLater = () => {
     this.#grantScheduled = false;
     if (this.#consumed === 0 || this.#failure !== undefined || this.#remoteEnded || this.#released) return;
-    this.control("credit", { [creditHeader]: String(this.#consumed) });
+    this.control("credit", this.#peerCountsBytes ? { [creditHeader]: String(this.#consumed), [creditBytesHeader]: String(this.#consumedBytes) } : { [creditHeader]: String(this.#consumed) });
     this.#consumed = 0;
+    this.#consumedBytes = 0;
   };
 
   constructor(nc: StreamConnection, inbox: string, options: ChannelOptions) {
@@ -102,6 +123,7 @@ export class StreamChannel {
     this.inbox = inbox;
     this.#options = options;
     this.#grantEvery = Math.max(1, Math.floor(options.window / 4));
+    this.#grantEveryBytes = Math.max(1, Math.floor(options.windowBytes / 4));
     this.#sub = nc.subscribe(inbox, { callback: (_error, msg) => this.#onMessage(msg) });
   }
 
@@ -127,15 +149,24 @@ export class StreamChannel {
     return new Promise((resolve, reject) => (this.#onOpen = (error) => (error === undefined ? resolve() : reject(error))));
   }
 
+  /** Data bytes waiting to be read. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
   /**
-   * Starts talking to the peer at `remote`, which granted `credit` and reads `batch` frames
-   * when `peerBatches`; starts heartbeats.
+   * Starts talking to the peer at `remote`, which granted `credit` messages and, when it
+   * counts bytes too, `creditBytes` bytes (undefined: an older peer, counted in messages only),
+   * and reads `batch` frames when `peerBatches`; starts heartbeats.
    */
-  accept(remote: string, credit: number, peerBatches = false): void {
+  accept(remote: string, credit: number, peerBatches = false, creditBytes?: number): void {
     this.#remote = remote;
     this.#peerBatches = peerBatches;
     this.#credit = credit;
     this.#peerWindow = credit;
+    this.#peerWindowBytes = creditBytes;
+    this.#peerCountsBytes = creditBytes !== undefined;
+    this.#creditBytes = creditBytes ?? 0;
     this.#lastSeen = this.#lastBeat = Date.now();
     const every = this.#options.heartbeatMs;
     this.#timer = setInterval(() => this.#beat(), every);
@@ -178,9 +209,15 @@ export class StreamChannel {
   readNow(): Uint8Array | null {
     const data = this.#buffer.shift();
     if (data === undefined) return null;
-    if (this.#failure === undefined && !this.#remoteEnded && ++this.#consumed >= this.#grantEvery && !this.#grantScheduled) {
-      this.#grantScheduled = true;
-      later(this.#grantLater);
+    this.#bufferedBytes -= data.length;
+    if (this.#failure === undefined && !this.#remoteEnded) {
+      this.#consumedBytes += data.length;
+      // Either window a quarter read: a stream of big messages runs out of bytes long before
+      // it runs out of messages, and must get its credit back all the same.
+      if ((++this.#consumed >= this.#grantEvery || this.#consumedBytes >= this.#grantEveryBytes) && !this.#grantScheduled) {
+        this.#grantScheduled = true;
+        later(this.#grantLater);
+      }
     }
     return data;
   }
@@ -193,7 +230,7 @@ export class StreamChannel {
    */
   sendNow(data: Uint8Array): boolean {
     this.#checkSize(data);
-    if (this.#credit === 0 || this.#failure !== undefined || this.#released || this.#localEnded || this.#rpcFinished) return false;
+    if (this.#noCredit || this.#failure !== undefined || this.#released || this.#localEnded || this.#rpcFinished) return false;
     this.#queue(data);
     return true;
   }
@@ -205,11 +242,16 @@ export class StreamChannel {
    */
   async send(data: Uint8Array): Promise<boolean> {
     this.#checkSize(data);
-    while (this.#credit === 0 && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
+    while (this.#noCredit && this.#failure === undefined && !this.#released && !this.#localEnded && !this.#rpcFinished) await this.#wait();
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#released || this.#localEnded || this.#rpcFinished) return false;
     this.#queue(data);
     return true;
+  }
+
+  /** True while the peer granted no message credit, or (counting bytes) no byte credit. */
+  get #noCredit(): boolean {
+    return this.#credit === 0 || (this.#peerWindowBytes !== undefined && this.#creditBytes <= 0);
   }
 
   #checkSize(data: Uint8Array): void {
@@ -224,6 +266,7 @@ export class StreamChannel {
   /** Spends one credit on `data` and publishes it with the others of this turn. */
   #queue(data: Uint8Array): void {
     this.#credit--;
+    this.#creditBytes -= data.length;
     this.#outgoing.push(data);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -359,7 +402,9 @@ export class StreamChannel {
         this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), this.#notifyPeer);
         return;
       }
+      if (this.#roomBytes <= 0) return this.#overBytes();
       this.#buffer.push(msg.data);
+      this.#bufferedBytes += msg.data.length;
       this.#wake();
       return;
     }
@@ -368,9 +413,12 @@ export class StreamChannel {
         return;
       case "batch": {
         if (this.#remoteEnded || this.#failure !== undefined) return;
-        const outcome = readBatch(msg.data, this.#options.window - this.#buffer.length, (data) => this.#buffer.push(data));
+        const outcome = readBatch(msg.data, this.#options.window - this.#buffer.length, this.#roomBytes, (data) => {
+          this.#buffer.push(data);
+          this.#bufferedBytes += data.length;
+        });
         if (outcome === "over") {
-          this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages it had credit for`), this.#notifyPeer);
+          this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.window} messages or ${this.#options.windowBytes} bytes it had credit for`), this.#notifyPeer);
         } else if (outcome === "malformed") {
           const code = this.#options.role === "server" ? "invalid_argument" : "internal";
           this.fail(new MicroError(code, `${this.#options.label}: a malformed batch frame (a message length past its end, or no message)`), this.#notifyPeer);
@@ -382,6 +430,11 @@ export class StreamChannel {
         // Clamped: a buggy or hostile peer granting more than its window cannot make this end
         // queue unbounded data towards it.
         if (Number.isInteger(n) && n > 0) this.#credit = Math.min(this.#credit + n, this.#peerWindow);
+        if (this.#peerWindowBytes !== undefined) {
+          // The same for bytes; a peer counting bytes that grants none (or garbage) grants no bytes.
+          const b = announcedWindowBytes(headers.get(creditBytesHeader));
+          if (typeof b === "number") this.#creditBytes = Math.min(this.#creditBytes + b, this.#peerWindowBytes);
+        }
         this.#wake();
         return;
       }
@@ -393,7 +446,14 @@ export class StreamChannel {
         const credit = Number(headers.get(windowHeader));
         // Capped at the largest window: a server announcing more would let this end's producer
         // run unchecked (and, with a generator that never waits, never yield to the event loop).
-        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) this.accept(msg.reply, Math.min(credit, maxWindow), headers.get(batchHeader) === "1");
+        if (this.#remote === undefined && msg.reply && Number.isInteger(credit) && credit > 0) {
+          const bytes = announcedWindowBytes(headers.get(windowBytesHeader));
+          this.accept(msg.reply, Math.min(credit, maxWindow), headers.get(batchHeader) === "1", bytes === "invalid" ? 1 : bytes);
+          // Accepted first, so the service is told and stops: it announced a window no one can keep to.
+          if (bytes === "invalid") {
+            this.fail(new MicroError("internal", `${this.#options.label}: the service announced an invalid byte window "${headers.get(windowBytesHeader).slice(0, 32)}"`), "cancel");
+          }
+        }
         return;
       }
       case "cancel":
@@ -416,6 +476,19 @@ export class StreamChannel {
         this.fail(new MicroError(code, `${this.#options.label}: unknown stream frame "${headers.get(frameHeader)}"`), this.#notifyPeer);
       }
     }
+  }
+
+  /**
+   * Bytes the peer may still send before it must wait for credit: this end's byte window less
+   * what it buffers and has read without granting back (the peer's view of what is in flight is
+   * never smaller). Unbounded for a peer counting messages only.
+   */
+  get #roomBytes(): number {
+    return this.#peerCountsBytes ? this.#options.windowBytes - this.#bufferedBytes - this.#consumedBytes : Infinity;
+  }
+
+  #overBytes(): void {
+    this.fail(new MicroError("resource_exhausted", `${this.#options.label}: the peer sent more than the ${this.#options.windowBytes} bytes it had credit for`), this.#notifyPeer);
   }
 
   #wait(): Promise<void> {

@@ -46,24 +46,28 @@ export function batchBody(messages: readonly Uint8Array[]): Uint8Array {
 
 /**
  * Splits a `batch` frame's body into its messages (views into `body`, no copy), calling `each`
- * for every one in order; at most `limit` of them. Returns false when the body is malformed
- * (a length past its end, an empty batch) or holds more than `limit`: the peer broke the
- * protocol or its credit.
+ * for every one in order; at most `limit` of them, and the messages before the last at most
+ * `roomBytes - 1` bytes together (a sender may send while it holds any byte credit, so only the
+ * last message may reach past the byte window). Returns "malformed" when the body is malformed
+ * (a length past its end, an empty batch), "over" when it holds more than the credit allows:
+ * either way the peer broke the protocol or its credit, and nothing is delivered.
  */
-export function readBatch(body: Uint8Array, limit: number, each: (message: Uint8Array) => void): "ok" | "malformed" | "over" {
+export function readBatch(body: Uint8Array, limit: number, roomBytes: number, each: (message: Uint8Array) => void): "ok" | "malformed" | "over" {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let at = 0;
   let count = 0;
+  let last = 0;
   // Checked before anything is delivered: a bad batch delivers none of its messages.
   while (at < body.length) {
     if (body.length - at < 4) return "malformed";
     const length = view.getUint32(at);
     if (length > body.length - at - 4) return "malformed";
     at += 4 + length;
+    last = length;
     count++;
   }
   if (count === 0) return "malformed";
-  if (count > limit) return "over";
+  if (count > limit || body.length - 4 * count - last >= roomBytes) return "over";
   for (at = 0; at < body.length; ) {
     const length = view.getUint32(at);
     each(body.subarray(at + 4, at + 4 + length));

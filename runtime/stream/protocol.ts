@@ -62,9 +62,22 @@ export interface StreamConnection {
 export type FrameKind = "open" | "end" | "error" | "credit" | "ping" | "cancel" | "batch";
 
 /** Data frames each side buffers unless told otherwise. */
-export const defaultWindow = 128;
+export const defaultWindow = 1024;
 /** The largest window a side may ask for. */
 export const maxWindow = 65_536;
+/**
+ * The message window a service announces to a client that announced no byte window (older
+ * jetmicro, counting messages only): the old default, so such a client's messages, bounded by
+ * nothing but their count, cannot fill more of the service's memory than they used to.
+ */
+export const legacyWindow = 128;
+/**
+ * Data bytes each side buffers unless told otherwise: with {@link defaultWindow} it lets small
+ * messages run a thousand ahead while a stream of big ones stays within about a MiB per side.
+ */
+export const defaultWindowBytes = 1024 * 1024;
+/** The largest byte window a side may ask for (1 GiB); an accept announcing more is capped to it. */
+export const maxWindowBytes = 2 ** 30;
 /** Heartbeat interval unless told otherwise (a vanished peer is noticed within ~3 s). */
 export const defaultHeartbeatMs = 1000;
 /** Bounds of the heartbeat interval a client may ask for. */
@@ -75,10 +88,29 @@ export const missedHeartbeats = 3;
 
 /** Per-stream tuning a caller may pass. */
 export interface StreamTuning {
-  /** Data frames this side buffers (its credit window); default 128. */
+  /** Data frames this side buffers (its credit window); default 1024, 1-65536. */
   readonly window?: number;
+  /**
+   * Data bytes (message payloads) this side buffers beside `window`; default 1 MiB, 1 to
+   * 2^30. The peer stops sending when either runs out; one message larger than this still
+   * passes when nothing else is in flight, so buffering stays within it plus one message.
+   */
+  readonly windowBytes?: number;
   /** Heartbeat interval in ms; default 1000. Only the client's value counts. */
   readonly heartbeatMs?: number;
+}
+
+/**
+ * The byte window a peer announced in `text` (its `Micro-Stream-Window-Bytes`): undefined when
+ * it announced none (an older peer, counted in messages only), capped at {@link maxWindowBytes};
+ * "invalid" when it is not a positive integer.
+ */
+export function announcedWindowBytes(text: string | undefined | null): number | undefined | "invalid" {
+  if (text === undefined || text === null || text === "") return undefined;
+  // Digits only: Number() would also take "0x10", "1e3" and " 12 ".
+  if (!/^[0-9]{1,16}$/.test(text)) return "invalid";
+  const n = Number(text);
+  return n < 1 ? "invalid" : Math.min(n, maxWindowBytes);
 }
 
 /** Throws `invalid_argument` unless `value` is an integer in [min, max]: a window or heartbeat either side asked for. */

@@ -3,6 +3,7 @@ import { Counter } from "../../../gen/counter/v1/counter_pb.ts";
 import { createClient, defineService, MicroError, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import counter from "../../../services/counter.ts";
+import { defaultWindow } from "../../../runtime/stream/protocol.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { gate, openTestConnection, rejection } from "../../support/rpc.ts";
 import { repoPath } from "../../support/service-dirs.ts";
@@ -157,17 +158,19 @@ describe("flow control", () => {
     let produced = 0;
     let maxAhead = 0;
     async function* requests() {
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < total; i++) {
         maxAhead = Math.max(maxAhead, produced - seen.consumed);
         produced++;
         yield { value: 1 };
       }
     }
+    // More than the server's window, so the client must wait for the handler.
+    const total = defaultWindow + 300;
     const reply = await c.sum(requests());
-    expect(reply.sum).toBe(300);
-    // The server's window is 128 frames: the client never runs further ahead than that.
+    expect(reply.sum).toBe(total);
+    // The server's window is `defaultWindow` frames: the client never runs further ahead than that.
     expect(maxAhead).toBeGreaterThan(16);
-    expect(maxAhead).toBeLessThanOrEqual(128 + 2);
+    expect(maxAhead).toBeLessThanOrEqual(defaultWindow + 2);
   });
 
   it("refuses a window out of range with a clear error", async () => {
@@ -259,7 +262,8 @@ describe("end of stream, errors and cancellation", () => {
     const reply = await c.sum(requests());
     expect(reply.sum).toBe(-95);
     await Bun.sleep(50);
-    expect(produced).toBeLessThan(400);
+    // The server's window of credit, and one more waiting in the generator: nothing past it.
+    expect(produced).toBeLessThanOrEqual(defaultWindow + 8);
   });
 
   it("an error in the client's requests cancels the stream and rejects with it", async () => {
