@@ -4,6 +4,7 @@ import { createGateway } from "../../gateway/app.ts";
 import { Counter } from "../../gen/counter/v1/counter_pb.ts";
 import { defineService, type ServiceInstance, startService } from "../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
+import { defaultWindow } from "../../runtime/stream/protocol.ts";
 import { type HttpServer, serveHttp } from "../../runtime/platform/http-server.ts";
 import { platformUpgradeWebSocket } from "../../runtime/platform/websocket.ts";
 import { startTestNats } from "../support/nats.ts";
@@ -116,8 +117,8 @@ it("a browser sending faster than the service reads is stopped with resource_exh
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error("could not open the socket"));
   });
-  // The service's window (128) and the gateway's queue (256) hold 384; the rest is refused.
-  for (let i = 0; i < 1000 && !closed; i++) ws.send(JSON.stringify({ message: { text: String(i) } }));
+  // The service's window (`defaultWindow`) and the gateway's queue (256) hold that many; the rest is refused.
+  for (let i = 0; i < defaultWindow + 256 + 1000 && !closed; i++) ws.send(JSON.stringify({ message: { text: String(i) } }));
   await until(() => closed, 5000);
   expect(frames.at(-1)?.error?.code).toBe("resource_exhausted");
   expect(frames.at(-1)?.error?.message).toContain("more than 256 requests are waiting for Counter.Echo");
