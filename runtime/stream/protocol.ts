@@ -108,7 +108,7 @@ export interface StreamTuning {
 export function announcedWindowBytes(text: string | undefined | null): number | undefined | "invalid" {
   if (text === undefined || text === null || text === "") return undefined;
   // Digits only: Number() would also take "0x10", "1e3" and " 12 ".
-  if (!/^[0-9]{1,16}$/.test(text)) return "invalid";
+  if (!/^[0-9]{1,32}$/.test(text)) return "invalid";
   const n = Number(text);
   return n < 1 ? "invalid" : Math.min(n, maxWindowBytes);
 }
