@@ -97,7 +97,7 @@ function rawOpen(endpoint: string, announce: Record<string, string>) {
       const pings = kinds("ping").length;
       await until(() => kinds("ping").length > pings, 3000);
     },
-    send(kind: string | undefined, data = new Uint8Array(0), extra: Record<string, string> = {}) {
+    send(kind: string | undefined, data: Uint8Array = new Uint8Array(0), extra: Record<string, string> = {}) {
       const fh = kind === undefined ? undefined : natsHeaders();
       if (fh !== undefined) {
         fh.set("Micro-Frame", kind!);
