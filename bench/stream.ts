@@ -5,7 +5,8 @@
  * Prints messages/s, MB/s, CPU µs per message (this process: both ends) and the ratios.
  * First one stream of BENCH_STREAM_LONG (1000000) messages and one of 1 GiB, with the process's RSS.
  * Settings: BENCH_STREAM_MESSAGES (200000 small messages per measurement), BENCH_STREAM_WINDOWS
- * (128,1024), BENCH_ROUNDS (3).
+ * (the client's windows besides the default: 128; `128/1073741824` adds a byte window), BENCH_STREAM_WINDOW_BYTES (byte windows
+ * besides the default to try at the default message window, e.g. 4194304), BENCH_ROUNDS (3).
  * @module
  */
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -13,6 +14,7 @@ import { connect } from "@nats-io/transport-node";
 import { Counter } from "../gen/counter/v1/counter_pb.ts";
 import { createClient, NatsTransport, startService } from "../runtime/mod.ts";
 import { startNatsServer } from "../runtime/nats/mod.ts";
+import { defaultWindow, defaultWindowBytes } from "../runtime/stream/protocol.ts";
 import counter from "../services/counter.ts";
 
 const smallCount = Number(process.env.BENCH_STREAM_MESSAGES ?? 200_000);
@@ -24,7 +26,16 @@ const shapes = [
   { name: "64 KiB", bytes: 64 * 1024, count: Math.max(100, Math.round(smallCount / 100)) },
 ];
 
-const windows = (process.env.BENCH_STREAM_WINDOWS ?? "128,1024").split(",").map(Number);
+/** The client's stream settings measured: the defaults first (the goal is stated for them). */
+const windows: Array<{ name: string; options: { window?: number; windowBytes?: number } }> = [
+  { name: `default window (${defaultWindow} messages, ${defaultWindowBytes / 1024} KiB)`, options: {} },
+  // `128` is a message window; `128/1073741824` one with a byte window (2^30: messages only, as before byte windows).
+  ...(process.env.BENCH_STREAM_WINDOWS ?? "128").split(",").filter(Boolean).map((w) => {
+    const [window, bytes] = w.split("/").map(Number);
+    return { name: bytes === undefined ? `window ${window}` : `window ${window}, ${bytes / 1024} KiB`, options: { window, ...(bytes === undefined ? {} : { windowBytes: bytes }) } };
+  }),
+  ...(process.env.BENCH_STREAM_WINDOW_BYTES ?? "").split(",").filter(Boolean).map((b) => ({ name: `default window, ${Number(b) / 1024} KiB`, options: { windowBytes: Number(b) } })),
+];
 
 /** CPU (user + system, µs) this process spent in the last {@link timed} run. */
 let lastCpuMicros = 0;
@@ -72,9 +83,9 @@ try {
       const rawSize = shape.bytes + (shape.bytes < 128 ? 3 : 5);
       record(`raw pub/sub, ${shape.name}`, shape.count, shape.bytes, await timed(() => rawPubSub(serverConn, clientConn, shape.count, rawSize)));
       for (const window of windows) {
-        record(`jetmicro server stream (window ${window}), ${shape.name}`, shape.count, shape.bytes, await timed(async () => {
+        record(`jetmicro server stream (${window.name}), ${shape.name}`, shape.count, shape.bytes, await timed(async () => {
           let seen = 0;
-          for await (const _ of client.count({ to: shape.count, payloadBytes: shape.bytes }, { window })) seen++;
+          for await (const _ of client.count({ to: shape.count, payloadBytes: shape.bytes }, window.options)) seen++;
           if (seen !== shape.count) throw new Error(`stream delivered ${seen} of ${shape.count}`);
         }));
       }
@@ -90,13 +101,13 @@ try {
   console.log();
   for (const shape of shapes) {
     for (const window of windows) {
-      const ratio = median(results[`jetmicro server stream (window ${window}), ${shape.name}`]!.rate) / median(results[`raw pub/sub, ${shape.name}`]!.rate);
-      const cpuRatio = median(results[`jetmicro server stream (window ${window}), ${shape.name}`]!.cpu) / median(results[`raw pub/sub, ${shape.name}`]!.cpu);
-      console.log(`${shape.name}, window ${window}: jetmicro/raw ${ratio.toFixed(2)}x messages/s${shape.bytes === 100 ? " (goal >= 0.5x)" : ""}, ${cpuRatio.toFixed(2)}x CPU per message`);
+      const ratio = median(results[`jetmicro server stream (${window.name}), ${shape.name}`]!.rate) / median(results[`raw pub/sub, ${shape.name}`]!.rate);
+      const cpuRatio = median(results[`jetmicro server stream (${window.name}), ${shape.name}`]!.cpu) / median(results[`raw pub/sub, ${shape.name}`]!.cpu);
+      console.log(`${shape.name}, ${window.name}: jetmicro/raw ${ratio.toFixed(2)}x messages/s${shape.bytes === 100 ? " (goal >= 0.5x)" : ""}, ${cpuRatio.toFixed(2)}x CPU per message`);
     }
   }
-  console.log(`\none stream of ${long.toLocaleString("en")} messages of 100 B (window 128): ${Math.round((long / longMs) * 1000).toLocaleString("en")} messages/s, RSS ${(rssBefore / 1e6).toFixed(0)} MB at the start, ${(rssAfterLong / 1e6).toFixed(0)} MB at the peak (service and client in this process)`);
-  console.log(`one stream of 1 GiB in 64 KiB messages (window 128): ${((gib * 64 * 1024) / 1e6 / (gibMs / 1000)).toFixed(1)} MB/s, RSS peak ${(peakRss / 1e6).toFixed(0)} MB`);
+  console.log(`\none stream of ${long.toLocaleString("en")} messages of 100 B (default window): ${Math.round((long / longMs) * 1000).toLocaleString("en")} messages/s, RSS ${(rssBefore / 1e6).toFixed(0)} MB at the start, ${(rssAfterLong / 1e6).toFixed(0)} MB at the peak (service and client in this process)`);
+  console.log(`one stream of 1 GiB in 64 KiB messages (default window): ${((gib * 64 * 1024) / 1e6 / (gibMs / 1000)).toFixed(1)} MB/s, RSS peak ${(peakRss / 1e6).toFixed(0)} MB`);
   await instance.stop();
   await transport.close();
   await Promise.all([serverConn.close(), clientConn.close()]);
