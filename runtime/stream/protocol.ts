@@ -4,11 +4,12 @@
  * 1. **Open.** The client subscribes a fresh inbox `C` and publishes an empty message to the
  *    endpoint subject (`micro.srv.greeter.Greeter.Chat`, or the node subject) with reply `C`
  *    and headers `Micro-Stream: 1`, `Micro-Stream-Window` (how many data frames it will
- *    buffer), `Micro-Stream-Heartbeat` (ms), `Content-Type`, `Micro-Timeout` (only when the
+ *    buffer), `Micro-Stream-Window-Bytes` (how many data bytes it will buffer; optional, see
+ *    `credit`), `Micro-Stream-Heartbeat` (ms), `Content-Type`, `Micro-Timeout` (only when the
  *    caller set a deadline) and metadata. The open waits in the service's mailbox like a call
  *    and holds one handler slot for the life of the stream.
  * 2. **Accept.** The server subscribes its own inbox `S` and sends an `open` frame to `C` with
- *    reply `S` and its own `Micro-Stream-Window`. Refusals (unknown endpoint, a unary method,
+ *    reply `S` and its own `Micro-Stream-Window` and `Micro-Stream-Window-Bytes`. Refusals (unknown endpoint, a unary method,
  *    a full mailbox) are an ordinary error reply to `C` instead; no responders is NATS's 503.
  *    A 503 to the `open` frame tells the server the client already left (it gave up while the
  *    open waited in the mailbox): the stream ends before the handler runs.
@@ -23,6 +24,19 @@
  *      send n more. A sender starts with the peer's window and stops at zero credit, so a slow
  *      consumer slows the producer and each side buffers at most its window. A side never holds
  *      more credit than the peer's window (at most {@link maxWindow}): extra grants are ignored.
+ *      **Bytes too:** a side that announced `Micro-Stream-Window-Bytes` is also granted bytes
+ *      (message payload lengths; batch framing not counted) with `Micro-Credit-Bytes: b` on the
+ *      same credit frame. A sender counts both and sends while it holds message credit and any
+ *      byte credit (byte credit may go below zero by the last message), so the peer buffers at
+ *      most its byte window plus one message, and a single message larger than the window
+ *      still passes once nothing else is in flight. A receiver that gets data past that fails
+ *      the stream with `resource_exhausted`, as for the message window. A side that announces
+ *      no byte window (older jetmicro) is counted in messages only both ways: it is neither held
+ *      to the peer's byte window nor sent byte credit, and a service gives such a client the
+ *      old message window ({@link legacyWindow}). A byte window must be an integer from 1 to
+ *      {@link maxWindowBytes}: a service refuses an open announcing anything else with `invalid_argument`,
+ *      a client fails on an accept with one (`internal`), an accept announcing more is capped,
+ *      and byte credit that is not a positive integer grants nothing.
  *    - `ping`: heartbeat, sent by both sides every heartbeat interval. Any frame proves the
  *      peer alive; after {@link missedHeartbeats} intervals of silence the stream fails with
  *      `unavailable` on that side (a killed process, a lost connection). After the server's
