@@ -3,7 +3,6 @@ import {
   AckPolicy,
   type Consumer,
   type ConsumerConfig,
-  type OrderedConsumerOptions,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -16,6 +15,8 @@ import {
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
 import { publishDurably, publishFailure } from "../nats/durable-publish.ts";
+import { StreamReader } from "../nats/stream-reader.ts";
+import { env } from "../platform/signals.ts";
 import { checkReplicas, ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import {
   assertNamespace,
@@ -101,6 +102,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   for (const name of [streamName, dlqName]) await ensureReplicas(jsm, name, common.num_replicas);
 
   const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
+  const reads: ReplayReads = {
+    js: jetstream(nc, { timeout: replayRequestMs }),
+    jsm: await jetstreamManager(nc, { timeout: replayRequestMs, checkAPI: false }),
+    debug: env("MICRO_REPLAY_DEBUG") ? (line) => console.error(`[replay-debug ${new Date().toISOString()}] ${line}`) : undefined,
+  };
 
   const broker: JetStreamBroker = {
     async publish(topic, data, publish = {}) {
@@ -214,11 +220,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       };
     },
 
-    replay: (filter, replay = {}) => replayEvents(js, streamName, namespace, filter, replay, toEvent),
+    replay: (filter, replay = {}) => replayEvents(reads, streamName, namespace, filter, replay, toEvent),
 
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
-      for await (const event of replayEvents(js, streamName, namespace, filter, replay, toEvent)) {
+      for await (const event of replayEvents(reads, streamName, namespace, filter, replay, toEvent)) {
         await handler(event);
         count++;
       }
@@ -311,7 +317,7 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
 }
 
 async function* replayEvents(
-  js: JetStreamClient,
+  reads: ReplayReads,
   stream: string,
   namespace: string,
   filter: string,
@@ -319,61 +325,52 @@ async function* replayEvents(
   toEvent: (m: JsMsg) => JsEvent,
 ): AsyncIterable<JsEvent> {
   assertTopic(filter, true);
-  const start = replay.fromSequence !== undefined
-    ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: replay.fromSequence }
-    : replay.since !== undefined
-    ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
-    : { deliver_policy: DeliverPolicy.All };
-  const consumer = await orderedConsumer(js, stream, { filter_subjects: eventSubject(namespace, filter), ...start });
+  const start = replay.fromSequence !== undefined ? { fromSequence: replay.fromSequence } : replay.since !== undefined ? { since: isoTime(replay.since) } : {};
+  // The reader replaces its consumer when the NATS node holding it dies, so a replay during or
+  // right after a failover neither stalls nor fails (see stream-reader.ts).
+  const reader = new StreamReader({
+    ...reads,
+    stream,
+    filter: eventSubject(namespace, filter),
+    ...start,
+    // Replay ends at what is stored now, so a live topic does not make it endless.
+    toEnd: true,
+    namePrefix: "micro_replay",
+    label: `replay of ${stream} ${filter}`,
+    debug: reads.debug,
+  });
   try {
-    // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
-    // says how many matching events are pending when it starts, and exactly those are read.
-    let left = (await consumer.info()).num_pending;
-    if (left === 0) return;
-    const messages = await consumer.consume();
-    try {
-      for await (const m of messages) {
-        left--;
-        // `until` is on the time JetStream stored the event, which only grows along the stream.
-        if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
-        yield toEvent(m);
-        if (left === 0) break;
-      }
-    } finally {
-      messages.stop();
+    await reader.open({ until: Date.now() + replayStartMs, when: (error) => publishFailure(error).retry });
+  } catch (error) {
+    throw new MicroError("unavailable", `replay of ${stream} could not start: ${publishFailure(error).reason}`, { cause: error });
+  }
+  try {
+    for await (const m of reader) {
+      // `until` is on the time JetStream stored the event, which only grows along the stream.
+      if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
+      yield toEvent(m);
     }
   } finally {
-    // The server would keep the ordered consumer for 5 minutes of inactivity: one per replay.
-    await consumer.delete().catch(() => undefined);
+    // Deletes the reader's consumer: one per replay would otherwise idle on the server.
+    reader.stop();
   }
 }
 
-/**
- * How long a replay waits for JetStream to create its consumer while the cluster recovers: after
- * a node died, nats-server 2.9 may place a new consumer on that node for a while, and the request
- * then only times out (5 s); each new attempt is likely to land on a live node.
- */
-const replayStartMs = 40_000;
+/** The clients a replay reads with: their 2 s timeout is what one consumer placed on a dead NATS node costs. */
+interface ReplayReads {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly debug?: (line: string) => void;
+}
+
+/** Each JetStream request of a replay gives up after this long, and is tried again (see stream-reader.ts). */
+const replayRequestMs = 2_000;
 
 /**
- * An ordered consumer for a replay, asked again with backoff while the cluster cannot answer
- * (a leader election after a node died times the request out or finds no responder), as
- * publishes are: a replay started right after a failover must not fail for it.
+ * How long a replay keeps trying to create its first consumer while the cluster recovers
+ * (an election, or nats-server 2.9 placing new consumers on a node that just died).
  */
-async function orderedConsumer(js: JetStreamClient, stream: string, options: Partial<OrderedConsumerOptions>): Promise<Consumer> {
-  const giveUpAt = Date.now() + replayStartMs;
-  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 500)) {
-    try {
-      return await js.consumers.get(stream, options);
-    } catch (error) {
-      const failure = publishFailure(error);
-      if (!failure.retry || Date.now() + backoff >= giveUpAt) {
-        throw new MicroError("unavailable", `replay of ${stream} could not start: ${failure.reason}`, { cause: error });
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoff));
-    }
-  }
-}
+const replayStartMs = 30_000;
 
 function isoTime(ms: number): string {
   const date = new Date(ms);
