@@ -71,6 +71,13 @@ export type { DeadLetter };
  */
 const ackWaitMs = 5_000;
 
+/**
+ * How long each pull of a subscription lasts (nats.js: 30 s). Its heartbeats come every half
+ * of it and two missed make nats.js pull again, from the consumer's new leader when its NATS
+ * node died: so a subscription resumes within about this long after a node's death, not 30 s.
+ */
+const consumeExpiresMs = 5_000;
+
 
 /**
  * Creates (or updates) the event and dead-letter streams and returns the broker. A stream
@@ -99,7 +106,8 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   await ensureStream(jsm, { name: streamName, subjects: [streamSubjects.events], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
   await ensureStream(jsm, { name: dlqName, subjects: [streamSubjects.dlq, streamSubjects.redrive], ...common });
   // A server outside a cluster stores one copy whatever it was asked: say so rather than pretend.
-  for (const name of [streamName, dlqName]) await ensureReplicas(jsm, name, common.num_replicas);
+  const eventReplicas = await ensureReplicas(jsm, streamName, common.num_replicas);
+  await ensureReplicas(jsm, dlqName, common.num_replicas);
 
   const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
   const reads: ReplayReads = {
@@ -148,7 +156,9 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
       try {
         await ensureConsumer(jsm, streamName, {
-          ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000 } : { durable_name: name }),
+          // A broadcast consumer is not durable, so the server would keep one copy of it: as
+          // many as the stream, so the NATS node holding it can die without ending the feed.
+          ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000, num_replicas: eventReplicas } : { durable_name: name }),
           filter_subject: eventSubject(namespace, filter),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: subscribe.broadcast ? DeliverPolicy.New : DeliverPolicy.All,
@@ -177,7 +187,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const consumers: Consumer[] = [await js.consumers.get(streamName, name)];
       if (!subscribe.broadcast) consumers.push(await js.consumers.get(dlqName, `${name}_redrive`));
       const running = new Set<Promise<void>>();
-      const streams = await Promise.all(consumers.map((c) => c.consume({ max_messages: concurrency })));
+      const streams = await Promise.all(consumers.map((c) => c.consume({ max_messages: concurrency, expires: consumeExpiresMs })));
       const loop = Promise.all(streams.map(async (messages) => {
         for await (const m of messages) {
           const job = handleOne(m).finally(() => running.delete(job));

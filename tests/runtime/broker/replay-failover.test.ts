@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { type Broker, createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
+import { createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
+import type { Broker } from "../../../runtime/broker/types.ts";
 import { connectNats } from "../../../runtime/nats/connection.ts";
 import { type NatsCluster, startNatsCluster } from "../../support/nats-cluster.ts";
 import { eventually, until } from "../../support/wait.ts";
