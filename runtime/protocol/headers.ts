@@ -59,6 +59,8 @@ export const batchHeader = "Micro-Stream-Batch";
 
 /** The message id JetStream deduplicates on (events, actor commands, dead letters). */
 export const msgIdHeader = "Nats-Msg-Id";
+/** On a KV bucket's stream message: `DEL` or `PURGE` for a removal; absent for a put. */
+export const kvOperationHeader = "KV-Operation";
 
 // ---- Keyed actors ------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 /**
  * The NATS registry's watch rides out the death of the NATS node holding its consumer on an
  * R3 cluster: a node registered after the SIGKILL is seen by a reader that was watching
- * before it, within a bound.
+ * before it, within 15 s (on nats.js's KV watch it was not seen in 30 s).
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -35,10 +35,10 @@ describe("the NATS registry on an R3 cluster", () => {
       await until(async () => (await jsm.streams.info(`KV_${bucket}`)).cluster?.replicas?.length === 2, { what: "the bucket's two followers", timeoutMs: 20_000, retryErrors: true });
       await writer.register(record("before"));
       await until(async () => (await reader.getService("greeter")).some((s) => s.nodes.some((n) => n.id === "before")), { what: "the node registered before the kill" });
-      // The watches' consumers (bound to a live subscription, unlike finished key listings'):
-      // kill a node holding one, and require both registries to see what follows.
+      // The watches' consumers (not finished key listings'): kill a node holding one, and
+      // require both registries to see what follows.
       const holders: string[] = [];
-      for await (const c of jsm.consumers.list(`KV_${bucket}`)) if (c.push_bound) holders.push(c.cluster?.leader ?? "");
+      for await (const c of jsm.consumers.list(`KV_${bucket}`)) if (c.name.startsWith("micro_kv_watch_")) holders.push(c.cluster?.leader ?? "");
       expect(holders.length).toBe(2);
       await cluster.kill(cluster.indexOf(holders[0]!));
       const killedAt = Date.now();
@@ -49,7 +49,7 @@ describe("the NATS registry on an R3 cluster", () => {
         return services.every((s) => s.some((v) => v.nodes.some((n) => n.id === "after")));
       }, { what: "both registries to see the node registered after the kill", timeoutMs: 30_000 });
       console.log(`seen ${Date.now() - killedAt} ms after the kill`);
-      expect(Date.now() - killedAt).toBeLessThan(30_000);
+      expect(Date.now() - killedAt).toBeLessThan(15_000);
       await reader.close();
       await writer.close();
     } finally {
