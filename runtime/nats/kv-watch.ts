@@ -19,6 +19,8 @@ export interface KvChange {
   /** `PUT` for a value, `DEL` or `PURGE` for a removal. */
   readonly operation: "PUT" | "DEL" | "PURGE";
   readonly value: Uint8Array;
+  /** Changes stored after this one when it was read: 0 once a watch has caught up. */
+  readonly pending: number;
   /** The value parsed as JSON (throws when it is not). */
   json<T>(): T;
 }
@@ -33,6 +35,11 @@ export interface KvWatchOptions {
   readonly bucket: string;
   /** Keys to watch, a subject filter (`>`, every key). */
   readonly keys?: string;
+  /**
+   * `updates` (the default): changes made from now on. `last-values`: each key's current value
+   * first (a removed key's removal), then the changes.
+   */
+  readonly include?: "updates" | "last-values";
   /** A short name for debug lines. */
   readonly label?: string;
   readonly debug?: (line: string) => void;
@@ -43,8 +50,9 @@ const requestMs = 2_000;
 const decoder = new TextDecoder();
 
 /**
- * Starts watching the changes made to `bucket` from now on (what is stored already is not
- * sent: read it after starting the watch, and nothing written in between is missed).
+ * Starts watching the changes made to `bucket`: from now on (what is stored already is not
+ * sent: read it after starting the watch, and nothing written in between is missed), or, with
+ * `include: "last-values"`, from each key's current value.
  *
  * @example
  * const watch = await watchKv(nc, { bucket: "micro_registry" });
@@ -54,13 +62,13 @@ export async function watchKv(nc: NatsConnection, options: KvWatchOptions): Prom
   const stream = kvStream(options.bucket);
   const prefix = kvSubjectPrefix(options.bucket);
   const jsm = await jetstreamManager(nc, { timeout: requestMs, checkAPI: false });
-  const last = (await jsm.streams.info(stream)).state.last_seq;
+  const start = options.include === "last-values" ? { lastPerSubject: true } : { fromSequence: (await jsm.streams.info(stream)).state.last_seq + 1 };
   const reader = new StreamReader({
     js: jetstream(nc, { timeout: requestMs }),
     jsm,
     stream,
     filter: `${prefix}${options.keys ?? ">"}`,
-    fromSequence: last + 1,
+    ...start,
     namePrefix: "micro_kv_watch",
     label: options.label ?? `watch of ${options.bucket}`,
     ...(options.debug ? { debug: options.debug } : {}),
@@ -77,6 +85,7 @@ export async function watchKv(nc: NatsConnection, options: KvWatchOptions): Prom
           revision: m.seq,
           operation: op === "DEL" || op === "PURGE" ? op : "PUT",
           value,
+          pending: m.info.pending,
           json: <T>() => JSON.parse(decoder.decode(value)) as T,
         };
       }

@@ -33,6 +33,11 @@ export interface StreamReaderOptions {
   /** Read from the first message stored at or after this time (ISO 8601) instead of a sequence. */
   readonly since?: string;
   /**
+   * Start with the last message of each subject (a KV bucket's current values), then read on
+   * from there, instead of from a sequence.
+   */
+  readonly lastPerSubject?: boolean;
+  /**
    * End once everything stored when the reader opened has been handed on (a replay), instead
    * of reading on for ever (a mailbox).
    */
@@ -67,7 +72,7 @@ const maxBackoffMs = 1000;
  */
 export class StreamReader implements AsyncIterable<JsMsg> {
   readonly #o: StreamReaderOptions;
-  /** The next stream sequence to hand on (0 until the first message when starting from a time). */
+  /** The next stream sequence to hand on (0 until the first message when not starting from a sequence). */
   #next: number;
   #stopped = false;
   /** Set once a `toEnd` reader has handed on all there was. */
@@ -83,7 +88,7 @@ export class StreamReader implements AsyncIterable<JsMsg> {
 
   constructor(options: StreamReaderOptions) {
     this.#o = options;
-    this.#next = options.since !== undefined ? 0 : Math.max(1, options.fromSequence ?? 1);
+    this.#next = options.since !== undefined || options.lastPerSubject ? 0 : Math.max(1, options.fromSequence ?? 1);
   }
 
   /**
@@ -152,10 +157,13 @@ export class StreamReader implements AsyncIterable<JsMsg> {
     const name = `${this.#o.namePrefix}_${nuid.next()}`;
     this.#name = name;
     this.#delivered = 0;
-    // From a time only until the first message: after that, from the next sequence.
-    const start: Partial<ConsumerConfig> = this.#next === 0
-      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: this.#o.since }
-      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#next };
+    // From a time (or each subject's last) only until the first message: then from the next
+    // sequence, which in stream order brings each subject to its last value again.
+    const start: Partial<ConsumerConfig> = this.#next > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#next }
+      : this.#o.lastPerSubject
+      ? { deliver_policy: DeliverPolicy.LastPerSubject }
+      : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: this.#o.since };
     try {
       const info = await jsm.consumers.add(stream, {
         name,
