@@ -184,8 +184,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           throw new MicroError("failed_precondition", `cannot create the consumer "${name}_redrive" on ${dlqName}: ${(cause as Error).message}`, { cause });
         }
       }
-      const consumers: Consumer[] = [await js.consumers.get(streamName, name)];
-      if (!subscribe.broadcast) consumers.push(await js.consumers.get(dlqName, `${name}_redrive`));
+      // Through the 2 s client: after missed heartbeats nats.js asks the consumer for its info
+      // before pulling again, and while its NATS node's death is being settled each ask costs
+      // that timeout (then a wait of one pull's length) before the next.
+      const consumers: Consumer[] = [await reads.js.consumers.get(streamName, name)];
+      if (!subscribe.broadcast) consumers.push(await reads.js.consumers.get(dlqName, `${name}_redrive`));
       const running = new Set<Promise<void>>();
       const streams = await Promise.all(consumers.map((c) => c.consume({ max_messages: concurrency, expires: consumeExpiresMs })));
       const loop = Promise.all(streams.map(async (messages) => {
