@@ -44,11 +44,11 @@ describe("broadcast subscriptions on an R3 cluster", () => {
         const killedAt = Date.now();
         await publish(100, 200);
         const publishedIn = Date.now() - killedAt;
-        await until(() => new Set(seen).size === 200, { what: "the 100 events published after the kill", timeoutMs: 20_000 });
+        await until(() => new Set(seen).size === 200, { what: "the 100 events published after the kill", timeoutMs: 25_000 });
         const deliveredIn = Date.now() - killedAt;
         // Shown to tell a slow election (publishes) from a slow resumption (the consumer).
         console.log(`after the kill: published in ${publishedIn} ms, all delivered in ${deliveredIn} ms`);
-        expect(deliveredIn).toBeLessThan(20_000);
+        expect(deliveredIn).toBeLessThan(25_000); // typically 7-14 s: the election, two missed heartbeats, then a pull
         // At least once: every event is there, in publish order once duplicates are set aside.
         expect([...new Set(seen)]).toEqual(Array.from({ length: 200 }, (_, i) => `tick-${i}`));
       } finally {
