@@ -80,7 +80,7 @@ export async function eventOverview(nc: NatsConnection, options: EventOverviewOp
   const consumers: ConsumerLag[] = [];
   let truncated = allTopics.length > limit;
   for await (const c of jsm.consumers.list(stream)) {
-    // Only durable consumers are a service's subscriptions; replays' ordered consumers are not.
+    // Only durable consumers are a service's subscriptions; replays' and live feeds' are not.
     const filter = c.config.filter_subject ?? "";
     if (c.config.durable_name === undefined || !filter.startsWith(prefix)) continue;
     if (consumers.length === limit) {

@@ -3,7 +3,6 @@ import {
   AckPolicy,
   type Consumer,
   type ConsumerConfig,
-  type OrderedConsumerOptions,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -16,6 +15,8 @@ import {
 } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
 import { publishDurably, publishFailure } from "../nats/durable-publish.ts";
+import { StreamReader } from "../nats/stream-reader.ts";
+import { env } from "../platform/signals.ts";
 import { checkReplicas, ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import {
   assertNamespace,
@@ -70,6 +71,13 @@ export type { DeadLetter };
  */
 const ackWaitMs = 5_000;
 
+/**
+ * How long each pull of a subscription lasts (nats.js: 30 s). Its heartbeats come every half
+ * of it and two missed make nats.js pull again, from the consumer's new leader when its NATS
+ * node died: so a subscription resumes within about this long after a node's death, not 30 s.
+ */
+const consumeExpiresMs = 5_000;
+
 
 /**
  * Creates (or updates) the event and dead-letter streams and returns the broker. A stream
@@ -98,9 +106,15 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
   await ensureStream(jsm, { name: streamName, subjects: [streamSubjects.events], duplicate_window: (options.duplicateWindowMs ?? 120_000) * 1_000_000, ...common });
   await ensureStream(jsm, { name: dlqName, subjects: [streamSubjects.dlq, streamSubjects.redrive], ...common });
   // A server outside a cluster stores one copy whatever it was asked: say so rather than pretend.
-  for (const name of [streamName, dlqName]) await ensureReplicas(jsm, name, common.num_replicas);
+  const eventReplicas = await ensureReplicas(jsm, streamName, common.num_replicas);
+  await ensureReplicas(jsm, dlqName, common.num_replicas);
 
   const toEvent = (m: JsMsg): JsEvent => new JsEvent(m, prefix.length);
+  const reads: ReplayReads = {
+    js: jetstream(nc, { timeout: replayRequestMs }),
+    jsm: await jetstreamManager(nc, { timeout: replayRequestMs, checkAPI: false }),
+    debug: env("MICRO_REPLAY_DEBUG") ? (line) => console.error(`[replay-debug ${new Date().toISOString()}] ${line}`) : undefined,
+  };
 
   const broker: JetStreamBroker = {
     async publish(topic, data, publish = {}) {
@@ -142,7 +156,9 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       const name = subscribe.broadcast ? `${durable}_${nuid.next()}` : durable;
       try {
         await ensureConsumer(jsm, streamName, {
-          ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000 } : { durable_name: name }),
+          // A broadcast consumer is not durable, so the server would keep one copy of it: as
+          // many as the stream, so the NATS node holding it can die without ending the feed.
+          ...(subscribe.broadcast ? { name, inactive_threshold: 60_000_000_000, num_replicas: eventReplicas } : { durable_name: name }),
           filter_subject: eventSubject(namespace, filter),
           ack_policy: AckPolicy.Explicit,
           deliver_policy: subscribe.broadcast ? DeliverPolicy.New : DeliverPolicy.All,
@@ -168,10 +184,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           throw new MicroError("failed_precondition", `cannot create the consumer "${name}_redrive" on ${dlqName}: ${(cause as Error).message}`, { cause });
         }
       }
-      const consumers: Consumer[] = [await js.consumers.get(streamName, name)];
-      if (!subscribe.broadcast) consumers.push(await js.consumers.get(dlqName, `${name}_redrive`));
+      // Through the 2 s client: after missed heartbeats nats.js asks the consumer for its info
+      // before pulling again, and while its NATS node's death is being settled each ask costs
+      // that timeout (then a wait of one pull's length) before the next.
+      const consumers: Consumer[] = [await reads.js.consumers.get(streamName, name)];
+      if (!subscribe.broadcast) consumers.push(await reads.js.consumers.get(dlqName, `${name}_redrive`));
       const running = new Set<Promise<void>>();
-      const streams = await Promise.all(consumers.map((c) => c.consume({ max_messages: concurrency })));
+      const streams = await Promise.all(consumers.map((c) => c.consume({ max_messages: concurrency, expires: consumeExpiresMs })));
       const loop = Promise.all(streams.map(async (messages) => {
         for await (const m of messages) {
           const job = handleOne(m).finally(() => running.delete(job));
@@ -214,11 +233,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       };
     },
 
-    replay: (filter, replay = {}) => replayEvents(js, streamName, namespace, filter, replay, toEvent),
+    replay: (filter, replay = {}) => replayEvents(reads, streamName, namespace, filter, replay, toEvent),
 
     async replayInto(filter, handler, replay = {}) {
       let count = 0;
-      for await (const event of replayEvents(js, streamName, namespace, filter, replay, toEvent)) {
+      for await (const event of replayEvents(reads, streamName, namespace, filter, replay, toEvent)) {
         await handler(event);
         count++;
       }
@@ -311,7 +330,7 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
 }
 
 async function* replayEvents(
-  js: JetStreamClient,
+  reads: ReplayReads,
   stream: string,
   namespace: string,
   filter: string,
@@ -319,61 +338,52 @@ async function* replayEvents(
   toEvent: (m: JsMsg) => JsEvent,
 ): AsyncIterable<JsEvent> {
   assertTopic(filter, true);
-  const start = replay.fromSequence !== undefined
-    ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: replay.fromSequence }
-    : replay.since !== undefined
-    ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: isoTime(replay.since) }
-    : { deliver_policy: DeliverPolicy.All };
-  const consumer = await orderedConsumer(js, stream, { filter_subjects: eventSubject(namespace, filter), ...start });
+  const start = replay.fromSequence !== undefined ? { fromSequence: replay.fromSequence } : replay.since !== undefined ? { since: isoTime(replay.since) } : {};
+  // The reader replaces its consumer when the NATS node holding it dies, so a replay during or
+  // right after a failover neither stalls nor fails (see stream-reader.ts).
+  const reader = new StreamReader({
+    ...reads,
+    stream,
+    filter: eventSubject(namespace, filter),
+    ...start,
+    // Replay ends at what is stored now, so a live topic does not make it endless.
+    toEnd: true,
+    namePrefix: "micro_replay",
+    label: `replay of ${stream} ${filter}`,
+    debug: reads.debug,
+  });
   try {
-    // Replay ends at what is stored now, so a live topic does not make it endless: the consumer
-    // says how many matching events are pending when it starts, and exactly those are read.
-    let left = (await consumer.info()).num_pending;
-    if (left === 0) return;
-    const messages = await consumer.consume();
-    try {
-      for await (const m of messages) {
-        left--;
-        // `until` is on the time JetStream stored the event, which only grows along the stream.
-        if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
-        yield toEvent(m);
-        if (left === 0) break;
-      }
-    } finally {
-      messages.stop();
+    await reader.open({ until: Date.now() + replayStartMs, when: (error) => publishFailure(error).retry });
+  } catch (error) {
+    throw new MicroError("unavailable", `replay of ${stream} could not start: ${publishFailure(error).reason}`, { cause: error });
+  }
+  try {
+    for await (const m of reader) {
+      // `until` is on the time JetStream stored the event, which only grows along the stream.
+      if (replay.until !== undefined && Number(m.info.timestampNanos) / 1e6 >= replay.until) break;
+      yield toEvent(m);
     }
   } finally {
-    // The server would keep the ordered consumer for 5 minutes of inactivity: one per replay.
-    await consumer.delete().catch(() => undefined);
+    // Deletes the reader's consumer: one per replay would otherwise idle on the server.
+    reader.stop();
   }
 }
 
-/**
- * How long a replay waits for JetStream to create its consumer while the cluster recovers: after
- * a node died, nats-server 2.9 may place a new consumer on that node for a while, and the request
- * then only times out (5 s); each new attempt is likely to land on a live node.
- */
-const replayStartMs = 40_000;
+/** The clients a replay reads with: their 2 s timeout is what one consumer placed on a dead NATS node costs. */
+interface ReplayReads {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly debug?: (line: string) => void;
+}
+
+/** Each JetStream request of a replay gives up after this long, and is tried again (see stream-reader.ts). */
+const replayRequestMs = 2_000;
 
 /**
- * An ordered consumer for a replay, asked again with backoff while the cluster cannot answer
- * (a leader election after a node died times the request out or finds no responder), as
- * publishes are: a replay started right after a failover must not fail for it.
+ * How long a replay keeps trying to create its first consumer while the cluster recovers
+ * (an election, or nats-server 2.9 placing new consumers on a node that just died).
  */
-async function orderedConsumer(js: JetStreamClient, stream: string, options: Partial<OrderedConsumerOptions>): Promise<Consumer> {
-  const giveUpAt = Date.now() + replayStartMs;
-  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 500)) {
-    try {
-      return await js.consumers.get(stream, options);
-    } catch (error) {
-      const failure = publishFailure(error);
-      if (!failure.retry || Date.now() + backoff >= giveUpAt) {
-        throw new MicroError("unavailable", `replay of ${stream} could not start: ${failure.reason}`, { cause: error });
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoff));
-    }
-  }
-}
+const replayStartMs = 30_000;
 
 function isoTime(ms: number): string {
   const date = new Date(ms);

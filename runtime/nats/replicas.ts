@@ -29,15 +29,16 @@ export function checkReplicas(replicas: number, what = "replicas"): number {
  * `replicas` copies: scales it up when it has fewer, and fails with `failed_precondition`
  * saying how to migrate it when the server refuses (e.g. a single server asked for 3).
  */
-export async function ensureReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+export async function ensureReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<number> {
   const info = await jsm.streams.info(stream);
   // A server outside a cluster takes any replica count and keeps one copy: its stream info
   // names no cluster, so that is what counts as the replicas it has.
   const has = info.cluster?.name === undefined ? 1 : info.config.num_replicas ?? 1;
-  if (has >= replicas) return;
+  if (has >= replicas) return has;
   try {
     if (info.cluster?.name === undefined) throw new Error("the NATS server is not part of a cluster");
     await jsm.streams.update(stream, { ...info.config, num_replicas: replicas });
+    return replicas;
   } catch (cause) {
     throw new MicroError(
       "failed_precondition",

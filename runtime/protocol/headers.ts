@@ -69,6 +69,8 @@ export const batchHeader = "Micro-Stream-Batch";
 export const msgIdHeader = "Nats-Msg-Id";
 /** The revision a KV write expects its key to be at (0: the key must not exist); else the stream refuses it. */
 export const expectedLastSubjectSeqHeader = "Nats-Expected-Last-Subject-Sequence";
+/** On a KV bucket's stream message: `DEL` or `PURGE` for a removal; absent for a put. */
+export const kvOperationHeader = "KV-Operation";
 
 // ---- Keyed actors ------------------------------------------------------------------------
 

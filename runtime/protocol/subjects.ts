@@ -348,6 +348,16 @@ export function redriveId(deadLetterSequence: number): string {
 
 // ---- KV keys of the registry and routing rules -------------------------------------------
 
+/** The stream holding KV bucket `bucket`: `KV_micro_registry`. */
+export function kvStream(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/** What the subjects of KV bucket `bucket`'s entries start with (the key follows): `$KV.micro_registry.`. */
+export function kvSubjectPrefix(bucket: string): string {
+  return `$KV.${bucket}.`;
+}
+
 /** KV key of one registered instance: `micro.greeter.<nodeId>`. */
 export function registryKey(namespace: string, service: string, nodeId: string): string {
   return `${namespace}.${service}.${nodeId}`;

@@ -1,7 +1,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
+import { type KV, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
+import { watchKv } from "../nats/kv-watch.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import { checkedRegistryKey, registryKey } from "../protocol/mod.ts";
 import { RecordTable } from "./record-table.ts";
@@ -73,9 +74,10 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   })().catch(() => undefined);
 
   // Watch first, then read the snapshot, so nothing written in between is missed.
-  const watcher = await kv.watch({ key: ">", include: KvWatchInclude.UpdatesOnly });
+  // Not `kv.watch()`: its ordered consumer can stall for good when its NATS node dies (kv-watch.ts).
+  const watcher = await watchKv(nc, { bucket, label: `registry ${bucket}` });
   (async () => {
-    for await (const entry of watcher) apply(entry.key, entry.revision, entry.operation, () => entry.json<ServiceRecord>());
+    for await (const change of watcher) apply(change.key, change.revision, change.operation, () => change.json<ServiceRecord>());
   })().catch(() => undefined);
   for await (const key of await kv.keys()) {
     const entry = await kv.get(key);

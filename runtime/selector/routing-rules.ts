@@ -1,7 +1,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type KV, KvWatchInclude, Kvm } from "@nats-io/kv";
+import { type KV, Kvm } from "@nats-io/kv";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
+import { watchKv } from "../nats/kv-watch.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import { checkedRouteRulesKey, routeRulesKey } from "../protocol/mod.ts";
 
@@ -35,7 +36,8 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
     throw new MicroError("unavailable", `cannot open the routing rules bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }
   const rules = new Map<string, RoutingRule>();
-  const watcher = await kv.watch({ key: ">", include: KvWatchInclude.LastValue });
+  // Not `kv.watch()`: its ordered consumer can stall for good when its NATS node dies (kv-watch.ts).
+  const watcher = await watchKv(nc, { bucket, include: "last-values", label: `routing rules ${bucket}` });
   let ready!: () => void;
   const loaded = new Promise<void>((resolve) => (ready = resolve));
   // An empty bucket sends nothing, so "caught up" is also when the snapshot says so.
@@ -51,7 +53,7 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
       } else {
         rules.delete(entry.key);
       }
-      if (entry.delta === 0) ready();
+      if (entry.pending === 0) ready();
     }
   })().catch(() => undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
