@@ -3,7 +3,7 @@
  * side against one nats-server, in interleaved rounds (medians):
  *
  * - Hono answering directly (no NATS): what the runtime's HTTP stack costs by itself;
- * - the bare forwarder (the runtime's HTTP server + one `nc.request()` per request, nothing
+ * - the bare forwarder (the runtime's own HTTP server, `Bun.serve` or `node:http`, + one `nc.request()` per request, nothing
  *   else) in front of the greeter service in its own process: the floor of any gateway;
  * - the jetmicro gateway and the service in separate processes, as production runs them;
  * - the jetmicro gateway and the service in one process (`micro run` with both);
