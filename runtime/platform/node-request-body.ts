@@ -32,35 +32,60 @@ export function readNodeBody(request: Request): Promise<Uint8Array> | undefined 
   incomingOf.delete(request);
   // Read already (through the Request's stream, or by another reader): not ours to take.
   if (incoming.readableDidRead || incoming.readableEnded || incoming.destroyed) return undefined;
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    // The connection closed before the body ended: the client left mid-request.
-    const onClose = () => {
-      cleanup();
-      if (!incoming.complete) reject(new Error("the client closed the connection before the request body ended"));
-    };
-    const cleanup = () => {
-      incoming.off("data", onData);
-      incoming.off("end", onEnd);
-      incoming.off("error", onError);
-      incoming.off("close", onClose);
-    };
-    incoming.on("data", onData);
-    incoming.on("end", onEnd);
-    incoming.on("error", onError);
-    incoming.on("close", onClose);
-  });
+  return new Promise<Uint8Array>((resolve, reject) => new BodyRead(incoming, resolve, reject));
+}
+
+/**
+ * One read of a body: its listeners are bound methods, not closures made per request (under
+ * tsx, every named closure also costs a `__name` call to keep its name).
+ */
+class BodyRead {
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  readonly #incoming: IncomingMessage;
+  readonly #resolve: (bytes: Uint8Array) => void;
+  readonly #reject: (error: Error) => void;
+  readonly #onData = this.#data.bind(this);
+  readonly #onEnd = this.#end.bind(this);
+  readonly #onError = this.#error.bind(this);
+  readonly #onClose = this.#close.bind(this);
+
+  constructor(incoming: IncomingMessage, resolve: (bytes: Uint8Array) => void, reject: (error: Error) => void) {
+    this.#incoming = incoming;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    incoming.on("data", this.#onData);
+    incoming.on("end", this.#onEnd);
+    incoming.on("error", this.#onError);
+    incoming.on("close", this.#onClose);
+  }
+
+  #data(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+  }
+
+  #end(): void {
+    this.#cleanup();
+    this.#resolve(this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size));
+  }
+
+  #error(error: Error): void {
+    this.#cleanup();
+    this.#reject(error);
+  }
+
+  /** The connection closed before the body ended: the client left mid-request. */
+  #close(): void {
+    this.#cleanup();
+    if (!this.#incoming.complete) this.#reject(new Error("the client closed the connection before the request body ended"));
+  }
+
+  #cleanup(): void {
+    const incoming = this.#incoming;
+    incoming.off("data", this.#onData);
+    incoming.off("end", this.#onEnd);
+    incoming.off("error", this.#onError);
+    incoming.off("close", this.#onClose);
+  }
 }
