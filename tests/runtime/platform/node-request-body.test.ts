@@ -5,9 +5,14 @@ import { repoPath } from "../../support/service-dirs.ts";
 import { type Child, spawnChild } from "../../support/subprocess.ts";
 import { until } from "../../support/wait.ts";
 
-// On Node, `serveHttp` lets the gateway read a small declared body straight from the socket
-// (runtime/platform/node-request-body.ts). These run the gateway on Node (tsx) over real HTTP.
-describe("small request bodies on Node", () => {
+// On Node (and Deno, which serves through node:http too), `serveHttp` lets the gateway read a
+// small declared body straight from the socket (runtime/platform/node-request-body.ts). These
+// run the gateway on each over real HTTP.
+const runtimes = [
+  { name: "node", command: [repoPath("node_modules/.bin/tsx")] },
+  { name: "deno", command: [repoPath("node_modules/.bin/deno"), "run", "-A"] },
+];
+for (const runtime of runtimes) describe(`small request bodies on ${runtime.name}`, () => {
   const children: Child[] = [];
   const open: RawConnection[] = [];
   afterAll(() => {
@@ -17,7 +22,7 @@ describe("small request bodies on Node", () => {
   let port = 0;
   const server = async () => {
     if (port !== 0) return port;
-    const child = spawnChild([repoPath("node_modules/.bin/tsx"), repoPath("tests/support/deep-body-server.ts")]);
+    const child = spawnChild([...runtime.command, repoPath("tests/support/deep-body-server.ts")]);
     children.push(child);
     await child.waitFor(/listening \d+/, 30_000);
     port = Number(/listening (\d+)/.exec(child.output())![1]);
