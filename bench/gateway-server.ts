@@ -7,14 +7,17 @@
  *   `ready <gatewayPort> <directPort>`.
  * - `service`: the greeter service alone (namespace `micro`), as `micro run` runs it; `ready`.
  * - `gateway`: the gateway alone, calling that service over NATS; `ready <port>`.
- * - `forwarder`: the floor: this runtime's HTTP server and one `nc.request()` per request,
- *   body in, reply out, nothing else; `ready <port>`.
+ * - `forwarder`: the floor: this runtime's own HTTP server (`Bun.serve`; on Node `node:http`
+ *   itself, no Web Request/Response adapter) and one `nc.request()` per request, body in,
+ *   reply out, nothing else; `ready <port>`.
  * - `moleculer-service`: the Moleculer greeter on its NATS transporter; `ready`.
  * - `moleculer-web`: moleculer-web 0.11 routing `POST /greeter/say-hello` to it; `ready <port>`.
  *
  * `NATS_URL` names the server. Each process serves until killed.
  * @module
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { connect } from "@nats-io/transport-node";
 import { Hono } from "hono";
 import ApiGateway from "moleculer-web";
@@ -75,11 +78,28 @@ switch (role) {
     const nc = await connect({ servers, noAsyncTraces: true });
     const subject = callSubject({ namespace: "micro", service: "greeter", endpoint: "Greeter.SayHello" });
     const headers = { "content-type": "application/json" };
-    const server = await serveHttp(async (request) => {
-      const reply = await nc.request(subject, new Uint8Array(await request.arrayBuffer()), { timeout: 10_000 });
-      return new Response(reply.data as Uint8Array<ArrayBuffer>, { headers });
-    }, { port: 0 });
-    console.log(`ready ${server.port}`);
+    if (process.versions.bun !== undefined) {
+      // Bun's own server (Bun.serve): Request in, Response out.
+      const server = await serveHttp(async (request) => {
+        const reply = await nc.request(subject, new Uint8Array(await request.arrayBuffer()), { timeout: 10_000 });
+        return new Response(reply.data as Uint8Array<ArrayBuffer>, { headers });
+      }, { port: 0 });
+      console.log(`ready ${server.port}`);
+      break;
+    }
+    // Node's own server (node:http, as moleculer-web uses), no Web Request or Response: the floor.
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        nc.request(subject, Buffer.concat(chunks), { timeout: 10_000 }).then(
+          (reply) => res.writeHead(200, headers).end(reply.data),
+          () => res.writeHead(503).end(),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    console.log(`ready ${(server.address() as AddressInfo).port}`);
     break;
   }
   case "moleculer-service": {

@@ -3,7 +3,7 @@
  * side against one nats-server, in interleaved rounds (medians):
  *
  * - Hono answering directly (no NATS): what the runtime's HTTP stack costs by itself;
- * - the bare forwarder (the runtime's HTTP server + one `nc.request()` per request, nothing
+ * - the bare forwarder (the runtime's own HTTP server, `Bun.serve` or `node:http`, + one `nc.request()` per request, nothing
  *   else) in front of the greeter service in its own process: the floor of any gateway;
  * - the jetmicro gateway and the service in separate processes, as production runs them;
  * - the jetmicro gateway and the service in one process (`micro run` with both);
@@ -16,7 +16,8 @@
  * Results go to `bench/results/gateway-latest.json`.
  *
  * Settings: BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS
- * (64), BENCH_RUNTIMES (`bun,node`; BENCH_GATEWAY_RUNTIME, if set, picks one).
+ * (64), BENCH_RUNTIMES (`bun,node`; BENCH_GATEWAY_RUNTIME, if set, picks one), BENCH_GATEWAY_SYSTEMS
+ * (all: `direct,forwarder,separate,single,moleculer`; a subset measures only those, for profiling).
  * @module
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -43,6 +44,7 @@ const runtimes: Record<string, { command: string; args: string[] }> = {
   bun: { command: process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath, args: [] },
   node: { command: "node", args: ["--import", "tsx"] },
 };
+const systemKeys = (process.env.BENCH_GATEWAY_SYSTEMS ?? "direct,forwarder,separate,single,moleculer").split(",").map((s) => s.trim()).filter(Boolean);
 for (const r of picked) if (!(r in runtimes)) throw new Error(`BENCH_RUNTIMES: unknown runtime "${r}" (known: ${Object.keys(runtimes).join(", ")})`);
 
 /** The issue's goals, for the verdict column; information, not a gate. */
@@ -52,7 +54,16 @@ const targets: Record<string, number> = {
 };
 
 type Role = "single" | "service" | "gateway" | "forwarder" | "moleculer-service" | "moleculer-web";
-interface Run { readonly rate: number; readonly p50Micros: number; readonly p99Micros: number; readonly errors: number; readonly cpuMicrosPerRequest: number | undefined }
+interface Run {
+  readonly rate: number;
+  readonly p50Micros: number;
+  readonly p99Micros: number;
+  readonly errors: number;
+  /** CPU of every process of the system (front, service, nats-server) per request. */
+  readonly cpuMicrosPerRequest: number | undefined;
+  /** CPU of the front process alone (the gateway, forwarder or moleculer-web) per request. */
+  readonly frontCpuMicrosPerRequest?: number | undefined;
+}
 interface System { readonly name: string; readonly url: string; readonly pids: readonly number[] }
 interface RuntimeResult { readonly runtime: string; readonly error?: string; readonly systems?: Record<string, Run[]>; readonly ratios?: Record<string, number> }
 
@@ -63,6 +74,8 @@ const names = {
   single: "jetmicro gateway + service (1 process)",
   moleculer: "moleculer-web → Moleculer service (2 processes)",
 } as const;
+
+for (const key of systemKeys) if (!(key in names)) throw new Error(`BENCH_GATEWAY_SYSTEMS: unknown system "${key}" (known: ${Object.keys(names).join(", ")})`);
 
 const groups = new Set<SpawnedProcess>();
 onProcessExit(() => {
@@ -102,17 +115,25 @@ async function benchRuntime(runtime: string): Promise<RuntimeResult> {
       started.push(child);
       return ready.then((ports) => ({ pid: child.pid, ports }));
     };
+    const wanted = new Set(systemKeys as (keyof typeof names)[]);
+    const needs = (...keys: (keyof typeof names)[]) => keys.some((k) => wanted.has(k));
+    const none = Promise.resolve({ pid: 0, ports: [] as number[] });
     // Services first, so the fronts find them at once.
-    const [service, moleculerService] = await Promise.all([start("service"), start("moleculer-service")]);
-    const [single, gateway, forwarder, moleculerWeb] = await Promise.all([start("single"), start("gateway"), start("forwarder"), start("moleculer-web")]);
+    const [service, moleculerService] = await Promise.all([needs("forwarder", "separate") ? start("service") : none, needs("moleculer") ? start("moleculer-service") : none]);
+    const [single, gateway, forwarder, moleculerWeb] = await Promise.all([
+      needs("direct", "single") ? start("single") : none,
+      needs("separate") ? start("gateway") : none,
+      needs("forwarder") ? start("forwarder") : none,
+      needs("moleculer") ? start("moleculer-web") : none,
+    ]);
     const url = (port: number | undefined) => `http://127.0.0.1:${port}/greeter/say-hello`;
-    const systems: System[] = [
-      { name: names.direct, url: url(single.ports[1]), pids: [single.pid] },
-      { name: names.forwarder, url: url(forwarder.ports[0]), pids: [forwarder.pid, service.pid, nats.pid] },
-      { name: names.separate, url: url(gateway.ports[0]), pids: [gateway.pid, service.pid, nats.pid] },
-      { name: names.single, url: url(single.ports[0]), pids: [single.pid, nats.pid] },
-      { name: names.moleculer, url: url(moleculerWeb.ports[0]), pids: [moleculerWeb.pid, moleculerService.pid, nats.pid] },
-    ];
+    const systems: System[] = ([
+      ["direct", { name: names.direct, url: url(single.ports[1]), pids: [single.pid] }],
+      ["forwarder", { name: names.forwarder, url: url(forwarder.ports[0]), pids: [forwarder.pid, service.pid, nats.pid] }],
+      ["separate", { name: names.separate, url: url(gateway.ports[0]), pids: [gateway.pid, service.pid, nats.pid] }],
+      ["single", { name: names.single, url: url(single.ports[0]), pids: [single.pid, nats.pid] }],
+      ["moleculer", { name: names.moleculer, url: url(moleculerWeb.ports[0]), pids: [moleculerWeb.pid, moleculerService.pid, nats.pid] }],
+    ] as const).filter(([key]) => wanted.has(key)).map(([, system]) => system);
     const runs: Record<string, Run[]> = {};
     for (const system of systems) await measure(system, warmupSeconds);
     for (let round = 0; round < rounds; round++) {
@@ -121,7 +142,7 @@ async function benchRuntime(runtime: string): Promise<RuntimeResult> {
         const system = systems[(i + round) % systems.length]!;
         const run = await measure(system, seconds);
         (runs[system.name] ??= []).push(run);
-        console.error(`[${runtime}] round ${round + 1}/${rounds} ${system.name.padEnd(48)} ${formatShort(run.rate)} req/s, ${formatNumber(run.cpuMicrosPerRequest, 1)} µs CPU/req${run.errors ? `, ${run.errors} errors` : ""}`);
+        console.error(`[${runtime}] round ${round + 1}/${rounds} ${system.name.padEnd(48)} ${formatShort(run.rate)} req/s, ${formatNumber(run.cpuMicrosPerRequest, 1)} µs CPU/req (front ${formatNumber(run.frontCpuMicrosPerRequest, 1)})${run.errors ? `, ${run.errors} errors` : ""}`);
       }
     }
     return { runtime, systems: runs, ratios: ratios(runs) };
@@ -177,8 +198,10 @@ async function measure(system: System, duration: number): Promise<Run> {
     return sum === undefined || micros === undefined ? undefined : sum + micros;
   }, 0);
   const before = cpu();
+  const frontBefore = processCpuMicros(system.pids[0]!);
   const result = await runCommand(wrk, ["-t", "1", "-c", String(connections), "-d", `${duration}s`, "--latency", "-s", script, system.url]);
   const after = cpu();
+  const frontAfter = processCpuMicros(system.pids[0]!);
   const text = result.lines.join("\n");
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(text);
   const requests = Number(/(\d+) requests in/.exec(text)?.[1] ?? 0);
@@ -190,14 +213,15 @@ async function measure(system: System, duration: number): Promise<Run> {
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
   const cpuMicrosPerRequest = before === undefined || after === undefined || requests === 0 ? undefined : (after - before) / requests;
-  return { rate: Number(rate[1]), p50Micros: micros("50"), p99Micros: micros("99"), errors, cpuMicrosPerRequest };
+  const frontCpuMicrosPerRequest = frontBefore === undefined || frontAfter === undefined || requests === 0 ? undefined : (frontAfter - frontBefore) / requests;
+  return { rate: Number(rate[1]), p50Micros: micros("50"), p99Micros: micros("99"), errors, cpuMicrosPerRequest, frontCpuMicrosPerRequest };
 }
 
 /** The goals' ratios (calls/s), and the same comparisons in server-side CPU per request (lower is better). */
 function ratios(runs: Record<string, Run[]>): Record<string, number> {
-  const rate = (name: string) => median(runs[name]!.map((r) => r.rate));
-  const cpu = (name: string) => median(runs[name]!.map((r) => r.cpuMicrosPerRequest).filter((v): v is number => v !== undefined));
-  return {
+  const rate = (name: string) => (runs[name] === undefined ? Number.NaN : median(runs[name]!.map((r) => r.rate)));
+  const cpu = (name: string) => (runs[name] === undefined ? Number.NaN : median(runs[name]!.map((r) => r.cpuMicrosPerRequest).filter((v): v is number => v !== undefined)));
+  const all: Record<string, number> = {
     "calls/s gateway (2 processes)/bare forwarder": rate(names.separate) / rate(names.forwarder),
     "calls/s gateway (2 processes)/moleculer-web": rate(names.separate) / rate(names.moleculer),
     "calls/s gateway (1 process)/Hono directly": rate(names.single) / rate(names.direct),
@@ -205,6 +229,8 @@ function ratios(runs: Record<string, Run[]>): Record<string, number> {
     "CPU µs/req gateway (2 processes)/bare forwarder": cpu(names.separate) / cpu(names.forwarder),
     "CPU µs/req gateway (2 processes)/moleculer-web": cpu(names.separate) / cpu(names.moleculer),
   };
+  // With a subset of systems (BENCH_GATEWAY_SYSTEMS), only the ratios it can tell.
+  return Object.fromEntries(Object.entries(all).filter(([, value]) => Number.isFinite(value)));
 }
 
 function render(result: RuntimeResult): string {
@@ -218,9 +244,10 @@ function render(result: RuntimeResult): string {
     formatNumber(median(runs.map((r) => r.p50Micros))),
     formatNumber(median(runs.map((r) => r.p99Micros))),
     formatNumber(median(runs.map((r) => r.cpuMicrosPerRequest).filter((v): v is number => v !== undefined)), 1),
+    formatNumber(median(runs.map((r) => r.frontCpuMicrosPerRequest).filter((v): v is number => v !== undefined)), 1),
     String(runs.reduce((n, r) => n + r.errors, 0)),
   ]);
-  const lines = [title, "", table(["system", "req/s", "runs", "spread", "p50 µs", "p99 µs", "server CPU µs/req (incl. nats)", "errors"], rows, "lrrlrrrr"), ""];
+  const lines = [title, "", table(["system", "req/s", "runs", "spread", "p50 µs", "p99 µs", "server CPU µs/req (incl. nats)", "front CPU µs/req", "errors"], rows, "lrrlrrrrr"), ""];
   for (const [label, value] of Object.entries(result.ratios!)) {
     const target = targets[label];
     const verdict = target === undefined ? "(for information)" : `(target >= ${target}x: ${value >= target ? "met" : "MISSED"})`;

@@ -26,7 +26,8 @@ export interface RequestCheckOptions {
 /** The middleware; see the module comment. */
 export function requestChecks(options: RequestCheckOptions = {}): MiddlewareHandler<GatewayEnv> {
   const hosts = options.allowedHosts === undefined ? undefined : new Set(options.allowedHosts.map((h) => h.toLowerCase()));
-  return async function checkRequest(c, next) {
+  // Not async: a refusal throws before the chain goes on, and a pass adds no promise of its own.
+  return function checkRequest(c, next) {
     const headers = c.req.raw.headers;
     assertFraming(headers);
     assertHeaderBounds(headers);

@@ -4,10 +4,9 @@
  * limit, a body limit, and the one error answer.
  * @module
  */
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timeout } from "hono/timeout";
 import { MicroError } from "../runtime/mod.ts";
@@ -16,6 +15,7 @@ import { errorResponse } from "./errors.ts";
 import { limitBodies } from "./body-limit.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
 import { requestChecks } from "./edge-request.ts";
+import { requestIds } from "./request-id.ts";
 import type { GatewayEnv } from "./part.ts";
 import { isLongLivedRequest, requestPath } from "../runtime/platform/http-server.ts";
 
@@ -36,7 +36,7 @@ export interface EdgeOptions {
 /** Adds the edge middleware, the error answer and the not-found answer to `app`. */
 export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): void {
   const { timeoutMs, maxBodyBytes: maxBody, corsOrigins: origins, forwardHeaders } = options;
-  app.use(requestId());
+  app.use(requestIds());
   app.use(requestChecks(options.allowedHosts !== undefined ? { allowedHosts: options.allowedHosts } : {}));
   // Web apps behind /web/{name}/ set their own security headers.
   const secure = secureHeaders();
@@ -50,8 +50,7 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
     // Only browsers send Origin, and CORS is only for them: other clients skip its cost. With
     // a list of origins every response needs CORS's `Vary: Origin`, for caches.
     const anyOrigin = origins.includes("*");
-    app.use(async (c, next) => {
-      if (anyOrigin && c.req.header("origin") === undefined) return next();
+    const withCors: MiddlewareHandler<GatewayEnv> = async (c, next) => {
       const response = await allowOrigins(c, next);
       // `X-Micro-Meta-<key>` headers are metadata for any key: a preflight asking for some gets them.
       const meta = c.req.method === "OPTIONS" && forwardHeaders.includes(metaHeadersEntry) ? metaHeadersAsked(c.req.header("access-control-request-headers")) : [];
@@ -61,7 +60,9 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
         for (const headers of [response.headers, c.res.headers]) headers.set("access-control-allow-headers", allowed);
       }
       return response;
-    });
+    };
+    // No async frame for the usual request without Origin: it goes straight on.
+    app.use((c, next) => (anyOrigin && c.req.raw.headers.get("origin") === null ? next() : withCors(c, next)));
   }
   // A safety net past the call deadline (which answers first, with a better message): a body
   // that never ends times out too.

@@ -5,7 +5,7 @@
  * @module
  */
 
-/** Request id, echoed on every answer (Hono's `requestId` middleware reads and sets it). */
+/** Request id, echoed on every answer (`request-id.ts` reads and sets it). */
 export const requestIdHeader = "x-request-id";
 /** Milliseconds a caller will wait (the gateway's timeout lowered for one call). */
 export const timeoutHeader = "x-micro-timeout";

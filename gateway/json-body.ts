@@ -12,6 +12,7 @@
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
+import { readNodeBody } from "../runtime/platform/node-request-body.ts";
 import { JsonDepthScan } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
@@ -84,7 +85,8 @@ export async function readBody(request: Request, what = "the body", maxDepth?: n
   const headers = request.headers;
   const declared = headers.get("content-length");
   if (declared !== null && !headers.has("transfer-encoding") && Number(declared) <= wholeReadBytes) {
-    const bytes = new Uint8Array(await request.arrayBuffer());
+    // On Node, straight from the socket: no Web Request and streams built for a few bytes.
+    const bytes = (await readNodeBody(request)) ?? new Uint8Array(await request.arrayBuffer());
     if (maxDepth !== undefined && new JsonDepthScan(maxDepth).exceeded(bytes)) throw tooDeep(what, maxDepth);
     return bytes;
   }

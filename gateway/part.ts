@@ -19,7 +19,7 @@ import type { Sidecar } from "./sidecar/sidecar.ts";
 
 /** What the gateway's middleware leaves on the Hono context for the routes. */
 export interface GatewayVariables {
-  /** Set by Hono's `requestId` middleware. */
+  /** Set by the edge's request-id middleware (`request-id.ts`). */
   requestId: string;
   /** The authenticated caller (set once per request by the authentication middleware); undefined with auth off or no credentials. */
   identity: string | undefined;

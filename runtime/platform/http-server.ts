@@ -13,6 +13,7 @@
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { registerNodeRequest } from "./node-request-body.ts";
 import { attachNodeWebSockets } from "./node-websocket.ts";
 import { isBun } from "./websocket.ts";
 
@@ -100,7 +101,12 @@ async function serveNode(fetch: Fetch, port: number, hostname: string, idleMs: n
   const { createAdaptorServer } = await import("@hono/node-server");
   // A long-lived request lifts the inactivity cut-off of its own socket, as on Bun.
   const served: Fetch = (request, env?: { incoming?: IncomingMessage }) => {
-    if (longLived(request)) env?.incoming?.socket?.setTimeout(0);
+    const incoming = env?.incoming;
+    if (incoming !== undefined) {
+      // Small bodies are then read from the socket without a Web Request (node-request-body.ts).
+      if (request.method !== "GET" && request.method !== "HEAD") registerNodeRequest(request, incoming);
+      if (longLived(request)) incoming.socket?.setTimeout(0);
+    }
     return fetch(request, env);
   };
   // Hono's Node adapter: Request objects made lazily from the incoming message, the response
