@@ -1,7 +1,8 @@
 /**
  * CPU per call of one observability setup, client and server in this one process, the OTLP
  * sink in a child process (so exporting is charged, receiving is not): `node --import tsx
- * bench/observed-cost.ts off|metrics|tracing|both|sampled`. For profiling the interceptors
+ * bench/observed-cost.ts off|noop|metrics|tracing|both|sampled`
+ * (`noop`: one interceptor that only passes the call on, on each side). For profiling the interceptors
  * (see `COST_PROFILE`); `bench/run.ts` measures the same across processes.
  * Environment: `COST_CALLS` (20000), `COST_CONCURRENCY` (64), `COST_PROFILE=<file>` (a CPU profile of
  * the measured calls alone, Node); `sampled` is both with `parentbased_traceidratio` at 0.1.
@@ -44,6 +45,14 @@ try {
     })
     : undefined;
   if (tracing) server.push(tracing.serverInterceptor), client.push(tracing.clientInterceptor);
+  if (mode === "noop") {
+    // The cost of having interceptors at all: one that only passes the call on, on both sides.
+    const passOn: Interceptor = (next) => function passOn(request) {
+      return next(request);
+    };
+    if (process.env.NOOP_SIDE !== "client") server.push(passOn);
+    if (process.env.NOOP_SIDE !== "server") client.push(passOn);
+  }
   if (metricsOn) {
     const metrics = new MetricsRegistry();
     server.push(metricsInterceptor(metrics)), client.push(metricsInterceptor(metrics));

@@ -8,7 +8,7 @@
 import { MicroError } from "../errors/micro-error.ts";
 import { type CallNext, type CallRequest, type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
-import type { MetricsRegistry } from "./metrics.ts";
+import type { BoundCounter, BoundHistogram, Counter, Histogram, MetricsRegistry } from "./metrics.ts";
 
 /**
  * Counts calls through it: `micro_requests_total{side,kind,service,method,code}` and
@@ -30,25 +30,93 @@ export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
     "method",
   ]);
   const streams = streamCounter(registry);
+  const endpoints = new EndpointSeries(total, duration);
   return (next) =>
     function countRequest(request): Promise<CallResponse> {
       const began = performance.now();
-      // An event by its subscription's filter: topics are the publishers' choice, one series each.
-      const labels = { side: request.side, kind: request.kind, service: request.service, method: request.topicFilter ?? request.method };
+      const series = endpoints.of(request);
       // A stream's open is counted here too; its life and outcome by the stream counter.
       return (request.kind === "stream" ? streams(next, request) : callNext(next, request)).then(
         (response) => {
-          duration.observe(labels, (performance.now() - began) / 1000);
-          total.inc({ ...labels, code: "ok" });
+          series.duration.observe((performance.now() - began) / 1000);
+          series.ok.inc();
           return response;
         },
         (error: unknown) => {
-          duration.observe(labels, (performance.now() - began) / 1000);
-          total.inc({ ...labels, code: MicroError.from(error).code });
+          series.duration.observe((performance.now() - began) / 1000);
+          series.failed(MicroError.from(error).code).inc();
           throw error;
         },
       );
     };
+}
+
+/** The series one endpoint (side, kind, service, method) updates per call, bound once. */
+interface Series {
+  readonly side: string;
+  readonly kind: string;
+  readonly service: string;
+  readonly duration: BoundHistogram;
+  readonly ok: BoundCounter;
+  failed(code: string): BoundCounter;
+}
+
+/** Most endpoints whose series are kept bound; past it the cache starts over (the metrics stay). */
+const maxBound = 1024;
+
+/** An event by its subscription's filter: topics are the publishers' choice, one series each. */
+function methodLabel(request: CallRequest): string {
+  return request.topicFilter ?? request.method;
+}
+
+/**
+ * Bound series per endpoint, found by method name and then by side, kind and service (nearly
+ * always one entry): no label object, key string or label-set lookup per call.
+ */
+class EndpointSeries {
+  readonly #byMethod = new Map<string, Series[]>();
+  #size = 0;
+  constructor(readonly total: Counter, readonly duration: Histogram) {}
+
+  of(request: CallRequest): Series {
+    const list = this.#byMethod.get(methodLabel(request));
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        if (s.service === request.service && s.kind === request.kind && s.side === request.side) return s;
+      }
+    }
+    return this.#bind(request, list);
+  }
+
+  #bind(request: CallRequest, list: Series[] | undefined): Series {
+    if (this.#size >= maxBound) {
+      this.#byMethod.clear();
+      this.#size = 0;
+      list = undefined;
+    }
+    const method = methodLabel(request);
+    const labels = { side: request.side, kind: request.kind, service: request.service, method };
+    const total = this.total;
+    const failures = new Map<string, BoundCounter>();
+    const series: Series = {
+      side: request.side,
+      kind: request.kind,
+      service: request.service,
+      duration: this.duration.bind(labels),
+      ok: total.bind({ ...labels, code: "ok" }),
+      // Codes are a closed set (MicroError's), so this map stays small.
+      failed(code) {
+        let counter = failures.get(code);
+        if (counter === undefined) failures.set(code, counter = total.bind({ ...labels, code }));
+        return counter;
+      },
+    };
+    if (list === undefined) this.#byMethod.set(method, [series]);
+    else list.push(series);
+    this.#size++;
+    return series;
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Metrics in the Prometheus text exposition format (version 0.0.4), written here rather than
  * with a library: counters, gauges and histograms with labels are a page of code, run the same
- * on Bun, Deno and Node, and cost one `Map` lookup per update.
+ * on Bun, Deno and Node, and cost one `Map` lookup per update, or none through a series bound
+ * once (`bind`), as the per-call interceptor does.
  *
  * Label values come from requests (service, method, route), so each metric keeps at most
  * {@link maxSeries} label sets: past that, new ones are counted under `other`, never grown
@@ -67,16 +68,36 @@ class Series<T> {
     const key = values.join("\u0000");
     let entry = this.#series.get(key);
     if (entry === undefined) {
-      if (this.#series.size >= maxSeries) return this.get(Object.fromEntries(this.labelNames.map((n) => [n, "other"])));
+      // The last place is the `other` set's, so it always has one (a full map once made it
+      // recurse until the stack overflowed, failing every call with a new label set).
+      if (this.#series.size >= maxSeries - 1) return this.#other();
       entry = { values, state: this.make() };
       this.#series.set(key, entry);
     }
     return entry.state;
   }
 
+  #other(): T {
+    const values = this.labelNames.map(() => "other");
+    const key = values.join("\u0000");
+    let entry = this.#series.get(key);
+    if (entry === undefined) this.#series.set(key, entry = { values, state: this.make() });
+    return entry.state;
+  }
+
   entries(): Iterable<{ values: string[]; state: T }> {
     return this.#series.values();
   }
+}
+
+/** One series of a counter, looked up once ({@link Counter.bind}): adding to it is a field update. */
+export interface BoundCounter {
+  inc(by?: number): void;
+}
+
+/** One series of a histogram, looked up once ({@link Histogram.bind}). */
+export interface BoundHistogram {
+  observe(value: number): void;
 }
 
 /** A value that only goes up. */
@@ -89,6 +110,14 @@ export class Counter implements Metric {
   /** Adds `by` (1) to the series of `labels`. */
   inc(labels: Labels = {}, by = 1): void {
     this.#series.get(labels).value += by;
+  }
+  /**
+   * The series of `labels`, for a caller that updates it on a hot path: the label set is
+   * looked up (and counted against {@link maxSeries}) once, not per update.
+   */
+  bind(labels: Labels): BoundCounter {
+    const state = this.#series.get(labels);
+    return { inc: (by = 1) => void (state.value += by) };
   }
   /** Sets the total of a count kept elsewhere (read by a collector), which only goes up there. */
   set(labels: Labels, value: number): void {
@@ -132,16 +161,13 @@ export class Histogram implements Metric {
     this.#series = new Series(labelNames, () => ({ counts: new Float64Array(buckets.length), sum: 0, count: 0 }));
   }
   observe(labels: Labels, value: number): void {
-    const s = this.#series.get(labels);
-    s.sum += value;
-    s.count++;
-    const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
-      if (value <= b[i]!) {
-        s.counts[i]!++;
-        break;
-      }
-    }
+    record(this.#series.get(labels), this.buckets, value);
+  }
+  /** The series of `labels`, looked up once (see {@link Counter.bind}). */
+  bind(labels: Labels): BoundHistogram {
+    const state = this.#series.get(labels);
+    const buckets = this.buckets;
+    return { observe: (value) => record(state, buckets, value) };
   }
   write(out: string[]): void {
     const names = this.#series.labelNames;
@@ -163,6 +189,18 @@ export class Histogram implements Metric {
       sum: state.sum,
       count: state.count,
     }));
+  }
+}
+
+/** Counts `value` into a histogram series: its first bucket at or above it, the sum and count. */
+function record(s: { counts: Float64Array; sum: number; count: number }, buckets: readonly number[], value: number): void {
+  s.sum += value;
+  s.count++;
+  for (let i = 0; i < buckets.length; i++) {
+    if (value <= buckets[i]!) {
+      s.counts[i]!++;
+      return;
+    }
   }
 }
 

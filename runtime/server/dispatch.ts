@@ -2,22 +2,22 @@
  * Answers the unary calls of one service instance, however they arrived (NATS or the memory
  * transport), through one interceptor chain per endpoint, composed once at start:
  *
- * 1. {@link statsInterceptor}: the endpoint's counters for `$SRV.STATS`;
- * 2. {@link handlerErrorsInterceptor}: bugs reported, every failure a `MicroError`;
- * 3. {@link deadlineInterceptor}: a call that waited in the mailbox past its deadline is refused;
- * 4. {@link codecInterceptor}: the payload decoded, the reply encoded;
+ * 1. the endpoint's counters for `$SRV.STATS`;
+ * 2. bugs reported, every failure a `MicroError`;
+ * 3. a call that waited in the mailbox past its deadline is refused;
+ * 4. the payload decoded, the reply encoded;
  * 5. the service's own interceptors (`defineService(..., { interceptors })`), first outermost;
  * 6. the handler.
  *
- * Without interceptors of the service's own, steps 1-4 and 6 run fused in one function
- * ({@link plainCall}): the same behaviour at a fraction of the promises per call.
+ * Steps 1-4 run fused in one function ({@link plainCall}) around the rest: the same behaviour
+ * as a chain of interceptors at a fraction of the promises per call. Calls that are refused
+ * whatever they carry (streaming methods, unimplemented ones) and calls to unknown endpoints
+ * run steps 1-2 as interceptors ({@link statsInterceptor}, {@link handlerErrorsInterceptor}).
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
 import { applyInterceptors, type CallNext, type CallResponse, type Interceptor, type RequestHeaders } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
-import { codecInterceptor } from "./codec-interceptor.ts";
-import { deadlineInterceptor } from "./deadline-interceptor.ts";
 import { type EndpointStats, newStats } from "./endpoint-stats.ts";
 import { handlerErrorsInterceptor } from "./handler-errors.ts";
 import type { InstanceInfo } from "./handler-context.ts";
@@ -54,17 +54,14 @@ export function createDispatch(
     const builtIn: Interceptor[] = [statsInterceptor(counters), handlerErrorsInterceptor(onHandlerError, info.id, endpoint.name)];
     const serve = refusal !== undefined
       ? applyInterceptors(() => Promise.reject(refusal), builtIn)
-      : userInterceptors.length === 0
-      // No interceptors of the service's own: the same steps, fused (see plain-call.ts).
-      ? plainCall(definition, endpoint, counters, onHandlerError, info.id) as CallNext
-      : applyInterceptors(handlerStep(definition, endpoint), [
-        ...builtIn,
-        deadlineInterceptor(definition.name),
-        codecInterceptor(endpoint),
-        // Interceptors written by users get a plain copy they may spread (see IncomingCall).
-        exposeRequest,
-        ...userInterceptors,
-      ]);
+      : plainCall(
+        definition,
+        endpoint,
+        counters,
+        onHandlerError,
+        info.id,
+        userInterceptors.length === 0 ? undefined : applyInterceptors(handlerStep(definition, endpoint), userInterceptors),
+      ) as CallNext;
     chains.set(endpoint.name, { name: endpoint.name, serve });
     chains.set(endpoint.fullName, { name: endpoint.name, serve });
   }
@@ -97,12 +94,6 @@ function refused(definition: ServiceDefinition, endpoint: EndpointDefinition): M
   return undefined;
 }
 
-/** Hands interceptors written by users a plain copy of the call (see {@link IncomingCall.toRequest}). */
-const exposeRequest: Interceptor = (next) =>
-  function exposeRequest(request) {
-    return next(request instanceof IncomingCall ? request.toRequest() : request);
-  };
-
 /** The last step: runs the handler with the call's context. */
 function handlerStep(definition: ServiceDefinition, endpoint: EndpointDefinition): CallNext {
   const handler = endpoint.handler!;
@@ -111,8 +102,9 @@ function handlerStep(definition: ServiceDefinition, endpoint: EndpointDefinition
     if (context === undefined) {
       throw new MicroError("internal", `an interceptor of ${definition.name} passed on a request it did not get: pass { ...request } with the changes`);
     }
-    // An interceptor may have passed on changed metadata: the handler (and its nested calls) see it.
-    if (!(request instanceof IncomingCall)) context.useMetadata(request.metadata);
+    // An interceptor may have passed on changed metadata: the handler (and its nested calls)
+    // see it. The request the server handed out reads the context's own (parsed on first use).
+    if (request !== context.request) context.useMetadata(request.metadata);
     return { message: await handler(request.message as never, context) };
   };
 }

@@ -42,6 +42,12 @@ export class CallContext implements HandlerContext {
   readonly #replySubject: (() => string | undefined) | undefined;
 
   /**
+   * The request the server handed the service's interceptors; when the handler step gets it
+   * back unchanged, the metadata is this context's own and is not read from it.
+   */
+  request: object | undefined = undefined;
+
+  /**
    * `replySubject` gives the caller's reply subject when a reply sent straight to it would be
    * read as this call's reply (a unary call with proto binary replies); absent for streams.
    */

@@ -30,6 +30,28 @@ export interface WithCallContext {
   readonly [callContextKey]?: CallContext;
 }
 
+type Exposed = { readonly [callContextKey]: CallContext };
+
+/**
+ * The fields of {@link IncomingCall.toRequest} read on first use. Getters shared by every
+ * request (an object literal's getters would be new closures per call, several times slower),
+ * enumerable, so a copy made by spreading reads them.
+ */
+const lazyFields: PropertyDescriptorMap = {
+  metadata: {
+    enumerable: true,
+    get(this: Exposed) {
+      return this[callContextKey].metadata;
+    },
+  },
+  signal: {
+    enumerable: true,
+    get(this: Exposed) {
+      return this[callContextKey].signal;
+    },
+  },
+};
+
 /** One unary call on the server; see the module doc. */
 export class IncomingCall implements CallRequest, WithCallContext {
   readonly kind = "unary";
@@ -91,25 +113,26 @@ export class IncomingCall implements CallRequest, WithCallContext {
 
   /**
    * A plain copy for interceptors written by users: they may pass `{ ...request }` on, which
-   * copies own properties only. The signal is still made on first use.
+   * copies own properties only (reading the getters). Metadata, the trace context and the
+   * signal are still read on first use, so interceptors that only pass the request on
+   * (metrics, tracing) never parse the headers for them.
    */
   toRequest(): CallRequest & WithCallContext {
     const context = this.context;
-    return {
+    const request = {
       kind: this.kind,
       side: this.side,
       namespace: this.namespace,
       service: this.service,
       method: this.method,
-      metadata: context.metadata,
       deadline: context.deadline,
-      get signal() {
-        return context.signal;
-      },
       message: this.message,
       trace: this.trace,
       [callContextKey]: context,
-    };
+          };
+    Object.defineProperties(request, lazyFields);
+    context.request = request;
+    return request as unknown as CallRequest & WithCallContext;
   }
 
   /** Releases the context's timer and listeners; called when the call settled. */

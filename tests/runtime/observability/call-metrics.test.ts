@@ -1,0 +1,74 @@
+/**
+ * The call-metrics interceptor binds each endpoint's series once and updates them per call:
+ * the counts must still land on the right label sets, stay exact across endpoints and codes,
+ * and stay bounded for hostile method names.
+ */
+import { describe, expect, it } from "bun:test";
+import { MicroError } from "../../../runtime/errors/micro-error.ts";
+import { metricsInterceptor } from "../../../runtime/observability/call-metrics.ts";
+import { maxSeries, MetricsRegistry } from "../../../runtime/observability/metrics.ts";
+import type { CallRequest } from "../../../runtime/protocol/mod.ts";
+
+const request = (method: string, over: Partial<CallRequest> = {}): CallRequest => ({
+  kind: "unary",
+  side: "server",
+  namespace: "micro",
+  service: "greeter",
+  method,
+  metadata: {},
+  deadline: undefined,
+  signal: undefined,
+  message: {},
+  ...over,
+} as CallRequest);
+
+function valueOf(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("call metrics interceptor", () => {
+  it("counts each endpoint, side, kind and code on its own series", async () => {
+    const metrics = new MetricsRegistry();
+    const serve = metricsInterceptor(metrics)((r) =>
+      r.method === "Fail" ? Promise.reject(new MicroError("not_found", "no")) : Promise.resolve({ message: r.message })
+    );
+    for (let i = 0; i < 3; i++) await serve(request("SayHello"));
+    await serve(request("SayHello", { side: "client" }));
+    await serve(request("SayHello", { service: "other" }));
+    await serve(request("SayHello", { kind: "actor" }));
+    for (let i = 0; i < 2; i++) await serve(request("Fail")).catch(() => undefined);
+    const text = metrics.exposition();
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="unary",service="greeter",method="SayHello",code="ok"}')).toBe(3);
+    expect(valueOf(text, 'micro_requests_total{side="client",kind="unary",service="greeter",method="SayHello",code="ok"}')).toBe(1);
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="unary",service="other",method="SayHello",code="ok"}')).toBe(1);
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="actor",service="greeter",method="SayHello",code="ok"}')).toBe(1);
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="unary",service="greeter",method="Fail",code="not_found"}')).toBe(2);
+    expect(valueOf(text, 'micro_request_duration_seconds_count{side="server",kind="unary",service="greeter",method="SayHello"}')).toBe(3);
+    expect(valueOf(text, 'micro_request_duration_seconds_count{side="server",kind="unary",service="greeter",method="Fail"}')).toBe(2);
+  });
+
+  it("counts a call that throws before returning a promise as failed", async () => {
+    const metrics = new MetricsRegistry();
+    const serve = metricsInterceptor(metrics)(() => {
+      throw new MicroError("invalid_argument", "bad");
+    });
+    await expect(serve(request("SayHello"))).rejects.toThrow("bad");
+    expect(valueOf(metrics.exposition(), 'micro_requests_total{side="server",kind="unary",service="greeter",method="SayHello",code="invalid_argument"}')).toBe(1);
+  });
+
+  it("keeps every call counted and the series bounded under more method names than it binds", async () => {
+    const metrics = new MetricsRegistry();
+    const serve = metricsInterceptor(metrics)((r) => Promise.resolve({ message: r.message }));
+    const names = maxSeries + 500;
+    for (let i = 0; i < names; i++) await serve(request(`m${i}`));
+    // The first method again, after the bound cache started over: still its own series.
+    await serve(request("m0"));
+    const lines = metrics.exposition().split("\n").filter((l) => l.startsWith("micro_requests_total{"));
+    expect(lines.length).toBe(maxSeries);
+    const sum = lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+    expect(sum).toBe(names + 1);
+    expect(valueOf(metrics.exposition(), 'micro_requests_total{side="server",kind="unary",service="greeter",method="m0",code="ok"}')).toBe(2);
+    expect(valueOf(metrics.exposition(), 'micro_requests_total{side="other",kind="other",service="other",method="other",code="other"}')).toBe(501);
+  });
+});
