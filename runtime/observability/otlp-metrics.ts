@@ -12,8 +12,8 @@
 import type { MetricData, ResourceMetrics } from "@opentelemetry/sdk-metrics";
 import { MicroError } from "../errors/micro-error.ts";
 import type { MetricsRegistry } from "./metrics.ts";
+import { type Env, otlpTarget, wholeSetting } from "./otlp-env.ts";
 
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** A running export. */
 export interface MetricsExport {
@@ -43,33 +43,6 @@ export function metricsExportEnabled(env: Env = process.env): boolean {
   return !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
 }
 
-/** A whole number of ms from `variable`, or `fallback`; `invalid_argument` naming it otherwise. */
-function ms(env: Env, variable: string, fallback: number): number {
-  const raw = env[variable]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400_000) throw new MicroError("invalid_argument", `${variable} must be a whole number of ms from 1 to 86400000, got "${raw.slice(0, 40)}"`);
-  return n;
-}
-
-/** `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs separated by commas, values URL-encoded. */
-export function headersOf(raw: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (!raw) return headers;
-  for (const pair of raw.split(",").slice(0, 64)) {
-    const at = pair.indexOf("=");
-    if (at <= 0) continue;
-    const key = pair.slice(0, at).trim();
-    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$/.test(key)) continue;
-    try {
-      headers[key] = decodeURIComponent(pair.slice(at + 1).trim());
-    } catch {
-      // A malformed escape: the header is left out rather than sent wrong.
-    }
-  }
-  return headers;
-}
-
 /**
  * Starts exporting `registry` as `OTEL_*` in `env` says: endpoint
  * (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`, else
@@ -84,23 +57,11 @@ export async function startMetricsExport(
   env: Env = process.env,
   onError: (message: string) => void = (message) => console.error(message),
 ): Promise<MetricsExport> {
-  const protocol = (env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf").trim();
-  if (protocol !== "http/protobuf" && protocol !== "http/json") {
-    throw new MicroError("invalid_argument", `OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (jetmicro exports over OTLP/HTTP), got "${protocol.slice(0, 40)}"`);
-  }
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  const url = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() || `${(base || "http://localhost:4318").replace(/\/+$/, "")}/v1/metrics`;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http");
-  } catch {
-    throw new MicroError("invalid_argument", `the OTLP metrics endpoint must be an http(s) URL, got "${url.slice(0, 200)}"`);
-  }
-  const intervalMs = ms(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000);
-  const timeoutMs = ms(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
+  const { protocol, url, headers: configured } = otlpTarget(env, "metrics");
+  const intervalMs = wholeSetting(env, "OTEL_METRIC_EXPORT_INTERVAL", 60_000, 1, 86_400_000);
+  const timeoutMs = wholeSetting(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30_000, 1, 86_400_000);
   const headers = {
-    ...headersOf(env.OTEL_EXPORTER_OTLP_HEADERS),
-    ...headersOf(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS),
+    ...configured,
     "content-type": protocol === "http/json" ? "application/json" : "application/x-protobuf",
   };
 

@@ -6,9 +6,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { headersOf } from "./otlp-metrics.ts";
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { type Env, otlpTarget, wholeSetting as whole } from "./otlp-env.ts";
 
 /** The samplers of the OpenTelemetry specification that need no remote service. */
 export const samplerNames = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"] as const;
@@ -33,29 +31,9 @@ export interface TraceExportConfig {
   readonly batch: { readonly scheduledDelayMillis: number; readonly maxQueueSize: number; readonly maxExportBatchSize: number; readonly exportTimeoutMillis: number };
 }
 
-/** A whole number from `variable` in `[min, max]`, or `fallback`; `invalid_argument` naming it otherwise. */
-function whole(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = env[variable]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new MicroError("invalid_argument", `${variable} must be a whole number from ${min} to ${max}, got "${raw.slice(0, 40)}"`);
-  return n;
-}
-
 /** Reads and checks the trace export settings of `env`. */
 export function traceExportConfig(env: Env): TraceExportConfig {
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf").trim();
-  if (protocol !== "http/protobuf" && protocol !== "http/json") {
-    throw new MicroError("invalid_argument", `OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (jetmicro exports over OTLP/HTTP), got "${protocol.slice(0, 40)}"`);
-  }
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || `${(base || "http://localhost:4318").replace(/\/+$/, "")}/v1/traces`;
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http");
-  } catch {
-    throw new MicroError("invalid_argument", `the OTLP traces endpoint must be an http(s) URL, got "${url.slice(0, 200)}"`);
-  }
+  const { protocol, url, headers } = otlpTarget(env, "traces");
   const sampler = (env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || "parentbased_always_on") as SamplerName;
   if (!samplerNames.includes(sampler)) {
     throw new MicroError("invalid_argument", `OTEL_TRACES_SAMPLER must be one of ${samplerNames.join(", ")}, got "${String(env.OTEL_TRACES_SAMPLER).slice(0, 40)}"`);
@@ -71,7 +49,7 @@ export function traceExportConfig(env: Env): TraceExportConfig {
   return {
     protocol,
     url,
-    headers: { ...headersOf(env.OTEL_EXPORTER_OTLP_HEADERS), ...headersOf(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+    headers,
     timeoutMs,
     sampler,
     ratio: sampler.endsWith("traceidratio") ? ratio : 1,
