@@ -68,11 +68,6 @@ export function parseCheckedJson(text: string, what: string): unknown {
   }
 }
 
-/** {@link parseJson} of bytes decoded as strict UTF-8. */
-export function parseJsonBytes(bytes: Uint8Array, what: string, maxDepth = maxJsonDepth): unknown {
-  return parseJson(strictUtf8(bytes, what), what, maxDepth);
-}
-
 /**
  * A request's body bytes, read chunk by chunk. With `maxDepth`, they are counted as JSON as
  * they arrive, and the read stops (`invalid_argument` naming the limit) at the first chunk

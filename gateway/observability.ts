@@ -31,6 +31,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
   const duration = metrics?.histogram("micro_gateway_request_duration_seconds", "Time the gateway took to answer, by route and method.", ["route", "method"]);
   return async function observe(c, next) {
     const began = performance.now();
+    const method = methodLabel(c.req.method);
     let traceId: string | undefined;
     if (tracing === undefined) {
       await next();
@@ -38,9 +39,9 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
       const { api, tracer } = tracing;
       const incoming = traceContextOf(c.req.header(traceparentHeader), c.req.header(tracestateHeader));
       const parent = incoming === undefined ? api.ROOT_CONTEXT : api.propagation.extract(api.ROOT_CONTEXT, incoming);
-      const span = tracer.startSpan(`${methodLabel(c.req.method)}`, {
+      const span = tracer.startSpan(method, {
         kind: api.SpanKind.SERVER,
-        attributes: { "http.request.method": methodLabel(c.req.method), "url.path": c.req.path },
+        attributes: { "http.request.method": method, "url.path": c.req.path },
       }, parent);
       const ctx = api.trace.setSpan(parent, span);
       try {
@@ -48,7 +49,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
       } finally {
         const route = routeOf(c);
         const status = c.res.status;
-        span.updateName(`${methodLabel(c.req.method)} ${route}`);
+        span.updateName(`${method} ${route}`);
         span.setAttribute("http.route", route);
         span.setAttribute("http.response.status_code", status);
         if (status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
@@ -58,7 +59,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
         const carrier: Record<string, string> = {};
         api.propagation.inject(ctx, carrier);
         // Returned so a client can find its request's trace; a WebSocket upgrade's headers are fixed.
-        if (carrier.traceparent && c.res.status !== 101) {
+        if (carrier.traceparent && status !== 101) {
           try {
             c.res.headers.set(traceparentHeader, carrier.traceparent);
           } catch {
@@ -70,7 +71,6 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
     const route = routeOf(c);
     const status = c.res.status;
     const ms = performance.now() - began;
-    const method = methodLabel(c.req.method);
     total?.inc({ route, method, status: String(status) });
     duration?.observe({ route, method }, ms / 1000);
     if (logger !== undefined) {

@@ -9,7 +9,6 @@
  * were left out. Failures are always written.
  * @module
  */
-import { MicroError } from "../errors/micro-error.ts";
 
 /** Log levels, lowest first. */
 export const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -42,20 +41,6 @@ export interface LoggerOptions {
   readonly write?: (line: string) => void;
   /** The clock, for tests. */
   readonly now?: () => number;
-}
-
-/** Checks a level's text; `invalid_argument` naming `what` and the levels. */
-export function parseLogLevel(raw: string, what = "MICRO_LOG_LEVEL"): LogLevel {
-  const level = raw.trim().toLowerCase();
-  if ((logLevels as readonly string[]).includes(level)) return level as LogLevel;
-  throw new MicroError("invalid_argument", `${what} must be one of ${logLevels.join(", ")}, got "${raw.slice(0, 40)}"`);
-}
-
-/** Checks a format's text; `invalid_argument` naming `what`. */
-export function parseLogFormat(raw: string, what = "MICRO_LOG_FORMAT"): LogFormat {
-  const format = raw.trim().toLowerCase();
-  if (format === "pretty" || format === "json") return format;
-  throw new MicroError("invalid_argument", `${what} must be pretty or json, got "${raw.slice(0, 40)}"`);
 }
 
 /**
