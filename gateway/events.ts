@@ -15,7 +15,7 @@ import { eventJson, eventJsonText } from "./event-json.ts";
 import { parseCheckedJson, readBody, readJsonBody } from "./json-body.ts";
 import { parseTimePoint } from "../runtime/config/time.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
-import type { GatewayEnv, GatewayPart } from "./part.ts";
+import type { GatewayDeps, GatewayEnv, GatewayPart } from "./part.ts";
 
 /**
  * Topics HTTP callers may not publish to: `audit.` holds the audit service's per-user index
@@ -27,6 +27,16 @@ export const reservedTopicPrefixes: readonly string[] = ["audit."];
 export function assertPublishable(topic: string): void {
   const reserved = reservedTopicPrefixes.find((prefix) => topic.startsWith(prefix));
   if (reserved !== undefined) throw new MicroError("permission_denied", `topics under "${reserved}" are written by services only, never published over HTTP`, { detail: "topic" });
+}
+
+/**
+ * `permission_denied` unless `identity` may publish an event naming `user` (none named passes):
+ * the user an event is about is indexed as that user's history, so a caller speaks for itself
+ * only, unless granted `@as-user/{user}`.
+ */
+export function assertMayNameUser(allows: GatewayDeps["allows"], identity: string | undefined, user: string): void {
+  if (user === "" || allows(identity, gatewayTarget("as-user", user))) return;
+  throw new MicroError("permission_denied", `${identity} may not publish events naming user "${shown(user)}" (needs the rule "@as-user/${shown(user)}")`, { detail: "X-Micro-User" });
 }
 
 /** `/events/{topic}` (publish), `/events/{filter}/replay` and `/events/{filter}/stream`; with a broker only. */
@@ -60,10 +70,7 @@ export const eventsPart: GatewayPart = (deps) => {
       }
     } else body = await readBody(c.req.raw);
     const identity = c.var.identity;
-    // The user an event is about is indexed as that user's history: the caller speaks for itself only, unless granted more.
-    if (user !== "" && !deps.allows(identity, gatewayTarget("as-user", user))) {
-      throw new MicroError("permission_denied", `${identity} may not publish events naming user "${shown(user)}" (needs the rule "@as-user/${shown(user)}")`, { detail: "X-Micro-User" });
-    }
+    assertMayNameUser(deps.allows, identity, user);
     const result = await broker.publish(topic, body, {
       contentType,
       user,
@@ -134,9 +141,6 @@ export function timeParam(raw: string, name: string): number {
   return parseTimePoint(name, raw);
 }
 
-/** Largest whole number a query parameter may be: beyond it, numbers lose precision. */
-const maxQueryNumber = Number.MAX_SAFE_INTEGER;
-
 /**
  * A whole-number query parameter (digits only, at most 2^53 - 1), `fallback` when absent;
  * `invalid_argument` otherwise, so `1e300` or `18446744073709551616` is a 400, not a 500.
@@ -144,6 +148,7 @@ const maxQueryNumber = Number.MAX_SAFE_INTEGER;
 export function numberParam(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const value = /^[0-9]{1,16}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value > maxQueryNumber) throw new MicroError("invalid_argument", `${name} must be a whole number from 0 to ${maxQueryNumber}, got "${shown(raw)}"`, { detail: name });
+  // Beyond 2^53 - 1 numbers lose precision: not a safe integer, so a 400 too.
+  if (!Number.isSafeInteger(value)) throw new MicroError("invalid_argument", `${name} must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got "${shown(raw)}"`, { detail: name });
   return value;
 }

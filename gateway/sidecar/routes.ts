@@ -20,13 +20,13 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
-import { assertToken, maxTimeoutMs, shown } from "../../runtime/protocol/mod.ts";
+import { assertToken, maxTimeoutMs } from "../../runtime/protocol/mod.ts";
 import { eventField, eventUser, timeoutFrom } from "../edge-bounds.ts";
 import { eventIdHeader, eventSourceHeader, eventUserHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
 import { eventJsonText } from "../event-json.ts";
-import { assertPublishable, clientGone } from "../events.ts";
+import { assertMayNameUser, assertPublishable, clientGone } from "../events.ts";
 import { assertJsonContentType } from "../content-type.ts";
 import { bodyText, stringifyJson } from "../json-body.ts";
 import type { AuthTarget } from "../auth.ts";
@@ -132,9 +132,7 @@ export function createSidecarApp(
     if (claimed !== undefined && (options.authorize !== undefined || claimed.startsWith("gateway"))) {
       throw new MicroError("invalid_argument", `header X-Micro-Source is set by ${options.authorize !== undefined ? "the gateway, never by a caller" : "the sidecar: it may not claim to be the gateway"}`, { detail: "X-Micro-Source" });
     }
-    if (user !== "" && options.allows !== undefined && !options.allows(identity, gatewayTarget("as-user", user))) {
-      throw new MicroError("permission_denied", `${identity} may not publish events naming user "${shown(user)}" (needs the rule "@as-user/${shown(user)}")`, { detail: "X-Micro-User" });
-    }
+    if (options.allows !== undefined) assertMayNameUser(options.allows, identity, user);
     const source = options.authorize === undefined ? (claimed ?? "sidecar") : identity === undefined ? "sidecar" : `sidecar:${identity}`;
     assertJsonContentType(c.req.raw.headers, `POST /sidecar/events/${topic}`);
     const text = await bodyText(c.req.raw);
