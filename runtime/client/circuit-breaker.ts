@@ -62,6 +62,12 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
   const maxNodes = options.maxNodes ?? 10_000;
   const now = options.now ?? Date.now;
   const nodes = new Map<string, NodeBreaker>();
+  /**
+   * The nodes whose breaker has opened (open or half-open): only they can be blocked. Every
+   * node that failed once stays in `nodes`, so `blocked()`, run on every routed call, walks
+   * these instead.
+   */
+  const opened = new Map<string, NodeBreaker>();
   const empty: ReadonlySet<string> = new Set();
 
   function stateOf(node: NodeBreaker | undefined, t: number): BreakerState {
@@ -72,10 +78,10 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
   return {
     blocked() {
       // The common case (no node ever opened) allocates nothing.
-      if (nodes.size === 0) return empty;
+      if (opened.size === 0) return empty;
       const t = now();
       let out: Set<string> | undefined;
-      for (const [id, node] of nodes) {
+      for (const [id, node] of opened) {
         const state = stateOf(node, t);
         if (state === "open" || (state === "half_open" && node.trial)) (out ??= new Set()).add(id);
       }
@@ -89,13 +95,20 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
       // A trial that got an answer closes the breaker; a closed one keeps counting its
       // failures, which age out of the window, so a node failing every other call still opens.
       const node = nodes.get(nodeId);
-      if (node !== undefined && node.openUntil !== 0) nodes.delete(nodeId);
+      if (node !== undefined && node.openUntil !== 0) {
+        nodes.delete(nodeId);
+        opened.delete(nodeId);
+      }
     },
     failure(nodeId) {
       const t = now();
       let node = nodes.get(nodeId);
       if (node === undefined) {
-        if (nodes.size >= maxNodes) nodes.delete(nodes.keys().next().value!);
+        if (nodes.size >= maxNodes) {
+          const oldest = nodes.keys().next().value!;
+          nodes.delete(oldest);
+          opened.delete(oldest);
+        }
         nodes.set(nodeId, (node = { failures: [], openUntil: 0, trial: false }));
       }
       if (stateOf(node, t) === "half_open") {
@@ -107,6 +120,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
       node.failures = node.failures.filter((at) => t - at < windowMs);
       node.failures.push(t);
       if (node.failures.length >= threshold) {
+        opened.set(nodeId, node);
         node.openUntil = t + cooldownMs;
         node.failures = [];
         node.trial = false;

@@ -22,24 +22,16 @@ const checkEveryMs = 100;
 /** The signal of calls to nodes past the {@link maxNodes} bound: they keep their deadline. */
 const neverAborted = new AbortController().signal;
 
-/** Options for {@link NodeLiveness}. */
-export interface NodeLivenessOptions {
-  /** Silence after which a heard node is gone, ms; default `nodeGoneAfterMs` (1250). */
-  readonly goneAfterMs?: number;
-}
-
 /** Liveness of the nodes of one namespace, from their heartbeats. */
 export class NodeLiveness {
   readonly #lastSeen = new Map<string, number>();
   /** Per watched node, the controller its calls' signals come from. */
   readonly #watches = new Map<string, AbortController>();
   readonly #sub: Subscription;
-  readonly #goneAfterMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPrune = Date.now();
 
-  constructor(nc: NatsConnection, namespace: string, options: NodeLivenessOptions = {}) {
-    this.#goneAfterMs = options.goneAfterMs ?? nodeGoneAfterMs;
+  constructor(nc: NatsConnection, namespace: string) {
     this.#sub = nc.subscribe(nodeAliveFilter(namespace), {
       callback: (_error, msg) => {
         const id = nodeIdOfAliveSubject(namespace, msg.subject);
@@ -58,7 +50,7 @@ export class NodeLiveness {
   /** True when `nodeId` was heard before and has been silent for longer than the gone threshold. */
   isGone(nodeId: string, now = Date.now()): boolean {
     const seen = this.#lastSeen.get(nodeId);
-    return seen !== undefined && now - seen > this.#goneAfterMs;
+    return seen !== undefined && now - seen > nodeGoneAfterMs;
   }
 
   /**

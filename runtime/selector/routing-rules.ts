@@ -4,7 +4,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { MicroError } from "../errors/micro-error.ts";
 import { watchKv } from "../nats/kv-watch.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
-import { checkedRouteRulesKey, routeRulesKey } from "../protocol/mod.ts";
+import { checkedRouteRulesKey, kvStream, routeRulesKey } from "../protocol/mod.ts";
 
 /** Traffic rules of one service, changed at runtime and followed by every client. */
 export interface RoutingRule {
@@ -30,7 +30,7 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
   let kv: KV;
   try {
     kv = await new Kvm(nc).create(bucket, { history: 5, replicas });
-    await ensureReplicas(await jetstreamManager(nc), `KV_${bucket}`, replicas);
+    await ensureReplicas(await jetstreamManager(nc), kvStream(bucket), replicas);
   } catch (cause) {
     if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the routing rules bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });

@@ -4,7 +4,7 @@ import { publishMessage } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { type Interceptor, readMetadata } from "../protocol/mod.ts";
+import { type Interceptor, readMetadata, type TraceContext, traceContextOf, traceparentHeader, tracestateHeader } from "../protocol/mod.ts";
 import type { Transport } from "../client/transport.ts";
 import type { Discovery } from "../client/discovery.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
@@ -63,6 +63,11 @@ export class CallContext implements HandlerContext {
 
   get metadata(): Record<string, string> {
     return (this.#metadata ??= readMetadata(this.#headers.all()));
+  }
+
+  /** The caller's span, read from `traceparent`/`tracestate` on each use (only tracing asks). */
+  get trace(): TraceContext | undefined {
+    return traceContextOf(this.#headers.get(traceparentHeader), this.#headers.get(tracestateHeader));
   }
 
   get replySubject(): string | undefined {

@@ -50,6 +50,12 @@ const lazyFields: PropertyDescriptorMap = {
       return this[callContextKey].signal;
     },
   },
+  trace: {
+    enumerable: true,
+    get(this: Exposed) {
+      return this[callContextKey].trace;
+    },
+  },
 };
 
 /** One unary call on the server; see the module doc. */
@@ -127,9 +133,8 @@ export class IncomingCall implements CallRequest, WithCallContext {
       method: this.method,
       deadline: context.deadline,
       message: this.message,
-      trace: this.trace,
       [callContextKey]: context,
-          };
+    };
     Object.defineProperties(request, lazyFields);
     context.request = request;
     return request as unknown as CallRequest & WithCallContext;

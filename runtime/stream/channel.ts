@@ -74,10 +74,11 @@ export class StreamChannel {
    * (so one message bigger than the peer's byte window still passes when nothing is in flight).
    */
   #creditBytes = 0;
-  /** The byte window the peer announced; undefined for a peer counting messages only. */
+  /**
+   * The byte window the peer announced; undefined for a peer counting messages only. Set, the
+   * peer keeps to this end's byte window too (checked on receipt) and is granted bytes.
+   */
   #peerWindowBytes: number | undefined;
-  /** True when the peer announced a byte window, so it keeps to this end's: checked on receipt. */
-  #peerCountsBytes = false;
   /** Payload bytes of {@link #buffer}. */
   #bufferedBytes = 0;
   /** Payload bytes read and not yet granted back. */
@@ -113,7 +114,7 @@ export class StreamChannel {
   readonly #grantLater = () => {
     this.#grantScheduled = false;
     if (this.#consumed === 0 || this.#failure !== undefined || this.#remoteEnded || this.#released) return;
-    this.control("credit", this.#peerCountsBytes ? { [creditHeader]: String(this.#consumed), [creditBytesHeader]: String(this.#consumedBytes) } : { [creditHeader]: String(this.#consumed) });
+    this.control("credit", this.#peerWindowBytes !== undefined ? { [creditHeader]: String(this.#consumed), [creditBytesHeader]: String(this.#consumedBytes) } : { [creditHeader]: String(this.#consumed) });
     this.#consumed = 0;
     this.#consumedBytes = 0;
   };
@@ -149,11 +150,6 @@ export class StreamChannel {
     return new Promise((resolve, reject) => (this.#onOpen = (error) => (error === undefined ? resolve() : reject(error))));
   }
 
-  /** Data bytes waiting to be read. */
-  get bufferedBytes(): number {
-    return this.#bufferedBytes;
-  }
-
   /**
    * Starts talking to the peer at `remote`, which granted `credit` messages and, when it
    * counts bytes too, `creditBytes` bytes (undefined: an older peer, counted in messages only),
@@ -165,7 +161,6 @@ export class StreamChannel {
     this.#credit = credit;
     this.#peerWindow = credit;
     this.#peerWindowBytes = creditBytes;
-    this.#peerCountsBytes = creditBytes !== undefined;
     this.#creditBytes = creditBytes ?? 0;
     this.#lastSeen = this.#lastBeat = Date.now();
     const every = this.#options.heartbeatMs;
@@ -484,7 +479,7 @@ export class StreamChannel {
    * never smaller). Unbounded for a peer counting messages only.
    */
   get #roomBytes(): number {
-    return this.#peerCountsBytes ? this.#options.windowBytes - this.#bufferedBytes - this.#consumedBytes : Infinity;
+    return this.#peerWindowBytes !== undefined ? this.#options.windowBytes - this.#bufferedBytes - this.#consumedBytes : Infinity;
   }
 
   #overBytes(): void {
