@@ -13,7 +13,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
 import { actorStateKey as stateKey, applyInterceptors, encodeError } from "../protocol/mod.ts";
 import type { ActivationContext, Command } from "./command.ts";
-import { recordedError } from "./reply.ts";
+import { keptAnswer } from "./reply.ts";
 import { isRevisionConflict, type StateEntry, writeRetryMs } from "./store.ts";
 import { writeDurably } from "../nats/durable-kv.ts";
 import type { ActorContext, ActorHandler, ActorResult } from "./types.ts";
@@ -44,7 +44,7 @@ export interface ActivationOwner {
  * window (120 s, `store.ts`), so a retry JetStream no longer deduplicates still finds its
  * reply and is not applied again.
  */
-export const keepRepliesMs = 180_000;
+const keepRepliesMs = 180_000;
 /** The latest replies are kept whatever their age (a key that is rarely called). */
 const keepAtLeast = 32;
 /** Most replies kept per key, whatever their age: the state entry must stay well under a NATS payload. */
@@ -387,7 +387,7 @@ function replySubjects(command: Command): string[] {
  * burst of later commands cannot push out a reply whose retry may still come), and the
  * latest {@link keepAtLeast} whatever their age; never more than {@link keepAtMost}.
  */
-export function keptReplies(recent: readonly Recorded[], now: number): Recorded[] {
+function keptReplies(recent: readonly Recorded[], now: number): Recorded[] {
   const floor = Math.max(0, recent.length - keepAtLeast);
   const out = recent.filter((r, i) => i >= floor || (r[4] !== undefined && now - r[4] < keepRepliesMs));
   return out.length > keepAtMost ? out.slice(-keepAtMost) : out;
@@ -395,7 +395,8 @@ export function keptReplies(recent: readonly Recorded[], now: number): Recorded[
 
 /** The reply kept for an idempotent command, to answer its repeat. */
 function recordedReply(to: string, kept: Recorded): { to: string; data: Uint8Array; error?: MicroError } {
-  return kept[2] ? { to, data: new Uint8Array(), error: recordedError(kept[2], kept[3] ?? kept[2]) } : { to, data: fromBase64(kept[1]) };
+  const answer = keptAnswer(kept);
+  return "error" in answer ? { to, data: new Uint8Array(), error: answer.error } : { to, data: answer.data };
 }
 
 function checkDelay(what: string, ms: number): void {
@@ -441,9 +442,3 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
-function fromBase64(text: string): Uint8Array {
-  const raw = atob(text);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
-}
