@@ -190,6 +190,8 @@ export class Activation {
     let state = this.#state;
     let seq = this.#seq;
     let recent = this.#recent;
+    /** `recent` with this batch's replies added (trimmed once, before the commit). */
+    let added: Recorded[] | undefined;
     /** `state` as JSON, when a check already wrote it (so the commit need not again). */
     let stateJson: string | undefined;
     let dirty = false;
@@ -215,7 +217,8 @@ export class Activation {
       seq = Math.max(seq, command.seq);
       if (command.idempotent && command.id !== "") {
         const entry: Recorded = [command.id, outcome.reply === undefined ? "" : toBase64(outcome.reply), outcome.error?.code ?? "", outcome.error?.message ?? "", Date.now(), command.seq];
-        recent = keptReplies([...recent, entry], Date.now());
+        (added ??= [...recent]).push(entry);
+        recent = added;
         dirty = true;
       }
       for (const to of replySubjects(command)) replies.push({ to, data: outcome.reply ?? new Uint8Array(), error: outcome.error });
@@ -223,6 +226,7 @@ export class Activation {
     // Read-only batches (no new state, nothing to persist) need no commit: run again after a
     // crash, they change nothing. Everything else commits state and sequence as one entry.
     if (dirty || changes.length > 0) {
+      if (added !== undefined) recent = keptReplies(added, Date.now());
       // As JSON.stringify({ seq, state, recent }, jsonReplacer) writes it, reusing the state's
       // JSON from its check (a state that is undefined has no "state" member, as there).
       const json = stateJson ?? JSON.stringify(state, jsonReplacer);
