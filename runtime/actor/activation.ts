@@ -14,8 +14,8 @@ import { createClient } from "../client/create-client.ts";
 import { actorStateKey as stateKey, applyInterceptors, encodeError } from "../protocol/mod.ts";
 import type { ActivationContext, Command } from "./command.ts";
 import { keptAnswer } from "./reply.ts";
-import { isRevisionConflict, type StateEntry, writeRetryMs } from "./store.ts";
-import { writeDurably } from "../nats/durable-kv.ts";
+import { type StateEntry, writeRetryMs } from "./store.ts";
+import { isRevisionConflict, writeDurably } from "../nats/durable-kv.ts";
 import type { ActorContext, ActorHandler, ActorResult } from "./types.ts";
 
 /** Thrown when a commit finds another writer's revision: this node no longer owns the key. */

@@ -11,8 +11,8 @@
 import { MicroError } from "../errors/micro-error.ts";
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
-import { actorBucket, isRevisionConflict } from "./store.ts";
-import { writeDurably } from "../nats/durable-kv.ts";
+import { actorBucket } from "./store.ts";
+import { isRevisionConflict, writeDurably } from "../nats/durable-kv.ts";
 import { placementWeight } from "./key.ts";
 import { listingBoundMs, listLiveKeys, withinMs } from "./key-listing.ts";
 import { actorLeaseKey, actorMemberKey, actorTypeFilter, actorTypePrefix } from "../protocol/mod.ts";

@@ -106,8 +106,6 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
   }
 }
 
-export { isRevisionConflict } from "../nats/durable-kv.ts";
-
 /**
  * How long a state, lease or member write keeps retrying through a stream leader election or
  * a reconnect before it fails: a failed state commit restarts its shard, a failed lease write
