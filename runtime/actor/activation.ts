@@ -13,9 +13,9 @@ import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
 import { actorStateKey as stateKey, applyInterceptors, encodeError } from "../protocol/mod.ts";
 import type { ActivationContext, Command } from "./command.ts";
-import { recordedError } from "./reply.ts";
-import { isRevisionConflict, type StateEntry, writeRetryMs } from "./store.ts";
-import { writeDurably } from "../nats/durable-kv.ts";
+import { keptAnswer } from "./reply.ts";
+import { type StateEntry, writeRetryMs } from "./store.ts";
+import { isRevisionConflict, writeDurably } from "../nats/durable-kv.ts";
 import type { ActorContext, ActorHandler, ActorResult } from "./types.ts";
 
 /** Thrown when a commit finds another writer's revision: this node no longer owns the key. */
@@ -44,7 +44,7 @@ export interface ActivationOwner {
  * window (120 s, `store.ts`), so a retry JetStream no longer deduplicates still finds its
  * reply and is not applied again.
  */
-export const keepRepliesMs = 180_000;
+const keepRepliesMs = 180_000;
 /** The latest replies are kept whatever their age (a key that is rarely called). */
 const keepAtLeast = 32;
 /** Most replies kept per key, whatever their age: the state entry must stay well under a NATS payload. */
@@ -190,6 +190,8 @@ export class Activation {
     let state = this.#state;
     let seq = this.#seq;
     let recent = this.#recent;
+    /** `recent` with this batch's replies added (trimmed once, before the commit). */
+    let added: Recorded[] | undefined;
     /** `state` as JSON, when a check already wrote it (so the commit need not again). */
     let stateJson: string | undefined;
     let dirty = false;
@@ -215,7 +217,8 @@ export class Activation {
       seq = Math.max(seq, command.seq);
       if (command.idempotent && command.id !== "") {
         const entry: Recorded = [command.id, outcome.reply === undefined ? "" : toBase64(outcome.reply), outcome.error?.code ?? "", outcome.error?.message ?? "", Date.now(), command.seq];
-        recent = keptReplies([...recent, entry], Date.now());
+        (added ??= [...recent]).push(entry);
+        recent = added;
         dirty = true;
       }
       for (const to of replySubjects(command)) replies.push({ to, data: outcome.reply ?? new Uint8Array(), error: outcome.error });
@@ -223,6 +226,7 @@ export class Activation {
     // Read-only batches (no new state, nothing to persist) need no commit: run again after a
     // crash, they change nothing. Everything else commits state and sequence as one entry.
     if (dirty || changes.length > 0) {
+      if (added !== undefined) recent = keptReplies(added, Date.now());
       // As JSON.stringify({ seq, state, recent }, jsonReplacer) writes it, reusing the state's
       // JSON from its check (a state that is undefined has no "state" member, as there).
       const json = stateJson ?? JSON.stringify(state, jsonReplacer);
@@ -387,7 +391,7 @@ function replySubjects(command: Command): string[] {
  * burst of later commands cannot push out a reply whose retry may still come), and the
  * latest {@link keepAtLeast} whatever their age; never more than {@link keepAtMost}.
  */
-export function keptReplies(recent: readonly Recorded[], now: number): Recorded[] {
+function keptReplies(recent: readonly Recorded[], now: number): Recorded[] {
   const floor = Math.max(0, recent.length - keepAtLeast);
   const out = recent.filter((r, i) => i >= floor || (r[4] !== undefined && now - r[4] < keepRepliesMs));
   return out.length > keepAtMost ? out.slice(-keepAtMost) : out;
@@ -395,7 +399,8 @@ export function keptReplies(recent: readonly Recorded[], now: number): Recorded[
 
 /** The reply kept for an idempotent command, to answer its repeat. */
 function recordedReply(to: string, kept: Recorded): { to: string; data: Uint8Array; error?: MicroError } {
-  return kept[2] ? { to, data: new Uint8Array(), error: recordedError(kept[2], kept[3] ?? kept[2]) } : { to, data: fromBase64(kept[1]) };
+  const answer = keptAnswer(kept);
+  return "error" in answer ? { to, data: new Uint8Array(), error: answer.error } : { to, data: answer.data };
 }
 
 function checkDelay(what: string, ms: number): void {
@@ -441,9 +446,3 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
-function fromBase64(text: string): Uint8Array {
-  const raw = atob(text);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
-}

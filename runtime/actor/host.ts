@@ -15,7 +15,7 @@ import { listingBoundMs } from "./key-listing.ts";
 import { Placement } from "./placement.ts";
 import { createRouter } from "./router.ts";
 import { type ActiveKey, ShardWorker } from "./shard.ts";
-import { actorBuckets, openActorStore } from "./store.ts";
+import { actorBucket, openActorStore } from "./store.ts";
 import { committingStateBucket } from "./state-writes.ts";
 import { AckPublisher } from "../nats/ack-publisher.ts";
 import { Outbox } from "../nats/outbox.ts";
@@ -78,7 +78,7 @@ export async function startActor(definition: ActorDefinition, options: StartActo
     nodeId: instance.nodeId,
     spec: definition.actor,
     methods,
-    state: committingStateBucket(store.state, actorBuckets[0], publisher),
+    state: committingStateBucket(store.state, actorBucket.state, publisher),
     reply: (to, data, headers) => {
       // The router of this process waits for it: no trip through NATS.
       if (!router.deliverLocally(to, data, headers)) outbox.publish(to, data, undefined, headers, (error) => onError(error, `the reply to ${to}`));

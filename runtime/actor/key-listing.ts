@@ -8,6 +8,7 @@
  */
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import { kvStream, kvSubjectPrefix } from "../protocol/mod.ts";
 
 /**
  * How long a key listing may take before it counts as stalled: 4 lease times, 5 s at least.
@@ -48,8 +49,8 @@ export async function listKeysWithin(kv: Pick<KV, "keys">, filter: string, bound
  * NATS node's death. Meant for small listings (the members of one actor type).
  */
 export async function listLiveKeys(jsm: JetStreamManager, kv: Pick<KV, "get">, bucket: string, filter: string): Promise<string[]> {
-  const prefix = `$KV.${bucket}.`;
-  const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+  const prefix = kvSubjectPrefix(bucket);
+  const info = await jsm.streams.info(kvStream(bucket), { subjects_filter: `${prefix}${filter}` });
   const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
   const entries = await Promise.all(keys.map((key) => kv.get(key)));
   return keys.filter((_, i) => entries[i]?.operation === "PUT");

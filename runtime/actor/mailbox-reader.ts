@@ -25,7 +25,7 @@ export interface MailboxReaderOptions {
 }
 
 /** Logs a line when `MICRO_ACTOR_DEBUG` is set: how a reader rides out a NATS node's death. */
-export function actorDebug(line: string): void {
+function actorDebug(line: string): void {
   if (env("MICRO_ACTOR_DEBUG")) console.error(`[actor-debug ${new Date().toISOString()}] ${line}`);
 }
 

@@ -11,8 +11,8 @@
 import { MicroError } from "../errors/micro-error.ts";
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { ActorStore, Lease } from "./store.ts";
-import { isRevisionConflict } from "./store.ts";
-import { writeDurably } from "../nats/durable-kv.ts";
+import { actorBucket } from "./store.ts";
+import { isRevisionConflict, writeDurably } from "../nats/durable-kv.ts";
 import { placementWeight } from "./key.ts";
 import { listingBoundMs, listLiveKeys, withinMs } from "./key-listing.ts";
 import { actorLeaseKey, actorMemberKey, actorTypeFilter, actorTypePrefix } from "../protocol/mod.ts";
@@ -108,8 +108,9 @@ export class Placement {
     // beat that gave up at once would let this node's leases age out under a short election.
     await writeDurably(store.members, actorMemberKey(this.#o.namespace, this.#o.service, nodeId), String(Date.now()), undefined, Date.now() + leaseMs);
     // Not `kv.keys()`: its ordered consumer can land on a dead NATS node (see listLiveKeys).
-    const keys = await withinMs(listLiveKeys(store.jsm, store.members, "micro_actor_members", actorTypeFilter(this.#o.namespace, this.#o.service)), listingBoundMs(leaseMs));
-    if (keys === undefined) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${listingBoundMs(leaseMs)} ms; placement waits for the next beat`);
+    const boundMs = listingBoundMs(leaseMs);
+    const keys = await withinMs(listLiveKeys(store.jsm, store.members, actorBucket.members, actorTypeFilter(this.#o.namespace, this.#o.service)), boundMs);
+    if (keys === undefined) throw new MicroError("unavailable", `listing the members of ${this.#prefix} took over ${boundMs} ms; placement waits for the next beat`);
     const members = keys.map((k) => k.slice(this.#prefix.length + 1));
     if (!members.includes(nodeId)) members.push(nodeId);
     members.sort();

@@ -15,6 +15,21 @@ export function errorOf(msg: Msg, what: string): MicroError | undefined {
 }
 
 /** A MicroError from a recorded [code, message]. */
-export function recordedError(code: string, message: string): MicroError {
+function recordedError(code: string, message: string): MicroError {
   return new MicroError(isCode(code) ? (code as Code) : "unknown", message);
+}
+
+/**
+ * The answer a key's state kept for an idempotent command ([id, base64 reply, error code,
+ * error message, ...], see `StateEntry.recent`): its error, or its reply bytes.
+ */
+export function keptAnswer(kept: readonly [string, string, string?, string?, ...unknown[]]): { readonly data: Uint8Array } | { readonly error: MicroError } {
+  return kept[2] ? { error: recordedError(kept[2], kept[3] ?? kept[2]) } : { data: fromBase64(kept[1]) };
+}
+
+function fromBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
 }

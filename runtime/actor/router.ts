@@ -31,7 +31,7 @@ import {
 } from "../protocol/mod.ts";
 import { idempotencyMetadata } from "./command.ts";
 import { requestKey, shardOf } from "./key.ts";
-import { errorOf, recordedError } from "./reply.ts";
+import { errorOf, keptAnswer } from "./reply.ts";
 import type { ActorStore, StateEntry } from "./store.ts";
 import type { ActorDefinition } from "./types.ts";
 
@@ -218,10 +218,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       if (entry !== null && entry.operation === "PUT" && entry.length > 0) {
         const committed = entry.json<StateEntry>();
         const kept = committed.recent?.find((r) => r[0] === id);
-        if (kept !== undefined) {
-          if (kept[2]) return { error: recordedError(kept[2], kept[3] ?? kept[2]) };
-          return { data: Uint8Array.from(atob(kept[1]), (c) => c.charCodeAt(0)) };
-        }
+        if (kept !== undefined) return keptAnswer(kept);
         if (typeof committed.seq === "number" && committed.seq >= seq) {
           return { error: new MicroError("already_exists", `the command was already applied to ${what} (mailbox sequence ${seq}); its reply is no longer kept`, { metadata: { sequence: String(seq) } }) };
         }

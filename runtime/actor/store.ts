@@ -8,10 +8,12 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { type KV, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
+import { actorStreamSubjects, kvStream } from "../protocol/mod.ts";
 
 /** The KV buckets of actors (shared by every namespace; keys start with it). */
-export const actorBuckets = ["micro_actor_state", "micro_actor_leases", "micro_actor_members", "micro_actor_reminders"] as const;
-import { actorStreamSubjects } from "../protocol/mod.ts";
+export const actorBucket = { state: "micro_actor_state", leases: "micro_actor_leases", members: "micro_actor_members", reminders: "micro_actor_reminders" } as const;
+/** {@link actorBucket}'s names. */
+export const actorBuckets = Object.values(actorBucket);
 
 /** The NATS objects of one namespace's actors. */
 export interface ActorStore {
@@ -91,20 +93,18 @@ export async function openActorStore(nc: NatsConnection, namespace: string, leas
     const js = jetstream(nc, { timeout: apiTimeoutMs });
     const kvm = new Kvm(js);
     const [state, leases, members, reminders] = await Promise.all([
-      kvm.create("micro_actor_state", { history: 1, replicas }),
-      kvm.create("micro_actor_leases", { history: 1, replicas }),
-      kvm.create("micro_actor_members", { history: 1, ttl: leaseMs, replicas }),
-      kvm.create("micro_actor_reminders", { history: 1, replicas }),
+      kvm.create(actorBucket.state, { history: 1, replicas }),
+      kvm.create(actorBucket.leases, { history: 1, replicas }),
+      kvm.create(actorBucket.members, { history: 1, ttl: leaseMs, replicas }),
+      kvm.create(actorBucket.reminders, { history: 1, replicas }),
     ]);
-    await Promise.all([stream, ...actorBuckets.map((b) => `KV_${b}`)].map((name) => ensureReplicas(jsm, name, replicas)));
+    await Promise.all([stream, ...actorBuckets.map(kvStream)].map((name) => ensureReplicas(jsm, name, replicas)));
     return { js, jsm, stream, state, leases, members, reminders };
   } catch (cause) {
     if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the actor stream and buckets (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }
 }
-
-export { isRevisionConflict } from "../nats/durable-kv.ts";
 
 /**
  * How long a state, lease or member write keeps retrying through a stream leader election or

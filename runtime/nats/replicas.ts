@@ -14,7 +14,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { env } from "../platform/signals.ts";
 
 /** JetStream's own bound on replicas. */
-export const maxReplicas = 5;
+const maxReplicas = 5;
 
 /** Checks `replicas` (1 to 5); `invalid_argument` naming `what`. */
 export function checkReplicas(replicas: number, what = "replicas"): number {

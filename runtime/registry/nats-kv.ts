@@ -4,7 +4,7 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { MicroError } from "../errors/micro-error.ts";
 import { watchKv } from "../nats/kv-watch.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
-import { checkedRegistryKey, registryKey } from "../protocol/mod.ts";
+import { checkedRegistryKey, kvStream, registryKey } from "../protocol/mod.ts";
 import { RecordTable } from "./record-table.ts";
 import type { Registry, ServiceRecord } from "./types.ts";
 
@@ -35,11 +35,9 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
     // An existing bucket keeps the TTL it was made with; a longer one now must reach it, or
     // the server would forget live nodes between their heartbeats.
     const status = await kv.status();
-    if (status.ttl !== ttlMs) {
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.update(`KV_${bucket}`, { max_age: ttlMs * 1_000_000 });
-    }
-    await ensureReplicas(await jetstreamManager(nc), `KV_${bucket}`, replicas);
+    const jsm = await jetstreamManager(nc);
+    if (status.ttl !== ttlMs) await jsm.streams.update(kvStream(bucket), { max_age: ttlMs * 1_000_000 });
+    await ensureReplicas(jsm, kvStream(bucket), replicas);
   } catch (cause) {
     if (cause instanceof MicroError) throw cause;
     throw new MicroError("unavailable", `cannot open the registry bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
