@@ -1,24 +1,30 @@
 /**
  * CPU per call of a service's unary dispatch alone (decode, interceptors, handler, encode), no
- * NATS: `node --import tsx bench/dispatch-cost.ts off|noop|metrics`. `noop` is one service
- * interceptor that only passes the call on, `metrics` the call-metrics interceptor. Steadier
+ * NATS: `node --import tsx bench/dispatch-cost.ts plain|off|noop|metrics`. `plain` is the
+ * service alone, `noop` one service interceptor that only passes the call on, `off` what the
+ * runner adds with tracing and metrics off, `metrics` what it adds with metrics on. Steadier
  * than `bench/observed-cost.ts` on a shared machine, for the server's per-call overhead.
  * @module
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Greeter, SayHelloRequestSchema } from "../gen/greeter/v1/greeter_pb.ts";
-import { headersOf, type Interceptor, requestHeaders } from "../runtime/protocol/mod.ts";
+import { type CallObserver, headersOf, type Interceptor, requestHeaders } from "../runtime/protocol/mod.ts";
 import { defineService } from "../runtime/service/define.ts";
 import { createDispatch } from "../runtime/server/dispatch.ts";
-import { MetricsRegistry } from "../runtime/observability/metrics.ts";
-import { metricsInterceptor } from "../runtime/observability/call-metrics.ts";
+import { observabilityFrom } from "../runtime/observability/setup.ts";
 const passOn: Interceptor = (next) =>
   function passOn(r) {
     return next(r);
   };
-const mode = process.argv[2] ?? "off";
-const interceptors = mode === "noop" ? [passOn] : mode === "metrics" ? [metricsInterceptor(new MetricsRegistry())] : undefined;
-const def = defineService(Greeter, interceptors ? { interceptors } : {}, {
+const mode = process.argv[2] ?? "plain";
+let interceptors: Interceptor[] = mode === "noop" ? [passOn] : [];
+let observers: CallObserver[] = [];
+if (mode === "off" || mode === "metrics") {
+  const runner = await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: mode === "metrics" });
+  interceptors = [...runner.serverInterceptors];
+  observers = [...(runner.serverObservers)];
+}
+const def = defineService(Greeter, { interceptors, observers }, {
   async sayHello(r) {
     return { message: `Hello ${r.name}` };
   },

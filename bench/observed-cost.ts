@@ -1,8 +1,10 @@
 /**
  * CPU per call of one observability setup, client and server in this one process, the OTLP
  * sink in a child process (so exporting is charged, receiving is not): `node --import tsx
- * bench/observed-cost.ts off|noop|metrics|tracing|both|sampled`
- * (`noop`: one interceptor that only passes the call on, on each side). For profiling the interceptors
+ * bench/observed-cost.ts plain|off|noop|metrics|tracing|both|sampled`. `plain` is the service and
+ * client alone; `off` what the runner adds with tracing and metrics off (`observabilityFrom`:
+ * the failed-call log); `metrics` what it adds with metrics on; `noop` one interceptor that only
+ * passes the call on, on each side. For profiling the interceptors
  * (see `COST_PROFILE`); `bench/run.ts` measures the same across processes.
  * Environment: `COST_CALLS` (20000), `COST_CONCURRENCY` (64), `COST_PROFILE=<file>` (a CPU profile of
  * the measured calls alone, Node); `sampled` is both with `parentbased_traceidratio` at 0.1.
@@ -12,13 +14,12 @@ import { spawn } from "node:child_process";
 import { Greeter } from "../gen/greeter/v1/greeter_pb.ts";
 import { connectNats, createClient, defineService, NatsTransport, startService } from "../runtime/mod.ts";
 import { startNatsServer } from "../runtime/nats/mod.ts";
-import { metricsInterceptor } from "../runtime/observability/call-metrics.ts";
-import { MetricsRegistry } from "../runtime/observability/metrics.ts";
+import { observabilityFrom } from "../runtime/observability/setup.ts";
 import { startTracing } from "../runtime/observability/tracing.ts";
-import type { Interceptor } from "../runtime/protocol/mod.ts";
+import type { CallObserver, Interceptor } from "../runtime/protocol/mod.ts";
 import { ownCpuMicros } from "./child-process.ts";
 
-const mode = process.argv[2] ?? "off";
+const mode = process.argv[2] ?? "plain";
 const calls = Number(process.env.COST_CALLS) || 20_000;
 const concurrency = Number(process.env.COST_CONCURRENCY) || 64;
 const tracingOn = mode === "tracing" || mode === "both" || mode === "sampled";
@@ -36,6 +37,7 @@ const nats = await startNatsServer({});
 try {
   const server: Interceptor[] = [];
   const client: Interceptor[] = [];
+  const observers: CallObserver[] = [];
   // Also in the process environment, for comparing with a tracer that read it from there.
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${port}`;
   const tracing = tracingOn
@@ -53,13 +55,15 @@ try {
     if (process.env.NOOP_SIDE !== "client") server.push(passOn);
     if (process.env.NOOP_SIDE !== "server") client.push(passOn);
   }
-  if (metricsOn) {
-    const metrics = new MetricsRegistry();
-    server.push(metricsInterceptor(metrics)), client.push(metricsInterceptor(metrics));
+  if (mode !== "plain" && mode !== "noop") {
+    // What the runner adds besides tracing: the failed-call log, and metrics when on.
+    const runner = await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: metricsOn });
+    server.push(...runner.serverInterceptors), client.push(...runner.clientInterceptors);
+    observers.push(...(runner.serverObservers));
   }
   const nc = await connectNats({ servers: nats.url, name: "cost" });
   const transport = new NatsTransport(nc);
-  const instance = await startService(defineService(Greeter, { mailbox: { capacity: 10_000, concurrency: 1_000 }, interceptors: server }, {
+  const instance = await startService(defineService(Greeter, { mailbox: { capacity: 10_000, concurrency: 1_000 }, interceptors: server, observers }, {
     async sayHello(request) {
       return { message: `Hello ${request.name}` };
     },

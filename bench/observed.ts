@@ -2,18 +2,20 @@
  * The observability the benchmark's `jetmicro-on` system runs with: tracing exported over
  * OTLP/HTTP to the sink `run.ts` keeps outside the measured processes (`BENCH_OTLP_ENDPOINT`;
  * the whole export path runs, without a collector's cost), sampled as `OTEL_TRACES_SAMPLER` and
- * `OTEL_TRACES_SAMPLER_ARG` say, and a metrics registry with its interceptor, as `micro run`
+ * `OTEL_TRACES_SAMPLER_ARG` say, and a metrics registry with its client interceptor and server
+ * observer, as `micro run`
  * builds them when `OTEL_EXPORTER_OTLP_ENDPOINT` and `MICRO_METRICS_PORT` are set.
  * @module
  */
-import type { Interceptor } from "../runtime/protocol/mod.ts";
-import { metricsInterceptor } from "../runtime/observability/call-metrics.ts";
+import type { CallObserver, Interceptor } from "../runtime/protocol/mod.ts";
+import { metricsInterceptor, metricsObserver } from "../runtime/observability/call-metrics.ts";
 import { MetricsRegistry } from "../runtime/observability/metrics.ts";
 import { startTracing } from "../runtime/observability/tracing.ts";
 
-/** The interceptors of one side, and how to stop the sink and the tracer. */
+/** The interceptors of one side, the server's observers, and how to stop the sink and the tracer. */
 export interface Observed {
   readonly server: Interceptor[];
+  readonly serverObservers: CallObserver[];
   readonly client: Interceptor[];
   readonly metrics: MetricsRegistry;
   stop(): Promise<void>;
@@ -38,7 +40,8 @@ export async function startObserved(serviceName: string): Promise<Observed> {
   // Scraped every second as Prometheus would, so the exposition's cost is in the numbers too.
   const scrape = setInterval(() => void metrics.scrape(), 1000);
   return {
-    server: [...(parts.includes("tracing") ? [tracing.serverInterceptor] : []), ...(parts.includes("metrics") ? [metricsInterceptor(metrics)] : [])],
+    server: parts.includes("tracing") ? [tracing.serverInterceptor] : [],
+    serverObservers: parts.includes("metrics") ? [metricsObserver(metrics)] : [],
     client: [...(parts.includes("tracing") ? [tracing.clientInterceptor] : []), ...(parts.includes("metrics") ? [metricsInterceptor(metrics)] : [])],
     metrics,
     async stop() {

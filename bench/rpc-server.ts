@@ -52,19 +52,24 @@ const instance = await startService(greeter, {
   transport: new NatsTransport(jetmicroConnection),
 });
 // The observability pass: the same greeting with what the runner adds when tracing and metrics
-// are off (the failed-call log interceptor), and with both on.
+// are off (the failed-call log observer), and with both on.
 let observed: Observed | undefined;
 const observedInstances: Array<{ stop(): Promise<void> }> = [];
 if (process.env.BENCH_OBSERVABILITY === "1") {
   observed = await startObserved("bench-server");
-  const off = (await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: false })).serverInterceptors;
+  const off = await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: false });
   const handler = { async sayHello(request: { name: string }) {
     return { message: `Hello ${request.name}` };
   } };
   const mailbox = { capacity: 10_000, concurrency: 1_000 };
   const options = { connection: jetmicroConnection, transport: new NatsTransport(jetmicroConnection) };
-  observedInstances.push(await startService(defineService(Greeter, { name: observedServices["jetmicro-off"], mailbox, interceptors: off }, handler), options));
-  const on = await startService(defineService(Greeter, { name: observedServices["jetmicro-on"], mailbox, interceptors: [...observed.server, ...off] }, handler), options);
+  observedInstances.push(await startService(defineService(Greeter, { name: observedServices["jetmicro-off"], mailbox, interceptors: off.serverInterceptors, observers: off.serverObservers }, handler), options));
+  const on = await startService(defineService(Greeter, {
+    name: observedServices["jetmicro-on"],
+    mailbox,
+    interceptors: [...observed.server, ...off.serverInterceptors],
+    observers: [...observed.serverObservers, ...off.serverObservers],
+  }, handler), options);
   observedInstances.push(on);
   collectInstance(observed.metrics, on);
 }

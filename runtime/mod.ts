@@ -81,7 +81,7 @@ export { loadServices, type LoadedServices, type LoadFailure } from "./runner/lo
 export { layerRuntime, type RunnerConfig, type RunningServices, startServices } from "./runner/runner.ts";
 export { runnerConfigFromEnv } from "./runner/config.ts";
 
-export { assertToken, assertTopic, defaultNamespace, httpStatus, isToken, maxTokenLength, type Interceptor, type CallRequest, type CallResponse, type CallNext, type CallKind, type ServiceType } from "./protocol/mod.ts";
+export { assertToken, assertTopic, defaultNamespace, httpStatus, isToken, maxTokenLength, type Interceptor, type CallRequest, type CallResponse, type CallNext, type CallKind, type CallObserver, type ServiceType } from "./protocol/mod.ts";
 
 export { platformUpgradeWebSocket, type UpgradeWebSocket } from "./platform/websocket.ts";
 export { type HttpServer, serveHttp } from "./platform/http-server.ts";

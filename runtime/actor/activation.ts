@@ -11,12 +11,12 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { create, type DescMessage, isMessage } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { actorStateKey as stateKey, applyInterceptors, encodeError } from "../protocol/mod.ts";
+import { actorStateKey as stateKey, applyInterceptors, encodeError, type Interceptor, withObservers } from "../protocol/mod.ts";
 import type { ActivationContext, Command } from "./command.ts";
 import { keptAnswer } from "./reply.ts";
 import { type StateEntry, writeRetryMs } from "./store.ts";
 import { isRevisionConflict, writeDurably } from "../nats/durable-kv.ts";
-import type { ActorContext, ActorHandler, ActorResult } from "./types.ts";
+import type { ActorContext, ActorHandler, ActorResult, ActorSpec } from "./types.ts";
 
 /** Thrown when a commit finds another writer's revision: this node no longer owns the key. */
 export class OwnershipLost extends Error {
@@ -301,7 +301,7 @@ export class Activation {
    */
   async #call(handler: ActorHandler<unknown, DescMessage, DescMessage>, state: unknown, request: unknown, context: ActorContext, command: Command): Promise<ActorResult<unknown, DescMessage>> {
     const host = this.#owner.context;
-    const interceptors = host.spec.interceptors;
+    const interceptors = commandInterceptors(host.spec);
     if (interceptors.length === 0) return await handler(state, request as never, context);
     let result: ActorResult<unknown, DescMessage> | undefined;
     // Composed per command: the handler takes this key's state and context besides the request,
@@ -446,3 +446,12 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
+
+/** An actor type's interceptors with its observers outside them, composed once per type. */
+const composed = new WeakMap<ActorSpec, readonly Interceptor[]>();
+function commandInterceptors(spec: ActorSpec): readonly Interceptor[] {
+  if (spec.observers === undefined || spec.observers.length === 0) return spec.interceptors;
+  let interceptors = composed.get(spec);
+  if (interceptors === undefined) composed.set(spec, interceptors = withObservers(spec.interceptors, spec.observers));
+  return interceptors;
+}

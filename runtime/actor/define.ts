@@ -54,6 +54,7 @@ export function defineActor<S extends DescService, State>(
     mailbox: { capacity: options.mailbox?.capacity ?? 1000, concurrency: options.mailbox?.concurrency ?? 1000 },
     // Checked here, run by the owners around each command (see ActorOptions.interceptors), not by the router.
     interceptors: [],
+    observers: [],
     metadata: { ...options.metadata, [actorKeyMetadata]: keyField, "actor.shards": String(shards) },
   }, marks as never);
   const actor: ActorSpec = {
@@ -67,6 +68,7 @@ export function defineActor<S extends DescService, State>(
     onTimer: options.onTimer as ActorSpec["onTimer"],
     onReminder: options.onReminder as ActorSpec["onReminder"],
     interceptors: [...(options.interceptors ?? [])],
+    observers: [...(options.observers ?? [])],
   };
   const definition: ActorDefinition<S> = { ...service, actor, start: (startOptions) => startActor(definition, startOptions) };
   return definition;

@@ -10,7 +10,7 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceDefinition, ServiceOptions } from "../service/types.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
-import type { Interceptor } from "../protocol/mod.ts";
+import type { CallObserver, Interceptor } from "../protocol/mod.ts";
 import type { ServiceInstance, StartServiceOptions } from "../server/service-instance.ts";
 
 /** What an actor handler knows about the command it handles and the actor it runs in. */
@@ -111,6 +111,11 @@ export interface ActorOptions<State> extends Omit<ServiceOptions, "subscriptions
    * command is intercepted once; timers and reminders are not intercepted.
    */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * Told how each command ended (kind `actor`), outside the interceptors, by the key's owner
+   * like the interceptors; the router observes nothing, so each command is observed once.
+   */
+  readonly observers?: readonly CallObserver[];
 }
 
 /** The actor part of an {@link ActorDefinition}, as the runtime reads it. */
@@ -128,6 +133,8 @@ export interface ActorSpec {
   readonly onReminder: ActorSignalHandler<unknown> | undefined;
   /** Around each command handler, the first one outermost (empty when none). */
   readonly interceptors: readonly Interceptor[];
+  /** Told how each command ended (empty or undefined when none). */
+  readonly observers?: readonly CallObserver[];
 }
 
 /**

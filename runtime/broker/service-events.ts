@@ -9,7 +9,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, type CallRequest, type Interceptor, traceContextOf } from "../protocol/mod.ts";
+import { applyInterceptors, type CallObserver, type CallRequest, type Interceptor, traceContextOf, withObservers } from "../protocol/mod.ts";
 import { decodeEvent, type EventContext, type EventSubscriptionDefinition } from "./typed-events.ts";
 import type { Broker, DeliveredEvent, EventSubscription } from "./types.ts";
 
@@ -20,6 +20,8 @@ export interface SubscribingService {
   readonly subscriptions: readonly EventSubscriptionDefinition[];
   /** Server-side interceptors, the first one outermost. */
   readonly interceptors: readonly Interceptor[];
+  /** Told how each delivery ended, outside the interceptors. */
+  readonly observers?: readonly CallObserver[];
   /** Handlers running at once (the service's mailbox concurrency). */
   readonly mailbox: { readonly concurrency: number };
 }
@@ -72,7 +74,7 @@ function eventHandler(
   context: EventContext,
   options: ServiceEventsOptions,
 ): (event: DeliveredEvent) => Promise<void> {
-  const interceptors = service.interceptors;
+  const interceptors = withObservers(service.interceptors, service.observers);
   return async function handleEvent(event) {
     try {
       const payload = s.schema === null ? event.data : decodeEvent(s.schema, event);

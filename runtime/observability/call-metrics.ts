@@ -1,21 +1,72 @@
 /**
- * The metrics of calls: an interceptor counting every call, stream open, event and actor
- * command with its result code and latency, and a collector reading what a service instance
+ * The metrics of calls: an observer (servers) and an interceptor (clients) counting every
+ * call, stream open, event and actor command with its result code and latency, and a collector reading what a service instance
  * keeps itself (mailbox depth, rejections, in-flight calls, per-endpoint counters as
  * `$SRV.STATS` reports them).
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { type CallNext, type CallRequest, type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
+import { type CallNext, type CallObserver, type CallRequest, type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
 import type { BoundCounter, BoundHistogram, Counter, Histogram, MetricsRegistry } from "./metrics.ts";
 
 /**
  * Counts calls through it: `micro_requests_total{side,kind,service,method,code}` and
  * `micro_request_duration_seconds{side,kind,service,method}`. `code` is `ok` or the error code;
- * `method` of an event is its subscription's topic filter.
+ * `method` of an event is its subscription's topic filter. The runner puts it on clients; a
+ * service is counted cheaper by {@link metricsObserver}.
  */
 export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
+  const endpoints = requestSeries(registry);
+  const streams = streamCounter(registry);
+  // An async function rather than a `then` with two closures: one promise and no closure per call.
+  return (next) =>
+    async function countRequest(request): Promise<CallResponse> {
+      const began = performance.now();
+      const series = endpoints.of(request);
+      try {
+        // A stream's open is counted here too; its life and outcome by the stream counter.
+        const response = await (request.kind === "stream" ? streams(next, request) : next(request));
+        series.duration.observe((performance.now() - began) / 1000);
+        series.ok.inc();
+        return response;
+      } catch (error) {
+        series.duration.observe((performance.now() - began) / 1000);
+        series.failed(MicroError.from(error).code).inc();
+        throw error;
+      }
+    };
+}
+
+/**
+ * The same counts as {@link metricsInterceptor} for a service, as an observer: the server tells
+ * it each call's outcome and the time it measured anyway (from arrival to reply, decode
+ * included), so a service whose only interceptor would be this one keeps its fused call path.
+ * Streams are followed past their open by its `stream` interceptor.
+ */
+export function metricsObserver(registry: MetricsRegistry): CallObserver {
+  const endpoints = requestSeries(registry);
+  const streams = streamCounter(registry);
+  return {
+    succeeded(request, ms) {
+      const series = endpoints.of(request);
+      series.duration.observe(ms / 1000);
+      series.ok.inc();
+    },
+    failed(request, error, ms) {
+      const series = endpoints.of(request);
+      series.duration.observe(ms / 1000);
+      series.failed(error.code).inc();
+    },
+    stream: (next) =>
+      function countStream(request) {
+        return streams(next, request);
+      },
+  };
+}
+
+/** The request counter and latency histogram of `registry`, bound per endpoint on first use. */
+function requestSeries(registry: MetricsRegistry): EndpointSeries {
   const total = registry.counter("micro_requests_total", "Calls, stream opens, event deliveries and actor commands, by result code (ok or the error code).", [
     "side",
     "kind",
@@ -23,32 +74,13 @@ export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
     "method",
     "code",
   ]);
-  const duration = registry.histogram("micro_request_duration_seconds", "Time from a call entering this process's interceptors to its response or error.", [
+  const duration = registry.histogram("micro_request_duration_seconds", "Time a call, stream open, event delivery or actor command took in this process, to its response or error.", [
     "side",
     "kind",
     "service",
     "method",
   ]);
-  const streams = streamCounter(registry);
-  const endpoints = new EndpointSeries(total, duration);
-  return (next) =>
-    function countRequest(request): Promise<CallResponse> {
-      const began = performance.now();
-      const series = endpoints.of(request);
-      // A stream's open is counted here too; its life and outcome by the stream counter.
-      return (request.kind === "stream" ? streams(next, request) : callNext(next, request)).then(
-        (response) => {
-          series.duration.observe((performance.now() - began) / 1000);
-          series.ok.inc();
-          return response;
-        },
-        (error: unknown) => {
-          series.duration.observe((performance.now() - began) / 1000);
-          series.failed(MicroError.from(error).code).inc();
-          throw error;
-        },
-      );
-    };
+  return new EndpointSeries(total, duration);
 }
 
 /** The series one endpoint (side, kind, service, method) updates per call, bound once. */

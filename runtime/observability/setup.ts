@@ -1,15 +1,17 @@
 /**
  * A process's observability from its settings: the tracer (when `OTEL_*` asks for one), the
  * metrics registry (when `MICRO_METRICS_PORT` is set or `OTEL_*` asks for OTLP metrics) and its
- * OTLP export, the logger, and the interceptors that
- * feed them. What is off adds no interceptor at all, so it costs nothing per call.
+ * OTLP export, the logger, and the interceptors and observers that feed them. What is off adds
+ * nothing per call: the failed-call log and the server's request metrics are observers the
+ * server tells how a call ended (see `runtime/protocol/call-observer.ts`), so with tracing off
+ * a service keeps its fused call path and a successful call pays for no log at all.
  * @module
  */
 import type { Settings } from "../config/mod.ts";
-import type { Interceptor } from "../protocol/mod.ts";
-import { metricsInterceptor } from "./call-metrics.ts";
+import type { CallObserver, Interceptor } from "../protocol/mod.ts";
+import { metricsInterceptor, metricsObserver } from "./call-metrics.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { failedCallLogInterceptor } from "./log-interceptor.ts";
+import { callLogObserver } from "./log-interceptor.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { type MetricsExport, metricsExportEnabled, startMetricsExport } from "./otlp-metrics.ts";
 import { processTracing, type Tracing } from "./tracing.ts";
@@ -23,8 +25,13 @@ export interface Observability {
   readonly metrics: MetricsRegistry | undefined;
   /** The OTLP metrics export, when `OTEL_*` asks for one. */
   readonly metricsExport: MetricsExport | undefined;
-  /** Put on every service, outermost first. */
+  /** Put on every service, outermost first (tracing; empty when it is off). */
   readonly serverInterceptors: readonly Interceptor[];
+  /**
+   * Put on every service and actor type (`observers`): the failed-call log (and sampled
+   * success lines at `debug`), and request metrics when metrics are on.
+   */
+  readonly serverObservers: readonly CallObserver[];
   /** Put on every client a service makes (nested calls) and on clients of the process. */
   readonly clientInterceptors: readonly Interceptor[];
   /** Most success lines per second. */
@@ -44,15 +51,16 @@ export async function observabilityFrom(
   const samplePerSecond = settings.logSamplePerSecond ?? 100;
   const serverInterceptors: Interceptor[] = [];
   const clientInterceptors: Interceptor[] = [];
+  const serverObservers: CallObserver[] = [];
   // Tracing outermost: the span covers the other interceptors' work, and log lines carry its id.
   if (tracing !== undefined) {
     serverInterceptors.push(tracing.serverInterceptor);
     clientInterceptors.push(tracing.clientInterceptor);
   }
   if (metrics !== undefined) {
-    serverInterceptors.push(metricsInterceptor(metrics));
+    serverObservers.push(metricsObserver(metrics));
     clientInterceptors.push(metricsInterceptor(metrics));
   }
-  serverInterceptors.push(failedCallLogInterceptor(logger, samplePerSecond));
-  return { logger, tracing, metrics, metricsExport, serverInterceptors, clientInterceptors, samplePerSecond };
+  serverObservers.push(callLogObserver(logger, samplePerSecond));
+  return { logger, tracing, metrics, metricsExport, serverInterceptors, serverObservers, clientInterceptors, samplePerSecond };
 }

@@ -116,6 +116,7 @@ export {
 export { heartbeatEveryMs, nodeGoneAfterMs, nodeGoneReason } from "./liveness.ts";
 export { codeFromHttpStatus, httpStatus } from "./status.ts";
 export { applyInterceptors, callNext, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";
+export { assertObservers, type CallObserver, observersInterceptor, observing, type Observing, withObservers } from "./call-observer.ts";
 export { addRuntimeMetricsHook, runtimeMetrics, type RuntimeMetricsHook } from "./runtime-metrics.ts";
 export {
   currentTraceContext,

@@ -19,7 +19,7 @@ import type { ServiceInstance } from "../server/service-instance.ts";
 import { type LoadFailure, loadServices } from "./load-services.ts";
 import { loadInterceptors } from "./load-interceptors.ts";
 import type { Settings } from "../config/mod.ts";
-import type { Interceptor } from "../protocol/mod.ts";
+import type { CallObserver, Interceptor } from "../protocol/mod.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { collectInstance } from "../observability/call-metrics.ts";
 import { collectEventMetrics } from "../observability/event-metrics.ts";
@@ -70,6 +70,7 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     }));
     const interceptors = [...observability.serverInterceptors, ...configured, ...(options.interceptors ?? [])];
     const clientInterceptors = observability.clientInterceptors;
+    const observers = observability.serverObservers;
     if (observability.metrics !== undefined) {
       const stop = collectActorMetrics(observability.metrics);
       yield* Effect.addFinalizer(() => Effect.sync(stop));
@@ -78,11 +79,16 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition: own } of loaded.services) {
-      const definition = interceptors.length === 0 && clientInterceptors.length === 0
+      const definition = interceptors.length === 0 && clientInterceptors.length === 0 && observers.length === 0
         ? own
         : isActorDefinition(own)
-          ? withActorInterceptors(own, interceptors, clientInterceptors)
-          : { ...own, interceptors: [...interceptors, ...own.interceptors], clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])] };
+          ? withActorInterceptors(own, interceptors, clientInterceptors, observers)
+          : {
+            ...own,
+            interceptors: [...interceptors, ...own.interceptors],
+            clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])],
+            observers: [...observers, ...(own.observers ?? [])],
+          };
       const started = yield* serveService(definition, {
         namespace: config.namespace,
         drainTimeoutMs: config.drainTimeoutMs,
@@ -124,15 +130,20 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
   });
 
 /**
- * An actor type with the runner's interceptors around each command, where an actor runs them
+ * An actor type with the runner's interceptors around each command (and its observers told of each), where an actor runs them
  * (its owners, not its router: see `ActorOptions.interceptors`); its `start` is rebuilt, since
  * the defined one starts the definition it closed over.
  */
-function withActorInterceptors(own: ActorDefinition, interceptors: readonly Interceptor[], clientInterceptors: readonly Interceptor[]): ActorDefinition {
+function withActorInterceptors(
+  own: ActorDefinition,
+  interceptors: readonly Interceptor[],
+  clientInterceptors: readonly Interceptor[],
+  observers: readonly CallObserver[],
+): ActorDefinition {
   const definition: ActorDefinition = {
     ...own,
     clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])],
-    actor: { ...own.actor, interceptors: [...interceptors, ...own.actor.interceptors] },
+    actor: { ...own.actor, interceptors: [...interceptors, ...own.actor.interceptors], observers: [...observers, ...(own.actor.observers ?? [])] },
     start: (options) => startActor(definition, options),
   };
   return definition;

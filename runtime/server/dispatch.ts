@@ -6,6 +6,7 @@
  * 2. bugs reported, every failure a `MicroError`;
  * 3. a call that waited in the mailbox past its deadline is refused;
  * 4. the payload decoded, the reply encoded;
+ * 4b. the service's observers told how the call ended (outside its interceptors);
  * 5. the service's own interceptors (`defineService(..., { interceptors })`), first outermost;
  * 6. the handler.
  *
@@ -16,7 +17,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, type CallNext, type CallResponse, type Interceptor, type RequestHeaders } from "../protocol/mod.ts";
+import { applyInterceptors, type CallNext, type CallResponse, type Interceptor, observing, type RequestHeaders } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
 import { type EndpointStats, newStats } from "./endpoint-stats.ts";
 import { handlerErrorsInterceptor } from "./handler-errors.ts";
@@ -47,6 +48,7 @@ export function createDispatch(
   const chains = new Map<string, { name: string; serve: CallNext }>();
   const stats = new Map<string, EndpointStats>();
   const userInterceptors = definition.interceptors ?? [];
+  const observers = observing(definition.observers);
   for (const endpoint of definition.endpoints) {
     const counters = newStats();
     stats.set(endpoint.name, counters);
@@ -61,6 +63,7 @@ export function createDispatch(
         onHandlerError,
         info.id,
         userInterceptors.length === 0 ? undefined : applyInterceptors(handlerStep(definition, endpoint), userInterceptors),
+        observers,
       ) as CallNext;
     chains.set(endpoint.name, { name: endpoint.name, serve });
     chains.set(endpoint.fullName, { name: endpoint.name, serve });

@@ -28,12 +28,16 @@ export function newStats(): EndpointStats {
   return { requests: 0, errors: 0, processingNs: 0, lastError: "", recent: new Float64Array(recentSize) };
 }
 
-/** Adds the time of a call that began at `began` (a `performance.now()`); counted on entry. */
-export function recordTime(stats: EndpointStats, began: number): void {
+/**
+ * Adds the time of a call that began at `began` (a `performance.now()`); counted on entry.
+ * Returns that time in ms, for the service's observers.
+ */
+export function recordTime(stats: EndpointStats, began: number): number {
   const ms = performance.now() - began;
   stats.processingNs += ms * 1e6;
   // requests was counted on entry, so this call's slot is requests - 1.
   stats.recent[(stats.requests - 1) % recentSize] = ms;
+  return ms;
 }
 
 /** Counts a failed call and keeps its error as the last one. */

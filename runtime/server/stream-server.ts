@@ -6,7 +6,7 @@
 import type { Msg } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { type EndpointStats, recordError, recordTime } from "./endpoint-stats.ts";
-import { applyInterceptors, type CallNext, type RequestHeaders, streamHeader } from "../protocol/mod.ts";
+import { applyInterceptors, type CallNext, type RequestHeaders, streamHeader, withObservers } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
 import { serveStream, streamHandlerStep, type StreamServeOptions } from "./serve-stream.ts";
 
@@ -26,8 +26,10 @@ export function createStreamServer(
 ): StreamServer {
   // Each streaming endpoint's interceptor chain, composed once: the service's interceptors around the handler.
   const endpoints = new Map<string, { endpoint: EndpointDefinition; open: CallNext }>();
+  // The observers see each open outside the interceptors, as they see unary calls.
+  const streamInterceptors = withObservers(definition.interceptors, definition.observers, "stream");
   for (const endpoint of definition.endpoints) {
-    const open = endpoint.stream === undefined ? refuse : applyInterceptors(streamHandlerStep(endpoint, definition.name), definition.interceptors);
+    const open = endpoint.stream === undefined ? refuse : applyInterceptors(streamHandlerStep(endpoint, definition.name), streamInterceptors);
     endpoints.set(endpoint.name, { endpoint, open });
     endpoints.set(endpoint.fullName, { endpoint, open });
   }

@@ -1,6 +1,6 @@
 import type { DescMessage, DescService } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
-import { assertNamespace, assertToken, assertTopic, maxTimeoutMs } from "../protocol/mod.ts";
+import { assertNamespace, assertObservers, assertToken, assertTopic, maxTimeoutMs } from "../protocol/mod.ts";
 import { defaultServiceName, endpointFullName, endpointName } from "./names.ts";
 import type { EndpointDefinition, ServiceDefinition, ServiceImpl, ServiceOptions, StreamingHandler, UnaryHandler } from "./types.ts";
 
@@ -37,6 +37,7 @@ export function defineService<S extends DescService>(
   for (const interceptor of [...(options.interceptors ?? []), ...(options.clientInterceptors ?? [])]) {
     if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
   }
+  assertObservers(options.observers);
   const handlers = impl as Record<string, unknown>;
   for (const key of Object.keys(handlers)) {
     if (!(key in descriptor.method)) {
@@ -72,6 +73,7 @@ export function defineService<S extends DescService>(
     subscriptions: [...(options.subscriptions ?? [])],
     interceptors: [...(options.interceptors ?? [])],
     clientInterceptors: [...(options.clientInterceptors ?? [])],
+    observers: [...(options.observers ?? [])],
   };
 }
 

@@ -3,7 +3,7 @@
  * @module
  */
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceType } from "../protocol/mod.ts";
+import type { CallObserver, Interceptor, ServiceType } from "../protocol/mod.ts";
 import type { Client, HandlerClientOptions } from "./typed-client.ts";
 import type { EventSubscriptionDefinition } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
@@ -137,6 +137,12 @@ export interface ServiceOptions {
    * `client`), outside the ones given to `ctx.client` itself.
    */
   readonly clientInterceptors?: readonly Interceptor[];
+  /**
+   * Told how each of this service's calls, stream opens, event deliveries and actor commands
+   * ended, outside all of its interceptors, without standing in the call's path (see
+   * `runtime/protocol/call-observer.ts`): what failure logs and request metrics use.
+   */
+  readonly observers?: readonly CallObserver[];
 }
 
 /** One endpoint of a defined service. */
@@ -173,4 +179,6 @@ export interface ServiceDefinition<S extends DescService = DescService> {
   readonly interceptors: readonly Interceptor[];
   /** Interceptors of the clients its handlers make; none when undefined or empty. */
   readonly clientInterceptors?: readonly Interceptor[];
+  /** Observers of its calls, events and streams (empty or undefined when none). */
+  readonly observers?: readonly CallObserver[];
 }

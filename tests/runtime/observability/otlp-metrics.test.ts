@@ -84,7 +84,7 @@ describe("OTLP metrics", () => {
     expect(observability.metrics).toBeDefined();
     expect(observability.metricsExport?.url).toBe(`${endpoint}/v1/metrics`);
     teardown(() => observability.metricsExport?.shutdown());
-    const greeter = defineService(Greeter, { name: "otlp-greeter", interceptors: [...observability.serverInterceptors] }, {
+    const greeter = defineService(Greeter, { name: "otlp-greeter", interceptors: [...observability.serverInterceptors], observers: [...observability.serverObservers] }, {
       sayHello: (request) => ({ message: `Hello ${request.name}` }),
     });
     const instance = await startService(greeter, { connection: conn.nc, transport: conn.transport });
