@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "bun:test";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
-import { metricsInterceptor } from "../../../runtime/observability/call-metrics.ts";
+import { metricsInterceptor, metricsObserver } from "../../../runtime/observability/call-metrics.ts";
 import { maxSeries, MetricsRegistry } from "../../../runtime/observability/metrics.ts";
 import type { CallRequest } from "../../../runtime/protocol/mod.ts";
 
@@ -70,5 +70,30 @@ describe("call metrics interceptor", () => {
     expect(sum).toBe(names + 1);
     expect(valueOf(metrics.exposition(), 'micro_requests_total{side="server",kind="unary",service="greeter",method="m0",code="ok"}')).toBe(2);
     expect(valueOf(metrics.exposition(), 'micro_requests_total{side="other",kind="other",service="other",method="other",code="other"}')).toBe(501);
+  });
+});
+
+describe("call metrics observer (servers)", () => {
+  it("counts what the server tells it on the same series as the interceptor, with the server's time", () => {
+    const metrics = new MetricsRegistry();
+    const observer = metricsObserver(metrics);
+    for (let i = 0; i < 3; i++) observer.succeeded!(request("SayHello"), 2);
+    observer.failed!(request("SayHello"), new MicroError("not_found", "no"), 4);
+    observer.succeeded!(request("x", { kind: "event", method: "customer.made-up-1", topicFilter: "customer.>" }), 1);
+    const text = metrics.exposition();
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="unary",service="greeter",method="SayHello",code="ok"}')).toBe(3);
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="unary",service="greeter",method="SayHello",code="not_found"}')).toBe(1);
+    expect(valueOf(text, 'micro_requests_total{side="server",kind="event",service="greeter",method="customer.>",code="ok"}')).toBe(1);
+    expect(valueOf(text, 'micro_request_duration_seconds_count{side="server",kind="unary",service="greeter",method="SayHello"}')).toBe(4);
+    // 3 × 2 ms + 4 ms, in seconds.
+    expect(valueOf(text, 'micro_request_duration_seconds_sum{side="server",kind="unary",service="greeter",method="SayHello"}')).toBeCloseTo(0.01, 9);
+  });
+
+  it("keeps the series bounded under hostile method names", () => {
+    const metrics = new MetricsRegistry();
+    const observer = metricsObserver(metrics);
+    for (let i = 0; i < maxSeries + 10; i++) observer.failed!(request(`m${i}`), new MicroError("unimplemented", "no"), 1);
+    const lines = metrics.exposition().split("\n").filter((l) => l.startsWith("micro_requests_total{"));
+    expect(lines.length).toBe(maxSeries);
   });
 });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createGateway } from "../../../gateway/app.ts";
 import { defineService, startService } from "../../../runtime/mod.ts";
-import { collectInstance, metricsInterceptor } from "../../../runtime/observability/call-metrics.ts";
+import { collectInstance, metricsObserver } from "../../../runtime/observability/call-metrics.ts";
 import { MetricsRegistry } from "../../../runtime/observability/metrics.ts";
 import { serveHttp, type HttpServer } from "../../../runtime/platform/http-server.ts";
 import { withNats } from "../../support/nats.ts";
@@ -29,7 +29,7 @@ const freePort = () =>
   });
 
 beforeAll(async () => {
-  const greeter = defineService(Greeter, { name: "greeter", interceptors: [metricsInterceptor(metrics)] }, {
+  const greeter = defineService(Greeter, { name: "greeter", observers: [metricsObserver(metrics)] }, {
     sayHello: (request) => ({ message: `Hello ${request.name}` }),
   });
   const instance = await startService(greeter, { connection: conn.nc, transport: conn.transport });

@@ -6,7 +6,7 @@ import { createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts
 import { type ActorDefinition, createClient, defineService, MicroError, onEvent, startActor, startService } from "../../../runtime/mod.ts";
 import type { ActorInstance } from "../../../runtime/actor/host.ts";
 import { collectActorMetrics } from "../../../runtime/observability/actor-metrics.ts";
-import { metricsInterceptor } from "../../../runtime/observability/call-metrics.ts";
+import { metricsInterceptor, metricsObserver } from "../../../runtime/observability/call-metrics.ts";
 import { collectEventMetrics } from "../../../runtime/observability/event-metrics.ts";
 import { MetricsRegistry } from "../../../runtime/observability/metrics.ts";
 import { probeActor } from "../../fixtures/actors/probe.ts";
@@ -25,7 +25,7 @@ function valueOf(text: string, series: string): number | undefined {
 describe("stream metrics", () => {
   it("count open streams and how each ended, on both sides", async () => {
     const metrics = new MetricsRegistry();
-    const counter = defineService(Counter, { name: "metered-counter", interceptors: [metricsInterceptor(metrics)] }, {
+    const counter = defineService(Counter, { name: "metered-counter", observers: [metricsObserver(metrics)] }, {
       async *count(request) {
         for (let n = 1; n <= request.to; n++) {
           if (n === 99) throw new MicroError("resource_exhausted", "too far");
@@ -67,7 +67,7 @@ describe("stream metrics", () => {
     const metrics = new MetricsRegistry();
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const counter = defineService(Counter, { name: "held-counter", interceptors: [metricsInterceptor(metrics)] }, {
+    const counter = defineService(Counter, { name: "held-counter", observers: [metricsObserver(metrics)] }, {
       async *count() {
         yield { n: 1 };
         await held;
@@ -96,7 +96,7 @@ describe("event delivery metrics", () => {
     let handled = 0;
     const listener = defineService(Greeter, {
       name: "customer-listener",
-      interceptors: [metricsInterceptor(metrics)],
+      observers: [metricsObserver(metrics)],
       subscriptions: [onEvent("customer.>", null, () => void handled++)],
     }, {});
     const instance = await startService(listener, { connection: conn.nc, transport: conn.transport, broker, namespace });

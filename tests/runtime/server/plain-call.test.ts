@@ -9,15 +9,15 @@ import { headers as natsHeaders } from "@nats-io/nats-core";
 import { describe, expect, it } from "bun:test";
 import { Greeter, SayHelloRequestSchema, SayHelloResponseSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
-import { headersOf, type Interceptor, requestHeaders } from "../../../runtime/protocol/mod.ts";
+import { type CallObserver, headersOf, type Interceptor, requestHeaders } from "../../../runtime/protocol/mod.ts";
 import { defineService } from "../../../runtime/service/define.ts";
 import { createDispatch } from "../../../runtime/server/dispatch.ts";
 import type { InstanceInfo } from "../../../runtime/server/handler-context.ts";
 
 const passThrough: Interceptor = (next) => (request) => next(request);
 
-function dispatcherOf(interceptors: Interceptor[] | undefined) {
-  const definition = defineService(Greeter, interceptors === undefined ? {} : { interceptors }, {
+function dispatcherOf(interceptors: Interceptor[] | undefined, observers?: CallObserver[]) {
+  const definition = defineService(Greeter, { ...(interceptors === undefined ? {} : { interceptors }), ...(observers === undefined ? {} : { observers }) }, {
     sayHello(request, ctx) {
       switch (request.name) {
         case "coded":
@@ -102,5 +102,62 @@ describe("a service without interceptors (the fused path)", () => {
       expect(error?.code).toBe("invalid_argument");
       expect(stats.get("Greeter.SayHello")!.errors).toBe(1);
     }
+  });
+});
+
+describe("observers of a service's calls", () => {
+  it("are told every outcome the stats count, with the error the caller gets, with and without interceptors", async () => {
+    const scenarios: Array<[string, Parameters<typeof call>[2]]> = [
+      ["Ada", {}],
+      ["coded", {}],
+      ["bug", {}],
+      ["late", { arrived: Date.now() - 60_000 }],
+      ["garbage", { data: new Uint8Array([0xff, 0xff, 0xff]) }],
+    ];
+    for (const interceptors of [undefined, [passThrough]]) {
+      const seen: string[] = [];
+      const times: number[] = [];
+      const observer: CallObserver = {
+        succeeded(request, ms) {
+          seen.push(`${request.kind} ${request.side} ${request.service} ${request.method} ok`);
+          times.push(ms);
+        },
+        failed(request, error, ms) {
+          seen.push(`${request.kind} ${request.side} ${request.service} ${request.method} ${error.code}`);
+          times.push(ms);
+        },
+      };
+      // One that throws: a bug of its own, which must not change any call's outcome.
+      const broken: CallObserver = {
+        succeeded() {
+          throw new Error("observer bug");
+        },
+        failed() {
+          throw new Error("observer bug");
+        },
+      };
+      const observed = dispatcherOf(interceptors, [broken, observer]);
+      const plain = dispatcherOf(interceptors);
+      for (const [name, options] of scenarios) {
+        expect(await call(observed.dispatch, name, options)).toEqual(await call(plain.dispatch, name, options));
+      }
+      expect(seen).toEqual([
+        "unary server greeter Greeter.SayHello ok",
+        "unary server greeter Greeter.SayHello not_found",
+        "unary server greeter Greeter.SayHello internal",
+        "unary server greeter Greeter.SayHello deadline_exceeded",
+        "unary server greeter Greeter.SayHello invalid_argument",
+      ]);
+      expect(times.every((ms) => ms >= 0 && ms < 5_000)).toBe(true);
+      expect(observed.stats.get("Greeter.SayHello")!.errors).toBe(4);
+    }
+  });
+
+  it("may watch successes or failures alone", async () => {
+    let failures = 0;
+    const { dispatch } = dispatcherOf(undefined, [{ failed: () => void failures++ }]);
+    expect((await call(dispatch, "Ada")).reply).toBe("Hello Ada");
+    expect((await call(dispatch, "coded")).error?.code).toBe("not_found");
+    expect(failures).toBe(1);
   });
 });

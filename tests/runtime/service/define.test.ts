@@ -28,6 +28,8 @@ describe("defineService", () => {
     expect(() => defineService(Greeter, { type: "rpc" as never }, {})).toThrow(/service type "rpc" must be srv, api or web/);
     expect(() => defineService(Greeter, { namespace: "acme.>" }, {})).toThrow(/namespace ">"/);
     expect(() => defineService(Greeter, { mailbox: { concurrency: 0 } }, {})).toThrow(/mailbox.concurrency must be an integer >= 1/);
+    expect(() => defineService(Greeter, { observers: [(() => {}) as never] }, {})).toThrow(/each observer must be an object/);
+    expect(() => defineService(Greeter, { observers: [{ failed: "log" } as never] }, {})).toThrow(/each observer must be an object/);
     expect(() => defineService(Greeter, { mailbox: { capacity: 1.5 } }, {})).toThrow(/mailbox.capacity/);
   });
 
