@@ -19,22 +19,24 @@ import type { BoundCounter, BoundHistogram, Counter, Histogram, MetricsRegistry 
 export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
   const endpoints = requestSeries(registry);
   const streams = streamCounter(registry);
-  // An async function rather than a `then` with two closures: one promise and no closure per call.
+  // A `then` with two closures measured as cheap as an async function here (Node 20, Bun 1.4).
   return (next) =>
-    async function countRequest(request): Promise<CallResponse> {
+    function countRequest(request): Promise<CallResponse> {
       const began = performance.now();
       const series = endpoints.of(request);
-      try {
-        // A stream's open is counted here too; its life and outcome by the stream counter.
-        const response = await (request.kind === "stream" ? streams(next, request) : next(request));
-        series.duration.observe((performance.now() - began) / 1000);
-        series.ok.inc();
-        return response;
-      } catch (error) {
-        series.duration.observe((performance.now() - began) / 1000);
-        series.failed(MicroError.from(error).code).inc();
-        throw error;
-      }
+      // A stream's open is counted here too; its life and outcome by the stream counter.
+      return (request.kind === "stream" ? streams(next, request) : callNext(next, request)).then(
+        (response) => {
+          series.duration.observe((performance.now() - began) / 1000);
+          series.ok.inc();
+          return response;
+        },
+        (error: unknown) => {
+          series.duration.observe((performance.now() - began) / 1000);
+          series.failed(MicroError.from(error).code).inc();
+          throw error;
+        },
+      );
     };
 }
 
