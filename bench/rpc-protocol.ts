@@ -27,7 +27,7 @@ export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmic
 export const defaultSystems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed"] as const;
 /**
  * The observability pass: jetmicro plain (no interceptor), `off` (what the runner adds with
- * tracing and metrics off: the failed-call log interceptor) and `on` (tracing to a local OTLP
+ * tracing and metrics off: the failed-call log observer, no interceptor) and `on` (tracing to a local OTLP
  * sink that discards, plus the metrics interceptor), interleaved in one client and one server
  * process that run with `BENCH_OBSERVABILITY=1`.
  */
