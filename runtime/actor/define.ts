@@ -1,5 +1,6 @@
 import { type DescMessage, type DescService, ScalarType } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
+import { assertObservers } from "../protocol/mod.ts";
 import { defineService } from "../service/define.ts";
 import type { UnaryHandler } from "../service/types.ts";
 import { startActor } from "./host.ts";
@@ -45,6 +46,7 @@ export function defineActor<S extends DescService, State>(
   for (const interceptor of options.interceptors ?? []) {
     if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
   }
+  assertObservers(options.observers);
   // defineService checks the method names and that each handler is a function; the handlers
   // it gets only mark what is implemented, the actor runtime replaces them with its router.
   const marks = Object.fromEntries(Object.keys(handlers).map((name) => [name, unreachable]));

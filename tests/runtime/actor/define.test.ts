@@ -37,6 +37,7 @@ describe("defineActor", () => {
     expect(thrown(() => defineActor(Cart, { key: "cart_id", initialState: () => 0, shards: 0 }, {})).message).toContain("shards");
     expect(thrown(() => defineActor(Cart, { key: "cart_id", initialState: () => 0, passivateAfterMs: -1 }, {})).message).toContain("passivateAfterMs");
     expect(thrown(() => defineActor(Cart, { key: "cart_id", initialState: () => 0 }, { nope: () => ({ reply: {} }) } as never)).message).toContain("nope");
+    expect(thrown(() => defineActor(Cart, { key: "cart_id", initialState: () => 0, observers: [{ failed: 1 } as never] }, {})).message).toContain("each observer must be an object");
   });
 });
 
