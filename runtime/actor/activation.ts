@@ -446,7 +446,6 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(text);
 }
 
-
 /** An actor type's interceptors with its observers outside them, composed once per type. */
 const composed = new WeakMap<ActorSpec, readonly Interceptor[]>();
 function commandInterceptors(spec: ActorSpec): readonly Interceptor[] {

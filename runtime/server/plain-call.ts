@@ -2,10 +2,12 @@
  * The unary path of an endpoint: the built-in steps of {@link ./dispatch.ts} — stats, error
  * conversion, the mailbox deadline, decode/encode — fused into one async function around the
  * handler, or around the chain of the service's own interceptors (metrics, tracing, auth) when
- * it has some. The service's observers ({@link Observing}) are told how the call ended here,
- * with the time already measured for the stats, so observing a call adds no promise. As a chain of interceptors those steps cost a promise, a `then` and two closures
- * each per call (about 15 µs of CPU and its garbage on Node); fused they cost one promise and
- * one await. It must behave exactly as the steps would one by one (the same counters, the same
+ * it has some. As a chain of interceptors those steps cost a promise, a `then` and two
+ * closures each per call (about 15 µs of CPU and its garbage on Node); fused they cost one
+ * promise and one await. The service's observers ({@link Observing}: the failed-call log,
+ * request metrics) are told how the call ended here, with the time already measured for the
+ * stats, so observing a call adds no promise and keeps a service without interceptors on
+ * the handler-only path. It must behave exactly as the steps would one by one (the same counters, the same
  * errors, reported the same way): `tests/runtime/server/` checks it with and without
  * interceptors.
  * @module
