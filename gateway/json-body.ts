@@ -13,6 +13,7 @@
  */
 import { MicroError } from "../runtime/mod.ts";
 import { readNodeBody } from "../runtime/platform/node-request-body.ts";
+import { declaredLength } from "./body-framing.ts";
 import { JsonDepthScan } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
@@ -77,9 +78,8 @@ export function parseCheckedJson(text: string, what: string): unknown {
  * body stream costs more than the few bytes it would spare.
  */
 export async function readBody(request: Request, what = "the body", maxDepth?: number): Promise<Uint8Array> {
-  const headers = request.headers;
-  const declared = headers.get("content-length");
-  if (declared !== null && !headers.has("transfer-encoding") && Number(declared) <= wholeReadBytes) {
+  const declared = declaredLength(request.headers);
+  if (declared !== undefined && declared <= wholeReadBytes) {
     // On Node, straight from the socket: no Web Request and streams built for a few bytes.
     const bytes = (await readNodeBody(request)) ?? new Uint8Array(await request.arrayBuffer());
     if (maxDepth !== undefined && new JsonDepthScan(maxDepth).exceeded(bytes)) throw tooDeep(what, maxDepth);
