@@ -19,7 +19,8 @@
  * Each run of a round is cut into BENCH_SLICES slices, the runs taking turns, since the
  * load of other processes changes from second to second.
  * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_SLICES (10), BENCH_IN_FLIGHT (32),
- * BENCH_KIND_REQUESTS (500).
+ * BENCH_KIND_REQUESTS (500); BENCH_HOSTILE_KINDS, a regular expression, keeps only the hostile
+ * kinds whose names match it (to find which attack costs what; the goal is for the whole mix).
  * @module
  */
 import { dirname, join } from "node:path";
@@ -44,6 +45,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const slices = Number(process.env.BENCH_SLICES ?? 10);
+const kindFilter = process.env.BENCH_HOSTILE_KINDS;
+const mix = kindFilter === undefined ? hostileCases : hostileCases.filter((c) => new RegExp(kindFilter).test(c.name));
 
 if (process.argv[2] === "serve") await serve(process.env.NATS_URL!);
 else await orchestrate();
@@ -104,7 +107,7 @@ async function orchestrate(): Promise<void> {
     };
     const modes: Record<string, Mode> = {
       "clean (normal calls only)": [0, []],
-      "10 % hostile mixed in": [10, hostileCases],
+      "10 % hostile mixed in": [10, mix],
       "10 % plain 404s mixed in (control)": [10, [plainNotFound]],
     };
     const names = Object.keys(modes);
@@ -130,7 +133,7 @@ async function orchestrate(): Promise<void> {
 
     const rates = (name: string) => results[name]!.map((r) => r.rate);
     const sum = (name: string, pick: (r: Run) => number) => results[name]!.reduce((n, r) => n + pick(r), 0);
-    console.log(`\n## gateway with hostile requests mixed in (${hostileCases.length} kinds): ${inFlight} in flight, ${seconds} s (in ${slices} slices taking turns) x ${rounds} rounds, medians\n`);
+    console.log(`\n## gateway with hostile requests mixed in (${mix.length} kinds): ${inFlight} in flight, ${seconds} s (in ${slices} slices taking turns) x ${rounds} rounds, medians${mix === hostileCases ? "" : `; ONLY the ${mix.length} kinds matching /${kindFilter}/`}\n`);
     console.log(`${pinned.description}\n`);
     console.log(table(
       ["run", "normal calls/s", "spread", "gateway CPU µs / normal call", "load generator CPU µs / normal call", "connections the gateway closed / 1,000 normal calls", "failed normal calls", "hostile not refused as expected"],
@@ -179,7 +182,7 @@ async function costByKind(base: string, port: number, pid: number): Promise<void
   };
   const [normal, normalCloses] = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
   const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00", normalCloses]];
-  for (const c of [plainNotFound, ...hostileCases]) {
+  for (const c of [plainNotFound, ...mix]) {
     const [micros, closes] = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
     rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2), closes]);
   }
