@@ -177,7 +177,8 @@ async function costByKind(base: string, port: number, pid: number): Promise<void
     }));
     const cpu1 = processCpuMicros(pid);
     const { byServer, byClient } = closesSince(waiting, port);
-    const closes = byServer === 0 && byClient === 0 ? "no" : [byServer > 0 ? `gateway ${Math.round((byServer / count) * 100)} %` : "", byClient > 0 ? `client ${Math.round((byClient / count) * 100)} %` : ""].filter(Boolean).join(", ");
+    const share = (n: number) => (n < count / 100 ? `${n} of ${count}` : `${Math.round((n / count) * 100)} %`);
+    const closes = byServer === 0 && byClient === 0 ? "no" : [byServer > 0 ? `gateway ${share(byServer)}` : "", byClient > 0 ? `client ${share(byClient)}` : ""].filter(Boolean).join(", ");
     return [cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / count, closes];
   };
   const [normal, normalCloses] = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));

@@ -18,7 +18,7 @@
 import { MicroError } from "../runtime/mod.ts";
 import { readNodeBody } from "../runtime/platform/node-request-body.ts";
 import { declaredLength } from "./body-framing.ts";
-import { JsonDepthScan } from "./json-depth-scan.ts";
+import { JsonDepthScan, nestedDeeper } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
 export const maxJsonDepth = 64;
@@ -34,33 +34,9 @@ export function strictUtf8(bytes: Uint8Array, what: string): string {
   }
 }
 
-/**
- * The deepest nesting of `[`/`{` in JSON `text` (brackets inside strings do not count),
- * stopping as soon as it passes `limit`. Linear, no recursion.
- */
-export function jsonDepth(text: string, limit = Infinity): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92 /* \ */) i++;
-      else if (ch === 34 /* " */) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 91 /* [ */ || ch === 123 /* { */) {
-      if (++depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) return deepest;
-      }
-    } else if (ch === 93 /* ] */ || ch === 125 /* } */) depth--;
-  }
-  return deepest;
-}
-
 /** `JSON.parse` of `text` nested at most {@link maxJsonDepth} deep; `invalid_argument` naming `what` and why. */
 export function parseJson(text: string, what: string, maxDepth = maxJsonDepth): unknown {
-  if (jsonDepth(text, maxDepth) > maxDepth) throw tooDeep(what, maxDepth);
+  if (nestedDeeper(text, maxDepth)) throw tooDeep(what, maxDepth);
   return parseCheckedJson(text, what);
 }
 
@@ -87,7 +63,7 @@ export async function readBody(request: Request, what = "the body", maxDepth?: n
   if (declared !== undefined && declared <= wholeReadBytes) {
     // On Node, straight from the socket: no Web Request and streams built for a few bytes.
     const bytes = (await readNodeBody(request)) ?? new Uint8Array(await request.arrayBuffer());
-    if (maxDepth !== undefined && new JsonDepthScan(maxDepth).exceeded(bytes)) throw tooDeep(what, maxDepth);
+    if (maxDepth !== undefined && nestedDeeper(bytes, maxDepth)) throw tooDeep(what, maxDepth);
     return bytes;
   }
   const body = request.body;

@@ -23,9 +23,10 @@ export interface HostileCase {
 }
 
 const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
-// Built once: the mix must cost the gateway, not the load generator.
-const deepJson = deep(100_000);
-const deepRpc = `{"service":"greeter","endpoint":"Greeter.SayHello","request":${deepJson}}`;
+// Built once, as bytes (a string body is encoded again on every send): the mix must cost the
+// gateway, not the load generator.
+const deepJson = new TextEncoder().encode(deep(100_000));
+const deepRpc = new TextEncoder().encode(`{"service":"greeter","endpoint":"Greeter.SayHello","request":${deep(100_000)}}`);
 const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]); // {"name":"\xff\xfe"}
 const longPath = `/greeter/${"a".repeat(5000)}`;
 const hugeHeader = "a".repeat(9000);
