@@ -12,9 +12,13 @@
  * an attack costs as much as a normal call; above it, attacks are refused for less.
  *
  * The gateway, the greeter service, events and the sidecar run in a child process (this file
- * with `serve`), so the load generator does not share their event loop; the child's CPU time
- * per normal call is printed too (and the load generator's), figures other load on the
- * machine disturbs less than throughput. A control run puts a plain 404 in every tenth turn
+ * with `serve`), so the load generator does not share their event loop; with `taskset` and 2
+ * cores or more, the child runs on CPU 1 and the load generator and the nats-server on CPU 0
+ * (`cpu-sets.ts`; the output says which), so building and sending the attacks costs the
+ * generator's CPU, not the gateway's. The child's CPU time per normal call is printed too (and
+ * the load generator's), figures other load on the machine disturbs less than throughput, and
+ * how many connections the gateway closed (`tcp-closes.ts`), per run and per hostile kind:
+ * a refusal that closes its connection costs the client a new one. A control run puts a plain 404 in every tenth turn
  * instead, to tell what the attacks cost beyond being requests.
  * Each run of a round is cut into BENCH_SLICES slices, the runs taking turns, since the
  * load of other processes changes from second to second.
