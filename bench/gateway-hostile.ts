@@ -12,14 +12,19 @@
  * an attack costs as much as a normal call; above it, attacks are refused for less.
  *
  * The gateway, the greeter service, events and the sidecar run in a child process (this file
- * with `serve`), so the load generator does not share their event loop; the child's CPU time
- * per normal call is printed too (and the load generator's), figures other load on the
- * machine disturbs less than throughput. A control run puts a plain 404 in every tenth turn
+ * with `serve`), so the load generator does not share their event loop; with `taskset` and 2
+ * cores or more, the child runs on CPU 1 and the load generator and the nats-server on CPU 0
+ * (`cpu-sets.ts`; the output says which), so building and sending the attacks costs the
+ * generator's CPU, not the gateway's. The child's CPU time per normal call is printed too (and
+ * the load generator's), figures other load on the machine disturbs less than throughput, and
+ * how many connections the gateway closed (`tcp-closes.ts`), per run and per hostile kind:
+ * a refusal that closes its connection costs the client a new one. A control run puts a plain 404 in every tenth turn
  * instead, to tell what the attacks cost beyond being requests.
  * Each run of a round is cut into BENCH_SLICES slices, the runs taking turns, since the
  * load of other processes changes from second to second.
  * Settings: BENCH_SECONDS (3 per run), BENCH_ROUNDS (5), BENCH_SLICES (10), BENCH_IN_FLIGHT (32),
- * BENCH_KIND_REQUESTS (500).
+ * BENCH_KIND_REQUESTS (500); BENCH_HOSTILE_KINDS, a regular expression, keeps only the hostile
+ * kinds whose names match it (to find which attack costs what; the goal is for the whole mix).
  * @module
  */
 import { dirname, join } from "node:path";
@@ -36,12 +41,16 @@ import greeter from "../services/greeter.ts";
 import { type HostileCase, hostileCases, type MixResult, normalCall, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
 import { startRegistered } from "../tests/support/registered.ts";
 import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
+import { pinning } from "./cpu-sets.ts";
 import { formatNumber, median, spread, table } from "./stats.ts";
+import { closesSince, timeWaitAt } from "./tcp-closes.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const inFlight = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const slices = Number(process.env.BENCH_SLICES ?? 10);
+const kindFilter = process.env.BENCH_HOSTILE_KINDS;
+const mix = kindFilter === undefined ? hostileCases : hostileCases.filter((c) => new RegExp(kindFilter).test(c.name));
 
 if (process.argv[2] === "serve") await serve(process.env.NATS_URL!);
 else await orchestrate();
@@ -61,18 +70,21 @@ async function serve(url: string): Promise<void> {
 
 /** Every how many requests one is not normal (0: none), and what it is. */
 type Mode = readonly [number, readonly HostileCase[]];
-interface Slice { normalOk: number; ms: number; cpu: number; loadCpu: number; failed: number; wrong: number }
-interface Run { readonly rate: number; readonly cpuPerCall: number; readonly loadCpuPerCall: number; readonly failed: number; readonly wrong: number }
+interface Slice { normalOk: number; ms: number; cpu: number; loadCpu: number; failed: number; wrong: number; closed: number }
+interface Run { readonly rate: number; readonly cpuPerCall: number; readonly loadCpuPerCall: number; readonly closedPer1000: number; readonly failed: number; readonly wrong: number }
 
 async function orchestrate(): Promise<void> {
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  // Before the nats-server starts, so that it shares the load generator's CPU, not the gateway's.
+  const pinned = pinning();
   const nats = await startNatsServer();
   let server: ReturnType<typeof spawnProcess> | undefined;
   try {
     let ready!: (v: [number, number]) => void;
     const started = new Promise<[number, number]>((resolve) => (ready = resolve));
     const bun = process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath;
-    server = spawnProcess(bun, [fileURLToPath(import.meta.url), "serve"], {
+    const [command, ...args] = [...pinned.serverPrefix, bun, fileURLToPath(import.meta.url), "serve"];
+    server = spawnProcess(command!, args, {
       env: { NATS_URL: nats.url },
       dieWithParent: {},
       onLine: (line) => {
@@ -86,16 +98,20 @@ async function orchestrate(): Promise<void> {
 
     // One slice of a run: counts to add up, so a run can be made of slices spread over a round.
     const slice = async ([hostileEvery, cases]: Mode, ms: number): Promise<Slice> => {
+      // Reading the kernel's connection table is outside the load generator's measured CPU.
+      const waiting = timeWaitAt(port);
       const cpu0 = processCpuMicros(pid);
       const own0 = ownCpuMicros();
       const result = await runMix({ base, inFlight, hostileEvery, cases, durationMs: ms });
       const cpu1 = processCpuMicros(pid);
+      const loadCpu = ownCpuMicros() - own0;
+      const closed = closesSince(waiting, port).byServer;
       const cpu = cpu0 === undefined || cpu1 === undefined ? Number.NaN : cpu1 - cpu0;
-      return { normalOk: result.normalOk, ms: result.elapsedMs, cpu, loadCpu: ownCpuMicros() - own0, failed: result.normalFailed.length, wrong: wrongHostile(result) };
+      return { normalOk: result.normalOk, ms: result.elapsedMs, cpu, loadCpu, failed: result.normalFailed.length, wrong: wrongHostile(result), closed };
     };
     const modes: Record<string, Mode> = {
       "clean (normal calls only)": [0, []],
-      "10 % hostile mixed in": [10, hostileCases],
+      "10 % hostile mixed in": [10, mix],
       "10 % plain 404s mixed in (control)": [10, [plainNotFound]],
     };
     const names = Object.keys(modes);
@@ -105,7 +121,7 @@ async function orchestrate(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       // Each run is `slices` short slices, the runs taking turns (and turns at going
       // first), so a change in the machine's load falls on all alike.
-      const totals = names.map(() => ({ normalOk: 0, ms: 0, cpu: 0, loadCpu: 0, failed: 0, wrong: 0 }));
+      const totals = names.map(() => ({ normalOk: 0, ms: 0, cpu: 0, loadCpu: 0, failed: 0, wrong: 0, closed: 0 }));
       for (let s = 0; s < slices; s++) {
         const order = names.map((_, i) => (i + round + s) % names.length);
         for (const i of order) {
@@ -115,17 +131,18 @@ async function orchestrate(): Promise<void> {
       }
       names.forEach((name, i) => {
         const t = totals[i]!;
-        (results[name] ??= []).push({ rate: (t.normalOk / t.ms) * 1000, cpuPerCall: t.cpu / t.normalOk, loadCpuPerCall: t.loadCpu / t.normalOk, failed: t.failed, wrong: t.wrong });
+        (results[name] ??= []).push({ rate: (t.normalOk / t.ms) * 1000, cpuPerCall: t.cpu / t.normalOk, loadCpuPerCall: t.loadCpu / t.normalOk, closedPer1000: (t.closed / t.normalOk) * 1000, failed: t.failed, wrong: t.wrong });
       });
     }
 
     const rates = (name: string) => results[name]!.map((r) => r.rate);
     const sum = (name: string, pick: (r: Run) => number) => results[name]!.reduce((n, r) => n + pick(r), 0);
-    console.log(`\n## gateway with hostile requests mixed in (${hostileCases.length} kinds): ${inFlight} in flight, ${seconds} s (in ${slices} slices taking turns) x ${rounds} rounds, medians\n`);
+    console.log(`\n## gateway with hostile requests mixed in (${mix.length} kinds): ${inFlight} in flight, ${seconds} s (in ${slices} slices taking turns) x ${rounds} rounds, medians${mix === hostileCases ? "" : `; ONLY the ${mix.length} kinds matching /${kindFilter}/`}\n`);
+    console.log(`${pinned.description}\n`);
     console.log(table(
-      ["run", "normal calls/s", "spread", "gateway CPU µs / normal call", "load generator CPU µs / normal call", "failed normal calls", "hostile not refused as expected"],
-      names.map((name) => [name, formatNumber(median(rates(name))), spread(rates(name)), formatNumber(median(results[name]!.map((r) => r.cpuPerCall))), formatNumber(median(results[name]!.map((r) => r.loadCpuPerCall))), String(sum(name, (r) => r.failed)), String(sum(name, (r) => r.wrong))]),
-      "lrrrrrr",
+      ["run", "normal calls/s", "spread", "gateway CPU µs / normal call", "load generator CPU µs / normal call", "connections the gateway closed / 1,000 normal calls", "failed normal calls", "hostile not refused as expected"],
+      names.map((name) => [name, formatNumber(median(rates(name))), spread(rates(name)), formatNumber(median(results[name]!.map((r) => r.cpuPerCall))), formatNumber(median(results[name]!.map((r) => r.loadCpuPerCall))), formatNumber(median(results[name]!.map((r) => r.closedPer1000))), String(sum(name, (r) => r.failed)), String(sum(name, (r) => r.wrong))]),
+      "lrrrrrrr",
     ));
     // The ratio within each round, then their median: the runs of a round took turns, under the same load.
     const ratios = (over: string) => results[names[1]!]!.map((mixed, i) => mixed.rate / results[over]![i]!.rate);
@@ -139,7 +156,7 @@ async function orchestrate(): Promise<void> {
       console.error("some normal calls failed or hostile requests were not refused as expected");
       process.exitCode = 1;
     }
-    await costByKind(base, pid);
+    await costByKind(base, port, pid);
   } finally {
     server?.kill("SIGKILL");
     await server?.exited.catch(() => undefined);
@@ -152,25 +169,30 @@ async function orchestrate(): Promise<void> {
  * than a normal call is what would pull the mixed run's ratio under 0.9. CPU time comes in
  * 10 ms ticks, so each kind is sent BENCH_KIND_REQUESTS (500) times.
  */
-async function costByKind(base: string, pid: number): Promise<void> {
+async function costByKind(base: string, port: number, pid: number): Promise<void> {
   const count = Number(process.env.BENCH_KIND_REQUESTS ?? 500);
-  const cost = async (send: (i: number) => Promise<unknown>): Promise<number> => {
+  // CPU per request, and which share of the requests' connections the gateway closed.
+  const cost = async (send: (i: number) => Promise<unknown>): Promise<[number, string]> => {
     for (let i = 0; i < 10; i++) await send(i); // warm-up
     const cpu0 = processCpuMicros(pid);
+    const waiting = timeWaitAt(port);
     await Promise.all(Array.from({ length: 8 }, async (_, w) => {
       for (let i = w; i < count; i += 8) await send(i);
     }));
     const cpu1 = processCpuMicros(pid);
-    return cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / count;
+    const { byServer, byClient } = closesSince(waiting, port);
+    const share = (n: number) => (n < count / 100 ? `${n} of ${count}` : `${Math.round((n / count) * 100)} %`);
+    const closes = byServer === 0 && byClient === 0 ? "no" : [byServer > 0 ? `gateway ${share(byServer)}` : "", byClient > 0 ? `client ${share(byClient)}` : ""].filter(Boolean).join(", ");
+    return [cpu0 === undefined || cpu1 === undefined ? Number.NaN : (cpu1 - cpu0) / count, closes];
   };
-  const normal = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
-  const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00"]];
-  for (const c of [plainNotFound, ...hostileCases]) {
-    const micros = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
-    rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2)]);
+  const [normal, normalCloses] = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
+  const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00", normalCloses]];
+  for (const c of [plainNotFound, ...mix]) {
+    const [micros, closes] = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
+    rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2), closes]);
   }
   console.log(`\n## gateway CPU per request by kind (${count} each, 8 in flight; CPU time in 10 ms ticks)\n`);
-  console.log(table(["request", "gateway CPU µs", "vs normal call"], rows, "lrr"));
+  console.log(table(["request", "gateway CPU µs", "vs normal call", "connection closed after it (by)"], rows, "lrrl"));
 }
 
 /** Hostile requests that did not get the status their case expects (a 5xx, a hang, a wrong 4xx). */

@@ -8,6 +8,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { declaredLength } from "./body-framing.ts";
 import { bodyTooLarge } from "./errors.ts";
 
 /** The middleware limiting request bodies to `maxBytes`; see the module comment. */
@@ -15,11 +16,10 @@ export function limitBodies(maxBytes: number): MiddlewareHandler {
   return function limitBody(c, next) {
     const raw = c.req.raw;
     if (raw.method === "GET" || raw.method === "HEAD") return next();
-    const headers = raw.headers;
-    const length = headers.get("content-length");
-    if (length !== null && !headers.has("transfer-encoding")) {
+    const length = declaredLength(raw.headers);
+    if (length !== undefined) {
       // The runtime's HTTP parser reads no more than a declared length.
-      if (Number.parseInt(length, 10) > maxBytes) throw bodyTooLarge(maxBytes);
+      if (length > maxBytes) throw bodyTooLarge(maxBytes);
       return next();
     }
     const body = raw.body;

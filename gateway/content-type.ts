@@ -10,6 +10,7 @@
  */
 import { MicroError } from "../runtime/mod.ts";
 import { shown } from "../runtime/protocol/mod.ts";
+import { hasBody } from "./body-framing.ts";
 
 /** Metadata `reason` of the error for a content type a route does not take: HTTP 415. */
 export const unsupportedMediaTypeReason = "unsupported_media_type";
@@ -29,9 +30,7 @@ export function isJsonMediaType(type: string): boolean {
  * A request without a body (no Content-Length, or 0, and not chunked) passes whatever it says.
  */
 export function assertJsonContentType(headers: Headers, route: string): void {
-  const length = headers.get("content-length");
-  const hasBody = headers.has("transfer-encoding") || (length !== null && length.trim() !== "0");
-  if (!hasBody) return;
+  if (!hasBody(headers)) return;
   const type = mediaType(headers.get("content-type"));
   if (isJsonMediaType(type)) return;
   throw new MicroError(

@@ -6,8 +6,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { MicroError } from "../runtime/mod.ts";
 import { shown } from "../runtime/protocol/mod.ts";
+import { assertFraming } from "./body-framing.ts";
 import type { GatewayEnv } from "./part.ts";
 
 /** Most request headers accepted. */
@@ -40,18 +40,6 @@ export function requestChecks(options: RequestCheckOptions = {}): MiddlewareHand
     }
     return next();
   };
-}
-
-/**
- * Refuses ambiguous framing: several different Content-Length values (which a proxy in front
- * and the gateway might pick differently), or one that is not a plain number.
- */
-export function assertFraming(headers: Headers): void {
-  const length = headers.get("content-length");
-  if (length === null) return;
-  const values = new Set(length.split(",").map((v) => v.trim()));
-  if (values.size !== 1) throw new MicroError("invalid_argument", `ambiguous request framing: Content-Length "${shown(length)}" has different values`, { detail: "content-length" });
-  if (!/^[0-9]{1,15}$/.test([...values][0]!)) throw new MicroError("invalid_argument", `Content-Length "${shown(length)}" is not a number of bytes`, { detail: "content-length" });
 }
 
 /** Refuses more than {@link maxHeaderCount} headers, or headers too long one by one or together (431). */

@@ -71,7 +71,7 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
   // Bodies are counted as routes read them, never buffered here (see body-limit.ts).
   app.use(limitBodies(maxBody));
-  app.onError((error, c) => errorResponse(error, c.get("requestId")));
+  app.onError((error, c) => errorResponse(error, c.get("requestId"), c.req.raw));
   app.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 100)}`), c.get("requestId")));
 }
 

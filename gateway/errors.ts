@@ -27,13 +27,22 @@ export function bodyTooLargeIn(error: unknown): MicroError | undefined {
  * The one place errors become HTTP: status from the code (`httpStatus`), and a JSON body
  * `{id, code, detail, status}` where `id` is the request id, as go-micro's errors. Hono's
  * own `HTTPException`s (from its middleware) keep their status.
+ *
+ * Given the `request` refused, the answer closes the connection when the rest of its body
+ * could be long: a 413 (its body is not read, and a runtime would otherwise read and drop
+ * the whole declared length, or a chunked body that never ends, to reuse the connection),
+ * or any refusal of a chunked body. Every other refusal keeps the connection, so a client
+ * refused for a bad header or a body nested too deep (at most the body limit, drained by the
+ * runtime) sends its next request without a new TCP handshake.
  */
-export function errorResponse(error: unknown, requestId: string): Response {
+export function errorResponse(error: unknown, requestId: string, request?: Request): Response {
   const e = error instanceof HTTPException ? new MicroError(codeFromHttpStatus(error.status), error.message || statusText(error.status)) : MicroError.from(error);
   const kept = error instanceof HTTPException && error.status >= 400 && error.status < 500 ? error.status : undefined;
   const status = kept !== undefined ? kept : e.metadata.reason === bodyTooLargeReason ? 413 : e.metadata.reason === unsupportedMediaTypeReason ? 415 : httpStatus(e.code) === 499 ? 400 : httpStatus(e.code);
   const body = { id: requestId, code: e.code, detail: e.message, status: statusText(status) };
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-request-id": requestId } });
+  const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": requestId };
+  if (request !== undefined && (status === 413 || (request.body !== null && request.headers.has("transfer-encoding")))) headers.connection = "close";
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 // Built once: every refused request is answered through here.

@@ -7,7 +7,8 @@
  * @module
  */
 import type { StoredEvent } from "../runtime/mod.ts";
-import { jsonDepth, maxJsonDepth, strictUtf8, stringifyJson } from "./json-body.ts";
+import { maxJsonDepth, strictUtf8, stringifyJson } from "./json-body.ts";
+import { nestedDeeper } from "./json-depth-scan.ts";
 
 /** An event as JSON: `data` parsed for JSON events, base64 otherwise; `error` (and no data) when its data cannot be rendered. */
 export function eventJson(e: StoredEvent): Record<string, unknown> {
@@ -36,7 +37,7 @@ export function eventData(contentType: string, bytes: Uint8Array, what = "the da
   let text: string;
   try {
     text = strictUtf8(bytes, what);
-    if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) throw new Error(`${what} is nested more than ${maxJsonDepth} levels deep`);
+    if (nestedDeeper(bytes, maxJsonDepth)) throw new Error(`${what} is nested more than ${maxJsonDepth} levels deep`);
   } catch (error) {
     return { error: { code: "data_loss", message: `${(error as Error).message}: its data is left out` } };
   }

@@ -6,14 +6,19 @@
  * hosts), and a stringify that fails is an error naming what could not be written, never a
  * 500 with a stack overflow.
  *
- * Bodies are counted while they arrive ({@link readJsonBody}): a body nested too deep is
- * refused at the chunk that crosses the limit and the rest is never read, so a caller cannot
- * make the gateway buffer (or wait for) a body it will refuse anyway.
+ * A chunked body (no declared length) is counted while it arrives ({@link readJsonBody}): one
+ * nested too deep is refused at the chunk that crosses the limit and the rest is never read,
+ * so a caller cannot make the gateway buffer (or wait for) an endless body it will refuse
+ * anyway. A body of declared length, which the body limit has already bounded, is read whole
+ * and then scanned: the runtime reads the rest of a refused body anyway to keep the connection,
+ * and one native read costs the gateway less than a stream read (deep JSON of 200 KB: about
+ * 70 µs less of CPU per refusal on Bun).
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
 import { readNodeBody } from "../runtime/platform/node-request-body.ts";
-import { JsonDepthScan } from "./json-depth-scan.ts";
+import { declaredLength } from "./body-framing.ts";
+import { JsonDepthScan, nestedDeeper } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
 export const maxJsonDepth = 64;
@@ -29,33 +34,9 @@ export function strictUtf8(bytes: Uint8Array, what: string): string {
   }
 }
 
-/**
- * The deepest nesting of `[`/`{` in JSON `text` (brackets inside strings do not count),
- * stopping as soon as it passes `limit`. Linear, no recursion.
- */
-export function jsonDepth(text: string, limit = Infinity): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92 /* \ */) i++;
-      else if (ch === 34 /* " */) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 91 /* [ */ || ch === 123 /* { */) {
-      if (++depth > deepest) {
-        deepest = depth;
-        if (deepest > limit) return deepest;
-      }
-    } else if (ch === 93 /* ] */ || ch === 125 /* } */) depth--;
-  }
-  return deepest;
-}
-
 /** `JSON.parse` of `text` nested at most {@link maxJsonDepth} deep; `invalid_argument` naming `what` and why. */
 export function parseJson(text: string, what: string, maxDepth = maxJsonDepth): unknown {
-  if (jsonDepth(text, maxDepth) > maxDepth) throw tooDeep(what, maxDepth);
+  if (nestedDeeper(text, maxDepth)) throw tooDeep(what, maxDepth);
   return parseCheckedJson(text, what);
 }
 
@@ -69,20 +50,20 @@ export function parseCheckedJson(text: string, what: string): unknown {
 }
 
 /**
- * A request's body bytes, read chunk by chunk. With `maxDepth`, they are counted as JSON as
- * they arrive, and the read stops (`invalid_argument` naming the limit) at the first chunk
- * nesting deeper: the rest of the body is never read. The size limit is the body limit's
- * (`body-limit.ts`), whose error a read passes on. One chunk is returned as it is, no copy.
- * A small body of declared length is read whole and scanned once: asking a request for its
- * body stream costs more than the few bytes it would spare.
+ * A request's body bytes. With `maxDepth` they are counted as JSON (`invalid_argument` naming
+ * the limit when they nest deeper). A body of declared length up to {@link wholeReadBytes} is
+ * read whole and scanned once: the body limit bounds it, and the runtime would read the rest
+ * of a refused body anyway to reuse the connection. Any other body (chunked) is read chunk by
+ * chunk, scanned as it arrives, and the read stops at the first chunk nesting too deep: the
+ * rest is never read. The size limit is the body limit's (`body-limit.ts`), whose error a
+ * read passes on. One chunk is returned as it is, no copy.
  */
 export async function readBody(request: Request, what = "the body", maxDepth?: number): Promise<Uint8Array> {
-  const headers = request.headers;
-  const declared = headers.get("content-length");
-  if (declared !== null && !headers.has("transfer-encoding") && Number(declared) <= wholeReadBytes) {
+  const declared = declaredLength(request.headers);
+  if (declared !== undefined && declared <= wholeReadBytes) {
     // On Node, straight from the socket: no Web Request and streams built for a few bytes.
     const bytes = (await readNodeBody(request)) ?? new Uint8Array(await request.arrayBuffer());
-    if (maxDepth !== undefined && new JsonDepthScan(maxDepth).exceeded(bytes)) throw tooDeep(what, maxDepth);
+    if (maxDepth !== undefined && nestedDeeper(bytes, maxDepth)) throw tooDeep(what, maxDepth);
     return bytes;
   }
   const body = request.body;
@@ -131,8 +112,11 @@ export async function bodyText(request: Request, what = "the body"): Promise<str
 }
 
 const empty = new Uint8Array(0);
-/** Largest declared body read whole rather than as a stream (see {@link readBody}). */
-const wholeReadBytes = 16 * 1024;
+/**
+ * Largest declared body read whole rather than as a stream (see {@link readBody}): the default
+ * body limit, so every body of declared length is, unless an operator raised the limit.
+ */
+const wholeReadBytes = 1024 * 1024;
 
 function tooDeep(what: string, maxDepth: number): MicroError {
   return new MicroError("invalid_argument", `${what} is nested more than ${maxDepth} levels deep`, { detail: what });

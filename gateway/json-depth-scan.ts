@@ -2,9 +2,20 @@
  * Counting JSON nesting over bytes as they arrive, chunk by chunk, without decoding them:
  * every byte JSON's structure depends on (`"`, `\`, brackets) is ASCII, and no byte of a
  * multi-byte UTF-8 character is, so the count is right before the text is decoded. The scan
- * keeps its state (inside a string, after a backslash) across chunks.
+ * keeps its state (inside a string, after a backslash) across chunks. The one depth check of
+ * the gateway: request bodies as they arrive, and whole texts ({@link nestedDeeper}).
  * @module
  */
+
+const encoder = new TextEncoder();
+
+/**
+ * True when JSON `json` nests `[`/`{` deeper than `limit` (brackets inside strings do not
+ * count). Text is scanned as its UTF-8 bytes; the scan stops where the limit is passed.
+ */
+export function nestedDeeper(json: string | Uint8Array, limit: number): boolean {
+  return new JsonDepthScan(limit).exceeded(typeof json === "string" ? encoder.encode(json) : json);
+}
 
 /** A running count of `[`/`{` nesting over JSON bytes; see the module comment. */
 export class JsonDepthScan {

@@ -2,7 +2,10 @@
  * The gateway's observability: one middleware, outermost, that makes the HTTP request the
  * root (or, with a `traceparent` from the client, a child) of its trace and returns
  * `traceparent` on the response, counts `micro_gateway_requests_total{route,method,status}`
- * with its latency, and writes a log line per request (every failure, successes sampled).
+ * with its latency, and writes a log line per request: every 5xx, and 4xx refusals and
+ * successes each sampled (a flood of hostile requests must not become a flood of log lines,
+ * each costing the gateway CPU and its operators storage; the next line taken says how many
+ * were skipped).
  * And `GET /metrics`, public as Prometheus scrapes it without credentials.
  * @module
  */
@@ -19,7 +22,7 @@ export interface GatewayObservability {
   readonly tracing?: Tracing | undefined;
   readonly metrics?: MetricsRegistry | undefined;
   readonly logger?: Logger | undefined;
-  /** Most success lines per second (100). */
+  /** Most success lines per second, and most 4xx lines per second (100 each). */
   readonly samplePerSecond?: number;
 }
 
@@ -27,6 +30,7 @@ export interface GatewayObservability {
 export function observabilityMiddleware(o: GatewayObservability): MiddlewareHandler<GatewayEnv> {
   const { tracing, metrics, logger } = o;
   const sampler = createSampler(o.samplePerSecond ?? 100);
+  const refusals = createSampler(o.samplePerSecond ?? 100);
   const total = metrics?.counter("micro_gateway_requests_total", "HTTP requests the gateway answered, by route, method and status.", ["route", "method", "status"]);
   const duration = metrics?.histogram("micro_gateway_request_duration_seconds", "Time the gateway took to answer, by route and method.", ["route", "method"]);
   return async function observe(c, next) {
@@ -75,7 +79,8 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
     duration?.observe({ route, method }, ms / 1000);
     if (logger !== undefined) {
       const level = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
-      if (level !== "info" || (logger.enabled("info") && sampler.take())) {
+      const kept = level === "error" ? undefined : level === "warn" ? refusals : sampler;
+      if (kept === undefined || (logger.enabled(level) && kept.take())) {
         logger.log(level, "http request", {
           method: c.req.method.slice(0, 32),
           path: c.req.path.slice(0, 200),
@@ -83,7 +88,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
           status,
           ms: Math.round(ms * 100) / 100,
           trace_id: traceId,
-          skipped: level === "info" ? sampler.skipped || undefined : undefined,
+          skipped: kept?.skipped || undefined,
         });
       }
     }

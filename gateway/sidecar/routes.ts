@@ -55,7 +55,7 @@ export function createSidecarApp(
   // Standalone, the sidecar has no auth: every route is open to whoever reaches its port.
   const guard = (options.authorize ?? ((_c, next) => next())) as MiddlewareHandler<SidecarEnv>;
   const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
-  app.onError((error, c) => errorResponse(error, requestIdOf(c)));
+  app.onError((error, c) => errorResponse(error, requestIdOf(c), c.req.raw));
   const body = async (c: Context): Promise<unknown> => {
     assertJsonContentType(c.req.raw.headers, `${c.req.method} /sidecar${c.req.path.replace(/^\/sidecar/, "")}`);
     return parseJsonText(await bodyText(c.req.raw));

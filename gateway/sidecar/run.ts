@@ -133,7 +133,7 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     const root = new Hono();
     root.use(requestId());
     root.use(limitBodies(options.maxBodyBytes ?? 1024 * 1024));
-    root.onError((error, c) => errorResponse(error, c.get("requestId")));
+    root.onError((error, c) => errorResponse(error, c.get("requestId"), c.req.raw));
     root.get("/health", (c) => c.json({ status: "ok" }));
     root.route("/sidecar", createSidecarApp(sidecar));
     root.notFound((c) => errorResponse(new MicroError("not_found", `no route for ${c.req.method} ${c.req.path}; the sidecar API is under /sidecar`), c.get("requestId")));

@@ -18,12 +18,15 @@ export interface HostileCase {
   readonly expected: number;
   /** Sends it to the gateway at `base` (`http://127.0.0.1:port`); resolves with the status, or throws. */
   send(base: string, signal: AbortSignal): Promise<number>;
+  /** The same request as HTTP/1.1 bytes on a kept-alive connection (`keep-alive-probe.ts` sends it raw). */
+  readonly wire: Uint8Array;
 }
 
 const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
-// Built once: the mix must cost the gateway, not the load generator.
-const deepJson = deep(100_000);
-const deepRpc = `{"service":"greeter","endpoint":"Greeter.SayHello","request":${deepJson}}`;
+// Built once, as bytes (a string body is encoded again on every send): the mix must cost the
+// gateway, not the load generator.
+const deepJson = new TextEncoder().encode(deep(100_000));
+const deepRpc = new TextEncoder().encode(`{"service":"greeter","endpoint":"Greeter.SayHello","request":${deep(100_000)}}`);
 const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]); // {"name":"\xff\xfe"}
 const longPath = `/greeter/${"a".repeat(5000)}`;
 const hugeHeader = "a".repeat(9000);
@@ -37,39 +40,68 @@ async function status(url: string, init: RequestInit, signal: AbortSignal): Prom
   return res.status;
 }
 
-const post = (path: string, body: BodyInit, headers: Record<string, string> = json) =>
-  (base: string, signal: AbortSignal) => status(`${base}${path}`, { method: "POST", headers, body }, signal);
+/** A request as HTTP/1.1 bytes, framed by Content-Length, with the headers `fetch` would add. */
+export function wireRequest(method: string, path: string, headers: Record<string, string> = {}, body: string | Uint8Array = ""): Uint8Array {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const lines = [`${method} ${path} HTTP/1.1`, "host: 127.0.0.1", "connection: keep-alive", "accept: */*"];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  if (method !== "GET" || bytes.length > 0) lines.push(`content-length: ${bytes.length}`);
+  const head = new TextEncoder().encode(`${lines.join("\r\n")}\r\n\r\n`);
+  const out = new Uint8Array(head.length + bytes.length);
+  out.set(head, 0);
+  out.set(bytes, head.length);
+  return out;
+}
+
+/** A hostile POST: its `send` and `wire` forms. */
+const post = (name: string, expected: number, path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = json): HostileCase => ({
+  name,
+  expected,
+  send: (base, signal) => status(`${base}${path}`, { method: "POST", headers, body }, signal),
+  wire: wireRequest("POST", path, headers, body),
+});
+
+/** A hostile GET: its `send` and `wire` forms. */
+const get = (name: string, expected: number, path: string, headers: Record<string, string> = {}): HostileCase => ({
+  name,
+  expected,
+  send: (base, signal) => status(`${base}${path}`, { headers }, signal),
+  wire: wireRequest("GET", path, headers),
+});
+
+const twoLengths = "POST /greeter/say-hello HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{}";
 
 /** The hostile requests, in the order the mix cycles through them. */
 export const hostileCases: readonly HostileCase[] = [
-  { name: "deep JSON in /rpc", expected: 400, send: post("/rpc", deepRpc) },
-  { name: "deep JSON on a path route", expected: 400, send: post("/greeter/say-hello", deepJson) },
-  { name: "deep JSON to the sidecar", expected: 400, send: post("/sidecar/rpc", deepJson) },
-  { name: "deep JSON as an event", expected: 400, send: post("/events/orders.deep", deepJson) },
-  { name: "invalid UTF-8 on a path route", expected: 400, send: post("/greeter/say-hello", invalidUtf8) },
-  { name: "invalid UTF-8 as an event", expected: 400, send: post("/events/orders.utf8", invalidUtf8) },
-  { name: "5,000-character path", expected: 400, send: post(longPath, '{"name":"Ada"}') },
-  { name: "5,000-character topic", expected: 400, send: post(`/events/${"t".repeat(5000)}`, "{}") },
-  { name: "9,000-character header", expected: 431, send: post("/greeter/say-hello", '{"name":"Ada"}', { ...json, "x-many": hugeHeader }) },
-  { name: "120 headers", expected: 431, send: (base, signal) => status(`${base}/greeter/say-hello`, { headers: manyHeaders }, signal) },
-  { name: "text/plain to /rpc", expected: 415, send: post("/rpc", '{"service":"greeter","endpoint":"Greeter.SayHello"}', { "content-type": "text/plain" }) },
-  { name: "form post to a path route", expected: 415, send: post("/greeter/say-hello", '{"name":"x"}', { "content-type": "application/x-www-form-urlencoded" }) },
-  { name: "wrong-typed namespace in /rpc", expected: 400, send: post("/rpc", '{"service":"greeter","endpoint":"Greeter.SayHello","namespace":5}') },
-  { name: "system subject as a topic", expected: 400, send: post("/events/$JS.API.STREAM.DELETE", "{}") },
-  { name: "wildcard topic published", expected: 400, send: post("/events/orders.%3E", "{}") },
-  { name: "out-of-range replay start", expected: 400, send: (base, signal) => status(`${base}/events/orders.*/replay?from=18446744073709551616`, {}, signal) },
-  { name: "another user's audit history forged", expected: 403, send: post("/sidecar/events/audit.user.bob.login", "{}") },
-  { name: "300-character event user", expected: 400, send: post("/events/orders.user", "{}", { ...json, "x-micro-user": "u".repeat(300) }) },
-  { name: "spoofed event source", expected: 400, send: post("/sidecar/events/orders.x", "{}", { ...json, "x-micro-source": "gateway:admin" }) },
+  post("deep JSON in /rpc", 400, "/rpc", deepRpc),
+  post("deep JSON on a path route", 400, "/greeter/say-hello", deepJson),
+  post("deep JSON to the sidecar", 400, "/sidecar/rpc", deepJson),
+  post("deep JSON as an event", 400, "/events/orders.deep", deepJson),
+  post("invalid UTF-8 on a path route", 400, "/greeter/say-hello", invalidUtf8),
+  post("invalid UTF-8 as an event", 400, "/events/orders.utf8", invalidUtf8),
+  post("5,000-character path", 400, longPath, '{"name":"Ada"}'),
+  post("5,000-character topic", 400, `/events/${"t".repeat(5000)}`, "{}"),
+  post("9,000-character header", 431, "/greeter/say-hello", '{"name":"Ada"}', { ...json, "x-many": hugeHeader }),
+  get("120 headers", 431, "/greeter/say-hello", manyHeaders),
+  post("text/plain to /rpc", 415, "/rpc", '{"service":"greeter","endpoint":"Greeter.SayHello"}', { "content-type": "text/plain" }),
+  post("form post to a path route", 415, "/greeter/say-hello", '{"name":"x"}', { "content-type": "application/x-www-form-urlencoded" }),
+  post("wrong-typed namespace in /rpc", 400, "/rpc", '{"service":"greeter","endpoint":"Greeter.SayHello","namespace":5}'),
+  post("system subject as a topic", 400, "/events/$JS.API.STREAM.DELETE", "{}"),
+  post("wildcard topic published", 400, "/events/orders.%3E", "{}"),
+  get("out-of-range replay start", 400, "/events/orders.*/replay?from=18446744073709551616"),
+  post("another user's audit history forged", 403, "/sidecar/events/audit.user.bob.login", "{}"),
+  post("300-character event user", 400, "/events/orders.user", "{}", { ...json, "x-micro-user": "u".repeat(300) }),
+  post("spoofed event source", 400, "/sidecar/events/orders.x", "{}", { ...json, "x-micro-source": "gateway:admin" }),
   {
     name: "two Content-Length headers (raw socket)",
     expected: 400,
-    send: (base, signal) => rawStatus(base, "POST /greeter/say-hello HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 15\r\nConnection: close\r\n\r\n{}", signal),
+    send: (base, signal) => rawStatus(base, twoLengths, signal),
+    wire: new TextEncoder().encode(twoLengths.replace("Connection: close", "Connection: keep-alive")),
   },
 ];
 
 /** A harmless request refused at once (GET of a route that does not exist): the control for {@link hostileCases}. */
-export const plainNotFound: HostileCase = { name: "GET of an unknown route", expected: 404, send: (base, signal) => status(`${base}/no-such-route`, {}, signal) };
+export const plainNotFound: HostileCase = get("GET of an unknown route", 404, "/no-such-route");
 
 /**
  * One normal call, `greeter` say-hello with a name unique to `n`; undefined when the reply is

@@ -4,8 +4,8 @@ import { Hono } from "hono";
 import { createJetStreamBroker, type Registry, registerWebService, serveHttp } from "../../runtime/mod.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import { createSidecar } from "../../gateway/sidecar/mod.ts";
-import { jsonDepth, maxJsonDepth } from "../../gateway/json-body.ts";
-import { JsonDepthScan } from "../../gateway/json-depth-scan.ts";
+import { maxJsonDepth } from "../../gateway/json-body.ts";
+import { JsonDepthScan, nestedDeeper } from "../../gateway/json-depth-scan.ts";
 import greeter from "../../services/greeter.ts";
 import { startTestGateway } from "../support/gateway.ts";
 import { withNats } from "../support/nats.ts";
@@ -16,9 +16,16 @@ import { deepBodyMaxBytes } from "../support/deep-body-server.ts";
 import { repoPath } from "../support/service-dirs.ts";
 import { type Child, spawnChild } from "../support/subprocess.ts";
 
+/** The nesting depth of a parsed JSON value: the oracle the scans are checked against. */
+function depthOf(value: unknown): number {
+  if (typeof value !== "object" || value === null) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + children.reduce((deepest: number, child) => Math.max(deepest, depthOf(child)), 0);
+}
+
 describe("JsonDepthScan", () => {
-  it("counts the same depth as the text scan, however the bytes are split into chunks", () => {
-    const json = fc.oneof(fc.json(), fc.constantFrom('["\\"[[[", [["\\\\"], {"a": "]]]"}]', '{"é[": ["𝕏", ["\\u005b"]]}'));
+  it("counts the depth of the parsed value, however the bytes are split into chunks, and as text", () => {
+    const json = fc.oneof(fc.json(), fc.constantFrom('["\\"[[[", [["\\\\"]], {"a": "]]]"}]', '{"é[": ["𝕏", ["\\u005b"]]}'));
     fc.assert(fc.property(json, fc.array(fc.nat(), { maxLength: 4 }), fc.nat({ max: 6 }), (text, cuts, limit) => {
       const bytes = new TextEncoder().encode(text);
       const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
@@ -29,7 +36,9 @@ describe("JsonDepthScan", () => {
         exceeded ||= scan.exceeded(bytes.subarray(from, to));
         from = to;
       }
-      expect(exceeded).toBe(jsonDepth(text, limit) > limit);
+      const deeper = depthOf(JSON.parse(text)) > limit;
+      expect(exceeded).toBe(deeper);
+      expect(nestedDeeper(text, limit)).toBe(deeper);
     }), { seed: 14, numRuns: 500 });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { Greeter } from "../../gen/greeter/v1/greeter_pb.ts";
 import { createGateway } from "../../gateway/app.ts";
 import { defineService, startService } from "../../runtime/mod.ts";
+import { createLogger } from "../../runtime/observability/logger.ts";
 import { MetricsRegistry } from "../../runtime/observability/metrics.ts";
 import { withNats } from "../support/nats.ts";
 import { repoPath } from "../support/service-dirs.ts";
@@ -47,4 +48,23 @@ describe("gateway request metrics", () => {
     expect(text).toMatch(/micro_gateway_requests_total\{route="[^"]+",method="other",status="\d+"\} 20/);
     expect(text).toContain('micro_gateway_requests_total{route="/{service}/{endpoint}",method="POST",status="200"} 1');
   }, 60_000);
+});
+
+describe("gateway request log", () => {
+  it("samples the lines of 4xx refusals, so a flood of hostile requests is not a flood of log lines", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: "info", format: "json", write: (l) => lines.push(l) });
+    const app = createGateway({ transport: conn.transport, observability: { logger, samplePerSecond: 3 }, timeoutMs: 2000 });
+    const began = performance.now();
+    for (let i = 0; i < 50; i++) {
+      const res = await app.request("/rpc", { method: "POST", headers: { "content-type": "text/plain", "content-length": "2" }, body: "{}" });
+      expect(res.status).toBe(415);
+    }
+    const seconds = Math.ceil((performance.now() - began) / 1000);
+    const refused = lines.filter((l) => l.includes('"status":415'));
+    // 3 a second: the 50 refusals took well under a second, unless the machine stalled.
+    expect(refused.length).toBeGreaterThanOrEqual(3);
+    expect(refused.length).toBeLessThanOrEqual(3 * (seconds + 1));
+    expect(refused.every((l) => l.includes('"level":"warn"'))).toBe(true);
+  });
 });
