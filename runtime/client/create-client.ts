@@ -23,6 +23,7 @@ import {
   defaultNamespace,
   protoContentType,
   requestHeaders,
+  checkedTraceContext,
   type TraceContext,
 } from "../protocol/mod.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
@@ -175,8 +176,9 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     } catch (error) {
       return Promise.reject(MicroError.from(error));
     }
+    const trace = options.trace === undefined ? undefined : checkedTraceContext(options.trace);
     if (chain === undefined) {
-      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options);
+      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, trace);
     }
     const outgoing: OutgoingCall = {
       kind: "unary",
@@ -189,6 +191,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
       signal: options.signal,
       message: request,
       options,
+      trace,
     };
     try {
       return chain(outgoing).then((response) => response.message as MessageShape<DescMessage>, rejectAsMicroError);

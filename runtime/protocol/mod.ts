@@ -118,10 +118,17 @@ export { codeFromHttpStatus, httpStatus } from "./status.ts";
 export { applyInterceptors, callNext, type CallKind, type CallNext, type CallRequest, type CallResponse, type Interceptor } from "./interceptor.ts";
 export { addRuntimeMetricsHook, runtimeMetrics, type RuntimeMetricsHook } from "./runtime-metrics.ts";
 export {
+  checkedTraceContext,
+  currentSpanKey,
   currentTraceContext,
+  enterSpan,
+  isTraceparent,
   setTraceContextSource,
+  type SpanSlot,
+  spanOf,
   type TraceContext,
   type TraceContextSource,
+  traceContextFromIds,
   traceContextOf,
   traceIdOf,
 } from "./trace-context.ts";
