@@ -159,13 +159,13 @@ export function encodeTraceRequest(records: readonly SpanRecord[], resource: Att
   for (const record of records) {
     const shape = (record.shape.encoded ??= encodeShape(record.shape));
     const variable = variableFields(record);
-    const parent = record.parentSpanId === undefined ? 0 : 10;
+    const parent = record.parent === undefined ? 0 : 10;
     const length = 18 + 10 + parent + shape.length + (variable?.length ?? 0) + 18;
     spans.varint(0x12); // ScopeSpans.spans
     spans.varint(length);
-    spans.hex(0x0a, record.traceId, 0, 32);
-    spans.hex(0x12, record.spanId, 0, 16);
-    if (record.parentSpanId !== undefined) spans.hex(0x22, record.parentSpanId, 0, 16);
+    spans.hex(0x0a, record.traceparent, 3, 32);
+    spans.hex(0x12, record.traceparent, 36, 16);
+    if (record.parent !== undefined) spans.hex(0x22, record.parent, 36, 16);
     spans.bytes(shape);
     spans.time(0x39, record.start);
     spans.time(0x41, record.end);
@@ -225,9 +225,9 @@ export function encodeTraceRequestJson(records: readonly SpanRecord[], resource:
       scopeSpans: [{
         scope: { name: scopeName },
         spans: records.map((r) => ({
-          traceId: r.traceId,
-          spanId: r.spanId,
-          ...(r.parentSpanId === undefined ? {} : { parentSpanId: r.parentSpanId }),
+          traceId: r.traceparent.slice(3, 35),
+          spanId: r.traceparent.slice(36, 52),
+          ...(r.parent === undefined ? {} : { parentSpanId: r.parent.slice(36, 52) }),
           ...(r.traceState === undefined ? {} : { traceState: r.traceState }),
           name: r.shape.name,
           kind: r.shape.kind,

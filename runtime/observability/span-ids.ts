@@ -6,6 +6,7 @@
  * @module
  */
 
+/** Two hex digits per byte value. */
 const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 const pool = new Uint8Array(4096);
 let at = pool.length;
@@ -16,14 +17,12 @@ function idOf(bytes: number): string {
     at = 0;
   }
   let id = "";
-  let zero = true;
-  for (let i = at; i < at + bytes; i++) {
-    const b = pool[i]!;
-    if (b !== 0) zero = false;
-    id += hex[b];
+  let any = 0;
+  for (const end = at + bytes; at < end; at++) {
+    any |= pool[at]!;
+    id += hex[pool[at]!];
   }
-  at += bytes;
-  return zero ? idOf(bytes) : id;
+  return any === 0 ? idOf(bytes) : id;
 }
 
 /** A new span id: 16 lowercase hex characters. */

@@ -29,12 +29,13 @@ export interface SpanShape {
 /** One ended span. */
 export interface SpanRecord {
   readonly shape: SpanShape;
-  /** 32 lowercase hex characters. */
-  readonly traceId: string;
-  /** 16 lowercase hex characters. */
-  readonly spanId: string;
-  /** The parent's span id, or undefined for a root span. */
-  readonly parentSpanId: string | undefined;
+  /**
+   * The span's checked `traceparent` (`00-<trace id>-<span id>-<flags>`): the ids are read
+   * from it when the span is encoded, not cut out per call.
+   */
+  readonly traceparent: string;
+  /** The parent's `traceparent`, or undefined for a root span. */
+  readonly parent: string | undefined;
   /** W3C `tracestate`, carried on from the parent. */
   readonly traceState: string | undefined;
   /** `performance.now()` when the span started and ended. */

@@ -191,17 +191,15 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   if (asyncContext) setTraceContextSource(currentSpan);
 
   /** Queues a call's span. */
-  const record = (shape: SpanShape, own: TraceContext, parentSpanId: string | undefined, start: number, error?: unknown) => {
-    let message: string | undefined;
-    let extra: Attributes | undefined;
-    if (error !== undefined) {
-      const e = MicroError.from(error);
-      message = e.message.slice(0, 1024);
-      extra = { "rpc.response.status_code": e.code, "error.type": e.code };
-    }
-    const p = own.traceparent;
-    spans.record({ shape, traceId: p.slice(3, 35), spanId: p.slice(36, 52), parentSpanId, traceState: own.tracestate, start, end: performance.now(), error: message, extra });
-  };
+  function record(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number) {
+    spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: undefined, extra: undefined });
+  }
+  /** Queues a failed call's span, with its error code and message. */
+  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number, error: unknown) {
+    const e = MicroError.from(error);
+    const extra = { "rpc.response.status_code": e.code, "error.type": e.code };
+    spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: e.message.slice(0, 1024), extra });
+  }
 
   const clientShape = shapes("client");
   const serverShape = shapes("server");
@@ -219,10 +217,10 @@ export async function startTracing(serviceName: string, env: Env = process.env):
       const start = performance.now();
       try {
         const response = await next(sent);
-        record(clientShape(request), own, parent?.traceparent.slice(36, 52), start);
+        record(clientShape(request), own, parent, start);
         return response;
       } catch (error) {
-        record(clientShape(request), own, parent?.traceparent.slice(36, 52), start, error);
+        recordFailed(clientShape(request), own, parent, start, error);
         throw error;
       }
     };
@@ -246,10 +244,10 @@ export async function startTracing(serviceName: string, env: Env = process.env):
       const start = performance.now();
       try {
         const response = await (asyncContext ? api.context.with(contextOf(own, false), next, undefined, request) : next(request));
-        record(serverShape(request), own, caller?.traceparent.slice(36, 52), start);
+        record(serverShape(request), own, caller, start);
         return response;
       } catch (error) {
-        record(serverShape(request), own, caller?.traceparent.slice(36, 52), start, error);
+        recordFailed(serverShape(request), own, caller, start, error);
         throw error;
       }
     };
@@ -266,12 +264,10 @@ export async function startTracing(serviceName: string, env: Env = process.env):
       run: asyncContext ? (fn) => api.context.with(contextOf(own, false), fn) : (fn) => fn(),
       end(spanName, attributes, error) {
         if (!sampled) return;
-        const p = own.traceparent;
         spans.record({
           shape: { name: spanName, kind: spanKind[kind], attributes },
-          traceId,
-          spanId: p.slice(36, 52),
-          parentSpanId: checked?.traceparent.slice(36, 52),
+          traceparent: own.traceparent,
+          parent: checked?.traceparent,
           traceState: own.tracestate,
           start,
           end: performance.now(),
@@ -324,17 +320,23 @@ const maxShapes = 1024;
  */
 function shapes(side: "client" | "server"): (request: CallRequest) => SpanShape {
   const cache = new Map<string, SpanShape>();
-  return (request) => {
+  // The last shape per method name: the method string is the endpoint's own (its hash kept by
+  // the engine), so the usual lookup builds no key.
+  const byMethod = new Map<string, { readonly kind: string; readonly namespace: string; readonly service: string; readonly shape: SpanShape }>();
+  return function shapeOf(request) {
+    const last = byMethod.get(request.method);
+    if (last !== undefined && last.kind === request.kind && last.service === request.service && last.namespace === request.namespace) return last.shape;
     const key = `${request.kind}\u0000${request.namespace}\u0000${request.service}\u0000${request.method}`;
     let shape = cache.get(key);
     if (shape === undefined) {
-      if (cache.size >= maxShapes) cache.clear();
+      if (cache.size >= maxShapes) cache.clear(), byMethod.clear();
       const event = request.kind === "event";
       const name = event ? `${side === "client" ? "send" : "process"} ${request.method}` : `${request.service}/${request.method}`;
       const kind = event ? (side === "client" ? spanKind.producer : spanKind.consumer) : side === "client" ? spanKind.client : spanKind.server;
       shape = { name, kind, attributes: Object.freeze(attributes(request)) };
       cache.set(key, shape);
     }
+    if (byMethod.size < maxShapes) byMethod.set(request.method, { kind: request.kind, namespace: request.namespace, service: request.service, shape });
     return shape;
   };
 }
