@@ -24,6 +24,7 @@ import {
   protoContentType,
   requestHeaders,
   checkedTraceContext,
+  withTraceHeaders,
   type TraceContext,
 } from "../protocol/mod.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
@@ -109,12 +110,13 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     // Without Content-Type the service reads binary unless the payload starts with "{";
     // only a message whose first field is number 15 encoded as a group starts so.
     const ambiguous = data[0] === openBrace;
-    if (!ambiguous && from === undefined && trace === undefined && isEmpty(metadata) && isEmpty(more)) {
+    if (!ambiguous && from === undefined && isEmpty(metadata) && isEmpty(more)) {
       if (remaining !== cachedRemaining) {
         cachedHeaders = requestHeaders({ timeoutMs: remaining });
         cachedRemaining = remaining;
       }
-      return cachedHeaders!;
+      // A traced call: the reused headers' bytes with its span added.
+      return trace === undefined ? cachedHeaders! : withTraceHeaders(cachedHeaders!, trace);
     }
     return requestHeaders({ contentType: ambiguous ? protoContentType : undefined, timeoutMs: remaining, metadata, moreMetadata: more, from, trace });
   }

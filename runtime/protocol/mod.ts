@@ -99,7 +99,7 @@ export {
   kvEntrySubject,
 } from "./subjects.ts";
 export { assertMetadata, isMetadataKey, readMetadata, writeMetadata } from "./metadata.ts";
-export { type RequestHeaderInit, requestHeaders } from "./request.ts";
+export { type RequestHeaderInit, requestHeaders, withTraceHeaders } from "./request.ts";
 export { headersOf, MsgRequestHeaders, type RequestHeaders } from "./request-headers.ts";
 export { assertTimeout, deadlineFromHeader, timeoutValue } from "./deadline.ts";
 export {

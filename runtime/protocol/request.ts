@@ -48,6 +48,31 @@ class WrittenHeaders extends MsgHdrsImpl {
     return (this.#encoded ??= super.encode());
   }
 
+  /**
+   * These headers and a trace context, encoded as this set's bytes with the trace lines added
+   * (the usual traced call: the client's reused headers plus its span), not re-encoded whole.
+   */
+  withTrace(trace: TraceContext): WrittenHeaders {
+    const traced = new WrittenHeaders();
+    for (const [key, values] of this.headers) traced.headers.set(key, values);
+    traced.put(traceparentHeader, trace.traceparent);
+    let lines = `${traceparentHeader}: ${trace.traceparent}\r\n`;
+    if (trace.tracestate) {
+      traced.put(tracestateHeader, trace.tracestate);
+      lines += `${tracestateHeader}: ${trace.tracestate}\r\n`;
+    }
+    const base = this.encode();
+    // A trace context is checked ASCII: one byte per character, no encoder needed.
+    const bytes = new Uint8Array(base.length + lines.length);
+    bytes.set(base.subarray(0, base.length - 2));
+    let at = base.length - 2;
+    for (let i = 0; i < lines.length; i++) bytes[at++] = lines.charCodeAt(i);
+    bytes[at++] = 13;
+    bytes[at] = 10;
+    traced.#encoded = bytes;
+    return traced;
+  }
+
   override append(k: string, v: string, match?: Match): void {
     this.#encoded = undefined;
     super.append(k, v, match);
@@ -57,6 +82,21 @@ class WrittenHeaders extends MsgHdrsImpl {
     this.#encoded = undefined;
     super.delete(k, match);
   }
+}
+
+/**
+ * `headers` (made by {@link requestHeaders}, without a trace) with `trace`'s headers added,
+ * reusing their encoding; any other header set is copied and added to.
+ */
+export function withTraceHeaders(headers: MsgHdrs, trace: TraceContext): MsgHdrs {
+  const checked = checkedTraceContext(trace);
+  if (checked === undefined) return headers;
+  if (headers instanceof WrittenHeaders && headers.headers.size > 0 && !headers.headers.has(traceparentHeader)) return headers.withTrace(checked);
+  const copy = new WrittenHeaders();
+  for (const [key, values] of headers) for (const value of values) copy.append(key, value);
+  copy.set(traceparentHeader, checked.traceparent);
+  if (checked.tracestate) copy.set(tracestateHeader, checked.tracestate);
+  return copy;
 }
 
 /** A line break in a value would end its header early and start another. */
