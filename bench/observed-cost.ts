@@ -44,6 +44,8 @@ try {
     ? await startTracing("cost", {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
       ...(mode === "sampled" ? { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" } : {}),
+      // Any other sampler to compare, e.g. always_off: the context handling without records.
+      ...(process.env.OTEL_TRACES_SAMPLER ? { OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG } : {}),
     })
     : undefined;
   if (tracing) server.push(tracing.serverInterceptor), client.push(tracing.clientInterceptor);

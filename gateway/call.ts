@@ -7,7 +7,7 @@
  * @module
  */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { callSubject, currentTraceContext, isEndpoint, jsonContentType, requestHeaders, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, isEndpoint, type TraceContext, jsonContentType, requestHeaders, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { NatsMicroDirectory, NatsMicroEndpoint } from "../runtime/registry/nats-micro-endpoints.ts";
 import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
 
@@ -36,6 +36,8 @@ export interface GatewayCall {
   readonly natsMicroNames?: readonly string[];
   /** Ask the service for default-valued fields in its JSON reply too. */
   readonly emitDefaults?: boolean;
+  /** The span the call continues (the HTTP request's, `c.var.trace`). */
+  readonly trace?: TraceContext | undefined;
 }
 
 const anyNode: RouteOptions = {};
@@ -47,7 +49,7 @@ const anyNode: RouteOptions = {};
  */
 export async function callJson(transport: Transport, call: GatewayCall): Promise<Uint8Array> {
   const type = call.type ?? "srv";
-  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata, emitDefaults: call.emitDefaults, trace: currentTraceContext() });
+  const h = requestHeaders({ contentType: call.contentType ?? jsonContentType, timeoutMs: call.timeoutMs, metadata: call.metadata, emitDefaults: call.emitDefaults, trace: call.trace });
   const deadline = Date.now() + call.timeoutMs;
   const route = call.route ?? anyNode;
   const foreign = await natsMicroEndpoint(call);

@@ -12,7 +12,7 @@
  */
 import type { Context } from "hono";
 import { MicroError } from "../runtime/mod.ts";
-import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered, currentTraceContext } from "../runtime/protocol/mod.ts";
+import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, TargetContext } from "./part.ts";
@@ -73,7 +73,7 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
   const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
   const deadline = timeout === undefined ? undefined : Date.now() + timeout;
   const json = contentType === "application/connect+json";
-  const h = requestHeaders({ contentType: json ? jsonContentType : protoContentType, metadata: c.var.metadata, trace: currentTraceContext(), ...(timeout === undefined ? {} : { timeoutMs: timeout }) });
+  const h = requestHeaders({ contentType: json ? jsonContentType : protoContentType, metadata: c.var.metadata, trace: c.var.trace, ...(timeout === undefined ? {} : { timeoutMs: timeout }) });
   const open = deps.transport.openStream.bind(deps.transport);
   const request = { headers: h, label, deadline, openBy: Math.min(deadline ?? Infinity, Date.now() + deps.timeoutMs) };
   const route = routeOptionsOf((name) => c.req.header(name));

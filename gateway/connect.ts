@@ -9,7 +9,7 @@
  */
 import { type Context, Hono } from "hono";
 import { MicroError } from "../runtime/mod.ts";
-import { callSubject, httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered, currentTraceContext } from "../runtime/protocol/mod.ts";
+import { callSubject, httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { type ConnectCall, connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
@@ -56,7 +56,7 @@ async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Pro
   if (!(timeoutMs > 0)) return connectError(new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`));
   const { subject, label } = c.var.target;
   try {
-    const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata, trace: currentTraceContext() });
+    const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata, trace: c.var.trace });
     const body = new Uint8Array(await c.req.arrayBuffer());
     const data = body.length === 0 && contentType === jsonContentType ? encoder.encode("{}") : body;
     const route = routeOptionsOf((name) => c.req.header(name));

@@ -77,6 +77,7 @@ export const eventsPart: GatewayPart = (deps) => {
       // With auth on, the publisher speaks for the user it names; the source records who it was.
       source: identity === undefined ? "gateway" : `gateway:${identity}`,
       ...(eventId ? { id: eventId } : {}),
+      ...(c.var.trace === undefined ? {} : { traceparent: c.var.trace.traceparent }),
     });
     return c.json(result, result.duplicate ? 200 : 201);
   });

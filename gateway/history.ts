@@ -45,6 +45,7 @@ export const historyPart: GatewayPart = (deps) => {
       body: encoder.encode(JSON.stringify(request)),
       timeoutMs: deps.timeoutMs,
       metadata: c.var.metadata,
+      trace: c.var.trace,
     });
     return c.json(historyJson(reply));
   });

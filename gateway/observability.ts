@@ -40,32 +40,24 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
     if (tracing === undefined) {
       await next();
     } else {
-      const { api, tracer } = tracing;
-      const incoming = traceContextOf(c.req.header(traceparentHeader), c.req.header(tracestateHeader));
-      const parent = incoming === undefined ? api.ROOT_CONTEXT : api.propagation.extract(api.ROOT_CONTEXT, incoming);
-      const span = tracer.startSpan(method, {
-        kind: api.SpanKind.SERVER,
-        attributes: { "http.request.method": method, "url.path": c.req.path },
-      }, parent);
-      const ctx = api.trace.setSpan(parent, span);
+      const span = tracing.startSpan("server", traceContextOf(c.req.header(traceparentHeader), c.req.header(tracestateHeader)));
+      c.set("trace", span.trace);
       try {
-        await api.context.with(ctx, next);
+        await span.run(next);
       } finally {
         const route = routeOf(c);
         const status = c.res.status;
-        span.updateName(`${method} ${route}`);
-        span.setAttribute("http.route", route);
-        span.setAttribute("http.response.status_code", status);
-        if (status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
-        span.end();
-        const sc = span.spanContext();
-        traceId = sc.traceId;
-        const carrier: Record<string, string> = {};
-        api.propagation.inject(ctx, carrier);
+        span.end(`${method} ${route}`, {
+          "http.request.method": method,
+          "url.path": c.req.path.slice(0, 2048),
+          "http.route": route,
+          "http.response.status_code": status,
+        }, status >= 500 ? "" : undefined);
+        traceId = span.trace.traceparent.slice(3, 35);
         // Returned so a client can find its request's trace; a WebSocket upgrade's headers are fixed.
-        if (carrier.traceparent && status !== 101) {
+        if (status !== 101) {
           try {
-            c.res.headers.set(traceparentHeader, carrier.traceparent);
+            c.res.headers.set(traceparentHeader, span.trace.traceparent);
           } catch {
             // Immutable headers (a proxied response): the trace id is still in the log line.
           }

@@ -10,6 +10,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
+import type { TraceContext } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import type { OperatorSource } from "./dashboard/operator.ts";
@@ -32,6 +33,8 @@ export interface GatewayVariables {
    * (`/*`): a few fixed patterns such as `/{service}/{endpoint}`, never the raw path.
    */
   routePattern: string | undefined;
+  /** The request's span, when tracing is on (set by the observability middleware): every call and event the request makes continues it. */
+  trace: TraceContext | undefined;
 }
 
 /** The Hono env of every gateway route. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
-import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, jsonContentType, requestHeaders, type TraceContext, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import { routedOpen } from "../runtime/client/routed-open.ts";
 import type { RouteOptions } from "../runtime/client/routed-request.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
@@ -26,6 +26,8 @@ export interface PathStreamCall {
   readonly metadata: Readonly<Record<string, string>>;
   readonly route: RouteOptions;
   readonly emitDefaults: boolean;
+  /** The span the stream continues (the HTTP request's). */
+  readonly trace?: TraceContext | undefined;
   /** `Accept` of the HTTP request. */
   readonly accept: string;
   /** Aborts when the HTTP client leaves. */
@@ -47,7 +49,7 @@ export function acceptsStream(accept: string | undefined): boolean {
 export async function servePathStream(deps: GatewayDeps, call: PathStreamCall): Promise<Response> {
   if (deps.transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
   const subject = callSubject({ namespace: call.namespace, service: call.service, endpoint: call.endpoint });
-  const headers = requestHeaders({ contentType: jsonContentType, metadata: call.metadata, emitDefaults: call.emitDefaults });
+  const headers = requestHeaders({ contentType: jsonContentType, metadata: call.metadata, emitDefaults: call.emitDefaults, trace: call.trace });
   const open = deps.transport.openStream.bind(deps.transport);
   const request = { headers, label: call.endpoint, signal: call.signal, openBy: Date.now() + deps.timeoutMs };
   let channel: StreamChannel;

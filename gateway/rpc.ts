@@ -54,6 +54,7 @@ export const rpcPart: GatewayPart = (deps) => {
       body: encoder.encode(stringifyJson(call.request, "request")),
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
+      trace: c.var.trace,
       route: routeOptionsOf((h) => c.req.header(h)),
       emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
       ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro } : {}),

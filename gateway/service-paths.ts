@@ -57,6 +57,7 @@ export const servicePathsPart: GatewayPart = (deps) => {
       endpoint: route.endpoint,
       timeoutMs: timeoutFrom(c.req.header(timeoutHeader), "X-Micro-Timeout", deps.timeoutMs),
       metadata: c.var.metadata,
+      trace: c.var.trace,
       emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
       route: target.version === undefined ? routeOptionsOf((h) => c.req.header(h)) : { ...routeOptionsOf((h) => c.req.header(h)), version: target.version },
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),

@@ -19,7 +19,7 @@ import { Hono } from "hono";
 import type { WSContext } from "hono/ws";
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError, type Transport } from "../runtime/mod.ts";
-import { callSubject, jsonContentType, requestHeaders, wasNotDelivered, currentTraceContext } from "../runtime/protocol/mod.ts";
+import { callSubject, jsonContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
 import type { AuthTarget } from "./auth.ts";
 import { parseJson, strictUtf8, stringifyJson } from "./json-body.ts";
@@ -69,7 +69,7 @@ export const streamSocketPart: GatewayPart = (deps) => {
     "/ws/:service{[A-Za-z0-9_-]+}/:endpoint{[A-Za-z0-9_]+\\.[A-Za-z0-9_]+}",
     deps.authorize(streamCall),
     (c, next) => {
-      headersOf.set(c.req.raw, requestHeaders({ contentType: jsonContentType, metadata: c.var.metadata, trace: currentTraceContext() }));
+      headersOf.set(c.req.raw, requestHeaders({ contentType: jsonContentType, metadata: c.var.metadata, trace: c.var.trace }));
       return next();
     },
     upgradeWebSocket((c) => {

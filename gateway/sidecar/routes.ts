@@ -20,7 +20,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
-import { assertToken, maxTimeoutMs } from "../../runtime/protocol/mod.ts";
+import { assertToken, maxTimeoutMs, type TraceContext } from "../../runtime/protocol/mod.ts";
 import { eventField, eventUser, timeoutFrom } from "../edge-bounds.ts";
 import { eventIdHeader, eventSourceHeader, eventUserHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import { callJson } from "../call.ts";
@@ -38,9 +38,9 @@ import { parseCall, parseJsonText, parseRegistration, parseSubscription } from "
 
 const encoder = new TextEncoder();
 
-/** What the sidecar's routes read from the context: the caller's identity when the gateway's auth set one. */
+/** What the sidecar's routes read from the context: the caller's identity when the gateway's auth set one, and the request's span when it traces. */
 interface SidecarEnv {
-  Variables: { identity?: string | undefined; requestId?: string };
+  Variables: { identity?: string | undefined; requestId?: string; trace?: TraceContext | undefined };
 }
 
 /**
@@ -110,6 +110,7 @@ export function createSidecarApp(
       body: encoder.encode(stringifyJson(call.request, "request")),
       timeoutMs,
       metadata,
+      trace: c.var.trace,
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });
@@ -142,6 +143,7 @@ export function createSidecarApp(
       source,
       user,
       ...(id ? { id } : {}),
+      ...(c.var.trace === undefined ? {} : { traceparent: c.var.trace.traceparent }),
     });
     return c.json(result, result.duplicate ? 200 : 201);
   });

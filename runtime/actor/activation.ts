@@ -11,7 +11,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { create, type DescMessage, isMessage } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { actorStateKey as stateKey, applyInterceptors, encodeError, type Interceptor, withObservers } from "../protocol/mod.ts";
+import { actorStateKey as stateKey, applyInterceptors, encodeError, type Interceptor, spanOf, withObservers } from "../protocol/mod.ts";
 import type { ActivationContext, Command } from "./command.ts";
 import { keptAnswer } from "./reply.ts";
 import { type StateEntry, writeRetryMs } from "./store.ts";
@@ -307,7 +307,9 @@ export class Activation {
     // Composed per command: the handler takes this key's state and context besides the request,
     // and a command's commit costs far more than these few closures.
     const next = applyInterceptors(async function runActorCommand(call) {
-      result = await handler(state, call.message as never, context);
+      // The command's span, set by a tracing interceptor, for the handler to continue.
+      const span = spanOf(call);
+      result = await handler(state, call.message as never, span === undefined ? context : { ...context, trace: span });
       return { message: (result as { reply?: unknown } | null)?.reply };
     }, interceptors);
     const response = await next({

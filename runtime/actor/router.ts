@@ -146,7 +146,7 @@ export function createRouter(definition: ActorDefinition, nc: NatsConnection, st
       const headers = natsHeaders();
       headers.set(endpointHeader, endpoint.name);
       writeMetadata(headers, ctx.metadata);
-      const trace = currentTraceContext();
+      const trace = ctx.trace ?? currentTraceContext();
       if (trace !== undefined) {
         headers.set(traceparentHeader, trace.traceparent);
         if (trace.tracestate) headers.set(tracestateHeader, trace.tracestate);

@@ -10,7 +10,7 @@
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { ServiceDefinition, ServiceOptions } from "../service/types.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
-import type { CallObserver, Interceptor } from "../protocol/mod.ts";
+import type { CallObserver, Interceptor, TraceContext } from "../protocol/mod.ts";
 import type { ServiceInstance, StartServiceOptions } from "../server/service-instance.ts";
 
 /** What an actor handler knows about the command it handles and the actor it runs in. */
@@ -25,6 +25,11 @@ export interface ActorContext {
   readonly sequence: number;
   /** Caller metadata (`Micro-Meta-*`) carried with the command. */
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * The span of this command (W3C Trace Context) when tracing is on: pass it on to continue
+   * the trace (a client call's `{ trace }` option, a publish's `traceparent`).
+   */
+  readonly trace?: TraceContext;
   /**
    * Fires `onTimer` after `delayMs` while this activation lives (timers die with passivation,
    * hand-off and crashes; a pending timer keeps the actor active). Same name replaces. Takes

@@ -9,7 +9,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, type CallObserver, type CallRequest, type Interceptor, traceContextOf, withObservers } from "../protocol/mod.ts";
+import { applyInterceptors, type CallObserver, type CallRequest, type Interceptor, spanOf, traceContextOf, withObservers } from "../protocol/mod.ts";
 import { decodeEvent, type EventContext, type EventSubscriptionDefinition } from "./typed-events.ts";
 import type { Broker, DeliveredEvent, EventSubscription } from "./types.ts";
 
@@ -82,7 +82,9 @@ function eventHandler(
       // Composed per delivery: the handler also takes the delivered event (ack, nak, sequence),
       // which a request cannot carry, and the few closures are nothing beside a JetStream ack.
       const next = applyInterceptors(async function runEventHandler(request) {
-        await s.handler(request.message as never, event, context);
+        // The delivery's span, set by a tracing interceptor, for the handler to continue.
+        const span = spanOf(request);
+        await s.handler(request.message as never, event, span === undefined ? context : { ...context, trace: span });
         return { message: undefined };
       }, interceptors);
       await next(eventRequest(service.name, options, event, payload, s.filter));

@@ -5,6 +5,7 @@
 import { create, type DescMessage, fromBinary, fromJsonString, isMessage, type MessageInitShape, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { validateInit } from "../codec/validate-init.ts";
 import { MicroError } from "../errors/micro-error.ts";
+import type { TraceContext } from "../protocol/mod.ts";
 import type { Broker } from "./types.ts";
 import type { DeliveredEvent, PublishOptions, PublishResult, StoredEvent } from "./types.ts";
 
@@ -15,6 +16,11 @@ export interface EventContext {
   readonly service: { readonly name: string; readonly version: string };
   /** Aborted when the service is stopped hard: give up, the event will be delivered again. */
   readonly signal: AbortSignal;
+  /**
+   * The span of this delivery (W3C Trace Context) when tracing is on: pass it on to continue
+   * the trace (a client call's `{ trace }` option, a publish's `traceparent`).
+   */
+  readonly trace?: TraceContext;
 }
 
 /** A subscription declared by a service module. */

@@ -23,6 +23,8 @@ import {
   defaultNamespace,
   protoContentType,
   requestHeaders,
+  checkedTraceContext,
+  withTraceHeaders,
   type TraceContext,
 } from "../protocol/mod.ts";
 import { defaultServiceName, endpointName } from "../service/names.ts";
@@ -108,12 +110,13 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     // Without Content-Type the service reads binary unless the payload starts with "{";
     // only a message whose first field is number 15 encoded as a group starts so.
     const ambiguous = data[0] === openBrace;
-    if (!ambiguous && from === undefined && trace === undefined && isEmpty(metadata) && isEmpty(more)) {
+    if (!ambiguous && from === undefined && isEmpty(metadata) && isEmpty(more)) {
       if (remaining !== cachedRemaining) {
         cachedHeaders = requestHeaders({ timeoutMs: remaining });
         cachedRemaining = remaining;
       }
-      return cachedHeaders!;
+      // A traced call: the reused headers' bytes with its span added.
+      return trace === undefined ? cachedHeaders! : withTraceHeaders(cachedHeaders!, trace);
     }
     return requestHeaders({ contentType: ambiguous ? protoContentType : undefined, timeoutMs: remaining, metadata, moreMetadata: more, from, trace });
   }
@@ -175,8 +178,9 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     } catch (error) {
       return Promise.reject(MicroError.from(error));
     }
+    const trace = options.trace === undefined ? undefined : checkedTraceContext(options.trace);
     if (chain === undefined) {
-      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options);
+      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, trace);
     }
     const outgoing: OutgoingCall = {
       kind: "unary",
@@ -189,6 +193,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
       signal: options.signal,
       message: request,
       options,
+      trace,
     };
     try {
       return chain(outgoing).then((response) => response.message as MessageShape<DescMessage>, rejectAsMicroError);

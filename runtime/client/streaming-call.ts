@@ -7,7 +7,7 @@
  */
 import { type DescMessage, type DescMethod, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, assertTimeout, type CallNext, type CallResponse, callSubject, protoContentType, requestHeaders } from "../protocol/mod.ts";
+import { applyInterceptors, assertTimeout, type CallNext, type CallResponse, callSubject, checkedTraceContext, protoContentType, requestHeaders } from "../protocol/mod.ts";
 import { endpointName } from "../service/names.ts";
 import { failureRacer, type StreamChannel } from "../stream/channel.ts";
 import { channelReader, type MessageReader } from "../stream/reader.ts";
@@ -143,6 +143,7 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
       signal: options.signal,
       message,
       options,
+      trace: options.trace === undefined ? undefined : checkedTraceContext(options.trace),
     };
   }
 

@@ -4,6 +4,7 @@
  * what only a caller outside a handler sets.
  * @module
  */
+import type { TraceContext } from "../protocol/mod.ts";
 import type { HandlerClientOptions } from "../service/typed-client.ts";
 import type { Discovery } from "./discovery.ts";
 
@@ -35,4 +36,6 @@ export interface ParentCall {
   readonly signal: AbortSignal | undefined;
   /** The calling instance, sent as `Micro-From`. */
   readonly from: string;
+  /** The span the calling handler runs in (set by tracing), read when each call starts. */
+  readonly trace?: TraceContext | undefined;
 }

@@ -27,6 +27,14 @@ export interface TraceExportConfig {
   readonly sampler: SamplerName;
   /** `OTEL_TRACES_SAMPLER_ARG` for the ratio samplers, 0 to 1 (1). */
   readonly ratio: number;
+  /**
+   * `MICRO_TRACE_CONTEXT`: how the current span reaches nested calls. `explicit` (default):
+   * through the handler's context (`ctx.client`, `ctx.publish`, `ctx.trace`, an event's or
+   * actor command's `context.trace`) and the `trace` call option; `async`: also through
+   * OpenTelemetry's context on AsyncLocalStorage, so clients made outside a handler and the
+   * user's own OpenTelemetry spans continue the trace by themselves, at a cost on every promise.
+   */
+  readonly context: "explicit" | "async";
   /** The batch span processor: `OTEL_BSP_SCHEDULE_DELAY` (1000), `OTEL_BSP_MAX_QUEUE_SIZE` (2048), `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` (512), `OTEL_BSP_EXPORT_TIMEOUT` (30000). */
   readonly batch: { readonly scheduledDelayMillis: number; readonly maxQueueSize: number; readonly maxExportBatchSize: number; readonly exportTimeoutMillis: number };
 }
@@ -46,8 +54,13 @@ export function traceExportConfig(env: Env): TraceExportConfig {
   const timeoutMs = whole(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", whole(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000, 1, 600_000), 1, 600_000);
   const maxQueueSize = whole(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1_000_000);
   const maxExportBatchSize = Math.min(whole(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1_000_000), maxQueueSize);
+  const context = (env.MICRO_TRACE_CONTEXT?.trim().toLowerCase() || "explicit");
+  if (context !== "explicit" && context !== "async") {
+    throw new MicroError("invalid_argument", `MICRO_TRACE_CONTEXT must be explicit or async, got "${String(env.MICRO_TRACE_CONTEXT).slice(0, 40)}"`);
+  }
   return {
     protocol,
+    context,
     url,
     headers,
     timeoutMs,

@@ -12,10 +12,19 @@
  * without a request to intercept (`ctx.publish`, the gateway's calls) read the current span
  * through the protocol's {@link setTraceContextSource}.
  *
+ * jetmicro's own spans are not OpenTelemetry SDK spans: they are plain records
+ * (`span-record.ts`) with their endpoint's name and attributes shared, sent in batches by
+ * `span-export.ts` and encoded for OTLP by `otlp-trace-encode.ts`. The SDK's span objects, their
+ * attribute copies and its OTLP serialiser cost about ten times as much per call. The
+ * OpenTelemetry API still carries the current span (its context manager, on
+ * AsyncLocalStorage), so code outside a handler's `ctx` (a client made at module level, a span
+ * of the user's own) continues the trace; user spans go through the SDK provider registered
+ * here ({@link Tracing.tracer}), to the same collector.
+ *
  * Sampling is the standard `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` (default
  * `parentbased_always_on`). Under a parent-based sampler a call whose caller was sampled out
- * makes no span object at all: only its `traceparent` (flags `00`) travels on, so the whole
- * trace stays sampled out downstream at the cost of a header.
+ * makes no span: only its `traceparent` (flags `00`) travels on, so the whole trace stays
+ * sampled out downstream at the cost of a header.
  *
  * Attributes follow the OpenTelemetry semantic conventions. `rpc.system` is `jetmicro`: the
  * request/reply protocol (headers, error codes, deadlines, streams) is jetmicro's own, carried
@@ -23,10 +32,32 @@
  * NATS request/reply has none of it). Events are messaging spans with `messaging.system=nats`.
  * @module
  */
-import type { Span, SpanContext, Tracer } from "@opentelemetry/api";
+import type { Context, SpanContext, Tracer } from "@opentelemetry/api";
 import { MicroError } from "../errors/micro-error.ts";
-import { type CallRequest, type CallResponse, type Interceptor, setTraceContextSource, type TraceContext } from "../protocol/mod.ts";
+import {
+  type CallRequest,
+  checkedTraceContext,
+  enterSpan,
+  type Interceptor,
+  setTraceContextSource,
+  type TraceContext,
+  traceContextFromIds,
+} from "../protocol/mod.ts";
+import { startSpanExport } from "./span-export.ts";
+import { newSpanId, newTraceId } from "./span-ids.ts";
+import { type Attributes, type SpanShape, spanKind } from "./span-record.ts";
+import { spanSampler } from "./trace-sampler.ts";
 import { traceExportConfig } from "./tracing-config.ts";
+
+/** A span started outside an interceptor (the gateway's HTTP spans); see {@link Tracing.startSpan}. */
+export interface ActiveSpan {
+  /** This span as it travels: the `traceparent` to send on or return. */
+  readonly trace: TraceContext;
+  /** Runs the span's work with this span current (in async context mode; otherwise just runs it). */
+  run<T>(fn: () => T): T;
+  /** Ends the span with its name and attributes, failed when `error` is given (a no-op for a span the sampler left out). */
+  end(name: string, attributes: Attributes, error?: string): void;
+}
 
 /** A started tracer and its interceptors. */
 export interface Tracing {
@@ -34,9 +65,16 @@ export interface Tracing {
   readonly clientInterceptor: Interceptor;
   /** Put on services (outermost of the user's interceptors). */
   readonly serverInterceptor: Interceptor;
-  /** The OpenTelemetry tracer, for spans of one's own (the gateway's HTTP spans). */
+  /**
+   * Starts a span of `kind` (`server` for an incoming request) as a child of `parent` (a
+   * checked incoming trace context), or of a new trace.
+   */
+  startSpan(kind: "server" | "internal", parent: TraceContext | undefined): ActiveSpan;
+  /** True when the OpenTelemetry context carries the current span too (`MICRO_TRACE_CONTEXT=async`, or the application's own context manager). */
+  readonly asyncContext: boolean;
+  /** An OpenTelemetry SDK tracer for spans of one's own code, exported to the same collector. */
   readonly tracer: Tracer;
-  /** The OpenTelemetry API the spans were made with. */
+  /** The OpenTelemetry API the context is carried with. */
   readonly api: typeof import("@opentelemetry/api");
   /** Exports every ended span now. */
   flush(): Promise<void>;
@@ -75,15 +113,21 @@ export function processTracing(serviceName = "jetmicro", env: Env = process.env)
   return (started ??= tracingEnabled(env) ? startTracing(serviceName, env) : Promise.resolve(undefined));
 }
 
+/** W3C trace flags: sampled. */
+const sampledFlag = 1;
+
 /**
  * Starts tracing unconditionally (see {@link processTracing} for the usual entry point), with
- * the exporter, sampler and batching `env` configures ({@link traceExportConfig}).
+ * the exporter, sampler, batching and context mode `env` configures ({@link traceExportConfig}).
  *
- * The per-call path is kept short: the span's `traceparent` is formatted from its ids and an
- * incoming one sliced into a span context (both already checked by the protocol), without the
- * propagator's carrier round trips; a span's name and attributes are built once per endpoint;
- * with a parent-based sampler (the default) a call under an unsampled parent starts no span at
- * all and passes the parent's context on, so a sampled-out trace costs a header and a context.
+ * Per call: a span id (and a trace id for a new trace) from a random pool, a `traceparent`
+ * string, and at the end one record queued for export. The caller's span comes from the
+ * request (`request.trace`: checked on arrival, or set from the handler's context by
+ * `ctx.client`); the server's own span goes on the request (`enterSpan`) for the handler's
+ * context. Only in `async` context mode (`MICRO_TRACE_CONTEXT=async`, or when the application
+ * registered an OpenTelemetry context manager of its own, as the NodeSDK does) is the
+ * OpenTelemetry context set and read as well. A call under an unsampled parent
+ * (parent-based samplers) makes no record and passes the parent's context on.
  */
 export async function startTracing(serviceName: string, env: Env = process.env): Promise<Tracing> {
   const config = traceExportConfig(env);
@@ -91,13 +135,13 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   const sdk = await import("@opentelemetry/sdk-trace-base");
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
   const { TraceState, W3CTraceContextPropagator } = await import("@opentelemetry/core");
-  const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
-  // The url and headers are passed explicitly: the exporter would otherwise read `process.env`.
+  const name = env.OTEL_SERVICE_NAME || serviceName;
+
+  // User code's spans: the SDK, with the same sampler, batching and collector.
   const exporterOptions = { url: config.url, headers: config.headers, timeoutMillis: config.timeoutMs };
   const exporter = config.protocol === "http/json"
     ? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter(exporterOptions)
     : new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter(exporterOptions);
-
   const ratio = new sdk.TraceIdRatioBasedSampler(config.ratio);
   const samplers = {
     always_on: new sdk.AlwaysOnSampler(),
@@ -107,117 +151,163 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     parentbased_always_off: new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() }),
     parentbased_traceidratio: new sdk.ParentBasedSampler({ root: ratio }),
   };
-  // Parent-based: an unsampled parent means an unsampled child, decided here without a span.
-  const followsParent = config.sampler.startsWith("parentbased_");
   const provider = new sdk.BasicTracerProvider({
-    resource: resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME || serviceName, "telemetry.sdk.name": "opentelemetry" }),
+    resource: resourceFromAttributes({ "service.name": name, "telemetry.sdk.name": "opentelemetry" }),
     sampler: samplers[config.sampler],
     spanProcessors: [new sdk.BatchSpanProcessor(exporter, config.batch)],
   });
-  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  // An application that registered a context manager (the NodeSDK does) gets async context
+  // without asking; otherwise it is ours to register, when asked for.
+  const probe = api.ROOT_CONTEXT.setValue(Symbol("jetmicro.probe"), true);
+  let registered = false;
+  let asyncContext = api.context.with(probe, () => api.context.active() === probe);
+  if (!asyncContext && config.context === "async") {
+    const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
+    registered = api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    asyncContext = registered;
+  }
   api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   api.trace.setGlobalTracerProvider(provider);
-  const tracer = provider.getTracer("jetmicro");
 
-  /** A span context's trace context as it travels: one string, no carrier. */
-  const travelling = (sc: SpanContext): TraceContext => {
-    const traceparent = `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 1) === 1 ? "01" : "00"}`;
-    const tracestate = sc.traceState?.serialize();
-    return tracestate ? { traceparent, tracestate } : { traceparent };
-  };
-  /**
-   * The caller's span from a trace context (`00-<trace>-<span>-<flags>`, checked by the
-   * protocol); undefined for one that is not valid after all (an interceptor may set any).
-   */
-  const remote = (trace: TraceContext): SpanContext | undefined => {
-    const sc: SpanContext = {
-      traceId: trace.traceparent.slice(3, 35),
-      spanId: trace.traceparent.slice(36, 52),
-      traceFlags: parseInt(trace.traceparent.slice(53, 55), 16) & 1,
-      isRemote: true,
-    };
-    if (!api.trace.isSpanContextValid(sc)) return undefined;
-    if (trace.tracestate) sc.traceState = new TraceState(trace.tracestate);
-    return sc;
-  };
-  setTraceContextSource(() => {
-    const sc = api.trace.getSpan(api.context.active())?.spanContext();
-    return sc === undefined || !api.trace.isSpanContextValid(sc) ? undefined : travelling(sc);
-  });
+  // jetmicro's own spans.
+  const spans = startSpanExport(config, { "service.name": name, "telemetry.sdk.name": "jetmicro", "telemetry.sdk.language": "nodejs" }, lost);
+  const sample = spanSampler(config.sampler, config.ratio);
+  // Parent-based: an unsampled parent means an unsampled child, decided here without a span.
+  const followsParent = config.sampler.startsWith("parentbased_");
 
-  const ended = (span: Span) => (response: CallResponse) => {
-    span.end();
-    return response;
+  /** The OpenTelemetry context a span runs in (async mode): the root context with only that span set. */
+  const contextOf = (trace: TraceContext, isRemote: boolean): Context => {
+    const p = trace.traceparent;
+    const sc: SpanContext = { traceId: p.slice(3, 35), spanId: p.slice(36, 52), traceFlags: sampledOf(p) ? sampledFlag : 0, isRemote };
+    if (trace.tracestate !== undefined) sc.traceState = new TraceState(trace.tracestate);
+    return api.trace.setSpanContext(api.ROOT_CONTEXT, sc);
   };
-  const failed = (span: Span) => (error: unknown) => {
+  /** The current span of the OpenTelemetry context (async mode). */
+  const currentSpan = (): TraceContext | undefined => {
+    const sc = api.trace.getSpanContext(api.context.active());
+    if (sc === undefined || !api.trace.isSpanContextValid(sc)) return undefined;
+    return traceContextFromIds(sc.traceId, sc.spanId, (sc.traceFlags & sampledFlag) === 1, sc.traceState?.serialize());
+  };
+  if (asyncContext) setTraceContextSource(currentSpan);
+
+  /** Queues a call's span. */
+  function record(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number) {
+    spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: undefined, extra: undefined });
+  }
+  /** Queues a failed call's span, with its error code and message. */
+  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number, error: unknown) {
     const e = MicroError.from(error);
-    span.setAttribute("rpc.response.status_code", e.code);
-    span.setAttribute("error.type", e.code);
-    span.setStatus({ code: api.SpanStatusCode.ERROR, message: e.message });
-    span.end();
-    throw error;
-  };
+    const extra = { "rpc.response.status_code": e.code, "error.type": e.code };
+    spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: e.message.slice(0, 1024), extra });
+  }
+
   const clientShape = shapes("client");
   const serverShape = shapes("server");
 
   const clientInterceptor: Interceptor = (next) =>
-    function traceClient(request) {
-      const parent = api.context.active();
-      const parentSpan = followsParent ? api.trace.getSpan(parent) : undefined;
-      if (parentSpan !== undefined) {
-        const sc = parentSpan.spanContext();
-        if ((sc.traceFlags & 1) === 0 && api.trace.isSpanContextValid(sc)) return next({ ...request, trace: travelling(sc) });
-      }
-      const shape = clientShape(request);
-      const span = tracer.startSpan(shape.name, { kind: request.kind === "event" ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT, attributes: shape.attributes }, parent);
-      if (!span.isRecording()) return next({ ...request, trace: travelling(span.spanContext()) });
-      let pending: Promise<CallResponse>;
+    async function traceClient(request) {
+      const parent = checkedTraceContext(request.trace) ?? (asyncContext ? currentSpan() : undefined);
+      const parentSampled = parent === undefined ? undefined : sampledOf(parent.traceparent);
+      if (followsParent && parentSampled === false) return next(request.trace === parent ? request : { ...request, trace: parent });
+      const traceId = parent === undefined ? newTraceId() : parent.traceparent.slice(3, 35);
+      const sampled = sample(parentSampled, traceId);
+      const own = traceContextFromIds(traceId, newSpanId(), sampled, parent?.tracestate);
+      const sent = { ...request, trace: own };
+      if (!sampled) return next(sent);
+      const start = performance.now();
       try {
-        pending = next({ ...request, trace: travelling(span.spanContext()) });
+        const response = await next(sent);
+        record(clientShape(request), own, parent, start);
+        return response;
       } catch (error) {
-        pending = Promise.reject(error);
+        recordFailed(clientShape(request), own, parent, start, error);
+        throw error;
       }
-      return pending.then(ended(span), failed(span));
     };
 
   const serverInterceptor: Interceptor = (next) =>
-    function traceServer(request) {
-      const caller = request.trace === undefined ? undefined : remote(request.trace);
-      const parent = caller === undefined ? api.ROOT_CONTEXT : api.trace.setSpanContext(api.ROOT_CONTEXT, caller);
+    async function traceServer(request) {
+      // Checked again: an interceptor in front may have set any value.
+      const caller = checkedTraceContext(request.trace);
+      const callerSampled = caller === undefined ? undefined : sampledOf(caller.traceparent);
       // Unsampled upstream: no span, but the handler still runs in the caller's context, so
       // its own calls carry the decision on instead of starting traces of their own.
-      if (followsParent && caller !== undefined && caller.traceFlags === 0) return api.context.with(parent, next, undefined, request);
-      const shape = serverShape(request);
-      const span = tracer.startSpan(shape.name, { kind: request.kind === "event" ? api.SpanKind.CONSUMER : api.SpanKind.SERVER, attributes: shape.attributes }, parent);
-      if (!span.isRecording()) return api.context.with(api.trace.setSpan(parent, span), next, undefined, request);
-      let pending: Promise<CallResponse>;
-      try {
-        pending = api.context.with(api.trace.setSpan(parent, span), next, undefined, request);
-      } catch (error) {
-        pending = Promise.reject(error);
+      if (followsParent && callerSampled === false) {
+        enterSpan(request, caller!);
+        return asyncContext ? api.context.with(contextOf(caller!, true), next, undefined, request) : next(request);
       }
-      return pending.then(ended(span), failed(span));
+      const traceId = caller === undefined ? newTraceId() : caller.traceparent.slice(3, 35);
+      const sampled = sample(callerSampled, traceId);
+      const own = traceContextFromIds(traceId, newSpanId(), sampled, caller?.tracestate);
+      enterSpan(request, own);
+      if (!sampled) return asyncContext ? api.context.with(contextOf(own, false), next, undefined, request) : next(request);
+      const start = performance.now();
+      try {
+        const response = await (asyncContext ? api.context.with(contextOf(own, false), next, undefined, request) : next(request));
+        record(serverShape(request), own, caller, start);
+        return response;
+      } catch (error) {
+        recordFailed(serverShape(request), own, caller, start, error);
+        throw error;
+      }
     };
+
+  const startSpan = (kind: "server" | "internal", parent: TraceContext | undefined): ActiveSpan => {
+    const checked = checkedTraceContext(parent);
+    const parentSampled = checked === undefined ? undefined : sampledOf(checked.traceparent);
+    const traceId = checked === undefined ? newTraceId() : checked.traceparent.slice(3, 35);
+    const sampled = sample(parentSampled, traceId);
+    const own = traceContextFromIds(traceId, newSpanId(), sampled, checked?.tracestate);
+    const start = performance.now();
+    return {
+      trace: own,
+      run: asyncContext ? (fn) => api.context.with(contextOf(own, false), fn) : (fn) => fn(),
+      end(spanName, attributes, error) {
+        if (!sampled) return;
+        spans.record({
+          shape: { name: spanName, kind: spanKind[kind], attributes },
+          traceparent: own.traceparent,
+          parent: checked?.traceparent,
+          traceState: own.tracestate,
+          start,
+          end: performance.now(),
+          error,
+          extra: undefined,
+        });
+      },
+    };
+  };
 
   return {
     clientInterceptor,
     serverInterceptor,
-    tracer,
+    startSpan,
+    asyncContext,
+    tracer: provider.getTracer("jetmicro"),
     api,
     // A collector that is down must not fail a stop: the spans are lost, and said so.
-    flush: () => provider.forceFlush().catch(lost),
+    flush: () => Promise.all([spans.flush(), provider.forceFlush().catch(lostError)]).then(() => undefined),
     async shutdown() {
       setTraceContextSource(undefined);
-      await provider.shutdown().catch(lost);
+      await Promise.all([spans.shutdown(), provider.shutdown().catch(lostError)]);
       // Process-wide registrations released, so tracing can be started again (tests do).
-      api.context.disable();
+      if (registered) api.context.disable();
       api.propagation.disable();
       api.trace.disable();
     },
   };
 }
 
-function lost(error: unknown): void {
+/** The sampled flag of a checked `traceparent` (its flags are the last two hex digits). */
+function sampledOf(traceparent: string): boolean {
+  return (parseInt(traceparent.slice(53, 55), 16) & sampledFlag) === 1;
+}
+
+function lost(message: string): void {
+  console.error(message);
+}
+
+function lostError(error: unknown): void {
   console.error(`tracing: spans not exported: ${(error as Error)?.message ?? String(error)}`);
 }
 
@@ -225,21 +315,28 @@ function lost(error: unknown): void {
 const maxShapes = 1024;
 
 /**
- * A span's name and attributes per endpoint, built once: the same strings and one frozen
- * object for every call of it (the SDK copies attributes into the span, never into this).
+ * A span's name, kind and attributes per endpoint, built once: one frozen shape shared by
+ * every call of it, encoded for OTLP on its first export.
  */
-function shapes(side: "client" | "server"): (request: CallRequest) => { name: string; attributes: Readonly<Record<string, string>> } {
-  const cache = new Map<string, { name: string; attributes: Readonly<Record<string, string>> }>();
-  return (request) => {
+function shapes(side: "client" | "server"): (request: CallRequest) => SpanShape {
+  const cache = new Map<string, SpanShape>();
+  // The last shape per method name: the method string is the endpoint's own (its hash kept by
+  // the engine), so the usual lookup builds no key.
+  const byMethod = new Map<string, { readonly kind: string; readonly namespace: string; readonly service: string; readonly shape: SpanShape }>();
+  return function shapeOf(request) {
+    const last = byMethod.get(request.method);
+    if (last !== undefined && last.kind === request.kind && last.service === request.service && last.namespace === request.namespace) return last.shape;
     const key = `${request.kind}\u0000${request.namespace}\u0000${request.service}\u0000${request.method}`;
     let shape = cache.get(key);
     if (shape === undefined) {
-      if (cache.size >= maxShapes) cache.clear();
+      if (cache.size >= maxShapes) cache.clear(), byMethod.clear();
       const event = request.kind === "event";
       const name = event ? `${side === "client" ? "send" : "process"} ${request.method}` : `${request.service}/${request.method}`;
-      shape = { name, attributes: Object.freeze(attributes(request)) };
+      const kind = event ? (side === "client" ? spanKind.producer : spanKind.consumer) : side === "client" ? spanKind.client : spanKind.server;
+      shape = { name, kind, attributes: Object.freeze(attributes(request)) };
       cache.set(key, shape);
     }
+    if (byMethod.size < maxShapes) byMethod.set(request.method, { kind: request.kind, namespace: request.namespace, service: request.service, shape });
     return shape;
   };
 }

@@ -99,7 +99,7 @@ export {
   kvEntrySubject,
 } from "./subjects.ts";
 export { assertMetadata, isMetadataKey, readMetadata, writeMetadata } from "./metadata.ts";
-export { type RequestHeaderInit, requestHeaders } from "./request.ts";
+export { type RequestHeaderInit, requestHeaders, withTraceHeaders } from "./request.ts";
 export { headersOf, MsgRequestHeaders, type RequestHeaders } from "./request-headers.ts";
 export { assertTimeout, deadlineFromHeader, timeoutValue } from "./deadline.ts";
 export {
@@ -119,10 +119,17 @@ export { applyInterceptors, callNext, type CallKind, type CallNext, type CallReq
 export { assertObservers, type CallObserver, observersInterceptor, observing, type Observing, withObservers } from "./call-observer.ts";
 export { addRuntimeMetricsHook, runtimeMetrics, type RuntimeMetricsHook } from "./runtime-metrics.ts";
 export {
+  checkedTraceContext,
+  currentSpanKey,
   currentTraceContext,
+  enterSpan,
+  isTraceparent,
   setTraceContextSource,
+  type SpanSlot,
+  spanOf,
   type TraceContext,
   type TraceContextSource,
+  traceContextFromIds,
   traceContextOf,
   traceIdOf,
 } from "./trace-context.ts";

@@ -20,14 +20,34 @@ export interface TraceContext {
   readonly tracestate?: string;
 }
 
+/**
+ * Where a server interceptor puts the span the rest of a call runs in (a tracing one: its own
+ * SERVER or CONSUMER span), on the request it was given: the handler step hands it to the
+ * handler's context, so the handler's nested calls, events and actor commands are its
+ * children without any async-context tracking. Copies made by spreading keep it.
+ */
+export const currentSpanKey: unique symbol = Symbol.for("jetmicro.currentSpan");
+
+/** A server request with the span slot ({@link currentSpanKey}). */
+export interface SpanSlot {
+  [currentSpanKey]?: TraceContext;
+}
+
+/** Sets the span the rest of the call of `request` (a server request) runs in. */
+export function enterSpan(request: object, span: TraceContext): void {
+  (request as SpanSlot)[currentSpanKey] = span;
+}
+
+/** The span a server interceptor set on `request` with {@link enterSpan}, if any. */
+export function spanOf(request: object): TraceContext | undefined {
+  return (request as SpanSlot)[currentSpanKey];
+}
+
 /** Returns the trace context of the current span, if any. */
 export type TraceContextSource = () => TraceContext | undefined;
 
 /** Longest `tracestate` kept: the W3C limit of 32 members fits in 512 characters as most vendors write them. */
 const maxTracestate = 512;
-const traceparentPattern = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
-const zeroTrace = "0".repeat(32);
-const zeroSpan = "0".repeat(16);
 
 let source: TraceContextSource | undefined;
 
@@ -46,16 +66,67 @@ export function currentTraceContext(): TraceContext | undefined {
 }
 
 /**
+ * A trace context this module checked (or made from ids it can trust): checking one again is
+ * an `instanceof`, not a pattern match, on every hop of a traced call.
+ */
+class CheckedTraceContext implements TraceContext {
+  readonly tracestate?: string;
+  constructor(readonly traceparent: string, tracestate: string | undefined) {
+    if (tracestate !== undefined) this.tracestate = tracestate;
+  }
+}
+
+/**
+ * The trace context of a span from its ids, which the caller vouches for: 32 and 16 lowercase
+ * hex characters, not all zeros (a tracer's own ids, or ones sliced from a checked context).
+ */
+export function traceContextFromIds(traceId: string, spanId: string, sampled: boolean, tracestate: string | undefined): TraceContext {
+  return new CheckedTraceContext(`00-${traceId}-${spanId}-${sampled ? "01" : "00"}`, tracestate || undefined);
+}
+
+/**
  * A checked trace context from received header values: undefined when `traceparent` is
  * missing or malformed (version `ff`, an all-zero id); an oversized `tracestate` is dropped.
  */
 export function traceContextOf(traceparent: string | null | undefined, tracestate?: string | null): TraceContext | undefined {
   if (!traceparent || traceparent.length !== 55) return undefined;
-  const value = traceparent.toLowerCase();
-  const match = traceparentPattern.exec(value);
-  if (match === null || value.startsWith("ff") || match[1] === zeroTrace || match[2] === zeroSpan) return undefined;
-  if (tracestate && tracestate.length <= maxTracestate && !/[\r\n]/.test(tracestate)) return { traceparent: value, tracestate };
-  return { traceparent: value };
+  let value = traceparent;
+  if (!isTraceparent(value)) {
+    value = traceparent.toLowerCase();
+    if (value === traceparent || !isTraceparent(value)) return undefined;
+  }
+  return new CheckedTraceContext(value, tracestate && tracestate.length <= maxTracestate && !/[\r\n]/.test(tracestate) ? tracestate : undefined);
+}
+
+/**
+ * True for a valid lowercase `traceparent`: `<2 hex>-<32 hex>-<16 hex>-<2 hex>`, version not
+ * `ff`, neither id all zeros (for values an interceptor may have set: the protocol's own are
+ * checked on arrival).
+ */
+export function isTraceparent(value: string): boolean {
+  if (value.length !== 55 || value.charCodeAt(2) !== dash || value.charCodeAt(35) !== dash || value.charCodeAt(52) !== dash) return false;
+  // One pass over the characters: hex everywhere else, and whether each id has a non-zero digit.
+  let traceSet = false;
+  let spanSet = false;
+  for (let i = 0; i < 55; i++) {
+    if (i === 2 || i === 35 || i === 52) continue;
+    const c = value.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    if (c !== 48) {
+      if (i > 2 && i < 35) traceSet = true;
+      else if (i > 35 && i < 52) spanSet = true;
+    }
+  }
+  return traceSet && spanSet && !(value.charCodeAt(0) === 102 && value.charCodeAt(1) === 102);
+}
+
+const dash = 45;
+
+/** A trace context given by code (a call option), checked as one that arrived would be: undefined when malformed. */
+export function checkedTraceContext(trace: TraceContext | undefined): TraceContext | undefined {
+  if (trace instanceof CheckedTraceContext) return trace;
+  if (typeof trace !== "object" || trace === null || typeof trace.traceparent !== "string") return undefined;
+  return traceContextOf(trace.traceparent, typeof trace.tracestate === "string" ? trace.tracestate : undefined);
 }
 
 /** The trace id of a checked `traceparent` (for log lines), or undefined. */

@@ -17,7 +17,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, type CallNext, type CallResponse, type Interceptor, observing, type RequestHeaders } from "../protocol/mod.ts";
+import { applyInterceptors, type CallNext, type CallResponse, type Interceptor, observing, type RequestHeaders, spanOf } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
 import { type EndpointStats, newStats } from "./endpoint-stats.ts";
 import { handlerErrorsInterceptor } from "./handler-errors.ts";
@@ -108,6 +108,8 @@ function handlerStep(definition: ServiceDefinition, endpoint: EndpointDefinition
     // An interceptor may have passed on changed metadata: the handler (and its nested calls)
     // see it. The request the server handed out reads the context's own (parsed on first use).
     if (request !== context.request) context.useMetadata(request.metadata);
+    const span = spanOf(request);
+    if (span !== undefined) context.span = span;
     return { message: await handler(request.message as never, context) };
   };
 }

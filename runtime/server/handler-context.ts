@@ -66,8 +66,15 @@ export class CallContext implements HandlerContext {
   }
 
   /** The caller's span, read from `traceparent`/`tracestate` on each use (only tracing asks). */
-  get trace(): TraceContext | undefined {
+  get callerTrace(): TraceContext | undefined {
     return traceContextOf(this.#headers.get(traceparentHeader), this.#headers.get(tracestateHeader));
+  }
+
+  /** The span this call runs in, once a tracing interceptor set one (`enterSpan`). */
+  span: TraceContext | undefined = undefined;
+
+  get trace(): TraceContext | undefined {
+    return this.span;
   }
 
   get replySubject(): string | undefined {
@@ -113,6 +120,7 @@ export class CallContext implements HandlerContext {
       deadline: this.deadline,
       signal: this.signal,
       from: this.#instance.id,
+      trace: this.span,
     });
   }
 
@@ -123,7 +131,8 @@ export class CallContext implements HandlerContext {
   publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options: PublishOptions = {}): Promise<PublishResult> {
     const broker = this.#instance.broker;
     if (broker === undefined) return Promise.reject(new MicroError("failed_precondition", `${this.service.name} has no event broker to publish ${topic} to`));
-    return publishMessage(broker, topic, schema, message, { source: this.service.name, sourceVersion: this.service.version, ...options });
+    const traceparent = this.span?.traceparent;
+    return publishMessage(broker, topic, schema, message, { source: this.service.name, sourceVersion: this.service.version, ...(traceparent === undefined ? {} : { traceparent }), ...options });
   }
 
   /** Releases the deadline timer; called when the handler settles. */

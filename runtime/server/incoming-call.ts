@@ -53,7 +53,7 @@ const lazyFields: PropertyDescriptorMap = {
   trace: {
     enumerable: true,
     get(this: Exposed) {
-      return this[callContextKey].trace;
+      return this[callContextKey].callerTrace;
     },
   },
 };

@@ -23,6 +23,7 @@ import {
   windowBytesHeader,
   windowHeader,
   batchHeader,
+  spanOf,
 } from "../protocol/mod.ts";
 import type { BidiStreamingHandler, ClientStreamingHandler, EndpointDefinition, ServerStreamingHandler } from "../service/types.ts";
 import { failureRacer, raceFailure, StreamChannel } from "../stream/channel.ts";
@@ -161,6 +162,8 @@ export function streamHandlerStep(endpoint: EndpointDefinition, service: string)
     }
     // An interceptor may have passed on changed metadata: the handler (and its nested calls) see it.
     if (request.metadata !== context.metadata) context.useMetadata(request.metadata);
+    const span = spanOf(request);
+    if (span !== undefined) context.span = span;
     switch (endpoint.method.methodKind) {
       case "server_streaming":
         return { message: (handler as ServerStreamingHandler<DescMessage, DescMessage>)(request.message as MessageShape<DescMessage>, context) };

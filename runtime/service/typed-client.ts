@@ -6,7 +6,7 @@
  * @module
  */
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceType } from "../protocol/mod.ts";
+import type { Interceptor, ServiceType, TraceContext } from "../protocol/mod.ts";
 import type { StreamTuning } from "../stream/protocol.ts";
 
 /** Options for one call; each overrides the client's default. */
@@ -43,6 +43,13 @@ export interface CallOptions {
    * limit, only the deadline.
    */
   readonly attemptTimeoutMs?: number;
+  /**
+   * The span this call continues (W3C Trace Context, e.g. an event handler's `context.trace`):
+   * with tracing on, the call's span is its child; without, it is sent on as it is. Calls made
+   * with `ctx.client(...)` in a handler continue the handler's span without it. A malformed
+   * one is ignored.
+   */
+  readonly trace?: TraceContext;
 }
 
 /**

@@ -3,7 +3,7 @@
  * @module
  */
 import type { DescMessage, DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { CallObserver, Interceptor, ServiceType } from "../protocol/mod.ts";
+import type { CallObserver, Interceptor, ServiceType, TraceContext } from "../protocol/mod.ts";
 import type { Client, HandlerClientOptions } from "./typed-client.ts";
 import type { EventSubscriptionDefinition } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
@@ -33,6 +33,12 @@ export interface HandlerContext {
   publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options?: PublishOptions): Promise<PublishResult>;
   /** The event broker, for replay and raw events; undefined where none runs. */
   readonly broker: JetStreamBroker | undefined;
+  /**
+   * The span this call runs in (W3C Trace Context) when tracing is on: `ctx.client` calls and
+   * `ctx.publish` events continue it by themselves; pass it on to what does not (another
+   * client's `{ trace }` option, an outgoing HTTP request's `traceparent`).
+   */
+  readonly trace?: TraceContext | undefined;
   /**
    * The NATS subject the caller waits on for this call's reply, when it came over NATS and reads proto binary replies. The
    * actor router stores it with a command, so the key's owner can answer the caller directly.

@@ -95,10 +95,9 @@ describe("tracing with a sampler", () => {
 
   it("records every span of a sampled caller's trace, with parent links, at the endpoint the env names", async () => {
     const client = createClient(Greeter, conn.transport, { service: "outer", interceptors: [tracing.clientInterceptor] });
-    const { api } = tracing;
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-    const caller = api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId, spanId: "00f067aa0ba902b7", traceFlags: 1, isRemote: true });
-    expect((await api.context.with(caller, () => client.sayHello({ name: "Bo" }))).message).toBe("inner Bo");
+    // A caller continuing a sampled trace it got from elsewhere (an HTTP header, an event).
+    expect((await client.sayHello({ name: "Bo" }, { trace: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } })).message).toBe("inner Bo");
     expect(seen.outer.splice(0)[0]?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     seen.inner.splice(0);
     await until(async () => {
@@ -118,10 +117,8 @@ describe("tracing with a sampler", () => {
   it("follows an unsampled traceparent arriving at a server: no span, the decision travels on", async () => {
     const before = spans.length;
     const unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
-    const { api } = tracing;
-    const caller = api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: unsampled.slice(3, 35), spanId: unsampled.slice(36, 52), traceFlags: 0, isRemote: true });
     const client = createClient(Greeter, conn.transport, { service: "outer", interceptors: [tracing.clientInterceptor] });
-    await api.context.with(caller, () => client.sayHello({ name: "Cy" }));
+    await client.sayHello({ name: "Cy" }, { trace: { traceparent: unsampled } });
     expect(seen.outer.splice(0)[0]?.traceparent).toBe(unsampled);
     expect(seen.inner.splice(0)[0]?.traceparent).toBe(unsampled);
     await tracing.flush();

@@ -1,0 +1,242 @@
+/**
+ * {@link SpanRecord}s as an OTLP `ExportTraceServiceRequest`, in protobuf (written field by
+ * field: a span is a few fixed-size fields and its shape's bytes, encoded once per endpoint) or
+ * in OTLP/JSON. One resource and one instrumentation scope (`jetmicro`) per request.
+ *
+ * Field numbers are those of `opentelemetry/proto/trace/v1/trace.proto` and
+ * `common/v1/common.proto`; `tests/runtime/observability/otlp-trace-encode.test.ts` decodes the
+ * output with a generic protobuf reader and checks every field.
+ * @module
+ */
+import type { Attributes, AttributeValue, SpanRecord, SpanShape } from "./span-record.ts";
+
+/** Epoch nanoseconds of `performance.now()`'s zero, split into 32-bit halves. */
+const origin = (() => {
+  const ns = BigInt(Math.round(performance.timeOrigin * 1000)) * 1000n;
+  return { hi: Number(ns >> 32n), lo: Number(ns & 0xffffffffn), ns };
+})();
+const two32 = 0x100000000;
+const utf8 = new TextEncoder();
+const scopeName = "jetmicro";
+
+/** A growable byte buffer with the protobuf writes a span needs. */
+class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(size = 256) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  varint(n: number): void {
+    this.ensure(10);
+    while (n > 0x7f) {
+      this.buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** A length-delimited field of already encoded bytes. */
+  field(tag: number, b: Uint8Array): void {
+    this.varint(tag);
+    this.varint(b.length);
+    this.bytes(b);
+  }
+
+  /** Hex text (`length` characters from `from`) as the bytes it spells: ids, checked hex before they get here. */
+  hex(tag: number, text: string, from: number, length: number): void {
+    const n = length >> 1;
+    this.ensure(2 + n);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = tag;
+    buf[pos++] = n;
+    for (let i = from, end = from + length; i < end; i += 2) buf[pos++] = (nibbles[text.charCodeAt(i)]! << 4) | nibbles[text.charCodeAt(i + 1)]!;
+    this.pos = pos;
+  }
+
+  /** A fixed64 of the epoch nanoseconds of `performance.now()` value `ms`. */
+  time(tag: number, ms: number): void {
+    this.ensure(9);
+    this.buf[this.pos++] = tag;
+    const total = origin.lo + Math.round(ms * 1e6);
+    const carry = Math.floor(total / two32);
+    this.view.setUint32(this.pos, total - carry * two32, true);
+    this.view.setUint32(this.pos + 4, origin.hi + carry, true);
+    this.pos += 8;
+  }
+
+  take(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/** Each hex digit's value by character code. */
+const nibbles = new Uint8Array(128);
+for (let c = 0; c < 16; c++) {
+  nibbles[c.toString(16).charCodeAt(0)] = c;
+  nibbles[c.toString(16).toUpperCase().charCodeAt(0)] = c;
+}
+
+/** A `KeyValue` message. */
+function keyValue(key: string, value: AttributeValue): Uint8Array {
+  const w = new Writer();
+  w.field(0x0a, utf8.encode(key));
+  const any = new Writer();
+  if (typeof value === "string") any.field(0x0a, utf8.encode(value));
+  else if (typeof value === "boolean") any.varint(0x10), any.varint(value ? 1 : 0);
+  else if (Number.isSafeInteger(value) && value >= 0) any.varint(0x18), any.varint(value);
+  else {
+    // Negative and fractional numbers as doubles: no attribute jetmicro sets is a negative integer.
+    any.ensure(9);
+    any.buf[any.pos++] = 0x21;
+    any.view.setFloat64(any.pos, value, true);
+    any.pos += 8;
+  }
+  w.field(0x12, any.take());
+  return w.take();
+}
+
+/** Attributes as repeated fields `tag` of `KeyValue`. */
+function attributeFields(w: Writer, tag: number, attributes: Attributes): void {
+  for (const key in attributes) w.field(tag, keyValue(key, attributes[key]!));
+}
+
+/** A shape's name (5), kind (6) and attributes (9). */
+function encodeShape(shape: SpanShape): Uint8Array {
+  const w = new Writer();
+  w.field(0x2a, utf8.encode(shape.name));
+  w.varint(0x30);
+  w.varint(shape.kind);
+  attributeFields(w, 0x4a, shape.attributes);
+  return w.take();
+}
+
+/** The fields of a span that are not of its shape and not fixed-size: trace state, extra attributes, status. */
+function variableFields(record: SpanRecord): Uint8Array | undefined {
+  if (record.traceState === undefined && record.extra === undefined && record.error === undefined) return undefined;
+  const w = new Writer();
+  if (record.traceState !== undefined) w.field(0x1a, utf8.encode(record.traceState));
+  if (record.extra !== undefined) attributeFields(w, 0x4a, record.extra);
+  if (record.error !== undefined) {
+    const status = new Writer();
+    if (record.error !== "") status.field(0x12, utf8.encode(record.error));
+    status.varint(0x18);
+    status.varint(2); // STATUS_CODE_ERROR
+    w.field(0x7a, status.take());
+  }
+  return w.take();
+}
+
+const varintLength = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+const spans = new Writer(64 * 1024);
+/** The resource and scope fields of the last resource encoded: the same for every request of a process. */
+let prefix: { resource: Attributes; resourceBytes: Uint8Array; scopeBytes: Uint8Array } | undefined;
+
+/** `records` as an OTLP/HTTP protobuf request body from a process with `resource` attributes. */
+export function encodeTraceRequest(records: readonly SpanRecord[], resource: Attributes): Uint8Array {
+  spans.pos = 0;
+  for (const record of records) {
+    const shape = (record.shape.encoded ??= encodeShape(record.shape));
+    const variable = variableFields(record);
+    const parent = record.parent === undefined ? 0 : 10;
+    const length = 18 + 10 + parent + shape.length + (variable?.length ?? 0) + 18;
+    spans.varint(0x12); // ScopeSpans.spans
+    spans.varint(length);
+    spans.hex(0x0a, record.traceparent, 3, 32);
+    spans.hex(0x12, record.traceparent, 36, 16);
+    if (record.parent !== undefined) spans.hex(0x22, record.parent, 36, 16);
+    spans.bytes(shape);
+    spans.time(0x39, record.start);
+    spans.time(0x41, record.end);
+    if (variable !== undefined) spans.bytes(variable);
+  }
+  if (prefix?.resource !== resource) {
+    const resourceWriter = new Writer();
+    attributeFields(resourceWriter, 0x0a, resource);
+    const scope = new Writer();
+    scope.field(0x0a, utf8.encode(scopeName));
+    prefix = { resource, resourceBytes: resourceWriter.take(), scopeBytes: scope.take() };
+  }
+  const { resourceBytes, scopeBytes } = prefix;
+  const scopeSpansLength = 1 + varintLength(scopeBytes.length) + scopeBytes.length + spans.pos;
+  const resourceSpansLength = 1 + varintLength(resourceBytes.length) + resourceBytes.length + 1 + varintLength(scopeSpansLength) + scopeSpansLength;
+  const out = new Writer(1 + varintLength(resourceSpansLength) + resourceSpansLength);
+  out.varint(0x0a); // ExportTraceServiceRequest.resource_spans
+  out.varint(resourceSpansLength);
+  out.field(0x0a, resourceBytes); // ResourceSpans.resource
+  out.varint(0x12); // ResourceSpans.scope_spans
+  out.varint(scopeSpansLength);
+  out.field(0x0a, scopeBytes); // ScopeSpans.scope
+  out.bytes(spans.buf.subarray(0, spans.pos));
+  // Exactly the request's size: the buffer itself, no copy.
+  return out.buf;
+}
+
+/** Epoch nanoseconds of a `performance.now()` value, as OTLP/JSON writes 64-bit integers. */
+function nanos(ms: number): string {
+  return (origin.ns + BigInt(Math.round(ms * 1e6))).toString();
+}
+
+function jsonAttributes(attributes: Attributes | undefined): Array<{ key: string; value: Record<string, unknown> }> {
+  const out: Array<{ key: string; value: Record<string, unknown> }> = [];
+  if (attributes === undefined) return out;
+  for (const key in attributes) {
+    const value = attributes[key]!;
+    out.push({
+      key,
+      value: typeof value === "string"
+        ? { stringValue: value }
+        : typeof value === "boolean"
+        ? { boolValue: value }
+        : Number.isSafeInteger(value) && value >= 0
+        ? { intValue: value }
+        : { doubleValue: value },
+    });
+  }
+  return out;
+}
+
+/** `records` as an OTLP/HTTP JSON request body (ids in hex, times as decimal strings). */
+export function encodeTraceRequestJson(records: readonly SpanRecord[], resource: Attributes): string {
+  return JSON.stringify({
+    resourceSpans: [{
+      resource: { attributes: jsonAttributes(resource) },
+      scopeSpans: [{
+        scope: { name: scopeName },
+        spans: records.map((r) => ({
+          traceId: r.traceparent.slice(3, 35),
+          spanId: r.traceparent.slice(36, 52),
+          ...(r.parent === undefined ? {} : { parentSpanId: r.parent.slice(36, 52) }),
+          ...(r.traceState === undefined ? {} : { traceState: r.traceState }),
+          name: r.shape.name,
+          kind: r.shape.kind,
+          startTimeUnixNano: nanos(r.start),
+          endTimeUnixNano: nanos(r.end),
+          attributes: [...jsonAttributes(r.shape.attributes), ...jsonAttributes(r.extra)],
+          status: r.error === undefined ? { code: 0 } : { code: 2, message: r.error },
+        })),
+      }],
+    }],
+  });
+}
