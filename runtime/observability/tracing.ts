@@ -5,21 +5,27 @@
  * interceptor is added, so the request path is what it is without tracing.
  *
  * Two interceptors do the work. The client one starts a `CLIENT` (or `PRODUCER`) span as a
- * child of the current span and sets `request.trace`, which the protocol writes as the
- * `traceparent`/`tracestate` headers. The server one reads `request.trace`, starts a `SERVER`
- * (`CONSUMER` for events) span as its child and runs the rest of the call inside it, so nested
- * calls, published events and actor commands made by the handler are its children. Sends
- * without a request to intercept (`ctx.publish`, the gateway's calls) read the current span
- * through the protocol's {@link setTraceContextSource}.
+ * child of the call's parent (`request.trace`: the handler's span for `ctx.client` calls, or
+ * the `trace` call option) and replaces `request.trace` with it, which the protocol writes as
+ * the `traceparent`/`tracestate` headers. The server one reads the caller's `request.trace`,
+ * starts a `SERVER` (`CONSUMER` for events) span as its child and puts it on the request
+ * (`enterSpan`), from where the handler's context takes it: `ctx.client` calls, `ctx.publish`
+ * events and actor commands continue it, and `ctx.trace` (an event's or actor command's
+ * `context.trace`) hands it to anything else. The gateway does the same with its HTTP span.
+ *
+ * The current span travels explicitly, not through async-context tracking: on Node 20,
+ * AsyncLocalStorage makes every promise of the process pay a hook. `MICRO_TRACE_CONTEXT=async`
+ * (or an OpenTelemetry context manager the application registered itself, as the NodeSDK does)
+ * adds OpenTelemetry's context as well, so a client made outside a handler and the user's own
+ * OpenTelemetry spans continue the trace by themselves; sends without a request to intercept
+ * then read it through the protocol's {@link setTraceContextSource}.
  *
  * jetmicro's own spans are not OpenTelemetry SDK spans: they are plain records
  * (`span-record.ts`) with their endpoint's name and attributes shared, sent in batches by
  * `span-export.ts` and encoded for OTLP by `otlp-trace-encode.ts`. The SDK's span objects, their
- * attribute copies and its OTLP serialiser cost about ten times as much per call. The
- * OpenTelemetry API still carries the current span (its context manager, on
- * AsyncLocalStorage), so code outside a handler's `ctx` (a client made at module level, a span
- * of the user's own) continues the trace; user spans go through the SDK provider registered
- * here ({@link Tracing.tracer}), to the same collector.
+ * attribute copies and its OTLP serialiser cost several times as much per call. User code's
+ * spans go through the SDK provider registered here ({@link Tracing.tracer}), to the same
+ * collector.
  *
  * Sampling is the standard `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` (default
  * `parentbased_always_on`). Under a parent-based sampler a call whose caller was sampled out

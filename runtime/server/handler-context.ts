@@ -73,8 +73,12 @@ export class CallContext implements HandlerContext {
   /** The span this call runs in, once a tracing interceptor set one (`enterSpan`). */
   span: TraceContext | undefined = undefined;
 
+  /**
+   * The span nested calls continue: this call's own when the service traces, else the
+   * caller's as it arrived (passed on, as W3C Trace Context asks of a hop that does not trace).
+   */
   get trace(): TraceContext | undefined {
-    return this.span;
+    return this.span ?? this.callerTrace;
   }
 
   get replySubject(): string | undefined {
@@ -120,7 +124,7 @@ export class CallContext implements HandlerContext {
       deadline: this.deadline,
       signal: this.signal,
       from: this.#instance.id,
-      trace: this.span,
+      trace: this.trace,
     });
   }
 
@@ -131,7 +135,7 @@ export class CallContext implements HandlerContext {
   publish<D extends DescMessage>(topic: string, schema: D, message: MessageInitShape<D>, options: PublishOptions = {}): Promise<PublishResult> {
     const broker = this.#instance.broker;
     if (broker === undefined) return Promise.reject(new MicroError("failed_precondition", `${this.service.name} has no event broker to publish ${topic} to`));
-    const traceparent = this.span?.traceparent;
+    const traceparent = this.trace?.traceparent;
     return publishMessage(broker, topic, schema, message, { source: this.service.name, sourceVersion: this.service.version, ...(traceparent === undefined ? {} : { traceparent }), ...options });
   }
 

@@ -34,7 +34,8 @@ export interface HandlerContext {
   /** The event broker, for replay and raw events; undefined where none runs. */
   readonly broker: JetStreamBroker | undefined;
   /**
-   * The span this call runs in (W3C Trace Context) when tracing is on: `ctx.client` calls and
+   * The span this call runs in (W3C Trace Context): the service's own when it traces, else the
+   * caller's as it arrived (undefined when the call is not traced). `ctx.client` calls and
    * `ctx.publish` events continue it by themselves; pass it on to what does not (another
    * client's `{ trace }` option, an outgoing HTTP request's `traceparent`).
    */

@@ -1,24 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createClient, defineService, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { Interceptor, TraceContext } from "../../../runtime/protocol/mod.ts";
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import { withNats } from "../../support/nats.ts";
+import { type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { until } from "../../support/wait.ts";
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-}
-
 const { conn, teardown } = withNats();
-const spans: OtlpSpan[] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 let tracing: Tracing;
 /** What `traceparent` each server saw, by service. */
 const seen: { outer: Array<TraceContext | undefined>; inner: Array<TraceContext | undefined> } = { outer: [], inner: [] };
@@ -29,20 +19,11 @@ const recordTrace = (service: "outer" | "inner"): Interceptor => (next) => (requ
 const savedEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  receiver = await startOtlpReceiver();
   // The process environment points at nothing: the spans must go where the given env says.
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = "http://127.0.0.1:9";
   tracing = await startTracing("sampling-test", {
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/`,
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
     OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
     OTEL_TRACES_SAMPLER_ARG: "0",
@@ -76,7 +57,7 @@ afterAll(async () => {
   if (savedEndpoint === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = savedEndpoint;
   await tracing?.shutdown();
-  await new Promise((r) => receiver.close(r));
+  await receiver?.close();
 });
 
 describe("tracing with a sampler", () => {
@@ -90,7 +71,7 @@ describe("tracing with a sampler", () => {
     // No span under an unsampled parent: the nested call carries the outer caller's context as is.
     expect(innerTrace?.traceparent).toBe(outerTrace!.traceparent);
     await tracing.flush();
-    expect(spans).toEqual([]);
+    expect(receiver.spans).toEqual([]);
   });
 
   it("records every span of a sampled caller's trace, with parent links, at the endpoint the env names", async () => {
@@ -102,27 +83,27 @@ describe("tracing with a sampler", () => {
     seen.inner.splice(0);
     await until(async () => {
       await tracing.flush();
-      return spans.length >= 4;
+      return receiver.spans.length >= 4;
     });
-    const find = (service: string, kind: number) => spans.find((s) => s.name === `${service}/Greeter.SayHello` && s.kind === kind)!;
+    const find = (service: string, kind: number) => receiver.spans.find((s) => s.name === `${service}/Greeter.SayHello` && s.kind === kind)!;
     const [outerClient, outerServer, innerClient, innerServer] = [find("outer", 3), find("outer", 2), find("inner", 3), find("inner", 2)];
     for (const s of [outerClient, outerServer, innerClient, innerServer]) expect(s?.traceId).toBe(traceId);
     expect(outerClient.parentSpanId).toBe("00f067aa0ba902b7");
     expect(outerServer.parentSpanId).toBe(outerClient.spanId);
     expect(innerClient.parentSpanId).toBe(outerServer.spanId);
     expect(innerServer.parentSpanId).toBe(innerClient.spanId);
-    expect(spans.length).toBe(4);
+    expect(receiver.spans.length).toBe(4);
   });
 
   it("follows an unsampled traceparent arriving at a server: no span, the decision travels on", async () => {
-    const before = spans.length;
+    const before = receiver.spans.length;
     const unsampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
     const client = createClient(Greeter, conn.transport, { service: "outer", interceptors: [tracing.clientInterceptor] });
     await client.sayHello({ name: "Cy" }, { trace: { traceparent: unsampled } });
     expect(seen.outer.splice(0)[0]?.traceparent).toBe(unsampled);
     expect(seen.inner.splice(0)[0]?.traceparent).toBe(unsampled);
     await tracing.flush();
-    expect(spans.length).toBe(before);
+    expect(receiver.spans.length).toBe(before);
   });
 
   it("treats an invalid trace context set by an interceptor as none: a new trace, never the bad value passed on", async () => {

@@ -1,44 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Greeter, SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createGateway } from "../../../gateway/app.ts";
 import { createJetStreamBroker, defineService, onEvent, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import { withNats } from "../../support/nats.ts";
+import { attributeOf, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { until } from "../../support/wait.ts";
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: Array<{ key: string; value: { stringValue?: string; intValue?: string | number } }>;
-}
-
 const { conn, teardown } = withNats();
-const spans: OtlpSpan[] = [];
-const paths: string[] = [];
-let receiver: Server;
+let receiver: OtlpReceiver;
 let tracing: Tracing;
 const instances: ServiceInstance[] = [];
 
-/** A real OTLP/HTTP receiver: POST /v1/traces with the JSON encoding. */
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      paths.push(`${req.method} ${req.url} ${req.headers["content-type"]}`);
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  const port = (receiver.address() as AddressInfo).port;
-  tracing = await startTracing("trace-test", { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_SERVICE_NAME: "trace-test" });
+  receiver = await startOtlpReceiver();
+  tracing = await startTracing("trace-test", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_SERVICE_NAME: "trace-test" });
   teardown(async () => {
     for (const i of instances) await i.stop();
   });
@@ -46,10 +22,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tracing?.shutdown();
-  await new Promise((r) => receiver.close(r));
+  await receiver?.close();
 });
 
-const attr = (s: OtlpSpan, key: string) => s.attributes.find((a) => a.key === key)?.value.stringValue ?? s.attributes.find((a) => a.key === key)?.value.intValue;
+const attr = attributeOf;
 
 describe("tracing", () => {
   it("gives one trace to HTTP → gateway → service → nested call → event → subscriber, with correct parent links", async () => {
@@ -89,13 +65,13 @@ describe("tracing", () => {
     await until(() => received.length === 1);
 
     // gateway HTTP, front server, front→back client, back server, listener consumer.
-    const find = (name: string, kind: number) => spans.find((s) => s.name === name && s.kind === kind);
+    const find = (name: string, kind: number) => receiver.spans.find((s) => s.name === name && s.kind === kind);
     await until(async () => {
       await tracing.flush();
       return find("process greeting.sent", 5) !== undefined;
     });
-    expect(paths.every((p) => p.startsWith("POST /v1/traces application/json"))).toBe(true);
-    const http = spans.find((s) => s.name === "POST /rpc")!;
+    expect(receiver.requests.every((p) => p.startsWith("POST /v1/traces application/json"))).toBe(true);
+    const http = receiver.spans.find((s) => s.name === "POST /rpc")!;
     const frontServer = find("front/Greeter.SayHello", 2)!; // SERVER
     const backClient = find("back/Greeter.SayHello", 3)!; // CLIENT
     const backServer = find("back/Greeter.SayHello", 2)!;

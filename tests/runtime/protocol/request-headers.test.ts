@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { headers, type Msg } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
-import { MsgRequestHeaders } from "../../../runtime/protocol/mod.ts";
+import { MicroError } from "../../../runtime/errors/micro-error.ts";
+import { MsgRequestHeaders, requestHeaders, withTraceHeaders } from "../../../runtime/protocol/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 
 let nats: NatsServerProcess;
@@ -46,5 +47,37 @@ describe("reading request headers without parsing them all", () => {
     const opaque = { headers: h, data: new Uint8Array() } as unknown as Msg;
     expect(new MsgRequestHeaders(opaque).get("Micro-Timeout")).toBe("10");
     expect(new MsgRequestHeaders(opaque).get("Content-Type")).toBeUndefined();
+  });
+});
+
+describe("writing request headers", () => {
+  const trace = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "congo=t61rcWkgMzE" };
+  const text = (h: unknown) => new TextDecoder().decode((h as { encode(): Uint8Array }).encode());
+
+  it("writes what nats.js would, and a traced copy of reused headers with the same bytes as fresh ones", async () => {
+    const ours = requestHeaders({ contentType: "application/json", timeoutMs: 2500.2, metadata: { user: " ada ", "trace-note": "x" }, from: "greeter-1", trace });
+    const theirs = headers();
+    for (const [k, v] of [["Content-Type", "application/json"], ["Micro-Timeout", "2501"], ["Micro-Meta-user", "ada"], ["Micro-Meta-trace-note", "x"], ["Micro-From", "greeter-1"], ["traceparent", trace.traceparent], ["tracestate", trace.tracestate]]) theirs.append(k!, v!);
+    expect(text(ours)).toBe(text(theirs));
+    const reused = requestHeaders({ timeoutMs: 500 });
+    const traced = withTraceHeaders(reused, trace);
+    expect(text(traced)).toBe(text(requestHeaders({ timeoutMs: 500, trace })));
+    expect(text(reused)).toBe("NATS/1.0\r\nMicro-Timeout: 500\r\n\r\n");
+    expect([traced.get("traceparent"), traced.get("Micro-Timeout")]).toEqual([trace.traceparent, "500"]);
+    // What a server reads back from the wire.
+    const msg = await roundTrip((_s, publish) => publish("{}", traced as ReturnType<typeof headers>));
+    expect(new MsgRequestHeaders(msg).get("tracestate")).toBe(trace.tracestate);
+  });
+
+  it("keeps its encoding only until a header is changed", () => {
+    const h = requestHeaders({ timeoutMs: 500 });
+    expect(text(h)).toContain("Micro-Timeout: 500");
+    h.set("Micro-Timeout", "9");
+    expect(text(h)).toBe("NATS/1.0\r\nMicro-Timeout: 9\r\n\r\n");
+  });
+
+  it("refuses a line break in a value, and drops a trace context that is not one", () => {
+    expect(() => requestHeaders({ contentType: "text/plain\r\nx: y" })).toThrow(MicroError);
+    expect(text(requestHeaders({ timeoutMs: 5, trace: { traceparent: "00-not-a-trace\r\nx: y" } }))).toBe("NATS/1.0\r\nMicro-Timeout: 5\r\n\r\n");
   });
 });
