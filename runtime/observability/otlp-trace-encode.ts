@@ -149,14 +149,37 @@ function variableFields(record: SpanRecord): Uint8Array | undefined {
 
 const varintLength = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
 
-const spans = new Writer(64 * 1024);
-/** The resource and scope fields of the last resource encoded: the same for every request of a process. */
-let prefix: { resource: Attributes; resourceBytes: Uint8Array; scopeBytes: Uint8Array } | undefined;
+/** A batch of spans on its way to one export request. */
+export interface SpanBatch {
+  /** Spans added since the last {@link take}. */
+  readonly count: number;
+  /** Adds an ended span. */
+  add(record: SpanRecord): void;
+  /** The request body of the spans added, and a fresh start. */
+  take(): Uint8Array | string;
+}
 
-/** `records` as an OTLP/HTTP protobuf request body from a process with `resource` attributes. */
-export function encodeTraceRequest(records: readonly SpanRecord[], resource: Attributes): Uint8Array {
-  spans.pos = 0;
-  for (const record of records) {
+/**
+ * A batch in OTLP protobuf, each span encoded as it is added: a span is bytes from the moment
+ * it ends, not an object kept alive (and moved by the garbage collector) until its batch goes.
+ */
+export class ProtobufSpanBatch implements SpanBatch {
+  readonly #spans = new Writer(64 * 1024);
+  readonly #resourceBytes: Uint8Array;
+  readonly #scopeBytes: Uint8Array;
+  count = 0;
+
+  constructor(resource: Attributes) {
+    const resourceWriter = new Writer();
+    attributeFields(resourceWriter, 0x0a, resource);
+    this.#resourceBytes = resourceWriter.take();
+    const scope = new Writer();
+    scope.field(0x0a, utf8.encode(scopeName));
+    this.#scopeBytes = scope.take();
+  }
+
+  add(record: SpanRecord): void {
+    const spans = this.#spans;
     const shape = (record.shape.encoded ??= encodeShape(record.shape));
     const variable = variableFields(record);
     const parent = record.parent === undefined ? 0 : 10;
@@ -170,27 +193,56 @@ export function encodeTraceRequest(records: readonly SpanRecord[], resource: Att
     spans.time(0x39, record.start);
     spans.time(0x41, record.end);
     if (variable !== undefined) spans.bytes(variable);
+    this.count++;
   }
-  if (prefix?.resource !== resource) {
-    const resourceWriter = new Writer();
-    attributeFields(resourceWriter, 0x0a, resource);
-    const scope = new Writer();
-    scope.field(0x0a, utf8.encode(scopeName));
-    prefix = { resource, resourceBytes: resourceWriter.take(), scopeBytes: scope.take() };
+
+  take(): Uint8Array {
+    const spans = this.#spans;
+    const resourceBytes = this.#resourceBytes;
+    const scopeBytes = this.#scopeBytes;
+    const scopeSpansLength = 1 + varintLength(scopeBytes.length) + scopeBytes.length + spans.pos;
+    const resourceSpansLength = 1 + varintLength(resourceBytes.length) + resourceBytes.length + 1 + varintLength(scopeSpansLength) + scopeSpansLength;
+    const out = new Writer(1 + varintLength(resourceSpansLength) + resourceSpansLength);
+    out.varint(0x0a); // ExportTraceServiceRequest.resource_spans
+    out.varint(resourceSpansLength);
+    out.field(0x0a, resourceBytes); // ResourceSpans.resource
+    out.varint(0x12); // ResourceSpans.scope_spans
+    out.varint(scopeSpansLength);
+    out.field(0x0a, scopeBytes); // ScopeSpans.scope
+    out.bytes(spans.buf.subarray(0, spans.pos));
+    spans.pos = 0;
+    this.count = 0;
+    // Exactly the request's size: the buffer itself, no copy.
+    return out.buf;
   }
-  const { resourceBytes, scopeBytes } = prefix;
-  const scopeSpansLength = 1 + varintLength(scopeBytes.length) + scopeBytes.length + spans.pos;
-  const resourceSpansLength = 1 + varintLength(resourceBytes.length) + resourceBytes.length + 1 + varintLength(scopeSpansLength) + scopeSpansLength;
-  const out = new Writer(1 + varintLength(resourceSpansLength) + resourceSpansLength);
-  out.varint(0x0a); // ExportTraceServiceRequest.resource_spans
-  out.varint(resourceSpansLength);
-  out.field(0x0a, resourceBytes); // ResourceSpans.resource
-  out.varint(0x12); // ResourceSpans.scope_spans
-  out.varint(scopeSpansLength);
-  out.field(0x0a, scopeBytes); // ScopeSpans.scope
-  out.bytes(spans.buf.subarray(0, spans.pos));
-  // Exactly the request's size: the buffer itself, no copy.
-  return out.buf;
+}
+
+/** A batch in OTLP/JSON, made into text when it is taken. */
+export class JsonSpanBatch implements SpanBatch {
+  #records: SpanRecord[] = [];
+
+  constructor(readonly resource: Attributes) {}
+
+  get count(): number {
+    return this.#records.length;
+  }
+
+  add(record: SpanRecord): void {
+    this.#records.push(record);
+  }
+
+  take(): string {
+    const records = this.#records;
+    this.#records = [];
+    return encodeTraceRequestJson(records, this.resource);
+  }
+}
+
+/** `records` as an OTLP/HTTP protobuf request body from a process with `resource` attributes. */
+export function encodeTraceRequest(records: readonly SpanRecord[], resource: Attributes): Uint8Array {
+  const batch = new ProtobufSpanBatch(resource);
+  for (const record of records) batch.add(record);
+  return batch.take();
 }
 
 /** Epoch nanoseconds of a `performance.now()` value, as OTLP/JSON writes 64-bit integers. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { type HttpPost, httpPoster } from "../platform/http-post.ts";
-import { encodeTraceRequest, encodeTraceRequestJson } from "./otlp-trace-encode.ts";
+import { JsonSpanBatch, ProtobufSpanBatch, type SpanBatch } from "./otlp-trace-encode.ts";
 import type { Attributes, SpanRecord } from "./span-record.ts";
 import type { TraceExportConfig } from "./tracing-config.ts";
 
@@ -27,7 +27,10 @@ export function startSpanExport(config: TraceExportConfig, resource: Attributes,
   const { maxQueueSize, maxExportBatchSize, scheduledDelayMillis } = config.batch;
   const json = config.protocol === "http/json";
   const headers = { ...config.headers, "content-type": json ? "application/json" : "application/x-protobuf" };
-  let queue: SpanRecord[] = [];
+  // The span being filled, and full ones waiting for their request (encoded: a waiting span is bytes).
+  const batch: SpanBatch = json ? new JsonSpanBatch(resource) : new ProtobufSpanBatch(resource);
+  const full: Array<{ body: Uint8Array | string; spans: number }> = [];
+  let waiting = 0;
   let dropped = 0;
   let failing = false;
   let dropping = false;
@@ -35,8 +38,7 @@ export function startSpanExport(config: TraceExportConfig, resource: Attributes,
   let running: Promise<void> | undefined;
   let poster: Promise<HttpPost> | undefined;
 
-  const post = async (batch: SpanRecord[]) => {
-    const body = json ? encodeTraceRequestJson(batch, resource) : encodeTraceRequest(batch, resource);
+  const post = async (body: Uint8Array | string) => {
     try {
       const status = await (await (poster ??= httpPoster()))(config.url, headers, body, config.timeoutMs);
       if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
@@ -47,25 +49,20 @@ export function startSpanExport(config: TraceExportConfig, resource: Attributes,
       failing = true;
     }
   };
+  const close = () => {
+    if (batch.count === 0) return;
+    full.push({ spans: batch.count, body: batch.take() });
+  };
   /**
-   * Sends full batches while there are, and with `all` every span queued when it started too
-   * (a partial batch included). Spans queued later in a partial batch wait for the next
-   * schedule delay: sending whatever came during each request would turn a busy process's
-   * export into a stream of small requests.
+   * Sends the full batches, and with `all` the partial one too. A partial batch otherwise waits
+   * for the schedule delay: sending whatever came during each request would turn a busy
+   * process's export into a stream of small requests.
    */
   const drain = async (all: boolean) => {
-    let owed = all ? queue.length : 0;
-    while (queue.length >= maxExportBatchSize || (owed > 0 && queue.length > 0)) {
-      let batch: SpanRecord[];
-      if (queue.length <= maxExportBatchSize) {
-        batch = queue;
-        queue = [];
-      } else {
-        batch = queue.slice(0, maxExportBatchSize);
-        queue = queue.slice(maxExportBatchSize);
-      }
-      owed -= batch.length;
-      await post(batch);
+    if (all) close();
+    for (let next = full.shift(); next !== undefined; next = full.shift()) {
+      waiting -= next.spans;
+      await post(next.body);
     }
     // Said once per overload, not once per schedule delay while it lasts.
     if (dropped > 0 && !dropping) onError(`tracing: ${dropped} spans dropped: the export queue (OTEL_BSP_MAX_QUEUE_SIZE ${maxQueueSize}) was full`);
@@ -83,12 +80,16 @@ export function startSpanExport(config: TraceExportConfig, resource: Attributes,
 
   return {
     record(span) {
-      if (queue.length >= maxQueueSize || stopped) {
+      if (waiting >= maxQueueSize || stopped) {
         dropped++;
         return;
       }
-      queue.push(span);
-      if (queue.length === maxExportBatchSize && running === undefined) void run(false);
+      batch.add(span);
+      waiting++;
+      if (batch.count >= maxExportBatchSize) {
+        close();
+        if (running === undefined) void run(false);
+      }
     },
     flush: () => run(true),
     async shutdown() {
