@@ -15,7 +15,8 @@ import { Greeter, SayHelloResponseSchema } from "../gen/greeter/v1/greeter_pb.ts
 import type { Transport } from "../runtime/client/transport.ts";
 import { createClient, defineService } from "../runtime/mod.ts";
 import { startTracing } from "../runtime/observability/tracing.ts";
-import { headersOf, type Interceptor } from "../runtime/protocol/mod.ts";
+import type { MsgHdrsImpl } from "@nats-io/nats-core";
+import { type Interceptor, MsgRequestHeaders } from "../runtime/protocol/mod.ts";
 import { createDispatch } from "../runtime/server/dispatch.ts";
 import type { InstanceInfo } from "../runtime/server/handler-context.ts";
 
@@ -55,9 +56,15 @@ const { dispatch } = createDispatch(greeter, info, (error) => {
   throw error;
 });
 const reply = { data: toBinary(SayHelloResponseSchema, create(SayHelloResponseSchema, { message: "Hello" })), headers: undefined };
+// As over NATS: the client's headers encoded to bytes, the server reading them raw.
 const transport: Transport = {
   request: async (_subject, data, headers) => {
-    await dispatch("Greeter.SayHello", data, headersOf(headers!), Date.now());
+    const header = (headers as MsgHdrsImpl).encode();
+    const raw = new Uint8Array(header.length + data.length);
+    raw.set(header);
+    raw.set(data, header.length);
+    const received = { _msg: { hdr: header.length }, _rdata: raw, reply: "_INBOX.bench.1" } as never;
+    await dispatch("Greeter.SayHello", data, new MsgRequestHeaders(received), Date.now());
     return reply;
   },
   close: () => Promise.resolve(),

@@ -304,9 +304,13 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   };
 }
 
-/** The sampled flag of a checked `traceparent` (its flags are the last two hex digits). */
+/**
+ * The sampled flag of a checked `traceparent`: the low bit of its flags, which is the low bit
+ * of the last hex digit (`0`-`9` have it as their character code does, `a`-`f` the opposite).
+ */
 function sampledOf(traceparent: string): boolean {
-  return (parseInt(traceparent.slice(53, 55), 16) & sampledFlag) === 1;
+  const c = traceparent.charCodeAt(54);
+  return ((c <= 57 ? c : c + 1) & sampledFlag) === 1;
 }
 
 function lost(message: string): void {

@@ -62,13 +62,12 @@ class WrittenHeaders extends MsgHdrsImpl {
       lines += `${tracestateHeader}: ${trace.tracestate}\r\n`;
     }
     const base = this.encode();
-    // A trace context is checked ASCII: one byte per character, no encoder needed.
+    // A trace context is checked ASCII: one byte per character.
     const bytes = new Uint8Array(base.length + lines.length);
     bytes.set(base.subarray(0, base.length - 2));
-    let at = base.length - 2;
-    for (let i = 0; i < lines.length; i++) bytes[at++] = lines.charCodeAt(i);
-    bytes[at++] = 13;
-    bytes[at] = 10;
+    ascii.encodeInto(lines, bytes.subarray(base.length - 2));
+    bytes[bytes.length - 2] = 13;
+    bytes[bytes.length - 1] = 10;
     traced.#encoded = bytes;
     return traced;
   }
@@ -98,6 +97,8 @@ export function withTraceHeaders(headers: MsgHdrs, trace: TraceContext): MsgHdrs
   if (checked.tracestate) copy.set(tracestateHeader, checked.tracestate);
   return copy;
 }
+
+const ascii = new TextEncoder();
 
 /** A line break in a value would end its header early and start another. */
 const lineBreak = /[\r\n]/;

@@ -104,23 +104,15 @@ export function traceContextOf(traceparent: string | null | undefined, tracestat
  * checked on arrival).
  */
 export function isTraceparent(value: string): boolean {
-  if (value.length !== 55 || value.charCodeAt(2) !== dash || value.charCodeAt(35) !== dash || value.charCodeAt(52) !== dash) return false;
-  // One pass over the characters: hex everywhere else, and whether each id has a non-zero digit.
-  let traceSet = false;
-  let spanSet = false;
-  for (let i = 0; i < 55; i++) {
-    if (i === 2 || i === 35 || i === 52) continue;
-    const c = value.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-    if (c !== 48) {
-      if (i > 2 && i < 35) traceSet = true;
-      else if (i > 35 && i < 52) spanSet = true;
-    }
-  }
-  return traceSet && spanSet && !(value.charCodeAt(0) === 102 && value.charCodeAt(1) === 102);
+  return value.length === 55 && traceparentPattern.test(value);
 }
 
-const dash = 45;
+/**
+ * W3C `traceparent`, lowercase, in one pattern (one compiled test, the fastest check on both
+ * engines): a version other than `ff`, and ids that are not all zeros.
+ */
+const traceparentPattern = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 
 /** A trace context given by code (a call option), checked as one that arrived would be: undefined when malformed. */
 export function checkedTraceContext(trace: TraceContext | undefined): TraceContext | undefined {
