@@ -48,7 +48,12 @@ try {
       ...(process.env.OTEL_TRACES_SAMPLER ? { OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG } : {}),
     })
     : undefined;
-  if (tracing) server.push(tracing.serverInterceptor), client.push(tracing.clientInterceptor);
+  // As the runner puts them: the server side an observer (an interceptor in async context mode).
+  if (tracing) {
+    if (tracing.asyncContext) server.push(tracing.serverInterceptor);
+    else observers.push(tracing.serverObserver);
+    client.push(tracing.clientInterceptor);
+  }
   if (mode === "noop") {
     // The cost of having interceptors at all: one that only passes the call on, on both sides.
     const passOn: Interceptor = (next) => function passOn(request) {

@@ -34,14 +34,16 @@ export async function startObserved(serviceName: string): Promise<Observed> {
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
     OTEL_SERVICE_NAME: serviceName,
     OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER,
+    MICRO_TRACE_CONTEXT: process.env.MICRO_TRACE_CONTEXT,
     OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
   });
   const metrics = new MetricsRegistry();
   // Scraped every second as Prometheus would, so the exposition's cost is in the numbers too.
   const scrape = setInterval(() => void metrics.scrape(), 1000);
   return {
-    server: parts.includes("tracing") ? [tracing.serverInterceptor] : [],
-    serverObservers: parts.includes("metrics") ? [metricsObserver(metrics)] : [],
+    // As the runner puts them: tracing's server side an observer (an interceptor in async context mode).
+    server: parts.includes("tracing") && tracing.asyncContext ? [tracing.serverInterceptor] : [],
+    serverObservers: [...(parts.includes("tracing") && !tracing.asyncContext ? [tracing.serverObserver] : []), ...(parts.includes("metrics") ? [metricsObserver(metrics)] : [])],
     client: [...(parts.includes("tracing") ? [tracing.clientInterceptor] : []), ...(parts.includes("metrics") ? [metricsInterceptor(metrics)] : [])],
     metrics,
     async stop() {

@@ -37,10 +37,11 @@ const passOn: Interceptor = (next) => function passOn(request) {
 const tracing = mode === "tracing" || mode === "unsampled"
   ? await startTracing("trace-cost", { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_TRACES_SAMPLER: mode === "unsampled" ? "always_off" : "always_on" })
   : undefined;
-const server = tracing ? [tracing.serverInterceptor] : mode === "noop" ? [passOn] : [];
+const server = mode === "noop" ? [passOn] : [];
+const observers = tracing ? [tracing.serverObserver] : [];
 const client = tracing ? [tracing.clientInterceptor] : mode === "noop" ? [passOn] : [];
 
-const greeter = defineService(Greeter, { mailbox: { capacity: 10_000, concurrency: 1_000 }, interceptors: server }, {
+const greeter = defineService(Greeter, { mailbox: { capacity: 10_000, concurrency: 1_000 }, interceptors: server, observers }, {
   async sayHello(request) {
     return { message: `Hello ${request.name}` };
   },

@@ -52,9 +52,12 @@ export async function observabilityFrom(
   const serverInterceptors: Interceptor[] = [];
   const clientInterceptors: Interceptor[] = [];
   const serverObservers: CallObserver[] = [];
-  // Tracing outermost: the span covers the other interceptors' work, and log lines carry its id.
+  // Tracing first: the span covers the other observers' and the interceptors' work. As an
+  // observer it is no step in the call's path; async context needs the interceptor, which
+  // runs the rest of the call inside the span's OpenTelemetry context.
   if (tracing !== undefined) {
-    serverInterceptors.push(tracing.serverInterceptor);
+    if (tracing.asyncContext) serverInterceptors.push(tracing.serverInterceptor);
+    else serverObservers.push(tracing.serverObserver);
     clientInterceptors.push(tracing.clientInterceptor);
   }
   if (metrics !== undefined) {

@@ -41,10 +41,12 @@
 import type { Context, SpanContext, Tracer } from "@opentelemetry/api";
 import { MicroError } from "../errors/micro-error.ts";
 import {
+  type CallObserver,
   type CallRequest,
   checkedTraceContext,
   enterSpan,
   type Interceptor,
+  spanOf,
   setTraceContextSource,
   type TraceContext,
   traceContextFromIds,
@@ -69,8 +71,17 @@ export interface ActiveSpan {
 export interface Tracing {
   /** Put on clients (and on `clientInterceptors` of services, for nested calls). */
   readonly clientInterceptor: Interceptor;
-  /** Put on services (outermost of the user's interceptors). */
+  /**
+   * Put on services (outermost of the user's interceptors). In async context mode it also runs
+   * the rest of the call in the span's OpenTelemetry context.
+   */
   readonly serverInterceptor: Interceptor;
+  /**
+   * The same as an observer (`defineService(..., { observers })`): no step in the call's path,
+   * what the runner uses unless the context mode is `async` (an observer cannot run the rest of
+   * the call inside a context).
+   */
+  readonly serverObserver: CallObserver;
   /**
    * Starts a span of `kind` (`server` for an incoming request) as a child of `parent` (a
    * checked incoming trace context), or of a new trace.
@@ -231,6 +242,30 @@ export async function startTracing(serviceName: string, env: Env = process.env):
       }
     };
 
+  /**
+   * The server side as an observer, outside the service's interceptors and without a step of
+   * its own in the call's path: the span begins when the call does (`started`, which puts it on
+   * the call for the handler's context) and is recorded when the server tells how the call
+   * ended. A call under an unsampled parent runs in the parent's context and records nothing.
+   */
+  const serverObserver: CallObserver = {
+    started(request) {
+      const caller = checkedTraceContext(request.trace);
+      const callerSampled = caller === undefined ? undefined : sampledOf(caller.traceparent);
+      if (followsParent && callerSampled === false) return enterSpan(request, caller!);
+      const traceId = caller === undefined ? newTraceId() : caller.traceparent.slice(3, 35);
+      enterSpan(request, traceContextFromIds(traceId, newSpanId(), sample(callerSampled, traceId), caller?.tracestate));
+    },
+    succeeded(request, ms) {
+      const own = spanOf(request);
+      if (own !== undefined && sampledOf(own.traceparent)) record(serverShape(request), own, checkedTraceContext(request.trace), performance.now() - ms);
+    },
+    failed(request, error, ms) {
+      const own = spanOf(request);
+      if (own !== undefined && sampledOf(own.traceparent)) recordFailed(serverShape(request), own, checkedTraceContext(request.trace), performance.now() - ms, error);
+    },
+  };
+
   const serverInterceptor: Interceptor = (next) =>
     async function traceServer(request) {
       // Checked again: an interceptor in front may have set any value.
@@ -287,6 +322,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   return {
     clientInterceptor,
     serverInterceptor,
+    serverObserver,
     startSpan,
     asyncContext,
     tracer: provider.getTracer("jetmicro"),

@@ -28,6 +28,12 @@ import { type CallNext, type CallRequest, type CallResponse, callNext, type Inte
 
 /** Watches calls end. Called synchronously; must not throw (what it throws is dropped). */
 export interface CallObserver {
+  /**
+   * A call begins (its request decoded, before the service's interceptors): a tracing observer
+   * puts the call's span on it here with `enterSpan`, for the handler's context. Leave it out
+   * when only the end matters.
+   */
+  readonly started?: (request: CallRequest) => void;
   /** A call ended well after `ms` milliseconds. Leave it out to cost successful calls nothing. */
   readonly succeeded?: (request: CallRequest, ms: number) => void;
   /** A call failed after `ms` milliseconds with `error`, as its caller gets it. */
@@ -41,13 +47,15 @@ export interface CallObserver {
 
 /** What the server calls per call: the observers of a service merged, each list's members in order. */
 export interface Observing {
+  /** Undefined when no observer wants beginnings. */
+  readonly started: ((request: CallRequest) => void) | undefined;
   /** Undefined when no observer wants successes. */
   readonly succeeded: ((request: CallRequest, ms: number) => void) | undefined;
   /** Undefined when no observer wants failures. */
   readonly failed: ((request: CallRequest, error: MicroError, ms: number) => void) | undefined;
 }
 
-const none: Observing = { succeeded: undefined, failed: undefined };
+const none: Observing = { started: undefined, succeeded: undefined, failed: undefined };
 
 /**
  * `observers` merged into one call per outcome, built once per service. An observer that
@@ -55,9 +63,17 @@ const none: Observing = { succeeded: undefined, failed: undefined };
  */
 export function observing(observers: readonly CallObserver[] | undefined): Observing {
   if (observers === undefined || observers.length === 0) return none;
+  const started = observers.flatMap((o) => (o.started === undefined ? [] : [o.started]));
   const succeeded = observers.flatMap((o) => (o.succeeded === undefined ? [] : [o.succeeded]));
   const failed = observers.flatMap((o) => (o.failed === undefined ? [] : [o.failed]));
   return {
+    started: started.length === 0 ? undefined : function startedAll(request) {
+      for (const f of started) {
+        try {
+          f(request);
+        } catch { /* an observer's bug must not change the call's outcome */ }
+      }
+    },
     succeeded: succeeded.length === 0 ? undefined : function succeededAll(request, ms) {
       for (const f of succeeded) {
         try {
@@ -81,15 +97,16 @@ export function observing(observers: readonly CallObserver[] | undefined): Obser
  * when there are none, so those paths keep their shortcut for services without interceptors.
  */
 export function observersInterceptor(observers: readonly CallObserver[] | undefined, kind: "stream" | "other" = "other"): Interceptor | undefined {
-  const { succeeded, failed } = observing(observers);
+  const { started, succeeded, failed } = observing(observers);
   const streams = kind === "stream" ? (observers ?? []).flatMap((o) => (o.stream === undefined ? [] : [o.stream])) : [];
-  if (succeeded === undefined && failed === undefined && streams.length === 0) return undefined;
+  if (started === undefined && succeeded === undefined && failed === undefined && streams.length === 0) return undefined;
   return (last) => {
     let next: CallNext = last;
     for (let i = streams.length - 1; i >= 0; i--) next = streams[i]!(next);
     const inner = next;
     return function observeCall(request): Promise<CallResponse> {
       const began = performance.now();
+      started?.(request);
       return callNext(inner, request).then(
         succeeded === undefined ? undefined : (response) => {
           succeeded(request, performance.now() - began);
@@ -118,8 +135,8 @@ export function withObservers(
 export function assertObservers(observers: readonly CallObserver[] | undefined): void {
   for (const observer of observers ?? []) {
     const o = observer as unknown as Record<string, unknown> | null;
-    if (typeof o !== "object" || o === null || ["succeeded", "failed", "stream"].some((k) => o[k] !== undefined && typeof o[k] !== "function")) {
-      throw new MicroError("invalid_argument", "each observer must be an object { succeeded?(request, ms), failed?(request, error, ms), stream?: interceptor }");
+    if (typeof o !== "object" || o === null || ["started", "succeeded", "failed", "stream"].some((k) => o[k] !== undefined && typeof o[k] !== "function")) {
+      throw new MicroError("invalid_argument", "each observer must be an object { started?(request), succeeded?(request, ms), failed?(request, error, ms), stream?: interceptor }");
     }
   }
 }

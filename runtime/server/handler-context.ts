@@ -65,9 +65,12 @@ export class CallContext implements HandlerContext {
     return (this.#metadata ??= readMetadata(this.#headers.all()));
   }
 
-  /** The caller's span, read from `traceparent`/`tracestate` on each use (only tracing asks). */
+  #callerTrace: TraceContext | undefined | null = null;
+
+  /** The caller's span, read from `traceparent`/`tracestate` on first use (only tracing asks). */
   get callerTrace(): TraceContext | undefined {
-    return traceContextOf(this.#headers.get(traceparentHeader), this.#headers.get(tracestateHeader));
+    if (this.#callerTrace === null) this.#callerTrace = traceContextOf(this.#headers.get(traceparentHeader), this.#headers.get(tracestateHeader));
+    return this.#callerTrace;
   }
 
   /** The span this call runs in, once a tracing interceptor set one (`enterSpan`). */

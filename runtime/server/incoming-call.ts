@@ -13,9 +13,6 @@ import {
   type RequestHeaders,
   timeoutHeader,
   type TraceContext,
-  traceContextOf,
-  traceparentHeader,
-  tracestateHeader,
 } from "../protocol/mod.ts";
 import { CallContext, type InstanceInfo } from "./handler-context.ts";
 
@@ -96,9 +93,9 @@ export class IncomingCall implements CallRequest, WithCallContext {
     return this.context.metadata;
   }
 
-  /** The caller's span, read from `traceparent`/`tracestate` on each use (only tracing asks). */
+  /** The caller's span, read from `traceparent`/`tracestate` on first use (only tracing asks). */
   get trace(): TraceContext | undefined {
-    return traceContextOf(this.headers.get(traceparentHeader), this.headers.get(tracestateHeader));
+    return this.context.callerTrace;
   }
 
   get signal(): AbortSignal {

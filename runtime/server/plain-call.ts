@@ -14,7 +14,7 @@
  */
 import { codecForRequest } from "../codec/select.ts";
 import { MicroError } from "../errors/micro-error.ts";
-import type { CallNext, CallResponse, Observing } from "../protocol/mod.ts";
+import { type CallNext, type CallResponse, type Observing, spanOf } from "../protocol/mod.ts";
 import type { EndpointDefinition, ServiceDefinition } from "../service/types.ts";
 import { toMessage } from "./reply-message.ts";
 import { type EndpointStats, recordError, recordTime } from "./endpoint-stats.ts";
@@ -36,6 +36,7 @@ export function plainCall(
   userChain?: CallNext,
   observing?: Observing,
 ): (call: IncomingCall) => Promise<CallResponse> {
+  const started = observing?.started;
   const succeeded = observing?.succeeded;
   const failed = observing?.failed;
   const handler = endpoint.handler!;
@@ -52,6 +53,12 @@ export function plainCall(
       const codec = codecForRequest(call.headers, call.data);
       call.codec = codec;
       call.message = codec.decode(input, call.data);
+      if (started !== undefined) {
+        started(call);
+        // A span an observer began (tracing) is the one the handler's nested calls continue.
+        const span = spanOf(call);
+        if (span !== undefined) call.context.span = span;
+      }
       let reply: unknown;
       try {
         reply = userChain === undefined ? await handler(call.message as never, call.context) : (await userChain(call.toRequest())).message;

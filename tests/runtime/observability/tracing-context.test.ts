@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { Cart } from "../../../gen/cart/v1/cart_pb.ts";
 import { Greeter, SayHelloRequestSchema } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createGateway } from "../../../gateway/app.ts";
-import { createClient, createJetStreamBroker, defineActor, defineService, onEvent, type ServiceInstance, startActor, startService } from "../../../runtime/mod.ts";
+import { createClient, createJetStreamBroker, defineActor, defineService, MicroError, onEvent, type ServiceInstance, startActor, startService } from "../../../runtime/mod.ts";
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import type { TraceContext } from "../../../runtime/protocol/mod.ts";
 import { withNats } from "../../support/nats.ts";
-import { type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
+import { attributeOf, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { until } from "../../support/wait.ts";
 
 // Tracing in its default context mode: no async-context tracking. The current span reaches
@@ -38,7 +38,7 @@ describe("tracing without async context", () => {
   it("runs one trace from an event published over HTTP through its subscriber's call to an actor", async () => {
     const broker = await createJetStreamBroker(conn.nc);
     const seen: { delivery?: TraceContext; command?: TraceContext } = {};
-    const cart = defineActor(Cart, { name: "traced-cart", key: "cart_id", initialState: () => ({ count: 0 }), interceptors: [tracing.serverInterceptor] }, {
+    const cart = defineActor(Cart, { name: "traced-cart", key: "cart_id", initialState: () => ({ count: 0 }), observers: [tracing.serverObserver] }, {
       addItem: (state, request, ctx) => {
         seen.command = ctx.trace;
         return { reply: { cartId: request.cartId, version: BigInt(state.count + 1) }, state: { count: state.count + 1 } };
@@ -50,7 +50,8 @@ describe("tracing without async context", () => {
     await until(async () => (await carts.addItem({ cartId: "warm", quantity: 1 }).then(() => true, () => false)), { what: "the actor serving", timeoutMs: 20_000 });
     const relay = defineService(Greeter, {
       name: "relay",
-      interceptors: [tracing.serverInterceptor],
+      // The server side as the runner puts it: an observer, no step in the call's path.
+      observers: [tracing.serverObserver],
       subscriptions: [onEvent("basket.filled", SayHelloRequestSchema, async (message, _event, context) => {
         seen.delivery = context.trace;
         await carts.addItem({ cartId: message.name, quantity: 1 }, { trace: context.trace });
@@ -103,10 +104,39 @@ describe("tracing without async context", () => {
         return await ctx.client(Greeter, { service: "ctx-inner" }).sayHello(request);
       },
     });
-    for (const d of [inner, plain]) instances.push(await startService(d, { connection: conn.nc, transport: conn.transport }) as ServiceInstance);
+    // Traced (as the runner traces: an observer): the handler's span is its own, a child of the caller's.
+    const traced = defineService(Greeter, { name: "ctx-traced", observers: [tracing.serverObserver] }, {
+      async sayHello(request, ctx) {
+        seen.push(ctx.trace);
+        return await ctx.client(Greeter, { service: "ctx-inner" }).sayHello(request);
+      },
+    });
+    for (const d of [inner, plain, traced]) instances.push(await startService(d, { connection: conn.nc, transport: conn.transport }) as ServiceInstance);
     const caller = "00-6bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     await createClient(Greeter, conn.transport, { service: "ctx-plain" }).sayHello({ name: "x" }, { trace: { traceparent: caller } });
     expect(seen.map((t) => t?.traceparent)).toEqual([caller, caller]);
+    seen.length = 0;
+    await createClient(Greeter, conn.transport, { service: "ctx-traced" }).sayHello({ name: "x" }, { trace: { traceparent: caller } });
+    const [own, passed] = seen.map((t) => t?.traceparent);
+    expect(own).toMatch(/^00-6bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+    expect(own).not.toBe(caller);
+    // ctx-inner does not trace and ctx.client adds no client span here: it sees the traced handler's span.
+    expect(passed).toBe(own);
+    // A failed call's span carries its error code and message.
+    const failing = defineService(Greeter, { name: "ctx-failing", observers: [tracing.serverObserver] }, {
+      sayHello() {
+        throw new MicroError("failed_precondition", "not today");
+      },
+    });
+    instances.push(await startService(failing, { connection: conn.nc, transport: conn.transport }));
+    const failedTrace = "00-8bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    await createClient(Greeter, conn.transport, { service: "ctx-failing" }).sayHello({ name: "x" }, { trace: { traceparent: failedTrace } }).catch(() => undefined);
+    await until(async () => {
+      await tracing.flush();
+      return receiver.spans.some((s) => s.traceId === failedTrace.slice(3, 35));
+    }, { what: "the failed call's span" });
+    const span = receiver.spans.find((s) => s.traceId === failedTrace.slice(3, 35))!;
+    expect([span.name, span.parentSpanId, span.status, attributeOf(span, "rpc.response.status_code")]).toEqual(["ctx-failing/Greeter.SayHello", "00f067aa0ba902b7", { code: 2, message: "not today" }, "failed_precondition"]);
     // A malformed trace option is ignored, not sent and not an error.
     seen.length = 0;
     await createClient(Greeter, conn.transport, { service: "ctx-inner" }).sayHello({ name: "y" }, { trace: { traceparent: "00-nope\r\nx: y" } });
