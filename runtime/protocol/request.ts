@@ -9,6 +9,7 @@ import { MicroError } from "../errors/micro-error.ts";
 import { contentTypeHeader, emitDefaultsHeader, fromHeader, metadataPrefix, timeoutHeader, traceparentHeader, tracestateHeader } from "./headers.ts";
 import { checkedTraceContext, type TraceContext } from "./trace-context.ts";
 import { assertMetadata } from "./metadata.ts";
+import { slabBytes } from "./byte-slab.ts";
 
 /** What a request's headers say. */
 export interface RequestHeaderInit {
@@ -48,28 +49,11 @@ class WrittenHeaders extends MsgHdrsImpl {
     return (this.#encoded ??= super.encode());
   }
 
-  /**
-   * These headers and a trace context, encoded as this set's bytes with the trace lines added
-   * (the usual traced call: the client's reused headers plus its span), not re-encoded whole.
-   */
-  withTrace(trace: TraceContext): WrittenHeaders {
-    const traced = new WrittenHeaders();
-    for (const [key, values] of this.headers) traced.headers.set(key, values);
-    traced.put(traceparentHeader, trace.traceparent);
-    let lines = `${traceparentHeader}: ${trace.traceparent}\r\n`;
-    if (trace.tracestate) {
-      traced.put(tracestateHeader, trace.tracestate);
-      lines += `${tracestateHeader}: ${trace.tracestate}\r\n`;
-    }
-    const base = this.encode();
-    // A trace context is checked ASCII: one byte per character.
-    const bytes = new Uint8Array(base.length + lines.length);
-    bytes.set(base.subarray(0, base.length - 2));
-    ascii.encodeInto(lines, bytes.subarray(base.length - 2));
-    bytes[bytes.length - 2] = 13;
-    bytes[bytes.length - 1] = 10;
-    traced.#encoded = bytes;
-    return traced;
+  /** A copy, for reading or changing without touching this set. */
+  copy(): WrittenHeaders {
+    const copy = new WrittenHeaders();
+    for (const [key, values] of this.headers) copy.headers.set(key, [...values]);
+    return copy;
   }
 
   override append(k: string, v: string, match?: Match): void {
@@ -90,7 +74,7 @@ class WrittenHeaders extends MsgHdrsImpl {
 export function withTraceHeaders(headers: MsgHdrs, trace: TraceContext): MsgHdrs {
   const checked = checkedTraceContext(trace);
   if (checked === undefined) return headers;
-  if (headers instanceof WrittenHeaders && headers.headers.size > 0 && !headers.headers.has(traceparentHeader)) return headers.withTrace(checked);
+  if (headers instanceof WrittenHeaders && headers.headers.size > 0 && !headers.headers.has(traceparentHeader)) return new TracedHeaders(headers, checked);
   const copy = new WrittenHeaders();
   for (const [key, values] of headers) for (const value of values) copy.append(key, value);
   copy.set(traceparentHeader, checked.traceparent);
@@ -99,6 +83,101 @@ export function withTraceHeaders(headers: MsgHdrs, trace: TraceContext): MsgHdrs
 }
 
 const ascii = new TextEncoder();
+const traceparentLine = ascii.encode(`${traceparentHeader}: `);
+
+/**
+ * A client's reused headers plus a span: the usual traced call. nats.js only encodes a request's
+ * headers when it publishes, so this is two references until then, and the encoding is the
+ * reused set's bytes with the trace lines written after them, not a new header set encoded
+ * whole (a copy of the set, made on first read, serves the `MsgHdrs` methods).
+ */
+class TracedHeaders implements MsgHdrs {
+  readonly #base: WrittenHeaders;
+  readonly #trace: TraceContext;
+  #encoded: Uint8Array | undefined = undefined;
+  #full: WrittenHeaders | undefined = undefined;
+
+  constructor(base: WrittenHeaders, trace: TraceContext) {
+    this.#base = base;
+    this.#trace = trace;
+  }
+
+  encode(): Uint8Array {
+    if (this.#full !== undefined) return this.#full.encode();
+    if (this.#encoded !== undefined) return this.#encoded;
+    const base = this.#base.encode();
+    const { traceparent, tracestate } = this.#trace;
+    const state = tracestate ? ascii.encode(`${tracestateHeader}: ${tracestate}\r\n`) : undefined;
+    const bytes = slabBytes(base.length + traceparentLine.length + traceparent.length + 2 + (state?.length ?? 0));
+    // The reused set without its closing empty line, then the trace lines, then the empty line.
+    bytes.set(base.subarray(0, base.length - 2));
+    let at = base.length - 2;
+    bytes.set(traceparentLine, at);
+    at += traceparentLine.length;
+    // A checked traceparent is ASCII: one byte per character.
+    for (let i = 0; i < traceparent.length; i++) bytes[at++] = traceparent.charCodeAt(i);
+    bytes[at++] = 13;
+    bytes[at++] = 10;
+    if (state !== undefined) {
+      bytes.set(state, at);
+      at += state.length;
+    }
+    bytes[at++] = 13;
+    bytes[at] = 10;
+    return (this.#encoded = bytes);
+  }
+
+  /** The whole set as a `MsgHdrs`, made on first read. */
+  #headers(): WrittenHeaders {
+    if (this.#full === undefined) {
+      const full = this.#base.copy();
+      full.put(traceparentHeader, this.#trace.traceparent);
+      if (this.#trace.tracestate) full.put(tracestateHeader, this.#trace.tracestate);
+      this.#full = full;
+    }
+    return this.#full;
+  }
+
+  get hasError(): boolean {
+    return this.#headers().hasError;
+  }
+  get status(): string {
+    return this.#headers().status;
+  }
+  get code(): number {
+    return this.#headers().code;
+  }
+  get description(): string {
+    return this.#headers().description;
+  }
+  get(k: string, match?: Match): string {
+    return this.#headers().get(k, match as "exact");
+  }
+  set(k: string, v: string, match?: Match): void {
+    this.#headers().set(k, v, match);
+  }
+  append(k: string, v: string, match?: Match): void {
+    this.#headers().append(k, v, match);
+  }
+  has(k: string, match?: Match): boolean {
+    return this.#headers().has(k, match);
+  }
+  keys(): string[] {
+    return this.#headers().keys();
+  }
+  values(k: string, match?: Match): string[] {
+    return this.#headers().values(k, match);
+  }
+  delete(k: string, match?: Match): void {
+    this.#headers().delete(k, match);
+  }
+  last(k: string, match?: Match): string {
+    return this.#headers().last(k, match as "exact");
+  }
+  [Symbol.iterator](): IterableIterator<[string, string[]]> {
+    return this.#headers()[Symbol.iterator]();
+  }
+}
 
 /** A line break in a value would end its header early and start another. */
 const lineBreak = /[\r\n]/;
