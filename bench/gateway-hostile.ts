@@ -58,6 +58,8 @@ else await orchestrate();
 /** The child: greeter, events and sidecar behind the gateway, as `hostile-load.test.ts` has them. */
 async function serve(url: string): Promise<void> {
   exitWithParent();
+  // A graceful exit on SIGTERM, so that a profiler the child runs under (`gateway-body-probe.ts`, BENCH_CHILD_FLAGS) writes its profile.
+  process.on("SIGTERM", () => process.exit(0));
   const nc = await connectNats(natsOptionsOf(readSettings(), "bench-gateway-hostile", url));
   const transport = new NatsTransport(nc);
   const registry = await createNatsRegistry(nc);

@@ -12,7 +12,8 @@
  * anyway. A body of declared length, which the body limit has already bounded, is read whole
  * and then scanned: the runtime reads the rest of a refused body anyway to keep the connection,
  * and one native read costs the gateway less than a stream read (deep JSON of 200 KB: about
- * 70 µs less of CPU per refusal on Bun).
+ * 70 µs less of CPU per refusal on Bun). A refused body's memory is given back at once (see
+ * `release`), so a flood of them does not keep handing the allocator fresh pages.
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
@@ -62,8 +63,17 @@ export async function readBody(request: Request, what = "the body", maxDepth?: n
   const declared = declaredLength(request.headers);
   if (declared !== undefined && declared <= wholeReadBytes) {
     // On Node, straight from the socket: no Web Request and streams built for a few bytes.
-    const bytes = (await readNodeBody(request)) ?? new Uint8Array(await request.arrayBuffer());
-    if (maxDepth !== undefined && nestedDeeper(bytes, maxDepth)) throw tooDeep(what, maxDepth);
+    const fromNode = await readNodeBody(request);
+    if (fromNode !== undefined) {
+      if (maxDepth !== undefined && nestedDeeper(fromNode, maxDepth)) throw tooDeep(what, maxDepth);
+      return fromNode;
+    }
+    const buffer = await request.arrayBuffer();
+    const bytes = new Uint8Array(buffer);
+    if (maxDepth !== undefined && nestedDeeper(bytes, maxDepth)) {
+      release(buffer);
+      throw tooDeep(what, maxDepth);
+    }
     return bytes;
   }
   const body = request.body;
@@ -117,6 +127,19 @@ const empty = new Uint8Array(0);
  * body limit, so every body of declared length is, unless an operator raised the limit.
  */
 const wholeReadBytes = 1024 * 1024;
+
+/**
+ * Gives a refused body's memory back now rather than at the next garbage collection, by
+ * detaching its buffer (`transfer(0)`; Bun, Deno and Node 21+; a no-op where it is missing).
+ * A refused body of up to the body limit, held until a collection, makes the allocator hand
+ * the next one fresh pages: on Bun, deep JSON of 200 KB mixed into normal calls cost about
+ * 16 page faults each and twice the CPU of the same refusal sent alone; freed at once, the
+ * next body reuses the same pages while they are still in the cache. Only for a buffer this
+ * module owns (from `Request.arrayBuffer()`), never a view into a shared one.
+ */
+function release(buffer: ArrayBuffer): void {
+  (buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }).transfer?.(0);
+}
 
 function tooDeep(what: string, maxDepth: number): MicroError {
   return new MicroError("invalid_argument", `${what} is nested more than ${maxDepth} levels deep`, { detail: what });

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { createJetStreamBroker, type Registry, registerWebService, serveHttp } from "../../runtime/mod.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import { createSidecar } from "../../gateway/sidecar/mod.ts";
-import { maxJsonDepth } from "../../gateway/json-body.ts";
+import { maxJsonDepth, readBody, readJsonBody } from "../../gateway/json-body.ts";
 import { JsonDepthScan, nestedDeeper } from "../../gateway/json-depth-scan.ts";
 import greeter from "../../services/greeter.ts";
 import { startTestGateway } from "../support/gateway.ts";
@@ -40,6 +40,32 @@ describe("JsonDepthScan", () => {
       expect(exceeded).toBe(deeper);
       expect(nestedDeeper(text, limit)).toBe(deeper);
     }), { seed: 14, numRuns: 500 });
+  });
+});
+
+describe("bodies of declared length", () => {
+  /** A request whose `arrayBuffer()` hands out `buffer`, so the test can see what became of it. */
+  const requestOver = (buffer: ArrayBuffer): Request => {
+    const request = new Request("http://gateway/rpc", { method: "POST", headers: { "content-type": "application/json", "content-length": String(buffer.byteLength) }, body: buffer });
+    request.arrayBuffer = () => Promise.resolve(buffer);
+    return request;
+  };
+
+  it("refuses one nested too deep naming the limit, and gives its memory back at once", async () => {
+    const buffer = new TextEncoder().encode("[".repeat(100_000) + "]".repeat(100_000)).buffer as ArrayBuffer;
+    const refused = await readJsonBody(requestOver(buffer), "the request").then(() => undefined, (e: Error) => e);
+    expect(refused?.message).toBe(`the request is nested more than ${maxJsonDepth} levels deep`);
+    // Detached, not left for the next collection: a flood of refusals reuses the same pages.
+    expect(buffer.byteLength).toBe(0);
+  });
+
+  it("keeps the buffer of a body it takes, and of one read without a depth limit", async () => {
+    const json = new TextEncoder().encode(JSON.stringify({ a: [[["deep enough"]]] })).buffer as ArrayBuffer;
+    expect((await readJsonBody(requestOver(json))).text).toBe('{"a":[[["deep enough"]]]}');
+    expect(json.byteLength).toBeGreaterThan(0);
+    const raw = new TextEncoder().encode("[".repeat(100)).buffer as ArrayBuffer;
+    expect((await readBody(requestOver(raw))).length).toBe(100);
+    expect(raw.byteLength).toBe(100);
   });
 });
 
