@@ -23,10 +23,8 @@
  * @module
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startNatsServer } from "../runtime/nats/mod.ts";
-import { spawnProcess } from "../runtime/platform/process.ts";
+import { startHostileChild } from "./hostile-child.ts";
 import { type HostileCase, hostileCases, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
 import { pinning } from "./cpu-sets.ts";
 
@@ -81,25 +79,12 @@ function counters(pid: number): Map<string, number> {
 }
 const faults = " page faults";
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pinned = pinning();
 const nats = await startNatsServer();
-const bun = join(root, "node_modules", ".bin", "bun");
-const flags = (process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean);
-const [command, ...args] = [...pinned.serverPrefix, bun, ...flags, join(root, "bench", "gateway-hostile.ts"), "serve"];
-let ready!: (v: [number, number]) => void;
-const started = new Promise<[number, number]>((resolve) => (ready = resolve));
-const server = spawnProcess(command!, args, {
-  env: { NATS_URL: nats.url },
-  dieWithParent: {},
-  onLine: (line) => {
-    const m = /^ready (\d+) (\d+)$/.exec(line);
-    if (m) ready([Number(m[1]), Number(m[2])]);
-    else console.error(`[server] ${line}`);
-  },
-});
+const child = startHostileChild(nats.url, pinned.serverPrefix);
+const server = child.process;
 try {
-  const [port, pid] = await Promise.race([started, server.exited.then(() => { throw new Error("the probe's gateway exited"); })]);
+  const [port, pid] = await child.ready;
   const base = `http://127.0.0.1:${port}`;
   console.error(`child pid ${pid}; ${pinned.description}`);
   await runMix({ base, inFlight: 32, hostileEvery: 10, cases: deep, durationMs: 1000 }); // warm-up
@@ -131,7 +116,8 @@ try {
     console.log(`${name}: ${sum.normal} normal (${sum.failed} failed), ${sum.other} other; gateway CPU µs per request ${(cpu(name) / total).toFixed(0)}${perNormal}${implied}; page faults per request ${((sum.counters.get(faults) ?? 0) / total).toFixed(2)}; by thread: ${threads.join(", ")}`);
   }
 } finally {
-  server.kill(flags.length > 0 ? "SIGTERM" : "SIGKILL");
+  // Under a profiler (BENCH_CHILD_FLAGS) the child must exit on its own to write its profile.
+  server.kill(process.env.BENCH_CHILD_FLAGS ? "SIGTERM" : "SIGKILL");
   await server.exited.catch(() => undefined);
   await nats.stop();
 }

@@ -27,21 +27,20 @@
  * kinds whose names match it (to find which attack costs what; the goal is for the whole mix).
  * @module
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createGateway } from "../gateway/app.ts";
 import { createSidecar } from "../gateway/sidecar/mod.ts";
 import { readSettings } from "../runtime/config/mod.ts";
 import { connectNats, createJetStreamBroker, NatsTransport, natsOptionsOf } from "../runtime/mod.ts";
 import { startNatsServer } from "../runtime/nats/mod.ts";
 import { serveHttp } from "../runtime/platform/http-server.ts";
-import { spawnProcess } from "../runtime/platform/process.ts";
+import type { spawnProcess } from "../runtime/platform/process.ts";
 import { createNatsRegistry } from "../runtime/registry/nats-kv.ts";
 import greeter from "../services/greeter.ts";
 import { type HostileCase, hostileCases, type MixResult, normalCall, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
 import { startRegistered } from "../tests/support/registered.ts";
 import { exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
 import { pinning } from "./cpu-sets.ts";
+import { startHostileChild } from "./hostile-child.ts";
 import { formatNumber, median, spread, table } from "./stats.ts";
 import { closesSince, timeWaitAt } from "./tcp-closes.ts";
 
@@ -76,26 +75,14 @@ interface Slice { normalOk: number; ms: number; cpu: number; loadCpu: number; fa
 interface Run { readonly rate: number; readonly cpuPerCall: number; readonly loadCpuPerCall: number; readonly closedPer1000: number; readonly failed: number; readonly wrong: number }
 
 async function orchestrate(): Promise<void> {
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
   // Before the nats-server starts, so that it shares the load generator's CPU, not the gateway's.
   const pinned = pinning();
   const nats = await startNatsServer();
   let server: ReturnType<typeof spawnProcess> | undefined;
   try {
-    let ready!: (v: [number, number]) => void;
-    const started = new Promise<[number, number]>((resolve) => (ready = resolve));
-    const bun = process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath;
-    const [command, ...args] = [...pinned.serverPrefix, bun, fileURLToPath(import.meta.url), "serve"];
-    server = spawnProcess(command!, args, {
-      env: { NATS_URL: nats.url },
-      dieWithParent: {},
-      onLine: (line) => {
-        const m = /^ready (\d+) (\d+)$/.exec(line);
-        if (m) ready([Number(m[1]), Number(m[2])]);
-        else console.error(`[server] ${line}`);
-      },
-    });
-    const [port, pid] = await Promise.race([started, server.exited.then(() => { throw new Error("the bench server exited"); })]);
+    const child = startHostileChild(nats.url, pinned.serverPrefix);
+    server = child.process;
+    const [port, pid] = await child.ready;
     const base = `http://127.0.0.1:${port}`;
 
     // One slice of a run: counts to add up, so a run can be made of slices spread over a round.
