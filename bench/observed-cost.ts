@@ -38,6 +38,7 @@ try {
   const server: Interceptor[] = [];
   const client: Interceptor[] = [];
   const observers: CallObserver[] = [];
+  const clientObservers: CallObserver[] = [];
   // Also in the process environment, for comparing with a tracer that read it from there.
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${port}`;
   const tracing = tracingOn
@@ -48,11 +49,10 @@ try {
       ...(process.env.OTEL_TRACES_SAMPLER ? { OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG } : {}),
     })
     : undefined;
-  // As the runner puts them: the server side an observer (an interceptor in async context mode).
+  // As the runner puts them: observers (interceptors in async context mode).
   if (tracing) {
-    if (tracing.asyncContext) server.push(tracing.serverInterceptor);
-    else observers.push(tracing.serverObserver);
-    client.push(tracing.clientInterceptor);
+    if (tracing.asyncContext) server.push(tracing.serverInterceptor), client.push(tracing.clientInterceptor);
+    else observers.push(tracing.serverObserver), clientObservers.push(tracing.clientObserver);
   }
   if (mode === "noop") {
     // The cost of having interceptors at all: one that only passes the call on, on both sides.
@@ -66,7 +66,7 @@ try {
     // What the runner adds besides tracing: the failed-call log, and metrics when on.
     const runner = await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: metricsOn });
     server.push(...runner.serverInterceptors), client.push(...runner.clientInterceptors);
-    observers.push(...(runner.serverObservers));
+    observers.push(...runner.serverObservers), clientObservers.push(...runner.clientObservers);
   }
   const nc = await connectNats({ servers: nats.url, name: "cost" });
   const transport = new NatsTransport(nc);
@@ -75,7 +75,7 @@ try {
       return { message: `Hello ${request.name}` };
     },
   }), { connection: nc, transport });
-  const greeter = createClient(Greeter, transport, { interceptors: client });
+  const greeter = createClient(Greeter, transport, { interceptors: client, observers: clientObservers });
   const run = async (n: number) => {
     let next = 0;
     await Promise.all(Array.from({ length: concurrency }, async () => {

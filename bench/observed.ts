@@ -8,7 +8,7 @@
  * @module
  */
 import type { CallObserver, Interceptor } from "../runtime/protocol/mod.ts";
-import { metricsInterceptor, metricsObserver } from "../runtime/observability/call-metrics.ts";
+import { metricsObserver } from "../runtime/observability/call-metrics.ts";
 import { MetricsRegistry } from "../runtime/observability/metrics.ts";
 import { startTracing } from "../runtime/observability/tracing.ts";
 
@@ -17,6 +17,7 @@ export interface Observed {
   readonly server: Interceptor[];
   readonly serverObservers: CallObserver[];
   readonly client: Interceptor[];
+  readonly clientObservers: CallObserver[];
   readonly metrics: MetricsRegistry;
   stop(): Promise<void>;
 }
@@ -44,7 +45,9 @@ export async function startObserved(serviceName: string): Promise<Observed> {
     // As the runner puts them: tracing's server side an observer (an interceptor in async context mode).
     server: parts.includes("tracing") && tracing.asyncContext ? [tracing.serverInterceptor] : [],
     serverObservers: [...(parts.includes("tracing") && !tracing.asyncContext ? [tracing.serverObserver] : []), ...(parts.includes("metrics") ? [metricsObserver(metrics)] : [])],
-    client: [...(parts.includes("tracing") ? [tracing.clientInterceptor] : []), ...(parts.includes("metrics") ? [metricsInterceptor(metrics)] : [])],
+    // As the runner puts them: observers on both sides (interceptors in async context mode).
+    client: parts.includes("tracing") && tracing.asyncContext ? [tracing.clientInterceptor] : [],
+    clientObservers: [...(parts.includes("tracing") && !tracing.asyncContext ? [tracing.clientObserver] : []), ...(parts.includes("metrics") ? [metricsObserver(metrics)] : [])],
     metrics,
     async stop() {
       clearInterval(scrape);

@@ -69,7 +69,7 @@ function rawCall(nc: NatsConnection): () => Promise<string> {
 // starts only when `jetmicro-on` is measured: the main pass's processes never load it.
 const observed: Observed | undefined = settings.systems.includes("jetmicro-on") ? await startObserved("bench-client") : undefined;
 const offGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-off"] });
-const onGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-on"], interceptors: observed?.client ?? [] });
+const onGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-on"], interceptors: observed?.client ?? [], observers: observed?.clientObservers ?? [] });
 const calls: Record<System, () => Promise<string>> = {
   "raw-default": rawCall(rawDefault),
   "raw-noAsyncTraces": rawCall(rawNoTraces),

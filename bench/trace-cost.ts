@@ -39,7 +39,7 @@ const tracing = mode === "tracing" || mode === "unsampled"
   : undefined;
 const server = mode === "noop" ? [passOn] : [];
 const observers = tracing ? [tracing.serverObserver] : [];
-const client = tracing ? [tracing.clientInterceptor] : mode === "noop" ? [passOn] : [];
+const client = mode === "noop" ? [passOn] : [];
 
 const greeter = defineService(Greeter, { mailbox: { capacity: 10_000, concurrency: 1_000 }, interceptors: server, observers }, {
   async sayHello(request) {
@@ -70,7 +70,7 @@ const transport: Transport = {
   },
   close: () => Promise.resolve(),
 };
-const greeterClient = createClient(Greeter, transport, { interceptors: client });
+const greeterClient = createClient(Greeter, transport, { interceptors: client, observers: tracing ? [tracing.clientObserver] : [] });
 
 const run = async () => {
   for (let i = 0; i < callsPerRun; i += inFlight) {

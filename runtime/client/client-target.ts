@@ -4,7 +4,7 @@
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import type { CallRequest, Interceptor, ServiceType } from "../protocol/mod.ts";
+import type { CallObserver, CallRequest, Interceptor, ServiceType, TraceContext } from "../protocol/mod.ts";
 import type { Discovery } from "./discovery.ts";
 import type { Transport } from "./transport.ts";
 import type { CallOptions } from "./types.ts";
@@ -24,6 +24,10 @@ export interface ClientTarget {
   readonly from: string | undefined;
   /** The whole chain, built-in ones first; empty when nothing intercepts. */
   readonly interceptors: readonly Interceptor[];
+  /** Told how each call began and ended, outside the interceptors; empty when none. */
+  readonly observers: readonly CallObserver[];
+  /** The span of the handler the client belongs to, which its calls continue unless given their own. */
+  readonly parentTrace: TraceContext | undefined;
 }
 
 /** A call as the client's interceptors see it, with the per-call options the last step reads. */

@@ -23,7 +23,11 @@ import {
   defaultNamespace,
   protoContentType,
   requestHeaders,
+  assertObservers,
   checkedTraceContext,
+  observing,
+  spanOf,
+  withObservers,
   withTraceHeaders,
   type TraceContext,
 } from "../protocol/mod.ts";
@@ -64,6 +68,7 @@ export function createClient<S extends DescService>(
   for (const interceptor of own) {
     if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
   }
+  assertObservers(options.observers);
   const target: ClientTarget = {
     transport,
     namespace,
@@ -74,6 +79,8 @@ export function createClient<S extends DescService>(
     metadata: options.metadata ?? {},
     from: parent?.from,
     interceptors: parent === undefined ? own : [parentCallInterceptor(parent), ...own],
+    observers: options.observers ?? [],
+    parentTrace: parent?.trace,
   };
   const client: Record<string, unknown> = {};
   for (const method of service.methods) {
@@ -165,10 +172,44 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     return transport.request(to, data, headers, deadline, signal).then(decodeReply);
   }
 
+  // The span an observer began (tracing) is the one sent; otherwise what the call carries.
   const lastStep: CallNext = (request: OutgoingCall) =>
-    send(request.message, request.metadata, undefined, request.deadline ?? Date.now() + target.timeoutMs, request.signal, request.options ?? noOptions, request.trace)
+    send(request.message, request.metadata, undefined, request.deadline ?? Date.now() + target.timeoutMs, request.signal, request.options ?? noOptions, spanOf(request) ?? request.trace)
       .then((message): CallResponse => ({ message }));
-  const chain = target.interceptors.length === 0 ? undefined : applyInterceptors(lastStep, target.interceptors);
+  const chain = target.interceptors.length === 0 ? undefined : applyInterceptors(lastStep, withObservers(target.interceptors, target.observers));
+  // Observers and no interceptors: the direct path, told of each call's start and end.
+  const { started, succeeded, failed } = observing(target.observers);
+  const observed = started !== undefined || succeeded !== undefined || failed !== undefined;
+
+  function observedCall(request: unknown, options: CallOptions, deadline: number, trace: TraceContext | undefined): Promise<MessageShape<DescMessage>> {
+    const outgoing: OutgoingCall = {
+      kind: "unary",
+      side: "client",
+      namespace,
+      service,
+      method: endpoint,
+      // Observers read it and never change it: the client's own record unless the call adds to it.
+      metadata: (options.metadata === undefined ? clientMetadata : { ...clientMetadata, ...options.metadata }) as Record<string, string>,
+      deadline,
+      signal: options.signal,
+      message: request,
+      options,
+      trace,
+    };
+    started?.(outgoing);
+    const began = performance.now();
+    return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, spanOf(outgoing) ?? trace).then(
+      succeeded === undefined ? undefined : (message) => {
+        succeeded(outgoing, performance.now() - began);
+        return message;
+      },
+      (error: unknown) => {
+        const e = MicroError.from(error);
+        failed?.(outgoing, e, performance.now() - began);
+        throw e;
+      },
+    );
+  }
 
   // Not `async`: one promise per call instead of two, on the hottest path of the client.
   return function call(request: unknown, options: CallOptions = noOptions): Promise<MessageShape<DescMessage>> {
@@ -178,8 +219,9 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     } catch (error) {
       return Promise.reject(MicroError.from(error));
     }
-    const trace = options.trace === undefined ? undefined : checkedTraceContext(options.trace);
+    const trace = options.trace === undefined ? target.parentTrace : checkedTraceContext(options.trace);
     if (chain === undefined) {
+      if (observed) return observedCall(request, options, deadline, trace);
       return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, trace);
     }
     const outgoing: OutgoingCall = {

@@ -7,7 +7,7 @@
  */
 import { type DescMessage, type DescMethod, fromBinary, isMessage, type MessageShape } from "@bufbuild/protobuf";
 import { MicroError } from "../errors/micro-error.ts";
-import { applyInterceptors, assertTimeout, type CallNext, type CallResponse, callSubject, checkedTraceContext, protoContentType, requestHeaders } from "../protocol/mod.ts";
+import { applyInterceptors, assertTimeout, type CallNext, type CallResponse, callSubject, checkedTraceContext, protoContentType, requestHeaders, spanOf, withObservers } from "../protocol/mod.ts";
 import { endpointName } from "../service/names.ts";
 import { failureRacer, type StreamChannel } from "../stream/channel.ts";
 import { channelReader, type MessageReader } from "../stream/reader.ts";
@@ -42,7 +42,8 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
       timeoutMs: deadline === undefined ? undefined : deadline - Date.now(),
       metadata: request.metadata,
       from: target.from,
-      trace: request.trace,
+      // The span an observer began (tracing) is the one sent; otherwise what the call carries.
+      trace: spanOf(request) ?? request.trace,
     });
     const opening = {
       headers,
@@ -129,7 +130,7 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
       }
     }
   };
-  const chain = applyInterceptors(lastStep, target.interceptors);
+  const chain = applyInterceptors(lastStep, withObservers(target.interceptors, target.observers, "stream"));
 
   function outgoing(message: unknown, options: StreamCallOptions): OutgoingCall {
     return {
@@ -143,7 +144,7 @@ export function streamingCall(method: DescMethod, target: ClientTarget): (input:
       signal: options.signal,
       message,
       options,
-      trace: options.trace === undefined ? undefined : checkedTraceContext(options.trace),
+      trace: options.trace === undefined ? target.parentTrace : checkedTraceContext(options.trace),
     };
   }
 

@@ -9,7 +9,7 @@
  */
 import type { Settings } from "../config/mod.ts";
 import type { CallObserver, Interceptor } from "../protocol/mod.ts";
-import { metricsInterceptor, metricsObserver } from "./call-metrics.ts";
+import { metricsObserver } from "./call-metrics.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { callLogObserver } from "./log-interceptor.ts";
 import { MetricsRegistry } from "./metrics.ts";
@@ -25,15 +25,17 @@ export interface Observability {
   readonly metrics: MetricsRegistry | undefined;
   /** The OTLP metrics export, when `OTEL_*` asks for one. */
   readonly metricsExport: MetricsExport | undefined;
-  /** Put on every service, outermost first (tracing; empty when it is off). */
+  /** Put on every service, outermost first (tracing in async context mode; else empty). */
   readonly serverInterceptors: readonly Interceptor[];
   /**
    * Put on every service and actor type (`observers`): the failed-call log (and sampled
    * success lines at `debug`), and request metrics when metrics are on.
    */
   readonly serverObservers: readonly CallObserver[];
-  /** Put on every client a service makes (nested calls) and on clients of the process. */
+  /** Put on every client a service makes (nested calls) and on clients of the process (tracing in async context mode; else empty). */
   readonly clientInterceptors: readonly Interceptor[];
+  /** The same, as observers: tracing (unless async context mode) and request metrics when on. */
+  readonly clientObservers: readonly CallObserver[];
   /** Most success lines per second. */
   readonly samplePerSecond: number;
 }
@@ -55,15 +57,15 @@ export async function observabilityFrom(
   // Tracing first: the span covers the other observers' and the interceptors' work. As an
   // observer it is no step in the call's path; async context needs the interceptor, which
   // runs the rest of the call inside the span's OpenTelemetry context.
+  const clientObservers: CallObserver[] = [];
   if (tracing !== undefined) {
-    if (tracing.asyncContext) serverInterceptors.push(tracing.serverInterceptor);
-    else serverObservers.push(tracing.serverObserver);
-    clientInterceptors.push(tracing.clientInterceptor);
+    if (tracing.asyncContext) serverInterceptors.push(tracing.serverInterceptor), clientInterceptors.push(tracing.clientInterceptor);
+    else serverObservers.push(tracing.serverObserver), clientObservers.push(tracing.clientObserver);
   }
   if (metrics !== undefined) {
     serverObservers.push(metricsObserver(metrics));
-    clientInterceptors.push(metricsInterceptor(metrics));
+    clientObservers.push(metricsObserver(metrics));
   }
   serverObservers.push(callLogObserver(logger, samplePerSecond));
-  return { logger, tracing, metrics, metricsExport, serverInterceptors, serverObservers, clientInterceptors, samplePerSecond };
+  return { logger, tracing, metrics, metricsExport, serverInterceptors, serverObservers, clientInterceptors, clientObservers, samplePerSecond };
 }

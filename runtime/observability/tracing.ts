@@ -69,8 +69,13 @@ export interface ActiveSpan {
 
 /** A started tracer and its interceptors. */
 export interface Tracing {
-  /** Put on clients (and on `clientInterceptors` of services, for nested calls). */
+  /** Put on clients (and on `clientInterceptors` of services, for nested calls). In async context mode it reads the parent from the OpenTelemetry context too. */
   readonly clientInterceptor: Interceptor;
+  /**
+   * The same as an observer (`ClientOptions.observers`, a service's `clientObservers`): no step
+   * in the call's path, what the runner uses unless the context mode is `async`.
+   */
+  readonly clientObserver: CallObserver;
   /**
    * Put on services (outermost of the user's interceptors). In async context mode it also runs
    * the rest of the call in the span's OpenTelemetry context.
@@ -266,6 +271,30 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     },
   };
 
+  /**
+   * The client side as an observer (`ClientOptions.observers`): the span begins with the call
+   * (`started` puts it on the call, and the client sends it) and is recorded when the client
+   * tells how the call ended; no interceptor, so a client without others keeps its direct path.
+   * Under an unsampled parent nothing begins and the parent's context is sent as it is.
+   */
+  const clientObserver: CallObserver = {
+    started(request) {
+      const parent = checkedTraceContext(request.trace);
+      const parentSampled = parent === undefined ? undefined : sampledOf(parent.traceparent);
+      if (followsParent && parentSampled === false) return;
+      const traceId = parent === undefined ? newTraceId() : parent.traceparent.slice(3, 35);
+      enterSpan(request, traceContextFromIds(traceId, newSpanId(), sample(parentSampled, traceId), parent?.tracestate));
+    },
+    succeeded(request, ms) {
+      const own = spanOf(request);
+      if (own !== undefined && sampledOf(own.traceparent)) record(clientShape(request), own, checkedTraceContext(request.trace), performance.now() - ms);
+    },
+    failed(request, error, ms) {
+      const own = spanOf(request);
+      if (own !== undefined && sampledOf(own.traceparent)) recordFailed(clientShape(request), own, checkedTraceContext(request.trace), performance.now() - ms, error);
+    },
+  };
+
   const serverInterceptor: Interceptor = (next) =>
     async function traceServer(request) {
       // Checked again: an interceptor in front may have set any value.
@@ -321,6 +350,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
 
   return {
     clientInterceptor,
+    clientObserver,
     serverInterceptor,
     serverObserver,
     startSpan,

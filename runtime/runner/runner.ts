@@ -70,6 +70,7 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     }));
     const interceptors = [...observability.serverInterceptors, ...configured, ...(options.interceptors ?? [])];
     const clientInterceptors = observability.clientInterceptors;
+    const clientObservers = observability.clientObservers;
     const observers = observability.serverObservers;
     if (observability.metrics !== undefined) {
       const stop = collectActorMetrics(observability.metrics);
@@ -79,14 +80,15 @@ export const startServices = (config: RunnerConfig, options: StartServicesOption
     const instances: ServiceInstance[] = [];
     const failures: LoadFailure[] = [...loaded.failures];
     for (const { file, definition: own } of loaded.services) {
-      const definition = interceptors.length === 0 && clientInterceptors.length === 0 && observers.length === 0
+      const definition = interceptors.length === 0 && clientInterceptors.length === 0 && observers.length === 0 && clientObservers.length === 0
         ? own
         : isActorDefinition(own)
-          ? withActorInterceptors(own, interceptors, clientInterceptors, observers)
+          ? withActorInterceptors(own, interceptors, clientInterceptors, observers, clientObservers)
           : {
             ...own,
             interceptors: [...interceptors, ...own.interceptors],
             clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])],
+            clientObservers: [...clientObservers, ...(own.clientObservers ?? [])],
             observers: [...observers, ...(own.observers ?? [])],
           };
       const started = yield* serveService(definition, {
@@ -139,10 +141,12 @@ function withActorInterceptors(
   interceptors: readonly Interceptor[],
   clientInterceptors: readonly Interceptor[],
   observers: readonly CallObserver[],
+  clientObservers: readonly CallObserver[],
 ): ActorDefinition {
   const definition: ActorDefinition = {
     ...own,
     clientInterceptors: [...clientInterceptors, ...(own.clientInterceptors ?? [])],
+    clientObservers: [...clientObservers, ...(own.clientObservers ?? [])],
     actor: { ...own.actor, interceptors: [...interceptors, ...own.actor.interceptors], observers: [...observers, ...(own.actor.observers ?? [])] },
     start: (options) => startActor(definition, options),
   };

@@ -4,7 +4,7 @@ import { publishMessage } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { type Interceptor, readMetadata, type TraceContext, traceContextOf, traceparentHeader, tracestateHeader } from "../protocol/mod.ts";
+import { type CallObserver, type Interceptor, readMetadata, type TraceContext, traceContextOf, traceparentHeader, tracestateHeader } from "../protocol/mod.ts";
 import type { Transport } from "../client/transport.ts";
 import type { Discovery } from "../client/discovery.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
@@ -23,6 +23,8 @@ export interface InstanceInfo {
   readonly broker?: JetStreamBroker;
   /** Interceptors of the clients handlers make (`ctx.client`), outside their own. */
   readonly clientInterceptors?: readonly Interceptor[];
+  /** Observers of the clients handlers make, outside their own. */
+  readonly clientObservers?: readonly CallObserver[];
   /** How nested calls choose nodes (routing rules, version, labels, key). */
   readonly discovery?: Discovery;
 }
@@ -117,11 +119,14 @@ export class CallContext implements HandlerContext {
   client<S extends DescService>(service: S, options: ClientOptions = {}): Client<S> {
     const inherited = this.#instance.clientInterceptors;
     const interceptors = inherited === undefined || inherited.length === 0 ? options.interceptors : [...inherited, ...(options.interceptors ?? [])];
+    const watching = this.#instance.clientObservers;
+    const observers = watching === undefined || watching.length === 0 ? options.observers : [...watching, ...(options.observers ?? [])];
     return createClient(service, this.#instance.transport, {
       namespace: this.#instance.namespace,
       ...(this.#instance.discovery !== undefined ? { discovery: this.#instance.discovery } : {}),
       ...options,
       interceptors,
+      observers,
     }, {
       metadata: this.metadata,
       deadline: this.deadline,

@@ -104,6 +104,7 @@ export async function startService(definition: ServiceDefinition, options: Start
     stopSignal: stopController.signal,
     broker: options.broker,
     clientInterceptors: definition.clientInterceptors,
+    clientObservers: definition.clientObservers,
     discovery: options.discovery,
   };
 

@@ -38,6 +38,7 @@ export function defineService<S extends DescService>(
     if (typeof interceptor !== "function") throw new MicroError("invalid_argument", "each interceptor must be a function (next) => (request) => Promise<response>");
   }
   assertObservers(options.observers);
+  assertObservers(options.clientObservers);
   const handlers = impl as Record<string, unknown>;
   for (const key of Object.keys(handlers)) {
     if (!(key in descriptor.method)) {
@@ -73,6 +74,7 @@ export function defineService<S extends DescService>(
     subscriptions: [...(options.subscriptions ?? [])],
     interceptors: [...(options.interceptors ?? [])],
     clientInterceptors: [...(options.clientInterceptors ?? [])],
+    clientObservers: [...(options.clientObservers ?? [])],
     observers: [...(options.observers ?? [])],
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DescMessage, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import type { Interceptor, ServiceType, TraceContext } from "../protocol/mod.ts";
+import type { CallObserver, Interceptor, ServiceType, TraceContext } from "../protocol/mod.ts";
 import type { StreamTuning } from "../stream/protocol.ts";
 
 /** Options for one call; each overrides the client's default. */
@@ -72,6 +72,13 @@ export interface HandlerClientOptions {
    * one outermost. See `runtime/protocol/interceptor.ts`.
    */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * Told how each call and stream open of this client began and ended, outside its
+   * interceptors and without standing in the call's path (see
+   * `runtime/protocol/call-observer.ts`): what client metrics and tracing use. A client with
+   * observers and no interceptors keeps its direct call path.
+   */
+  readonly observers?: readonly CallObserver[];
 }
 
 /** A unary call: request in, response out. */

@@ -144,6 +144,8 @@ export interface ServiceOptions {
    * `client`), outside the ones given to `ctx.client` itself.
    */
   readonly clientInterceptors?: readonly Interceptor[];
+  /** Observers of the clients this service's handlers make, outside the ones given to `ctx.client` itself. */
+  readonly clientObservers?: readonly CallObserver[];
   /**
    * Told how each of this service's calls, stream opens, event deliveries and actor commands
    * ended, outside all of its interceptors, without standing in the call's path (see
@@ -186,6 +188,8 @@ export interface ServiceDefinition<S extends DescService = DescService> {
   readonly interceptors: readonly Interceptor[];
   /** Interceptors of the clients its handlers make; none when undefined or empty. */
   readonly clientInterceptors?: readonly Interceptor[];
+  /** Observers of the clients its handlers make; none when undefined or empty. */
+  readonly clientObservers?: readonly CallObserver[];
   /** Observers of its calls, events and streams (empty or undefined when none). */
   readonly observers?: readonly CallObserver[];
 }

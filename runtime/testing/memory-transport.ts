@@ -87,6 +87,7 @@ export function createMemoryTransport(services: readonly ServiceDefinition[], op
       stopSignal: stop.signal,
       broker: options.broker,
       clientInterceptors: definition.clientInterceptors,
+      clientObservers: definition.clientObservers,
     };
     if (options.broker !== undefined && definition.subscriptions.length > 0) {
       const started = subscribeServiceEvents(definition, { broker: options.broker, namespace, run: (work) => work(), onHandlerError, signal: stop.signal });

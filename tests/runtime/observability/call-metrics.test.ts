@@ -97,3 +97,36 @@ describe("call metrics observer (servers)", () => {
     expect(lines.length).toBe(maxSeries);
   });
 });
+
+describe("call metrics as a client's observer", () => {
+  it("counts a client's calls and their codes on the client side, and leaves replies and errors as they were", async () => {
+    const { create, toBinary } = await import("@bufbuild/protobuf");
+    const { Greeter, SayHelloResponseSchema } = await import("../../../gen/greeter/v1/greeter_pb.ts");
+    const { createClient } = await import("../../../runtime/client/create-client.ts");
+    const metrics = new MetricsRegistry();
+    const reply = { data: toBinary(SayHelloResponseSchema, create(SayHelloResponseSchema, { message: "hi" })), headers: undefined };
+    let fail = false;
+    const transport = {
+      request: () => (fail ? Promise.reject(new MicroError("unavailable", "down")) : Promise.resolve(reply)),
+      close: () => Promise.resolve(),
+    };
+    // Observers and no interceptors: the client's direct path.
+    const client = createClient(Greeter, transport, { observers: [metricsObserver(metrics)] });
+    expect((await client.sayHello({ name: "a" })).message).toBe("hi");
+    expect((await client.sayHello({ name: "b" })).message).toBe("hi");
+    fail = true;
+    const error = await client.sayHello({ name: "c" }).catch((e: unknown) => e);
+    expect([(error as MicroError).code, (error as MicroError).message]).toEqual(["unavailable", "down"]);
+    const text = await metrics.scrape();
+    expect(valueOf(text, 'micro_requests_total{side="client",kind="unary",service="greeter",method="Greeter.SayHello",code="ok"}')).toBe(2);
+    expect(valueOf(text, 'micro_requests_total{side="client",kind="unary",service="greeter",method="Greeter.SayHello",code="unavailable"}')).toBe(1);
+    expect(valueOf(text, 'micro_request_duration_seconds_count{side="client",kind="unary",service="greeter",method="Greeter.SayHello"}')).toBe(3);
+  });
+
+  it("refuses an observer that is not one, naming what it must be", async () => {
+    const { Greeter } = await import("../../../gen/greeter/v1/greeter_pb.ts");
+    const { createClient } = await import("../../../runtime/client/create-client.ts");
+    const transport = { request: () => Promise.reject(new Error("unused")), close: () => Promise.resolve() };
+    expect(() => createClient(Greeter, transport, { observers: [{ succeeded: 5 } as never] })).toThrow(/each observer must be an object/);
+  });
+});

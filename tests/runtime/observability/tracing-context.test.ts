@@ -7,7 +7,7 @@ import { startTracing, type Tracing } from "../../../runtime/observability/traci
 import type { TraceContext } from "../../../runtime/protocol/mod.ts";
 import { withNats } from "../../support/nats.ts";
 import { attributeOf, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
-import { until } from "../../support/wait.ts";
+import { eventually, until } from "../../support/wait.ts";
 
 // Tracing in its default context mode: no async-context tracking. The current span reaches
 // nested work through the handler's context (`ctx.client`, `ctx.publish`, `ctx.trace`,
@@ -46,7 +46,8 @@ describe("tracing without async context", () => {
     });
     instances.push(await startActor(cart, { connection: conn.nc, transport: conn.transport, leaseMs: 1000 }));
     // A client made at module level, as a subscriber would: the span travels as a call option.
-    const carts = createClient(Cart, conn.transport, { service: "traced-cart", timeoutMs: 10_000, interceptors: [tracing.clientInterceptor] });
+    // Traced as the runner traces clients: an observer, so the client keeps its direct path.
+    const carts = createClient(Cart, conn.transport, { service: "traced-cart", timeoutMs: 10_000, observers: [tracing.clientObserver] });
     await until(async () => (await carts.addItem({ cartId: "warm", quantity: 1 }).then(() => true, () => false)), { what: "the actor serving", timeoutMs: 20_000 });
     const relay = defineService(Greeter, {
       name: "relay",
@@ -105,7 +106,7 @@ describe("tracing without async context", () => {
       },
     });
     // Traced (as the runner traces: an observer): the handler's span is its own, a child of the caller's.
-    const traced = defineService(Greeter, { name: "ctx-traced", observers: [tracing.serverObserver] }, {
+    const traced = defineService(Greeter, { name: "ctx-traced", observers: [tracing.serverObserver], clientObservers: [tracing.clientObserver] }, {
       async sayHello(request, ctx) {
         seen.push(ctx.trace);
         return await ctx.client(Greeter, { service: "ctx-inner" }).sayHello(request);
@@ -120,8 +121,14 @@ describe("tracing without async context", () => {
     const [own, passed] = seen.map((t) => t?.traceparent);
     expect(own).toMatch(/^00-6bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     expect(own).not.toBe(caller);
-    // ctx-inner does not trace and ctx.client adds no client span here: it sees the traced handler's span.
-    expect(passed).toBe(own);
+    // The nested call's CLIENT span (the service's client observer) is a child of the handler's
+    // span, and it is what the untraced ctx-inner received.
+    const clientSpan = await eventually(async () => {
+      await tracing.flush();
+      return receiver.spans.find((s) => s.name === "ctx-inner/Greeter.SayHello" && s.kind === 3 && s.traceId === caller.slice(3, 35));
+    }, (s) => s !== undefined, { what: "the nested call's client span" });
+    expect(clientSpan.parentSpanId).toBe(own!.slice(36, 52));
+    expect(passed).toBe(`00-${clientSpan.traceId}-${clientSpan.spanId}-01`);
     // A failed call's span carries its error code and message.
     const failing = defineService(Greeter, { name: "ctx-failing", observers: [tracing.serverObserver] }, {
       sayHello() {
