@@ -6,7 +6,7 @@ import { createClient, createJetStreamBroker, defineActor, defineService, MicroE
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import type { TraceContext } from "../../../runtime/protocol/mod.ts";
 import { withNats } from "../../support/nats.ts";
-import { attributeOf, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
+import { attributeOf, type OtlpReceiver, type OtlpSpan, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { eventually, until } from "../../support/wait.ts";
 
 // Tracing in its default context mode: no async-context tracking. The current span reaches
@@ -126,7 +126,7 @@ describe("tracing without async context", () => {
     const clientSpan = await eventually(async () => {
       await tracing.flush();
       return receiver.spans.find((s) => s.name === "ctx-inner/Greeter.SayHello" && s.kind === 3 && s.traceId === caller.slice(3, 35));
-    }, (s) => s !== undefined, { what: "the nested call's client span" });
+    }, (s) => s !== undefined, { what: "the nested call's client span" }) as OtlpSpan;
     expect(clientSpan.parentSpanId).toBe(own!.slice(36, 52));
     expect(passed).toBe(`00-${clientSpan.traceId}-${clientSpan.spanId}-01`);
     // A failed call's span carries its error code and message.
