@@ -181,21 +181,14 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
   const { started, succeeded, failed } = observing(target.observers);
   const observed = started !== undefined || succeeded !== undefined || failed !== undefined;
 
+  /** What interceptors and observers see of a call. */
+  function outgoingOf(request: unknown, options: CallOptions, deadline: number, trace: TraceContext | undefined, metadata: Record<string, string>): OutgoingCall {
+    return { kind: "unary", side: "client", namespace, service, method: endpoint, metadata, deadline, signal: options.signal, message: request, options, trace };
+  }
+
   function observedCall(request: unknown, options: CallOptions, deadline: number, trace: TraceContext | undefined): Promise<MessageShape<DescMessage>> {
-    const outgoing: OutgoingCall = {
-      kind: "unary",
-      side: "client",
-      namespace,
-      service,
-      method: endpoint,
-      // Observers read it and never change it: the client's own record unless the call adds to it.
-      metadata: (options.metadata === undefined ? clientMetadata : { ...clientMetadata, ...options.metadata }) as Record<string, string>,
-      deadline,
-      signal: options.signal,
-      message: request,
-      options,
-      trace,
-    };
+    // Observers read the metadata and never change it: the client's own record unless the call adds to it.
+    const outgoing = outgoingOf(request, options, deadline, trace, (options.metadata === undefined ? clientMetadata : { ...clientMetadata, ...options.metadata }) as Record<string, string>);
     started?.(outgoing);
     const began = performance.now();
     return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, spanOf(outgoing) ?? trace).then(
@@ -224,19 +217,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
       if (observed) return observedCall(request, options, deadline, trace);
       return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, trace);
     }
-    const outgoing: OutgoingCall = {
-      kind: "unary",
-      side: "client",
-      namespace,
-      service,
-      method: endpoint,
-      metadata: { ...clientMetadata, ...options.metadata },
-      deadline,
-      signal: options.signal,
-      message: request,
-      options,
-      trace,
-    };
+    const outgoing = outgoingOf(request, options, deadline, trace, { ...clientMetadata, ...options.metadata });
     try {
       return chain(outgoing).then((response) => response.message as MessageShape<DescMessage>, rejectAsMicroError);
     } catch (error) {
