@@ -20,9 +20,8 @@ export async function httpPoster(): Promise<HttpPost> {
   const agents = { "http:": new http.Agent({ keepAlive: true, maxSockets: 2 }), "https:": new https.Agent({ keepAlive: true, maxSockets: 2 }) };
   return (url, headers, body, timeoutMs) =>
     new Promise<number>((resolve, reject) => {
-      const target = new URL(url);
-      const secure = target.protocol === "https:";
-      const request = (secure ? https : http).request(target, {
+      const secure = url.startsWith("https:");
+      const request = (secure ? https : http).request(url, {
         method: "POST",
         agent: agents[secure ? "https:" : "http:"],
         headers: { ...headers, "content-length": String(typeof body === "string" ? Buffer.byteLength(body) : body.length) },
