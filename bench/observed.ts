@@ -36,6 +36,8 @@ export async function startObserved(serviceName: string): Promise<Observed> {
     OTEL_SERVICE_NAME: serviceName,
     OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER,
     MICRO_TRACE_CONTEXT: process.env.MICRO_TRACE_CONTEXT,
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_QUEUE_SIZE: process.env.OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
   });
   const metrics = new MetricsRegistry();

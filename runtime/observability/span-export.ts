@@ -1,7 +1,8 @@
 /**
  * The export of jetmicro's own spans: ended {@link SpanRecord}s wait in a bounded queue and go
  * to the collector over OTLP/HTTP in batches, as the OpenTelemetry SDK's batch span processor
- * does and with its settings (`OTEL_BSP_*`): a full batch is sent at once, the rest every
+ * does and with its settings (`OTEL_BSP_*`, larger by default: see `ownBatch` in
+ * `tracing-config.ts`): a full batch is sent at once, the rest every
  * schedule delay; a full queue drops spans instead of slowing calls. One request at a time: a
  * slow collector makes the queue fill, never requests pile up. A collector that is down loses
  * those spans and is reported once (and once more when it is back), not per batch.
@@ -24,7 +25,7 @@ export interface SpanExport {
 
 /** Starts exporting to the collector `config` names, as a process with `resource` attributes. */
 export function startSpanExport(config: TraceExportConfig, resource: Attributes, onError: (message: string) => void): SpanExport {
-  const { maxQueueSize, maxExportBatchSize, scheduledDelayMillis } = config.batch;
+  const { maxQueueSize, maxExportBatchSize, scheduledDelayMillis } = config.ownBatch;
   const json = config.protocol === "http/json";
   const headers = { ...config.headers, "content-type": json ? "application/json" : "application/x-protobuf" };
   // The span being filled, and full ones waiting for their request (encoded: a waiting span is bytes).

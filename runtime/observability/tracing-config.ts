@@ -37,6 +37,15 @@ export interface TraceExportConfig {
   readonly context: "explicit" | "async";
   /** The batch span processor: `OTEL_BSP_SCHEDULE_DELAY` (1000), `OTEL_BSP_MAX_QUEUE_SIZE` (2048), `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` (512), `OTEL_BSP_EXPORT_TIMEOUT` (30000). */
   readonly batch: { readonly scheduledDelayMillis: number; readonly maxQueueSize: number; readonly maxExportBatchSize: number; readonly exportTimeoutMillis: number };
+  /**
+   * The batching of jetmicro's own spans: the same variables, with larger defaults (queue
+   * 16384, batches of 4096, about 1 MB a request). jetmicro records a span per call on both
+   * sides, and at tens of thousands of calls a second an OTLP request per 512 spans is a few
+   * hundred requests a second per process (each 0.3-0.7 ms of CPU with the collector's side; in
+   * paired benchmark runs the larger batches saved up to ~2 µs per call, in others nothing
+   * measurable); set `OTEL_BSP_*` to have the standard sizes.
+   */
+  readonly ownBatch: { readonly scheduledDelayMillis: number; readonly maxQueueSize: number; readonly maxExportBatchSize: number };
 }
 
 /** Reads and checks the trace export settings of `env`. */
@@ -54,6 +63,8 @@ export function traceExportConfig(env: Env): TraceExportConfig {
   const timeoutMs = whole(env, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", whole(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000, 1, 600_000), 1, 600_000);
   const maxQueueSize = whole(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1_000_000);
   const maxExportBatchSize = Math.min(whole(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, 1, 1_000_000), maxQueueSize);
+  const ownQueueSize = whole(env, "OTEL_BSP_MAX_QUEUE_SIZE", 16_384, 1, 1_000_000);
+  const ownBatchSize = Math.min(whole(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 4096, 1, 1_000_000), ownQueueSize);
   const context = (env.MICRO_TRACE_CONTEXT?.trim().toLowerCase() || "explicit");
   if (context !== "explicit" && context !== "async") {
     throw new MicroError("invalid_argument", `MICRO_TRACE_CONTEXT must be explicit or async, got "${String(env.MICRO_TRACE_CONTEXT).slice(0, 40)}"`);
@@ -71,6 +82,11 @@ export function traceExportConfig(env: Env): TraceExportConfig {
       maxQueueSize,
       maxExportBatchSize,
       exportTimeoutMillis: whole(env, "OTEL_BSP_EXPORT_TIMEOUT", 30_000, 1, 600_000),
+    },
+    ownBatch: {
+      scheduledDelayMillis: whole(env, "OTEL_BSP_SCHEDULE_DELAY", 1000, 1, 86_400_000),
+      maxQueueSize: ownQueueSize,
+      maxExportBatchSize: ownBatchSize,
     },
   };
 }

@@ -39,6 +39,9 @@ describe("trace export settings", () => {
   it("reads the batch processor's sizes, the batch never above the queue", () => {
     expect(traceExportConfig({}).batch).toEqual({ scheduledDelayMillis: 1000, maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMillis: 30_000 });
     expect(traceExportConfig({ OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "500" }).batch).toMatchObject({ maxQueueSize: 100, maxExportBatchSize: 100 });
+    // jetmicro's own spans: larger batches unless the variables say otherwise.
+    expect(traceExportConfig({}).ownBatch).toEqual({ scheduledDelayMillis: 1000, maxQueueSize: 16_384, maxExportBatchSize: 4096 });
+    expect(traceExportConfig({ OTEL_BSP_MAX_QUEUE_SIZE: "2048", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "512" }).ownBatch).toMatchObject({ maxQueueSize: 2048, maxExportBatchSize: 512 });
     expect(codeOf(() => traceExportConfig({ OTEL_BSP_SCHEDULE_DELAY: "soon" }))).toStartWith("invalid_argument: OTEL_BSP_SCHEDULE_DELAY");
   });
 });
