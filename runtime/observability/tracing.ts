@@ -2,14 +2,15 @@
  * Tracing with OpenTelemetry: a span per call, stream open, event delivery and actor command,
  * exported over OTLP/HTTP, configured by the standard `OTEL_*` variables. Off unless
  * configured ({@link tracingEnabled}); off, nothing of OpenTelemetry is even imported and no
- * interceptor is added, so the request path is what it is without tracing.
+ * observer is added, so the request path is what it is without tracing.
  *
- * Two interceptors do the work. The client one starts a `CLIENT` (or `PRODUCER`) span as a
- * child of the call's parent (`request.trace`: the handler's span for `ctx.client` calls, or
- * the `trace` call option) and replaces `request.trace` with it, which the protocol writes as
- * the `traceparent`/`tracestate` headers. The server one reads the caller's `request.trace`,
- * starts a `SERVER` (`CONSUMER` for events) span as its child and puts it on the request
- * (`enterSpan`), from where the handler's context takes it: `ctx.client` calls, `ctx.publish`
+ * Two call observers do the work (no step in a call's path; as interceptors for async context
+ * mode). The client one begins a `CLIENT` (or `PRODUCER`) span as a child of the call's parent
+ * (`request.trace`: the handler's span for `ctx.client` calls, or the `trace` call option) and
+ * puts it on the call (`enterSpan`); the client sends it as the `traceparent`/`tracestate`
+ * headers. The server one reads the caller's `request.trace`, begins a `SERVER` (`CONSUMER`
+ * for events) span as its child and puts it on the call, from where the handler's context
+ * takes it: `ctx.client` calls, `ctx.publish`
  * events and actor commands continue it, and `ctx.trace` (an event's or actor command's
  * `context.trace`) hands it to anything else. The gateway does the same with its HTTP span.
  *
@@ -46,8 +47,9 @@ import {
   checkedTraceContext,
   enterSpan,
   type Interceptor,
-  spanOf,
+  observersInterceptor,
   setTraceContextSource,
+  spanOf,
   type TraceContext,
   traceContextFromIds,
 } from "../protocol/mod.ts";
@@ -217,35 +219,13 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: undefined, extra: undefined });
   }
   /** Queues a failed call's span, with its error code and message. */
-  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number, error: unknown) {
-    const e = MicroError.from(error);
+  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number, e: MicroError) {
     const extra = { "rpc.response.status_code": e.code, "error.type": e.code };
     spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: e.message.slice(0, 1024), extra });
   }
 
   const clientShape = shapes("client");
   const serverShape = shapes("server");
-
-  const clientInterceptor: Interceptor = (next) =>
-    async function traceClient(request) {
-      const parent = checkedTraceContext(request.trace) ?? (asyncContext ? currentSpan() : undefined);
-      const parentSampled = parent === undefined ? undefined : sampledOf(parent.traceparent);
-      if (followsParent && parentSampled === false) return next(request.trace === parent ? request : { ...request, trace: parent });
-      const traceId = parent === undefined ? newTraceId() : parent.traceparent.slice(3, 35);
-      const sampled = sample(parentSampled, traceId);
-      const own = traceContextFromIds(traceId, newSpanId(), sampled, parent?.tracestate);
-      const sent = { ...request, trace: own };
-      if (!sampled) return next(sent);
-      const start = performance.now();
-      try {
-        const response = await next(sent);
-        record(clientShape(request), own, parent, start);
-        return response;
-      } catch (error) {
-        recordFailed(clientShape(request), own, parent, start, error);
-        throw error;
-      }
-    };
 
   /**
    * The server side as an observer, outside the service's interceptors and without a step of
@@ -295,32 +275,21 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     },
   };
 
-  const serverInterceptor: Interceptor = (next) =>
-    async function traceServer(request) {
-      // Checked again: an interceptor in front may have set any value.
-      const caller = checkedTraceContext(request.trace);
-      const callerSampled = caller === undefined ? undefined : sampledOf(caller.traceparent);
-      // Unsampled upstream: no span, but the handler still runs in the caller's context, so
-      // its own calls carry the decision on instead of starting traces of their own.
-      if (followsParent && callerSampled === false) {
-        enterSpan(request, caller!);
-        return asyncContext ? api.context.with(contextOf(caller!, true), next, undefined, request) : next(request);
-      }
-      const traceId = caller === undefined ? newTraceId() : caller.traceparent.slice(3, 35);
-      const sampled = sample(callerSampled, traceId);
-      const own = traceContextFromIds(traceId, newSpanId(), sampled, caller?.tracestate);
-      enterSpan(request, own);
-      if (!sampled) return asyncContext ? api.context.with(contextOf(own, false), next, undefined, request) : next(request);
-      const start = performance.now();
-      try {
-        const response = await (asyncContext ? api.context.with(contextOf(own, false), next, undefined, request) : next(request));
-        record(serverShape(request), own, caller, start);
-        return response;
-      } catch (error) {
-        recordFailed(serverShape(request), own, caller, start, error);
-        throw error;
-      }
+  // The interceptors are the observers in a call's path, for async context mode: there a call
+  // given no parent continues the OpenTelemetry context's span, and the rest of a served call
+  // runs inside its span's context.
+  const clientInterceptor: Interceptor = (next) => {
+    const observed = observersInterceptor([clientObserver])!(next);
+    return function traceClient(request) {
+      const current = request.trace === undefined && asyncContext ? currentSpan() : undefined;
+      return observed(current === undefined ? request : { ...request, trace: current });
     };
+  };
+  const serverInterceptor: Interceptor = (next) =>
+    observersInterceptor([serverObserver])!(asyncContext ? function inSpanContext(request: CallRequest) {
+      const span = spanOf(request)!;
+      return api.context.with(contextOf(span, span === checkedTraceContext(request.trace)), next, undefined, request);
+    } : next);
 
   const startSpan = (kind: "server" | "internal", parent: TraceContext | undefined): ActiveSpan => {
     const checked = checkedTraceContext(parent);

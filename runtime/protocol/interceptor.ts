@@ -60,11 +60,11 @@ export interface CallRequest<M = unknown> {
   readonly message: M;
   /**
    * The W3C trace context: on the server the caller's span as it arrived (checked; a bad one
-   * is dropped, never an error); on the client the span to send: the parent the caller gave
-   * (`CallOptions.trace`, a handler's `ctx.client` sets its call's span), which a tracing
-   * interceptor replaces with its own CLIENT span before `next`. Undefined when the call is
-   * not traced. (A server interceptor says which span the rest of the call runs in with
-   * `enterSpan`.)
+   * is dropped, never an error); on the client the call's parent span: the one the caller gave
+   * (`CallOptions.trace`; a handler's `ctx.client` gives its call's span). Undefined when the
+   * call is not traced. Tracing puts its own span on the request with `enterSpan`: on the
+   * server the span the rest of the call runs in, on the client its CLIENT span, which is what
+   * the client sends (else `trace` as it is).
    */
   readonly trace?: TraceContext;
 }
