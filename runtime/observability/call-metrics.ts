@@ -1,50 +1,22 @@
 /**
- * The metrics of calls: an observer (servers) and an interceptor (clients) counting every
+ * The metrics of calls: an observer (servers and clients) counting every
  * call, stream open, event and actor command with its result code and latency, and a collector reading what a service instance
  * keeps itself (mailbox depth, rejections, in-flight calls, per-endpoint counters as
  * `$SRV.STATS` reports them).
  * @module
  */
 import { MicroError } from "../errors/micro-error.ts";
-import { type CallNext, type CallObserver, type CallRequest, type CallResponse, callNext, type Interceptor } from "../protocol/mod.ts";
+import { type CallNext, type CallObserver, type CallRequest, type CallResponse, callNext } from "../protocol/mod.ts";
 import type { ServiceInstance } from "../server/service-instance.ts";
 import type { BoundCounter, BoundHistogram, Counter, Histogram, MetricsRegistry } from "./metrics.ts";
 
 /**
- * Counts calls through it: `micro_requests_total{side,kind,service,method,code}` and
- * `micro_request_duration_seconds{side,kind,service,method}`. `code` is `ok` or the error code;
- * `method` of an event is its subscription's topic filter. The runner puts it on clients; a
- * service is counted cheaper by {@link metricsObserver}.
- */
-export function metricsInterceptor(registry: MetricsRegistry): Interceptor {
-  const endpoints = requestSeries(registry);
-  const streams = streamCounter(registry);
-  // A `then` with two closures measured as cheap as an async function here (Node 20, Bun 1.4).
-  return (next) =>
-    function countRequest(request): Promise<CallResponse> {
-      const began = performance.now();
-      const series = endpoints.of(request);
-      // A stream's open is counted here too; its life and outcome by the stream counter.
-      return (request.kind === "stream" ? streams(next, request) : callNext(next, request)).then(
-        (response) => {
-          series.duration.observe((performance.now() - began) / 1000);
-          series.ok.inc();
-          return response;
-        },
-        (error: unknown) => {
-          series.duration.observe((performance.now() - began) / 1000);
-          series.failed(MicroError.from(error).code).inc();
-          throw error;
-        },
-      );
-    };
-}
-
-/**
- * The same counts as {@link metricsInterceptor} for a service, as an observer: the server tells
- * it each call's outcome and the time it measured anyway (from arrival to reply, decode
- * included), so a service whose only interceptor would be this one keeps its fused call path.
- * Streams are followed past their open by its `stream` interceptor.
+ * Counts calls as an observer: `micro_requests_total{side,kind,service,method,code}` and
+ * `micro_request_duration_seconds{side,kind,service,method}` (`code` is `ok` or the error code;
+ * `method` of an event is its subscription's topic filter). A server tells it each call's
+ * outcome and the time it measured anyway (from arrival to reply, decode included), a client
+ * its calls' outcomes, so neither needs a step in the call's path. Streams are followed past
+ * their open by its `stream` interceptor.
  */
 export function metricsObserver(registry: MetricsRegistry): CallObserver {
   const endpoints = requestSeries(registry);

@@ -5,7 +5,7 @@
  * so with the level above `debug` a successful call costs nothing at all.
  * @module
  */
-import { type CallObserver, type Interceptor, observersInterceptor, traceIdOf } from "../protocol/mod.ts";
+import { type CallObserver, traceIdOf } from "../protocol/mod.ts";
 import { createSampler, type Logger } from "./logger.ts";
 
 /** Logs handled calls through `logger`: every failure, successes (at debug) up to `perSecond`. */
@@ -38,14 +38,6 @@ export function callLogObserver(logger: Logger, perSecond = 100): CallObserver {
       });
     },
   };
-}
-
-/**
- * {@link callLogObserver} as an interceptor, for a chain that has no observers (a client's):
- * it costs every call a promise and closures, which the observer does not.
- */
-export function failedCallLogInterceptor(logger: Logger, perSecond = 100): Interceptor {
-  return observersInterceptor([callLogObserver(logger, perSecond)]) ?? ((next) => next);
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -238,13 +238,6 @@ export class JsonSpanBatch implements SpanBatch {
   }
 }
 
-/** `records` as an OTLP/HTTP protobuf request body from a process with `resource` attributes. */
-export function encodeTraceRequest(records: readonly SpanRecord[], resource: Attributes): Uint8Array {
-  const batch = new ProtobufSpanBatch(resource);
-  for (const record of records) batch.add(record);
-  return batch.take();
-}
-
 /** Epoch nanoseconds of a `performance.now()` value, as OTLP/JSON writes 64-bit integers. */
 function nanos(ms: number): string {
   return (origin.ns + BigInt(Math.round(ms * 1e6))).toString();

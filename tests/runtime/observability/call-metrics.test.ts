@@ -5,9 +5,12 @@
  */
 import { describe, expect, it } from "bun:test";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
-import { metricsInterceptor, metricsObserver } from "../../../runtime/observability/call-metrics.ts";
+import { metricsObserver } from "../../../runtime/observability/call-metrics.ts";
 import { maxSeries, MetricsRegistry } from "../../../runtime/observability/metrics.ts";
-import type { CallRequest } from "../../../runtime/protocol/mod.ts";
+import { type CallRequest, type Interceptor, observersInterceptor } from "../../../runtime/protocol/mod.ts";
+
+/** The metrics observer in a call's path, as streams, events and actor commands run it. */
+const metricsInPath = (metrics: MetricsRegistry): Interceptor => observersInterceptor([metricsObserver(metrics)])!;
 
 const request = (method: string, over: Partial<CallRequest> = {}): CallRequest => ({
   kind: "unary",
@@ -30,7 +33,7 @@ function valueOf(text: string, series: string): number | undefined {
 describe("call metrics interceptor", () => {
   it("counts each endpoint, side, kind and code on its own series", async () => {
     const metrics = new MetricsRegistry();
-    const serve = metricsInterceptor(metrics)((r) =>
+    const serve = metricsInPath(metrics)((r) =>
       r.method === "Fail" ? Promise.reject(new MicroError("not_found", "no")) : Promise.resolve({ message: r.message })
     );
     for (let i = 0; i < 3; i++) await serve(request("SayHello"));
@@ -50,7 +53,7 @@ describe("call metrics interceptor", () => {
 
   it("counts a call that throws before returning a promise as failed", async () => {
     const metrics = new MetricsRegistry();
-    const serve = metricsInterceptor(metrics)(() => {
+    const serve = metricsInPath(metrics)(() => {
       throw new MicroError("invalid_argument", "bad");
     });
     await expect(serve(request("SayHello"))).rejects.toThrow("bad");
@@ -59,7 +62,7 @@ describe("call metrics interceptor", () => {
 
   it("keeps every call counted and the series bounded under more method names than it binds", async () => {
     const metrics = new MetricsRegistry();
-    const serve = metricsInterceptor(metrics)((r) => Promise.resolve({ message: r.message }));
+    const serve = metricsInPath(metrics)((r) => Promise.resolve({ message: r.message }));
     const names = maxSeries + 500;
     for (let i = 0; i < names; i++) await serve(request(`m${i}`));
     // The first method again, after the bound cache started over: still its own series.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "bun:test";
 import { createLogger, createSampler } from "../../../runtime/observability/logger.ts";
-import { failedCallLogInterceptor } from "../../../runtime/observability/log-interceptor.ts";
+import { callLogObserver } from "../../../runtime/observability/log-interceptor.ts";
 import { MicroError, type CallRequest } from "../../../runtime/mod.ts";
+import { observersInterceptor } from "../../../runtime/protocol/mod.ts";
 
 describe("logger", () => {
   it("writes JSON lines at or above its level only", () => {
@@ -23,7 +24,7 @@ describe("logger", () => {
   it("logs every failed call with method, code, duration and trace id", async () => {
     const lines: string[] = [];
     const log = createLogger({ level: "info", format: "json", write: (l) => lines.push(l) });
-    const step = failedCallLogInterceptor(log)(() => Promise.reject(new MicroError("not_found", "no such greeting")));
+    const step = observersInterceptor([callLogObserver(log)])!(() => Promise.reject(new MicroError("not_found", "no such greeting")));
     const request: CallRequest = {
       kind: "unary", side: "server", namespace: "micro", service: "greeter", method: "Greeter.SayHello", metadata: {}, deadline: undefined, signal: undefined, message: {},
       trace: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },

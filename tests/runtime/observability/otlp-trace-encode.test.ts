@@ -1,6 +1,13 @@
 import { describe, expect, it } from "bun:test";
-import { encodeTraceRequest, encodeTraceRequestJson } from "../../../runtime/observability/otlp-trace-encode.ts";
-import { type SpanRecord, spanKind } from "../../../runtime/observability/span-record.ts";
+import { encodeTraceRequestJson, ProtobufSpanBatch } from "../../../runtime/observability/otlp-trace-encode.ts";
+import { type Attributes, type SpanRecord, spanKind } from "../../../runtime/observability/span-record.ts";
+
+/** `records` encoded as the exporter encodes a batch. */
+function encodeTraceRequest(records: readonly SpanRecord[], attributes: Attributes): Uint8Array {
+  const batch = new ProtobufSpanBatch(attributes);
+  for (const r of records) batch.add(r);
+  return batch.take();
+}
 import { bytesOf, hexOf, numberOf, readFields, textOf } from "../../support/protobuf-fields.ts";
 
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";

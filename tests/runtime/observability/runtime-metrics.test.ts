@@ -6,7 +6,7 @@ import { createJetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts
 import { type ActorDefinition, createClient, defineService, MicroError, onEvent, startActor, startService } from "../../../runtime/mod.ts";
 import type { ActorInstance } from "../../../runtime/actor/host.ts";
 import { collectActorMetrics } from "../../../runtime/observability/actor-metrics.ts";
-import { metricsInterceptor, metricsObserver } from "../../../runtime/observability/call-metrics.ts";
+import { metricsObserver } from "../../../runtime/observability/call-metrics.ts";
 import { collectEventMetrics } from "../../../runtime/observability/event-metrics.ts";
 import { MetricsRegistry } from "../../../runtime/observability/metrics.ts";
 import { probeActor } from "../../fixtures/actors/probe.ts";
@@ -37,7 +37,7 @@ describe("stream metrics", () => {
     });
     const instance = await startService(counter, { connection: conn.nc, transport: conn.transport, onHandlerError: () => undefined });
     teardown(() => instance.stop());
-    const client = createClient(Counter, conn.transport, { service: "metered-counter", interceptors: [metricsInterceptor(metrics)] });
+    const client = createClient(Counter, conn.transport, { service: "metered-counter", observers: [metricsObserver(metrics)] });
 
     for (let i = 0; i < 2; i++) {
       let seen = 0;
