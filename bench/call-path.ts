@@ -7,7 +7,7 @@
  * the call path, run by run (`bun bench/call-path.ts`, `node --import tsx bench/call-path.ts`;
  * `--cpu-prof` on either shows where the time goes). `server off` and `server metrics` are the
  * server with what the runner adds with tracing and metrics off, and with metrics on;
- * `client metrics` the client with the runner's metrics interceptor.
+ * `client metrics` the client with the runner's metrics observer.
  * @module
  */
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -101,7 +101,7 @@ const plain = createClient(Greeter, transport);
 const routed = createClient(Greeter, transport, { discovery });
 await measure("client", () => plain.sayHello({ name }));
 await measure("client routed", () => routed.sayHello({ name }));
-const metered = createClient(Greeter, transport, { interceptors: [...runnerMetrics.clientInterceptors] });
+const metered = createClient(Greeter, transport, { interceptors: [...runnerMetrics.clientInterceptors], observers: [...runnerMetrics.clientObservers] });
 await measure("client metrics", () => metered.sayHello({ name }));
 liveness.close();
 await discovery.close();

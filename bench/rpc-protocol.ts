@@ -28,7 +28,7 @@ export const defaultSystems = ["raw-default", "raw-noAsyncTraces", "moleculer", 
 /**
  * The observability pass: jetmicro plain (no interceptor), `off` (what the runner adds with
  * tracing and metrics off: the failed-call log observer, no interceptor) and `on` (tracing to a local OTLP
- * sink that discards, plus the metrics interceptor), interleaved in one client and one server
+ * sink that discards, plus the metrics observers), interleaved in one client and one server
  * process that run with `BENCH_OBSERVABILITY=1`.
  */
 export const observabilitySystems = ["jetmicro", "jetmicro-off", "jetmicro-on"] as const;

@@ -9,7 +9,7 @@
  *
  * Then, per runtime, the observability pass (`BENCH_OBSERVABILITY=0` skips it): jetmicro plain,
  * with tracing and metrics off as the runner runs it, and with both on (tracing exported to a
- * local OTLP sink, the metrics interceptor, a scrape a second), interleaved in their own pair of
+ * local OTLP sink, the metrics observers, a scrape a second), interleaved in their own pair of
  * processes, printed as ratios against "off" (the goals: off within 3 % of plain, on within 15 %
  * of off). Its own processes, because tracing is process-wide: the main pass never loads it.
  *
