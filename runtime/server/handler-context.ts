@@ -71,7 +71,11 @@ export class CallContext implements HandlerContext {
 
   /** The caller's span, read from `traceparent`/`tracestate` on first use (only tracing asks). */
   get callerTrace(): TraceContext | undefined {
-    if (this.#callerTrace === null) this.#callerTrace = traceContextOf(this.#headers.get(traceparentHeader), this.#headers.get(tracestateHeader));
+    if (this.#callerTrace === null) {
+      // No tracestate lookup (a scan of the header block) for a call that carries no traceparent.
+      const traceparent = this.#headers.get(traceparentHeader);
+      this.#callerTrace = traceparent === undefined ? undefined : traceContextOf(traceparent, this.#headers.get(tracestateHeader));
+    }
     return this.#callerTrace;
   }
 
