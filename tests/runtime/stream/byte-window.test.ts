@@ -6,6 +6,7 @@ import { createClient, defineService, MicroError, type ServiceInstance, startSer
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { defaultWindowBytes, legacyWindow } from "../../../runtime/stream/protocol.ts";
 import { startTestNats } from "../../support/nats.ts";
+import { rawStream } from "../../support/raw-stream.ts";
 import { gate, openTestConnection, rejection } from "../../support/rpc.ts";
 import { until } from "../../support/wait.ts";
 
@@ -69,43 +70,17 @@ function messagesIn(frames: Msg[]): Uint8Array[] {
  * stream headers in `announce` (a missing byte window is an older peer) and records every frame.
  */
 function rawOpen(endpoint: string, announce: Record<string, string>) {
-  const inbox = createInbox();
-  const frames: Msg[] = [];
-  let server: string | undefined;
-  const sub = conn.nc.subscribe(inbox, {
-    callback: (_e, msg) => {
-      frames.push(msg);
-      if (msg.headers?.get("Micro-Frame") === "open") server = msg.reply;
-    },
-  });
-  const h = natsHeaders();
-  h.set("Micro-Stream", "1");
-  h.set("Micro-Stream-Heartbeat", "1000");
-  h.set("Content-Type", "application/proto");
-  for (const [k, v] of Object.entries(announce)) h.set(k, v);
-  conn.nc.publish(`micro.srv.byte-window.Counter.${endpoint}`, new Uint8Array(0), { reply: inbox, headers: h });
-  const kinds = (kind: string) => frames.filter((f) => f.headers?.get("Micro-Frame") === kind);
+  const peer = rawStream(conn.nc, `micro.srv.byte-window.Counter.${endpoint}`, announce);
   return {
-    frames,
-    accept: () => kinds("open")[0]!,
-    kinds,
-    messages: () => messagesIn(frames),
-    bytes: () => messagesIn(frames).reduce((sum, m) => sum + m.length, 0),
-    opened: () => until(() => server !== undefined, 3000),
+    ...peer,
+    accept: () => peer.kinds("open")[0]!,
+    messages: () => messagesIn(peer.frames),
+    bytes: () => messagesIn(peer.frames).reduce((sum, m) => sum + m.length, 0),
     /** Resolves on the next ping from the server: anything it flushed before has arrived by then (one publisher's order). */
     async nextPing() {
-      const pings = kinds("ping").length;
-      await until(() => kinds("ping").length > pings, 3000);
+      const pings = peer.kinds("ping").length;
+      await until(() => peer.kinds("ping").length > pings, 3000);
     },
-    send(kind: string | undefined, data: Uint8Array = new Uint8Array(0), extra: Record<string, string> = {}) {
-      const fh = kind === undefined ? undefined : natsHeaders();
-      if (fh !== undefined) {
-        fh.set("Micro-Frame", kind!);
-        for (const [k, v] of Object.entries(extra)) fh.set(k, v);
-      }
-      conn.nc.publish(server!, data, fh === undefined ? undefined : { headers: fh });
-    },
-    close: () => sub.unsubscribe(),
   };
 }
 

@@ -5,6 +5,7 @@ import { Counter, CountRequestSchema, CountResponseSchema } from "../../../gen/c
 import { createClient, defineService, MicroError, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
+import { rawStream } from "../../support/raw-stream.ts";
 import { openTestConnection } from "../../support/rpc.ts";
 import { until } from "../../support/wait.ts";
 
@@ -68,36 +69,11 @@ afterAll(async () => {
 
 /** A hand-written stream client on raw NATS: opens `Counter.Count` and records every frame. */
 function rawOpen(to: number, window: number, batches = false) {
-  const inbox = createInbox();
-  const frames: Msg[] = [];
-  let server: string | undefined;
-  const sub = conn.nc.subscribe(inbox, {
-    callback: (_e, msg) => {
-      frames.push(msg);
-      if (msg.headers?.get("Micro-Frame") === "open") server = msg.reply;
-    },
-  });
-  const h = natsHeaders();
-  h.set("Micro-Stream", "1");
-  h.set("Micro-Stream-Window", String(window));
-  h.set("Micro-Stream-Heartbeat", "1000");
-  h.set("Content-Type", "application/proto");
-  if (batches) h.set("Micro-Stream-Batch", "1");
-  conn.nc.publish("micro.srv.channel-endless.Counter.Count", new Uint8Array(0), { reply: inbox, headers: h });
+  const peer = rawStream(conn.nc, "micro.srv.channel-endless.Counter.Count", { "Micro-Stream-Window": String(window), ...(batches ? { "Micro-Stream-Batch": "1" } : {}) });
   return {
-    frames,
-    data: () => frames.filter((f) => f.headers === undefined).length,
-    opened: () => until(() => server !== undefined, 3000),
-    send(kind: string | undefined, data = new Uint8Array(0), extra: Record<string, string> = {}) {
-      const fh = kind === undefined ? undefined : natsHeaders();
-      if (fh !== undefined) {
-        fh.set("Micro-Frame", kind!);
-        for (const [k, v] of Object.entries(extra)) fh.set(k, v);
-      }
-      conn.nc.publish(server!, data, fh === undefined ? undefined : { headers: fh });
-    },
+    ...peer,
+    data: () => peer.frames.filter((f) => f.headers === undefined).length,
     request: toBinary(CountRequestSchema, create(CountRequestSchema, { to })),
-    close: () => sub.unsubscribe(),
   };
 }
 
