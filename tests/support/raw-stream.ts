@@ -52,3 +52,33 @@ export function rawStream(nc: NatsConnection, subject: string, announce: Record<
     close: () => sub.unsubscribe(),
   };
 }
+
+/** A hand-written stream service on raw NATS: accepts every open on `subjects` and never grants credit. */
+export interface RawStreamServer {
+  /** Unsubscribes from the opens and from every accepted stream. */
+  stop(): void;
+}
+
+/**
+ * Accepts each stream opened on `subjects` with an `open` frame carrying `accept` (the window
+ * it announces, right or wrong) and hands every frame the client sends on it to `onFrame`.
+ */
+export function rawStreamServer(nc: NatsConnection, subjects: string, accept: Record<string, string>, onFrame: (msg: Msg) => void): RawStreamServer {
+  const streams: Array<{ unsubscribe(): void }> = [];
+  const opens = nc.subscribe(subjects, {
+    callback: (_e, open) => {
+      const inbox = createInbox();
+      streams.push(nc.subscribe(inbox, { callback: (_e2, msg) => onFrame(msg) }));
+      const h = natsHeaders();
+      h.set("Micro-Frame", "open");
+      for (const [k, v] of Object.entries(accept)) h.set(k, v);
+      nc.publish(open.reply!, new Uint8Array(0), { headers: h, reply: inbox });
+    },
+  });
+  return {
+    stop() {
+      opens.unsubscribe();
+      for (const s of streams.splice(0)) s.unsubscribe();
+    },
+  };
+}

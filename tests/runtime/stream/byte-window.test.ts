@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import { headers as natsHeaders, type Msg } from "@nats-io/nats-core";
 import { Counter, CountRequestSchema } from "../../../gen/counter/v1/counter_pb.ts";
 import { createClient, defineService, MicroError, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { defaultWindowBytes, legacyWindow } from "../../../runtime/stream/protocol.ts";
 import { startTestNats } from "../../support/nats.ts";
-import { rawStream } from "../../support/raw-stream.ts";
+import { rawStream, rawStreamServer } from "../../support/raw-stream.ts";
 import { gate, openTestConnection, rejection } from "../../support/rpc.ts";
 import { until } from "../../support/wait.ts";
 
@@ -16,7 +16,6 @@ const instances: ServiceInstance[] = [];
 const seen = { produced: 0, consumed: 0, aborted: 0 };
 let sumGate = gate();
 /** Inbox subscriptions of the hand-written servers, dropped after each test. */
-const inboxes: Array<{ unsubscribe(): void }> = [];
 
 /** `count` yields `to` messages of `payloadBytes` padding; `sum` reads nothing until the test opens `sumGate`. */
 const bytes = defineService(Counter, { name: "byte-window" }, {
@@ -255,16 +254,7 @@ describe("older peers (message window only)", () => {
   it("a service announcing no byte window gets messages of any size, up to its message window", async () => {
     // A hand-written older server: accepts with a window of 5 messages and no byte window, never grants.
     let received = 0;
-    const server = conn.nc.subscribe("micro.srv.old-server.>", {
-      callback: (_e, open) => {
-        const inbox = createInbox();
-        inboxes.push(conn.nc.subscribe(inbox, { callback: (_e2, msg) => void (msg.headers === undefined && received++) }));
-        const h = natsHeaders();
-        h.set("Micro-Frame", "open");
-        h.set("Micro-Stream-Window", "5");
-        conn.nc.publish(open.reply!, new Uint8Array(0), { headers: h, reply: inbox });
-      },
-    });
+    const server = rawStreamServer(conn.nc, "micro.srv.old-server.>", { "Micro-Stream-Window": "5" }, (msg) => void (msg.headers === undefined && received++));
     try {
       const c = createClient(Counter, conn.transport, { service: "old-server" });
       const controller = new AbortController();
@@ -281,8 +271,7 @@ describe("older peers (message window only)", () => {
       controller.abort();
       await reader;
     } finally {
-      server.unsubscribe();
-      for (const s of inboxes.splice(0)) s.unsubscribe();
+      server.stop();
     }
   });
 });
@@ -311,17 +300,7 @@ describe("hostile byte windows", () => {
 
   it("a service accepting with an invalid byte window fails the client with internal and is told", async () => {
     let canceled = false;
-    const server = conn.nc.subscribe("micro.srv.bad-accept.>", {
-      callback: (_e, open) => {
-        const inbox = createInbox();
-        inboxes.push(conn.nc.subscribe(inbox, { callback: (_e2, msg) => void (msg.headers?.get("Micro-Frame") === "cancel" && (canceled = true)) }));
-        const h = natsHeaders();
-        h.set("Micro-Frame", "open");
-        h.set("Micro-Stream-Window", "5");
-        h.set("Micro-Stream-Window-Bytes", "-7");
-        conn.nc.publish(open.reply!, new Uint8Array(0), { headers: h, reply: inbox });
-      },
-    });
+    const server = rawStreamServer(conn.nc, "micro.srv.bad-accept.>", { "Micro-Stream-Window": "5", "Micro-Stream-Window-Bytes": "-7" }, (msg) => void (msg.headers?.get("Micro-Frame") === "cancel" && (canceled = true)));
     try {
       const c = createClient(Counter, conn.transport, { service: "bad-accept" });
       const error = await rejection((async () => {
@@ -331,8 +310,7 @@ describe("hostile byte windows", () => {
       expect(error.message).toContain('announced an invalid byte window "-7"');
       await until(() => canceled, 3000);
     } finally {
-      server.unsubscribe();
-      for (const s of inboxes.splice(0)) s.unsubscribe();
+      server.stop();
     }
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/nats-core";
+import type { Msg } from "@nats-io/nats-core";
 import { Counter, CountRequestSchema, CountResponseSchema } from "../../../gen/counter/v1/counter_pb.ts";
 import { createClient, defineService, MicroError, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
-import { rawStream } from "../../support/raw-stream.ts";
+import { rawStream, rawStreamServer } from "../../support/raw-stream.ts";
 import { openTestConnection } from "../../support/rpc.ts";
 import { until } from "../../support/wait.ts";
 
@@ -283,16 +283,7 @@ describe("a buggy server", () => {
   it("an accept announcing a window over the maximum gives the client no more than the maximum credit", async () => {
     // A hand-written server on raw NATS: accepts with a window of 10^9 and never grants credit.
     let received = 0;
-    const server = conn.nc.subscribe("micro.srv.greedy.>", {
-      callback: (_e, open) => {
-        const inbox = createInbox();
-        conn.nc.subscribe(inbox, { callback: (_e2, msg) => void (msg.headers === undefined && received++) });
-        const h = natsHeaders();
-        h.set("Micro-Frame", "open");
-        h.set("Micro-Stream-Window", "1000000000");
-        conn.nc.publish(open.reply!, new Uint8Array(0), { headers: h, reply: inbox });
-      },
-    });
+    const server = rawStreamServer(conn.nc, "micro.srv.greedy.>", { "Micro-Stream-Window": "1000000000" }, (msg) => void (msg.headers === undefined && received++));
     try {
       const c = createClient(Counter, conn.transport, { service: "greedy" });
       let sent = 0;
@@ -310,7 +301,7 @@ describe("a buggy server", () => {
       controller.abort();
       await outcome;
     } finally {
-      server.unsubscribe();
+      server.stop();
     }
   });
 });
