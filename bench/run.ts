@@ -15,7 +15,7 @@
  *
  * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
  * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
- * CPU profiles into `bench/results/profiles/`; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
+ * CPU profiles into `bench/results/profiles/`, on Bun a grep-friendly Markdown one beside each; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -239,7 +239,7 @@ function clientBudgetMs(s: Settings): number {
 function profileFlags(runtime: string, role: string): string[] {
   const dir = join(resultsDir, "profiles", `${runtime}-${role}`);
   mkdirSync(dir, { recursive: true });
-  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+  return ["--cpu-prof", ...(runtime === "bun" ? ["--cpu-prof-md"] : []), `--cpu-prof-dir=${dir}`];
 }
 
 function echo(source: string, line: string): void {
