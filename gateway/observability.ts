@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import { traceContextOf, traceparentHeader, tracestateHeader } from "../runtime/protocol/mod.ts";
+import { traceContextOf, traceIdOf, traceparentHeader, tracestateHeader } from "../runtime/protocol/mod.ts";
 import { createSampler, type Logger } from "../runtime/observability/logger.ts";
 import { type MetricsRegistry, prometheusContentType } from "../runtime/observability/metrics.ts";
 import type { Tracing } from "../runtime/observability/tracing.ts";
@@ -53,7 +53,7 @@ export function observabilityMiddleware(o: GatewayObservability): MiddlewareHand
           "http.route": route,
           "http.response.status_code": status,
         }, status >= 500 ? "" : undefined);
-        traceId = span.trace.traceparent.slice(3, 35);
+        traceId = traceIdOf(span.trace);
         // Returned so a client can find its request's trace; a WebSocket upgrade's headers are fixed.
         if (status !== 101) {
           try {

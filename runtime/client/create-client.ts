@@ -136,7 +136,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     }
   }
 
-  /** Encodes, writes the headers, picks the subject and sends: the last step of every call. */
+  /** Encodes, writes the headers, picks the subject and sends: the last step of every call, up to its reply (not decoded). */
   function send(
     request: unknown,
     metadata: Readonly<Record<string, string>> | undefined,
@@ -145,7 +145,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     signal: AbortSignal | undefined,
     options: CallOptions,
     trace?: TraceContext,
-  ): Promise<MessageShape<DescMessage>> {
+  ): Promise<TransportReply> {
     let to = subject;
     let data: Uint8Array;
     let headers: MsgHdrs;
@@ -162,20 +162,20 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
       const policy = options.idempotent === undefined && options.attemptTimeoutMs === undefined
         ? declaredPolicy
         : { idempotent: options.idempotent ?? declaredIdempotent, attemptTimeoutMs: options.attemptTimeoutMs, liveness };
-      return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal, policy).then(decodeReply);
+      return routedRequest(discovery, transport, routeTarget, options, data, headers, deadline, signal, policy);
     }
     // A safe call with an attempt limit is sent again when a send is lost on its way (a NATS
     // server or the node holding it died), as a routed call is.
     if (options.attemptTimeoutMs !== undefined && (options.idempotent ?? declaredIdempotent)) {
-      return requestWithAttempts(transport, to, data, headers, deadline, signal, options.attemptTimeoutMs).then(decodeReply);
+      return requestWithAttempts(transport, to, data, headers, deadline, signal, options.attemptTimeoutMs);
     }
-    return transport.request(to, data, headers, deadline, signal).then(decodeReply);
+    return transport.request(to, data, headers, deadline, signal);
   }
 
   // The span an observer began (tracing) is the one sent; otherwise what the call carries.
   const lastStep: CallNext = (request: OutgoingCall) =>
     send(request.message, request.metadata, undefined, request.deadline ?? Date.now() + target.timeoutMs, request.signal, request.options ?? noOptions, spanOf(request) ?? request.trace)
-      .then((message): CallResponse => ({ message }));
+      .then((reply): CallResponse => ({ message: decodeReply(reply) }));
   const chain = target.interceptors.length === 0 ? undefined : applyInterceptors(lastStep, withObservers(target.interceptors, target.observers));
   // Observers and no interceptors: the direct path, told of each call's start and end.
   const { started, succeeded, failed } = observing(target.observers);
@@ -191,9 +191,18 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     const outgoing = outgoingOf(request, options, deadline, trace, (options.metadata === undefined ? clientMetadata : { ...clientMetadata, ...options.metadata }) as Record<string, string>);
     started?.(outgoing);
     const began = performance.now();
+    // One `then` for the reply's decoding and the observers: a second would cost the call a
+    // promise and a turn of the microtask queue.
     return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, spanOf(outgoing) ?? trace).then(
-      succeeded === undefined ? undefined : (message) => {
-        succeeded(outgoing, performance.now() - began);
+      (reply) => {
+        let message: MessageShape<DescMessage>;
+        try {
+          message = decodeReply(reply);
+        } catch (error) {
+          failed?.(outgoing, error as MicroError, performance.now() - began);
+          throw error;
+        }
+        succeeded?.(outgoing, performance.now() - began);
         return message;
       },
       (error: unknown) => {
@@ -215,7 +224,7 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
     const trace = options.trace === undefined ? target.parentTrace : checkedTraceContext(options.trace);
     if (chain === undefined) {
       if (observed) return observedCall(request, options, deadline, trace);
-      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, trace);
+      return send(request, hasClientMetadata ? clientMetadata : undefined, options.metadata, deadline, options.signal, options, trace).then(decodeReply);
     }
     const outgoing = outgoingOf(request, options, deadline, trace, { ...clientMetadata, ...options.metadata });
     try {

@@ -62,15 +62,16 @@ class Writer {
     this.bytes(b);
   }
 
-  /** Hex text (`length` characters from `from`) as the bytes it spells: ids, checked hex before they get here. */
-  hex(tag: number, text: string, from: number, length: number): void {
+  /** Hex text as the bytes it spells: ids, checked hex before they get here. */
+  hex(tag: number, text: string): void {
+    const length = text.length;
     const n = length >> 1;
     this.ensure(2 + n);
     const buf = this.buf;
     let pos = this.pos;
     buf[pos++] = tag;
     buf[pos++] = n;
-    for (let i = from, end = from + length; i < end; i += 2) buf[pos++] = (nibbles[text.charCodeAt(i)]! << 4) | nibbles[text.charCodeAt(i + 1)]!;
+    for (let i = 0; i < length; i += 2) buf[pos++] = (nibbles[text.charCodeAt(i)]! << 4) | nibbles[text.charCodeAt(i + 1)]!;
     this.pos = pos;
   }
 
@@ -157,16 +158,29 @@ export interface SpanBatch {
   add(record: SpanRecord): void;
   /** The request body of the spans added, and a fresh start. */
   take(): Uint8Array | string;
+  /** Gives back a body {@link take} made, once its request is done (its memory may be reused). */
+  recycle?(body: Uint8Array | string): void;
 }
+
+/** Buffers kept for reuse once their request went: at most this many. */
+const keptBuffers = 2;
 
 /**
  * A batch in OTLP protobuf, each span encoded as it is added: a span is bytes from the moment
  * it ends, not an object kept alive (and moved by the garbage collector) until its batch goes.
+ * The spans are written after room left for the request's framing, which {@link take} writes
+ * in front of them: the request is a view of the batch's buffer, never a copy. Its buffer comes
+ * back through {@link recycle} once the request went, and the next batch is written into it:
+ * a new buffer of a batch's size (around a megabyte) is fresh memory, and the page faults of
+ * filling it cost more than encoding the spans did.
  */
 export class ProtobufSpanBatch implements SpanBatch {
-  readonly #spans = new Writer(64 * 1024);
   readonly #resourceBytes: Uint8Array;
   readonly #scopeBytes: Uint8Array;
+  /** Room for the framing: the resource and scope and five tags and lengths. */
+  readonly #head: number;
+  #spans: Writer;
+  readonly #free: Uint8Array[] = [];
   count = 0;
 
   constructor(resource: Attributes) {
@@ -176,19 +190,31 @@ export class ProtobufSpanBatch implements SpanBatch {
     const scope = new Writer();
     scope.field(0x0a, utf8.encode(scopeName));
     this.#scopeBytes = scope.take();
+    this.#head = this.#resourceBytes.length + this.#scopeBytes.length + 5 * 6;
+    this.#spans = this.#writer(64 * 1024);
+  }
+
+  /** A writer on a kept buffer (or a new one of at least `size`), past the framing's room. */
+  #writer(size: number): Writer {
+    const kept = this.#free.pop();
+    const w = new Writer(1);
+    w.buf = kept ?? new Uint8Array(size);
+    w.view = new DataView(w.buf.buffer, w.buf.byteOffset, w.buf.byteLength);
+    w.pos = this.#head;
+    return w;
   }
 
   add(record: SpanRecord): void {
     const spans = this.#spans;
     const shape = (record.shape.encoded ??= encodeShape(record.shape));
     const variable = variableFields(record);
-    const parent = record.parent === undefined ? 0 : 10;
+    const parent = record.parentSpanId === undefined ? 0 : 10;
     const length = 18 + 10 + parent + shape.length + (variable?.length ?? 0) + 18;
     spans.varint(0x12); // ScopeSpans.spans
     spans.varint(length);
-    spans.hex(0x0a, record.traceparent, 3, 32);
-    spans.hex(0x12, record.traceparent, 36, 16);
-    if (record.parent !== undefined) spans.hex(0x22, record.parent, 36, 16);
+    spans.hex(0x0a, record.traceId);
+    spans.hex(0x12, record.spanId);
+    if (record.parentSpanId !== undefined) spans.hex(0x22, record.parentSpanId);
     spans.bytes(shape);
     spans.time(0x39, record.start);
     spans.time(0x41, record.end);
@@ -200,20 +226,28 @@ export class ProtobufSpanBatch implements SpanBatch {
     const spans = this.#spans;
     const resourceBytes = this.#resourceBytes;
     const scopeBytes = this.#scopeBytes;
-    const scopeSpansLength = 1 + varintLength(scopeBytes.length) + scopeBytes.length + spans.pos;
+    const spansLength = spans.pos - this.#head;
+    const scopeSpansLength = 1 + varintLength(scopeBytes.length) + scopeBytes.length + spansLength;
     const resourceSpansLength = 1 + varintLength(resourceBytes.length) + resourceBytes.length + 1 + varintLength(scopeSpansLength) + scopeSpansLength;
-    const out = new Writer(1 + varintLength(resourceSpansLength) + resourceSpansLength);
-    out.varint(0x0a); // ExportTraceServiceRequest.resource_spans
-    out.varint(resourceSpansLength);
-    out.field(0x0a, resourceBytes); // ResourceSpans.resource
-    out.varint(0x12); // ResourceSpans.scope_spans
-    out.varint(scopeSpansLength);
-    out.field(0x0a, scopeBytes); // ScopeSpans.scope
-    out.bytes(spans.buf.subarray(0, spans.pos));
-    spans.pos = 0;
+    const start = this.#head - (1 + varintLength(resourceSpansLength) + resourceSpansLength - spansLength);
+    // The framing, written in front of the spans.
+    const end = spans.pos;
+    spans.pos = start;
+    spans.varint(0x0a); // ExportTraceServiceRequest.resource_spans
+    spans.varint(resourceSpansLength);
+    spans.field(0x0a, resourceBytes); // ResourceSpans.resource
+    spans.varint(0x12); // ResourceSpans.scope_spans
+    spans.varint(scopeSpansLength);
+    spans.field(0x0a, scopeBytes); // ScopeSpans.scope
     this.count = 0;
-    // Exactly the request's size: the buffer itself, no copy.
-    return out.buf;
+    this.#spans = this.#writer(spans.buf.length);
+    return spans.buf.subarray(start, end);
+  }
+
+  /** Gives back a request {@link take} made, once it was sent: its buffer takes the next batches. */
+  recycle(body: Uint8Array | string): void {
+    if (typeof body === "string" || this.#free.length >= keptBuffers) return;
+    this.#free.push(new Uint8Array(body.buffer, 0, body.buffer.byteLength));
   }
 }
 
@@ -270,9 +304,9 @@ export function encodeTraceRequestJson(records: readonly SpanRecord[], resource:
       scopeSpans: [{
         scope: { name: scopeName },
         spans: records.map((r) => ({
-          traceId: r.traceparent.slice(3, 35),
-          spanId: r.traceparent.slice(36, 52),
-          ...(r.parent === undefined ? {} : { parentSpanId: r.parent.slice(36, 52) }),
+          traceId: r.traceId,
+          spanId: r.spanId,
+          ...(r.parentSpanId === undefined ? {} : { parentSpanId: r.parentSpanId }),
           ...(r.traceState === undefined ? {} : { traceState: r.traceState }),
           name: r.shape.name,
           kind: r.shape.kind,

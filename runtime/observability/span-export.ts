@@ -43,6 +43,8 @@ export function startSpanExport(config: TraceExportConfig, resource: Attributes,
     try {
       const status = await (await (poster ??= httpPoster()))(config.url, headers, body, config.timeoutMs);
       if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
+      // Sent and answered: the request's memory takes the next batches.
+      batch.recycle?.(body);
       if (failing) onError(`tracing: exporting spans to ${config.url} works again`);
       failing = false;
     } catch (error) {

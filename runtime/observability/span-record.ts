@@ -29,13 +29,11 @@ export interface SpanShape {
 /** One ended span. */
 export interface SpanRecord {
   readonly shape: SpanShape;
-  /**
-   * The span's checked `traceparent` (`00-<trace id>-<span id>-<flags>`): the ids are read
-   * from it when the span is encoded, not cut out per call.
-   */
-  readonly traceparent: string;
-  /** The parent's `traceparent`, or undefined for a root span. */
-  readonly parent: string | undefined;
+  /** The trace's id and this span's: 32 and 16 lowercase hex characters, checked before they got here. */
+  readonly traceId: string;
+  readonly spanId: string;
+  /** The parent span's id (16 hex characters), or undefined for a root span. */
+  readonly parentSpanId: string | undefined;
   /** W3C `tracestate`, carried on from the parent. */
   readonly traceState: string | undefined;
   /** `performance.now()` when the span started and ended. */

@@ -47,11 +47,14 @@ import {
   checkedTraceContext,
   enterSpan,
   type Interceptor,
+  isSampled,
   observersInterceptor,
   setTraceContextSource,
+  spanIdOf,
   spanOf,
   type TraceContext,
   traceContextFromIds,
+  traceIdOf,
 } from "../protocol/mod.ts";
 import { startSpanExport } from "./span-export.ts";
 import { newSpanId, newTraceId } from "./span-ids.ts";
@@ -201,8 +204,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
 
   /** The OpenTelemetry context a span runs in (async mode): the root context with only that span set. */
   const contextOf = (trace: TraceContext, isRemote: boolean): Context => {
-    const p = trace.traceparent;
-    const sc: SpanContext = { traceId: p.slice(3, 35), spanId: p.slice(36, 52), traceFlags: sampledOf(p) ? sampledFlag : 0, isRemote };
+    const sc: SpanContext = { traceId: traceIdOf(trace)!, spanId: spanIdOf(trace), traceFlags: isSampled(trace) ? sampledFlag : 0, isRemote };
     if (trace.tracestate !== undefined) sc.traceState = new TraceState(trace.tracestate);
     return api.trace.setSpanContext(api.ROOT_CONTEXT, sc);
   };
@@ -214,14 +216,16 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   };
   if (asyncContext) setTraceContextSource(currentSpan);
 
-  /** Queues a call's span. */
-  function record(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number) {
-    spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: undefined, extra: undefined });
+  /** Queues a call's span, which took `ms` and ends now. */
+  function record(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, ms: number) {
+    const end = performance.now();
+    spans.record({ shape, traceId: traceIdOf(own)!, spanId: spanIdOf(own), parentSpanId: parent && spanIdOf(parent), traceState: own.tracestate, start: end - ms, end, error: undefined, extra: undefined });
   }
   /** Queues a failed call's span, with its error code and message. */
-  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, start: number, e: MicroError) {
+  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, ms: number, e: MicroError) {
     const extra = { "rpc.response.status_code": e.code, "error.type": e.code };
-    spans.record({ shape, traceparent: own.traceparent, parent: parent?.traceparent, traceState: own.tracestate, start, end: performance.now(), error: e.message.slice(0, 1024), extra });
+    const end = performance.now();
+    spans.record({ shape, traceId: traceIdOf(own)!, spanId: spanIdOf(own), parentSpanId: parent && spanIdOf(parent), traceState: own.tracestate, start: end - ms, end, error: e.message.slice(0, 1024), extra });
   }
 
   const clientShape = shapes("client");
@@ -236,18 +240,18 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   const serverObserver: CallObserver = {
     started(request) {
       const caller = checkedTraceContext(request.trace);
-      const callerSampled = caller === undefined ? undefined : sampledOf(caller.traceparent);
+      const callerSampled = caller === undefined ? undefined : isSampled(caller);
       if (followsParent && callerSampled === false) return enterSpan(request, caller!);
-      const traceId = caller === undefined ? newTraceId() : caller.traceparent.slice(3, 35);
+      const traceId = caller === undefined ? newTraceId() : traceIdOf(caller)!;
       enterSpan(request, traceContextFromIds(traceId, newSpanId(), sample(callerSampled, traceId), caller?.tracestate));
     },
     succeeded(request, ms) {
       const own = spanOf(request);
-      if (own !== undefined && sampledOf(own.traceparent)) record(serverShape(request), own, checkedTraceContext(request.trace), performance.now() - ms);
+      if (own !== undefined && isSampled(own)) record(serverShape(request), own, checkedTraceContext(request.trace), ms);
     },
     failed(request, error, ms) {
       const own = spanOf(request);
-      if (own !== undefined && sampledOf(own.traceparent)) recordFailed(serverShape(request), own, checkedTraceContext(request.trace), performance.now() - ms, error);
+      if (own !== undefined && isSampled(own)) recordFailed(serverShape(request), own, checkedTraceContext(request.trace), ms, error);
     },
   };
 
@@ -260,18 +264,18 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   const clientObserver: CallObserver = {
     started(request) {
       const parent = checkedTraceContext(request.trace);
-      const parentSampled = parent === undefined ? undefined : sampledOf(parent.traceparent);
+      const parentSampled = parent === undefined ? undefined : isSampled(parent);
       if (followsParent && parentSampled === false) return;
-      const traceId = parent === undefined ? newTraceId() : parent.traceparent.slice(3, 35);
+      const traceId = parent === undefined ? newTraceId() : traceIdOf(parent)!;
       enterSpan(request, traceContextFromIds(traceId, newSpanId(), sample(parentSampled, traceId), parent?.tracestate));
     },
     succeeded(request, ms) {
       const own = spanOf(request);
-      if (own !== undefined && sampledOf(own.traceparent)) record(clientShape(request), own, checkedTraceContext(request.trace), performance.now() - ms);
+      if (own !== undefined && isSampled(own)) record(clientShape(request), own, checkedTraceContext(request.trace), ms);
     },
     failed(request, error, ms) {
       const own = spanOf(request);
-      if (own !== undefined && sampledOf(own.traceparent)) recordFailed(clientShape(request), own, checkedTraceContext(request.trace), performance.now() - ms, error);
+      if (own !== undefined && isSampled(own)) recordFailed(clientShape(request), own, checkedTraceContext(request.trace), ms, error);
     },
   };
 
@@ -293,8 +297,8 @@ export async function startTracing(serviceName: string, env: Env = process.env):
 
   const startSpan = (kind: "server" | "internal", parent: TraceContext | undefined): ActiveSpan => {
     const checked = checkedTraceContext(parent);
-    const parentSampled = checked === undefined ? undefined : sampledOf(checked.traceparent);
-    const traceId = checked === undefined ? newTraceId() : checked.traceparent.slice(3, 35);
+    const parentSampled = checked === undefined ? undefined : isSampled(checked);
+    const traceId = checked === undefined ? newTraceId() : traceIdOf(checked)!;
     const sampled = sample(parentSampled, traceId);
     const own = traceContextFromIds(traceId, newSpanId(), sampled, checked?.tracestate);
     const start = performance.now();
@@ -305,8 +309,9 @@ export async function startTracing(serviceName: string, env: Env = process.env):
         if (!sampled) return;
         spans.record({
           shape: { name: spanName, kind: spanKind[kind], attributes },
-          traceparent: own.traceparent,
-          parent: checked?.traceparent,
+          traceId,
+          spanId: spanIdOf(own),
+          parentSpanId: checked && spanIdOf(checked),
           traceState: own.tracestate,
           start,
           end: performance.now(),
@@ -337,15 +342,6 @@ export async function startTracing(serviceName: string, env: Env = process.env):
       api.trace.disable();
     },
   };
-}
-
-/**
- * The sampled flag of a checked `traceparent`: the low bit of its flags, which is the low bit
- * of the last hex digit (`0`-`9` have it as their character code does, `a`-`f` the opposite).
- */
-function sampledOf(traceparent: string): boolean {
-  const c = traceparent.charCodeAt(54);
-  return ((c <= 57 ? c : c + 1) & sampledFlag) === 1;
 }
 
 function lost(message: string): void {

@@ -132,4 +132,6 @@ export {
   traceContextFromIds,
   traceContextOf,
   traceIdOf,
+  spanIdOf,
+  isSampled,
 } from "./trace-context.ts";

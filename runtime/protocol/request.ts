@@ -7,7 +7,7 @@
 import { type Match, type MsgHdrs, MsgHdrsImpl } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { contentTypeHeader, emitDefaultsHeader, fromHeader, metadataPrefix, timeoutHeader, traceparentHeader, tracestateHeader } from "./headers.ts";
-import { checkedTraceContext, type TraceContext } from "./trace-context.ts";
+import { checkedTraceContext, type TraceContext, traceparentLength, writeTraceparent } from "./trace-context.ts";
 import { assertMetadata } from "./metadata.ts";
 import { slabBytes } from "./byte-slab.ts";
 
@@ -106,16 +106,16 @@ class TracedHeaders implements MsgHdrs {
     if (this.#full !== undefined) return this.#full.encode();
     if (this.#encoded !== undefined) return this.#encoded;
     const base = this.#base.encode();
-    const { traceparent, tracestate } = this.#trace;
+    const trace = this.#trace;
+    const tracestate = trace.tracestate;
     const state = tracestate ? ascii.encode(`${tracestateHeader}: ${tracestate}\r\n`) : undefined;
-    const bytes = slabBytes(base.length + traceparentLine.length + traceparent.length + 2 + (state?.length ?? 0));
+    const bytes = slabBytes(base.length + traceparentLine.length + traceparentLength + 2 + (state?.length ?? 0));
     // The reused set without its closing empty line, then the trace lines, then the empty line.
     bytes.set(base.subarray(0, base.length - 2));
     let at = base.length - 2;
     bytes.set(traceparentLine, at);
     at += traceparentLine.length;
-    // A checked traceparent is ASCII: one byte per character.
-    for (let i = 0; i < traceparent.length; i++) bytes[at++] = traceparent.charCodeAt(i);
+    at = writeTraceparent(bytes, at, trace);
     bytes[at++] = 13;
     bytes[at++] = 10;
     if (state !== undefined) {

@@ -67,13 +67,67 @@ export function currentTraceContext(): TraceContext | undefined {
 
 /**
  * A trace context this module checked (or made from ids it can trust): checking one again is
- * an `instanceof`, not a pattern match, on every hop of a traced call.
+ * an `instanceof`, not a pattern match, on every hop of a traced call. It keeps its ids and
+ * sampled flag apart (private, so a copy or a comparison sees only the W3C fields): a
+ * `traceparent` made from ids is a concatenation the engine keeps in pieces until something
+ * reads it whole, and the hot path never has to (headers and span records are written from
+ * the ids).
  */
 class CheckedTraceContext implements TraceContext {
   readonly tracestate?: string;
-  constructor(readonly traceparent: string, tracestate: string | undefined) {
+  readonly #traceId: string | undefined;
+  readonly #spanId: string | undefined;
+  readonly #sampled: boolean;
+
+  constructor(readonly traceparent: string, sampled: boolean, tracestate: string | undefined, traceId?: string, spanId?: string) {
     if (tracestate !== undefined) this.tracestate = tracestate;
+    this.#sampled = sampled;
+    this.#traceId = traceId;
+    this.#spanId = spanId;
   }
+
+  static traceId(trace: CheckedTraceContext): string {
+    return trace.#traceId ?? trace.traceparent.slice(3, 35);
+  }
+
+  static spanId(trace: CheckedTraceContext): string {
+    return trace.#spanId ?? trace.traceparent.slice(36, 52);
+  }
+
+  static sampled(trace: CheckedTraceContext): boolean {
+    return trace.#sampled;
+  }
+
+  /** Writes the `traceparent` as ASCII at `at` (made from ids: from the ids, never joining it). */
+  static write(trace: CheckedTraceContext, bytes: Uint8Array, at: number): number {
+    if (trace.#traceId === undefined || trace.#spanId === undefined) return writeAscii(bytes, at, trace.traceparent);
+    bytes[at++] = 48;
+    bytes[at++] = 48;
+    bytes[at++] = 45;
+    at = writeAscii(bytes, at, trace.#traceId);
+    bytes[at++] = 45;
+    at = writeAscii(bytes, at, trace.#spanId);
+    bytes[at++] = 45;
+    bytes[at++] = 48;
+    bytes[at++] = trace.#sampled ? 49 : 48;
+    return at;
+  }
+}
+
+/** The length of every valid `traceparent` (version 00's; later versions keep these fields first). */
+export const traceparentLength = 55;
+
+function writeAscii(bytes: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
+  return at;
+}
+
+/**
+ * Writes a checked trace context's `traceparent` into `bytes` at `at` as ASCII (a checked
+ * value is ASCII), and returns where it ends: {@link traceparentLength} bytes on.
+ */
+export function writeTraceparent(bytes: Uint8Array, at: number, trace: TraceContext): number {
+  return trace instanceof CheckedTraceContext ? CheckedTraceContext.write(trace, bytes, at) : writeAscii(bytes, at, trace.traceparent);
 }
 
 /**
@@ -81,7 +135,7 @@ class CheckedTraceContext implements TraceContext {
  * hex characters, not all zeros (a tracer's own ids, or ones sliced from a checked context).
  */
 export function traceContextFromIds(traceId: string, spanId: string, sampled: boolean, tracestate: string | undefined): TraceContext {
-  return new CheckedTraceContext(`00-${traceId}-${spanId}-${sampled ? "01" : "00"}`, tracestate || undefined);
+  return new CheckedTraceContext(`00-${traceId}-${spanId}-${sampled ? "01" : "00"}`, sampled, tracestate || undefined, traceId, spanId);
 }
 
 /**
@@ -89,13 +143,13 @@ export function traceContextFromIds(traceId: string, spanId: string, sampled: bo
  * missing or malformed (version `ff`, an all-zero id); an oversized `tracestate` is dropped.
  */
 export function traceContextOf(traceparent: string | null | undefined, tracestate?: string | null): TraceContext | undefined {
-  if (!traceparent || traceparent.length !== 55) return undefined;
+  if (!traceparent || traceparent.length !== traceparentLength) return undefined;
   let value = traceparent;
   if (!isTraceparent(value)) {
     value = traceparent.toLowerCase();
     if (value === traceparent || !isTraceparent(value)) return undefined;
   }
-  return new CheckedTraceContext(value, tracestate && tracestate.length <= maxTracestate && !/[\r\n]/.test(tracestate) ? tracestate : undefined);
+  return new CheckedTraceContext(value, flagsSampled(value), tracestate && tracestate.length <= maxTracestate && !/[\r\n]/.test(tracestate) ? tracestate : undefined);
 }
 
 /**
@@ -104,7 +158,7 @@ export function traceContextOf(traceparent: string | null | undefined, tracestat
  * checked on arrival).
  */
 export function isTraceparent(value: string): boolean {
-  return value.length === 55 && traceparentPattern.test(value);
+  return value.length === traceparentLength && traceparentPattern.test(value);
 }
 
 /**
@@ -121,7 +175,27 @@ export function checkedTraceContext(trace: TraceContext | undefined): TraceConte
   return traceContextOf(trace.traceparent, typeof trace.tracestate === "string" ? trace.tracestate : undefined);
 }
 
-/** The trace id of a checked `traceparent` (for log lines), or undefined. */
+/** The trace id (32 hex characters) of a trace context, or undefined. */
 export function traceIdOf(trace: TraceContext | undefined): string | undefined {
+  if (trace instanceof CheckedTraceContext) return CheckedTraceContext.traceId(trace);
   return trace === undefined ? undefined : trace.traceparent.slice(3, 35);
+}
+
+/** The span id (16 hex characters) of a checked trace context. */
+export function spanIdOf(trace: TraceContext): string {
+  return trace instanceof CheckedTraceContext ? CheckedTraceContext.spanId(trace) : trace.traceparent.slice(36, 52);
+}
+
+/** True when a checked trace context's flags say sampled. */
+export function isSampled(trace: TraceContext): boolean {
+  return trace instanceof CheckedTraceContext ? CheckedTraceContext.sampled(trace) : flagsSampled(trace.traceparent);
+}
+
+/**
+ * The sampled flag of a checked `traceparent`: the low bit of its flags, which is the low bit
+ * of the last hex digit (`0`-`9` have it as their character code does, `a`-`f` the opposite).
+ */
+function flagsSampled(traceparent: string): boolean {
+  const c = traceparent.charCodeAt(54);
+  return ((c <= 57 ? c : c + 1) & 1) === 1;
 }

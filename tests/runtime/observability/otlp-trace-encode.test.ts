@@ -11,15 +11,16 @@ function encodeTraceRequest(records: readonly SpanRecord[], attributes: Attribut
 import { bytesOf, hexOf, numberOf, readFields, textOf } from "../../support/protobuf-fields.ts";
 
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
-const parent = `00-${traceId}-00f067aa0ba902b7-01`;
+const parentSpanId = "00f067aa0ba902b7";
 const shape = { name: "greeter/Greeter.SayHello", kind: spanKind.server, attributes: { "rpc.system": "jetmicro", "rpc.service": "greeter" } };
 const resource = { "service.name": "encode-test" };
 
 function record(overrides: Partial<SpanRecord> = {}): SpanRecord {
   return {
     shape,
-    traceparent: `00-${traceId}-b7ad6b7169203331-01`,
-    parent,
+    traceId,
+    spanId: "b7ad6b7169203331",
+    parentSpanId,
     traceState: undefined,
     start: 1000.25,
     end: 1002.75,
@@ -61,7 +62,7 @@ function attributesOf(span: ReturnType<typeof readFields>): Record<string, unkno
 
 describe("OTLP trace encoding", () => {
   it("writes each span's ids, parent, name, kind, times and attributes as OTLP protobuf fields", () => {
-    const { resource: res, scope, spans } = spansOf(encodeTraceRequest([record(), record({ parent: undefined, traceparent: `00-${traceId}-1111111111111111-01` })], resource));
+    const { resource: res, scope, spans } = spansOf(encodeTraceRequest([record(), record({ parentSpanId: undefined, spanId: "1111111111111111" })], resource));
     expect(res).toEqual({ "service.name": "encode-test" });
     expect(scope).toBe("jetmicro");
     expect(spans.length).toBe(2);
@@ -92,7 +93,7 @@ describe("OTLP trace encoding", () => {
   });
 
   it("encodes many spans (a batch past the writer's first buffer) and the same spans as OTLP/JSON", () => {
-    const many = Array.from({ length: 2000 }, (_, i) => record({ traceparent: `00-${traceId}-${(i + 1).toString(16).padStart(16, "0")}-01` }));
+    const many = Array.from({ length: 2000 }, (_, i) => record({ spanId: (i + 1).toString(16).padStart(16, "0") }));
     const { spans } = spansOf(encodeTraceRequest(many, resource));
     expect(spans.length).toBe(2000);
     expect(hexOf(bytesOf(spans[1999]!, 2))).toBe((2000).toString(16).padStart(16, "0"));
@@ -100,5 +101,27 @@ describe("OTLP trace encoding", () => {
     const span = json.resourceSpans[0].scopeSpans[0].spans[0];
     expect(span).toMatchObject({ traceId, spanId: "b7ad6b7169203331", parentSpanId: "00f067aa0ba902b7", name: shape.name, kind: 2, status: { code: 2, message: "x" } });
     expect(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)).toBe(2_500_000n);
+  });
+
+  it("writes the next batches into a request's memory once it is given back, and never into one still held", () => {
+    const batch = new ProtobufSpanBatch(resource);
+    const idsOf = (body: Uint8Array) => spansOf(body).spans.map((span) => hexOf(bytesOf(span, 2)));
+    const id = (i: number) => i.toString(16).padStart(16, "0");
+    for (let i = 1; i <= 3; i++) batch.add(record({ spanId: id(i) }));
+    const held = batch.take();
+    for (let i = 4; i <= 5; i++) batch.add(record({ spanId: id(i) }));
+    const sent = batch.take();
+    // `held` was not given back: later batches leave it as it was.
+    expect(idsOf(held)).toEqual([id(1), id(2), id(3)]);
+    batch.recycle(sent);
+    // The batch being filled when `sent` came back goes first; the one after is written into `sent`'s memory.
+    const next = [6, 7].map((i) => {
+      batch.add(record({ spanId: id(i) }));
+      return batch.take();
+    });
+    expect(next.map((body) => body.buffer === sent.buffer)).toEqual([false, true]);
+    expect(next.map(idsOf)).toEqual([[id(6)], [id(7)]]);
+    expect(next.some((body) => body.buffer === held.buffer)).toBe(false);
+    expect(idsOf(held)).toEqual([id(1), id(2), id(3)]);
   });
 });

@@ -39,8 +39,9 @@ afterAll(() => new Promise((r) => server.close(r)));
 
 const span = (i: number): SpanRecord => ({
   shape: { name: "s", kind: spanKind.internal, attributes: {} },
-  traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${(i + 1).toString(16).padStart(16, "0")}-01`,
-  parent: undefined,
+  traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+  spanId: (i + 1).toString(16).padStart(16, "0"),
+  parentSpanId: undefined,
   traceState: undefined,
   start: 1,
   end: 2,

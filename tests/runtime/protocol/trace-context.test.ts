@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import fc from "fast-check";
-import { isTraceparent, traceContextFromIds, traceContextOf } from "../../../runtime/protocol/mod.ts";
+import { isSampled, isTraceparent, requestHeaders, spanIdOf, traceContextFromIds, traceContextOf, traceIdOf, withTraceHeaders } from "../../../runtime/protocol/mod.ts";
 
 /** The W3C rule as a pattern, to check the hand-written check against. */
 function byPattern(value: string): boolean {
@@ -27,5 +27,31 @@ describe("traceparent check", () => {
     expect(traceContextOf("00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01")?.traceparent).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     expect(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=b\r\nx: y")).toEqual({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" });
     expect(traceContextFromIds("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", false, "k=v")).toEqual({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", tracestate: "k=v" });
+  });
+
+  it("reads ids and the sampled flag alike from a context made from ids, a received one and a plain object, and shows only the W3C fields", () => {
+    const made = traceContextFromIds("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", true, undefined);
+    const received = traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")!;
+    const plain = { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" };
+    for (const trace of [made, received, plain]) {
+      expect(traceIdOf(trace)).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+      expect(spanIdOf(trace)).toBe("00f067aa0ba902b7");
+      expect(isSampled(trace)).toBe(true);
+    }
+    // Flags other than 01 and 00: the sampled bit is their lowest.
+    expect(isSampled(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0a")!)).toBe(false);
+    expect(isSampled(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")!)).toBe(true);
+    // What a handler gets as ctx.trace copies and serialises as the W3C fields alone.
+    expect({ ...made }).toEqual(plain);
+    expect(JSON.parse(JSON.stringify(made))).toEqual(plain);
+  });
+
+  it("sends a context made from ids as its traceparent, and a received one (a later version, other flags) exactly as it came", () => {
+    const base = requestHeaders({ timeoutMs: 5 });
+    const sent = (trace: Parameters<typeof withTraceHeaders>[1]) => new TextDecoder().decode((withTraceHeaders(base, trace) as unknown as { encode(): Uint8Array }).encode());
+    const made = traceContextFromIds("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", false, "k=v");
+    expect(sent(made)).toBe("NATS/1.0\r\nMicro-Timeout: 5\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00\r\ntracestate: k=v\r\n\r\n");
+    const later = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
+    expect(sent(traceContextOf(later)!)).toBe(`NATS/1.0\r\nMicro-Timeout: 5\r\ntraceparent: ${later}\r\n\r\n`);
   });
 });
