@@ -25,7 +25,9 @@ import {
   requestHeaders,
   assertObservers,
   checkedTraceContext,
+  currentSpanKey,
   observing,
+  type SpanSlot,
   spanOf,
   withObservers,
   withTraceHeaders,
@@ -183,7 +185,9 @@ function unaryCall(method: DescMethod, target: ClientTarget) {
 
   /** What interceptors and observers see of a call. */
   function outgoingOf(request: unknown, options: CallOptions, deadline: number, trace: TraceContext | undefined, metadata: Record<string, string>): OutgoingCall {
-    return { kind: "unary", side: "client", namespace, service, method: endpoint, metadata, deadline, signal: options.signal, message: request, options, trace };
+    // The span slot is there from the start: a tracing observer filling it does not change the object's shape.
+    const outgoing: OutgoingCall & SpanSlot = { kind: "unary", side: "client", namespace, service, method: endpoint, metadata, deadline, signal: options.signal, message: request, options, trace, [currentSpanKey]: undefined };
+    return outgoing;
   }
 
   function observedCall(request: unknown, options: CallOptions, deadline: number, trace: TraceContext | undefined): Promise<MessageShape<DescMessage>> {
