@@ -24,9 +24,10 @@ export interface Observed {
 
 /**
  * Starts the tracer (process-wide, as in `micro run`). `BENCH_OBSERVED` picks the
- * parts (`tracing,metrics`, the default), to see what each costs.
+ * parts (`tracing,metrics`, the default), to see what each costs; `sampler` the sampling
+ * (`OTEL_TRACES_SAMPLER`/`_ARG` of the environment unless given: `jetmicro-sampled` has its own).
  */
-export async function startObserved(serviceName: string): Promise<Observed> {
+export async function startObserved(serviceName: string, sampler: Readonly<Record<string, string | undefined>> = process.env): Promise<Observed> {
   const parts = (process.env.BENCH_OBSERVED ?? "tracing,metrics").split(",").map((p) => p.trim());
   const endpoint = process.env.BENCH_OTLP_ENDPOINT;
   if (!endpoint) throw new Error("observed: BENCH_OTLP_ENDPOINT is not set (run.ts starts the sink)");
@@ -34,11 +35,11 @@ export async function startObserved(serviceName: string): Promise<Observed> {
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
     OTEL_SERVICE_NAME: serviceName,
-    OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER: sampler.OTEL_TRACES_SAMPLER,
     MICRO_TRACE_CONTEXT: process.env.MICRO_TRACE_CONTEXT,
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     OTEL_BSP_MAX_QUEUE_SIZE: process.env.OTEL_BSP_MAX_QUEUE_SIZE,
-    OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG,
+    OTEL_TRACES_SAMPLER_ARG: sampler.OTEL_TRACES_SAMPLER_ARG,
   });
   const metrics = new MetricsRegistry();
   // Scraped every second as Prometheus would, so the exposition's cost is in the numbers too.

@@ -23,6 +23,7 @@ import {
   observedServices,
   rawSubject,
   resultPrefix,
+  sampledTracing,
   serverCpuSubject,
   settingsFromEnv,
   type System,
@@ -70,6 +71,9 @@ function rawCall(nc: NatsConnection): () => Promise<string> {
 const observed: Observed | undefined = settings.systems.includes("jetmicro-on") ? await startObserved("bench-client") : undefined;
 const offGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-off"] });
 const onGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-on"], interceptors: observed?.client ?? [], observers: observed?.clientObservers ?? [] });
+// One call in ten traced: a tracer of its own (the calls are roots, so the client decides).
+const sampled: Observed | undefined = settings.systems.includes("jetmicro-sampled") ? await startObserved("bench-client", sampledTracing) : undefined;
+const sampledGreeter = createClient(Greeter, jetmicroTransport, { service: observedServices["jetmicro-sampled"], interceptors: sampled?.client ?? [], observers: sampled?.clientObservers ?? [] });
 const calls: Record<System, () => Promise<string>> = {
   "raw-default": rawCall(rawDefault),
   "raw-noAsyncTraces": rawCall(rawNoTraces),
@@ -78,6 +82,7 @@ const calls: Record<System, () => Promise<string>> = {
   "jetmicro-routed": async () => (await routedGreeter.sayHello({ name })).message,
   "jetmicro-off": async () => (await offGreeter.sayHello({ name })).message,
   "jetmicro-on": async () => (await onGreeter.sayHello({ name })).message,
+  "jetmicro-sampled": async () => (await sampledGreeter.sayHello({ name })).message,
 };
 
 async function serverCpuMicros(): Promise<number | undefined> {
@@ -176,6 +181,7 @@ await discovery.close();
 await registry.close();
 await moleculer.stop();
 await observed?.stop();
+await sampled?.stop();
 await Promise.all([rawDefault.close(), rawNoTraces.close(), jetmicroConnection.close()]);
 // Let the loop end on its own (so --cpu-prof writes its profile), but never hang here.
 setTimeout(() => process.exit(0), 2_000).unref();

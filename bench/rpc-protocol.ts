@@ -19,21 +19,24 @@ export const serverCpuSubject = "bench.server-cpu";
 export const name = "jetmicro-bench-".padEnd(90, "x");
 
 /**
- * Every system, in the order of the first round. `jetmicro-off` and `jetmicro-on` are the
- * observability pass's (see {@link observabilitySystems}): not measured unless asked for.
+ * Every system, in the order of the first round. `jetmicro-off`, `jetmicro-on` and
+ * `jetmicro-sampled` are the observability pass's (see {@link observabilitySystems}): not measured unless asked for.
  */
-export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed", "jetmicro-off", "jetmicro-on"] as const;
+export const systems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed", "jetmicro-off", "jetmicro-on", "jetmicro-sampled"] as const;
 /** The systems of the main pass (`BENCH_SYSTEMS` unset). */
 export const defaultSystems = ["raw-default", "raw-noAsyncTraces", "moleculer", "jetmicro", "jetmicro-routed"] as const;
 /**
  * The observability pass: jetmicro plain (no interceptor), `off` (what the runner adds with
  * tracing and metrics off: the failed-call log observer, no interceptor) and `on` (tracing to a local OTLP
- * sink that discards, plus the metrics observers), interleaved in one client and one server
- * process that run with `BENCH_OBSERVABILITY=1`.
+ * sink that discards, plus the metrics observers) and `sampled` (the same with one call in ten
+ * traced, `parentbased_traceidratio` 0.1, as a busy service is best run), interleaved in one
+ * client and one server process that run with `BENCH_OBSERVABILITY=1`.
  */
-export const observabilitySystems = ["jetmicro", "jetmicro-off", "jetmicro-on"] as const;
+export const observabilitySystems = ["jetmicro", "jetmicro-off", "jetmicro-on", "jetmicro-sampled"] as const;
 /** Services of the observability pass, beside the plain `greeter`. */
-export const observedServices = { "jetmicro-off": "greeter-off", "jetmicro-on": "greeter-on" } as const;
+export const observedServices = { "jetmicro-off": "greeter-off", "jetmicro-on": "greeter-on", "jetmicro-sampled": "greeter-sampled" } as const;
+/** The sampler of `jetmicro-sampled`: one call in ten traced (its callees follow the caller). */
+export const sampledTracing = { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" } as const;
 
 /** Registry bucket of the benchmark, apart from a developer's own. */
 export const benchRegistryBucket = "bench_registry";

@@ -13,7 +13,7 @@ import { readSettings } from "../runtime/config/mod.ts";
 import { serviceRecord } from "../runtime/registry/records.ts";
 import { exitWithParent, ownCpuMicros } from "./child-process.ts";
 import { addMoleculerGreeter, moleculerBroker } from "./moleculer.ts";
-import { benchRegistryBucket, observedServices, rawQueue, rawSubject, readyLine, serverCpuSubject } from "./rpc-protocol.ts";
+import { benchRegistryBucket, observedServices, rawQueue, rawSubject, readyLine, sampledTracing, serverCpuSubject } from "./rpc-protocol.ts";
 import { collectInstance } from "../runtime/observability/call-metrics.ts";
 import { observabilityFrom } from "../runtime/observability/setup.ts";
 import { type Observed, startObserved } from "./observed.ts";
@@ -52,8 +52,9 @@ const instance = await startService(greeter, {
   transport: new NatsTransport(jetmicroConnection),
 });
 // The observability pass: the same greeting with what the runner adds when tracing and metrics
-// are off (the failed-call log observer), and with both on.
+// are off (the failed-call log observer), with both on, and with both on and one call in ten traced.
 let observed: Observed | undefined;
+let sampled: Observed | undefined;
 const observedInstances: Array<{ stop(): Promise<void> }> = [];
 if (process.env.BENCH_OBSERVABILITY === "1") {
   observed = await startObserved("bench-server");
@@ -72,6 +73,16 @@ if (process.env.BENCH_OBSERVABILITY === "1") {
   }, handler), options);
   observedInstances.push(on);
   collectInstance(observed.metrics, on);
+  // The same, one call in ten traced: a tracer and a metrics registry of its own.
+  sampled = await startObserved("bench-server", sampledTracing);
+  const sampledInstance = await startService(defineService(Greeter, {
+    name: observedServices["jetmicro-sampled"],
+    mailbox,
+    interceptors: [...sampled.server, ...off.serverInterceptors],
+    observers: [...sampled.serverObservers, ...off.serverObservers],
+  }, handler), options);
+  observedInstances.push(sampledInstance);
+  collectInstance(sampled.metrics, sampledInstance);
 }
 // Registered like the runner does, so the routed client finds this node through the registry.
 const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
@@ -93,6 +104,7 @@ async function stop(): Promise<void> {
   await instance.stop();
   for (const i of observedInstances) await i.stop();
   await observed?.stop();
+  await sampled?.stop();
   await moleculer.stop();
   await Promise.all([rawConnection.drain(), jetmicroConnection.drain()]);
   clearTimeout(forced);
