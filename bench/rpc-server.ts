@@ -53,11 +53,9 @@ const instance = await startService(greeter, {
 });
 // The observability pass: the same greeting with what the runner adds when tracing and metrics
 // are off (the failed-call log observer), with both on, and with both on and one call in ten traced.
-let observed: Observed | undefined;
-let sampled: Observed | undefined;
+const observers: Observed[] = [];
 const observedInstances: Array<{ stop(): Promise<void> }> = [];
 if (process.env.BENCH_OBSERVABILITY === "1") {
-  observed = await startObserved("bench-server");
   const off = await observabilityFrom({ logLevel: "info" }, { env: {}, metrics: false });
   const handler = { async sayHello(request: { name: string }) {
     return { message: `Hello ${request.name}` };
@@ -65,24 +63,19 @@ if (process.env.BENCH_OBSERVABILITY === "1") {
   const mailbox = { capacity: 10_000, concurrency: 1_000 };
   const options = { connection: jetmicroConnection, transport: new NatsTransport(jetmicroConnection) };
   observedInstances.push(await startService(defineService(Greeter, { name: observedServices["jetmicro-off"], mailbox, interceptors: off.serverInterceptors, observers: off.serverObservers }, handler), options));
-  const on = await startService(defineService(Greeter, {
-    name: observedServices["jetmicro-on"],
-    mailbox,
-    interceptors: [...observed.server, ...off.serverInterceptors],
-    observers: [...observed.serverObservers, ...off.serverObservers],
-  }, handler), options);
-  observedInstances.push(on);
-  collectInstance(observed.metrics, on);
-  // The same, one call in ten traced: a tracer and a metrics registry of its own.
-  sampled = await startObserved("bench-server", sampledTracing);
-  const sampledInstance = await startService(defineService(Greeter, {
-    name: observedServices["jetmicro-sampled"],
-    mailbox,
-    interceptors: [...sampled.server, ...off.serverInterceptors],
-    observers: [...sampled.serverObservers, ...off.serverObservers],
-  }, handler), options);
-  observedInstances.push(sampledInstance);
-  collectInstance(sampled.metrics, sampledInstance);
+  // `on` and `sampled`: each a tracer and a metrics registry of its own.
+  for (const [system, sampler] of [["jetmicro-on", process.env], ["jetmicro-sampled", sampledTracing]] as const) {
+    const observed = await startObserved("bench-server", sampler);
+    observers.push(observed);
+    const instance = await startService(defineService(Greeter, {
+      name: observedServices[system],
+      mailbox,
+      interceptors: [...observed.server, ...off.serverInterceptors],
+      observers: [...observed.serverObservers, ...off.serverObservers],
+    }, handler), options);
+    observedInstances.push(instance);
+    collectInstance(observed.metrics, instance);
+  }
 }
 // Registered like the runner does, so the routed client finds this node through the registry.
 const registry = await createNatsRegistry(jetmicroConnection, { bucket: benchRegistryBucket });
@@ -103,8 +96,7 @@ async function stop(): Promise<void> {
   await registry.close();
   await instance.stop();
   for (const i of observedInstances) await i.stop();
-  await observed?.stop();
-  await sampled?.stop();
+  for (const observed of observers) await observed.stop();
   await moleculer.stop();
   await Promise.all([rawConnection.drain(), jetmicroConnection.drain()]);
   clearTimeout(forced);
