@@ -10,6 +10,7 @@ import { type Discovery, MicroError, type ServiceType, type Transport } from "..
 import { callSubject, isEndpoint, type TraceContext, jsonContentType, requestHeaders, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { NatsMicroDirectory, NatsMicroEndpoint } from "../runtime/registry/nats-micro-endpoints.ts";
 import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
+import type { AbsentServices } from "./absent-services.ts";
 
 /** Options of one call from the gateway. */
 export interface GatewayCall {
@@ -38,6 +39,12 @@ export interface GatewayCall {
   readonly emitDefaults?: boolean;
   /** The span the call continues (the HTTP request's, `c.var.trace`). */
   readonly trace?: TraceContext | undefined;
+  /**
+   * With `discovery`: queue subjects that just had no responders (`absent-services.ts`). A call
+   * the registry knows no node for gets 404 at once while its subject is in it, and is added
+   * when NATS answers "no responders".
+   */
+  readonly absent?: AbsentServices;
 }
 
 const anyNode: RouteOptions = {};
@@ -58,6 +65,10 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
     throw new MicroError("not_found", `no service ${call.service} announces an endpoint "${shown(call.endpoint)}" (in $SRV.INFO)`, { detail: call.endpoint });
   }
   const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
+  // Sent to the queue subject (no registered node, nothing narrowing the choice): the one kind
+  // of call a remembered "no responders" may answer.
+  const unregistered = call.absent !== undefined && call.discovery !== undefined && route.version === undefined && route.labels === undefined && call.discovery.cached(call.namespace, call.service)?.length === 0;
+  if (unregistered && call.absent!.has(subject)) throw nobodyServes(call.service, subject);
   try {
     if (call.discovery !== undefined) {
       const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
@@ -68,10 +79,16 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
     if (wasNotDelivered(error)) {
-      throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject})`, { detail: call.service });
+      // Still unknown to the registry (the first call of a service loads it, so ask again).
+      if (call.absent !== undefined && route.version === undefined && route.labels === undefined && call.discovery?.cached(call.namespace, call.service)?.length === 0) call.absent.add(subject);
+      throw nobodyServes(call.service, subject);
     }
     throw error;
   }
+}
+
+function nobodyServes(service: string, subject: string): MicroError {
+  return new MicroError("not_found", `no service ${service} (nothing serves ${subject})`, { detail: service });
 }
 
 /** The announced endpoint of a NATS service to call instead, when no registered version has the endpoint. */
