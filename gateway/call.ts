@@ -65,10 +65,7 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
     throw new MicroError("not_found", `no service ${call.service} announces an endpoint "${shown(call.endpoint)}" (in $SRV.INFO)`, { detail: call.endpoint });
   }
   const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
-  // Sent to the queue subject (no registered node, nothing narrowing the choice): the one kind
-  // of call a remembered "no responders" may answer.
-  const unregistered = call.absent !== undefined && call.discovery !== undefined && route.version === undefined && route.labels === undefined && call.discovery.cached(call.namespace, call.service)?.length === 0;
-  if (unregistered && call.absent!.has(subject)) throw nobodyServes(call.service, subject);
+  if (call.absent?.has(subject) === true && toQueueSubject(call, route)) throw nobodyServes(call.service, subject);
   try {
     if (call.discovery !== undefined) {
       const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
@@ -79,12 +76,21 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
     if (wasNotDelivered(error)) {
-      // Still unknown to the registry (the first call of a service loads it, so ask again).
-      if (call.absent !== undefined && route.version === undefined && route.labels === undefined && call.discovery?.cached(call.namespace, call.service)?.length === 0) call.absent.add(subject);
+      // Asked after the send: a service's first call loads what the registry knows of it.
+      if (call.absent !== undefined && toQueueSubject(call, route)) call.absent.add(subject);
       throw nobodyServes(call.service, subject);
     }
     throw error;
   }
+}
+
+/**
+ * True when the routing step sends `call` to its queue subject because the registry knows no
+ * node of the service (and nothing narrows the choice): the one kind of call a remembered
+ * "no responders" may answer. A registered service is always tried.
+ */
+function toQueueSubject(call: GatewayCall, route: RouteOptions): boolean {
+  return call.discovery !== undefined && route.version === undefined && route.labels === undefined && call.discovery.cached(call.namespace, call.service)?.length === 0;
 }
 
 function nobodyServes(service: string, subject: string): MicroError {
