@@ -14,8 +14,11 @@
  * - `mixedUnread`: the same 200 KB as `text/plain`, refused (415) before the body is read:
  *   what the bytes cost when only the runtime drains them;
  * - `mixedSmall`: deep JSON of 200 bytes: what the refusal costs without the bytes;
- * - `deepAlone`, `unreadAlone`: only that request, 32 in flight; `control`: plain 404s mixed in.
- * For each mode: the child's CPU per request by thread (`main` is the JavaScript thread), per
+ * - `deepAlone`, `unreadAlone`, `notFoundAlone`, `hostileAlone`: only that request (the whole
+ *   hostile mix for the last), 32 in flight; `control`: plain 404s mixed in; `hostile`: the
+ *   whole hostile mix of `gateway-hostile.ts` mixed in.
+ * PROBE_WARMUP_MS (1000) of deep JSON mixed in comes first. For each mode: normal calls per
+ * second, how busy the child was (its CPU over the wall time), the child's CPU per request by thread (`main` is the JavaScript thread), per
  * normal call, what a mixed-in request costs beyond a clean run's normal call ("implied"),
  * and minor page faults per request. BENCH_CHILD_FLAGS adds flags to the child's bun (e.g.
  * `--cpu-prof-md --cpu-prof-dir=/tmp/prof`: the child exits on SIGTERM, so it writes the
@@ -58,6 +61,9 @@ const modes: Record<string, readonly [number, number, readonly HostileCase[]]> =
   deepAlone: [1, 32, deep],
   unreadAlone: [1, 32, [deepCase(100_000, "text/plain")]],
   control: [10, 32, [plainNotFound]],
+  notFoundAlone: [1, 32, [plainNotFound]],
+  hostile: [10, 32, hostileCases],
+  hostileAlone: [1, 32, hostileCases],
 };
 
 /** CPU µs of each thread of `pid` (the main thread as `main`, others by name) and its minor page faults. */
@@ -87,8 +93,8 @@ try {
   const [port, pid] = await child.ready;
   const base = `http://127.0.0.1:${port}`;
   console.error(`child pid ${pid}; ${pinned.description}`);
-  await runMix({ base, inFlight: 32, hostileEvery: 10, cases: deep, durationMs: 1000 }); // warm-up
-  const sums = new Map<string, { normal: number; other: number; failed: number; counters: Map<string, number> }>();
+  await runMix({ base, inFlight: 32, hostileEvery: 10, cases: deep, durationMs: Number(process.env.PROBE_WARMUP_MS ?? 1000) }); // warm-up
+  const sums = new Map<string, { normal: number; other: number; failed: number; ms: number; counters: Map<string, number> }>();
   for (let s = 0; s < Math.round((seconds * 1000) / sliceMs); s++) {
     for (let k = 0; k < picked.length; k++) {
       const name = picked[(k + s) % picked.length]!;
@@ -96,9 +102,10 @@ try {
       const before = counters(pid);
       const r = await runMix({ base, inFlight, hostileEvery: every, cases, durationMs: sliceMs });
       const after = counters(pid);
-      const sum = sums.get(name) ?? { normal: 0, other: 0, failed: 0, counters: new Map() };
+      const sum = sums.get(name) ?? { normal: 0, other: 0, failed: 0, ms: 0, counters: new Map() };
       sums.set(name, sum);
       sum.normal += r.normalOk;
+      sum.ms += r.elapsedMs;
       sum.failed += r.normalFailed.length;
       sum.other += [...r.hostile.values()].reduce((n, l) => n + l.length, 0);
       for (const [key, v] of after) sum.counters.set(key, (sum.counters.get(key) ?? 0) + v - (before.get(key) ?? 0));
@@ -113,7 +120,7 @@ try {
     const threads = [...sum.counters].filter(([k, v]) => k !== faults && v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / total).toFixed(0)}`);
     const implied = sum.normal > 0 && sum.other > 0 ? `, implied µs per other request ${((cpu(name) - sum.normal * cleanPerCall) / sum.other).toFixed(0)}` : "";
     const perNormal = sum.normal > 0 ? `, per normal call ${(cpu(name) / sum.normal).toFixed(0)}` : "";
-    console.log(`${name}: ${sum.normal} normal (${sum.failed} failed), ${sum.other} other; gateway CPU µs per request ${(cpu(name) / total).toFixed(0)}${perNormal}${implied}; page faults per request ${((sum.counters.get(faults) ?? 0) / total).toFixed(2)}; by thread: ${threads.join(", ")}`);
+    console.log(`${name}: ${sum.normal} normal (${sum.failed} failed), ${sum.other} other, ${((sum.normal / sum.ms) * 1000).toFixed(0)} normal/s, gateway busy ${((cpu(name) / (sum.ms * 1000)) * 100).toFixed(0)} %; gateway CPU µs per request ${(cpu(name) / total).toFixed(0)}${perNormal}${implied}; page faults per request ${((sum.counters.get(faults) ?? 0) / total).toFixed(2)}; by thread: ${threads.join(", ")}`);
   }
 } finally {
   // Under a profiler (BENCH_CHILD_FLAGS) the child must exit on its own to write its profile.

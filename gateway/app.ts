@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { createDiscovery, type Discovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
 import { defaultNamespace } from "../runtime/protocol/mod.ts";
+import { createAbsentServices } from "./absent-services.ts";
 import { type AuthConfig, createAuth, parseAuthConfig } from "./auth.ts";
 import { authentication } from "./authentication.ts";
 import { assertEveryRouteAuthorized, createAuthorize, defaultForwardHeaders } from "./authorization.ts";
@@ -158,7 +159,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
     ...(options.registry !== undefined
-      ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }) }
+      ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }), absent: createAbsentServices() }
       : {}),
     ...(options.natsMicro !== undefined ? { natsMicro: options.natsMicro } : {}),
     ...(options.upgradeWebSocket !== undefined ? { upgradeWebSocket: options.upgradeWebSocket } : {}),

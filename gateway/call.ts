@@ -10,6 +10,7 @@ import { type Discovery, MicroError, type ServiceType, type Transport } from "..
 import { callSubject, isEndpoint, type TraceContext, jsonContentType, requestHeaders, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { NatsMicroDirectory, NatsMicroEndpoint } from "../runtime/registry/nats-micro-endpoints.ts";
 import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
+import type { AbsentServices } from "./absent-services.ts";
 
 /** Options of one call from the gateway. */
 export interface GatewayCall {
@@ -38,6 +39,12 @@ export interface GatewayCall {
   readonly emitDefaults?: boolean;
   /** The span the call continues (the HTTP request's, `c.var.trace`). */
   readonly trace?: TraceContext | undefined;
+  /**
+   * With `discovery`: queue subjects that just had no responders (`absent-services.ts`). A call
+   * the registry knows no node for gets 404 at once while its subject is in it, and is added
+   * when NATS answers "no responders".
+   */
+  readonly absent?: AbsentServices;
 }
 
 const anyNode: RouteOptions = {};
@@ -58,6 +65,7 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
     throw new MicroError("not_found", `no service ${call.service} announces an endpoint "${shown(call.endpoint)}" (in $SRV.INFO)`, { detail: call.endpoint });
   }
   const subject = callSubject({ namespace: call.namespace, type, service: call.service, endpoint: call.endpoint });
+  if (call.absent?.has(subject) === true && toQueueSubject(call, route)) throw nobodyServes(call.service, subject);
   try {
     if (call.discovery !== undefined) {
       const target = { namespace: call.namespace, service: call.service, endpoint: call.endpoint, queueSubject: subject };
@@ -68,10 +76,25 @@ export async function callJson(transport: Transport, call: GatewayCall): Promise
   } catch (error) {
     // Over HTTP a service nobody serves is "not found", not a 5xx.
     if (wasNotDelivered(error)) {
-      throw new MicroError("not_found", `no service ${call.service} (nothing serves ${subject})`, { detail: call.service });
+      // Asked after the send: a service's first call loads what the registry knows of it.
+      if (call.absent !== undefined && toQueueSubject(call, route)) call.absent.add(subject);
+      throw nobodyServes(call.service, subject);
     }
     throw error;
   }
+}
+
+/**
+ * True when the routing step sends `call` to its queue subject because the registry knows no
+ * node of the service (and nothing narrows the choice): the one kind of call a remembered
+ * "no responders" may answer. A registered service is always tried.
+ */
+function toQueueSubject(call: GatewayCall, route: RouteOptions): boolean {
+  return call.discovery !== undefined && route.version === undefined && route.labels === undefined && call.discovery.cached(call.namespace, call.service)?.length === 0;
+}
+
+function nobodyServes(service: string, subject: string): MicroError {
+  return new MicroError("not_found", `no service ${service} (nothing serves ${subject})`, { detail: service });
 }
 
 /** The announced endpoint of a NATS service to call instead, when no registered version has the endpoint. */

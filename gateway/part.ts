@@ -11,6 +11,7 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
 import type { TraceContext } from "../runtime/protocol/mod.ts";
+import type { AbsentServices } from "./absent-services.ts";
 import type { AuthTarget } from "./auth.ts";
 import type { ActorStatusSource } from "./dashboard/actors-view.ts";
 import type { OperatorSource } from "./dashboard/operator.ts";
@@ -59,6 +60,8 @@ export interface GatewayDeps {
   readonly index?: ServiceIndex;
   /** Node selection of every call and stream (with a registry): weights, version, labels, key. */
   readonly discovery?: Discovery;
+  /** With a registry: queue subjects that just had no responders, answered 404 without NATS for a moment (`absent-services.ts`). */
+  readonly absent?: AbsentServices;
   /** Where services of other NATS libraries announce their endpoints (`$SRV.INFO`). */
   readonly natsMicro?: NatsMicroDirectory;
   readonly upgradeWebSocket?: UpgradeWebSocket;

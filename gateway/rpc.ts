@@ -59,6 +59,7 @@ export const rpcPart: GatewayPart = (deps) => {
       emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
       ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro } : {}),
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
+      ...(deps.absent !== undefined ? { absent: deps.absent } : {}),
     });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/json" });
   });

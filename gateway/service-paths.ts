@@ -61,6 +61,7 @@ export const servicePathsPart: GatewayPart = (deps) => {
       emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
       route: target.version === undefined ? routeOptionsOf((h) => c.req.header(h)) : { ...routeOptionsOf((h) => c.req.header(h)), version: target.version },
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
+      ...(deps.absent !== undefined ? { absent: deps.absent } : {}),
       // A NATS service of another library names endpoints by one word: `/inventory/stock` reaches `Stock`.
       ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro, natsMicroNames: [route.endpoint, route.endpoint.split(".").at(-1)!] } : {}),
     };
