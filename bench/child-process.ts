@@ -27,6 +27,44 @@ export function processCpuMicros(pid: number): number | undefined {
   }
 }
 
+/** One thread of a process, as /proc shows it. */
+export interface ThreadStat {
+  readonly tid: string;
+  /** The thread's name (`comm`): JavaScriptCore's `JITWorker`, `HeapHelper`..., the process's own for the main thread. */
+  readonly name: string;
+  /** User + system CPU time, µs. */
+  readonly cpuMicros: number;
+  readonly minorFaults: number;
+}
+
+/** The threads of `pid` from /proc (one that ends while they are read is left out); undefined off Linux. */
+export function threadStats(pid: number): ThreadStat[] | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const threads: ThreadStat[] = [];
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended
+    }
+    // As in processCpuMicros: fields counted from after the name's closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    threads.push({
+      tid,
+      name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+      cpuMicros: (Number(fields[11]) + Number(fields[12])) * microsPerTick,
+      minorFaults: Number(fields[7]),
+    });
+  }
+  return threads;
+}
+
 /**
  * CPU time of another process's JIT compiler threads in µs (JavaScriptCore's `JITWorker`,
  * V8's `V8 Worker`... by thread name), from /proc; undefined off Linux. Compiling is work a
@@ -34,23 +72,7 @@ export function processCpuMicros(pid: number): number | undefined {
  * requests of a short run measures start-up.
  */
 export function compilerCpuMicros(pid: number): number | undefined {
-  let total = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      } catch {
-        continue; // the thread ended
-      }
-      if (!/^JIT/.test(stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")))) continue;
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) * microsPerTick;
-    }
-  } catch {
-    return undefined;
-  }
-  return total;
+  return threadStats(pid)?.filter((t) => /^JIT/.test(t.name)).reduce((sum, t) => sum + t.cpuMicros, 0);
 }
 
 /**

@@ -25,7 +25,7 @@
  * profile); the child's pid is printed, for `perf stat -p`.
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { threadStats } from "./child-process.ts";
 import { startNatsServer } from "../runtime/nats/mod.ts";
 import { startHostileChild } from "./hostile-child.ts";
 import { type HostileCase, hostileCases, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
@@ -69,17 +69,10 @@ const modes: Record<string, readonly [number, number, readonly HostileCase[]]> =
 /** CPU µs of each thread of `pid` (the main thread as `main`, others by name) and its minor page faults. */
 function counters(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    } catch {
-      continue; // the thread ended
-    }
-    const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/[0-9]+$/, "#");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10_000);
-    out.set(faults, (out.get(faults) ?? 0) + Number(f[7]));
+  for (const thread of threadStats(pid) ?? []) {
+    const name = thread.tid === String(pid) ? "main" : thread.name.replace(/[0-9]+$/, "#");
+    out.set(name, (out.get(name) ?? 0) + thread.cpuMicros);
+    out.set(faults, (out.get(faults) ?? 0) + thread.minorFaults);
   }
   return out;
 }
