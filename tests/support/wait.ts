@@ -53,7 +53,8 @@ export async function until(check: () => boolean | Promise<boolean>, options: nu
  */
 export async function eventually<T>(read: () => T | Promise<T>, accept: (value: T) => boolean, options: WaitOptions = {}): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const end = Date.now() + timeoutMs;
+  // The monotonic clock: a wall clock stepped forward (a VM resumed, NTP) must not end a wait early.
+  const end = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
@@ -64,7 +65,7 @@ export async function eventually<T>(read: () => T | Promise<T>, accept: (value: 
       if (!options.retryErrors) throw error;
       last = error;
     }
-    if (Date.now() > end) throw new WaitTimeout(options.what ?? `${accept}`, timeoutMs, last);
+    if (performance.now() > end) throw new WaitTimeout(options.what ?? `${accept}`, timeoutMs, last);
     await Bun.sleep(options.intervalMs ?? 20);
   }
 }

@@ -3,6 +3,7 @@ import { keepRegistered } from "../../../runtime/registry/keep-registered.ts";
 import { createMemoryRegistry } from "../../../runtime/registry/memory.ts";
 import type { Registry, ServiceRecord } from "../../../runtime/registry/types.ts";
 import { registerWebService } from "../../../runtime/registry/web-service.ts";
+import { until } from "../../support/wait.ts";
 
 const record = (id: string): ServiceRecord => ({
   namespace: "keep", type: "srv", name: "greeter", version: "1.0.0", metadata: {}, endpoints: [],
@@ -30,27 +31,19 @@ function countingRegistry(failFirst = false): { registry: Registry; beats: Map<s
   };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 describe("keepRegistered", () => {
   it("registers now, beats every third of the TTL, and deregisters once on stop, its heartbeat ended", async () => {
     const { registry, beats } = countingRegistry();
     const stopped = await keepRegistered(registry, record("a"));
     expect((await registry.getService("greeter", "keep")).flatMap((s) => s.nodes.map((n) => n.id))).toEqual(["a"]);
-    await until(() => (beats.get("a") ?? 0) >= 3, "two heartbeats");
+    await until(() => (beats.get("a") ?? 0) >= 3, { what: "two heartbeats", intervalMs: 10 });
     await stopped.stop();
     await stopped.stop();
     expect(await registry.getService("greeter", "keep")).toEqual([]);
     const after = beats.get("a");
     // Another node on the same beat: once it has beaten twice, a live timer of "a" would have too.
     const witness = await keepRegistered(registry, record("b"));
-    await until(() => (beats.get("b") ?? 0) >= 3, "the witness's heartbeats");
+    await until(() => (beats.get("b") ?? 0) >= 3, { what: "the witness's heartbeats", intervalMs: 10 });
     await witness.stop();
     expect(beats.get("a")).toBe(after);
     expect(await registry.getService("greeter", "keep")).toEqual([]);
@@ -60,7 +53,7 @@ describe("keepRegistered", () => {
     const { registry, beats } = countingRegistry(true);
     await expect(keepRegistered(registry, record("c"))).rejects.toThrow("registry unavailable");
     const witness = await keepRegistered(registry, record("d"));
-    await until(() => (beats.get("d") ?? 0) >= 3, "the witness's heartbeats");
+    await until(() => (beats.get("d") ?? 0) >= 3, { what: "the witness's heartbeats", intervalMs: 10 });
     await witness.stop();
     expect(beats.get("c")).toBe(1);
   });
@@ -68,7 +61,7 @@ describe("keepRegistered", () => {
   it("is what keeps a web service registered", async () => {
     const { registry, beats } = countingRegistry();
     const web = await registerWebService(registry, { name: "shop", url: "http://127.0.0.1:5173/", ttlMs: 300 });
-    await until(() => (beats.get(web.record.node.id) ?? 0) >= 2, "a web service heartbeat");
+    await until(() => (beats.get(web.record.node.id) ?? 0) >= 2, { what: "a web service heartbeat", intervalMs: 10 });
     await web.stop();
     expect(await registry.listServices()).toEqual([]);
   });
