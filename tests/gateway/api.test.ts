@@ -34,8 +34,8 @@ beforeAll(async () => {
   for (const d of [greeter, hello, shop, acmeShop, greeterV2, greeterV210]) instances.push(await startRegistered(d, conn, registry));
   gateway = await startTestGateway({ transport: conn.transport, registry });
   // The gateway follows the registry: wait until it routes /hello to the API service.
-  const end = Date.now() + 5000;
-  while ((await fetch(`${gateway.url}/hello?name=x`)).status !== 200 && Date.now() < end) await Bun.sleep(20);
+  const end = performance.now() + 5000;
+  while ((await fetch(`${gateway.url}/hello?name=x`)).status !== 200 && performance.now() < end) await Bun.sleep(20);
 });
 afterAll(async () => {
   await gateway.close();

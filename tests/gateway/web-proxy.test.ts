@@ -240,9 +240,9 @@ describe("registerWebService", () => {
 });
 
 async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  const end = performance.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
+    if (performance.now() > end) throw new Error("condition not met in time");
     await Bun.sleep(10);
   }
 }

@@ -31,9 +31,9 @@ beforeAll(async () => {
 
 /** Waits (up to 15 s) for the element's text to match. */
 async function expectText(locator: Locator, pattern: RegExp): Promise<string> {
-  const end = Date.now() + 15_000;
+  const end = performance.now() + 15_000;
   let text = "";
-  while (Date.now() < end) {
+  while (performance.now() < end) {
     text = (await locator.textContent({ timeout: 15_000 })) ?? "";
     if (pattern.test(text)) return text;
     await Bun.sleep(50);

@@ -173,7 +173,7 @@ describe("sidecar API", () => {
     await Bun.sleep(200); // the subscription is made when the stream starts
     await post("/sidecar/events/stock.low", { sku: "tea" });
     let text = "";
-    for (const end = Date.now() + 5000; !text.includes("tea") && Date.now() < end;) text += new TextDecoder().decode((await reader.read()).value);
+    for (const end = performance.now() + 5000; !text.includes("tea") && performance.now() < end;) text += new TextDecoder().decode((await reader.read()).value);
     expect(text).toContain("event: stock.low");
     expect(text).toContain('"data":{"sku":"tea"}');
     await reader.cancel();
@@ -185,7 +185,7 @@ describe("sidecar API", () => {
     const sidecarConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("sidecar_")).length;
     const before = await sidecarConsumers();
     for (let i = 0; i < 3; i++) await (await send("/sidecar/events/early.>/stream")).body!.cancel();
-    for (const end = Date.now() + 3000; (await sidecarConsumers()) > before && Date.now() < end;) await Bun.sleep(50);
+    for (const end = performance.now() + 3000; (await sidecarConsumers()) > before && performance.now() < end;) await Bun.sleep(50);
     expect(await sidecarConsumers()).toBe(before);
   });
 

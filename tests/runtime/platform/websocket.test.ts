@@ -23,17 +23,17 @@ async function connect(url: string) {
     ws.onerror = () => reject(new Error(`could not open ${url}`));
   });
   const next = async (): Promise<string | ArrayBuffer> => {
-    const end = Date.now() + 5000;
+    const end = performance.now() + 5000;
     while (received.length === 0) {
-      if (closed || Date.now() > end) throw new Error(`no message (closed: ${JSON.stringify(closed)})`);
+      if (closed || performance.now() > end) throw new Error(`no message (closed: ${JSON.stringify(closed)})`);
       await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
     }
     return received.shift()!;
   };
   const whenClosed = async () => {
-    const end = Date.now() + 5000;
+    const end = performance.now() + 5000;
     while (!closed) {
-      if (Date.now() > end) throw new Error("not closed");
+      if (performance.now() > end) throw new Error("not closed");
       await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
     }
     return closed;
