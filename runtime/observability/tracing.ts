@@ -216,68 +216,66 @@ export async function startTracing(serviceName: string, env: Env = process.env):
   };
   if (asyncContext) setTraceContextSource(currentSpan);
 
-  /** Queues a call's span, which took `ms` and ends now. */
-  function record(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, ms: number) {
+  /** Queues a call's span, which took `ms` and ends now; failed with `error`'s code and message when given. */
+  function record(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, ms: number, error?: MicroError) {
     const end = performance.now();
-    spans.record({ shape, traceId: traceIdOf(own)!, spanId: spanIdOf(own), parentSpanId: parent && spanIdOf(parent), traceState: own.tracestate, start: end - ms, end, error: undefined, extra: undefined });
-  }
-  /** Queues a failed call's span, with its error code and message. */
-  function recordFailed(shape: SpanShape, own: TraceContext, parent: TraceContext | undefined, ms: number, e: MicroError) {
-    const extra = { "rpc.response.status_code": e.code, "error.type": e.code };
-    const end = performance.now();
-    spans.record({ shape, traceId: traceIdOf(own)!, spanId: spanIdOf(own), parentSpanId: parent && spanIdOf(parent), traceState: own.tracestate, start: end - ms, end, error: e.message.slice(0, 1024), extra });
+    spans.record({
+      shape,
+      traceId: traceIdOf(own)!,
+      spanId: spanIdOf(own),
+      parentSpanId: parent && spanIdOf(parent),
+      traceState: own.tracestate,
+      start: end - ms,
+      end,
+      error: error?.message.slice(0, 1024),
+      extra: error && { "rpc.response.status_code": error.code, "error.type": error.code },
+    });
   }
 
-  const clientShape = shapes("client");
-  const serverShape = shapes("server");
+  /** A new span's context: a child of `parent` (a checked context), or the root of a new trace; sampled as the sampler decides. */
+  function childContext(parent: TraceContext | undefined): TraceContext {
+    const parentSampled = parent === undefined ? undefined : isSampled(parent);
+    const traceId = parent === undefined ? newTraceId() : traceIdOf(parent)!;
+    return traceContextFromIds(traceId, newSpanId(), sample(parentSampled, traceId), parent?.tracestate);
+  }
+
+  /**
+   * One side's observer: the span begins when the call does (`started` puts it on the call:
+   * the client sends it, the server's handler context takes it) and is recorded when the
+   * call ended. Under an unsampled parent (parent-based samplers) no span begins; a server
+   * then runs the call in its caller's context (`enterParent`), which a client sends as it is.
+   */
+  function callObserver(shapeOf: (request: CallRequest) => SpanShape, enterParent: boolean): CallObserver {
+    return {
+      started(request) {
+        const parent = checkedTraceContext(request.trace);
+        if (followsParent && parent !== undefined && !isSampled(parent)) {
+          if (enterParent) enterSpan(request, parent);
+          return;
+        }
+        enterSpan(request, childContext(parent));
+      },
+      succeeded(request, ms) {
+        const own = spanOf(request);
+        if (own !== undefined && isSampled(own)) record(shapeOf(request), own, checkedTraceContext(request.trace), ms);
+      },
+      failed(request, error, ms) {
+        const own = spanOf(request);
+        if (own !== undefined && isSampled(own)) record(shapeOf(request), own, checkedTraceContext(request.trace), ms, error);
+      },
+    };
+  }
 
   /**
    * The server side as an observer, outside the service's interceptors and without a step of
-   * its own in the call's path: the span begins when the call does (`started`, which puts it on
-   * the call for the handler's context) and is recorded when the server tells how the call
-   * ended. A call under an unsampled parent runs in the parent's context and records nothing.
+   * its own in the call's path.
    */
-  const serverObserver: CallObserver = {
-    started(request) {
-      const caller = checkedTraceContext(request.trace);
-      const callerSampled = caller === undefined ? undefined : isSampled(caller);
-      if (followsParent && callerSampled === false) return enterSpan(request, caller!);
-      const traceId = caller === undefined ? newTraceId() : traceIdOf(caller)!;
-      enterSpan(request, traceContextFromIds(traceId, newSpanId(), sample(callerSampled, traceId), caller?.tracestate));
-    },
-    succeeded(request, ms) {
-      const own = spanOf(request);
-      if (own !== undefined && isSampled(own)) record(serverShape(request), own, checkedTraceContext(request.trace), ms);
-    },
-    failed(request, error, ms) {
-      const own = spanOf(request);
-      if (own !== undefined && isSampled(own)) recordFailed(serverShape(request), own, checkedTraceContext(request.trace), ms, error);
-    },
-  };
-
+  const serverObserver = callObserver(shapes("server"), true);
   /**
-   * The client side as an observer (`ClientOptions.observers`): the span begins with the call
-   * (`started` puts it on the call, and the client sends it) and is recorded when the client
-   * tells how the call ended; no interceptor, so a client without others keeps its direct path.
-   * Under an unsampled parent nothing begins and the parent's context is sent as it is.
+   * The client side as an observer (`ClientOptions.observers`): no interceptor, so a client
+   * without others keeps its direct path.
    */
-  const clientObserver: CallObserver = {
-    started(request) {
-      const parent = checkedTraceContext(request.trace);
-      const parentSampled = parent === undefined ? undefined : isSampled(parent);
-      if (followsParent && parentSampled === false) return;
-      const traceId = parent === undefined ? newTraceId() : traceIdOf(parent)!;
-      enterSpan(request, traceContextFromIds(traceId, newSpanId(), sample(parentSampled, traceId), parent?.tracestate));
-    },
-    succeeded(request, ms) {
-      const own = spanOf(request);
-      if (own !== undefined && isSampled(own)) record(clientShape(request), own, checkedTraceContext(request.trace), ms);
-    },
-    failed(request, error, ms) {
-      const own = spanOf(request);
-      if (own !== undefined && isSampled(own)) recordFailed(clientShape(request), own, checkedTraceContext(request.trace), ms, error);
-    },
-  };
+  const clientObserver = callObserver(shapes("client"), false);
 
   // The interceptors are the observers in a call's path, for async context mode: there a call
   // given no parent continues the OpenTelemetry context's span, and the rest of a served call
@@ -297,10 +295,8 @@ export async function startTracing(serviceName: string, env: Env = process.env):
 
   const startSpan = (kind: "server" | "internal", parent: TraceContext | undefined): ActiveSpan => {
     const checked = checkedTraceContext(parent);
-    const parentSampled = checked === undefined ? undefined : isSampled(checked);
-    const traceId = checked === undefined ? newTraceId() : traceIdOf(checked)!;
-    const sampled = sample(parentSampled, traceId);
-    const own = traceContextFromIds(traceId, newSpanId(), sampled, checked?.tracestate);
+    const own = childContext(checked);
+    const sampled = isSampled(own);
     const start = performance.now();
     return {
       trace: own,
@@ -309,7 +305,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
         if (!sampled) return;
         spans.record({
           shape: { name: spanName, kind: spanKind[kind], attributes },
-          traceId,
+          traceId: traceIdOf(own)!,
           spanId: spanIdOf(own),
           parentSpanId: checked && spanIdOf(checked),
           traceState: own.tracestate,

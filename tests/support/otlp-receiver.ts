@@ -5,6 +5,8 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { expect } from "bun:test";
+import { until } from "./wait.ts";
 
 /** A span as OTLP/JSON carries it (the fields the tests read). */
 export interface OtlpSpan {
@@ -55,4 +57,25 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 export function attributeOf(span: OtlpSpan, key: string): string | number | undefined {
   const value = span.attributes.find((a) => a.key === key)?.value;
   return value?.stringValue ?? value?.intValue;
+}
+
+/** A span of one trace by its name and OTLP kind (1 internal, 2 server, 3 client, 5 consumer). */
+export type SpanFinder = (name: string, kind: number) => OtlpSpan | undefined;
+
+/**
+ * Flushes the exporter (`flush`) until the spans `wanted` (name and kind) of trace `traceId`
+ * have reached `receiver`, and returns a finder of that trace's spans.
+ */
+export async function exportedTrace(receiver: OtlpReceiver, traceId: string, flush: () => Promise<void>, wanted: ReadonlyArray<readonly [string, number]>): Promise<SpanFinder> {
+  const find: SpanFinder = (name, kind) => receiver.spans.find((s) => s.traceId === traceId && s.name === name && s.kind === kind);
+  await until(async () => {
+    await flush();
+    return wanted.every(([name, kind]) => find(name, kind) !== undefined);
+  }, { what: `spans ${wanted.map(([name, kind]) => `${name} (kind ${kind})`).join(", ")} of trace ${traceId} exported` });
+  return find;
+}
+
+/** Expects each span of `chain` to be the child of the one before it, the first one of the span `rootParent`. */
+export function expectParentChain(rootParent: string, chain: ReadonlyArray<OtlpSpan | undefined>): void {
+  expect(chain.map((span) => span?.parentSpanId)).toEqual([rootParent, ...chain.slice(0, -1).map((span) => span?.spanId)]);
 }

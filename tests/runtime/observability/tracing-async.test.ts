@@ -3,8 +3,7 @@ import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createClient, defineService, startService } from "../../../runtime/mod.ts";
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import { withNats } from "../../support/nats.ts";
-import { type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
-import { until } from "../../support/wait.ts";
+import { expectParentChain, exportedTrace, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 
 // MICRO_TRACE_CONTEXT=async: OpenTelemetry's context (AsyncLocalStorage) carries the current
 // span too, so code that is given no span (a client made at module level, the user's own
@@ -50,19 +49,9 @@ describe("tracing with async context", () => {
     }
     const traceId = "7bf92f3577b34da6a3ce929d0e0e4736";
     await createClient(Greeter, conn.transport, { service: "async-outer" }).sayHello({ name: "z" }, { trace: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
-    const find = (name: string, kind: number) => receiver.spans.find((s) => s.traceId === traceId && s.name === name && s.kind === kind);
-    await until(async () => {
-      await tracing.flush();
-      return find("async-inner/Greeter.SayHello", 2) !== undefined && find("own work", 1) !== undefined;
-    }, { what: "every span exported" });
-    const outerServer = find("async-outer/Greeter.SayHello", 2)!;
-    const own = find("own work", 1)!;
-    const innerClient = find("async-inner/Greeter.SayHello", 3)!;
-    const innerServer = find("async-inner/Greeter.SayHello", 2)!;
-    expect(outerServer.parentSpanId).toBe("00f067aa0ba902b7");
-    expect(own.parentSpanId).toBe(outerServer.spanId);
-    expect(innerClient.parentSpanId).toBe(own.spanId);
-    expect(innerServer.parentSpanId).toBe(innerClient.spanId);
+    const find = await exportedTrace(receiver, traceId, () => tracing.flush(), [["async-inner/Greeter.SayHello", 2], ["own work", 1]]);
+    // outer server → the user's own span → inner client → inner server.
+    expectParentChain("00f067aa0ba902b7", [find("async-outer/Greeter.SayHello", 2), find("own work", 1), find("async-inner/Greeter.SayHello", 3), find("async-inner/Greeter.SayHello", 2)]);
   });
 
   it("refuses an unknown context mode, naming the setting", async () => {

@@ -6,7 +6,7 @@ import { createClient, createJetStreamBroker, defineActor, defineService, MicroE
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import type { TraceContext } from "../../../runtime/protocol/mod.ts";
 import { withNats } from "../../support/nats.ts";
-import { attributeOf, type OtlpReceiver, type OtlpSpan, startOtlpReceiver } from "../../support/otlp-receiver.ts";
+import { attributeOf, expectParentChain, exportedTrace, type OtlpReceiver, type OtlpSpan, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { eventually, until } from "../../support/wait.ts";
 
 // Tracing in its default context mode: no async-context tracking. The current span reaches
@@ -59,7 +59,6 @@ describe("tracing without async context", () => {
       })],
     }, {});
     instances.push(await startService(relay, { connection: conn.nc, transport: conn.transport, broker }));
-    const before = receiver.spans.length;
     const app = createGateway({ transport: conn.transport, broker, observability: { tracing } });
     const traceId = "5bf92f3577b34da6a3ce929d0e0e4736";
     const response = await app.fetch(new Request("http://gw/events/basket.filled", {
@@ -70,21 +69,14 @@ describe("tracing without async context", () => {
     expect(response.status).toBe(201);
     await until(() => seen.command !== undefined && seen.command.traceparent.includes(traceId), { what: "the actor command of the event", timeoutMs: 15_000 });
 
-    const spans = () => receiver.spans.slice(before).filter((s) => s.traceId === traceId);
-    const find = (name: string, kind: number) => spans().find((s) => s.name === name && s.kind === kind);
-    await until(async () => {
-      await tracing.flush();
-      return find("traced-cart/Cart.AddItem", 2) !== undefined && find("POST /events/:topic", 2) !== undefined;
-    }, { what: "every span exported" });
+    const find = await exportedTrace(receiver, traceId, () => tracing.flush(), [["traced-cart/Cart.AddItem", 2], ["POST /events/:topic", 2]]);
     const http = find("POST /events/:topic", 2)!;
     const consumer = find("process basket.filled", 5)!;
     const client = find("traced-cart/Cart.AddItem", 3)!;
     const command = find("traced-cart/Cart.AddItem", 2)!;
-    expect(http.parentSpanId).toBe("00f067aa0ba902b7");
-    expect(consumer.parentSpanId).toBe(http.spanId);
-    expect(client.parentSpanId).toBe(consumer.spanId);
-    // The router in front of the actor does not trace: it passes the caller's span on.
-    expect(command.parentSpanId).toBe(client.spanId);
+    // The router in front of the actor does not trace: it passes the caller's span on, so the
+    // actor command is the child of the client span.
+    expectParentChain("00f067aa0ba902b7", [http, consumer, client, command]);
     // What the handlers were given is their own span.
     expect(seen.delivery?.traceparent).toBe(`00-${traceId}-${consumer.spanId}-01`);
     expect(seen.command?.traceparent).toBe(`00-${traceId}-${command.spanId}-01`);

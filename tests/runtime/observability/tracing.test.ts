@@ -4,7 +4,7 @@ import { createGateway } from "../../../gateway/app.ts";
 import { createJetStreamBroker, defineService, onEvent, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import { startTracing, type Tracing } from "../../../runtime/observability/tracing.ts";
 import { withNats } from "../../support/nats.ts";
-import { attributeOf, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
+import { attributeOf, exportedTrace, type OtlpReceiver, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { until } from "../../support/wait.ts";
 
 const { conn, teardown } = withNats();
@@ -65,11 +65,7 @@ describe("tracing", () => {
     await until(() => received.length === 1);
 
     // gateway HTTP, front server, front→back client, back server, listener consumer.
-    const find = (name: string, kind: number) => receiver.spans.find((s) => s.name === name && s.kind === kind);
-    await until(async () => {
-      await tracing.flush();
-      return find("process greeting.sent", 5) !== undefined;
-    });
+    const find = await exportedTrace(receiver, clientTrace, () => tracing.flush(), [["process greeting.sent", 5]]);
     expect(receiver.requests.every((p) => p.startsWith("POST /v1/traces application/json"))).toBe(true);
     const http = receiver.spans.find((s) => s.name === "POST /rpc")!;
     const frontServer = find("front/Greeter.SayHello", 2)!; // SERVER
