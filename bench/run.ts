@@ -14,7 +14,8 @@
  * off within 3 % of plain, on, every call traced, within 15 % of off; sampled for information). Its own processes, because tracing is process-wide: the main pass never loads it.
  *
  * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
- * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_CPU_PROF=1` (client and server
+ * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_OBSERVABILITY`
+ * (`0` skips the observability pass, `only` runs it alone), `BENCH_OBSERVABILITY_SYSTEMS` (its systems, e.g. `jetmicro-on` alone), `BENCH_CPU_PROF=1` (client and server
  * CPU profiles into `bench/results/profiles/`, on Bun a grep-friendly Markdown one beside each; best with one system, e.g. `BENCH_SYSTEMS=jetmicro`).
  * @module
  */
@@ -94,10 +95,12 @@ interface Pass {
   readonly env: Record<string, string>;
 }
 const mainPass: Pass = { label: "", settings, env: {} };
+/** The observability pass's systems: all, or those `BENCH_OBSERVABILITY_SYSTEMS` names (one alone keeps its process's code monomorphic). */
+const observedSystems = pickObservabilitySystems(process.env.BENCH_OBSERVABILITY_SYSTEMS);
 const observabilityPass: Pass = {
   label: " observability",
-  settings: { ...settings, systems: [...observabilitySystems] },
-  env: { BENCH_SYSTEMS: observabilitySystems.join(","), BENCH_OBSERVABILITY: "1" },
+  settings: { ...settings, systems: observedSystems },
+  env: { BENCH_SYSTEMS: observedSystems.join(","), BENCH_OBSERVABILITY: "1" },
 };
 const picked = (process.env.BENCH_RUNTIMES ?? "bun,node").split(",").map((r) => r.trim()).filter(Boolean);
 for (const r of picked) if (!(r in runtimes)) throw new Error(`BENCH_RUNTIMES: unknown runtime "${r}" (known: ${Object.keys(runtimes).join(", ")})`);
@@ -112,7 +115,7 @@ const startedAt = new Date();
 try {
   console.error(`nats-server ${natsVersion ?? "?"} at ${nats.url}; ${settings.rounds} rounds x ${settings.seconds} s, ${cpus().length} CPUs`);
   for (const runtime of picked) {
-    results.push(await benchRuntime(runtime, nats.url, nats.pid));
+    if (process.env.BENCH_OBSERVABILITY !== "only") results.push(await benchRuntime(runtime, nats.url, nats.pid));
     if (process.env.BENCH_OBSERVABILITY !== "0") results.push(await benchRuntime(runtime, nats.url, nats.pid, observabilityPass));
   }
 } finally {
@@ -343,4 +346,13 @@ function verdict(runtime: string, label: string, value: number): string {
   const target = concTarget[runtime];
   if (!label.endsWith("/raw-default") || label.includes("routed") || target === undefined) return "(for information)";
   return `(target >= ${target}x: ${value >= target ? "met" : "MISSED"})`;
+}
+
+function pickObservabilitySystems(names: string | undefined): System[] {
+  if (names === undefined || names.trim() === "") return [...observabilitySystems];
+  const picked = names.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of picked) {
+    if (!(observabilitySystems as readonly string[]).includes(s)) throw new Error(`BENCH_OBSERVABILITY_SYSTEMS: unknown system "${s}" (known: ${observabilitySystems.join(", ")})`);
+  }
+  return picked as System[];
 }
