@@ -8,6 +8,7 @@
  * output with a generic protobuf reader and checks every field.
  * @module
  */
+import { spanIdOf, type TraceContext, traceIdOf, writeSpanIdBytes, writeTraceIdBytes } from "../protocol/mod.ts";
 import type { Attributes, AttributeValue, SpanRecord, SpanShape } from "./span-record.ts";
 
 /** Epoch nanoseconds of `performance.now()`'s zero, split into 32-bit halves. */
@@ -62,17 +63,20 @@ class Writer {
     this.bytes(b);
   }
 
-  /** Hex text as the bytes it spells: ids, checked hex before they get here. */
-  hex(tag: number, text: string): void {
-    const length = text.length;
-    const n = length >> 1;
-    this.ensure(2 + n);
-    const buf = this.buf;
-    let pos = this.pos;
-    buf[pos++] = tag;
-    buf[pos++] = n;
-    for (let i = 0; i < length; i += 2) buf[pos++] = (nibbles[text.charCodeAt(i)]! << 4) | nibbles[text.charCodeAt(i + 1)]!;
-    this.pos = pos;
+  /** A checked trace context's trace id (16 bytes), written from its words. */
+  traceId(tag: number, trace: TraceContext): void {
+    this.ensure(18);
+    this.buf[this.pos] = tag;
+    this.buf[this.pos + 1] = 16;
+    this.pos = writeTraceIdBytes(trace, this.buf, this.pos + 2);
+  }
+
+  /** A checked trace context's span id (8 bytes), written from its words. */
+  spanId(tag: number, trace: TraceContext): void {
+    this.ensure(10);
+    this.buf[this.pos] = tag;
+    this.buf[this.pos + 1] = 8;
+    this.pos = writeSpanIdBytes(trace, this.buf, this.pos + 2);
   }
 
   /** A fixed64 of the epoch nanoseconds of `performance.now()` value `ms`. */
@@ -89,13 +93,6 @@ class Writer {
   take(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
-}
-
-/** Each hex digit's value by character code. */
-const nibbles = new Uint8Array(128);
-for (let c = 0; c < 16; c++) {
-  nibbles[c.toString(16).charCodeAt(0)] = c;
-  nibbles[c.toString(16).toUpperCase().charCodeAt(0)] = c;
 }
 
 /** A `KeyValue` message. */
@@ -134,9 +131,10 @@ function encodeShape(shape: SpanShape): Uint8Array {
 
 /** The fields of a span that are not of its shape and not fixed-size: trace state, extra attributes, status. */
 function variableFields(record: SpanRecord): Uint8Array | undefined {
-  if (record.traceState === undefined && record.extra === undefined && record.error === undefined) return undefined;
+  const traceState = record.trace.tracestate;
+  if (traceState === undefined && record.extra === undefined && record.error === undefined) return undefined;
   const w = new Writer();
-  if (record.traceState !== undefined) w.field(0x1a, utf8.encode(record.traceState));
+  if (traceState !== undefined) w.field(0x1a, utf8.encode(traceState));
   if (record.extra !== undefined) attributeFields(w, 0x4a, record.extra);
   if (record.error !== undefined) {
     const status = new Writer();
@@ -208,13 +206,13 @@ export class ProtobufSpanBatch implements SpanBatch {
     const spans = this.#spans;
     const shape = (record.shape.encoded ??= encodeShape(record.shape));
     const variable = variableFields(record);
-    const parent = record.parentSpanId === undefined ? 0 : 10;
+    const parent = record.parent === undefined ? 0 : 10;
     const length = 18 + 10 + parent + shape.length + (variable?.length ?? 0) + 18;
     spans.varint(0x12); // ScopeSpans.spans
     spans.varint(length);
-    spans.hex(0x0a, record.traceId);
-    spans.hex(0x12, record.spanId);
-    if (record.parentSpanId !== undefined) spans.hex(0x22, record.parentSpanId);
+    spans.traceId(0x0a, record.trace);
+    spans.spanId(0x12, record.trace);
+    if (record.parent !== undefined) spans.spanId(0x22, record.parent);
     spans.bytes(shape);
     spans.time(0x39, record.start);
     spans.time(0x41, record.end);
@@ -304,10 +302,10 @@ export function encodeTraceRequestJson(records: readonly SpanRecord[], resource:
       scopeSpans: [{
         scope: { name: scopeName },
         spans: records.map((r) => ({
-          traceId: r.traceId,
-          spanId: r.spanId,
-          ...(r.parentSpanId === undefined ? {} : { parentSpanId: r.parentSpanId }),
-          ...(r.traceState === undefined ? {} : { traceState: r.traceState }),
+          traceId: traceIdOf(r.trace),
+          spanId: spanIdOf(r.trace),
+          ...(r.parent === undefined ? {} : { parentSpanId: spanIdOf(r.parent) }),
+          ...(r.trace.tracestate === undefined ? {} : { traceState: r.trace.tracestate }),
           name: r.shape.name,
           kind: r.shape.kind,
           startTimeUnixNano: nanos(r.start),

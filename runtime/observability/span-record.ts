@@ -6,6 +6,7 @@
  * cost a few microseconds instead of the SDK's tens.
  * @module
  */
+import type { TraceContext } from "../protocol/mod.ts";
 
 /** OTLP's span kinds. */
 export const spanKind = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
@@ -29,13 +30,10 @@ export interface SpanShape {
 /** One ended span. */
 export interface SpanRecord {
   readonly shape: SpanShape;
-  /** The trace's id and this span's: 32 and 16 lowercase hex characters, checked before they got here. */
-  readonly traceId: string;
-  readonly spanId: string;
-  /** The parent span's id (16 hex characters), or undefined for a root span. */
-  readonly parentSpanId: string | undefined;
-  /** W3C `tracestate`, carried on from the parent. */
-  readonly traceState: string | undefined;
+  /** This span's context (checked: made by the tracer), whose ids and `tracestate` the span is exported with. */
+  readonly trace: TraceContext;
+  /** The parent span's context (checked), or undefined for a root span. */
+  readonly parent: TraceContext | undefined;
   /** `performance.now()` when the span started and ended. */
   readonly start: number;
   readonly end: number;

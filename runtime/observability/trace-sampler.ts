@@ -5,37 +5,29 @@
  * user code through the SDK and one started by jetmicro are kept or dropped alike.
  * @module
  */
+import type { SampleDecision } from "../protocol/mod.ts";
 import type { SamplerName } from "./tracing-config.ts";
 
 /**
- * Decides whether a new span is recorded: `parentSampled` is the caller's sampled flag, or
- * undefined for a span without a (valid) parent; `traceId` is the span's trace id.
+ * The sampler `name` (with `ratio` for the ratio ones) as the protocol's decision for a new
+ * span: `parentSampled` is the caller's sampled flag, or undefined for a span without a (valid)
+ * parent; `traceKey` is its trace id reduced to 32 bits as the SDK's `TraceIdRatioBasedSampler` reduces it (its four 32-bit words xor-ed).
  */
-export type SpanSampler = (parentSampled: boolean | undefined, traceId: string) => boolean;
-
-/** The sampler `name` (with `ratio` for the ratio ones) as a {@link SpanSampler}. */
-export function spanSampler(name: SamplerName, ratio: number): SpanSampler {
+export function spanSampler(name: SamplerName, ratio: number): SampleDecision {
   const upperBound = ratio >= 1 ? 0x100000000 : Math.floor(ratio * 0xffffffff);
-  const byRatio = (traceId: string) => accumulate(traceId) < upperBound;
+  const byRatio = (traceKey: number) => traceKey < upperBound;
   switch (name) {
     case "always_on":
       return () => true;
     case "always_off":
       return () => false;
     case "traceidratio":
-      return (_, traceId) => byRatio(traceId);
+      return (_, traceKey) => byRatio(traceKey);
     case "parentbased_always_on":
       return (parent) => parent ?? true;
     case "parentbased_always_off":
       return (parent) => parent ?? false;
     case "parentbased_traceidratio":
-      return (parent, traceId) => parent ?? byRatio(traceId);
+      return (parent, traceKey) => parent ?? byRatio(traceKey);
   }
-}
-
-/** The SDK's reduction of a trace id to 32 bits: its four 8-hex-digit parts xor-ed. */
-function accumulate(traceId: string): number {
-  let accumulation = 0;
-  for (let pos = 0; pos < 32; pos += 8) accumulation = (accumulation ^ parseInt(traceId.slice(pos, pos + 8), 16)) >>> 0;
-  return accumulation;
 }

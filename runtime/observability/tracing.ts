@@ -45,6 +45,7 @@ import {
   type CallObserver,
   type CallRequest,
   checkedTraceContext,
+  childTraceContext,
   enterSpan,
   type Interceptor,
   isSampled,
@@ -57,7 +58,7 @@ import {
   traceIdOf,
 } from "../protocol/mod.ts";
 import { startSpanExport } from "./span-export.ts";
-import { newSpanId, newTraceId } from "./span-ids.ts";
+import { randomIds } from "./span-ids.ts";
 import { type Attributes, type SpanShape, spanKind } from "./span-record.ts";
 import { spanSampler } from "./trace-sampler.ts";
 import { traceExportConfig } from "./tracing-config.ts";
@@ -221,10 +222,8 @@ export async function startTracing(serviceName: string, env: Env = process.env):
     const end = performance.now();
     spans.record({
       shape,
-      traceId: traceIdOf(own)!,
-      spanId: spanIdOf(own),
-      parentSpanId: parent && spanIdOf(parent),
-      traceState: own.tracestate,
+      trace: own,
+      parent,
       start: end - ms,
       end,
       error: error?.message.slice(0, 1024),
@@ -234,9 +233,7 @@ export async function startTracing(serviceName: string, env: Env = process.env):
 
   /** A new span's context: a child of `parent` (a checked context), or the root of a new trace; sampled as the sampler decides. */
   function childContext(parent: TraceContext | undefined): TraceContext {
-    const parentSampled = parent === undefined ? undefined : isSampled(parent);
-    const traceId = parent === undefined ? newTraceId() : traceIdOf(parent)!;
-    return traceContextFromIds(traceId, newSpanId(), sample(parentSampled, traceId), parent?.tracestate);
+    return childTraceContext(parent, randomIds, sample);
   }
 
   /**
@@ -305,10 +302,8 @@ export async function startTracing(serviceName: string, env: Env = process.env):
         if (!sampled) return;
         spans.record({
           shape: { name: spanName, kind: spanKind[kind], attributes },
-          traceId: traceIdOf(own)!,
-          spanId: spanIdOf(own),
-          parentSpanId: checked && spanIdOf(checked),
-          traceState: own.tracestate,
+          trace: own,
+          parent: checked,
           start,
           end: performance.now(),
           error,

@@ -120,6 +120,7 @@ export { assertObservers, type CallObserver, observersInterceptor, observing, ty
 export { addRuntimeMetricsHook, runtimeMetrics, type RuntimeMetricsHook } from "./runtime-metrics.ts";
 export {
   checkedTraceContext,
+  childTraceContext,
   currentSpanKey,
   currentTraceContext,
   enterSpan,
@@ -134,4 +135,8 @@ export {
   traceIdOf,
   spanIdOf,
   isSampled,
+  type RandomIds,
+  type SampleDecision,
+  writeSpanIdBytes,
+  writeTraceIdBytes,
 } from "./trace-context.ts";

@@ -1,9 +1,16 @@
 import type { Msg, MsgHdrs } from "@nats-io/nats-core";
+import { traceparentHeader, tracestateHeader } from "./headers.ts";
+import { type TraceContext, traceContextInBytes, traceContextOf } from "./trace-context.ts";
 
 /** Read access to the headers of a request, as the server needs it. */
 export interface RequestHeaders {
   /** The first value of header `name` (exact name), or undefined. */
   get(name: string): string | undefined;
+  /**
+   * The caller's trace context (`traceparent`, `tracestate`), checked; undefined when there is
+   * none or it is malformed. Left out, it is read through {@link get}.
+   */
+  traceContext?(): TraceContext | undefined;
   /** All headers, parsed (for metadata); undefined when there are none. */
   all(): MsgHdrs | undefined;
   /** The subject the caller waits on for the reply, when the request came over NATS with one. */
@@ -43,16 +50,33 @@ export class MsgRequestHeaders implements RequestHeaders {
   get(name: string): string | undefined {
     const text = (this.#text ??= rawHeaderText(this.#msg));
     if (text === null) return this.#msg.headers?.get(name) || undefined;
+    const start = this.#valueAt(text, name);
+    if (start < 0) return undefined;
+    const end = text.indexOf("\r\n", start);
+    return text.slice(start, end < 0 ? undefined : end).trim();
+  }
+
+  /** Read from the raw bytes: the value is never cut out as text (the text is made only if something reads it). */
+  traceContext(): TraceContext | undefined {
+    const text = (this.#text ??= rawHeaderText(this.#msg));
+    if (text === null) return traceContextOf(this.#msg.headers?.get(traceparentHeader), this.#msg.headers?.get(tracestateHeader));
+    const start = this.#valueAt(text, traceparentHeader);
+    if (start < 0) return undefined;
+    const end = text.indexOf("\r\n", start);
+    // The block's text is its bytes as latin1: one character per byte, at the same offsets.
+    const bytes = (this.#msg as unknown as { _rdata: Uint8Array })._rdata;
+    return traceContextInBytes(bytes, start, (end < 0 ? text.length : end) - start, () => this.get(tracestateHeader));
+  }
+
+  /** Where the value of header `name` starts in the block's `text`, or -1 when it is absent. */
+  #valueAt(text: string, name: string): number {
     const [key, lowerKey] = searchKeys(name);
     let at = text.indexOf(key);
     // Header names are case-insensitive to other clients (`content-type`); exact case is the
     // fast path. The server asks for absent headers on every call (is it a stream? a content
     // type?), so the lowered block is made once per message, not once per lookup.
     if (at < 0 && text.length > 0) at = (this.#lower ??= text.toLowerCase()).indexOf(lowerKey);
-    if (at < 0) return undefined;
-    const start = at + key.length;
-    const end = text.indexOf("\r\n", start);
-    return text.slice(start, end < 0 ? undefined : end).trim();
+    return at < 0 ? -1 : at + key.length;
   }
 
   all(): MsgHdrs | undefined {

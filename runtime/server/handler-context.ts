@@ -72,9 +72,13 @@ export class CallContext implements HandlerContext {
   /** The caller's span, read from `traceparent`/`tracestate` on first use (only tracing asks). */
   get callerTrace(): TraceContext | undefined {
     if (this.#callerTrace === null) {
-      // No tracestate lookup (a scan of the header block) for a call that carries no traceparent.
-      const traceparent = this.#headers.get(traceparentHeader);
-      this.#callerTrace = traceparent === undefined ? undefined : traceContextOf(traceparent, this.#headers.get(tracestateHeader));
+      const headers = this.#headers;
+      if (headers.traceContext !== undefined) this.#callerTrace = headers.traceContext();
+      else {
+        // No tracestate lookup (a scan of the header block) for a call that carries no traceparent.
+        const traceparent = headers.get(traceparentHeader);
+        this.#callerTrace = traceparent === undefined ? undefined : traceContextOf(traceparent, headers.get(tracestateHeader));
+      }
     }
     return this.#callerTrace;
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { encodeTraceRequestJson, ProtobufSpanBatch } from "../../../runtime/observability/otlp-trace-encode.ts";
 import { type Attributes, type SpanRecord, spanKind } from "../../../runtime/observability/span-record.ts";
+import { traceContextOf } from "../../../runtime/protocol/mod.ts";
 
 /** `records` encoded as the exporter encodes a batch. */
 function encodeTraceRequest(records: readonly SpanRecord[], attributes: Attributes): Uint8Array {
@@ -15,18 +16,26 @@ const parentSpanId = "00f067aa0ba902b7";
 const shape = { name: "greeter/Greeter.SayHello", kind: spanKind.server, attributes: { "rpc.system": "jetmicro", "rpc.service": "greeter" } };
 const resource = { "service.name": "encode-test" };
 
-function record(overrides: Partial<SpanRecord> = {}): SpanRecord {
+/** What a test sets of a span: its ids as text (the encoder writes them from the contexts' words). */
+interface SpanOf {
+  readonly spanId?: string;
+  /** Undefined for a root span. */
+  readonly parentSpanId?: string | undefined;
+  readonly traceState?: string;
+  readonly error?: string;
+  readonly extra?: Attributes;
+}
+
+function record(of: SpanOf = {}): SpanRecord {
+  const parent = "parentSpanId" in of ? of.parentSpanId : parentSpanId;
   return {
     shape,
-    traceId,
-    spanId: "b7ad6b7169203331",
-    parentSpanId,
-    traceState: undefined,
+    trace: traceContextOf(`00-${traceId}-${of.spanId ?? "b7ad6b7169203331"}-01`, of.traceState)!,
+    parent: parent === undefined ? undefined : traceContextOf(`00-${traceId}-${parent}-01`)!,
     start: 1000.25,
     end: 1002.75,
-    error: undefined,
-    extra: undefined,
-    ...overrides,
+    error: of.error,
+    extra: of.extra,
   };
 }
 

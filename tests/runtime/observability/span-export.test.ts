@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { startSpanExport } from "../../../runtime/observability/span-export.ts";
 import { type SpanRecord, spanKind } from "../../../runtime/observability/span-record.ts";
 import { traceExportConfig } from "../../../runtime/observability/tracing-config.ts";
+import { traceContextOf } from "../../../runtime/protocol/mod.ts";
 import { bytesOf, readFields } from "../../support/protobuf-fields.ts";
 import { until } from "../../support/wait.ts";
 
@@ -39,10 +40,8 @@ afterAll(() => new Promise((r) => server.close(r)));
 
 const span = (i: number): SpanRecord => ({
   shape: { name: "s", kind: spanKind.internal, attributes: {} },
-  traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-  spanId: (i + 1).toString(16).padStart(16, "0"),
-  parentSpanId: undefined,
-  traceState: undefined,
+  trace: traceContextOf(`00-4bf92f3577b34da6a3ce929d0e0e4736-${(i + 1).toString(16).padStart(16, "0")}-01`)!,
+  parent: undefined,
   start: 1,
   end: 2,
   error: undefined,

@@ -1,22 +1,24 @@
 import { describe, expect, it } from "bun:test";
-import { newSpanId, newTraceId } from "../../../runtime/observability/span-ids.ts";
+import { randomIds } from "../../../runtime/observability/span-ids.ts";
+import { childTraceContext, isTraceparent, spanIdOf, traceIdOf } from "../../../runtime/protocol/mod.ts";
 
 describe("span and trace ids", () => {
-  it("are lowercase hex of W3C's lengths, never all zeros, and do not repeat across many refills of the random pool", () => {
+  it("make valid traceparents whose ids do not repeat across many refills of the random pool", () => {
     const spans = new Set<string>();
     const traces = new Set<string>();
-    // 4 KiB of random bytes per refill: 20,000 of each kind take about 117 refills.
+    const always = () => true;
+    // 4 KiB of random bytes per refill: 20,000 roots and children take about 117 refills.
     for (let i = 0; i < 20_000; i++) {
-      const span = newSpanId();
-      const trace = newTraceId();
-      expect(span).toMatch(/^[0-9a-f]{16}$/);
-      expect(trace).toMatch(/^[0-9a-f]{32}$/);
-      expect(span).not.toBe("0".repeat(16));
-      expect(trace).not.toBe("0".repeat(32));
-      spans.add(span);
-      traces.add(trace);
+      const root = childTraceContext(undefined, randomIds, always);
+      const child = childTraceContext(root, randomIds, always);
+      // The text (made on first read) is a valid W3C traceparent: lowercase hex, no all-zero id.
+      expect(isTraceparent(root.traceparent)).toBe(true);
+      expect(isTraceparent(child.traceparent)).toBe(true);
+      expect(traceIdOf(child)).toBe(traceIdOf(root)!);
+      traces.add(traceIdOf(root)!);
+      spans.add(spanIdOf(root)).add(spanIdOf(child));
     }
-    expect(spans.size).toBe(20_000);
     expect(traces.size).toBe(20_000);
+    expect(spans.size).toBe(40_000);
   });
 });

@@ -50,6 +50,32 @@ describe("reading request headers without parsing them all", () => {
   });
 });
 
+describe("reading a caller's trace context from the raw header bytes", () => {
+  const valid = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  async function received(traceparent: string | undefined, tracestate?: string): Promise<MsgRequestHeaders> {
+    const h = headers();
+    h.set("Micro-Timeout", "10");
+    if (traceparent !== undefined) h.set("traceparent", traceparent);
+    if (tracestate !== undefined) h.set("tracestate", tracestate);
+    return new MsgRequestHeaders(await roundTrip((_s, publish) => publish("{}", h)));
+  }
+
+  it("reads a valid one with its tracestate, lowers upper case, and answers undefined for none or a malformed one", async () => {
+    const trace = (await received(valid, "congo=t61rcWkgMzE")).traceContext()!;
+    expect([trace.traceparent, trace.tracestate, JSON.stringify(trace)]).toEqual([valid, "congo=t61rcWkgMzE", JSON.stringify({ traceparent: valid, tracestate: "congo=t61rcWkgMzE" })]);
+    expect((await received(valid.toUpperCase())).traceContext()?.traceparent).toBe(valid);
+    expect((await received(valid)).traceContext()?.tracestate).toBeUndefined();
+    expect((await received(undefined)).traceContext()).toBeUndefined();
+    for (const bad of [valid.slice(1), `${valid}0`, valid.replace("-b7", "_b7"), valid.replace("0af7", "0ag7"), `ff${valid.slice(2)}`, `00-${"0".repeat(32)}${valid.slice(35)}`]) {
+      expect((await received(bad)).traceContext()).toBeUndefined();
+    }
+    // The same through the parsed headers, when the raw bytes are not reachable.
+    const h = headers();
+    h.set("traceparent", valid);
+    expect(new MsgRequestHeaders({ headers: h, data: new Uint8Array() } as unknown as Msg).traceContext()?.traceparent).toBe(valid);
+  });
+});
+
 describe("writing request headers", () => {
   const trace = { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "congo=t61rcWkgMzE" };
   const text = (h: unknown) => new TextDecoder().decode((h as { encode(): Uint8Array }).encode());

@@ -1,6 +1,21 @@
 import { describe, expect, it } from "bun:test";
 import fc from "fast-check";
-import { isSampled, isTraceparent, requestHeaders, spanIdOf, traceContextFromIds, traceContextOf, traceIdOf, withTraceHeaders } from "../../../runtime/protocol/mod.ts";
+import {
+  childTraceContext,
+  isSampled,
+  isTraceparent,
+  type RandomIds,
+  requestHeaders,
+  type SampleDecision,
+  spanIdOf,
+  type TraceContext,
+  traceContextFromIds,
+  traceContextOf,
+  traceIdOf,
+  withTraceHeaders,
+  writeSpanIdBytes,
+  writeTraceIdBytes,
+} from "../../../runtime/protocol/mod.ts";
 
 /** The W3C rule as a pattern, to check the hand-written check against. */
 function byPattern(value: string): boolean {
@@ -25,8 +40,12 @@ describe("traceparent check", () => {
 
   it("accepts upper case from the wire by lowering it, and drops a tracestate with a line break", () => {
     expect(traceContextOf("00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01")?.traceparent).toBe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-    expect(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=b\r\nx: y")).toEqual({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" });
-    expect(traceContextFromIds("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", false, "k=v")).toEqual({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", tracestate: "k=v" });
+    expect(w3c(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a=b\r\nx: y"))).toEqual({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" });
+    expect(w3c(traceContextFromIds("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", false, "k=v"))).toEqual({ traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", tracestate: "k=v" });
+    // Not hex, a forbidden version, all-zero ids, a character past ASCII: no context (a new trace starts).
+    for (const bad of ["00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", `00-${"0".repeat(32)}-00f067aa0ba902b7-01`, `00-4bf92f3577b34da6a3ce929d0e0e4736-${"0".repeat(16)}-01`, "00-4bf92f3577b34da6a3ce929d0e0e473é-00f067aa0ba902b7-01", "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]) {
+      expect(traceContextOf(bad)).toBeUndefined();
+    }
   });
 
   it("reads ids and the sampled flag alike from a context made from ids, a received one and a plain object, and shows only the W3C fields", () => {
@@ -41,9 +60,9 @@ describe("traceparent check", () => {
     // Flags other than 01 and 00: the sampled bit is their lowest.
     expect(isSampled(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0a")!)).toBe(false);
     expect(isSampled(traceContextOf("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")!)).toBe(true);
-    // What a handler gets as ctx.trace copies and serialises as the W3C fields alone.
-    expect({ ...made }).toEqual(plain);
+    // What a handler gets as ctx.trace serialises and prints as the W3C fields alone.
     expect(JSON.parse(JSON.stringify(made))).toEqual(plain);
+    expect(Bun.inspect(made)).toBe(Bun.inspect(plain));
   });
 
   it("sends a context made from ids as its traceparent, and a received one (a later version, other flags) exactly as it came", () => {
@@ -54,4 +73,63 @@ describe("traceparent check", () => {
     const later = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
     expect(sent(traceContextOf(later)!)).toBe(`NATS/1.0\r\nMicro-Timeout: 5\r\ntraceparent: ${later}\r\n\r\n`);
   });
+
+  it("makes a span's context from random ids: its text, its header and its id bytes all spell the same ids", () => {
+    const decisions: Array<[boolean | undefined, number]> = [];
+    const sample: SampleDecision = (parentSampled, traceKey) => (decisions.push([parentSampled, traceKey]), true);
+    const root = childTraceContext(undefined, fixedIds("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"), sample);
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    expect(w3c(root)).toEqual({ traceparent });
+    expect(isSampled(root)).toBe(true);
+    // The ratio samplers' reduction of the trace id, as OpenTelemetry's SDK makes it.
+    expect(decisions).toEqual([[undefined, (0x4bf92f35 ^ 0x77b34da6 ^ 0xa3ce929d ^ 0x0e0e4736) >>> 0]]);
+    expect(sent(root)).toBe(`NATS/1.0\r\nMicro-Timeout: 5\r\ntraceparent: ${traceparent}\r\n\r\n`);
+    expect(idBytes(root)).toBe("4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7");
+  });
+
+  it("makes a child of a received context with its trace id, its tracestate and its sampled flag given to the sampler", () => {
+    const received = traceContextOf("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", "k=v")!;
+    expect(idBytes(received)).toBe("0af7651916cd43dd8448eb211c80319c b7ad6b7169203331");
+    const child = childTraceContext(received, fixedIds("ffffffff00000001"), (parentSampled) => parentSampled!);
+    expect(w3c(child)).toEqual({ traceparent: "00-0af7651916cd43dd8448eb211c80319c-ffffffff00000001-00", tracestate: "k=v" });
+    expect(isSampled(child)).toBe(false);
+    expect(sent(child)).toBe("NATS/1.0\r\nMicro-Timeout: 5\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-ffffffff00000001-00\r\ntracestate: k=v\r\n\r\n");
+    expect(idBytes(child)).toBe("0af7651916cd43dd8448eb211c80319c ffffffff00000001");
+    // A plain object is checked first; one that is not a traceparent has no ids to write.
+    expect(idBytes({ traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" })).toBe("0af7651916cd43dd8448eb211c80319c b7ad6b7169203331");
+    expect(() => idBytes({ traceparent: "00-zz" })).toThrow(TypeError);
+  });
 });
+
+/** A context's W3C fields, as read by a user (and serialised). */
+function w3c(trace: TraceContext | undefined): TraceContext | undefined {
+  const read = trace === undefined ? undefined : { traceparent: trace.traceparent, tracestate: trace.tracestate };
+  expect(JSON.parse(JSON.stringify(trace ?? null)) ?? undefined).toEqual(read);
+  return read;
+}
+
+/** The request headers a context is sent with (after a timeout header). */
+function sent(trace: TraceContext): string {
+  return new TextDecoder().decode((withTraceHeaders(requestHeaders({ timeoutMs: 5 }), trace) as unknown as { encode(): Uint8Array }).encode());
+}
+
+/** A context's trace and span id as the span exporter writes them (bytes), in hex. */
+function idBytes(trace: TraceContext): string {
+  const bytes = new Uint8Array(24);
+  writeSpanIdBytes(trace, bytes, writeTraceIdBytes(trace, bytes, 0));
+  const hex = Buffer.from(bytes).toString("hex");
+  return `${hex.slice(0, 32)} ${hex.slice(32)}`;
+}
+
+/** Random ids that are the given ones, in order. */
+function fixedIds(...ids: string[]): RandomIds {
+  const words = new Uint32Array(4);
+  return {
+    words,
+    next(bytes) {
+      const id = ids.shift()!;
+      expect(id.length).toBe(bytes * 2);
+      for (let i = 0; i < bytes / 4; i++) words[i] = parseInt(id.slice(8 * i, 8 * i + 8), 16);
+    },
+  };
+}
