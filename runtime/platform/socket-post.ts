@@ -131,7 +131,7 @@ export async function socketPoster(): Promise<SocketPost> {
   let socket: Socket | undefined;
   let socketOrigin = "";
   /** The request in flight: its answer and what settles it. */
-  let current: { answer: Answer; settle: (error: Error | undefined) => void } | undefined;
+  let current: { socket: Socket; answer: Answer; settle: (error: Error | undefined) => void } | undefined;
   /** Requests wait for the one before (the span export sends one at a time anyway). */
   let queue: Promise<unknown> = Promise.resolve();
   let headFor: { url: string; headers: Record<string, string>; text: string } | undefined;
@@ -141,7 +141,7 @@ export async function socketPoster(): Promise<SocketPost> {
     s.setNoDelay(true);
     s.on("data", (data: Uint8Array) => {
       const request = current;
-      if (request === undefined) return; // nothing asked: dropped (the connection is closed below if it ends)
+      if (request?.socket !== s) return; // nothing asked on this connection: dropped
       try {
         request.answer.take(data);
       } catch (error) {
@@ -153,8 +153,9 @@ export async function socketPoster(): Promise<SocketPost> {
     });
     const gone = (error?: Error) => {
       if (socket === s) socket = undefined;
+      // A connection given up earlier may report its end while the next request is out on another.
       const request = current;
-      if (request === undefined) return;
+      if (request?.socket !== s) return;
       if (error === undefined && request.answer.ended()) request.settle(undefined);
       else request.settle(error ?? new Error("the collector closed the connection before answering"));
     };
@@ -217,7 +218,7 @@ export async function socketPoster(): Promise<SocketPost> {
         }
         resolve(answer.status);
       };
-      current = { answer, settle };
+      current = { socket: s, answer, settle };
       // Held open only while a request is out: an idle kept-alive connection keeps no process alive.
       s.ref();
       const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
