@@ -212,9 +212,12 @@ export async function socketPoster(): Promise<SocketPost> {
           reject(error);
           return;
         }
-        if (answer.closing) {
+        if (answer.closing || s.writableLength > 0) {
+          // Answered before the whole body went out (a 413, say): the rest must never be read
+          // as a next request, nor sent from a buffer the caller now reuses.
           if (socket === s) socket = undefined;
-          s.end();
+          if (s.writableLength > 0) s.destroy();
+          else s.end();
         }
         resolve(answer.status);
       };
@@ -222,6 +225,8 @@ export async function socketPoster(): Promise<SocketPost> {
       // Held open only while a request is out: an idle kept-alive connection keeps no process alive.
       s.ref();
       const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+      // Two writes, not corked: Bun's cork joins them into one fresh copy of the body (a cold
+      // POST measured 2.6 ms instead of 1.6 ms).
       s.write(`${head(url, headers, target)}content-length: ${length}\r\n\r\n`, "latin1");
       s.write(body);
     });

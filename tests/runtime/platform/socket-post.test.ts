@@ -122,6 +122,32 @@ describe("socket poster", () => {
     expect(received.length).toBe(4);
   });
 
+  it("drops a connection answered before its body was sent, and posts again on a new one", async () => {
+    received.length = 0;
+    const post = await socketPoster();
+    // A server that answers 413 on the head and reads no further.
+    const earlySockets: Socket[] = [];
+    const early = createServer((socket) => {
+      earlySockets.push(socket);
+      socket.on("error", () => {});
+      socket.once("data", () => {
+        socket.pause();
+        socket.write("HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n");
+      });
+    });
+    await new Promise<void>((resolve) => early.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(early.address() as AddressInfo).port}/`;
+    try {
+      expect(await post(url, headers, new Uint8Array(32_000_000), 5000)).toBe(413);
+      // Not on the first connection, where the server reads no more: on a new one.
+      expect(await post(url, headers, new Uint8Array(10), 5000)).toBe(413);
+      expect(earlySockets.length).toBe(2);
+    } finally {
+      for (const s of earlySockets) s.destroy();
+      await new Promise((resolve) => early.close(resolve));
+    }
+  });
+
   it("gives up after the timeout and posts again afterwards", async () => {
     received.length = 0;
     const post = await socketPoster();
