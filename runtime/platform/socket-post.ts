@@ -185,6 +185,8 @@ export async function socketPoster(): Promise<SocketPost> {
 
   const once = (url: string, target: URL, headers: Record<string, string>, body: Uint8Array | string, timeoutMs: number, fresh: boolean) =>
     new Promise<number>((resolve, reject) => {
+      // Checked before a connection opens: a header that cannot be sent leaves nothing behind.
+      const requestHead = head(url, headers, target);
       const origin = `${target.hostname}:${target.port || "80"}`;
       if (fresh || socketOrigin !== origin) {
         socket?.destroy();
@@ -227,7 +229,7 @@ export async function socketPoster(): Promise<SocketPost> {
       const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
       // Two writes, not corked: Bun's cork joins them into one fresh copy of the body (a cold
       // POST measured 2.6 ms instead of 1.6 ms).
-      s.write(`${head(url, headers, target)}content-length: ${length}\r\n\r\n`, "latin1");
+      s.write(`${requestHead}content-length: ${length}\r\n\r\n`, "latin1");
       s.write(body);
     });
 
