@@ -1,13 +1,19 @@
 /**
  * The CPU of one OTLP export POST, alone: a 1 MB body (a batch of 4096 spans is about that)
  * posted again and again to a discarding sink in another process, one request at a time, as
- * the span export does. Prints CPU µs per POST of this process (all threads) and of its main
- * thread, per way of posting: `poster` (what `httpPoster()` gives this runtime), `fetch`,
- * `node-http` (`node:http` with a keep-alive agent) — each with the body a view of a bigger
- * buffer (`view`, as `ProtobufSpanBatch.take` makes it) or a buffer of its own (`own`).
- * `POST_SETUPS` picks setups (comma-separated), `POST_BYTES` the body size (1 MB),
- * `POST_COUNT` the POSTs per run (200), `POST_ROUNDS` the turns (5), `POST_HEAP_MB` a heap of
- * live small objects to keep (0; a real process has one, and the garbage collector walks it).
+ * the span export does. Prints CPU µs per POST of this process (all threads), of its main
+ * thread, of the sink, and per thread (Bun's `HTTP Client`, mimalloc's `mi-scavenger`...),
+ * per way of posting: `poster` (what `httpPoster()` gives this runtime), `fetch`, `node-http`
+ * (`node:http` with a keep-alive agent), each with the body a view of a bigger buffer (`view`,
+ * as `ProtobufSpanBatch.take` makes it) or a buffer of its own (`own`).
+ *
+ * Back-to-back POSTs flatter `fetch` on Bun: it copies each body into memory of its own, which
+ * stays mapped when the next POST comes at once; at the benchmark's pace (a POST every ~100 ms
+ * per process) the allocator has returned it and every copy faults it in again. `POST_GAP_MS`
+ * (0) waits that long between POSTs to see that. `POST_SETUPS` picks setups (comma-separated),
+ * `POST_BYTES` the body size (1 MB), `POST_COUNT` the POSTs per run (200), `POST_ROUNDS` the
+ * turns (5), `POST_HEAP_MB` a heap of live small objects to keep (0), `POST_SINK=bun` runs the
+ * sink on Bun instead of Node. Thread CPU is read from /proc in 10 ms ticks: use enough POSTs.
  * `bun bench/otlp-post-cost.ts`, `node --import tsx bench/otlp-post-cost.ts`.
  * @module
  */
@@ -57,35 +63,7 @@ const fetchPost: Post = async (body) => {
   await response.arrayBuffer();
   return response.status;
 };
-// A kept-alive socket and a hand-built HTTP/1.1 request: the least a POST can cost.
-const net = await import("node:net");
-let socket: import("node:net").Socket | undefined;
-let answer: ((status: number) => void) | undefined;
-let pending = "";
-const rawPost: Post = (body) =>
-  new Promise((resolve) => {
-    if (socket === undefined) {
-      socket = net.connect(Number(port), "127.0.0.1");
-      socket.setNoDelay(true);
-      socket.on("data", (chunk: Buffer) => {
-        pending += chunk.toString("latin1");
-        const end = pending.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const chunked = /transfer-encoding: *chunked/i.test(pending.slice(0, end));
-        const last = pending.indexOf("0\r\n\r\n", end + 4);
-        if (chunked && last < 0) return;
-        const length = chunked ? last + 5 - end - 4 : Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
-        if (pending.length < end + 4 + length) return;
-        const status = Number(pending.slice(9, 12));
-        pending = pending.slice(end + 4 + length);
-        answer?.(status);
-      });
-    }
-    answer = resolve;
-    socket.write(`POST /v1/traces HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/x-protobuf\r\ncontent-length: ${body.length}\r\n\r\n`, "latin1");
-    socket.write(body);
-  });
-const posts: Record<string, Post> = { poster: (b) => poster(url, headers, b, 10_000), fetch: fetchPost, "node-http": nodeHttp, net: rawPost };
+const posts: Record<string, Post> = { poster: (b) => poster(url, headers, b, 10_000), fetch: fetchPost, "node-http": nodeHttp };
 const all = Object.keys(posts).flatMap((p) => [`${p}/view`, `${p}/own`]);
 const setups = (process.env.POST_SETUPS ?? all.join(",")).split(",").map((s) => s.trim());
 for (const s of setups) if (!all.includes(s)) throw new Error(`POST_SETUPS: unknown "${s}" (known: ${all.join(", ")})`);
@@ -121,55 +99,6 @@ for (let round = 0; round <= rounds; round++) {
     r.main.push((m1 - m0) / count);
     results.set(setup, r);
   }
-}
-/**
- * Under load (`POST_LOAD=<units>`): the main thread does work units (allocating short-lived
- * objects and touching a few MB, as a busy service does) and starts a POST every 100 units
- * (one at a time, not awaited, as the span export does); CPU per unit with POSTs minus without
- * is what a POST costs a busy process: the copy into fresh memory, the garbage collector it
- * wakes and the caches it cools included.
- */
-const loadUnits = Number(process.env.POST_LOAD) || 0;
-const every = Number(process.env.POST_EVERY) || 100;
-if (loadUnits > 0) {
-  const scratch = new Float64Array(512 * 1024);
-  let sinkValue = 0;
-  const unit = () => {
-    const objects: Array<{ a: number; b: string }> = [];
-    for (let i = 0; i < 2000; i++) objects.push({ a: i, b: `k${i & 63}` });
-    for (let i = 0; i < 4000; i++) sinkValue += scratch[(i * 2654435761) % scratch.length]! + objects[i % 2000]!.a;
-  };
-  const loaded = async (post: Post | undefined, body: Uint8Array) => {
-    let inFlight = false;
-    const c0 = ownCpu();
-    for (let u = 0; u < loadUnits; u++) {
-      unit();
-      if (post && u % every === 0 && !inFlight) {
-        inFlight = true;
-        void post(body).then(() => (inFlight = false));
-      }
-      if (u % 10 === 0) await new Promise((r) => setImmediate(r));
-    }
-    while (inFlight) await new Promise((r) => setTimeout(r, 1));
-    return (ownCpu() - c0) / loadUnits;
-  };
-  const per = new Map<string, number[]>();
-  for (let round = 0; round <= rounds; round++) {
-    for (const setup of ["none", ...setups]) {
-      const [way, kind] = setup.split("/") as [string, "view" | "own"];
-      const us = await loaded(setup === "none" ? undefined : posts[way], bodies[kind ?? "view"]);
-      if (round > 0) per.set(setup, [...(per.get(setup) ?? []), us]);
-    }
-  }
-  const posts_ = loadUnits / every;
-  const base = [...per.get("none")!].sort((a, b) => a - b)[rounds >> 1]!;
-  console.log(`under load: ${loadUnits} units, a POST every ${every}; CPU µs per unit (median of ${rounds}) and the extra per POST over none`);
-  for (const [setup, xs] of per) {
-    const m = [...xs].sort((a, b) => a - b)[rounds >> 1]!;
-    console.log(`${setup.padEnd(16)} ${m.toFixed(1).padStart(7)} µs/unit  ${(((m - base) * loadUnits) / posts_).toFixed(0).padStart(6)} µs/POST  runs ${xs.map((x) => x.toFixed(1)).join(" ")}`);
-  }
-  sink.kill();
-  process.exit(0);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 console.log(`${typeof Bun !== "undefined" ? `bun ${Bun.version}` : `node ${process.version}`}: CPU µs per POST of ${bytes} bytes (median of ${rounds} x ${count}; heap ${heapMb} MB; sink on ${sinkRuntime})`);
