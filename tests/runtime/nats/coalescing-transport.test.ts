@@ -27,7 +27,7 @@ function countWrites(nc: NatsConnection): { readonly count: number } {
 /** Receives `subject` on the fixture's own connection until `count` messages came. */
 function receive(subject: string, count: number): { readonly got: string[]; done: Promise<void> } {
   const got: string[] = [];
-  const sub = conn.nc.subscribe(subject, { max: count, callback: (_e, m) => void got.push(m.string()) });
+  const sub = conn.nc.subscribe(subject, { max: count, callback: (_e, m) => got.push(m.string()) });
   return { got, done: sub.closed.then(() => undefined) };
 }
 
@@ -69,7 +69,7 @@ describe("NATS writes coalesced per event-loop turn", () => {
 
   it("answers requests and keeps working across a reconnect", async () => {
     const nc = await connectNats({ servers: nats.url, name: "coalesce-rr" });
-    const sub = conn.nc.subscribe("coalesce.echo", { callback: (_e, m) => void m.respond(m.data) });
+    const sub = conn.nc.subscribe("coalesce.echo", { callback: (_e, m) => m.respond(m.data) });
     try {
       await conn.nc.flush();
       const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => nc.request("coalesce.echo", `r${i}`, { timeout: 5000 })));
