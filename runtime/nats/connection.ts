@@ -4,9 +4,9 @@
  * @module
  */
 import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import { Context, Effect, Layer } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
-import { connectCoalescing } from "./coalescing-transport.ts";
 import { natsConnectOptions, type NatsOptions, redactNatsUrl } from "./connect-options.ts";
 
 export type { NatsOptions } from "./connect-options.ts";
@@ -21,7 +21,7 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
   const connectOptions = natsConnectOptions(options);
   const where = redactNatsUrl(String(connectOptions.servers));
   try {
-    return await connectCoalescing(connectOptions);
+    return await connect(connectOptions);
   } catch (cause) {
     throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${describeFailure(cause as Error, connectOptions)}`, { cause });
   }
