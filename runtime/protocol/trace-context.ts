@@ -300,8 +300,10 @@ function checked(trace: TraceContext): CheckedTraceContext {
  */
 export function traceContextOf(traceparent: string | null | undefined, tracestate?: string | null): TraceContext | undefined {
   if (!traceparent || traceparent.length !== traceparentLength) return undefined;
-  // Through bytes, as one that arrived in a NATS header is read: a non-ASCII character takes more than one and fails the check.
-  if (ascii.encodeInto(traceparent, scratch).written !== traceparentLength) return undefined;
+  // Checked as bytes, as one that arrived in a NATS header is: a character past ASCII takes more
+  // than one byte (and no byte of it is a hex digit or a dash), so it fails either way.
+  const { read, written } = ascii.encodeInto(traceparent, scratch);
+  if (read !== traceparentLength || written !== traceparentLength) return undefined;
   const state = boundedTracestate(tracestate);
   const trace = CheckedTraceContext.parse(scratch, 0, traceparent, state);
   if (trace !== undefined) return trace;
@@ -329,6 +331,7 @@ export function traceContextInBytes(bytes: Uint8Array, at: number, length: numbe
 function boundedTracestate(tracestate: string | null | undefined): string | undefined {
   return tracestate && tracestate.length <= maxTracestate && !/[\r\n]/.test(tracestate) ? tracestate : undefined;
 }
+
 /**
  * True for a valid lowercase `traceparent`: `<2 hex>-<32 hex>-<16 hex>-<2 hex>`, version not
  * `ff`, neither id all zeros (for values an interceptor may have set: the protocol's own are
