@@ -6,11 +6,8 @@ import { type TraceContext, traceContextInBytes, traceContextOf } from "./trace-
 export interface RequestHeaders {
   /** The first value of header `name` (exact name), or undefined. */
   get(name: string): string | undefined;
-  /**
-   * The caller's trace context (`traceparent`, `tracestate`), checked; undefined when there is
-   * none or it is malformed. Left out, it is read through {@link get}.
-   */
-  traceContext?(): TraceContext | undefined;
+  /** The caller's trace context (`traceparent`, `tracestate`), checked; undefined when there is none or it is malformed. */
+  traceContext(): TraceContext | undefined;
   /** All headers, parsed (for metadata); undefined when there are none. */
   all(): MsgHdrs | undefined;
   /** The subject the caller waits on for the reply, when the request came over NATS with one. */
@@ -28,7 +25,14 @@ const latin1 = new TextDecoder("latin1");
 
 /** Headers of a plain `MsgHdrs` (or none). */
 export function headersOf(headers: MsgHdrs | undefined): RequestHeaders {
-  return { get: (name) => headers?.get(name) || undefined, all: () => headers };
+  const get = (name: string) => headers?.get(name) || undefined;
+  return { get, traceContext: () => traceContextBy(get), all: () => headers };
+}
+
+/** The trace context of the headers `get` reads: no `tracestate` lookup for a call that carries no `traceparent`. */
+function traceContextBy(get: (name: string) => string | undefined): TraceContext | undefined {
+  const traceparent = get(traceparentHeader);
+  return traceparent === undefined ? undefined : traceContextOf(traceparent, get(tracestateHeader));
 }
 
 /**
@@ -59,7 +63,7 @@ export class MsgRequestHeaders implements RequestHeaders {
   /** Read from the raw bytes: the value is never cut out as text (the text is made only if something reads it). */
   traceContext(): TraceContext | undefined {
     const text = (this.#text ??= rawHeaderText(this.#msg));
-    if (text === null) return traceContextOf(this.#msg.headers?.get(traceparentHeader), this.#msg.headers?.get(tracestateHeader));
+    if (text === null) return traceContextBy((name) => this.get(name));
     const start = this.#valueAt(text, traceparentHeader);
     if (start < 0) return undefined;
     const end = text.indexOf("\r\n", start);

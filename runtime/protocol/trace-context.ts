@@ -248,15 +248,12 @@ function writeWord(bytes: Uint8Array, at: number, word: number): number {
 /** The length of every valid `traceparent` (version 00's; later versions keep these fields first). */
 export const traceparentLength = 55;
 
-
 /**
  * Writes a checked trace context's `traceparent` into `bytes` at `at` as ASCII (a checked
  * value is ASCII), and returns where it ends: {@link traceparentLength} bytes on.
  */
 export function writeTraceparent(bytes: Uint8Array, at: number, trace: TraceContext): number {
-  const checked = checkedTraceContext(trace);
-  if (checked === undefined) throw new TypeError(`not a valid traceparent: ${JSON.stringify(trace?.traceparent)}`);
-  return CheckedTraceContext.write(checked as CheckedTraceContext, bytes, at);
+  return CheckedTraceContext.write(checked(trace), bytes, at);
 }
 
 /**
@@ -268,6 +265,7 @@ export function traceContextFromIds(traceId: string, spanId: string, sampled: bo
   if (trace === undefined) throw new TypeError(`not a trace id and span id: ${JSON.stringify(traceId)}, ${JSON.stringify(spanId)}`);
   return trace;
 }
+
 /**
  * A new span's context: a child of `parent` (a checked context: made here, or one
  * {@link checkedTraceContext} returned), or the root of a new trace; its ids from `ids`,
@@ -287,6 +285,7 @@ export function writeSpanIdBytes(trace: TraceContext, bytes: Uint8Array, at: num
   return CheckedTraceContext.writeSpanId(checked(trace), bytes, at);
 }
 
+/** `trace` as a checked context; a `TypeError` when it is not a valid one (callers pass contexts checked on arrival). */
 function checked(trace: TraceContext): CheckedTraceContext {
   if (trace instanceof CheckedTraceContext) return trace;
   const made = checkedTraceContext(trace);
@@ -323,8 +322,9 @@ export function traceContextInBytes(bytes: Uint8Array, at: number, length: numbe
   while (at < end && bytes[at] === 32) at++;
   while (end > at && bytes[end - 1] === 32) end--;
   if (end - at !== traceparentLength) return undefined;
-  return CheckedTraceContext.parse(bytes, at, undefined, boundedTracestate(tracestate())) ??
-    traceContextOf(latin1.decode(bytes.subarray(at, end)), tracestate()); // upper case: lowered there
+  const state = tracestate();
+  return CheckedTraceContext.parse(bytes, at, undefined, boundedTracestate(state)) ??
+    traceContextOf(latin1.decode(bytes.subarray(at, end)), state); // upper case: lowered there
 }
 
 /** A received `tracestate`, or undefined when it is too long or has a line break (dropped: it must never fail a call). */
@@ -371,4 +371,3 @@ export function isSampled(trace: TraceContext): boolean {
   const checked = checkedTraceContext(trace);
   return checked !== undefined && CheckedTraceContext.sampled(checked as CheckedTraceContext);
 }
-

@@ -4,7 +4,7 @@ import { publishMessage } from "../broker/typed-events.ts";
 import type { PublishOptions, PublishResult } from "../broker/types.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { createClient } from "../client/create-client.ts";
-import { type CallObserver, type Interceptor, readMetadata, type TraceContext, traceContextOf, traceparentHeader, tracestateHeader } from "../protocol/mod.ts";
+import { type CallObserver, type Interceptor, readMetadata, type TraceContext } from "../protocol/mod.ts";
 import type { Transport } from "../client/transport.ts";
 import type { Discovery } from "../client/discovery.ts";
 import type { Client, ClientOptions } from "../client/types.ts";
@@ -71,15 +71,7 @@ export class CallContext implements HandlerContext {
 
   /** The caller's span, read from `traceparent`/`tracestate` on first use (only tracing asks). */
   get callerTrace(): TraceContext | undefined {
-    if (this.#callerTrace === null) {
-      const headers = this.#headers;
-      if (headers.traceContext !== undefined) this.#callerTrace = headers.traceContext();
-      else {
-        // No tracestate lookup (a scan of the header block) for a call that carries no traceparent.
-        const traceparent = headers.get(traceparentHeader);
-        this.#callerTrace = traceparent === undefined ? undefined : traceContextOf(traceparent, headers.get(tracestateHeader));
-      }
-    }
+    if (this.#callerTrace === null) this.#callerTrace = this.#headers.traceContext();
     return this.#callerTrace;
   }
 

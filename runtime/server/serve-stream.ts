@@ -17,9 +17,6 @@ import {
   maxTimeoutMs,
   type RequestHeaders,
   timeoutHeader,
-  traceContextOf,
-  traceparentHeader,
-  tracestateHeader,
   windowBytesHeader,
   windowHeader,
   batchHeader,
@@ -126,7 +123,7 @@ export async function serveStream(
         return context.signal;
       },
       message,
-      trace: traceContextOf(headers.get(traceparentHeader), headers.get(tracestateHeader)),
+      trace: headers.traceContext(),
       [callContextKey]: context,
     };
     const response = await raceFailure(channel, open(request));

@@ -3,7 +3,7 @@ import { headers, type Msg } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { MicroError } from "../../../runtime/errors/micro-error.ts";
-import { MsgRequestHeaders, requestHeaders, withTraceHeaders } from "../../../runtime/protocol/mod.ts";
+import { headersOf, MsgRequestHeaders, requestHeaders, withTraceHeaders } from "../../../runtime/protocol/mod.ts";
 import { startTestNats } from "../../support/nats.ts";
 
 let nats: NatsServerProcess;
@@ -73,6 +73,10 @@ describe("reading a caller's trace context from the raw header bytes", () => {
     const h = headers();
     h.set("traceparent", valid);
     expect(new MsgRequestHeaders({ headers: h, data: new Uint8Array() } as unknown as Msg).traceContext()?.traceparent).toBe(valid);
+    // And headers that never crossed NATS (in-process dispatch), with their tracestate.
+    h.set("tracestate", "k=v");
+    expect(JSON.stringify(headersOf(h).traceContext())).toBe(JSON.stringify({ traceparent: valid, tracestate: "k=v" }));
+    expect(headersOf(undefined).traceContext()).toBeUndefined();
   });
 });
 
