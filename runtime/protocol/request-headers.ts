@@ -38,14 +38,20 @@ function traceContextBy(get: (name: string) => string | undefined): TraceContext
 /**
  * Headers of a received NATS message, read without parsing them all. nats.js parses every
  * header (validating and canonicalising each key) the first time `msg.headers` is touched;
- * the server needs two values per request, so it scans the raw header block instead, and
+ * the server needs a few values per request, so it reads the raw header block instead, and
  * parses fully only when a handler reads its metadata. Falls back to `msg.headers` if the
  * message does not expose its raw bytes (another nats.js version).
+ *
+ * The block is split into lines once, on the first lookup (where each name and value starts
+ * and ends); a lookup then compares names at those places. The server asks for absent headers
+ * on every call (is it a stream? a content type? a `tracestate`?), and searching the whole
+ * block for each, then a lowered copy of it for other clients' casing, cost more than the split.
  */
 export class MsgRequestHeaders implements RequestHeaders {
   readonly #msg: Msg;
   #text: string | null | undefined = undefined;
-  #lower: string | undefined = undefined;
+  /** Per header line: name start, name end (its colon), value end; empty when there are none. */
+  #lines: number[] | undefined = undefined;
 
   constructor(msg: Msg) {
     this.#msg = msg;
@@ -54,33 +60,37 @@ export class MsgRequestHeaders implements RequestHeaders {
   get(name: string): string | undefined {
     const text = (this.#text ??= rawHeaderText(this.#msg));
     if (text === null) return this.#msg.headers?.get(name) || undefined;
-    const start = this.#valueAt(text, name);
-    if (start < 0) return undefined;
-    const end = text.indexOf("\r\n", start);
-    return text.slice(start, end < 0 ? undefined : end).trim();
+    const line = this.#find(text, name);
+    return line < 0 ? undefined : text.slice(this.#lines![line + 1]! + 1, this.#lines![line + 2]).trim();
   }
 
   /** Read from the raw bytes: the value is never cut out as text (the text is made only if something reads it). */
   traceContext(): TraceContext | undefined {
     const text = (this.#text ??= rawHeaderText(this.#msg));
     if (text === null) return traceContextBy((name) => this.get(name));
-    const start = this.#valueAt(text, traceparentHeader);
-    if (start < 0) return undefined;
-    const end = text.indexOf("\r\n", start);
+    const line = this.#find(text, traceparentHeader);
+    if (line < 0) return undefined;
+    const start = this.#lines![line + 1]! + 1;
     // The block's text is its bytes as latin1: one character per byte, at the same offsets.
     const bytes = (this.#msg as unknown as { _rdata: Uint8Array })._rdata;
-    return traceContextInBytes(bytes, start, (end < 0 ? text.length : end) - start, () => this.get(tracestateHeader));
+    return traceContextInBytes(bytes, start, this.#lines![line + 2]! - start, () => this.get(tracestateHeader));
   }
 
-  /** Where the value of header `name` starts in the block's `text`, or -1 when it is absent. */
-  #valueAt(text: string, name: string): number {
-    const [key, lowerKey] = searchKeys(name);
-    let at = text.indexOf(key);
-    // Header names are case-insensitive to other clients (`content-type`); exact case is the
-    // fast path. The server asks for absent headers on every call (is it a stream? a content
-    // type?), so the lowered block is made once per message, not once per lookup.
-    if (at < 0 && text.length > 0) at = (this.#lower ??= text.toLowerCase()).indexOf(lowerKey);
-    return at < 0 ? -1 : at + key.length;
+  /**
+   * The index in {@link #lines} of the first line named `name`, or -1. Names are compared in
+   * their exact case first (jetmicro's own), then ignoring ASCII case, as other clients may
+   * write them (`content-type`).
+   */
+  #find(text: string, name: string): number {
+    const lines = (this.#lines ??= headerLines(text));
+    const length = name.length;
+    for (let i = 0; i < lines.length; i += 3) {
+      if (lines[i + 1]! - lines[i]! === length && text.startsWith(name, lines[i]!)) return i;
+    }
+    for (let i = 0; i < lines.length; i += 3) {
+      if (lines[i + 1]! - lines[i]! === length && sameIgnoringCase(text, lines[i]!, name)) return i;
+    }
+    return -1;
   }
 
   all(): MsgHdrs | undefined {
@@ -98,17 +108,36 @@ export class MsgRequestHeaders implements RequestHeaders {
   }
 }
 
-/** The search strings of a header name, exact and lowered; the server asks for the same few names per call. */
-const keysByName = new Map<string, readonly [string, string]>();
-const maxKeys = 64;
-
-function searchKeys(name: string): readonly [string, string] {
-  let keys = keysByName.get(name);
-  if (keys === undefined) {
-    keys = [`\r\n${name}:`, `\r\n${name.toLowerCase()}:`];
-    if (keysByName.size < maxKeys) keysByName.set(name, keys);
+/**
+ * The header lines of a block (`NATS/1.0[ status]\r\n`, then `Name: value\r\n` lines, then an
+ * empty line): for each, where its name starts, where its colon is and where its value ends.
+ * A line without a colon, or starting with one, names nothing and is left out.
+ */
+function headerLines(text: string): number[] {
+  const lines: number[] = [];
+  let at = text.indexOf("\r\n");
+  while (at >= 0) {
+    const start = at + 2;
+    const next = text.indexOf("\r\n", start);
+    const end = next < 0 ? text.length : next;
+    if (end === start) break;
+    const colon = text.indexOf(":", start);
+    if (colon > start && colon < end) lines.push(start, colon, end);
+    at = next;
   }
-  return keys;
+  return lines;
+}
+
+/** True when `text` at `at` is `name` but for the case of ASCII letters. */
+function sameIgnoringCase(text: string, at: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const a = text.charCodeAt(at + i);
+    const b = name.charCodeAt(i);
+    if (a === b) continue;
+    const lower = a | 32;
+    if (lower !== (b | 32) || lower < 97 || lower > 122) return false;
+  }
+  return true;
 }
 
 /** The header block as text ("" without headers), or null when the raw bytes are not reachable. */

@@ -39,6 +39,7 @@ export interface RequestHeaderInit {
  */
 class WrittenHeaders extends MsgHdrsImpl {
   #encoded: Uint8Array | undefined = undefined;
+  #tracedPrefix: Uint8Array | undefined = undefined;
 
   /** Adds a header whose name and value the protocol checked: no line breaks, a fresh name. */
   put(key: string, value: string): void {
@@ -49,6 +50,21 @@ class WrittenHeaders extends MsgHdrsImpl {
     return (this.#encoded ??= super.encode());
   }
 
+  /**
+   * The encoding without its closing empty line, followed by `traceparent: `: what a traced
+   * call's headers start with ({@link TracedHeaders}), kept as the encoding is.
+   */
+  tracedPrefix(): Uint8Array {
+    if (this.#tracedPrefix === undefined) {
+      const base = this.encode();
+      const prefix = new Uint8Array(base.length - 2 + traceparentLine.length);
+      prefix.set(base.subarray(0, base.length - 2));
+      prefix.set(traceparentLine, base.length - 2);
+      this.#tracedPrefix = prefix;
+    }
+    return this.#tracedPrefix;
+  }
+
   /** A copy, for reading or changing without touching this set. */
   copy(): WrittenHeaders {
     const copy = new WrittenHeaders();
@@ -57,12 +73,12 @@ class WrittenHeaders extends MsgHdrsImpl {
   }
 
   override append(k: string, v: string, match?: Match): void {
-    this.#encoded = undefined;
+    this.#encoded = this.#tracedPrefix = undefined;
     super.append(k, v, match);
   }
 
   override delete(k: string, match?: Match): void {
-    this.#encoded = undefined;
+    this.#encoded = this.#tracedPrefix = undefined;
     super.delete(k, match);
   }
 }
@@ -105,17 +121,14 @@ class TracedHeaders implements MsgHdrs {
   encode(): Uint8Array {
     if (this.#full !== undefined) return this.#full.encode();
     if (this.#encoded !== undefined) return this.#encoded;
-    const base = this.#base.encode();
+    const prefix = this.#base.tracedPrefix();
     const trace = this.#trace;
     const tracestate = trace.tracestate;
     const state = tracestate ? ascii.encode(`${tracestateHeader}: ${tracestate}\r\n`) : undefined;
-    const bytes = slabBytes(base.length + traceparentLine.length + traceparentLength + 2 + (state?.length ?? 0));
-    // The reused set without its closing empty line, then the trace lines, then the empty line.
-    bytes.set(base.subarray(0, base.length - 2));
-    let at = base.length - 2;
-    bytes.set(traceparentLine, at);
-    at += traceparentLine.length;
-    at = writeTraceparent(bytes, at, trace);
+    const bytes = slabBytes(prefix.length + traceparentLength + 2 + (state?.length ?? 0) + 2);
+    // The reused set without its closing empty line and `traceparent: `, then the trace lines, then the empty line.
+    bytes.set(prefix);
+    let at = writeTraceparent(bytes, prefix.length, trace);
     bytes[at++] = 13;
     bytes[at++] = 10;
     if (state !== undefined) {

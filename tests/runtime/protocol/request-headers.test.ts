@@ -35,6 +35,23 @@ describe("reading request headers without parsing them all", () => {
     expect(fast.all()?.get("Micro-Meta-Timeout-Note")).toBe("not this");
   });
 
+  it("finds names in another case as other clients write them, exact case first, and never a name inside a value or the status line", async () => {
+    const h = headers();
+    h.set("content-type", "application/json");
+    h.set("MICRO-TIMEOUT", "70");
+    h.set("Micro-Timeout", "80");
+    h.set("Micro-Meta-Note", "Micro-From: spoofed");
+    h.set("Micro-Fro", "short");
+    const msg = await roundTrip((_s, publish) => publish("{}", h));
+    const fast = new MsgRequestHeaders(msg);
+    expect(fast.get("Content-Type")).toBe("application/json");
+    expect(fast.get("Micro-Timeout")).toBe("80");
+    expect(fast.get("micro-timeout")).toBe("70");
+    expect(fast.get("Micro-From")).toBeUndefined();
+    expect(fast.get("Micro-Fro")).toBe("short");
+    expect(fast.get("NATS/1.0")).toBeUndefined();
+  });
+
   it("answers undefined for a message without headers", async () => {
     const msg = await roundTrip((_s, publish) => publish("{}"));
     expect(new MsgRequestHeaders(msg).get("Micro-Timeout")).toBeUndefined();
