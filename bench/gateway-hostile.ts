@@ -64,7 +64,8 @@ async function serve(url: string): Promise<void> {
   // A graceful exit on SIGTERM, so that a profiler the child runs under (`gateway-body-probe.ts`, BENCH_CHILD_FLAGS) writes its profile.
   process.on("SIGTERM", () => process.exit(0));
   const nc = await connectNats(natsOptionsOf(readSettings(), "bench-gateway-hostile", url));
-  const transport = new NatsTransport(nc);
+  // As `micro run` makes the gateway's transport: the NATS writes of one I/O turn batched.
+  const transport = new NatsTransport(nc, { batchWrites: true });
   const registry = await createNatsRegistry(nc);
   const broker = await createJetStreamBroker(nc);
   await startRegistered(greeter, { nc, transport }, registry);
