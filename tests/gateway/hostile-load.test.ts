@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { createJetStreamBroker, platformUpgradeWebSocket, type Registry } from "../../runtime/mod.ts";
+import { createJetStreamBroker, NatsTransport, platformUpgradeWebSocket, type Registry } from "../../runtime/mod.ts";
 import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import { createSidecar } from "../../gateway/sidecar/mod.ts";
 import greeter from "../../services/greeter.ts";
@@ -23,7 +23,10 @@ beforeAll(async () => {
   teardown(() => instance.stop());
   const sidecar = createSidecar({ connection: conn.nc, transport: conn.transport, registry, broker, log: () => {} });
   teardown(() => sidecar.close());
-  const gateway = await startTestGateway({ transport: conn.transport, registry, broker, sidecar, timeoutMs: 5000, upgradeWebSocket: await platformUpgradeWebSocket() });
+  // The gateway's transport as `micro run` makes it: the NATS writes of one I/O turn batched.
+  const transport = new NatsTransport(conn.nc, { batchWrites: true });
+  teardown(() => transport.close());
+  const gateway = await startTestGateway({ transport, registry, broker, sidecar, timeoutMs: 5000, upgradeWebSocket: await platformUpgradeWebSocket() });
   teardown(() => gateway.close());
   base = gateway.url;
   await eventually(() => normalCall(base, 0, AbortSignal.timeout(5000)).catch(String), (problem) => problem === undefined);
