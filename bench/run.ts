@@ -78,6 +78,8 @@ interface RuntimeResult {
   readonly clientFirstError?: string;
   readonly summary?: readonly Row[];
   readonly ratios?: Record<string, number>;
+  /** Each round's ratio behind a "median of rounds" ratio, by its label. */
+  readonly roundRatios?: Record<string, readonly number[]>;
   readonly measurements?: readonly Measurement[];
 }
 
@@ -187,13 +189,15 @@ async function benchRuntime(runtime: string, natsUrl: string, natsPid: number, p
     const code = await within(client.exited, clientBudgetMs(pass.settings), `${runtime} client`);
     if (report === undefined) throw new Error(`${runtime} client exited with code ${code} without a report`);
     const summary = summarise(report.measurements, pass.settings);
+    const paired = pairedRatios(report.measurements);
     if (sink !== undefined) console.error(`${runtime}${pass.label}: ${sink.exports()} span exports reached the sink`);
     return {
       runtime: `${runtime}${pass.label}`,
       version: report.version,
       clientFirstError: report.firstError,
       summary,
-      ratios: { ...ratios(summary), ...pairedRatios(report.measurements) },
+      ratios: { ...ratios(summary), ...paired.ratios },
+      roundRatios: paired.rounds,
       measurements: report.measurements,
     };
   } catch (error) {
@@ -332,19 +336,20 @@ function ratios(rows: readonly Row[]): Record<string, number> {
  * systems run back to back, so a ratio within a round compares them under the same load of the
  * rest of the machine (see `observedSettings`).
  */
-function pairedRatios(measurements: readonly Measurement[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  const paired = (workload: Workload, over: System, under: System) => {
-    const ratios = roundRatios(measurements, workload, over, under);
-    return ratios.length === 0 ? undefined : median(ratios);
+function pairedRatios(measurements: readonly Measurement[]): { ratios: Record<string, number>; rounds: Record<string, number[]> } {
+  const ratios: Record<string, number> = {};
+  const rounds: Record<string, number[]> = {};
+  const paired = (label: string, workload: Workload, over: System, under: System) => {
+    const each = roundRatios(measurements, workload, over, under);
+    if (each.length === 0) return;
+    ratios[label] = median(each);
+    rounds[label] = each;
   };
   for (const workload of ["conc256", "seq"] as const) {
-    const offPlain = paired(workload, "jetmicro-off", "jetmicro");
-    if (offPlain !== undefined) out[`${workload} calls/s off/plain, median of rounds`] = offPlain;
-    const onOff = paired(workload, "jetmicro-on", "jetmicro-off");
-    if (onOff !== undefined) out[`${workload} calls/s on/off, median of rounds`] = onOff;
+    paired(`${workload} calls/s off/plain, median of rounds`, workload, "jetmicro-off", "jetmicro");
+    paired(`${workload} calls/s on/off, median of rounds`, workload, "jetmicro-on", "jetmicro-off");
   }
-  return out;
+  return { ratios, rounds };
 }
 
 /** Each round's ratio of `over`'s calls/s to `under`'s, in round order. */
@@ -377,12 +382,8 @@ function render(result: RuntimeResult): string {
   for (const [label, value] of Object.entries(result.ratios!)) {
     // Three decimals: a goal missed by less than half a hundredth must not print as its target.
     lines.push(`${label.padEnd(46)} ${value.toFixed(label.endsWith("median of rounds") ? 3 : 2)}x  ${verdict(result.runtime, label, value)}`);
-    const pair = /^(\w+) calls\/s (on|off)\/(off|plain), median of rounds$/.exec(label);
-    if (pair !== undefined && pair !== null && result.measurements !== undefined) {
-      const system = (name: string) => (name === "plain" ? "jetmicro" : `jetmicro-${name}`) as System;
-      const each = roundRatios(result.measurements, pair[1] as Workload, system(pair[2]!), system(pair[3]!));
-      lines.push(`${"  each round".padEnd(46)} ${each.map((r) => r.toFixed(2)).join(" ")}`);
-    }
+    const each = result.roundRatios?.[label];
+    if (each !== undefined) lines.push(`${"  each round".padEnd(46)} ${each.map((r) => r.toFixed(2)).join(" ")}`);
   }
   if (result.clientFirstError !== undefined) lines.push(`first client error: ${result.clientFirstError}`);
   return lines.join("\n");

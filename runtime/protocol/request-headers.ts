@@ -50,7 +50,7 @@ function traceContextBy(get: (name: string) => string | undefined): TraceContext
 export class MsgRequestHeaders implements RequestHeaders {
   readonly #msg: Msg;
   #text: string | null | undefined = undefined;
-  /** Per header line: name start, name end (its colon), value end; empty when there are none. */
+  /** Per header line: name start, value start (after its colon), value end; empty when there are none. */
   #lines: number[] | undefined = undefined;
 
   constructor(msg: Msg) {
@@ -61,7 +61,7 @@ export class MsgRequestHeaders implements RequestHeaders {
     const text = (this.#text ??= rawHeaderText(this.#msg));
     if (text === null) return this.#msg.headers?.get(name) || undefined;
     const line = this.#find(text, name);
-    return line < 0 ? undefined : text.slice(this.#lines![line + 1]! + 1, this.#lines![line + 2]).trim();
+    return line < 0 ? undefined : text.slice(this.#lines![line + 1], this.#lines![line + 2]).trim();
   }
 
   /** Read from the raw bytes: the value is never cut out as text (the text is made only if something reads it). */
@@ -70,7 +70,7 @@ export class MsgRequestHeaders implements RequestHeaders {
     if (text === null) return traceContextBy((name) => this.get(name));
     const line = this.#find(text, traceparentHeader);
     if (line < 0) return undefined;
-    const start = this.#lines![line + 1]! + 1;
+    const start = this.#lines![line + 1]!;
     // The block's text is its bytes as latin1: one character per byte, at the same offsets.
     const bytes = (this.#msg as unknown as { _rdata: Uint8Array })._rdata;
     return traceContextInBytes(bytes, start, this.#lines![line + 2]! - start, () => this.get(tracestateHeader));
@@ -85,10 +85,10 @@ export class MsgRequestHeaders implements RequestHeaders {
     const lines = (this.#lines ??= headerLines(text));
     const length = name.length;
     for (let i = 0; i < lines.length; i += 3) {
-      if (lines[i + 1]! - lines[i]! === length && text.startsWith(name, lines[i]!)) return i;
+      if (lines[i + 1]! - 1 - lines[i]! === length && text.startsWith(name, lines[i]!)) return i;
     }
     for (let i = 0; i < lines.length; i += 3) {
-      if (lines[i + 1]! - lines[i]! === length && sameIgnoringCase(text, lines[i]!, name)) return i;
+      if (lines[i + 1]! - 1 - lines[i]! === length && sameIgnoringCase(text, lines[i]!, name)) return i;
     }
     return -1;
   }
@@ -110,7 +110,8 @@ export class MsgRequestHeaders implements RequestHeaders {
 
 /**
  * The header lines of a block (`NATS/1.0[ status]\r\n`, then `Name: value\r\n` lines, then an
- * empty line): for each, where its name starts, where its colon is and where its value ends.
+ * empty line): for each, where its name starts, where its value starts (just after the colon)
+ * and where it ends.
  * A line without a colon, or starting with one, names nothing and is left out.
  */
 function headerLines(text: string): number[] {
@@ -122,7 +123,7 @@ function headerLines(text: string): number[] {
     const end = next < 0 ? text.length : next;
     if (end === start) break;
     const colon = text.indexOf(":", start);
-    if (colon > start && colon < end) lines.push(start, colon, end);
+    if (colon > start && colon < end) lines.push(start, colon + 1, end);
     at = next;
   }
   return lines;
