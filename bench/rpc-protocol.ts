@@ -42,6 +42,12 @@ export const sampledTracing = { OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
 export const benchRegistryBucket = "bench_registry";
 export type System = (typeof systems)[number];
 
+/**
+ * The commit whose RPC benchmark issue 15's observability goals compare with: main on
+ * 2026-11-29, the day the issue was filed (`against-commit.ts` runs it; `run.ts` names it).
+ */
+export const observabilityBaseline = "371d0bf";
+
 /** `seq`: one call in flight; `conc256`: 256 in flight, closed loop. */
 export const workloads = { seq: 1, conc256: 256 } as const;
 export type Workload = keyof typeof workloads;

@@ -10,9 +10,11 @@
  * Then, per runtime, the observability pass (`BENCH_OBSERVABILITY=0` skips it): jetmicro plain,
  * with tracing and metrics off as the runner runs it, and with both on (tracing exported to a
  * local OTLP sink, the metrics observers, a scrape a second), and with both on and one call in ten
- * traced, interleaved in their own pair of processes, printed as ratios against "off" (the goals:
- * off within 3 % of plain, on, every call traced, within 15 % of off; sampled for information),
- * read as the median of each round's ratio over many short rounds (`observedSettings`). Its own processes, because tracing is process-wide: the main pass never loads it.
+ * traced, interleaved in their own pair of processes, printed as ratios against "off" (what
+ * observability costs today's code: off against plain, on, every call traced, against off;
+ * sampled for information; issue 15's goals state the same figures against the benchmark of
+ * the day it was filed, `against-commit.ts`), read as the median of each round's ratio over
+ * many short rounds (`observedSettings`). Its own processes, because tracing is process-wide: the main pass never loads it.
  *
  * Environment: `BENCH_SECONDS` (3), `BENCH_ROUNDS` (3), `BENCH_WARMUP_SECONDS` (1),
  * `BENCH_SYSTEMS` (all), `BENCH_WORKLOADS` (`seq,conc256`), `BENCH_RUNTIMES` (`bun,node`), `BENCH_OBSERVABILITY`
@@ -29,6 +31,7 @@ import { onProcessExit, runCommand, type SpawnedProcess, spawnProcess } from "..
 import {
   type ClientReport,
   type Measurement,
+  observabilityBaseline,
   observabilitySystems,
   readyLine,
   resultPrefix,
@@ -56,7 +59,11 @@ const runtimes: Record<string, { command: string; args: string[] }> = {
 const concTarget: Record<string, number> = { node: 1.9, bun: 1.3 };
 const seqP50Target = 1.1;
 const moleculerTarget = 1.5;
-/** The issue's observability goals: calls/s with both off at least 0.97x plain, with both on at least 0.85x off. */
+/**
+ * Issue 15's figures: calls/s with both off at least 0.97x, with both on at least 0.85x. Its
+ * goals state them against the RPC benchmark of the day it was filed, which `against-commit.ts`
+ * runs; here they are read within today's code (off/plain, on/off): what observability costs it.
+ */
 const offTarget = 0.97;
 const onTarget = 0.85;
 
@@ -389,11 +396,16 @@ function render(result: RuntimeResult): string {
   return lines.join("\n");
 }
 
+/** An observability ratio within today's code against its figure; the goal itself is `against-commit.ts`'s. */
+function sameCode(value: number, target: number): string {
+  return `(same code: ${value >= target ? "at least" : "under"} ${target}x; the goal compares with ${observabilityBaseline}: bench/against-commit.ts)`;
+}
+
 /** How a ratio compares with the issue's target; the conc256 target is stated against raw-default only. */
 function verdict(runtime: string, label: string, value: number): string {
   // The goals are read from the paired ratios (see pairedRatios); the ratio of medians is shown beside them.
-  if (label.endsWith("calls/s off/plain, median of rounds")) return `(target >= ${offTarget}x: ${value >= offTarget ? "met" : "MISSED"})`;
-  if (label.endsWith("calls/s on/off, median of rounds")) return `(target >= ${onTarget}x: ${value >= onTarget ? "met" : "MISSED"})`;
+  if (label.endsWith("calls/s off/plain, median of rounds")) return sameCode(value, offTarget);
+  if (label.endsWith("calls/s on/off, median of rounds")) return sameCode(value, onTarget);
   if (label.endsWith("calls/s off/plain") || label.endsWith("calls/s on/off")) return "(ratio of medians, for information)";
   if (label === "seq p50 on/off" || label.includes("CPU µs/call o") || label.includes("sampled/off")) return "(for information)";
   if (label === "conc256 calls/s jetmicro/moleculer") return `(target >= ${moleculerTarget}x: ${value >= moleculerTarget ? "met" : "MISSED"})`;
