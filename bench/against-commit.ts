@@ -19,12 +19,13 @@
  * `bun bench/against-commit.ts`.
  * @module
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNatsServer } from "../runtime/nats/mod.ts";
-import { runCommand, type SpawnedProcess, spawnProcess } from "../runtime/platform/process.ts";
+import { onProcessExit, runCommand, type SpawnedProcess, spawnProcess } from "../runtime/platform/process.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
 import { type ClientReport, observabilityBaseline, readyLine, resultPrefix } from "./rpc-protocol.ts";
 import { formatNumber, median, table } from "./stats.ts";
@@ -48,15 +49,34 @@ for (const r of picked) if (!(r in runtimes)) throw new Error(`BENCH_RUNTIMES: u
 /** calls/s of each system and workload in one run (`jetmicro/conc256` → 41000). */
 type Rates = Map<string, number>;
 
+const children = new Set<SpawnedProcess>();
 const worktree = mkdtempSync(join(tmpdir(), "jetmicro-baseline-"));
+/** Removes the worktree (git's record of it and the folder); safe to run twice. */
+const removeWorktree = () => {
+  spawnSync("git", ["worktree", "remove", "--force", worktree], { cwd: root, stdio: "ignore" });
+  rmSync(worktree, { recursive: true, force: true });
+};
+// Exit hooks (ours and startNatsServer's) kill every child, delete the NATS store dirs and the
+// worktree, on Ctrl-C too.
+onProcessExit(() => {
+  for (const child of children) child.kill("SIGKILL");
+  removeWorktree();
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 const added = await runCommand("git", ["worktree", "add", "--detach", worktree, baseline], { cwd: root });
 if (added.code !== 0) throw new Error(`git worktree add ${baseline} failed: ${added.lines.join(" ")}`);
 // One nats-server per tree: both serve a greeter on the same subjects, and a shared server would
 // spread one tree's calls over both trees' services.
-const natsOf = { baseline: await startNatsServer({ jetstream: true }), today: await startNatsServer({ jetstream: true }) };
-const sink = await startOtlpSink();
-const children = new Set<SpawnedProcess>();
+const started: Array<{ stop(): Promise<void> }> = [];
+const startNats = async () => {
+  const nats = await startNatsServer({ jetstream: true });
+  started.push(nats);
+  return nats;
+};
 try {
+  const natsOf = { baseline: await startNats(), today: await startNats() };
+  const sink = await startOtlpSink();
+  started.push(sink);
   symlinkSync(join(root, "node_modules"), join(worktree, "node_modules"), "dir");
   symlinkSync(join(root, "gen"), join(worktree, "gen"), "dir");
   const commit = (await runCommand("git", ["rev-parse", "--short", "HEAD"], { cwd: worktree })).lines[0];
@@ -102,10 +122,8 @@ try {
   console.log(`\n${sink.exports()} span exports reached the sink`);
 } finally {
   for (const child of children) child.kill("SIGKILL");
-  await sink.stop();
-  await Promise.all([natsOf.baseline.stop(), natsOf.today.stop()]);
-  await runCommand("git", ["worktree", "remove", "--force", worktree], { cwd: root });
-  rmSync(worktree, { recursive: true, force: true });
+  await Promise.all(started.map((s) => s.stop()));
+  removeWorktree();
 }
 
 /**
