@@ -109,7 +109,7 @@ const mainPass: Pass = { label: "", settings, env: {} };
 const observedSystems = pickObservabilitySystems(process.env.BENCH_OBSERVABILITY_SYSTEMS);
 /**
  * The observability pass measures in short rounds, many of them (`BENCH_OBSERVABILITY_SECONDS`,
- * 1, and `BENCH_OBSERVABILITY_ROUNDS`, 15), and states its goals as the median of each round's
+ * 1, and `BENCH_OBSERVABILITY_ROUNDS`, 15), and states its ratios as the median of each round's
  * ratio (on against off measured back to back): on this shared machine the load of other
  * processes changes from second to second, and a ratio of medians taken seconds apart moved
  * by ±0.1 from run to run where the paired median moves by a few hundredths.
@@ -339,7 +339,7 @@ function ratios(rows: readonly Row[]): Record<string, number> {
 }
 
 /**
- * The observability goals as the median over rounds of each round's ratio: in a round the
+ * The observability ratios as the median over rounds of each round's ratio: in a round the
  * systems run back to back, so a ratio within a round compares them under the same load of the
  * rest of the machine (see `observedSettings`).
  */
@@ -403,7 +403,7 @@ function sameCode(value: number, target: number): string {
 
 /** How a ratio compares with the issue's target; the conc256 target is stated against raw-default only. */
 function verdict(runtime: string, label: string, value: number): string {
-  // The goals are read from the paired ratios (see pairedRatios); the ratio of medians is shown beside them.
+  // The observability ratios are read as the paired ones (see pairedRatios); the ratio of medians is shown beside them.
   if (label.endsWith("calls/s off/plain, median of rounds")) return sameCode(value, offTarget);
   if (label.endsWith("calls/s on/off, median of rounds")) return sameCode(value, onTarget);
   if (label.endsWith("calls/s off/plain") || label.endsWith("calls/s on/off")) return "(ratio of medians, for information)";
