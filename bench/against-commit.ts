@@ -26,6 +26,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNatsServer } from "../runtime/nats/mod.ts";
 import { onProcessExit, runCommand, type SpawnedProcess, spawnProcess } from "../runtime/platform/process.ts";
+import { exitOf, runtimeCommands, stopChild } from "./bench-children.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
 import { type ClientReport, observabilityBaseline, readyLine, resultPrefix } from "./rpc-protocol.ts";
 import { formatNumber, median, table } from "./stats.ts";
@@ -39,11 +40,7 @@ const picked = (process.env.BENCH_RUNTIMES ?? "bun,node").split(",").map((r) => 
 const goals = { off: 0.97, on: 0.85 } as const;
 const workloadNames = ["conc256", "seq"] as const;
 
-/** How each runtime runs TypeScript (as `run.ts` runs its children). */
-const runtimes: Record<string, { command: string; args: string[] }> = {
-  bun: { command: process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath, args: [] },
-  node: { command: "node", args: ["--import", "tsx"] },
-};
+const runtimes = runtimeCommands(root);
 for (const r of picked) if (!(r in runtimes)) throw new Error(`BENCH_RUNTIMES: unknown runtime "${r}" (known: ${Object.keys(runtimes).join(", ")})`);
 
 /** calls/s of each system and workload in one run (`jetmicro/conc256` → 41000). */
@@ -142,7 +139,7 @@ async function benchServer(dir: string, runtime: string, nats: { url: string; pi
   let ready!: () => void;
   const serverReady = new Promise<void>((resolve) => (ready = resolve));
   const server = start("rpc-server.ts", (line) => line === readyLine && ready());
-  await Promise.race([serverReady, server.exited.then((code) => Promise.reject(new Error(`${dir} ${runtime} server exited with code ${code}`)))]);
+  await Promise.race([serverReady, exitOf(server, `${dir} ${runtime} server`)]);
   return {
     async run(): Promise<Rates> {
       let report: ClientReport | undefined;
@@ -155,11 +152,6 @@ async function benchServer(dir: string, runtime: string, nats: { url: string; pi
       for (const m of report.measurements) rates.set(`${m.system}/${m.workload}`, m.callsPerSecond);
       return rates;
     },
-    async stop(): Promise<void> {
-      server.kill("SIGTERM");
-      const escalate = setTimeout(() => server.kill("SIGKILL"), 5_000);
-      await server.exited.catch(() => null);
-      clearTimeout(escalate);
-    },
+    stop: () => stopChild(server),
   };
 }

@@ -8,6 +8,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnProcess } from "../runtime/platform/process.ts";
+import { runtimeCommands } from "./bench-children.ts";
 
 /** A started child: the process, and its HTTP port and pid once it is ready. */
 export interface HostileChild {
@@ -18,7 +19,7 @@ export interface HostileChild {
 /** Starts the child on `natsUrl`; `ready` rejects if it exits first. */
 export function startHostileChild(natsUrl: string, prefix: readonly string[]): HostileChild {
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
-  const bun = process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath;
+  const bun = runtimeCommands(root).bun.command;
   const flags = (process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean);
   const [command, ...args] = [...prefix, bun, ...flags, join(root, "bench", "gateway-hostile.ts"), "serve"];
   let ready!: (v: [number, number]) => void;

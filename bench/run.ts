@@ -39,21 +39,15 @@ import {
   settingsFromEnv,
   type System,
   type Workload,
-  workloads,
 } from "./rpc-protocol.ts";
+import { exitOf, runtimeCommands, stopChild } from "./bench-children.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
 import { formatNumber, formatShort, median, spread, table } from "./stats.ts";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const resultsDir = join(root, "bench", "results");
 const serverReadyTimeoutMs = 30_000;
-const stopGraceMs = 5_000;
-
-/** How each runtime runs TypeScript. Node loads tsx in-process, so the pid we kill is the program. */
-const runtimes: Record<string, { command: string; args: string[] }> = {
-  bun: { command: process.versions.bun === undefined ? join(root, "node_modules", ".bin", "bun") : process.execPath, args: [] },
-  node: { command: "node", args: ["--import", "tsx"] },
-};
+const runtimes = runtimeCommands(root);
 
 /** The issue's targets, for the verdict column; they are information, not a gate. */
 const concTarget: Record<string, number> = { node: 1.9, bun: 1.3 };
@@ -236,20 +230,6 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Rejects when `child` exits, for racing against something it should do first. */
-function exitOf(child: SpawnedProcess, what: string): Promise<never> {
-  return child.exited.then((code) => {
-    throw new Error(`${what} exited with code ${code}`);
-  });
-}
-
-async function stopChild(child: SpawnedProcess): Promise<void> {
-  child.kill("SIGTERM");
-  const escalate = setTimeout(() => child.kill("SIGKILL"), stopGraceMs);
-  await child.exited.catch(() => null);
-  clearTimeout(escalate);
 }
 
 /** The client's planned run time, doubled, plus a minute for start-up and stragglers. */
