@@ -19,10 +19,13 @@
  * the load generator's), figures other load on the machine disturbs less than throughput, and
  * how many connections the gateway closed (`tcp-closes.ts`), per run and per hostile kind:
  * a refusal that closes its connection costs the client a new one. A control run puts a plain 404 in every tenth turn
- * instead, to tell what the attacks cost beyond being requests.
+ * instead, to tell what the attacks cost beyond being requests; another a legitimate request of
+ * another kind (`GET /health`, 200, a quarter of a normal call's CPU alone), to tell what any
+ * other traffic mixed in costs: one endpoint called over and over is the cheapest load there is,
+ * and a request of another kind costs the normal calls around it more than it costs alone.
  * Each run of a round is cut into BENCH_SLICES slices, the runs taking turns, since the
  * load of other processes changes from second to second. Rounds start once the child's JIT
- * compiler has settled (warm-up passes over the three runs until its threads use under 2 % of
+ * compiler has settled (warm-up passes over the four runs until its threads use under 2 % of
  * the child's CPU): the hostile mix's rarer code paths compile later than a normal call's, and
  * a first round that still compiles them measured start-up (0.84-0.87 where later rounds gave
  * 0.90-0.94). The table's "of which JIT compiler" column shows what compiling still cost.
@@ -40,7 +43,7 @@ import { serveHttp } from "../runtime/platform/http-server.ts";
 import type { spawnProcess } from "../runtime/platform/process.ts";
 import { createNatsRegistry } from "../runtime/registry/nats-kv.ts";
 import greeter from "../services/greeter.ts";
-import { type HostileCase, hostileCases, type MixResult, normalCall, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
+import { type HostileCase, healthCheck, hostileCases, type MixResult, normalCall, plainNotFound, runMix } from "../tests/gateway/hostile-mix.ts";
 import { startRegistered } from "../tests/support/registered.ts";
 import { compilerCpuMicros, exitWithParent, ownCpuMicros, processCpuMicros } from "./child-process.ts";
 import { pinning } from "./cpu-sets.ts";
@@ -111,6 +114,7 @@ async function orchestrate(): Promise<void> {
       "clean (normal calls only)": [0, []],
       "10 % hostile mixed in": [10, mix],
       "10 % plain 404s mixed in (control)": [10, [plainNotFound]],
+      "10 % health checks mixed in (legitimate control)": [10, [healthCheck]],
     };
     const names = Object.keys(modes);
     const results: Record<string, Run[]> = {};
@@ -154,13 +158,15 @@ async function orchestrate(): Promise<void> {
       "lrrrrrrrr",
     ));
     // The ratio within each round, then their median: the runs of a round took turns, under the same load.
-    const ratios = (over: string) => results[names[1]!]!.map((mixed, i) => mixed.rate / results[over]![i]!.rate);
-    const [goal, control] = [ratios(names[0]!), ratios(names[2]!)];
+    const ratiosOver = (run: string, over: string) => results[run]!.map((r, i) => r.rate / results[over]![i]!.rate);
+    const ratios = (over: string) => ratiosOver(names[1]!, over);
+    const [goal, control, legitimate, legitimateCost] = [ratios(names[0]!), ratios(names[2]!), ratios(names[3]!), ratiosOver(names[3]!, names[0]!)];
     console.log(`\nnormal throughput mixed/clean ${median(goal).toFixed(2)} (rounds: ${goal.map((r) => r.toFixed(2)).join(", ")}; goal ≥ 0.90: ${median(goal) >= 0.9 ? "met" : "NOT met"})`);
     // What the attacks cost beyond taking a turn: a refused request is mostly HTTP work, so even
     // plain 404s in every tenth turn cost a CPU-bound machine some of its normal calls.
-    console.log(`JIT compiler CPU µs / normal call by round: ${names.map((name) => `${name.split(" ")[0]} ${results[name]!.map((r) => r.jitPerCall.toFixed(0)).join("/")}`).join("; ")}`);
+    console.log(`JIT compiler CPU µs / normal call by round: ${names.map((name, i) => `${["clean", "hostile", "404s", "health"][i]} ${results[name]!.map((r) => r.jitPerCall.toFixed(0)).join("/")}`).join("; ")}`);
     console.log(`normal throughput mixed/control ${median(control).toFixed(2)} (rounds: ${control.map((r) => r.toFixed(2)).join(", ")})`);
+    console.log(`normal throughput mixed/legitimate control ${median(legitimate).toFixed(2)} (rounds: ${legitimate.map((r) => r.toFixed(2)).join(", ")}); legitimate control/clean ${median(legitimateCost).toFixed(2)} (rounds: ${legitimateCost.map((r) => r.toFixed(2)).join(", ")})`);
     // A wrong answer is a failure of the gateway, not a slow number: make `npm run bench` fail.
     if (names.some((name) => sum(name, (r) => r.failed + r.wrong) > 0)) {
       console.error("some normal calls failed or hostile requests were not refused as expected");
@@ -197,7 +203,7 @@ async function costByKind(base: string, port: number, pid: number): Promise<void
   };
   const [normal, normalCloses] = await cost((i) => normalCall(base, i, AbortSignal.timeout(10_000)));
   const rows = [["normal call (greeter say-hello, service in the same process)", formatNumber(normal), "1.00", normalCloses]];
-  for (const c of [plainNotFound, ...mix]) {
+  for (const c of [healthCheck, plainNotFound, ...mix]) {
     const [micros, closes] = await cost(() => c.send(base, AbortSignal.timeout(10_000)));
     rows.push([`${c.name} → ${c.expected}`, formatNumber(micros), (micros / normal).toFixed(2), closes]);
   }
@@ -209,7 +215,7 @@ async function costByKind(base: string, port: number, pid: number): Promise<void
 function wrongHostile(result: MixResult): number {
   let wrong = 0;
   for (const [name, statuses] of result.hostile) {
-    const expected = [...hostileCases, plainNotFound].find((c) => c.name === name)!.expected;
+    const expected = [...hostileCases, plainNotFound, healthCheck].find((c) => c.name === name)!.expected;
     wrong += statuses.filter((s) => s !== expected).length;
   }
   return wrong;

@@ -104,6 +104,12 @@ export const hostileCases: readonly HostileCase[] = [
 export const plainNotFound: HostileCase = get("GET of an unknown route", 404, "/no-such-route");
 
 /**
+ * A legitimate request of another kind (`GET /health`, 200): the control for what any other
+ * traffic mixed into the normal calls costs, against which the attacks' own cost shows.
+ */
+export const healthCheck: HostileCase = get("GET /health (legitimate)", 200, "/health");
+
+/**
  * One normal call, `greeter` say-hello with a name unique to `n`; undefined when the reply is
  * exactly right, else what was wrong.
  */
