@@ -10,8 +10,11 @@
  * consumer for its info (which only times out) and never makes a new one, so a reader stalls
  * for good. And on nats-server 2.9 a new consumer may be placed on the dead node for a while
  * after the crash: its creation then times out (bounded by the manager's timeout, 2 s where
- * callers follow the advice below), and the reader tries again with a new name, so a new
- * placement, every few hundred milliseconds.
+ * callers follow the advice below). So a creation that has not answered within
+ * {@link hedgeAfterMs} is raced by another under a new name (a new placement), up to
+ * {@link maxCreations} at once; the first consumer made is used and the others are deleted.
+ * Waiting out each timeout instead left a shard without a reader for 10 s and more when
+ * placements kept landing on the dead node (seen under load on a 3-node cluster).
  *
  * Give it a `JetStreamManager` made with a short timeout (`jetstreamManager(nc, { timeout:
  * 2000, checkAPI: false })`): that timeout is what one placement on a dead node costs.
@@ -60,6 +63,10 @@ const stallMs = fetchExpiresMs + 1500;
 const inactiveMs = 30_000;
 const firstBackoffMs = 50;
 const maxBackoffMs = 1000;
+/** A consumer creation unanswered this long is raced by another (see the module comment). */
+const hedgeAfterMs = 500;
+/** Most creations of one consumer in flight at once. */
+const maxCreations = 3;
 
 /**
  * An in-order, failover-proof read of a stream: {@link open} it (which creates the first
@@ -136,7 +143,7 @@ export class StreamReader implements AsyncIterable<JsMsg> {
             backoff = Math.min(backoff * 2, maxBackoffMs);
             continue;
           }
-          if (this.#caughtUp) break;
+          if (this.#caughtUp || this.#stopped) break;
         }
         try {
           yield* this.#fetchOnce(consumer);
@@ -152,10 +159,11 @@ export class StreamReader implements AsyncIterable<JsMsg> {
     }
   }
 
+  /**
+   * A new consumer from where the reader is: creations raced as the module comment says. The
+   * first made is kept; a creation that fails or loses deletes its consumer.
+   */
   async #create(): Promise<Consumer> {
-    const { jsm, js, stream, filter } = this.#o;
-    const name = `${this.#o.namePrefix}_${nuid.next()}`;
-    this.#name = name;
     this.#delivered = 0;
     // From a time (or each subject's last) only until the first message: then from the next
     // sequence, which in stream order brings each subject to its last value again.
@@ -164,6 +172,49 @@ export class StreamReader implements AsyncIterable<JsMsg> {
       : this.#o.lastPerSubject
       ? { deliver_policy: DeliverPolicy.LastPerSubject }
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: this.#o.since };
+    const made = await new Promise<{ name: string; consumer: Consumer; pending: number }>((resolve, reject) => {
+      let settled = false;
+      let inFlight = 0;
+      let hedge: ReturnType<typeof setTimeout> | undefined;
+      const attempt = () => {
+        inFlight++;
+        const name = `${this.#o.namePrefix}_${nuid.next()}`;
+        // Another placement if this one does not answer soon.
+        if (inFlight < maxCreations) hedge = setTimeout(attempt, hedgeAfterMs);
+        this.#createNamed(name, start).then(
+          (got) => {
+            if (settled) return this.#deleteConsumer(name);
+            settled = true;
+            clearTimeout(hedge);
+            resolve({ name, ...got });
+          },
+          (error) => {
+            inFlight--;
+            if (settled) return;
+            // The last one out reports (the caller's backoff decides when to try again).
+            if (inFlight === 0) {
+              settled = true;
+              clearTimeout(hedge);
+              reject(error);
+            }
+          },
+        );
+      };
+      attempt();
+    });
+    this.#name = made.name;
+    // Stopped meanwhile: the consumer goes at once (the iteration will not read it).
+    if (this.#stopped) this.#drop();
+    // What a replay reads: what is stored now, so a live topic does not make it endless.
+    this.#left ??= made.pending;
+    // Nothing stored from here on: a replay has handed on all there was.
+    if (this.#o.toEnd && (made.pending === 0 || this.#left === 0)) this.#caughtUp = true;
+    return made.consumer;
+  }
+
+  /** Creates the consumer `name` and gets its handle; on failure deletes it (it may exist on a dead node). */
+  async #createNamed(name: string, start: Partial<ConsumerConfig>): Promise<{ consumer: Consumer; pending: number }> {
+    const { jsm, js, stream, filter } = this.#o;
     try {
       const info = await jsm.consumers.add(stream, {
         name,
@@ -174,22 +225,22 @@ export class StreamReader implements AsyncIterable<JsMsg> {
         mem_storage: true,
         inactive_threshold: nanos(inactiveMs),
       });
-      // What a replay reads: what is stored now, so a live topic does not make it endless.
-      this.#left ??= info.num_pending;
-      // Nothing stored from here on: a replay has handed on all there was.
-      if (this.#o.toEnd && (info.num_pending === 0 || this.#left === 0)) this.#caughtUp = true;
-      return await js.consumers.get(stream, name);
+      return { consumer: await js.consumers.get(stream, name), pending: info.num_pending };
     } catch (error) {
       // Perhaps placed on a dead node: remove it once that node is back (or let it idle out).
-      this.#drop();
+      this.#deleteConsumer(name);
       throw error;
     }
+  }
+
+  #deleteConsumer(name: string): void {
+    this.#o.jsm.consumers.delete(this.#o.stream, name).catch(() => undefined);
   }
 
   #drop(): void {
     const name = this.#name;
     this.#name = undefined;
-    if (name !== undefined) this.#o.jsm.consumers.delete(this.#o.stream, name).catch(() => undefined);
+    if (name !== undefined) this.#deleteConsumer(name);
   }
 
   /** One fetch: yields what it delivers; throws when its consumer looks gone. */
