@@ -51,7 +51,8 @@ describe("stream reader", () => {
     // Read before the held creation was even answered.
     expect(heldAnswered).toBe(false);
     expect(seen).toEqual(["1", "2", "3", "4", "5"]);
-    expect(created.length).toBe(2);
+    // A third placement only if the second was slow to answer (a loaded machine).
+    expect(created.length).toBeGreaterThanOrEqual(2);
 
     const names = async () => {
       const out: string[] = [];
@@ -62,7 +63,9 @@ describe("stream reader", () => {
     // the one read through.
     await held;
     await until(async () => (await names()).length === 1, { what: "the late consumer to be deleted" });
-    expect(await names()).toEqual([created[1]!]);
+    const [kept] = await names();
+    expect(kept).not.toBe(created[0]);
+    expect(created).toContain(kept!);
     await js.publish("hedge.a", "6");
     await until(() => seen.length === 6, { what: "a message published after the race" });
 
