@@ -28,7 +28,7 @@ import { startNatsServer } from "../runtime/nats/mod.ts";
 import { onProcessExit, runCommand, type SpawnedProcess, spawnProcess } from "../runtime/platform/process.ts";
 import { exitOf, runtimeCommands, stopChild } from "./bench-children.ts";
 import { startOtlpSink } from "./otlp-sink.ts";
-import { type ClientReport, observabilityBaseline, readyLine, resultPrefix } from "./rpc-protocol.ts";
+import { type ClientReport, observabilityBaseline, observabilityGoals, readyLine, resultPrefix } from "./rpc-protocol.ts";
 import { formatNumber, median, table } from "./stats.ts";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -36,8 +36,6 @@ const baseline = process.env.BENCH_BASELINE ?? observabilityBaseline;
 const pairs = Number(process.env.BENCH_PAIRS ?? 10);
 const seconds = process.env.BENCH_SECONDS ?? "3";
 const picked = (process.env.BENCH_RUNTIMES ?? "bun,node").split(",").map((r) => r.trim()).filter(Boolean);
-/** The issue's goals: calls/s with both off at least 0.97x the baseline's, with both on at least 0.85x. */
-const goals = { off: 0.97, on: 0.85 } as const;
 const workloadNames = ["conc256", "seq"] as const;
 
 const runtimes = runtimeCommands(root);
@@ -111,7 +109,7 @@ try {
     for (const workload of workloadNames) {
       for (const system of ["off", "on"] as const) {
         const m = median(ratios[`${workload} ${system}`]!);
-        const goal = goals[system];
+        const goal = observabilityGoals[system];
         console.log(`${runtime} ${workload} calls/s ${system}/${baseline}, median of pairs: ${m.toFixed(3)}x (goal >= ${goal}x: ${m >= goal ? "met" : "MISSED"})`);
       }
     }

@@ -77,8 +77,8 @@ async function serve(url: string): Promise<void> {
   console.log(`ready ${gateway.port} ${process.pid}`);
 }
 
-/** Every how many requests one is not normal (0: none), and what it is. */
-type Mode = readonly [number, readonly HostileCase[]];
+/** Every how many requests one is not normal (0: none), what it is, and a short name for one-line output. */
+type Mode = readonly [number, readonly HostileCase[], string];
 interface Slice { normalOk: number; ms: number; cpu: number; jit: number; loadCpu: number; failed: number; wrong: number; closed: number }
 interface Run { readonly rate: number; readonly cpuPerCall: number; readonly jitPerCall: number; readonly loadCpuPerCall: number; readonly closedPer1000: number; readonly failed: number; readonly wrong: number }
 
@@ -111,10 +111,10 @@ async function orchestrate(): Promise<void> {
       return { normalOk: result.normalOk, ms: result.elapsedMs, cpu, jit, loadCpu, failed: result.normalFailed.length, wrong: wrongHostile(result), closed };
     };
     const modes: Record<string, Mode> = {
-      "clean (normal calls only)": [0, []],
-      "10 % hostile mixed in": [10, mix],
-      "10 % plain 404s mixed in (control)": [10, [plainNotFound]],
-      "10 % health checks mixed in (legitimate control)": [10, [healthCheck]],
+      "clean (normal calls only)": [0, [], "clean"],
+      "10 % hostile mixed in": [10, mix, "hostile"],
+      "10 % plain 404s mixed in (control)": [10, [plainNotFound], "404s"],
+      "10 % health checks mixed in (legitimate control)": [10, [healthCheck], "health"],
     };
     const names = Object.keys(modes);
     const results: Record<string, Run[]> = {};
@@ -164,7 +164,7 @@ async function orchestrate(): Promise<void> {
     console.log(`\nnormal throughput mixed/clean ${median(goal).toFixed(2)} (rounds: ${goal.map((r) => r.toFixed(2)).join(", ")}; goal ≥ 0.90: ${median(goal) >= 0.9 ? "met" : "NOT met"})`);
     // What the attacks cost beyond taking a turn: a refused request is mostly HTTP work, so even
     // plain 404s in every tenth turn cost a CPU-bound machine some of its normal calls.
-    console.log(`JIT compiler CPU µs / normal call by round: ${names.map((name, i) => `${["clean", "hostile", "404s", "health"][i]} ${results[name]!.map((r) => r.jitPerCall.toFixed(0)).join("/")}`).join("; ")}`);
+    console.log(`JIT compiler CPU µs / normal call by round: ${names.map((name) => `${modes[name]![2]} ${results[name]!.map((r) => r.jitPerCall.toFixed(0)).join("/")}`).join("; ")}`);
     console.log(`normal throughput mixed/control ${median(control).toFixed(2)} (rounds: ${control.map((r) => r.toFixed(2)).join(", ")})`);
     console.log(`normal throughput mixed/legitimate control ${median(legitimate).toFixed(2)} (rounds: ${legitimate.map((r) => r.toFixed(2)).join(", ")}); legitimate control/clean ${median(legitimateCost).toFixed(2)} (rounds: ${legitimateCost.map((r) => r.toFixed(2)).join(", ")})`);
     // A wrong answer is a failure of the gateway, not a slow number: make `npm run bench` fail.

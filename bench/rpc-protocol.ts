@@ -48,6 +48,13 @@ export type System = (typeof systems)[number];
  */
 export const observabilityBaseline = "371d0bf";
 
+/**
+ * Issue 15's figures for calls/s: with tracing and metrics off at least 0.97x, with both on at
+ * least 0.85x (of {@link observabilityBaseline}'s benchmark in `against-commit.ts`; `run.ts`
+ * reads them within today's code, off/plain and on/off).
+ */
+export const observabilityGoals = { off: 0.97, on: 0.85 } as const;
+
 /** `seq`: one call in flight; `conc256`: 256 in flight, closed loop. */
 export const workloads = { seq: 1, conc256: 256 } as const;
 export type Workload = keyof typeof workloads;

@@ -32,6 +32,7 @@ import {
   type ClientReport,
   type Measurement,
   observabilityBaseline,
+  observabilityGoals,
   observabilitySystems,
   readyLine,
   resultPrefix,
@@ -53,13 +54,6 @@ const runtimes = runtimeCommands(root);
 const concTarget: Record<string, number> = { node: 1.9, bun: 1.3 };
 const seqP50Target = 1.1;
 const moleculerTarget = 1.5;
-/**
- * Issue 15's figures: calls/s with both off at least 0.97x, with both on at least 0.85x. Its
- * goals state them against the RPC benchmark of the day it was filed, which `against-commit.ts`
- * runs; here they are read within today's code (off/plain, on/off): what observability costs it.
- */
-const offTarget = 0.97;
-const onTarget = 0.85;
 
 interface Row {
   readonly system: System;
@@ -384,8 +378,8 @@ function sameCode(value: number, target: number): string {
 /** How a ratio compares with the issue's target; the conc256 target is stated against raw-default only. */
 function verdict(runtime: string, label: string, value: number): string {
   // The observability ratios are read as the paired ones (see pairedRatios); the ratio of medians is shown beside them.
-  if (label.endsWith("calls/s off/plain, median of rounds")) return sameCode(value, offTarget);
-  if (label.endsWith("calls/s on/off, median of rounds")) return sameCode(value, onTarget);
+  if (label.endsWith("calls/s off/plain, median of rounds")) return sameCode(value, observabilityGoals.off);
+  if (label.endsWith("calls/s on/off, median of rounds")) return sameCode(value, observabilityGoals.on);
   if (label.endsWith("calls/s off/plain") || label.endsWith("calls/s on/off")) return "(ratio of medians, for information)";
   if (label === "seq p50 on/off" || label.includes("CPU µs/call o") || label.includes("sampled/off")) return "(for information)";
   if (label === "conc256 calls/s jetmicro/moleculer") return `(target >= ${moleculerTarget}x: ${value >= moleculerTarget ? "met" : "MISSED"})`;
