@@ -7,10 +7,17 @@
  *
  * A node never heard (one that does not send heartbeats, or one that died before this caller
  * subscribed) never counts as gone: its calls keep their deadline, as before liveness existed.
+ *
+ * Silence counts only while this process runs. A process that was stalled (a long GC pause, a
+ * paused VM or container, a CPU starved by other work) wakes with every node's last heartbeat
+ * old, its own services' included, though the heartbeats sent meanwhile are waiting in its
+ * socket; judged at once, every call in flight would fail `unavailable` on a node that is
+ * answering. So a check that runs late marks a stall, and for two heartbeats after it no node
+ * counts as gone: each live one is heard again first. A node dead all along is found that much later.
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { isToken, nodeAliveFilter, nodeGoneAfterMs, nodeIdOfAliveSubject } from "../protocol/mod.ts";
+import { heartbeatEveryMs, isToken, nodeAliveFilter, nodeGoneAfterMs, nodeIdOfAliveSubject } from "../protocol/mod.ts";
 import { sharedSignal } from "../platform/abort-listeners.ts";
 
 /** Most nodes remembered per namespace: heartbeats of more new nodes are ignored until old ones age out. */
@@ -19,6 +26,14 @@ const maxNodes = 10_000;
 const forgetAfterMs = 60_000;
 /** How often watched nodes are checked. */
 const checkEveryMs = 100;
+/**
+ * A check this much later than the last one means this process was stalled. Below it a stall
+ * cannot fake a silence: the last heartbeat before it is at most a heartbeat old, and both
+ * together stay under {@link nodeGoneAfterMs}.
+ */
+const stalledAfterMs = 5 * checkEveryMs;
+/** After a stall, how long before silence counts again: time for every live node to be heard. */
+const graceAfterStallMs = 2 * heartbeatEveryMs;
 /** The signal of calls to nodes past the {@link maxNodes} bound: they keep their deadline. */
 const neverAborted = new AbortController().signal;
 
@@ -30,6 +45,10 @@ export class NodeLiveness {
   readonly #sub: Subscription;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPrune = Date.now();
+  /** When the watch timer last ran (or started). */
+  #lastCheck = 0;
+  /** When this process was last seen to wake from a stall (see the module comment). */
+  #wokeAt = -Infinity;
 
   constructor(nc: NatsConnection, namespace: string) {
     this.#sub = nc.subscribe(nodeAliveFilter(namespace), {
@@ -47,10 +66,13 @@ export class NodeLiveness {
     return this.#lastSeen.get(nodeId);
   }
 
-  /** True when `nodeId` was heard before and has been silent for longer than the gone threshold. */
+  /**
+   * True when `nodeId` was heard before and has been silent for longer than the gone threshold,
+   * and this process has been running long enough since a stall to have heard it again.
+   */
   isGone(nodeId: string, now = Date.now()): boolean {
     const seen = this.#lastSeen.get(nodeId);
-    return seen !== undefined && now - seen > nodeGoneAfterMs;
+    return seen !== undefined && now - seen > nodeGoneAfterMs && now - this.#wokeAt >= graceAfterStallMs;
   }
 
   /**
@@ -67,6 +89,7 @@ export class NodeLiveness {
       sharedSignal(controller.signal);
     }
     if (this.#timer === undefined) {
+      this.#lastCheck = Date.now();
       this.#timer = setInterval(() => this.#check(), checkEveryMs);
       (this.#timer as { unref?: () => void }).unref?.();
     }
@@ -87,6 +110,8 @@ export class NodeLiveness {
 
   #check(): void {
     const now = Date.now();
+    if (now - this.#lastCheck > stalledAfterMs) this.#wokeAt = now;
+    this.#lastCheck = now;
     for (const [nodeId, controller] of this.#watches) {
       if (!this.isGone(nodeId, now)) continue;
       this.#watches.delete(nodeId);

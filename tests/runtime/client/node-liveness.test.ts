@@ -1,6 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { NodeLiveness } from "../../../runtime/client/node-liveness.ts";
-import { nodeAliveSubject } from "../../../runtime/protocol/mod.ts";
+import { nodeAliveSubject, nodeGoneAfterMs } from "../../../runtime/protocol/mod.ts";
+import { startLivenessHeartbeat } from "../../../runtime/server/liveness-heartbeat.ts";
 import { withNats } from "../../support/nats.ts";
 import { until } from "../../support/wait.ts";
 
@@ -21,5 +22,32 @@ describe("node liveness", () => {
     // greeter's own heartbeat is heard.
     conn.nc.publish(nodeAliveSubject("micro", "greeter", victim));
     await until(() => liveness.lastHeard(victim) !== undefined, 5000);
+  });
+
+  it("a stall of this whole process longer than the gone threshold fails no call of a live node, and a dead one is still found", async () => {
+    // As in `micro run`: the services' heartbeats and the callers' liveness share one process and connection.
+    const liveness = new NodeLiveness(conn.nc, "micro");
+    teardown(() => liveness.close());
+    const live = "greeter-CCCCCCCCCCCCCCCCCCCCCC";
+    const dead = "greeter-DDDDDDDDDDDDDDDDDDDDDD";
+    teardown(startLivenessHeartbeat(conn.nc, "micro", "greeter", live));
+    const stopDead = startLivenessHeartbeat(conn.nc, "micro", "greeter", dead);
+    await until(() => liveness.lastHeard(live) !== undefined && liveness.lastHeard(dead) !== undefined, 5000);
+    // Calls in flight on both nodes.
+    const liveCalls = liveness.signalFor(live);
+    const deadCalls = liveness.signalFor(dead);
+    stopDead();
+    // The process stalls past the threshold (a long GC pause, a paused VM): no timer runs, no socket is read.
+    const resumeAt = Date.now() + nodeGoneAfterMs + 400;
+    while (Date.now() < resumeAt) {
+      // blocked
+    }
+    await until(() => deadCalls.aborted, 5000);
+    expect(liveCalls.aborted).toBe(false);
+    // And it stays alive past another threshold's worth of running.
+    await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 250));
+    expect(liveCalls.aborted).toBe(false);
+    expect(liveness.isGone(live)).toBe(false);
+    expect(liveness.isGone(dead)).toBe(true);
   });
 });
