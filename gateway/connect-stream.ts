@@ -14,6 +14,7 @@ import type { Context } from "hono";
 import { MicroError } from "../runtime/mod.ts";
 import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
+import { timeoutMsOf } from "./edge-bounds.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, TargetContext } from "./part.ts";
 import { routedOpen } from "../runtime/client/routed-open.ts";
@@ -68,8 +69,7 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
   if (deps.transport.openStream === undefined) throw new MicroError("unimplemented", "the gateway's transport cannot stream");
   const timeoutText = c.req.header(connectTimeoutHeader);
   // A stream has no gateway time limit unless the client asks for one.
-  const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
-  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`);
+  const timeout = timeoutText === undefined ? undefined : timeoutMsOf(timeoutText, "Connect-Timeout-Ms");
   const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
   const deadline = timeout === undefined ? undefined : Date.now() + timeout;
   const json = contentType === "application/connect+json";

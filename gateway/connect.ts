@@ -12,6 +12,7 @@ import { MicroError } from "../runtime/mod.ts";
 import { callSubject, httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { type ConnectCall, connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
+import { timeoutFrom } from "./edge-bounds.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import { bodyTooLargeIn } from "./errors.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart, TargetContext } from "./part.ts";
@@ -51,9 +52,12 @@ async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Pro
   if (contentType !== jsonContentType && contentType !== protoContentType) {
     return connectError(new MicroError("unimplemented", `unsupported content type "${contentType.slice(0, 60)}" (Connect unary: application/json or application/proto)`), 415);
   }
-  const timeoutText = c.req.header(connectTimeoutHeader);
-  const timeoutMs = timeoutText === undefined ? deps.timeoutMs : Math.min(Number(timeoutText), deps.timeoutMs);
-  if (!(timeoutMs > 0)) return connectError(new MicroError("invalid_argument", `bad Connect-Timeout-Ms "${timeoutText?.slice(0, 40)}"`));
+  let timeoutMs: number;
+  try {
+    timeoutMs = timeoutFrom(c.req.header(connectTimeoutHeader), "Connect-Timeout-Ms", deps.timeoutMs);
+  } catch (error) {
+    return connectError(MicroError.from(error));
+  }
   const { subject, label } = c.var.target;
   try {
     const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata, trace: c.var.trace });

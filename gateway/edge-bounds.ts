@@ -41,14 +41,19 @@ export function eventField(value: string | undefined, what: string): string | un
 }
 
 /**
- * The timeout a caller asked for with header `header`, at most `max`; `max` when absent.
- * `invalid_argument` for anything but a whole number of ms above 0.
+ * A timeout header's value in ms: ASCII digits only, at most 10 (Connect's rule for
+ * `Connect-Timeout-Ms`; ~115 days), above 0. `Number()` alone would take `0x10`, `1e3`, `+5`
+ * or ` 7 ` as numbers; anything but plain digits is `invalid_argument` naming `header`.
  */
+export function timeoutMsOf(value: string, header: string): number {
+  const ms = /^[0-9]{1,10}$/.test(value) ? Number(value) : 0;
+  if (ms <= 0) throw new MicroError("invalid_argument", `${header} must be a whole number of ms above 0 (at most 10 digits), got "${shown(value)}"`, { detail: header });
+  return ms;
+}
+
+/** The timeout a caller asked for with header `header` ({@link timeoutMsOf}), at most `max`; `max` when absent. */
 export function timeoutFrom(value: string | undefined, header: string, max: number): number {
-  if (value === undefined) return max;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms <= 0) throw new MicroError("invalid_argument", `${header} must be a whole number of ms, got "${shown(value)}"`, { detail: header });
-  return Math.min(ms, max);
+  return value === undefined ? max : Math.min(timeoutMsOf(value, header), max);
 }
 
 function invalid(what: string, value: string, problem: string): MicroError {

@@ -58,8 +58,15 @@ describe("gateway", () => {
       expect([path, res.status, json.code, json.id]).toEqual([path, status, code, "req-1"]);
       expect(json.detail.length).toBeGreaterThan(0);
     }
-    const timeout = await post("/greeter/say-hello", '{"name":"x"}', { "x-micro-timeout": "soon" });
-    expect(timeout.status).toBe(400);
+    // Only plain digits: `Number()` alone would read hex, exponents, signs and padding as a timeout.
+    const timeouts = ["soon", "0x10", "1e3", "+5", "1.5", "0", "-1", "12345678901"];
+    const refused = await Promise.all(timeouts.map(async (value) => {
+      const res = await post("/greeter/say-hello", '{"name":"x"}', { "x-micro-timeout": value });
+      const json = await res.json() as { code: string; detail: string };
+      return [value, res.status, json.code, json.detail.includes("X-Micro-Timeout")];
+    }));
+    expect(refused).toEqual(timeouts.map((value) => [value, 400, "invalid_argument", true]));
+    expect((await post("/greeter/say-hello", '{"name":"x"}', { "x-micro-timeout": "5000" })).status).toBe(200);
   });
 });
 

@@ -48,6 +48,19 @@ describe("Connect protocol", () => {
     });
   }
 
+  it("refuses a Connect-Timeout-Ms that is not plain digits (unary and streaming), as Connect's invalid_argument", async () => {
+    const send = (path: string, contentType: string, timeout: string) =>
+      fetch(`${gateway.url}${path}`, { method: "POST", headers: { "content-type": contentType, "connect-protocol-version": "1", "connect-timeout-ms": timeout }, body: contentType === "application/json" ? '{"name":"x"}' : new Uint8Array(5) });
+    for (const timeout of ["0x10", "1e3", "+5", "1.5", "0", "12345678901"]) {
+      const unary = await send("/greeter.v1.Greeter/SayHello", "application/json", timeout);
+      expect([timeout, unary.status, ((await unary.json()) as { code: string }).code]).toEqual([timeout, 400, "invalid_argument"]);
+      const stream = await send("/greeter.v1.Greeter/SayHello", "application/connect+json", timeout);
+      expect([timeout, await stream.text()]).toEqual([timeout, expect.stringContaining('"code":"invalid_argument"')]);
+    }
+    const fine = await send("/greeter.v1.Greeter/SayHello", "application/json", "5000");
+    expect(await fine.json()).toEqual({ message: "Hello x" });
+  });
+
   it("maps proto service names to jetmicro service names", () => {
     expect(serviceNameOf("greeter.v1.Greeter")).toBe("greeter");
     expect(serviceNameOf("acme.UserProfile")).toBe("user-profile");
