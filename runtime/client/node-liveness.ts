@@ -12,8 +12,9 @@
  * paused VM or container, a CPU starved by other work) wakes with every node's last heartbeat
  * old, its own services' included, though the heartbeats sent meanwhile are waiting in its
  * socket; judged at once, every call in flight would fail `unavailable` on a node that is
- * answering. So a check that runs late marks a stall, and for two heartbeats after it no node
- * counts as gone: each live one is heard again first. A node dead all along is found that much later.
+ * answering. So a check that runs late marks a stall, and for a heartbeat period after it no
+ * node counts as gone: each live one is heard again first. A node dead all along is found that
+ * much later.
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -32,8 +33,12 @@ const checkEveryMs = 100;
  * together stay under {@link nodeGoneAfterMs}.
  */
 const stalledAfterMs = 5 * checkEveryMs;
-/** After a stall, how long before silence counts again: time for every live node to be heard. */
-const graceAfterStallMs = 2 * heartbeatEveryMs;
+/**
+ * After a stall, how long before silence counts again: one heartbeat period, in which every
+ * live node is heard (a remote one's beats are waiting in the socket, read on the first turn;
+ * a node in this process beats as it wakes and is heard a round trip later).
+ */
+const graceAfterStallMs = heartbeatEveryMs;
 /** The signal of calls to nodes past the {@link maxNodes} bound: they keep their deadline. */
 const neverAborted = new AbortController().signal;
 
