@@ -2,8 +2,8 @@
  * Which nodes are alive, as the caller hears it: one subscription per namespace on the
  * instances' heartbeats (`{ns}.alive.*.*`, see `runtime/protocol/liveness.ts`), the last time
  * each node was heard, and watches for the nodes that hold calls in flight. A node heard
- * before and silent for `nodeGoneAfterMs` is gone: its watches fire at once, and the routing
- * step fails or moves the calls it held.
+ * before and silent for `nodeGoneAfterMs` is gone (once that silence is confirmed, below): its
+ * watches fire, and the routing step fails or moves the calls it held.
  *
  * A node never heard (one that does not send heartbeats, or one that died before this caller
  * subscribed) never counts as gone: its calls keep their deadline, as before liveness existed.
@@ -15,6 +15,14 @@
  * answering. So a check that runs late marks a stall, and for a heartbeat period after it no
  * node counts as gone: each live one is heard again first. A node dead all along is found that
  * much later.
+ *
+ * Nor is a stalled NATS server a dead node. A node silent past the threshold keeps its calls
+ * until the server has answered a PING sent after the silence began and the node is still silent
+ * a moment after that answer: a paused or overloaded server answers late, and the heartbeats it
+ * kept meanwhile reach this process right behind its answer. (Judged on silence alone, a server paused for 2 s under
+ * load failed 288 calls through the gateway: those in flight, then every call sent to the node
+ * until the server woke.) A connection that dropped since the node was last heard needs no PING:
+ * what the node held may be lost with it, so its calls end at once, as they always have.
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -39,6 +47,11 @@ const stalledAfterMs = 5 * checkEveryMs;
  * a node in this process beats as it wakes and is heard a round trip later).
  */
 const graceAfterStallMs = heartbeatEveryMs;
+/**
+ * How long after the server's answer to a PING a silent node is judged: heartbeats the server
+ * kept while stalled come right behind its answer, in the same write or the next.
+ */
+const behindAnswerMs = checkEveryMs / 2;
 /** The signal of calls to nodes past the {@link maxNodes} bound: they keep their deadline. */
 const neverAborted = new AbortController().signal;
 
@@ -48,14 +61,27 @@ export class NodeLiveness {
   /** Per watched node, the controller its calls' signals come from. */
   readonly #watches = new Map<string, AbortController>();
   readonly #sub: Subscription;
+  readonly #nc: NatsConnection;
+  readonly #statuses: AsyncIterable<{ type: string }> & { stop?: () => void };
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPrune = Date.now();
   /** When the watch timer last ran (or started). */
   #lastCheck = 0;
   /** When this process was last seen to wake from a stall (see the module comment). */
   #wokeAt = -Infinity;
+  /** When the connection last dropped. */
+  #disconnectedAt = -Infinity;
+  /** When the PING in flight was sent, if one is. */
+  #pingSentAt: number | undefined;
+  /** The last PING answered: when it was sent and when its answer came. */
+  #answered = { sentAt: -Infinity, at: -Infinity };
 
   constructor(nc: NatsConnection, namespace: string) {
+    this.#nc = nc;
+    const statuses = (this.#statuses = nc.status());
+    (async () => {
+      for await (const status of statuses) if (status.type === "disconnect") this.#disconnectedAt = Date.now();
+    })().catch(() => undefined);
     this.#sub = nc.subscribe(nodeAliveFilter(namespace), {
       callback: (_error, msg) => {
         const id = nodeIdOfAliveSubject(namespace, msg.subject);
@@ -106,6 +132,7 @@ export class NodeLiveness {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#watches.clear();
+    this.#statuses.stop?.(); // a QueuedIterator in nats.js
     try {
       this.#sub.unsubscribe();
     } catch {
@@ -117,11 +144,19 @@ export class NodeLiveness {
     const now = Date.now();
     if (now - this.#lastCheck > stalledAfterMs) this.#wokeAt = now;
     this.#lastCheck = now;
+    let unasked = false;
     for (const [nodeId, controller] of this.#watches) {
       if (!this.isGone(nodeId, now)) continue;
-      this.#watches.delete(nodeId);
-      controller.abort(new Error(`node ${nodeId} went silent`));
+      const seen = this.#lastSeen.get(nodeId)!;
+      // Gone when the connection dropped since it was heard, or when the server answered a PING
+      // sent after its silence began and it is still silent a while after (see the module comment).
+      const asked = this.#answered.sentAt - seen > nodeGoneAfterMs;
+      if (seen < this.#disconnectedAt || (asked && now - this.#answered.at >= behindAnswerMs)) {
+        this.#watches.delete(nodeId);
+        controller.abort(new Error(`node ${nodeId} went silent`));
+      } else if (!asked) unasked = true;
     }
+    if (unasked && this.#pingSentAt === undefined) this.#ping(now);
     if (this.#watches.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
@@ -132,5 +167,20 @@ export class NodeLiveness {
       // Nodes no longer heard of need no controller; their calls have long settled.
       for (const nodeId of this.#watches.keys()) if (!this.#lastSeen.has(nodeId)) this.#watches.delete(nodeId);
     }
+  }
+
+  /** Asks the server for a PING's answer; one that comes late means the server (or the path to it) was stalled. */
+  #ping(sentAt: number): void {
+    this.#pingSentAt = sentAt;
+    this.#nc.flush().then(
+      () => {
+        const at = Date.now();
+        this.#pingSentAt = undefined;
+        this.#answered = { sentAt, at };
+        if (at - sentAt > stalledAfterMs) this.#wokeAt = at;
+      },
+      // Dropped (nats.js fails the PINGs in flight then) or closed: the disconnect decides.
+      () => (this.#pingSentAt = undefined),
+    );
   }
 }

@@ -3,10 +3,11 @@ import { NodeLiveness } from "../../../runtime/client/node-liveness.ts";
 import { nodeAliveSubject, nodeGoneAfterMs } from "../../../runtime/protocol/mod.ts";
 import { startLivenessHeartbeat } from "../../../runtime/server/liveness-heartbeat.ts";
 import { withNats } from "../../support/nats.ts";
+import { openTestConnection } from "../../support/rpc.ts";
 import { until } from "../../support/wait.ts";
 
 describe("node liveness", () => {
-  const { conn, teardown } = withNats();
+  const { nats, conn, teardown } = withNats();
 
   it("hears a node only on its own service's heartbeat subject, so a confined service cannot keep another's node alive", async () => {
     const liveness = new NodeLiveness(conn.nc, "micro");
@@ -49,5 +50,33 @@ describe("node liveness", () => {
     expect(liveCalls.aborted).toBe(false);
     expect(liveness.isGone(live)).toBe(false);
     expect(liveness.isGone(dead)).toBe(true);
+  });
+
+  it("a NATS server paused past the gone threshold fails no call of a live node, and a dead one is still found once it answers", async () => {
+    const liveness = new NodeLiveness(conn.nc, "micro");
+    teardown(() => liveness.close());
+    // The nodes on a connection of their own, as services in other processes are.
+    const nodes = await openTestConnection(nats.url);
+    teardown(() => nodes.close());
+    const live = "greeter-EEEEEEEEEEEEEEEEEEEEEE";
+    const dead = "greeter-FFFFFFFFFFFFFFFFFFFFFF";
+    teardown(startLivenessHeartbeat(nodes.nc, "micro", "greeter", live));
+    const stopDead = startLivenessHeartbeat(nodes.nc, "micro", "greeter", dead);
+    await until(() => liveness.lastHeard(live) !== undefined && liveness.lastHeard(dead) !== undefined, 5000);
+    const liveCalls = liveness.signalFor(live);
+    const deadCalls = liveness.signalFor(dead);
+    stopDead();
+    process.kill(nats.pid, "SIGSTOP");
+    try {
+      await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 750));
+      // Silent past the threshold, but the server has not answered since: nothing is judged.
+      expect([liveCalls.aborted, deadCalls.aborted]).toEqual([false, false]);
+    } finally {
+      process.kill(nats.pid, "SIGCONT");
+    }
+    await until(() => deadCalls.aborted, 5000);
+    expect(liveCalls.aborted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 250));
+    expect(liveCalls.aborted).toBe(false);
   });
 });
