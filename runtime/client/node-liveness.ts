@@ -8,21 +8,23 @@
  * A node never heard (one that does not send heartbeats, or one that died before this caller
  * subscribed) never counts as gone: its calls keep their deadline, as before liveness existed.
  *
- * Silence counts only while this process runs. A process that was stalled (a long GC pause, a
- * paused VM or container, a CPU starved by other work) wakes with every node's last heartbeat
- * old, its own services' included, though the heartbeats sent meanwhile are waiting in its
- * socket; judged at once, every call in flight would fail `unavailable` on a node that is
- * answering. So a check that runs late marks a stall, and for a heartbeat period after it no
- * node counts as gone: each live one is heard again first. A node dead all along is found that
- * much later.
+ * Silence alone does not make a node gone: a stalled process may be the caller (a long GC
+ * pause, a paused VM or container, a starved CPU: it wakes with every heartbeat old, its own
+ * services' included, though the ones sent meanwhile wait in its socket) or its NATS server (a
+ * paused or overloaded one delivers nothing, then everything). Judged on silence alone, pausing
+ * the gateway's process 1.6 s under load failed the 30 calls it held, and pausing the
+ * nats-server 2 s failed 288: those in flight, then every call sent until the server woke. So a
+ * node silent past the threshold keeps its calls until the server has answered a PING sent after
+ * the silence began and the node is still silent a moment after that answer: heartbeats waiting
+ * in the socket are read before it, and those a stalled server kept come right behind it. An
+ * answer that took over a check's period means the server was stalled: for a heartbeat period
+ * after it no node counts as gone, while its heartbeats catch up.
  *
- * Nor is a stalled NATS server a dead node. A node silent past the threshold keeps its calls
- * until the server has answered a PING sent after the silence began and the node is still silent
- * a moment after that answer: a paused or overloaded server answers late, and the heartbeats it
- * kept meanwhile reach this process right behind its answer. (Judged on silence alone, a server paused for 2 s under
- * load failed 288 calls through the gateway: those in flight, then every call sent to the node
- * until the server woke.) A connection that dropped since the node was last heard needs no PING:
- * what the node held may be lost with it, so its calls end at once, as they always have.
+ * The path to the server may break instead. A node heard before the connection dropped, or
+ * before a PING that has gone unanswered for {@link pingGiveUpMs} (a half-open connection: a
+ * server host gone without a word, a cut network), is gone at once: what it held may be lost with
+ * the path. A server that stalls that long is treated the same way. Only this caller's own server
+ * is asked: a node attached to another server of a cluster that stalls looks dead.
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -35,23 +37,17 @@ const maxNodes = 10_000;
 const forgetAfterMs = 60_000;
 /** How often watched nodes are checked. */
 const checkEveryMs = 100;
-/**
- * A check this much later than the last one means this process was stalled. Below it a stall
- * cannot fake a silence: the last heartbeat before it is at most a heartbeat old, and both
- * together stay under {@link nodeGoneAfterMs}.
- */
-const stalledAfterMs = 5 * checkEveryMs;
-/**
- * After a stall, how long before silence counts again: one heartbeat period, in which every
- * live node is heard (a remote one's beats are waiting in the socket, read on the first turn;
- * a node in this process beats as it wakes and is heard a round trip later).
- */
+/** A PING answered later than this means the server (or the path to it) was stalled. */
+const lateAnswerMs = checkEveryMs;
+/** After a stalled server answers, how long before silence counts again: one heartbeat period, while its kept heartbeats arrive. */
 const graceAfterStallMs = heartbeatEveryMs;
 /**
  * How long after the server's answer to a PING a silent node is judged: heartbeats the server
  * kept while stalled come right behind its answer, in the same write or the next.
  */
 const behindAnswerMs = checkEveryMs / 2;
+/** A PING unanswered this long means the path to the server is broken (see the module comment). */
+export const pingGiveUpMs = 2 * nodeGoneAfterMs;
 /** The signal of calls to nodes past the {@link maxNodes} bound: they keep their deadline. */
 const neverAborted = new AbortController().signal;
 
@@ -65,9 +61,7 @@ export class NodeLiveness {
   readonly #statuses: AsyncIterable<{ type: string }> & { stop?: () => void };
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPrune = Date.now();
-  /** When the watch timer last ran (or started). */
-  #lastCheck = 0;
-  /** When this process was last seen to wake from a stall (see the module comment). */
+  /** When a stalled server last answered (see the module comment). */
   #wokeAt = -Infinity;
   /** When the connection last dropped. */
   #disconnectedAt = -Infinity;
@@ -98,8 +92,9 @@ export class NodeLiveness {
   }
 
   /**
-   * True when `nodeId` was heard before and has been silent for longer than the gone threshold,
-   * and this process has been running long enough since a stall to have heard it again.
+   * True when `nodeId` was heard before and has been silent for longer than the gone threshold
+   * (and not just after a stalled server answered). Routing steers away from such nodes; their
+   * calls end only once the silence is confirmed (see the module comment).
    */
   isGone(nodeId: string, now = Date.now()): boolean {
     const seen = this.#lastSeen.get(nodeId);
@@ -120,7 +115,6 @@ export class NodeLiveness {
       sharedSignal(controller.signal);
     }
     if (this.#timer === undefined) {
-      this.#lastCheck = Date.now();
       this.#timer = setInterval(() => this.#check(), checkEveryMs);
       (this.#timer as { unref?: () => void }).unref?.();
     }
@@ -142,16 +136,16 @@ export class NodeLiveness {
 
   #check(): void {
     const now = Date.now();
-    if (now - this.#lastCheck > stalledAfterMs) this.#wokeAt = now;
-    this.#lastCheck = now;
+    const pingLost = this.#pingSentAt !== undefined && now - this.#pingSentAt > pingGiveUpMs ? this.#pingSentAt : -Infinity;
+    const pathBroken = Math.max(this.#disconnectedAt, pingLost);
     let unasked = false;
     for (const [nodeId, controller] of this.#watches) {
       if (!this.isGone(nodeId, now)) continue;
       const seen = this.#lastSeen.get(nodeId)!;
-      // Gone when the connection dropped since it was heard, or when the server answered a PING
-      // sent after its silence began and it is still silent a while after (see the module comment).
+      // Gone when the path broke since it was heard, or when the server answered a PING sent
+      // after its silence began and it is still silent a moment after (see the module comment).
       const asked = this.#answered.sentAt - seen > nodeGoneAfterMs;
-      if (seen < this.#disconnectedAt || (asked && now - this.#answered.at >= behindAnswerMs)) {
+      if (seen < pathBroken || (asked && now - this.#answered.at >= behindAnswerMs)) {
         this.#watches.delete(nodeId);
         controller.abort(new Error(`node ${nodeId} went silent`));
       } else if (!asked) unasked = true;
@@ -177,7 +171,7 @@ export class NodeLiveness {
         const at = Date.now();
         this.#pingSentAt = undefined;
         this.#answered = { sentAt, at };
-        if (at - sentAt > stalledAfterMs) this.#wokeAt = at;
+        if (at - sentAt > lateAnswerMs) this.#wokeAt = at;
       },
       // Dropped (nats.js fails the PINGs in flight then) or closed: the disconnect decides.
       () => (this.#pingSentAt = undefined),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { NodeLiveness } from "../../../runtime/client/node-liveness.ts";
+import { NodeLiveness, pingGiveUpMs } from "../../../runtime/client/node-liveness.ts";
 import { nodeAliveSubject, nodeGoneAfterMs } from "../../../runtime/protocol/mod.ts";
 import { startLivenessHeartbeat } from "../../../runtime/server/liveness-heartbeat.ts";
 import { withNats } from "../../support/nats.ts";
@@ -78,5 +78,26 @@ describe("node liveness", () => {
     expect(liveCalls.aborted).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 250));
     expect(liveCalls.aborted).toBe(false);
+  });
+
+  it("a NATS server that answers no PING for the give-up time counts as a broken path: the calls end instead of waiting out their deadline", async () => {
+    // Indistinguishable from a half-open connection (a server host gone without a word).
+    const liveness = new NodeLiveness(conn.nc, "micro");
+    teardown(() => liveness.close());
+    const nodes = await openTestConnection(nats.url);
+    teardown(() => nodes.close());
+    const node = "greeter-GGGGGGGGGGGGGGGGGGGGGG";
+    teardown(startLivenessHeartbeat(nodes.nc, "micro", "greeter", node));
+    await until(() => liveness.lastHeard(node) !== undefined, 5000);
+    const calls = liveness.signalFor(node);
+    const pausedAt = Date.now();
+    process.kill(nats.pid, "SIGSTOP");
+    try {
+      await until(() => calls.aborted, nodeGoneAfterMs + pingGiveUpMs + 2000);
+      // Not before the give-up: the server may only have been slow until then.
+      expect(Date.now() - pausedAt).toBeGreaterThan(nodeGoneAfterMs + pingGiveUpMs - 300);
+    } finally {
+      process.kill(nats.pid, "SIGCONT");
+    }
   });
 });
