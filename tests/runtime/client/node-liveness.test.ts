@@ -1,4 +1,5 @@
 import { describe, expect, it } from "bun:test";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { NodeLiveness, pingGiveUpMs } from "../../../runtime/client/node-liveness.ts";
 import { nodeAliveSubject, nodeGoneAfterMs } from "../../../runtime/protocol/mod.ts";
 import { startLivenessHeartbeat } from "../../../runtime/server/liveness-heartbeat.ts";
@@ -25,75 +26,72 @@ describe("node liveness", () => {
     await until(() => liveness.lastHeard(victim) !== undefined, 5000);
   });
 
-  it("a stall of this whole process longer than the gone threshold fails no call of a live node, and a dead one is still found", async () => {
-    // As in `micro run`: the services' heartbeats and the callers' liveness share one process and connection.
+  /**
+   * A caller's liveness on `conn`, with nodes beating on `nc` and calls in flight on each once
+   * it has heard them all; `stop(id)` ends one node's heartbeat (it dies).
+   */
+  async function watching(nc: NatsConnection, ids: string[]) {
     const liveness = new NodeLiveness(conn.nc, "micro");
     teardown(() => liveness.close());
-    const live = "greeter-CCCCCCCCCCCCCCCCCCCCCC";
-    const dead = "greeter-DDDDDDDDDDDDDDDDDDDDDD";
-    teardown(startLivenessHeartbeat(conn.nc, "micro", "greeter", live));
-    const stopDead = startLivenessHeartbeat(conn.nc, "micro", "greeter", dead);
-    await until(() => liveness.lastHeard(live) !== undefined && liveness.lastHeard(dead) !== undefined, 5000);
-    // Calls in flight on both nodes.
-    const liveCalls = liveness.signalFor(live);
-    const deadCalls = liveness.signalFor(dead);
-    stopDead();
+    const stops = new Map(ids.map((id) => [id, startLivenessHeartbeat(nc, "micro", "greeter", id)]));
+    teardown(() => stops.forEach((stop) => stop()));
+    await until(() => ids.every((id) => liveness.lastHeard(id) !== undefined), 5000);
+    return { liveness, calls: ids.map((id) => liveness.signalFor(id)), stop: (id: string) => stops.get(id)!() };
+  }
+
+  /** Nodes on a connection of their own, as services in other processes are. */
+  async function otherConnection(): Promise<NatsConnection> {
+    const nodes = await openTestConnection(nats.url);
+    teardown(() => nodes.close());
+    return nodes.nc;
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("a stall of this whole process longer than the gone threshold fails no call of a live node, and a dead one is still found", async () => {
+    // As in `micro run`: the services' heartbeats and the callers' liveness share one process and connection.
+    const [live, dead] = ["greeter-CCCCCCCCCCCCCCCCCCCCCC", "greeter-DDDDDDDDDDDDDDDDDDDDDD"];
+    const { liveness, calls: [liveCalls, deadCalls], stop } = await watching(conn.nc, [live, dead]);
+    stop(dead);
     // The process stalls past the threshold (a long GC pause, a paused VM): no timer runs, no socket is read.
     const resumeAt = Date.now() + nodeGoneAfterMs + 400;
     while (Date.now() < resumeAt) {
       // blocked
     }
-    await until(() => deadCalls.aborted, 5000);
-    expect(liveCalls.aborted).toBe(false);
+    await until(() => deadCalls!.aborted, 5000);
+    expect(liveCalls!.aborted).toBe(false);
     // And it stays alive past another threshold's worth of running.
-    await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 250));
-    expect(liveCalls.aborted).toBe(false);
+    await sleep(nodeGoneAfterMs + 250);
+    expect(liveCalls!.aborted).toBe(false);
     expect(liveness.isGone(live)).toBe(false);
     expect(liveness.isGone(dead)).toBe(true);
   });
 
   it("a NATS server paused past the gone threshold fails no call of a live node, and a dead one is still found once it answers", async () => {
-    const liveness = new NodeLiveness(conn.nc, "micro");
-    teardown(() => liveness.close());
-    // The nodes on a connection of their own, as services in other processes are.
-    const nodes = await openTestConnection(nats.url);
-    teardown(() => nodes.close());
-    const live = "greeter-EEEEEEEEEEEEEEEEEEEEEE";
     const dead = "greeter-FFFFFFFFFFFFFFFFFFFFFF";
-    teardown(startLivenessHeartbeat(nodes.nc, "micro", "greeter", live));
-    const stopDead = startLivenessHeartbeat(nodes.nc, "micro", "greeter", dead);
-    await until(() => liveness.lastHeard(live) !== undefined && liveness.lastHeard(dead) !== undefined, 5000);
-    const liveCalls = liveness.signalFor(live);
-    const deadCalls = liveness.signalFor(dead);
-    stopDead();
+    const { calls: [liveCalls, deadCalls], stop } = await watching(await otherConnection(), ["greeter-EEEEEEEEEEEEEEEEEEEEEE", dead]);
+    stop(dead);
     process.kill(nats.pid, "SIGSTOP");
     try {
-      await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 750));
+      await sleep(nodeGoneAfterMs + 750);
       // Silent past the threshold, but the server has not answered since: nothing is judged.
-      expect([liveCalls.aborted, deadCalls.aborted]).toEqual([false, false]);
+      expect([liveCalls!.aborted, deadCalls!.aborted]).toEqual([false, false]);
     } finally {
       process.kill(nats.pid, "SIGCONT");
     }
-    await until(() => deadCalls.aborted, 5000);
-    expect(liveCalls.aborted).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, nodeGoneAfterMs + 250));
-    expect(liveCalls.aborted).toBe(false);
+    await until(() => deadCalls!.aborted, 5000);
+    expect(liveCalls!.aborted).toBe(false);
+    await sleep(nodeGoneAfterMs + 250);
+    expect(liveCalls!.aborted).toBe(false);
   });
 
   it("a NATS server that answers no PING for the give-up time counts as a broken path: the calls end instead of waiting out their deadline", async () => {
     // Indistinguishable from a half-open connection (a server host gone without a word).
-    const liveness = new NodeLiveness(conn.nc, "micro");
-    teardown(() => liveness.close());
-    const nodes = await openTestConnection(nats.url);
-    teardown(() => nodes.close());
-    const node = "greeter-GGGGGGGGGGGGGGGGGGGGGG";
-    teardown(startLivenessHeartbeat(nodes.nc, "micro", "greeter", node));
-    await until(() => liveness.lastHeard(node) !== undefined, 5000);
-    const calls = liveness.signalFor(node);
+    const { calls: [calls] } = await watching(await otherConnection(), ["greeter-GGGGGGGGGGGGGGGGGGGGGG"]);
     const pausedAt = Date.now();
     process.kill(nats.pid, "SIGSTOP");
     try {
-      await until(() => calls.aborted, nodeGoneAfterMs + pingGiveUpMs + 2000);
+      await until(() => calls!.aborted, nodeGoneAfterMs + pingGiveUpMs + 2000);
       // Not before the give-up: the server may only have been slow until then.
       expect(Date.now() - pausedAt).toBeGreaterThan(nodeGoneAfterMs + pingGiveUpMs - 300);
     } finally {
