@@ -64,15 +64,23 @@ describe("event replays on an R3 cluster", () => {
       // 2. A replay reads slowly; the node holding its consumer is SIGKILLed half-way.
       await cluster.restart(leaderIndex);
       await followersCurrent(jsm);
+      // The NATS node of each replay consumer there is, by its leader's name.
+      const replayConsumers = async () => {
+        const leaders: string[] = [];
+        for await (const c of jsm.consumers.list(stream)) if (c.name.startsWith("micro_replay_")) leaders.push(c.cluster?.leader ?? "");
+        return leaders;
+      };
+      // The first replay's consumers are deleted, so the only one left below is the second's.
+      await eventually(replayConsumers, (leaders) => leaders.length === 0, { what: "the first replay's consumers to be deleted", timeoutMs: 40_000, retryErrors: true });
       const during: string[] = [];
       let killed: Promise<void> | undefined;
       let killedMidAt = 0;
       for await (const e of broker.replay("order.>")) {
         during.push(text.decode(e.data));
         if (during.length === total / 2) {
-          const replays: string[] = [];
-          for await (const c of jsm.consumers.list(stream)) if (c.name.startsWith("micro_replay_")) replays.push(c.cluster?.leader ?? "");
-          expect(replays.length).toBe(1);
+          // This replay's consumer: one, once any creation it raced under load (a second
+          // placement, deleted when it answers late; see stream-reader.ts) is gone too.
+          const replays = await eventually(replayConsumers, (leaders) => leaders.length === 1, { what: "one replay consumer", timeoutMs: 20_000, retryErrors: true });
           killedMidAt = Date.now();
           killed = cluster.kill(cluster.indexOf(replays[0]!));
           await killed;
