@@ -52,14 +52,9 @@ async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Pro
   if (contentType !== jsonContentType && contentType !== protoContentType) {
     return connectError(new MicroError("unimplemented", `unsupported content type "${contentType.slice(0, 60)}" (Connect unary: application/json or application/proto)`), 415);
   }
-  let timeoutMs: number;
-  try {
-    timeoutMs = timeoutFrom(c.req.header(connectTimeoutHeader), "Connect-Timeout-Ms", deps.timeoutMs);
-  } catch (error) {
-    return connectError(MicroError.from(error));
-  }
   const { subject, label } = c.var.target;
   try {
+    const timeoutMs = timeoutFrom(c.req.header(connectTimeoutHeader), "Connect-Timeout-Ms", deps.timeoutMs);
     const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata, trace: c.var.trace });
     const body = new Uint8Array(await c.req.arrayBuffer());
     const data = body.length === 0 && contentType === jsonContentType ? encoder.encode("{}") : body;

@@ -62,7 +62,7 @@ export class NodeLiveness {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastPrune = Date.now();
   /** When a stalled server last answered (see the module comment). */
-  #wokeAt = -Infinity;
+  #serverWokeAt = -Infinity;
   /** When the connection last dropped. */
   #disconnectedAt = -Infinity;
   /** When the PING in flight was sent, if one is. */
@@ -98,7 +98,7 @@ export class NodeLiveness {
    */
   isGone(nodeId: string, now = Date.now()): boolean {
     const seen = this.#lastSeen.get(nodeId);
-    return seen !== undefined && now - seen > nodeGoneAfterMs && now - this.#wokeAt >= graceAfterStallMs;
+    return seen !== undefined && now - seen > nodeGoneAfterMs && now - this.#serverWokeAt >= graceAfterStallMs;
   }
 
   /**
@@ -171,7 +171,7 @@ export class NodeLiveness {
         const at = Date.now();
         this.#pingSentAt = undefined;
         this.#answered = { sentAt, at };
-        if (at - sentAt > lateAnswerMs) this.#wokeAt = at;
+        if (at - sentAt > lateAnswerMs) this.#serverWokeAt = at;
       },
       // Dropped (nats.js fails the PINGs in flight then) or closed: the disconnect decides.
       () => (this.#pingSentAt = undefined),
