@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Effect } from "effect";
 import { connectClient } from "../../../runtime/client/connect.ts";
 import { loadSettings, MicroConfig, natsUrlOf, readSettings } from "../../../runtime/config/mod.ts";
+import { settingTable } from "../../../runtime/config/settings.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { runnerConfigFromEnv } from "../../../runtime/runner/config.ts";
 import { startTestNats } from "../../support/nats.ts";
@@ -118,5 +119,44 @@ describe("MICRO_REPLICAS", () => {
     expect(readSettings({ env: { MICRO_REPLICAS: "3", MICRO_EVENTS_REPLICAS: "5" } })).toMatchObject({ replicas: 3, events: { replicas: 5 } });
     expect(() => readSettings({ env: { MICRO_REPLICAS: "7" } })).toThrow(/MICRO_REPLICAS must be a whole number from 1 to 5, got "7"/);
     expect(() => readSettings({ env: { MICRO_REPLICAS: "0" } })).toThrow(/MICRO_REPLICAS must be a whole number from 1 to 5/);
+  });
+});
+
+describe("the README's Configuration section", () => {
+  // What users read to configure jetmicro: every setting the code reads must be there, under its
+  // variable in the table and its key in the list of config-file keys.
+  const readme = readFileSync(join(import.meta.dir, "../../../README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Configuration\n"), readme.indexOf("\n## ", readme.indexOf("\n## Configuration\n") + 1));
+  const tableVariables = new Set([...section.matchAll(/^\|([^|]+)\|/gm)].flatMap(([, cell]) => [...cell!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!)));
+  const fileParagraph = section.slice(section.indexOf("Every setting above"), section.indexOf("Precedence, highest first"));
+  const exceptions = fileParagraph.slice(0, fileParagraph.indexOf("can also be set")).match(/`[A-Z_*]+`/g)!.map((e) => new RegExp(`^${e.slice(1, -1).replaceAll("*", "[A-Z0-9_]*")}$`));
+
+  it("lists every setting's variable in the table and its key among the config-file keys", () => {
+    const settings = Object.values(settingTable);
+    expect(settings.filter((s) => !tableVariables.has(s.variable)).map((s) => s.variable)).toEqual([]);
+    expect(settings.filter((s) => !fileParagraph.includes(`\`${s.key}\``)).map((s) => s.key)).toEqual([]);
+  });
+
+  it("names every variable of the table the config file does not take as an exception", () => {
+    const inFile = new Set<string>(Object.values(settingTable).map((s) => s.variable));
+    const notInFile = [...tableVariables].filter((v) => !inFile.has(v));
+    expect(notInFile.length).toBeGreaterThan(0);
+    expect(notInFile.filter((v) => !exceptions.some((e) => e.test(v)))).toEqual([]);
+    // And no exception hides a setting the file does take.
+    expect([...inFile].filter((v) => exceptions.some((e) => e.test(v)))).toEqual([]);
+  });
+
+  it("lists the environment variables the code reads", () => {
+    const read = new Set<string>();
+    for (const dir of ["runtime", "gateway", "cli"]) {
+      for (const path of new Bun.Glob("**/*.ts").scanSync(join(import.meta.dir, "../../..", dir))) {
+        const text = readFileSync(join(import.meta.dir, "../../..", dir, path), "utf8");
+        for (const m of text.matchAll(/\b(MICRO_[A-Z0-9_]*[A-Z0-9])\b/g)) read.add(m[1]!);
+      }
+    }
+    // Not settings: JetStream stream names (`MICRO_EVENTS`, `MICRO_ACTORS_<namespace>`), and the
+    // variable `micro run --watch` sets for the child it restarts.
+    for (const name of ["MICRO_EVENTS", "MICRO_ACTORS", "MICRO_WATCH_CHILD"]) expect(read.delete(name)).toBe(true);
+    expect([...read].filter((v) => !tableVariables.has(v)).sort()).toEqual([]);
   });
 });
