@@ -74,7 +74,12 @@ export async function withSession<T>(flags: ConnectionFlags, use: (session: CliS
     const slow = setTimeout(() => waiting.update(`connecting to NATS at ${redactNatsUrl(natsUrl)} (giving up after ${settings.connectTimeoutMs / 1000}s) ...`), 250);
     const nc = yield* Effect.tryPromise({
       try: () => open(layers.nats, Nats)(),
-      catch: (error) => new Unreachable("unavailable", `${MicroError.from(error).message} (start one with "micro run", or set --nats-url / NATS_URL)`),
+      catch: (error) => {
+        const failure = MicroError.from(error);
+        // A server that answered and refused our credentials or TLS is there: starting one is not the fix.
+        const hint = failure.detail === undefined ? ` (start one with "micro run", or set --nats-url / NATS_URL)` : "";
+        return new Unreachable("unavailable", `${failure.message}${hint}`);
+      },
     }).pipe(Effect.ensuring(Effect.sync(() => (clearTimeout(slow), waiting.done()))));
     const session: CliSession = {
       settings,

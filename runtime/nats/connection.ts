@@ -23,20 +23,26 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
   try {
     return await connect(connectOptions);
   } catch (cause) {
-    throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${describeFailure(cause as Error, connectOptions)}`, { cause });
+    const { reason, detail } = describeFailure(cause as Error, connectOptions);
+    throw new MicroError("unavailable", `cannot connect to NATS at ${where}: ${reason}`, { cause, detail });
   }
 }
 
-/** The server's reason in words a user can act on. */
-function describeFailure(error: Error, options: ConnectionOptions): string {
+/**
+ * The server's reason in words a user can act on, and `detail` when a server answered but refused
+ * us: `credentials` or `tls` (a caller's "start a server" hint would mislead then).
+ */
+function describeFailure(error: Error, options: ConnectionOptions): { reason: string; detail?: "credentials" | "tls" } {
   const message = error.message;
   if (message === "timeout") {
     const tls = options.tls ? "; a server that verifies clients needs NATS_CERT and NATS_KEY" : "";
-    return `no answer within ${options.timeout ?? 20_000} ms (is the server up and the URL right${tls}?)`;
+    return { reason: `no answer within ${options.timeout ?? 20_000} ms (is the server up and the URL right${tls}?)` };
   }
-  if (/authorization violation|authentication/i.test(message)) return `${message} (check NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS)`;
-  if (/certificate|self.signed|tls|ssl/i.test(message)) return `${message} (check NATS_CA, NATS_CERT and NATS_KEY)`;
-  return message;
+  if (/authorization violation|authentication/i.test(message)) {
+    return { reason: `${message} (check NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY or NATS_CREDS)`, detail: "credentials" };
+  }
+  if (/certificate|self.signed|tls|ssl/i.test(message)) return { reason: `${message} (check NATS_CA, NATS_CERT and NATS_KEY)`, detail: "tls" };
+  return { reason: message };
 }
 
 /** The shared NATS connection of a process. */

@@ -10,6 +10,7 @@ import { connectNats, type NatsServerProcess, natsOptionsOf } from "../../../run
 import { defineService, startService } from "../../../runtime/mod.ts";
 import { runnerConfigFromEnv } from "../../../runtime/runner/config.ts";
 import { layerRuntime, startServices } from "../../../runtime/runner/runner.ts";
+import { micro } from "../../support/cli.ts";
 import { rejection } from "../../support/rpc.ts";
 import { makeCertificates, makeOperatorSetup, secretsDir, startSecuredNats, type TestCertificates } from "../../support/secured-nats.ts";
 import { greeterModule, makeServicesDir } from "../../support/service-dirs.ts";
@@ -91,7 +92,16 @@ describe("NATS user and password", () => {
     expect(error.code).toBe("unavailable");
     expect(error.message).toMatch(/authorization violation/i);
     expect(error.message).toContain("NATS_USER");
+    expect(error.detail).toBe("credentials");
   });
+
+  it("tells `micro` commands a server is there, so they do not suggest starting one", async () => {
+    const wrong = await micro(["services"], { NATS_URL: url, NATS_USER: "svc", NATS_PASSWORD: "not-it", MICRO_NAMESPACE: "secured" });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/authorization violation.*check NATS_USER/i);
+    expect(wrong.stderr).not.toContain("not-it");
+    expect(wrong.stderr).not.toContain("micro run");
+  }, 30_000);
 
   it("refuses a connection without credentials", async () => {
     expect((await refused({ NATS_URL: url })).message).toMatch(/authorization violation/i);
@@ -146,6 +156,7 @@ describe("NATS TLS", () => {
   it("fails fast when the server's certificate is not signed by NATS_CA", async () => {
     const error = await refused({ NATS_URL: url, NATS_CA: certs.otherCa, NATS_CERT: certs.clientCert, NATS_KEY: certs.clientKey });
     expect(error.message).toContain("NATS_CA");
+    expect(error.detail).toBe("tls");
   });
 
   it("is refused without a client certificate when the server verifies clients", async () => {
