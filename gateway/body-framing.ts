@@ -2,7 +2,7 @@
  * The one reader of a request's body framing (`Content-Length`, `Transfer-Encoding`): the edge
  * refuses framing a proxy and the gateway could read differently ({@link assertFraming}), and
  * the body limit, the content-type check, the body reader and the error answer ask here how
- * long a body says it is.
+ * long a body says it is, and the time limit whether a body stopped arriving.
  * @module
  */
 import { MicroError } from "../runtime/mod.ts";
@@ -35,4 +35,21 @@ export function declaredLength(headers: Headers): number | undefined {
 /** Whether a request says it has a body: chunked, or a Content-Length other than 0. */
 export function hasBody(headers: Headers): boolean {
   return headers.has("transfer-encoding") || (headers.get("content-length") !== null && declaredLength(headers) !== 0);
+}
+
+/** Requests whose bodies a route has read to their end ({@link bodyArrived}). */
+const arrived = new WeakSet<Request>();
+
+/** Records that a route has read `request`'s body to its end (every body reader calls this). */
+export function bodyArrived(request: Request): void {
+  arrived.add(request);
+}
+
+/**
+ * Whether a route began reading `request`'s body and its end has not come: a client that
+ * stopped sending half way (the time limit then answers 408, the client's doing, not 504).
+ */
+export function bodyStillArriving(request: Request): boolean {
+  // `bodyUsed`: the request has a body and a read of it began.
+  return request.bodyUsed && !arrived.has(request);
 }

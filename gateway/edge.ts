@@ -12,6 +12,7 @@ import { timeout } from "hono/timeout";
 import { MicroError } from "../runtime/mod.ts";
 import { metaHeadersEntry } from "./authorization.ts";
 import { errorResponse } from "./errors.ts";
+import { bodyStillArriving } from "./body-framing.ts";
 import { limitBodies } from "./body-limit.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
 import { requestChecks } from "./edge-request.ts";
@@ -64,9 +65,14 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
     // No async frame for the usual request without Origin: it goes straight on.
     app.use((c, next) => (anyOrigin && c.req.raw.headers.get("origin") === null ? next() : withCors(c, next)));
   }
-  // A safety net past the call deadline (which answers first, with a better message): a body
-  // that never ends times out too.
-  const timeLimit = timeout(timeoutMs + 1000, () => new HTTPException(504, { message: `no answer within ${timeoutMs + 1000} ms` }));
+  // A safety net past the call deadline (which answers first, with a better message). A body
+  // that stopped arriving times out here too: 408, the client's doing (a 5xx would put a slow
+  // client in the error log and the 5xx alerts, unsampled).
+  const limitMs = timeoutMs + 1000;
+  const timeLimit = timeout(limitMs, (c) =>
+    bodyStillArriving(c.req.raw)
+      ? new HTTPException(408, { message: `the request body did not arrive within ${limitMs} ms` })
+      : new HTTPException(504, { message: `no answer within ${limitMs} ms` }));
   // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
   // Bodies are counted as routes read them, never buffered here (see body-limit.ts).

@@ -31,7 +31,7 @@ export function bodyTooLargeIn(error: unknown): MicroError | undefined {
  * Given the `request` refused, the answer closes the connection when the rest of its body
  * could be long: a 413 (its body is not read, and a runtime would otherwise read and drop
  * the whole declared length, or a chunked body that never ends, to reuse the connection),
- * or any refusal of a chunked body. Every other refusal keeps the connection, so a client
+ * a 408 (the body stopped arriving), or any refusal of a chunked body. Every other refusal keeps the connection, so a client
  * refused for a bad header or a body nested too deep (at most the body limit, drained by the
  * runtime) sends its next request without a new TCP handshake.
  */
@@ -41,12 +41,12 @@ export function errorResponse(error: unknown, requestId: string, request?: Reque
   const status = kept !== undefined ? kept : e.metadata.reason === bodyTooLargeReason ? 413 : e.metadata.reason === unsupportedMediaTypeReason ? 415 : httpStatus(e.code) === 499 ? 400 : httpStatus(e.code);
   const body = { id: requestId, code: e.code, detail: e.message, status: statusText(status) };
   const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": requestId };
-  if (request !== undefined && (status === 413 || (request.body !== null && request.headers.has("transfer-encoding")))) headers.connection = "close";
+  if (request !== undefined && (status === 413 || status === 408 || (request.body !== null && request.headers.has("transfer-encoding")))) headers.connection = "close";
   return new Response(JSON.stringify(body), { status, headers });
 }
 
 // Built once: every refused request is answered through here.
-const statusTexts: Readonly<Record<number, string>> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout" };
+const statusTexts: Readonly<Record<number, string>> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 409: "Conflict", 412: "Precondition Failed", 413: "Payload Too Large", 415: "Unsupported Media Type", 421: "Misdirected Request", 431: "Request Header Fields Too Large", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout" };
 
 function statusText(status: number): string {
   return statusTexts[status] ?? String(status);

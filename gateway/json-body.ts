@@ -18,7 +18,7 @@
  */
 import { MicroError } from "../runtime/mod.ts";
 import { readNodeBody } from "../runtime/platform/node-request-body.ts";
-import { declaredLength } from "./body-framing.ts";
+import { bodyArrived, declaredLength } from "./body-framing.ts";
 import { JsonDepthScan, nestedDeeper } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
@@ -66,6 +66,7 @@ export async function readBody(request: Request, what = "the body", maxDepth?: n
     const fromNode = await readNodeBody(request);
     if (fromNode !== undefined) {
       if (maxDepth !== undefined && nestedDeeper(fromNode, maxDepth)) throw tooDeep(what, maxDepth);
+      bodyArrived(request);
       return fromNode;
     }
     const buffer = await request.arrayBuffer();
@@ -74,6 +75,7 @@ export async function readBody(request: Request, what = "the body", maxDepth?: n
       release(buffer);
       throw tooDeep(what, maxDepth);
     }
+    bodyArrived(request);
     return bytes;
   }
   const body = request.body;
@@ -95,6 +97,8 @@ export async function readBody(request: Request, what = "the body", maxDepth?: n
     if (first === undefined) first = value;
     else (more ??= []).push(value);
   }
+  // Read to its end: the time limit tells a client that stopped sending from a slow answer by this.
+  bodyArrived(request);
   if (first === undefined) return empty;
   if (more === undefined) return first;
   const bytes = new Uint8Array(size);
