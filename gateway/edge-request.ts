@@ -1,6 +1,7 @@
 /**
  * Checks on the request itself, before any route: framing a proxy and the gateway could
- * read differently, oversized header sets, and hosts the gateway does not serve. Each is a
+ * read differently, oversized header sets, a repeated Host, and hosts the gateway
+ * does not serve. Each is a
  * 4xx naming the problem; nothing of such a request reaches a route.
  * @module
  */
@@ -28,9 +29,11 @@ export function requestChecks(options: RequestCheckOptions = {}): MiddlewareHand
   const hosts = options.allowedHosts === undefined ? undefined : new Set(options.allowedHosts.map((h) => h.toLowerCase()));
   // Not async: a refusal throws before the chain goes on, and a pass adds no promise of its own.
   return function checkRequest(c, next) {
-    const headers = c.req.raw.headers;
+    const request = c.req.raw;
+    const headers = request.headers;
     assertFraming(headers);
     assertHeaderBounds(headers);
+    assertOneHost(request);
     if (hosts !== undefined) {
       const host = (headers.get("host") ?? new URL(c.req.url).host).toLowerCase();
       if (!hosts.has(host) && !hosts.has(host.replace(/:\d+$/, ""))) {
@@ -40,6 +43,15 @@ export function requestChecks(options: RequestCheckOptions = {}): MiddlewareHand
     }
     return next();
   };
+}
+
+/**
+ * Refuses a request with several Host headers, which a proxy in front and the gateway could
+ * each read differently (RFC 9112 3.2: 400). (One with none never gets here: the HTTP server
+ * answers it 400, `runtime/platform/http-server.ts`.)
+ */
+function assertOneHost(request: Request): void {
+  if (request.headers.get("host")?.includes(",")) throw new HTTPException(400, { message: "the request has more than one Host header" });
 }
 
 /** Refuses more than {@link maxHeaderCount} headers, or headers too long one by one or together (431). */

@@ -87,6 +87,10 @@ export async function serveHttp(fetch: Fetch, options: ServeOptions): Promise<Ht
     // Ordinary requests: idle connections are closed. Streams stay open for as long as the
     // client wants: their request lifts the cut-off for its own connection.
     const served = (request: Request, server: { timeout(request: Request, seconds: number): void }) => {
+      // Bun hands a request without a Host (HTTP/1.0) on with a relative URL, which routers
+      // read wrongly (`GET /health` reached a gateway route for a service `h`); Node's adapter
+      // answers such a request 400, and so does this.
+      if (request.url.charCodeAt(0) === 47 /* "/" */) return noHost();
       if (longLived(request)) server.timeout(request, 0);
       return fetch(request, server);
     };
@@ -95,6 +99,10 @@ export async function serveHttp(fetch: Fetch, options: ServeOptions): Promise<Ht
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }
   return serveNode(fetch, options.port, hostname, (options.idleTimeoutSeconds ?? idleTimeoutSeconds) * 1000, longLived);
+}
+
+function noHost(): Response {
+  return new Response("the request has no Host header", { status: 400, headers: { "content-type": "text/plain; charset=utf-8", connection: "close" } });
 }
 
 async function serveNode(fetch: Fetch, port: number, hostname: string, idleMs: number, longLived: (request: Request) => boolean): Promise<HttpServer> {

@@ -179,6 +179,14 @@ describe("hostile input at the gateway", () => {
     expect(await normalCall()).toBe(200);
   });
 
+  it("refuses two Host headers, which a proxy in front could read differently", async () => {
+    const { port } = new URL(gateway.url);
+    const reply = await rawRequest(Number(port), "GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n");
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    expect(reply).toContain("more than one Host header");
+    expect(await normalCall()).toBe(200);
+  });
+
   it("reports an event it cannot render inline in replay and live streams, and goes on to the next", async () => {
     const stream = await fetch(`${gateway.url}/events/poison.*/stream`);
     const reader = stream.body!.getReader();

@@ -76,3 +76,30 @@ describe("serveHttp and a client that stops reading", () => {
     }
   });
 });
+
+describe("serveHttp and a request without a Host", () => {
+  it("answers 400 and never hands the app a relative URL (Bun would; Node's adapter answers 400 too)", async () => {
+    const seen: string[] = [];
+    const server = await serveHttp((request) => (seen.push(request.url), new Response("ok")), { port: 0 });
+    try {
+      const ask = (request: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(server.port, "127.0.0.1", () => socket.write(request));
+          let reply = "";
+          socket.on("data", (chunk) => (reply += chunk.toString("latin1")));
+          socket.on("close", () => resolve(reply));
+          socket.on("error", reject);
+          socket.setTimeout(5000, () => socket.destroy(new Error("no answer within 5 s")));
+        });
+      const reply = await ask("GET /health HTTP/1.0\r\n\r\n");
+      expect(reply).toStartWith("HTTP/1.1 400");
+      expect(reply).toEndWith("the request has no Host header");
+      expect(seen).toEqual([]);
+      // With a Host, HTTP/1.0 is served, with an absolute URL.
+      expect(await ask("GET /health HTTP/1.0\r\nHost: h\r\n\r\n")).toEndWith("ok");
+      expect(seen).toEqual(["http://h/health"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
