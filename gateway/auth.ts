@@ -121,6 +121,8 @@ export function createAuth(config: AuthConfig, gatewayNamespace: string): Auth {
     }
     if (typeof payload.sub !== "string" || payload.sub === "") throw new MicroError("unauthenticated", "invalid JWT: it has no sub claim naming the identity");
     if (payload.sub.length > 256 || /[\x00-\x1f\x7f]/.test(payload.sub)) throw new MicroError("unauthenticated", "invalid JWT: its sub is not one line of at most 256 characters");
+    // Header values lose their surrounding spaces on NATS: handlers and stored events would see "ci" for "ci\u00a0".
+    if (payload.sub.trim() !== payload.sub) throw new MicroError("unauthenticated", "invalid JWT: its sub starts or ends with spaces");
     if (keyIdentities.has(payload.sub) || payload.sub === "*") throw new MicroError("unauthenticated", "invalid JWT: its sub names an API-key identity, which a token cannot stand for");
     const exp = payload.exp;
     if (exp === undefined) {

@@ -104,7 +104,18 @@ async function natsMicroEndpoint(call: GatewayCall): Promise<NatsMicroEndpoint |
     const services = call.discovery.cached(call.namespace, call.service) ?? (await call.discovery.load(call.namespace, call.service));
     if (services.some((s) => s.endpoints.some((e) => e.name === call.endpoint || e.fullName === call.endpoint))) return undefined;
   }
-  return call.natsMicro.find(call.service, call.natsMicroNames ?? [call.endpoint], call.route?.version);
+  const found = await call.natsMicro.find(call.service, call.natsMicroNames ?? [call.endpoint], call.route?.version);
+  // $SRV.INFO names services without their namespace: a jetmicro service of the same name in
+  // another namespace announces its own subjects, and is reached only through that namespace.
+  return found !== undefined && inOtherNamespace(found.subject, call) ? undefined : found;
+}
+
+/** True when `subject` is a jetmicro service subject (`{ns}.{srv|api}.{service}.…`) of a namespace other than the call's. */
+function inOtherNamespace(subject: string, call: GatewayCall): boolean {
+  return ["srv", "api"].some((type) => {
+    const at = subject.indexOf(`.${type}.${call.service}.`);
+    return at > 0 && subject.slice(0, at) !== call.namespace;
+  });
 }
 
 /** Without the registry the gateway cannot choose nodes: asking it to is refused rather than ignored. */

@@ -25,6 +25,8 @@ const encoder = new TextEncoder();
 
 /** The `/rpc` route. */
 export const rpcPart: GatewayPart = (deps) => {
+  /** True when services of other NATS libraries are looked for in `namespace`: the gateway's own only. */
+  const foreignIn = (namespace: string) => deps.natsMicro !== undefined && namespace === deps.namespace;
   const rpcCall = async (c: { req: { raw: Request } }): Promise<RpcCall> => {
     assertJsonContentType(c.req.raw.headers, "POST /rpc");
     const body = parseCheckedJson(await bodyText(c.req.raw), "the body");
@@ -40,8 +42,9 @@ export const rpcPart: GatewayPart = (deps) => {
     const namespace = asked ?? deps.namespace;
     if (!deps.rpcNamespaces.has(namespace)) throw new MicroError("permission_denied", `/rpc may not call namespace "${shown(namespace)}"`);
     // Every name is checked as the subject is built: a hostile one is a 400 before NATS. An
-    // endpoint of a service in another NATS library is one token (`Stock`), found in $SRV.INFO.
-    if (deps.natsMicro !== undefined && isToken(endpoint)) callSubject({ namespace, service, endpoint: "Endpoint.Name" });
+    // endpoint of a service in another NATS library is one token (`Stock`), found in $SRV.INFO;
+    // such services have no namespace, so only the gateway's own reaches them.
+    if (foreignIn(namespace) && isToken(endpoint)) callSubject({ namespace, service, endpoint: "Endpoint.Name" });
     else callSubject({ namespace, service, endpoint });
     return { namespace, service, endpoint, request: request ?? {} };
   };
@@ -57,7 +60,7 @@ export const rpcPart: GatewayPart = (deps) => {
       trace: c.var.trace,
       route: routeOptionsOf((h) => c.req.header(h)),
       emitDefaults: emitDefaultsOf(c, deps.emitDefaults),
-      ...(deps.natsMicro !== undefined ? { natsMicro: deps.natsMicro } : {}),
+      ...(deps.natsMicro !== undefined && foreignIn(call.namespace) ? { natsMicro: deps.natsMicro } : {}),
       ...(deps.discovery !== undefined ? { discovery: deps.discovery } : {}),
       ...(deps.absent !== undefined ? { absent: deps.absent } : {}),
     });

@@ -129,7 +129,14 @@ describe("JWT identities", () => {
     }
   });
 
-  it("checks the new jwt settings in the auth file", () => {
+  it("refuses a token whose sub has spaces around it: NATS headers drop them, and a handler would see another identity", async () => {
+    for (const sub of ["admin ", " svc", "carol\u00a0", "\u3000carol", "carol\ufeff"]) {
+      await expect(auth.authenticate(await bearer({ sub, exp: now() + 60 }))).rejects.toThrow("its sub starts or ends with spaces");
+    }
+    expect(await auth.authenticate(await bearer({ sub: "carol smith", exp: now() + 60 }))).toBe("carol smith");
+  });
+
+    it("checks the new jwt settings in the auth file", () => {
     expect(() => parseAuthConfig({ ...config, jwt: { secret, requireExp: "no" } })).toThrow("jwt.requireExp must be true or false");
     expect(() => parseAuthConfig({ ...config, jwt: { secret, maxAgeSeconds: 0 } })).toThrow("jwt.maxAgeSeconds");
     expect(() => parseAuthConfig({ ...config, jwt: { secret, expiry: 1 } })).toThrow('unknown key "jwt.expiry"');
