@@ -595,7 +595,9 @@ function wrongfulAllows(request: HttpRequest, ids: readonly string[], seen: Obse
     if (h.identity === undefined ? ids.length > 0 : !ids.includes(h.identity)) out.push(`handler ${h.namespace}:${h.service}/${h.method} saw identity ${JSON.stringify(h.identity)}`);
   }
   for (const s of seen.subjects) {
-    const method = canonical.get(`${s.namespace}:${s.service}`)?.get(s.endpoint) ?? s.endpoint;
+    // A Connect label with another package (`/a.Greeter/SayHello`) is authorized as `Greeter.SayHello`
+    // and reaches no handler (the service knows only its own full names): held to that name.
+    const method = canonical.get(`${s.namespace}:${s.service}`)?.get(s.endpoint) ?? s.endpoint.replace(/^(?:[A-Za-z0-9_]+\.)*([A-Za-z0-9_]+)\/([A-Za-z0-9_]+)$/, "$1.$2");
     if (!mayCall(ids, s.namespace, s.service, method)) out.push(`message reached ${s.subject}`);
   }
   for (const a of seen.audit) {
