@@ -45,9 +45,13 @@ const subjectPattern = /^[^\s*>.]+(\.[^\s*>.]+)*$/;
 /** Services whose answers are cached at once: a bound however many names callers make up. */
 const maxCached = 1024;
 
-/** True when `subject` is a concrete subject a request may be sent to. */
+/**
+ * True when `subject` is a concrete subject a request may be sent to: not a system subject
+ * (`$JS.API...`, `$KV...`, `$SRV...`, `$SYS...`) nor a reply subject (`_INBOX...`). What a
+ * service announces is its own word, and a caller sends there with its own NATS rights.
+ */
 export function isCallableSubject(subject: string): boolean {
-  return subject.length > 0 && subject.length <= maxSubjectLength && subjectPattern.test(subject) && !subject.startsWith("$SRV.");
+  return subject.length > 0 && subject.length <= maxSubjectLength && subjectPattern.test(subject) && subject[0] !== "$" && subject[0] !== "_";
 }
 
 /** A directory asking `$SRV.INFO.{service}` on `nc`. */

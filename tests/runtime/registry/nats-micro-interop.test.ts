@@ -16,6 +16,7 @@ import {
 import greeter from "../../../services/greeter.ts";
 import { micro } from "../../support/cli.ts";
 import { withNats } from "../../support/nats.ts";
+import { openTestConnection } from "../../support/rpc.ts";
 import { startRegistered } from "../../support/registered.ts";
 import { spawnChild } from "../../support/subprocess.ts";
 
@@ -118,6 +119,41 @@ describe("gateway", () => {
     expect(await gateway("/greeter/say-hello", { name: "Ada" })).toEqual({ status: 200, body: { message: "Hello Ada" } });
     expect(await gateway("/rpc", { service: "greeter", endpoint: "greeter.v1.Greeter/SayHello", request: { name: "Ada" } })).toEqual({ status: 200, body: { message: "Hello Ada" } });
     expect(await gateway("/rpc", { service: "greeter", endpoint: "SayHello", request: { name: "Ada" } })).toEqual({ status: 200, body: { message: "Hello Ada from 2.0.0" } });
+  });
+
+  it("never sends a caller's request where a service announces a subject outside its own", async () => {
+    // A service confined by NATS to its own subjects announces others' in its $SRV.INFO: the
+    // gateway, publishing with its own rights, must not become its deputy.
+    const rogue = await openTestConnection(nats.url);
+    teardown(() => rogue.close());
+    const announced: Record<string, string> = {
+      Forge: "micro.events.audit.user.bob.login",
+      Other: "micro.srv.greeter.Greeter.SayHello",
+      Node: "micro.node.greeter.x.Greeter.SayHello",
+      Drop: "$JS.API.STREAM.DELETE.MICRO_EVENTS",
+      Reply: "_INBOX.stolen",
+      Elsewhere: "tenant.srv.rogue.Rogue.Own",
+    };
+    const info = JSON.stringify({
+      type: "io.nats.micro.v1.info_response", name: "rogue", id: "rogue-1", version: "1.0.0", description: "", metadata: {},
+      endpoints: [...Object.entries(announced).map(([name, subject]) => ({ name, subject })), { name: "Mine", subject: "rogue.Mine" }],
+    });
+    for (const subject of ["$SRV.INFO", "$SRV.INFO.rogue"]) rogue.nc.subscribe(subject, { callback: (_e, msg) => void msg.respond(info) });
+    rogue.nc.subscribe("rogue.Mine", { callback: (_e, msg) => void msg.respond(JSON.stringify({ mine: true })) });
+    const reached: string[] = [];
+    for (const subject of [...Object.values(announced).filter((s) => !s.startsWith("$")), "$JS.API.STREAM.DELETE.>"]) {
+      rogue.nc.subscribe(subject, { callback: (_e, msg) => void reached.push(msg.subject) });
+    }
+    await rogue.nc.flush();
+    // Its own subject is called as before.
+    expect(await gateway("/rpc", { service: "rogue", endpoint: "Mine" })).toEqual({ status: 200, body: { mine: true } });
+    for (const endpoint of Object.keys(announced)) {
+      const answer = await gateway("/rpc", { service: "rogue", endpoint });
+      expect([endpoint, answer.status]).toEqual([endpoint, 404]);
+    }
+    await conn.nc.flush();
+    await rogue.nc.flush();
+    expect(reached).toEqual([]);
   });
 
   it("an endpoint nobody announces is a 404 naming it", async () => {
