@@ -18,6 +18,7 @@ import { timeoutMsOf } from "./edge-bounds.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import type { GatewayDeps, TargetContext } from "./part.ts";
 import { routedOpen } from "../runtime/client/routed-open.ts";
+import type { StreamChannel } from "../runtime/stream/channel.ts";
 import { assertNoRoute } from "./call.ts";
 import { routeOptionsOf } from "./route-options.ts";
 
@@ -91,12 +92,10 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
   const onAbort = () => channel.fail(new MicroError("canceled", `the HTTP client left the stream ${label}`), "cancel");
   signal.addEventListener("abort", onAbort, { once: true });
   channel.onRelease(() => signal.removeEventListener("abort", onAbort));
-  try {
-    for (const message of messages) if (!channel.sendNow(message) && !(await channel.send(message))) break;
-    channel.end();
-  } catch (error) {
-    channel.fail(MicroError.from(error), "cancel");
-  }
+  // Sent while the response is read, not before: a service that answers before it has read
+  // every request (a bidi echo, a server stream sent more than one) stops reading once its
+  // answers fill the gateway's window, and a gateway waiting for its credit would wait for ever.
+  void sendRequests(channel, messages);
   const body = new ReadableStream<Uint8Array>({
     // Pull, not push: the next message is read from the service only when the HTTP client wants it.
     async pull(controller) {
@@ -113,6 +112,16 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
     cancel: onAbort,
   }, { highWaterMark: 0 });
   return new Response(body, { status: 200, headers: { "content-type": contentType } });
+}
+
+/** Sends the request's messages as the service grants credit, then ends the client's side; a failure fails the stream. */
+async function sendRequests(channel: StreamChannel, messages: readonly Uint8Array[]): Promise<void> {
+  try {
+    for (const message of messages) if (!channel.sendNow(message) && !(await channel.send(message))) break;
+    channel.end();
+  } catch (error) {
+    channel.fail(MicroError.from(error), "cancel");
+  }
 }
 
 /** The messages of a Connect request body. */
