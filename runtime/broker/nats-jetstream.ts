@@ -388,6 +388,10 @@ const replayStartMs = 30_000;
 function isoTime(ms: number): string {
   const date = new Date(ms);
   if (!Number.isFinite(ms) || Number.isNaN(date.getTime())) throw new MicroError("invalid_argument", `since must be a time in epoch ms, got ${ms}`);
+  // JetStream reads RFC 3339 times: years 0 to 9999. Others (`+010000-...`, `-000001-...`) it
+  // refuses as "invalid JSON", which would read as the stream being unavailable.
+  const year = date.getUTCFullYear();
+  if (year < 0 || year > 9999) throw new MicroError("invalid_argument", `since must be a time from year 0 to 9999, got ${ms} (year ${year})`, { detail: "since" });
   return date.toISOString();
 }
 
