@@ -9,10 +9,11 @@
  *   `{"error": {"code", "message", "detail"?}}`, then the gateway closes the socket (1000).
  *
  * Bounds: a WebSocket cannot be paused by the reader, so requests the service has no credit
- * for wait in a queue of at most {@link maxQueued} messages; past that the stream fails with
- * `resource_exhausted`. Towards the client the gateway stops reading from the service while
- * the socket holds more than {@link maxSocketBuffer} unsent bytes, so a slow browser slows
- * the handler through the stream's credit.
+ * for wait in a queue of at most {@link maxQueued} messages and {@link maxQueuedBytes} bytes
+ * (plus one message); past that the stream fails with `resource_exhausted`. Towards the
+ * client the gateway stops reading from the service while the socket holds more than
+ * {@link maxSocketBuffer} unsent bytes, so a slow browser slows the handler through the
+ * stream's credit.
  * @module
  */
 import { Hono } from "hono";
@@ -32,6 +33,11 @@ import { routeOptionsOf } from "./route-options.ts";
 
 /** Requests held while the service has no credit for them. */
 export const maxQueued = 256;
+/**
+ * Bytes of requests held while the service has no credit for them: a frame is queued while the
+ * queue holds less, so a socket holds at most this plus one frame (the WebSocket's largest).
+ */
+export const maxQueuedBytes = 1024 * 1024;
 /** Unsent bytes a socket may hold before the gateway stops reading the stream. */
 export const maxSocketBuffer = 1024 * 1024;
 
@@ -92,6 +98,8 @@ class SocketStream {
   readonly #service: string;
   readonly #endpoint: string;
   readonly #queue: Uint8Array[] = [];
+  /** Bytes of {@link #queue}. */
+  #queuedBytes = 0;
   #channel: StreamChannel | undefined;
   #ended = false;
   #done = false;
@@ -148,14 +156,20 @@ class SocketStream {
       const why = error instanceof MicroError && /nested|UTF-8|cannot be written/.test(error.message) ? ` (${error.message})` : "";
       return this.#fail(ws, new MicroError("invalid_argument", `WebSocket frames must be JSON: {"message": {...}} or {"end": true}${why}`));
     }
-    if (frame.end === true) this.#ended = true;
-    else if (message !== undefined) {
+    if (message !== undefined) {
       if (this.#ended) return this.#fail(ws, new MicroError("invalid_argument", "a message after {\"end\": true}"));
       if (this.#queue.length >= maxQueued) {
         return this.#fail(ws, new MicroError("resource_exhausted", `more than ${maxQueued} requests are waiting for ${this.#endpoint}; wait for answers before sending more`));
       }
+      // Bounded in bytes too: 256 frames of the WebSocket's largest size would be gigabytes.
+      if (this.#queuedBytes >= maxQueuedBytes) {
+        return this.#fail(ws, new MicroError("resource_exhausted", `more than ${maxQueuedBytes} bytes of requests are waiting for ${this.#endpoint}; wait for answers before sending more`));
+      }
       this.#queue.push(message);
-    } else return this.#fail(ws, new MicroError("invalid_argument", `a WebSocket frame needs "message" (an object) or "end": true`));
+      this.#queuedBytes += message.length;
+    } else if (frame.end !== true) return this.#fail(ws, new MicroError("invalid_argument", `a WebSocket frame needs "message" (an object) or "end": true`));
+    // A frame with both is its last message: the message is sent before the end.
+    if (frame.end === true) this.#ended = true;
     this.#wakePump?.();
   }
 
@@ -172,6 +186,7 @@ class SocketStream {
       for (;;) {
         const next = this.#queue.shift();
         if (next !== undefined) {
+          this.#queuedBytes -= next.length;
           if (!channel.sendNow(next) && !(await channel.send(next))) return;
           continue;
         }
