@@ -20,6 +20,7 @@ import { resolvePath, type Route, routePattern } from "./paths.ts";
 import { resolveTarget } from "./target.ts";
 import { routeOptionsOf } from "./route-options.ts";
 import { emitDefaultsOf } from "./emit-defaults.ts";
+import { keepConnectionOpen } from "../runtime/platform/http-server.ts";
 
 /** A path's target, with the route it was resolved from. */
 interface PathCall extends AuthTarget {
@@ -83,6 +84,8 @@ export const servicePathsPart: GatewayPart = (deps) => {
     // A server-streaming endpoint streams as SSE or NDJSON (by Accept) instead of failing as a unary call.
     const accept = c.req.header("accept");
     if (acceptsStream(accept) || (await isServerStream(deps, namespace, route))) {
+      // A stream may go quiet between messages for as long as the handler likes: not an idle connection.
+      keepConnectionOpen(c.req.raw, c.env);
       return servePathStream(deps, { ...call, body, accept: accept ?? "", signal: c.req.raw.signal, route: call.route, emitDefaults: call.emitDefaults });
     }
     const reply = await callJson(deps.transport, { ...call, body });

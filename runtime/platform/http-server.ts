@@ -56,6 +56,18 @@ export function isLongLivedRequest(request: Request): boolean {
 }
 
 /**
+ * Lifts the idle cut-off for the connection of `request`, served with `env` (the second
+ * argument of the fetch handler: Bun's server, or Hono's Node env), once a route has decided
+ * to stream an answer that {@link isLongLivedRequest} could not foresee (a path route's server
+ * stream, as NDJSON or SSE). Anything else as `env` (an app called directly) is left alone.
+ */
+export function keepConnectionOpen(request: Request, env: unknown): void {
+  const served = env as { timeout?: unknown; incoming?: IncomingMessage } | undefined;
+  if (typeof served?.timeout === "function") (served.timeout as (request: Request, seconds: number) => void)(request, 0);
+  else served?.incoming?.socket?.setTimeout(0);
+}
+
+/**
  * The path of an absolute request URL (`http://host/a/b?q` → `/a/b`), without building a
  * `URL`: this runs for every request, refused ones too, and a `URL` costs more than the check.
  * Percent-escapes are left as they are.
