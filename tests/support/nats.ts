@@ -13,9 +13,9 @@ import { openTestConnection, type TestConnection } from "./rpc.ts";
  * beforeAll(async () => { nats = await startTestNats(); });
  * afterAll(() => nats.stop());
  */
-export async function startTestNats(): Promise<NatsServerProcess> {
+export async function startTestNats(args: readonly string[] = []): Promise<NatsServerProcess> {
   const binary = await ensureNatsServerBinary();
-  return await startNatsServer({ binary });
+  return await startNatsServer({ binary, args: [...args] });
 }
 
 /** The nats-server and the connection {@link withNats} keeps for the tests of one file. */
@@ -39,7 +39,8 @@ export interface NatsFixture {
  * the server. `nats` and `conn` are stable objects that read through to the live ones, so a
  * file can destructure them at the top.
  *
- * Call it once, at the top level of a test file, before any other hook.
+ * Call it once, at the top level of a test file, before any other hook. `args` are extra
+ * nats-server arguments (e.g. a monitoring port), or a function giving them when it starts.
  *
  * @example
  * const { nats, conn, teardown } = withNats();
@@ -49,7 +50,7 @@ export interface NatsFixture {
  *   teardown(() => instance.stop());
  * });
  */
-export function withNats(): NatsFixture {
+export function withNats(options: { readonly args?: readonly string[] | (() => Promise<readonly string[]>) } = {}): NatsFixture {
   let server: NatsServerProcess | undefined;
   let connection: TestConnection | undefined;
   const steps: Array<() => unknown> = [];
@@ -58,7 +59,7 @@ export function withNats(): NatsFixture {
     return value;
   };
   beforeAll(async () => {
-    server = await startTestNats();
+    server = await startTestNats(typeof options.args === "function" ? await options.args() : options.args);
     connection = await openTestConnection(server.url);
   });
   afterAll(async () => {
