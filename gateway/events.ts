@@ -39,6 +39,11 @@ export function assertMayNameUser(allows: GatewayDeps["allows"], identity: strin
   throw new MicroError("permission_denied", `${identity} may not publish events naming user "${shown(user)}" (needs the rule "@as-user/${shown(user)}")`, { detail: "X-Micro-User" });
 }
 
+/** Most events one replay answer holds (`limit`); more is a 400 naming it: page with `from`. */
+export const maxReplayLimit = 10_000;
+/** Event data one replay answer holds, about: the answer ends after the event that passes it, with `nextFrom`. */
+export const maxReplayBytes = 8 * 1024 * 1024;
+
 /** `/events/{topic}` (publish), `/events/{filter}/replay` and `/events/{filter}/stream`; with a broker only. */
 export const eventsPart: GatewayPart = (deps) => {
   const broker = deps.broker;
@@ -86,6 +91,7 @@ export const eventsPart: GatewayPart = (deps) => {
   app.get("/events/:filter/replay", deps.authorize(events("filter", true)), async (c) => {
     const filter = c.var.target.endpoint;
     const limit = numberParam(c.req.query("limit"), "limit", 1000);
+    if (limit > maxReplayLimit) throw new MicroError("invalid_argument", `limit must be at most ${maxReplayLimit}, got ${limit}; page with from`, { detail: "limit" });
     if (limit === 0) return c.json({ events: [] });
     const since = c.req.query("since");
     const from = c.req.query("from");
@@ -94,11 +100,20 @@ export const eventsPart: GatewayPart = (deps) => {
       ...(since !== undefined ? { since: timeParam(since, "since") } : {}),
       ...(from !== undefined ? { fromSequence: numberParam(from, "from", 1) } : {}),
     });
+    const gone = c.req.raw.signal;
+    let bytes = 0;
+    let nextFrom: number | undefined;
     for await (const e of replay) {
       events.push(eventJson(e)); // an event that cannot be rendered is listed with an error
-      if (events.length >= limit) break;
+      bytes += e.data.length;
+      // Cut where the answer would grow past what one response should hold, or the client left
+      // (the time limit answered it): the rest is read by the next page, from `nextFrom`.
+      if (events.length >= limit || bytes >= maxReplayBytes || gone.aborted) {
+        nextFrom = e.sequence + 1;
+        break;
+      }
     }
-    return c.json({ events });
+    return c.json(nextFrom === undefined ? { events } : { events, nextFrom });
   });
 
   // GET /events/{filter}/stream: live events as server-sent events until the client leaves.

@@ -56,6 +56,27 @@ describe("events over HTTP", () => {
     expect(Buffer.from(events[0]!.dataBase64, "base64").equals(Buffer.from(payload))).toBe(true);
   });
 
+  it("pages a replay: at most 10,000 events and about 8 MiB of data an answer, the rest from nextFrom", async () => {
+    const tooMany = await send("/events/page.>/replay?limit=10001");
+    expect([tooMany.status, (await tooMany.json() as { detail: string }).detail]).toEqual([400, "limit must be at most 10000, got 10001; page with from"]);
+    for (let n = 0; n < 3; n++) await send("/events/page.small", { method: "POST", body: JSON.stringify({ n }), headers: { "content-type": "application/json" } });
+    type Page = { events: Array<{ data: { n: number }; sequence: number }>; nextFrom?: number };
+    const first = await (await send("/events/page.small/replay?limit=2")).json() as Page;
+    expect(first.events.map((e) => e.data.n)).toEqual([0, 1]);
+    expect(first.nextFrom).toBe(first.events[1]!.sequence + 1);
+    const rest = await (await send(`/events/page.small/replay?limit=2&from=${first.nextFrom}`)).json() as Page;
+    expect(rest.events.map((e) => e.data.n)).toEqual([2]);
+    expect(rest.nextFrom).toBeUndefined();
+    // Ten events of 900 KB: one answer holds them up to the one that passes 8 MiB.
+    const blob = new Uint8Array(900_000).fill(7);
+    for (let n = 0; n < 10; n++) expect((await send("/events/page.big", { method: "POST", body: blob, headers: { "content-type": "application/octet-stream" } })).status).toBe(201);
+    const big = await (await send("/events/page.big/replay")).json() as { events: Array<{ sequence: number }>; nextFrom?: number };
+    expect(big.events).toHaveLength(Math.ceil((8 * 1024 * 1024) / 900_000));
+    const after = await (await send(`/events/page.big/replay?from=${big.nextFrom}`)).json() as { events: unknown[]; nextFrom?: number };
+    expect(big.events.length + after.events.length).toBe(10);
+    expect(after.nextFrom).toBeUndefined();
+  });
+
   it("replays history in order, JSON payloads parsed", async () => {
     for (const n of [1, 2]) await send("/events/replay.http", { method: "POST", body: JSON.stringify({ n }), headers: { "content-type": "application/json" } });
     const res = await send("/events/replay.>/replay");
