@@ -78,7 +78,8 @@ export function defineJsonService(spec: JsonServiceSpec, handle: JsonCallHandler
     type: "srv",
     metadata: { ...spec.metadata },
     namespace: undefined,
-    mailbox: spec.mailbox ?? { capacity: 1000, concurrency: 100 },
+    // No streaming endpoints here: the stream share only has to be valid.
+    mailbox: { ...(spec.mailbox ?? { capacity: 1000, concurrency: 100 }), streams: 1 },
     defaultTimeoutMs: 30_000,
     endpoints,
     subscriptions: [],

@@ -34,6 +34,9 @@ export function createStreamServer(
     endpoints.set(endpoint.fullName, { endpoint, open });
   }
   const list = definition.endpoints.map((e) => e.name).join(", ");
+  // Each open stream holds a mailbox slot for its whole life: a bounded share of them.
+  const maxStreams = definition.mailbox.streams;
+  let open = 0;
   return {
     isOpen: (headers) => headers.get(streamHeader) !== undefined,
     async serve(msg, endpointName, headers, arrived) {
@@ -47,7 +50,15 @@ export function createStreamServer(
         if (endpoint === undefined) {
           throw new MicroError("unimplemented", `${definition.name} has no endpoint "${endpointName}" (endpoints: ${list})`, { detail: endpointName });
         }
-        failure = await serveStream(msg, endpoint, entry!.open, headers, arrived, options);
+        if (open >= maxStreams) {
+          throw new MicroError("resource_exhausted", `${definition.name} has ${open} streams open, its most (mailbox.streams); retry later`);
+        }
+        open++;
+        try {
+          failure = await serveStream(msg, endpoint, entry!.open, headers, arrived, options);
+        } finally {
+          open--;
+        }
       } catch (error) {
         failure = MicroError.from(error);
         throw failure;

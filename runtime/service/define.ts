@@ -31,6 +31,7 @@ export function defineService<S extends DescService>(
   if (type === "api") assertApiMethods(descriptor);
   const capacity = positiveInteger("mailbox.capacity", options.mailbox?.capacity ?? 1000, 0);
   const concurrency = positiveInteger("mailbox.concurrency", options.mailbox?.concurrency ?? 100, 1);
+  const streams = positiveInteger("mailbox.streams", options.mailbox?.streams ?? Math.max(1, Math.floor(concurrency / 2)), 1, concurrency);
   const defaultTimeoutMs = positiveInteger("defaultTimeoutMs", options.defaultTimeoutMs ?? 30_000, 1, maxTimeoutMs);
 
   for (const subscription of options.subscriptions ?? []) assertTopic(subscription.filter, true);
@@ -68,7 +69,7 @@ export function defineService<S extends DescService>(
     type,
     metadata: { ...options.metadata },
     namespace: options.namespace,
-    mailbox: { capacity, concurrency },
+    mailbox: { capacity, concurrency, streams },
     defaultTimeoutMs,
     endpoints,
     subscriptions: [...(options.subscriptions ?? [])],

@@ -114,6 +114,13 @@ export interface MailboxOptions {
   readonly capacity?: number;
   /** Handlers that may run at once. Default 100. */
   readonly concurrency?: number;
+  /**
+   * Streams that may be open at once, each holding one of the `concurrency` slots for its whole
+   * life; past that a stream open gets `resource_exhausted` (429 at the gateway). Default half
+   * of `concurrency` (at least 1), so clients that open streams and never read them cannot take
+   * every slot from the service's calls and events.
+   */
+  readonly streams?: number;
 }
 
 /** How a service presents itself; every field has a default. */

@@ -10,7 +10,7 @@ describe("defineService", () => {
     expect(definition.name).toBe("greeter");
     expect(definition.version).toBe("latest");
     expect(definition.type).toBe("srv");
-    expect(definition.mailbox).toEqual({ capacity: 1000, concurrency: 100 });
+    expect(definition.mailbox).toEqual({ capacity: 1000, concurrency: 100, streams: 50 });
     expect(definition.endpoints.map((e) => [e.name, e.fullName, e.handler !== undefined])).toEqual([
       ["Greeter.SayHello", "greeter.v1.Greeter/SayHello", true],
       ["Greeter.SayGoodbye", "greeter.v1.Greeter/SayGoodbye", false],

@@ -312,6 +312,42 @@ describe("end of stream, errors and cancellation", () => {
     }
   });
 
+  it("open streams take at most mailbox.streams of the handler slots; more are refused, the rest stay free", async () => {
+    const capped = await startService(defineService(Counter, { name: "capped", mailbox: { concurrency: 4, streams: 2 } }, {
+      async *count(request, ctx) {
+        while (!ctx.signal.aborted) {
+          yield { n: request.to };
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+    }), { connection: conn.nc, transport: conn.transport, onHandlerError: () => undefined });
+    try {
+      const c = createClient(Counter, conn.transport, { service: "capped" });
+      // Two streams opened and then never read again: each holds a handler slot.
+      const held = [c.count({ to: 1 })[Symbol.asyncIterator](), c.count({ to: 2 })[Symbol.asyncIterator]()];
+      for (const s of held) await s.next();
+      const refused = await rejection(collect(c.count({ to: 3 })));
+      expect([refused.code, refused.message]).toEqual(["resource_exhausted", "capped has 2 streams open, its most (mailbox.streams); retry later"]);
+      // The other slots are free for calls and events.
+      expect(capped.stats().running).toBe(2);
+      await held[0]!.return!();
+      await until(() => capped.stats().running === 1, 2000);
+      const again = c.count({ to: 4 })[Symbol.asyncIterator]();
+      expect((await again.next()).value).toEqual(expect.objectContaining({ n: 4 }));
+      await again.return!();
+      await held[1]!.return!();
+    } finally {
+      await capped.stop();
+    }
+  });
+
+  it("mailbox.streams defaults to half the concurrency, and must lie within it", () => {
+    const handlers = { count: async function* () {} };
+    expect(defineService(Counter, { mailbox: { concurrency: 9 } }, handlers).mailbox.streams).toBe(4);
+    expect(defineService(Counter, { mailbox: { concurrency: 1 } }, handlers).mailbox.streams).toBe(1);
+    expect(() => defineService(Counter, { mailbox: { concurrency: 4, streams: 5 } }, handlers)).toThrow("mailbox.streams must be an integer >= 1 and <= 4, got 5");
+  });
+
   it("a stream deadline fails both sides with deadline_exceeded", async () => {
     const c = createClient(Counter, conn.transport);
     const { items, error } = await collectUntilError(c.count({ to: 1000, intervalMs: 20 }, { timeoutMs: 200 }));
