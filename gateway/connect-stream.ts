@@ -133,6 +133,11 @@ export function readEnvelopes(body: Uint8Array): Uint8Array[] {
     if (body.length - at < 5) throw new MicroError("invalid_argument", `truncated Connect envelope at byte ${at}`);
     const flags = body[at]!;
     const length = view.getUint32(at + 1);
+    // A client sends data envelopes only (end-stream, 0x02, is the server's); any other bit
+    // means the bytes are not an envelope: most often the envelope before lied about its length.
+    if ((flags & ~compressedFlag) !== 0) {
+      throw new MicroError("invalid_argument", `the Connect envelope at byte ${at} has flags 0x${flags.toString(16).padStart(2, "0")}: a request envelope has 0 (or 1, compressed); does the length of the one before match its data?`);
+    }
     if (flags & compressedFlag) throw new MicroError("unimplemented", "compressed Connect messages are not supported (send them uncompressed)");
     if (at + 5 + length > body.length) throw new MicroError("invalid_argument", `a Connect envelope claims ${length} bytes, but only ${body.length - at - 5} follow`);
     out.push(body.subarray(at + 5, at + 5 + length));

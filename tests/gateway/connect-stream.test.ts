@@ -112,7 +112,7 @@ describe("Connect server streaming through the gateway", () => {
       body,
     });
     expect(response.headers.get("content-type")).toBe("application/connect+json");
-    const [reply, end] = readEnvelopes(new Uint8Array(await response.arrayBuffer()));
+    const [reply, end] = responseEnvelopes(new Uint8Array(await response.arrayBuffer()));
     expect(JSON.parse(new TextDecoder().decode(reply))).toEqual({ sum: 6, count: 3 });
     expect(new TextDecoder().decode(end)).toBe("{}");
   });
@@ -123,6 +123,19 @@ describe("Connect server streaming through the gateway", () => {
     expect(() => readEnvelopes(envelope(new Uint8Array(4)).subarray(0, 7))).toThrow("a Connect envelope claims 4 bytes, but only 2 follow");
   });
 
+  it("refuses request envelopes with flags a client does not send, naming the likely cause", async () => {
+    // End-stream (0x02) is the server's; a length shorter than its data puts the next header in the data.
+    const endStream = envelope(new TextEncoder().encode("{}"), 2);
+    expect(() => readEnvelopes(endStream)).toThrow("the Connect envelope at byte 0 has flags 0x02");
+    const data = new TextEncoder().encode('{"text":"hello"}');
+    const lying = envelope(data);
+    new DataView(lying.buffer).setUint32(1, 2); // says 2 bytes: the next "envelope" starts at `"text"`
+    expect(() => readEnvelopes(lying)).toThrow(`the Connect envelope at byte 7 has flags 0x${data[2]!.toString(16)}: a request envelope has 0 (or 1, compressed); does the length of the one before match its data?`);
+    const response = await fetchGateway("http://gw/counter.v1.Counter/Echo", { method: "POST", headers: { "content-type": "application/connect+json" }, body: endStream });
+    const [end] = responseEnvelopes(new Uint8Array(await response.arrayBuffer()));
+    expect(JSON.parse(new TextDecoder().decode(end)).error.code).toBe("invalid_argument");
+  });
+
   it("reports a service nobody serves as unimplemented", async () => {
     const response = await fetchGateway("http://gw/nobody.v1.Nobody/Watch", {
       method: "POST",
@@ -130,10 +143,21 @@ describe("Connect server streaming through the gateway", () => {
       body: envelope(new TextEncoder().encode("{}")),
     });
     expect(response.status).toBe(200);
-    const [end] = readEnvelopes(new Uint8Array(await response.arrayBuffer()));
+    const [end] = responseEnvelopes(new Uint8Array(await response.arrayBuffer()));
     expect(JSON.parse(new TextDecoder().decode(end))).toEqual({ error: { code: "unimplemented", message: "no service serves nobody.v1.Nobody/Watch" } });
   });
 });
+
+/** The envelopes of a Connect response (data, then the end-stream one), read as a client would. */
+function responseEnvelopes(body: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at + 5 <= body.length;) {
+    const length = new DataView(body.buffer, body.byteOffset + at + 1, 4).getUint32(0);
+    out.push(body.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+  }
+  return out;
+}
 
 function envelope(data: Uint8Array, flags = 0): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(5 + data.length);
