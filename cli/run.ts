@@ -181,6 +181,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(config.gatewayForwardHeaders !== undefined ? { forwardHeaders: config.gatewayForwardHeaders } : {}),
       ...(config.gatewayCorsOrigins !== undefined ? { corsOrigins: config.gatewayCorsOrigins } : {}),
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
+      ...(config.gatewayMaxEventStreams !== undefined ? { maxEventStreams: config.gatewayMaxEventStreams } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
       ...(config.gatewayEmitDefaults === true ? { emitDefaults: true } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),

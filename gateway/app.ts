@@ -52,6 +52,8 @@ export interface GatewayOptions {
   readonly emitDefaults?: boolean;
   /** Largest request body in bytes (1 MiB); never more than `natsMaxPayload` allows. */
   readonly maxBodyBytes?: number;
+  /** Live event streams open at once (`/events/{filter}/stream`, the sidecar's), each a JetStream consumer; more is 429. Default 1000. */
+  readonly maxEventStreams?: number;
   /** The NATS server's max payload (`nc.info.max_payload`): bodies that could not travel get 413 here. */
   readonly natsMaxPayload?: number;
   /** With a broker: `/events/...` and `/history/{user}` routes. */
@@ -158,6 +160,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
     allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
+    ...(options.maxEventStreams !== undefined ? { maxEventStreams: options.maxEventStreams } : {}),
     ...(options.registry !== undefined
       ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }), absent: createAbsentServices() }
       : {}),

@@ -4,14 +4,13 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { streamSSE } from "hono/streaming";
-import type { StreamingApi } from "hono/utils/stream";
 import { assertTopic, MicroError, type StoredEvent } from "../runtime/mod.ts";
 import { shown } from "../runtime/protocol/mod.ts";
 import type { AuthTarget } from "./auth.ts";
 import { gatewayTarget } from "./auth-rules.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
-import { eventJson, eventJsonText } from "./event-json.ts";
+import { eventJson } from "./event-json.ts";
+import { defaultMaxEventStreams, LiveEventSlots, serveLiveEvents } from "./live-events.ts";
 import { parseCheckedJson, readBody, readJsonBody } from "./json-body.ts";
 import { parseTimePoint } from "../runtime/config/time.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
@@ -117,35 +116,11 @@ export const eventsPart: GatewayPart = (deps) => {
   });
 
   // GET /events/{filter}/stream: live events as server-sent events until the client leaves.
-  app.get("/events/:filter/stream", deps.authorize(events("filter", true)), (c) => {
-    const filter = c.var.target.endpoint;
-    return streamSSE(c, async (stream) => {
-      const subscription = await broker.subscribe(filter, async (e) => {
-        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: eventJsonText(e) });
-      }, { service: "gateway", broadcast: true, concurrency: 1 });
-      // Sent once the subscription is live: it flushes the headers, so a client knows at once
-      // that the stream is open and that events published from now on will reach it.
-      await stream.write(": subscribed\n\n");
-      // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
-      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
-      await clientGone(stream);
-      clearInterval(keepAlive);
-      await subscription.stop();
-    });
-  });
+  const live = new LiveEventSlots(deps.maxEventStreams ?? defaultMaxEventStreams);
+  app.get("/events/:filter/stream", deps.authorize(events("filter", true)), (c) => serveLiveEvents(c, broker, c.var.target.endpoint, "gateway", live));
   return app;
 };
 
-/**
- * Resolves when the client of a stream leaves. A client may leave while the route is still
- * subscribing, before `onAbort` is called: the abort has then happened and will not repeat.
- */
-export function clientGone(stream: StreamingApi): Promise<void> {
-  return new Promise((resolve) => {
-    stream.onAbort(resolve);
-    if (stream.aborted) resolve();
-  });
-}
 
 /**
  * A point in time from a query parameter, as the CLI reads one: epoch ms, a duration ago

@@ -55,6 +55,8 @@ export interface GatewayDeps {
   /** JSON replies carry default-valued fields unless a request says otherwise. */
   readonly emitDefaults: boolean;
   readonly broker?: JetStreamBroker;
+  /** Live event streams open at once, each a JetStream consumer (`MICRO_GATEWAY_MAX_EVENT_STREAMS`). */
+  readonly maxEventStreams?: number;
   readonly registry?: Registry;
   /** The registry's services kept current (with a registry). */
   readonly index?: ServiceIndex;

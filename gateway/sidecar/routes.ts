@@ -18,15 +18,14 @@
  * @module
  */
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { streamSSE } from "hono/streaming";
 import { assertTopic, MicroError } from "../../runtime/mod.ts";
 import { assertToken, maxTimeoutMs, type TraceContext } from "../../runtime/protocol/mod.ts";
 import { eventField, eventUser, timeoutFrom } from "../edge-bounds.ts";
 import { eventIdHeader, eventSourceHeader, eventUserHeader, metaHeaderPrefix, timeoutHeader } from "../http-headers.ts";
 import { callJson } from "../call.ts";
 import { errorResponse } from "../errors.ts";
-import { eventJsonText } from "../event-json.ts";
-import { assertMayNameUser, assertPublishable, clientGone } from "../events.ts";
+import { assertMayNameUser, assertPublishable } from "../events.ts";
+import { defaultMaxEventStreams, LiveEventSlots, serveLiveEvents } from "../live-events.ts";
 import { assertJsonContentType } from "../content-type.ts";
 import { bodyText, stringifyJson } from "../json-body.ts";
 import type { AuthTarget } from "../auth.ts";
@@ -49,9 +48,15 @@ interface SidecarEnv {
  */
 export function createSidecarApp(
   sidecar: Sidecar,
-  options: { authorize?: MiddlewareHandler; allows?: (identity: string | undefined, target: AuthTarget) => boolean } = {},
+  options: {
+    authorize?: MiddlewareHandler;
+    allows?: (identity: string | undefined, target: AuthTarget) => boolean;
+    /** Live event streams open at once ({@link defaultMaxEventStreams}); each holds a JetStream consumer. */
+    maxEventStreams?: number;
+  } = {},
 ): Hono {
   const app = new Hono<SidecarEnv>();
+  const live = new LiveEventSlots(options.maxEventStreams ?? defaultMaxEventStreams, options.maxEventStreams === undefined ? "the sidecar's maxEventStreams" : "MICRO_GATEWAY_MAX_EVENT_STREAMS");
   // Standalone, the sidecar has no auth: every route is open to whoever reaches its port.
   const guard = (options.authorize ?? ((_c, next) => next())) as MiddlewareHandler<SidecarEnv>;
   const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
@@ -154,17 +159,7 @@ export function createSidecarApp(
     } catch (error) {
       throw new MicroError("invalid_argument", (error as Error).message, { detail: "filter" });
     }
-    const events = broker("streaming events");
-    return streamSSE(c, async (stream) => {
-      const subscription = await events.subscribe(filter, async (e) => {
-        await stream.writeSSE({ event: e.topic, id: String(e.sequence), data: eventJsonText(e) });
-      }, { service: "sidecar", broadcast: true, concurrency: 1 });
-      // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
-      const keepAlive = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), 5000);
-      await clientGone(stream);
-      clearInterval(keepAlive);
-      await subscription.stop();
-    });
+    return serveLiveEvents(c, broker("streaming events"), filter, "sidecar", live);
   });
 
   app.post("/subscriptions", guard, async (c) => {
@@ -191,5 +186,5 @@ export function createSidecarApp(
 export const sidecarPart: GatewayPart = (deps) => {
   if (deps.sidecar === undefined) return undefined;
   const sidecarTarget = (c: Context<GatewayEnv>): AuthTarget => gatewayTarget("sidecar", c.req.path.slice("/sidecar/".length));
-  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler, allows: deps.allows }));
+  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler, allows: deps.allows, maxEventStreams: deps.maxEventStreams ?? defaultMaxEventStreams }));
 };

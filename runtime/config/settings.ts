@@ -49,6 +49,8 @@ export interface Settings {
   readonly gatewayCorsOrigins?: readonly string[];
   /** Largest request body the gateway takes, in bytes (`MICRO_GATEWAY_MAX_BODY_BYTES`, 1 MiB). */
   readonly gatewayMaxBodyBytes?: number;
+  /** Live event streams the gateway keeps open at once, each a JetStream consumer (`MICRO_GATEWAY_MAX_EVENT_STREAMS`, 1000). */
+  readonly gatewayMaxEventStreams?: number;
   /** Gateway call timeout in ms (`MICRO_GATEWAY_TIMEOUT_MS`, 10000). */
   readonly gatewayTimeoutMs?: number;
   /** Namespaces `POST /rpc` may call (`MICRO_GATEWAY_RPC_NAMESPACES`; default the namespace). */
@@ -152,6 +154,7 @@ export const settingTable = {
   gatewayForwardHeaders: { variable: "MICRO_GATEWAY_FORWARD_HEADERS", key: "gatewayForwardHeaders", file: "list" },
   gatewayCorsOrigins: { variable: "MICRO_GATEWAY_CORS_ORIGINS", key: "gatewayCorsOrigins", file: "list" },
   gatewayMaxBodyBytes: { variable: "MICRO_GATEWAY_MAX_BODY_BYTES", key: "gatewayMaxBodyBytes", file: "number" },
+  gatewayMaxEventStreams: { variable: "MICRO_GATEWAY_MAX_EVENT_STREAMS", key: "gatewayMaxEventStreams", file: "number" },
   gatewayTimeoutMs: { variable: "MICRO_GATEWAY_TIMEOUT_MS", key: "gatewayTimeoutMs", file: "number" },
   gatewayRpcNamespaces: { variable: "MICRO_GATEWAY_RPC_NAMESPACES", key: "gatewayRpcNamespaces", file: "list" },
   gatewaySidecar: { variable: "MICRO_GATEWAY_SIDECAR", key: "gatewaySidecar", file: "flag" },
@@ -217,6 +220,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     gatewayForwardHeaders: headerNames(text("gatewayForwardHeaders"), label("gatewayForwardHeaders")),
     gatewayCorsOrigins: corsOrigins(text("gatewayCorsOrigins")),
     gatewayMaxBodyBytes: whole("gatewayMaxBodyBytes", 1024 * 1024, 1),
+    gatewayMaxEventStreams: whole("gatewayMaxEventStreams", 1000, 1),
     gatewayTimeoutMs: whole("gatewayTimeoutMs", 10_000, 1),
     gatewayRpcNamespaces: namespaces(text("gatewayRpcNamespaces"), label("gatewayRpcNamespaces"), namespace),
     gatewaySidecar: text("gatewaySidecar") === "1",

@@ -136,6 +136,41 @@ describe("events over HTTP", () => {
     }
   });
 
+  it("keeps at most maxEventStreams live streams open, each a consumer; one more is 429, and a slot frees when a client leaves", async () => {
+    const gateway = await startTestGateway({ transport: conn.transport, broker, maxEventStreams: 2 });
+    const jsm = await jetstreamManager(conn.nc);
+    const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
+    const controllers: AbortController[] = [];
+    const open = async () => {
+      const controller = new AbortController();
+      const res = await fetch(`${gateway.url}/events/capped.>/stream`, { signal: controller.signal });
+      if (res.status === 200) {
+        controllers.push(controller);
+        await res.body!.getReader().read(); // ": subscribed"
+      }
+      return res;
+    };
+    try {
+      const before = await gatewayConsumers();
+      for (let i = 0; i < 2; i++) expect((await open()).status).toBe(200);
+      const refused = await open();
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toEqual(expect.objectContaining({ code: "resource_exhausted", detail: "2 live event streams are open, the most (MICRO_GATEWAY_MAX_EVENT_STREAMS); retry later" }));
+      expect(await gatewayConsumers()).toBe(before + 2);
+      controllers.shift()!.abort(); // one client leaves
+      let again: Response | undefined;
+      for (const end = performance.now() + 3000; performance.now() < end;) {
+        again = await open();
+        if (again.status === 200) break;
+        await Bun.sleep(50);
+      }
+      expect(again!.status).toBe(200);
+    } finally {
+      for (const c of controllers) c.abort();
+      await gateway.close();
+    }
+  });
+
   it("removes the stream's consumer when the client leaves before the subscription is made", async () => {
     const jsm = await jetstreamManager(conn.nc);
     const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
