@@ -7,7 +7,7 @@
  * @module
  */
 import { type Discovery, MicroError, type ServiceType, type Transport } from "../runtime/mod.ts";
-import { callSubject, isEndpoint, type TraceContext, jsonContentType, requestHeaders, serviceSubject, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
+import { callSubject, isEndpoint, isJetmicroSubject, type TraceContext, jsonContentType, requestHeaders, serviceSubject, shown, wasNotDelivered } from "../runtime/protocol/mod.ts";
 import type { NatsMicroDirectory, NatsMicroEndpoint } from "../runtime/registry/nats-micro-endpoints.ts";
 import { type RouteOptions, routedRequest } from "../runtime/client/routed-request.ts";
 import type { AbsentServices } from "./absent-services.ts";
@@ -112,15 +112,14 @@ async function natsMicroEndpoint(call: GatewayCall): Promise<NatsMicroEndpoint |
  * True when a service's `$SRV.INFO` announces a subject the gateway must not send its caller's
  * request to. The announcement is the service's own word and the gateway publishes with its own
  * NATS rights, so a service confined to its own subjects could otherwise make the gateway call
- * another service (`micro.srv.billing...`) or forge an event (`micro.events.audit...`) for a
- * caller allowed only that service: in the call's namespace only the service's own subjects are
- * taken. And `$SRV.INFO` names services without their namespace, so a jetmicro service of the
- * same name in another namespace (`{ns}.srv.{service}...`) is reached only through that namespace.
+ * another service (`micro.srv.billing...`, `tenant.srv.billing...`), forge an event
+ * (`micro.events.audit...`) or feed a node's queue for a caller allowed only that service:
+ * a subject shaped like jetmicro's own is taken only when it is this service's. And `$SRV.INFO`
+ * names services without their namespace, so a jetmicro service of the same name in another
+ * namespace is reached only through that namespace.
  */
 function announcedOutOfReach(subject: string, call: GatewayCall): boolean {
-  const own = (["srv", "api"] as const).map((type) => `${serviceSubject(call.namespace, type, call.service)}.`);
-  if (subject.startsWith(`${call.namespace}.`)) return !own.some((prefix) => subject.startsWith(prefix));
-  return ["srv", "api"].some((type) => subject.includes(`.${type}.${call.service}.`));
+  return isJetmicroSubject(subject) && !subject.startsWith(`${serviceSubject(call.namespace, call.type ?? "srv", call.service)}.`);
 }
 
 /** Without the registry the gateway cannot choose nodes: asking it to is refused rather than ignored. */

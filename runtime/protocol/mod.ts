@@ -78,6 +78,7 @@ export {
   inboxFilter,
   inboxReplySubject,
   isEndpoint,
+  isJetmicroSubject,
   isToken,
   nodeAliveFilter,
   nodeAliveSubject,

@@ -103,6 +103,21 @@ export function assertTopic(topic: unknown, wildcards: boolean): asserts topic i
   });
 }
 
+/** The kind tokens of jetmicro's subjects under a namespace (`{ns}.{kind}.…`), each built below. */
+const subjectKinds: ReadonlySet<string> = new Set(["srv", "api", "web", "node", "alive", "events", "dlq", "redrive", "actor", "actordirect"]);
+
+/**
+ * True when `subject` has the shape of one of jetmicro's own subjects in any namespace (one or
+ * more namespace tokens, a kind token such as `srv`, `events` or `node`, then more): what a
+ * subject announced by someone else must not be taken as, since jetmicro's subjects carry
+ * calls, events and heartbeats that only their owners may send.
+ */
+export function isJetmicroSubject(subject: string): boolean {
+  const tokens = subject.split(".");
+  for (let i = 1; i < tokens.length - 1; i++) if (subjectKinds.has(tokens[i]!)) return true;
+  return false;
+}
+
 /** Throws `invalid_argument` unless the finished subject fits the bound; returns it. */
 export function checkedSubject(subject: string): string {
   if (subject.length > maxSubjectLength) {

@@ -47,7 +47,8 @@ const maxCached = 1024;
 
 /**
  * True when `subject` is a concrete subject a request may be sent to: not a system subject
- * (`$JS.API...`, `$KV...`, `$SRV...`, `$SYS...`) nor a reply subject (`_INBOX...`). What a
+ * (`$JS.API...`, `$KV...`, `$SRV...`, `$SYS...`) nor a reply one (`_INBOX...`: any starting
+ * with `_`, where NATS clients keep their reply spaces). What a
  * service announces is its own word, and a caller sends there with its own NATS rights.
  */
 export function isCallableSubject(subject: string): boolean {

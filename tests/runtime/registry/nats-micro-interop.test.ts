@@ -133,13 +133,20 @@ describe("gateway", () => {
       Drop: "$JS.API.STREAM.DELETE.MICRO_EVENTS",
       Reply: "_INBOX.stolen",
       Elsewhere: "tenant.srv.rogue.Rogue.Own",
+      CrossService: "tenant.srv.billing.Billing.Charge",
+      CrossEvent: "acme.prod.events.audit.user.bob.login",
     };
     const info = JSON.stringify({
       type: "io.nats.micro.v1.info_response", name: "rogue", id: "rogue-1", version: "1.0.0", description: "", metadata: {},
-      endpoints: [...Object.entries(announced).map(([name, subject]) => ({ name, subject })), { name: "Mine", subject: "rogue.Mine" }],
+      endpoints: [
+        ...Object.entries(announced).map(([name, subject]) => ({ name, subject })),
+        { name: "Mine", subject: "rogue.Mine" },
+        // A subject of its own under the namespace's first token, not shaped like jetmicro's.
+        { name: "Stock", subject: "micro.rogue.Stock" },
+      ],
     });
     for (const subject of ["$SRV.INFO", "$SRV.INFO.rogue"]) rogue.nc.subscribe(subject, { callback: (_e, msg) => void msg.respond(info) });
-    rogue.nc.subscribe("rogue.Mine", { callback: (_e, msg) => void msg.respond(JSON.stringify({ mine: true })) });
+    for (const subject of ["rogue.Mine", "micro.rogue.Stock"]) rogue.nc.subscribe(subject, { callback: (_e, msg) => void msg.respond(JSON.stringify({ mine: true })) });
     const reached: string[] = [];
     for (const subject of [...Object.values(announced).filter((s) => !s.startsWith("$")), "$JS.API.STREAM.DELETE.>"]) {
       rogue.nc.subscribe(subject, { callback: (_e, msg) => void reached.push(msg.subject) });
@@ -147,6 +154,7 @@ describe("gateway", () => {
     await rogue.nc.flush();
     // Its own subject is called as before.
     expect(await gateway("/rpc", { service: "rogue", endpoint: "Mine" })).toEqual({ status: 200, body: { mine: true } });
+    expect(await gateway("/rpc", { service: "rogue", endpoint: "Stock" })).toEqual({ status: 200, body: { mine: true } });
     for (const endpoint of Object.keys(announced)) {
       const answer = await gateway("/rpc", { service: "rogue", endpoint });
       expect([endpoint, answer.status]).toEqual([endpoint, 404]);
