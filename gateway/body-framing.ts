@@ -37,12 +37,21 @@ export function hasBody(headers: Headers): boolean {
   return headers.has("transfer-encoding") || (headers.get("content-length") !== null && declaredLength(headers) !== 0);
 }
 
-/** Requests whose bodies a route has read to their end ({@link bodyArrived}). */
-const arrived = new WeakSet<Request>();
+/**
+ * Whether a route's read of each request's body has ended: false from {@link bodyReading} to
+ * {@link bodyArrived}. Kept here rather than read off `Request.bodyUsed`, which a read
+ * straight from Node's socket (`node-request-body.ts`) never sets.
+ */
+const reads = new WeakMap<Request, boolean>();
 
-/** Records that a route has read `request`'s body to its end (every body reader calls this). */
+/** Records that a route begins reading `request`'s body (every body reader calls this first). */
+export function bodyReading(request: Request): void {
+  reads.set(request, false);
+}
+
+/** Records that a route has read `request`'s body to its end. */
 export function bodyArrived(request: Request): void {
-  arrived.add(request);
+  reads.set(request, true);
 }
 
 /**
@@ -50,6 +59,5 @@ export function bodyArrived(request: Request): void {
  * stopped sending half way (the time limit then answers 408, the client's doing, not 504).
  */
 export function bodyStillArriving(request: Request): boolean {
-  // `bodyUsed`: the request has a body and a read of it began.
-  return request.bodyUsed && !arrived.has(request);
+  return reads.get(request) === false;
 }

@@ -18,7 +18,7 @@
  */
 import { MicroError } from "../runtime/mod.ts";
 import { readNodeBody } from "../runtime/platform/node-request-body.ts";
-import { bodyArrived, declaredLength } from "./body-framing.ts";
+import { bodyArrived, bodyReading, declaredLength } from "./body-framing.ts";
 import { JsonDepthScan, nestedDeeper } from "./json-depth-scan.ts";
 
 /** Deepest nesting of objects and arrays accepted; protobuf JSON messages are far shallower. */
@@ -60,6 +60,7 @@ export function parseCheckedJson(text: string, what: string): unknown {
  * read passes on. One chunk is returned as it is, no copy.
  */
 export async function readBody(request: Request, what = "the body", maxDepth?: number): Promise<Uint8Array> {
+  bodyReading(request);
   const declared = declaredLength(request.headers);
   if (declared !== undefined && declared <= wholeReadBytes) {
     // On Node, straight from the socket: no Web Request and streams built for a few bytes.
