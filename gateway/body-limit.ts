@@ -25,8 +25,20 @@ export function limitBodies(maxBytes: number): MiddlewareHandler {
     const body = raw.body;
     if (body === null) return next();
     c.req.raw = new Request(raw, { body: counted(body, maxBytes), duplex: "half" } as RequestInit);
+    originals.set(c.req.raw, raw);
     return next();
   };
+}
+
+/** The requests the HTTP server handed in, by the counted copies {@link limitBodies} made of them. */
+const originals = new WeakMap<Request, Request>();
+
+/**
+ * The request as the HTTP server handed it in: the runtime knows its connection by that object
+ * (Bun's `server.timeout(request, ...)`), not by the copy with a counted body.
+ */
+export function servedRequest(request: Request): Request {
+  return originals.get(request) ?? request;
 }
 
 /** `body` passed on chunk by chunk as it is read, failing with a 413 error past `maxBytes`. */

@@ -21,6 +21,7 @@ import { resolveTarget } from "./target.ts";
 import { routeOptionsOf } from "./route-options.ts";
 import { emitDefaultsOf } from "./emit-defaults.ts";
 import { keepConnectionOpen } from "../runtime/platform/http-server.ts";
+import { servedRequest } from "./body-limit.ts";
 
 /** A path's target, with the route it was resolved from. */
 interface PathCall extends AuthTarget {
@@ -84,9 +85,11 @@ export const servicePathsPart: GatewayPart = (deps) => {
     // A server-streaming endpoint streams as SSE or NDJSON (by Accept) instead of failing as a unary call.
     const accept = c.req.header("accept");
     if (acceptsStream(accept) || (await isServerStream(deps, namespace, route))) {
-      // A stream may go quiet between messages for as long as the handler likes: not an idle connection.
-      keepConnectionOpen(c.req.raw, c.env);
-      return servePathStream(deps, { ...call, body, accept: accept ?? "", signal: c.req.raw.signal, route: call.route, emitDefaults: call.emitDefaults });
+      const stream = await servePathStream(deps, { ...call, body, accept: accept ?? "", signal: c.req.raw.signal, route: call.route, emitDefaults: call.emitDefaults });
+      // It streams, and may go quiet between messages for as long as the handler likes: not an
+      // idle connection. (Not before: a refused open is an ordinary answer.)
+      keepConnectionOpen(servedRequest(c.req.raw), c.env);
+      return stream;
     }
     const reply = await callJson(deps.transport, { ...call, body });
     return c.body(reply as Uint8Array<ArrayBuffer>, 200, json);

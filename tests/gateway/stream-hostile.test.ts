@@ -568,12 +568,16 @@ describe("path streams, replay and live events under hostile input", () => {
 
   it("path streams that go quiet are not cut as idle connections", async () => {
     // Served with a 1 s idle cut-off (Bun checks it every few seconds); each stream is silent 4.5 s between its two messages.
-    const streams = ["text/event-stream", "application/x-ndjson"].map(async (accept) => {
-      const response = await fetch(`${shortIdle}/counter/count`, { method: "POST", headers: { ...json, accept }, body: '{"to":2,"intervalMs":4500}' });
+    // The last with a chunked body, which the gateway reads through a counted copy of the request.
+    const chunked = () => new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new TextEncoder().encode('{"to":2,"intervalMs":4500}')), c.close()) });
+    const streams = [["text/event-stream", false], ["application/x-ndjson", false], ["application/x-ndjson", true]].map(async ([accept, isChunked]) => {
+      const body = isChunked ? { body: chunked(), duplex: "half" } : { body: '{"to":2,"intervalMs":4500}' };
+      const response = await fetch(`${shortIdle}/counter/count`, { method: "POST", headers: { ...json, accept: accept as string }, ...body } as RequestInit);
       return [response.status, await response.text()];
     });
     expect(await Promise.all(streams)).toEqual([
       [200, 'event: message\ndata: {"n":1}\n\nevent: message\ndata: {"n":2}\n\n'],
+      [200, '{"n":1}\n{"n":2}\n'],
       [200, '{"n":1}\n{"n":2}\n'],
     ]);
     await settled("quiet path streams");
