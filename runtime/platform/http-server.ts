@@ -100,8 +100,8 @@ export async function serveHttp(fetch: Fetch, options: ServeOptions): Promise<Ht
     // client wants: their request lifts the cut-off for its own connection.
     const served = (request: Request, server: { timeout(request: Request, seconds: number): void }) => {
       // Bun hands a request without a Host (HTTP/1.0) on with a relative URL, which routers
-      // read wrongly (`GET /health` reached a gateway route for a service `h`); Node's adapter
-      // answers such a request 400, and so does this.
+      // read wrongly (`GET /health` reached a gateway route for a service `h`). Node's adapter
+      // gives it the server's own host; here it is refused (HTTP/1.1 requires a Host).
       if (request.url.charCodeAt(0) === 47 /* "/" */) return noHost();
       if (longLived(request)) server.timeout(request, 0);
       return fetch(request, server);
