@@ -99,15 +99,16 @@ export const eventsPart: GatewayPart = (deps) => {
       ...(since !== undefined ? { since: timeParam(since, "since") } : {}),
       ...(from !== undefined ? { fromSequence: numberParam(from, "from", 1) } : {}),
     });
-    const gone = c.req.raw.signal;
+    // A page answered by the call timeout is better than the time limit's 504 a second later.
+    const answerBy = Date.now() + deps.timeoutMs;
     let bytes = 0;
     let nextFrom: number | undefined;
     for await (const e of replay) {
       events.push(eventJson(e)); // an event that cannot be rendered is listed with an error
       bytes += e.data.length;
-      // Cut where the answer would grow past what one response should hold, or the client left
-      // (the time limit answered it): the rest is read by the next page, from `nextFrom`.
-      if (events.length >= limit || bytes >= maxReplayBytes || gone.aborted) {
+      // Cut where the answer would grow past what one response should hold, or its time is up:
+      // the rest (if any) is read by the next page, from `nextFrom`.
+      if (events.length >= limit || bytes >= maxReplayBytes || Date.now() >= answerBy) {
         nextFrom = e.sequence + 1;
         break;
       }

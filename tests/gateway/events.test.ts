@@ -75,6 +75,11 @@ describe("events over HTTP", () => {
     const after = await (await send(`/events/page.big/replay?from=${big.nextFrom}`)).json() as { events: unknown[]; nextFrom?: number };
     expect(big.events.length + after.events.length).toBe(10);
     expect(after.nextFrom).toBeUndefined();
+    // With its call timeout past, an answer ends at the event in hand: a page, not a 504.
+    const hurried = createGateway({ transport: conn.transport, broker, timeoutMs: 1 });
+    const page = await (await hurried.fetch(new Request("http://gw/events/page.small/replay"))).json() as Page;
+    expect(page.events.map((e) => e.data.n)).toEqual([0]);
+    expect(page.nextFrom).toBe(page.events[0]!.sequence + 1);
   });
 
   it("replays history in order, JSON payloads parsed", async () => {
