@@ -7,6 +7,7 @@
  * through one `authorize` (`authorization.ts`), which the gateway checks as it is built.
  * @module
  */
+import { defaultMaxEventStreams, LiveEventSlots } from "./live-events.ts";
 import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { createDiscovery, type Discovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
@@ -160,7 +161,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
     allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
-    ...(options.maxEventStreams !== undefined ? { maxEventStreams: options.maxEventStreams } : {}),
+    liveEvents: new LiveEventSlots(options.maxEventStreams ?? defaultMaxEventStreams),
     ...(options.registry !== undefined
       ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }), absent: createAbsentServices() }
       : {}),

@@ -10,7 +10,7 @@ import type { AuthTarget } from "./auth.ts";
 import { gatewayTarget } from "./auth-rules.ts";
 import { eventField, eventUser } from "./edge-bounds.ts";
 import { eventJson } from "./event-json.ts";
-import { defaultMaxEventStreams, LiveEventSlots, serveLiveEvents } from "./live-events.ts";
+import { serveLiveEvents } from "./live-events.ts";
 import { parseCheckedJson, readBody, readJsonBody } from "./json-body.ts";
 import { parseTimePoint } from "../runtime/config/time.ts";
 import { eventIdHeader, eventUserHeader } from "./http-headers.ts";
@@ -117,8 +117,7 @@ export const eventsPart: GatewayPart = (deps) => {
   });
 
   // GET /events/{filter}/stream: live events as server-sent events until the client leaves.
-  const live = new LiveEventSlots(deps.maxEventStreams ?? defaultMaxEventStreams);
-  app.get("/events/:filter/stream", deps.authorize(events("filter", true)), (c) => serveLiveEvents(c, broker, c.var.target.endpoint, "gateway", live));
+  app.get("/events/:filter/stream", deps.authorize(events("filter", true)), (c) => serveLiveEvents(c, broker, c.var.target.endpoint, "gateway", deps.liveEvents));
   return app;
 };
 

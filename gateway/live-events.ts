@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { StreamingApi } from "hono/utils/stream";
 import { type Broker, MicroError } from "../runtime/mod.ts";
+import { settingTable } from "../runtime/config/settings.ts";
 import { eventJsonText } from "./event-json.ts";
 
 /** Live event streams one gateway (or sidecar) keeps open at once, unless set otherwise. */
@@ -19,7 +20,7 @@ export class LiveEventSlots {
   #open = 0;
 
   /** @param max Most streams open at once; `setting` names where it is set, for the refusal. */
-  constructor(readonly max: number, readonly setting = "MICRO_GATEWAY_MAX_EVENT_STREAMS") {}
+  constructor(readonly max: number, readonly setting: string = settingTable.gatewayMaxEventStreams.variable) {}
 
   /** Streams open now. */
   get open(): number {

@@ -7,6 +7,7 @@
  * neither, so no route can skip authorisation silently.
  * @module
  */
+import type { LiveEventSlots } from "./live-events.ts";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
@@ -55,8 +56,8 @@ export interface GatewayDeps {
   /** JSON replies carry default-valued fields unless a request says otherwise. */
   readonly emitDefaults: boolean;
   readonly broker?: JetStreamBroker;
-  /** Live event streams open at once, each a JetStream consumer (`MICRO_GATEWAY_MAX_EVENT_STREAMS`). */
-  readonly maxEventStreams?: number;
+  /** The gateway's open live event streams (its own and the mounted sidecar's), against their maximum. */
+  readonly liveEvents: LiveEventSlots;
   readonly registry?: Registry;
   /** The registry's services kept current (with a registry). */
   readonly index?: ServiceIndex;

@@ -51,12 +51,13 @@ export function createSidecarApp(
   options: {
     authorize?: MiddlewareHandler;
     allows?: (identity: string | undefined, target: AuthTarget) => boolean;
-    /** Live event streams open at once ({@link defaultMaxEventStreams}); each holds a JetStream consumer. */
-    maxEventStreams?: number;
+    /** The open live event streams to count against (the gateway's, mounted); default {@link defaultMaxEventStreams} of its own. */
+    liveEvents?: LiveEventSlots;
   } = {},
 ): Hono {
   const app = new Hono<SidecarEnv>();
-  const live = new LiveEventSlots(options.maxEventStreams ?? defaultMaxEventStreams, options.maxEventStreams === undefined ? "the sidecar's maxEventStreams" : "MICRO_GATEWAY_MAX_EVENT_STREAMS");
+  // Each live stream holds a JetStream consumer: bounded (see live-events.ts).
+  const live = options.liveEvents ?? new LiveEventSlots(defaultMaxEventStreams, "the sidecar's own");
   // Standalone, the sidecar has no auth: every route is open to whoever reaches its port.
   const guard = (options.authorize ?? ((_c, next) => next())) as MiddlewareHandler<SidecarEnv>;
   const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();
@@ -186,5 +187,5 @@ export function createSidecarApp(
 export const sidecarPart: GatewayPart = (deps) => {
   if (deps.sidecar === undefined) return undefined;
   const sidecarTarget = (c: Context<GatewayEnv>): AuthTarget => gatewayTarget("sidecar", c.req.path.slice("/sidecar/".length));
-  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler, allows: deps.allows, maxEventStreams: deps.maxEventStreams ?? defaultMaxEventStreams }));
+  return new Hono<GatewayEnv>().route("/sidecar", createSidecarApp(deps.sidecar, { authorize: deps.authorize(sidecarTarget) as unknown as MiddlewareHandler, allows: deps.allows, liveEvents: deps.liveEvents }));
 };

@@ -5,6 +5,8 @@ import { createGateway } from "../../gateway/app.ts";
 import { createJetStreamBroker, type JetStreamBroker, type ServiceInstance, startService } from "../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import audit from "../../services/audit.ts";
+import { createSidecar } from "../../gateway/sidecar/mod.ts";
+import { createNatsRegistry } from "../../runtime/registry/nats-kv.ts";
 import { startTestGateway } from "../support/gateway.ts";
 import { startTestNats } from "../support/nats.ts";
 import { openTestConnection } from "../support/rpc.ts";
@@ -142,13 +144,16 @@ describe("events over HTTP", () => {
   });
 
   it("keeps at most maxEventStreams live streams open, each a consumer; one more is 429, and a slot frees when a client leaves", async () => {
-    const gateway = await startTestGateway({ transport: conn.transport, broker, maxEventStreams: 2 });
+    // The sidecar it mounts shares the bound: its streams are consumers too.
+    const registry = await createNatsRegistry(conn.nc);
+    const sidecar = createSidecar({ connection: conn.nc, transport: conn.transport, registry, broker, log: () => {} });
+    const gateway = await startTestGateway({ transport: conn.transport, broker, sidecar, maxEventStreams: 2 });
     const jsm = await jetstreamManager(conn.nc);
     const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
     const controllers: AbortController[] = [];
-    const open = async () => {
+    const open = async (path = "/events/capped.>/stream") => {
       const controller = new AbortController();
-      const res = await fetch(`${gateway.url}/events/capped.>/stream`, { signal: controller.signal });
+      const res = await fetch(`${gateway.url}${path}`, { signal: controller.signal });
       if (res.status === 200) {
         controllers.push(controller);
         await res.body!.getReader().read(); // ": subscribed"
@@ -157,11 +162,13 @@ describe("events over HTTP", () => {
     };
     try {
       const before = await gatewayConsumers();
-      for (let i = 0; i < 2; i++) expect((await open()).status).toBe(200);
+      expect((await open()).status).toBe(200);
+      expect((await open("/sidecar/events/capped.>/stream")).status).toBe(200);
+      expect((await open("/sidecar/events/capped.>/stream")).status).toBe(429);
       const refused = await open();
       expect(refused.status).toBe(429);
       expect(await refused.json()).toEqual(expect.objectContaining({ code: "resource_exhausted", detail: "2 live event streams are open, the most (MICRO_GATEWAY_MAX_EVENT_STREAMS); retry later" }));
-      expect(await gatewayConsumers()).toBe(before + 2);
+      expect(await gatewayConsumers()).toBe(before + 1);
       controllers.shift()!.abort(); // one client leaves
       let again: Response | undefined;
       for (const end = performance.now() + 3000; performance.now() < end;) {
@@ -173,6 +180,8 @@ describe("events over HTTP", () => {
     } finally {
       for (const c of controllers) c.abort();
       await gateway.close();
+      await sidecar.close();
+      await registry.close();
     }
   });
 
