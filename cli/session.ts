@@ -77,7 +77,8 @@ export async function withSession<T>(flags: ConnectionFlags, use: (session: CliS
       catch: (error) => {
         const failure = MicroError.from(error);
         // A server that answered and refused our credentials or TLS is there: starting one is not the fix.
-        const hint = failure.detail === undefined ? ` (start one with "micro run", or set --nats-url / NATS_URL)` : "";
+        const refused = failure.detail === "credentials" || failure.detail === "tls";
+        const hint = refused ? "" : ` (start one with "micro run", or set --nats-url / NATS_URL)`;
         return new Unreachable("unavailable", `${failure.message}${hint}`);
       },
     }).pipe(Effect.ensuring(Effect.sync(() => (clearTimeout(slow), waiting.done()))));

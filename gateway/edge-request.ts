@@ -1,8 +1,7 @@
 /**
  * Checks on the request itself, before any route: framing a proxy and the gateway could
- * read differently, oversized header sets, a repeated Host, and hosts the gateway
- * does not serve. Each is a
- * 4xx naming the problem; nothing of such a request reaches a route.
+ * read differently, oversized header sets, a repeated Host, and hosts the gateway does not
+ * serve. Each is a 4xx naming the problem; nothing of such a request reaches a route.
  * @module
  */
 import type { MiddlewareHandler } from "hono";
@@ -29,13 +28,13 @@ export function requestChecks(options: RequestCheckOptions = {}): MiddlewareHand
   const hosts = options.allowedHosts === undefined ? undefined : new Set(options.allowedHosts.map((h) => h.toLowerCase()));
   // Not async: a refusal throws before the chain goes on, and a pass adds no promise of its own.
   return function checkRequest(c, next) {
-    const request = c.req.raw;
-    const headers = request.headers;
+    const headers = c.req.raw.headers;
     assertFraming(headers);
     assertHeaderBounds(headers);
-    assertOneHost(request);
+    const hostHeader = headers.get("host");
+    assertOneHost(hostHeader);
     if (hosts !== undefined) {
-      const host = (headers.get("host") ?? new URL(c.req.url).host).toLowerCase();
+      const host = (hostHeader ?? new URL(c.req.url).host).toLowerCase();
       if (!hosts.has(host) && !hosts.has(host.replace(/:\d+$/, ""))) {
         // 421 Misdirected Request: this gateway does not answer for that name.
         throw new HTTPException(421, { message: `this gateway does not serve host "${shown(host)}"` });
@@ -50,8 +49,8 @@ export function requestChecks(options: RequestCheckOptions = {}): MiddlewareHand
  * each read differently (RFC 9112 3.2: 400). (One with none never gets here: the HTTP server
  * answers it 400, `runtime/platform/http-server.ts`.)
  */
-function assertOneHost(request: Request): void {
-  if (request.headers.get("host")?.includes(",")) throw new HTTPException(400, { message: "the request has more than one Host header" });
+function assertOneHost(host: string | null): void {
+  if (host?.includes(",")) throw new HTTPException(400, { message: "the request has more than one Host header" });
 }
 
 /** Refuses more than {@link maxHeaderCount} headers, or headers too long one by one or together (431). */

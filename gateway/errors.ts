@@ -31,9 +31,10 @@ export function bodyTooLargeIn(error: unknown): MicroError | undefined {
  * Given the `request` refused, the answer closes the connection when the rest of its body
  * could be long: a 413 (its body is not read, and a runtime would otherwise read and drop
  * the whole declared length, or a chunked body that never ends, to reuse the connection),
- * a 408 (the body stopped arriving), or any refusal of a chunked body. Every other refusal keeps the connection, so a client
- * refused for a bad header or a body nested too deep (at most the body limit, drained by the
- * runtime) sends its next request without a new TCP handshake.
+ * a 408 (the body stopped arriving), or any refusal of a chunked body. Every other refusal
+ * keeps the connection, so a client refused for a bad header or a body nested too deep (at
+ * most the body limit, drained by the runtime) sends its next request without a new TCP
+ * handshake.
  */
 export function errorResponse(error: unknown, requestId: string, request?: Request): Response {
   const e = error instanceof HTTPException ? new MicroError(codeFromHttpStatus(error.status), error.message || statusText(error.status)) : MicroError.from(error);

@@ -116,7 +116,7 @@ export interface MailboxOptions {
   readonly concurrency?: number;
   /**
    * Streams that may be open at once, each holding one of the `concurrency` slots for its whole
-   * life; past that a stream open gets `resource_exhausted` (429 at the gateway). Default half
+   * life; past that a stream open gets `resource_exhausted` (429 on a gateway path route). Default half
    * of `concurrency` (at least 1), so clients that open streams and never read them cannot take
    * every slot from the service's calls and events.
    */
