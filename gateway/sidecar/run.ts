@@ -7,8 +7,9 @@ import { Deferred, Effect, Exit } from "effect";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { ClientTransport, EventBroker, layerRuntime, MicroError, Nats, NatsServer, redactNatsUrl, runnerConfigFromEnv, ServiceRegistry } from "../../runtime/mod.ts";
-import { serveHttp } from "../../runtime/platform/http-server.ts";
+import { idleTimeoutSeconds, serveHttp } from "../../runtime/platform/http-server.ts";
 import { onShutdownSignal } from "../../runtime/platform/signals.ts";
+import { bodyDeadline } from "../body-deadline.ts";
 import { errorResponse } from "../errors.ts";
 import type { HostedServiceView } from "./hosted-service.ts";
 import { parseRegistration } from "./requests.ts";
@@ -133,6 +134,8 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     const root = new Hono();
     root.use(requestId());
     root.use(limitBodies(options.maxBodyBytes ?? 1024 * 1024));
+    // Its calls may take as long as their callers ask; a body that trickles in may not.
+    root.use(bodyDeadline(idleTimeoutSeconds * 1000));
     root.onError((error, c) => errorResponse(error, c.get("requestId"), c.req.raw));
     root.get("/health", (c) => c.json({ status: "ok" }));
     root.route("/sidecar", createSidecarApp(sidecar));
