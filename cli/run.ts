@@ -25,7 +25,7 @@ import { exitWithParent, Supervisor } from "./watch.ts";
 import { gatewaySidecar } from "../gateway/sidecar/in-gateway.ts";
 import { type AuthConfig, loadAuthFile } from "../gateway/auth.ts";
 import { isLongLivedGatewayRequest } from "../gateway/edge.ts";
-import { assertSafeExposure } from "../gateway/exposure.ts";
+import { assertSafeExposure, browserDefaults } from "../gateway/exposure.ts";
 import { Nats } from "../runtime/nats/connection.ts";
 import { listActors } from "../runtime/actor/status.ts";
 
@@ -167,6 +167,9 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       Effect.sync(() => new NatsTransport(nc, { batchWrites: true })),
       (t) => Effect.promise(() => t.close()),
     );
+    // With no CORS origins or hosts set, what its exposure allows browsers (see exposure.ts).
+    const browsers = browserDefaults({ host: config.gatewayHost, auth: auth !== undefined });
+    const allowedHosts = config.gatewayAllowedHosts ?? browsers.allowedHosts;
     const app = createGateway({
       transport,
       namespace: config.namespace,
@@ -179,13 +182,13 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       ...(auth !== undefined ? { auth } : {}),
       ...(nc.info?.max_payload !== undefined ? { natsMaxPayload: nc.info.max_payload } : {}),
       ...(config.gatewayForwardHeaders !== undefined ? { forwardHeaders: config.gatewayForwardHeaders } : {}),
-      ...(config.gatewayCorsOrigins !== undefined ? { corsOrigins: config.gatewayCorsOrigins } : {}),
+      corsOrigins: config.gatewayCorsOrigins ?? browsers.corsOrigins,
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
       ...(config.gatewayMaxEventStreams !== undefined ? { maxEventStreams: config.gatewayMaxEventStreams } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
       ...(config.gatewayEmitDefaults === true ? { emitDefaults: true } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),
-      ...(config.gatewayAllowedHosts !== undefined ? { allowedHosts: config.gatewayAllowedHosts } : {}),
+      ...(allowedHosts !== undefined ? { allowedHosts } : {}),
       // The dashboard's actors panel: each actor type's nodes, shards and active keys.
       actors: (service, namespace) => listActors(nc, service, { namespace, waitMs: 300 }),
       // The dashboard's operator sections: what `micro stats|health|traffic|dlq|events` show.

@@ -12,6 +12,7 @@ import { timeout } from "hono/timeout";
 import { MicroError } from "../runtime/mod.ts";
 import { metaHeadersEntry } from "./authorization.ts";
 import { errorResponse } from "./errors.ts";
+import { isLoopbackOrigin, loopbackOrigins } from "./exposure.ts";
 import { bodyStillArriving } from "./body-framing.ts";
 import { limitBodies } from "./body-limit.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
@@ -43,8 +44,13 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
   const secure = secureHeaders();
   app.use((c, next) => (c.req.path.startsWith("/web/") ? next() : secure(c, next)));
   if (origins.length > 0) {
+    const exact = new Set(origins);
     const allowOrigins = cors({
-      origin: origins.includes("*") ? "*" : [...origins],
+      origin: origins.includes("*")
+        ? "*"
+        : origins.includes(loopbackOrigins)
+        ? (origin) => (exact.has(origin) || isLoopbackOrigin(origin) ? origin : null)
+        : [...origins],
       exposeHeaders: ["X-Request-Id"],
       allowHeaders: [...corsAllowedHeaders, ...forwardHeaders.filter((h) => h !== metaHeadersEntry)],
     });

@@ -313,8 +313,9 @@ function headerNames(raw: string | undefined, what: string): string[] | undefine
 }
 
 /** `*` (default), `none`, or origins separated by commas. */
-function corsOrigins(raw: string | undefined): string[] {
-  if (raw === undefined || raw.trim() === "") return ["*"];
+function corsOrigins(raw: string | undefined): string[] | undefined {
+  // Unset, the gateway chooses by its exposure (`gateway/exposure.ts`).
+  if (raw === undefined || raw.trim() === "") return undefined;
   if (raw.trim() === "none") return [];
   return list(raw);
 }

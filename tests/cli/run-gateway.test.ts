@@ -6,6 +6,19 @@ import type { NatsServerProcess } from "../../runtime/nats/mod.ts";
 import { startTestNats } from "../support/nats.ts";
 import { freePort } from "../support/service-dirs.ts";
 import { runMicro } from "../support/subprocess.ts";
+import { rawRequest, statusOf } from "../support/raw-http.ts";
+import { until } from "../support/wait.ts";
+
+/** The status of one raw request (its Host as given). */
+async function rawStatus(port: number, head: string): Promise<number | undefined> {
+  const connection = await rawRequest(port, head);
+  try {
+    await until(() => statusOf(connection.received()) !== undefined, 5000);
+    return statusOf(connection.received());
+  } finally {
+    connection.close();
+  }
+}
 
 let nats: NatsServerProcess;
 const dir = mkdtempSync(join(tmpdir(), "jetmicro-gw-auth-"));
@@ -39,6 +52,29 @@ describe("micro run gateway settings", () => {
       // With auth on, the dashboard (and with it the actor keys) needs credentials allowed "dashboard".
       expect((await fetch(`${base}/`)).status).toBe(401);
       expect((await fetch(`${base}/`, { headers: key })).status).toBe(403);
+      child.process.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.process.kill("SIGKILL");
+    }
+  });
+
+  it("with no auth on loopback, answers browsers only for pages of this machine, by its own names", async () => {
+    const port = await freePort();
+    const child = runMicro(["run"], { NATS_URL: nats.url, MICRO_GATEWAY_PORT: String(port) });
+    try {
+      await child.waitFor(new RegExp(`gateway http://127\\.0\\.0\\.1:${port}`));
+      const base = `http://127.0.0.1:${port}`;
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+      // A website's script: its origin gets no CORS answer, a local dev server's does.
+      const preflight = async (origin: string) =>
+        (await fetch(`${base}/greeter/say-hello`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } }))
+          .headers.get("access-control-allow-origin");
+      expect(await preflight("https://evil.example")).toBeNull();
+      expect(await preflight("http://localhost:5173")).toBe("http://localhost:5173");
+      // DNS rebinding: a website's own name pointed at 127.0.0.1 is not this gateway's.
+      expect(await rawStatus(port, "GET /health HTTP/1.1\r\nHost: evil.example")).toBe(421);
+      expect(await rawStatus(port, `GET /health HTTP/1.1\r\nHost: localhost:${port}`)).toBe(200);
       child.process.kill("SIGTERM");
       expect(await child.exited).toBe(0);
     } finally {

@@ -19,7 +19,7 @@ describe("gateway settings from the environment", () => {
   it("has open, permissive development defaults", () => {
     const c = withEnv({});
     expect([c.gatewayAuthFile, c.gatewayForwardHeaders, c.gatewayCorsOrigins, c.gatewayMaxBodyBytes, c.gatewayTimeoutMs, c.gatewayRpcNamespaces])
-      .toEqual([undefined, undefined, ["*"], 1024 * 1024, 10_000, ["micro"]]);
+      .toEqual([undefined, undefined, undefined, 1024 * 1024, 10_000, ["micro"]]);
   });
 
   it("reads every MICRO_GATEWAY_* setting", () => {
