@@ -4,13 +4,15 @@
  * @module
  */
 import { Deferred, Effect, Exit } from "effect";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { requestId } from "hono/request-id";
 import { ClientTransport, EventBroker, layerRuntime, MicroError, Nats, NatsServer, redactNatsUrl, runnerConfigFromEnv, ServiceRegistry } from "../../runtime/mod.ts";
 import { idleTimeoutSeconds, serveHttp } from "../../runtime/platform/http-server.ts";
 import { onShutdownSignal } from "../../runtime/platform/signals.ts";
 import { bodyDeadline } from "../body-deadline.ts";
+import { requestChecks } from "../edge-request.ts";
 import { errorResponse } from "../errors.ts";
+import { browserDefaults } from "../exposure.ts";
 import type { HostedServiceView } from "./hosted-service.ts";
 import { parseRegistration } from "./requests.ts";
 import { createSidecarApp } from "./routes.ts";
@@ -133,6 +135,11 @@ export async function runSidecar(options: RunSidecarOptions = {}): Promise<Runni
     });
     const root = new Hono();
     root.use(requestId());
+    // The gateway's checks on the request itself (framing, header bounds, Host). It has no auth:
+    // on loopback it answers only this machine's names, so a website pointed at 127.0.0.1 (DNS
+    // rebinding) cannot use it from the developer's browser.
+    const allowedHosts = browserDefaults({ host, auth: false }).allowedHosts;
+    root.use(requestChecks(allowedHosts !== undefined ? { allowedHosts } : {}) as MiddlewareHandler);
     root.use(limitBodies(options.maxBodyBytes ?? 1024 * 1024));
     // Its calls may take as long as their callers ask; a body that trickles in may not.
     root.use(bodyDeadline(idleTimeoutSeconds * 1000));

@@ -5,6 +5,7 @@ import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { json, startHttpApp, type TestHttpApp } from "../../support/http-app.ts";
 import { startTestNats } from "../../support/nats.ts";
 import { openTestConnection, rejection } from "../../support/rpc.ts";
+import { rawRequest, statusOf } from "../../support/raw-http.ts";
 import { until } from "../../support/wait.ts";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 
@@ -111,5 +112,27 @@ describe("fronting an HTTP app", () => {
     expect(await error({ app: "localhost:5000", name: "x", endpoints: ["A.B"] })).toBe('app (--app) must be an http:// or https:// URL, got "localhost:5000"');
     expect(await error({ app: app.url, name: "x" })).toMatch(/^endpoints \(--endpoint\) must be a non-empty list/);
     expect(await error({ name: "x", endpoints: ["A.B"] })).toBe("name, endpoints and health are for fronting mode: give the app's URL too (--app)");
+  });
+});
+
+describe("the standalone sidecar's request checks", () => {
+  it("answers only this machine's names on loopback (no DNS rebinding), and refuses ambiguous framing", async () => {
+    const running = await runSidecar({ natsUrl: nats.url, port: 0, handleSignals: false, log: () => {} });
+    const status = async (head: string) => {
+      const connection = await rawRequest(running.port, head);
+      try {
+        await until(() => statusOf(connection.received()) !== undefined, 5000);
+        return statusOf(connection.received());
+      } finally {
+        connection.close();
+      }
+    };
+    try {
+      expect(await status(`GET /health HTTP/1.1\r\nHost: localhost:${running.port}`)).toBe(200);
+      expect(await status("GET /health HTTP/1.1\r\nHost: evil.example")).toBe(421);
+      expect(await status("POST /sidecar/rpc HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\ncontent-length: 15\r\n\r\n{}")).toBe(400);
+    } finally {
+      await running.stop();
+    }
   });
 });
