@@ -6,7 +6,10 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Pair, type Request as ApiRequest, RequestSchema, ResponseSchema } from "../gen/micro/api/v1/api_pb.ts";
 import { MicroError } from "../runtime/mod.ts";
-import { bodyArrived, bodyReading } from "./body-framing.ts";
+import { readBody } from "./json-body.ts";
+
+/** As `Request.text()` decodes: invalid bytes become U+FFFD (the api handler passes bodies on as they are). */
+const decoder = new TextDecoder();
 
 /** The api Request of an HTTP request, as protobuf binary; `dropHeaders` (credentials) are left out. */
 export async function encodeApiRequest(request: Request, dropHeaders: readonly string[]): Promise<Uint8Array> {
@@ -17,9 +20,7 @@ export async function encodeApiRequest(request: Request, dropHeaders: readonly s
   });
   const get: Record<string, Pair> = {};
   url.searchParams.forEach((value, key) => add(get, key, value));
-  bodyReading(request);
-  const body = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
-  bodyArrived(request);
+  const body = request.method === "GET" || request.method === "HEAD" ? "" : decoder.decode(await readBody(request));
   const post: Record<string, Pair> = {};
   const contentType = request.headers.get("content-type") ?? "";
   if (contentType.startsWith("application/x-www-form-urlencoded")) {

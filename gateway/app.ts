@@ -7,7 +7,6 @@
  * through one `authorize` (`authorization.ts`), which the gateway checks as it is built.
  * @module
  */
-import { defaultMaxEventStreams, LiveEventSlots } from "./live-events.ts";
 import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import { createDiscovery, type Discovery, type JetStreamBroker, type Registry, type Transport } from "../runtime/mod.ts";
@@ -34,6 +33,7 @@ import type { Sidecar } from "./sidecar/sidecar.ts";
 import { streamSocketPart } from "./stream-socket.ts";
 import { type GatewayObservability, metricsRoutes, observabilityMiddleware } from "./observability.ts";
 import { webPart } from "./web/routes.ts";
+import { defaultMaxEventStreams, LiveEventSlots } from "./live-events.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {

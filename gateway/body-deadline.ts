@@ -7,8 +7,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { bodyStillArriving } from "./body-framing.ts";
+import { bodyStalled, bodyStillArriving } from "./body-framing.ts";
 
 /** The middleware: `ms` after a request came in, its body must have arrived (see the module comment). */
 export function bodyDeadline(ms: number): MiddlewareHandler {
@@ -18,7 +17,7 @@ export function bodyDeadline(ms: number): MiddlewareHandler {
     // Settles only for a body that stopped arriving; otherwise the route's answer wins the race.
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        if (bodyStillArriving(c.req.raw)) reject(new HTTPException(408, { message: `the request body did not arrive within ${ms} ms` }));
+        if (bodyStillArriving(c.req.raw)) reject(bodyStalled(ms));
       }, ms);
     });
     try {

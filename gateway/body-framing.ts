@@ -5,6 +5,7 @@
  * long a body says it is, and the time limit whether a body stopped arriving.
  * @module
  */
+import { HTTPException } from "hono/http-exception";
 import { MicroError } from "../runtime/mod.ts";
 import { shown } from "../runtime/protocol/mod.ts";
 
@@ -44,7 +45,7 @@ export function hasBody(headers: Headers): boolean {
  */
 const reads = new WeakMap<Request, boolean>();
 
-/** Records that a route begins reading `request`'s body (every body reader calls this first). */
+/** Records that a route begins reading `request`'s body (`readBody` in `json-body.ts`, the reader of every route, calls this first). */
 export function bodyReading(request: Request): void {
   reads.set(request, false);
 }
@@ -60,4 +61,9 @@ export function bodyArrived(request: Request): void {
  */
 export function bodyStillArriving(request: Request): boolean {
   return reads.get(request) === false;
+}
+
+/** The answer to a request whose body did not arrive within `ms`: 408, the client's doing (its connection is closed, `errors.ts`). */
+export function bodyStalled(ms: number): HTTPException {
+  return new HTTPException(408, { message: `the request body did not arrive within ${ms} ms` });
 }

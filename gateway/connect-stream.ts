@@ -16,6 +16,7 @@ import { httpStatus, jsonContentType, protoContentType, requestHeaders, wasNotDe
 import type { AuthTarget } from "./auth.ts";
 import { timeoutMsOf } from "./edge-bounds.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
+import { readBody } from "./json-body.ts";
 import type { GatewayDeps, TargetContext } from "./part.ts";
 import { routedOpen } from "../runtime/client/routed-open.ts";
 import type { StreamChannel } from "../runtime/stream/channel.ts";
@@ -71,7 +72,7 @@ async function serve(c: TargetContext<ConnectCall>, deps: GatewayDeps, contentTy
   const timeoutText = c.req.header(connectTimeoutHeader);
   // A stream has no gateway time limit unless the client asks for one.
   const timeout = timeoutText === undefined ? undefined : timeoutMsOf(timeoutText, "Connect-Timeout-Ms");
-  const messages = readEnvelopes(new Uint8Array(await c.req.arrayBuffer()));
+  const messages = readEnvelopes(await readBody(c.req.raw));
   const deadline = timeout === undefined ? undefined : Date.now() + timeout;
   const json = contentType === "application/connect+json";
   const h = requestHeaders({ contentType: json ? jsonContentType : protoContentType, metadata: c.var.metadata, trace: c.var.trace, ...(timeout === undefined ? {} : { timeoutMs: timeout }) });

@@ -13,7 +13,7 @@ import { callSubject, httpStatus, jsonContentType, protoContentType, requestHead
 import type { AuthTarget } from "./auth.ts";
 import { type ConnectCall, connectStreamError, isConnectStream, serveConnectStream } from "./connect-stream.ts";
 import { timeoutFrom } from "./edge-bounds.ts";
-import { bodyArrived, bodyReading } from "./body-framing.ts";
+import { readBody } from "./json-body.ts";
 import { connectTimeoutHeader } from "./http-headers.ts";
 import { bodyTooLargeIn } from "./errors.ts";
 import type { GatewayDeps, GatewayEnv, GatewayPart, TargetContext } from "./part.ts";
@@ -57,9 +57,7 @@ async function serveUnary(c: TargetContext<ConnectCall>, deps: GatewayDeps): Pro
   try {
     const timeoutMs = timeoutFrom(c.req.header(connectTimeoutHeader), "Connect-Timeout-Ms", deps.timeoutMs);
     const h = requestHeaders({ contentType, timeoutMs, metadata: c.var.metadata, trace: c.var.trace });
-    bodyReading(c.req.raw);
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    bodyArrived(c.req.raw);
+    const body = await readBody(c.req.raw);
     const data = body.length === 0 && contentType === jsonContentType ? encoder.encode("{}") : body;
     const route = routeOptionsOf((name) => c.req.header(name));
     const deadline = Date.now() + timeoutMs;

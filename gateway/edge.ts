@@ -13,7 +13,7 @@ import { MicroError } from "../runtime/mod.ts";
 import { metaHeadersEntry } from "./authorization.ts";
 import { errorResponse } from "./errors.ts";
 import { isLoopbackOrigin, loopbackOrigins } from "./exposure.ts";
-import { bodyStillArriving } from "./body-framing.ts";
+import { bodyStalled, bodyStillArriving } from "./body-framing.ts";
 import { limitBodies } from "./body-limit.ts";
 import { corsAllowedHeaders, metaHeaderPrefix } from "./http-headers.ts";
 import { requestChecks } from "./edge-request.ts";
@@ -76,9 +76,7 @@ export function addEdgeMiddleware(app: Hono<GatewayEnv>, options: EdgeOptions): 
   // client in the error log and the 5xx alerts, unsampled).
   const limitMs = timeoutMs + 1000;
   const timeLimit = timeout(limitMs, (c) =>
-    bodyStillArriving(c.req.raw)
-      ? new HTTPException(408, { message: `the request body did not arrive within ${limitMs} ms` })
-      : new HTTPException(504, { message: `no answer within ${limitMs} ms` }));
+    bodyStillArriving(c.req.raw) ? bodyStalled(limitMs) : new HTTPException(504, { message: `no answer within ${limitMs} ms` }));
   // Streams and WebSocket upgrades stay open; web apps behind /web/ answer on their own time.
   app.use((c, next) => (isLongLived(c.req.raw, c.req.path) ? next() : timeLimit(c, next)));
   // Bodies are counted as routes read them, never buffered here (see body-limit.ts).

@@ -39,9 +39,9 @@ export function assertMayNameUser(allows: GatewayDeps["allows"], identity: strin
 }
 
 /** Most events one replay answer holds (`limit`); more is a 400 naming it: page with `from`. */
-export const maxReplayLimit = 10_000;
+const maxReplayLimit = 10_000;
 /** Event data one replay answer holds, about: the answer ends after the event that passes it, with `nextFrom`. */
-export const maxReplayBytes = 8 * 1024 * 1024;
+const maxReplayBytes = 8 * 1024 * 1024;
 
 /** `/events/{topic}` (publish), `/events/{filter}/replay` and `/events/{filter}/stream`; with a broker only. */
 export const eventsPart: GatewayPart = (deps) => {
@@ -120,7 +120,6 @@ export const eventsPart: GatewayPart = (deps) => {
   app.get("/events/:filter/stream", deps.authorize(events("filter", true)), (c) => serveLiveEvents(c, broker, c.var.target.endpoint, "gateway", deps.liveEvents));
   return app;
 };
-
 
 /**
  * A point in time from a query parameter, as the CLI reads one: epoch ms, a duration ago

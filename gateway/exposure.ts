@@ -42,7 +42,7 @@ const loopbackNames = ["localhost", "127.0.0.1", "[::1]"];
  */
 export function browserDefaults(options: { readonly host: string; readonly auth: boolean }): { corsOrigins: readonly string[]; allowedHosts?: readonly string[] } {
   if (options.auth || !isLoopbackHost(options.host)) return { corsOrigins: ["*"] };
-  const bound = options.host.includes(":") && !options.host.startsWith("[") ? `[${options.host}]` : options.host.toLowerCase();
+  const bound = (options.host.includes(":") && !options.host.startsWith("[") ? `[${options.host}]` : options.host).toLowerCase();
   return { corsOrigins: [loopbackOrigins], allowedHosts: [...new Set([...loopbackNames, bound])] };
 }
 

@@ -22,11 +22,6 @@ export class LiveEventSlots {
   /** @param max Most streams open at once; `setting` names where it is set, for the refusal. */
   constructor(readonly max: number, readonly setting: string = settingTable.gatewayMaxEventStreams.variable) {}
 
-  /** Streams open now. */
-  get open(): number {
-    return this.#open;
-  }
-
   /** Takes a slot, or refuses with `resource_exhausted` (429) when all are taken; the release runs once. */
   take(): () => void {
     if (this.#open >= this.max) {
@@ -71,7 +66,7 @@ export function serveLiveEvents(c: Context, broker: Broker, filter: string, serv
  * Resolves when the client of a stream leaves. A client may leave while the route is still
  * subscribing, before `onAbort` is called: the abort has then happened and will not repeat.
  */
-export function clientGone(stream: StreamingApi): Promise<void> {
+function clientGone(stream: StreamingApi): Promise<void> {
   return new Promise((resolve) => {
     stream.onAbort(resolve);
     if (stream.aborted) resolve();

@@ -7,7 +7,6 @@
  * neither, so no route can skip authorisation silently.
  * @module
  */
-import type { LiveEventSlots } from "./live-events.ts";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Discovery, JetStreamBroker, Registry, Transport } from "../runtime/mod.ts";
@@ -19,6 +18,7 @@ import type { OperatorSource } from "./dashboard/operator.ts";
 import type { ServiceIndex } from "./service-index.ts";
 import type { NatsMicroDirectory } from "../runtime/registry/nats-micro-endpoints.ts";
 import type { Sidecar } from "./sidecar/sidecar.ts";
+import type { LiveEventSlots } from "./live-events.ts";
 
 /** What the gateway's middleware leaves on the Hono context for the routes. */
 export interface GatewayVariables {

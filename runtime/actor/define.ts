@@ -53,7 +53,7 @@ export function defineActor<S extends DescService, State>(
   const service = defineService(descriptor, {
     ...options,
     // The router's handlers mostly wait for the owner's reply: many may wait at once.
-    mailbox: { capacity: options.mailbox?.capacity ?? 1000, concurrency: options.mailbox?.concurrency ?? 1000, ...(options.mailbox?.streams !== undefined ? { streams: options.mailbox.streams } : {}) },
+    mailbox: { ...options.mailbox, capacity: options.mailbox?.capacity ?? 1000, concurrency: options.mailbox?.concurrency ?? 1000 },
     // Checked here, run by the owners around each command (see ActorOptions.interceptors), not by the router.
     interceptors: [],
     observers: [],

@@ -312,7 +312,7 @@ function headerNames(raw: string | undefined, what: string): string[] | undefine
   });
 }
 
-/** `*` (default), `none`, or origins separated by commas. */
+/** `none`, `*` or origins separated by commas (`loopback` among them); unset, undefined. */
 function corsOrigins(raw: string | undefined): string[] | undefined {
   // Unset, the gateway chooses by its exposure (`gateway/exposure.ts`).
   if (raw === undefined || raw.trim() === "") return undefined;

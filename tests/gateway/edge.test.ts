@@ -19,15 +19,21 @@ async function checkTimeLimit(port: number, open: RawConnection[]): Promise<void
   declared.socket.write('{"na');
   const chunked = await rawRequest(port, `${head}\r\ntransfer-encoding: chunked`);
   chunked.chunk('{"na');
+  // Connect unary and a Connect stream read their bodies too.
+  const connect = await rawRequest(port, "POST /greeter.v1.Greeter/SayHello HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: 100");
+  connect.socket.write('{"na');
+  const connectStream = await rawRequest(port, "POST /counter.v1.Counter/Echo HTTP/1.1\r\nhost: gw\r\ncontent-type: application/connect+json\r\ncontent-length: 100");
+  connectStream.socket.write("\0\0\0");
   const whole = await rawRequest(port, `${head}\r\ncontent-length: 14`);
   whole.socket.write('{"name":"Ada"}');
-  open.push(declared, chunked, whole);
-  for (const c of [declared, chunked, whole]) await until(() => statusOf(c.received()) !== undefined, limitMs + 4000);
-  expect([declared, chunked, whole].map((c) => statusOf(c.received()))).toEqual([408, 408, 504]);
+  const all = [declared, chunked, connect, connectStream, whole];
+  open.push(...all);
+  for (const c of all) await until(() => statusOf(c.received()) !== undefined, limitMs + 4000);
+  expect(all.map((c) => statusOf(c.received()))).toEqual([408, 408, 408, 408, 504]);
   expect(declared.received()).toContain(`the request body did not arrive within ${limitMs} ms`);
   expect(whole.received()).toContain(`no answer within ${limitMs} ms`);
   // The rest of a stopped body could come at any time: its connection is closed.
-  await until(() => declared.closed() && chunked.closed(), 3000);
+  await until(() => declared.closed() && chunked.closed() && connect.closed() && connectStream.closed(), 3000);
   expect(whole.closed()).toBe(false);
 }
 
