@@ -114,8 +114,11 @@ export async function routed<T>(
     const weights = route.version === undefined ? discovery.rules?.get(target.namespace, target.service)?.weights : undefined;
     const choice = choose(discovery, current, weights === undefined ? route : { ...route, weights }, tried, liveness);
     if (choice === undefined) {
+      // Only the caller's version or labels can leave no candidate before a send failed (the
+      // breaker and liveness never make a service unreachable): the caller asked for nodes that
+      // do not exist, as a made-up service name is not_found, so the client does not retry it.
       const wanted = JSON.stringify({ version: route.version, labels: route.labels });
-      throw lastError ?? new MicroError("unavailable", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
+      throw lastError ?? new MicroError("not_found", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
     }
     const nodeId = choice.node.id;
     if (!isToken(nodeId)) {

@@ -73,7 +73,7 @@ describe("micro call", () => {
     expect(JSON.parse(node.stdout)).toEqual({ message: "Hello Lin" });
     const version = await micro(["call", "greeter", "Greeter.SayHello", "--name", "Lin", "--version", "9.9.9"], env);
     expect(version.code).toBe(1);
-    expect(version.stderr).toContain("error unavailable: no node of greeter matches");
+    expect(version.stderr).toContain("error not_found: no node of greeter matches");
   });
 
   it("prints the service's error code and detail and exits 1", async () => {

@@ -179,10 +179,13 @@ describe("routing headers", () => {
     expect(await firstSocketMessage("/ws/counter/Counter.Count", { to: 1 }, { "x-micro-version": "2.0.0" })).toEqual({ n: 2 });
   });
 
-  it("a version nobody runs is an error naming it, and a bad header a 400", async () => {
+  it("a version or labels nobody runs are a 404 naming them (the caller's choice, not an outage), and a bad header a 400", async () => {
     const none = await fetchGateway("/greeter/say-hello", { method: "POST", headers: { "x-micro-version": "9.9.9" }, body: "{}" });
-    expect(none.status).toBe(503);
+    expect(none.status).toBe(404);
     expect(await none.text()).toContain("9.9.9");
+    const rpc = await fetchGateway("/rpc", { method: "POST", headers: { "content-type": "application/json", "x-micro-labels": "zone=mars" }, body: JSON.stringify({ service: "greeter", endpoint: "Greeter.SayHello" }) });
+    expect(rpc.status).toBe(404);
+    expect(await rpc.text()).toContain("mars");
     const bad = await fetchGateway("/greeter/say-hello", { method: "POST", headers: { "x-micro-labels": "no-equals-sign" }, body: "{}" });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain("X-Micro-Labels");

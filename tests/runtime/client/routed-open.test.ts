@@ -59,12 +59,12 @@ describe("streams routed through discovery", () => {
     }
   });
 
-  it("a version nobody runs is refused with unavailable naming what was asked", async () => {
+  it("a version nobody runs is refused with not_found naming what was asked", async () => {
     const discovery = createDiscovery({ registry });
     try {
       const c = createClient(Counter, conn.transport, { service: "routed-stream", discovery });
       const error = await rejection(servedBy(c.count({ to: 1 }, { version: "9.9.9" })));
-      expect([error.code, error.message]).toEqual(["unavailable", 'no node of routed-stream matches {"version":"9.9.9"}']);
+      expect([error.code, error.message]).toEqual(["not_found", 'no node of routed-stream matches {"version":"9.9.9"}']);
     } finally {
       await discovery.close();
     }
