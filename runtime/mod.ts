@@ -66,6 +66,7 @@ export {
   type WebServiceOptions,
   type WebServiceRegistration,
   webServiceRecord,
+  webServiceUrl,
   webServiceUrlKey,
 } from "./registry/web-service.ts";
 export { createSelector, type SelectorOptions } from "./selector/selector.ts";

@@ -11,6 +11,17 @@ import { keepRegistered, type Registration } from "./keep-registered.ts";
 /** The node metadata key holding a web service's base URL (`http://127.0.0.1:5173`). */
 export const webServiceUrlKey = "http";
 
+/**
+ * A web service's base URL, or undefined unless it is an `http:` or `https:` URL. Checked when
+ * an app registers and again by whoever follows the registry (the gateway): anyone who may
+ * write the registry can announce any string, and a `file:` or `data:` URL would make a
+ * gateway's `fetch` (Bun's, Deno's) serve its own files, its auth file included.
+ */
+export function webServiceUrl(value: string): URL | undefined {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  return url !== undefined && (url.protocol === "http:" || url.protocol === "https:") ? url : undefined;
+}
+
 /** What a web app registers. */
 export interface WebServiceOptions {
   /** The name under `/web/` (`/web/{name}/...`): one NATS subject token. */
@@ -33,13 +44,11 @@ export function webServiceRecord(options: WebServiceOptions): ServiceRecord {
   const namespace = options.namespace ?? defaultNamespace;
   assertNamespace(namespace);
   assertToken("web service name", options.name);
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
+  if (!URL.canParse(options.url)) {
     throw new MicroError("invalid_argument", `web service ${options.name}: url "${options.url}" is not a URL (e.g. http://127.0.0.1:5173)`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
+  const url = webServiceUrl(options.url);
+  if (url === undefined) {
     throw new MicroError("invalid_argument", `web service ${options.name}: url "${options.url}" must be http: or https:`);
   }
   const id = `${options.name}-${crypto.randomUUID().slice(0, 8)}`;

@@ -10,7 +10,11 @@ import {
   type Registry,
   serveHttp,
   type WebServiceRegistration,
+  webServiceRecord,
 } from "../../runtime/mod.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { echoApp } from "../support/ws-echo-server.ts";
 import { freePort, repoPath } from "../support/service-dirs.ts";
 import { type Child, spawnChild } from "../support/subprocess.ts";
@@ -137,6 +141,31 @@ describe("/web/{service} over HTTP", () => {
       await gone.stop();
     }
     expect((await fetch(`${gw}/web/gone/`)).status).toBe(404);
+  });
+});
+
+describe("a web service's announced URL", () => {
+  it("is followed only when it is http: or https:, never a file: or data: URL served from the gateway's machine", async () => {
+    // Anyone who may write the registry can announce any string, past registerWebService's check.
+    const dir = mkdtempSync(join(tmpdir(), "web-announce-"));
+    writeFileSync(join(dir, "secret.json"), "gateway-secret");
+    const announced = [["files", `file://${dir}`], ["inline", "data:text/plain,gateway-secret"]] as const;
+    const records = announced.map(([name, url]) => {
+      const record = webServiceRecord({ name, url: "http://127.0.0.1:1" });
+      return { ...record, node: { ...record.node, metadata: { http: url } } };
+    });
+    try {
+      for (const record of records) await registry.register(record);
+      for (const path of ["/web/files/secret.json", "/web/inline/"]) {
+        const res = await fetch(`${gw}${path}`);
+        const text = await res.text();
+        expect({ path, status: res.status, leaked: text.includes("gateway-secret") }).toEqual({ path, status: 503, leaked: false });
+        expect(JSON.parse(text)).toMatchObject({ code: "unavailable", detail: expect.stringContaining("no http: or https: URL") });
+      }
+    } finally {
+      for (const record of records) await registry.deregister(record);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
