@@ -5,7 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { MicroError } from "../../runtime/mod.ts";
-import { assertToken } from "../../runtime/protocol/mod.ts";
+import { assertToken, shown } from "../../runtime/protocol/mod.ts";
 import type { AuthTarget } from "../auth.ts";
 import { gatewayTarget } from "../auth-rules.ts";
 import type { GatewayEnv, GatewayPart } from "../part.ts";
@@ -42,13 +42,29 @@ export const webPart: GatewayPart = (deps) => {
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
       if (deps.upgradeWebSocket === undefined) throw new MicroError("unimplemented", "this gateway serves no WebSockets (no upgradeWebSocket was given)");
       upstream.protocol = upstream.protocol === "https:" ? "wss:" : "ws:";
-      const protocols = c.req.header("sec-websocket-protocol")?.split(",").map((p) => p.trim()).filter(Boolean) ?? [];
+      const protocols = offeredProtocols(c.req.header("sec-websocket-protocol"));
       return deps.upgradeWebSocket(c, webSocketProxyEvents(upstream, protocols, handshakeHeaders(proxied)));
     }
     return proxyHttp(proxied);
   });
   return app;
 };
+
+// RFC 6455 4.1: each subprotocol is a token (RFC 9110 5.6.2).
+const protocolToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * The subprotocols the client offers, checked before the upgrade: the WebSocket client that
+ * opens the app's socket throws on one that is not a token or offered twice, which left the
+ * client's socket open for ever (and on Node, an unhandled rejection ends the process).
+ */
+function offeredProtocols(header: string | undefined): string[] {
+  const protocols = header?.split(",").map((p) => p.trim()).filter(Boolean) ?? [];
+  const bad = (why: string) => new MicroError("invalid_argument", `Sec-WebSocket-Protocol ${why}`, { detail: "sec-websocket-protocol" });
+  for (const p of protocols) if (!protocolToken.test(p)) throw bad(`"${shown(p)}" is not a token`);
+  if (new Set(protocols).size !== protocols.length) throw bad("names a subprotocol twice");
+  return protocols;
+}
 
 /** The client's headers for the app's handshake, less those the WebSocket client makes itself. */
 function handshakeHeaders(proxied: Parameters<typeof forwardedHeaders>[0]): Record<string, string> {

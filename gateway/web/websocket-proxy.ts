@@ -27,7 +27,13 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[], headers
 
   return {
     async onOpen(_event, client: WSContext) {
-      app = await openWebSocket(upstream, { protocols, headers });
+      try {
+        app = await openWebSocket(upstream, { protocols, headers });
+      } catch {
+        // A client that could not be built (it throws at once): close the client's socket, never leave it open.
+        if (client.readyState === 1) client.close(1011, "web service connection failed");
+        return;
+      }
       app.binaryType = "arraybuffer";
       app.onopen = () => {
         if (clientClosed) return app?.close(1000);

@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { echoApp } from "../support/ws-echo-server.ts";
+import { rawRequest, statusOf } from "../support/raw-http.ts";
 import { freePort, repoPath } from "../support/service-dirs.ts";
 import { type Child, spawnChild } from "../support/subprocess.ts";
 
@@ -202,6 +203,31 @@ describe("/web/{service} over WebSocket", () => {
     });
     ws.close();
     expect(JSON.parse(first)).toEqual({ cookie: "session=abc", prefix: "/web/shop" });
+  });
+
+  it("refuses with 400 an upgrade offering a subprotocol that is not a token or twice, never a socket left open", async () => {
+    for (const offered of ["chat, chat", "a b", "a/b"]) {
+      const c = await rawRequest(gateway.port, [
+        "GET /web/shop/ws HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", `Sec-WebSocket-Protocol: ${offered}`,
+      ].join("\r\n"));
+      try {
+        await waitFor(() => statusOf(c.received()) !== undefined);
+        expect({ offered, status: statusOf(c.received()) }).toEqual({ offered, status: 400 });
+        await waitFor(() => c.received().endsWith("}"));
+        expect(JSON.parse(c.received().slice(c.received().indexOf("{")))).toMatchObject({ code: "invalid_argument", detail: expect.stringContaining("Sec-WebSocket-Protocol") });
+      } finally {
+        c.close();
+      }
+    }
+    // A well-formed offer still reaches the app.
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/shop/ws?name=Ada`, ["chat"]);
+    const first = await new Promise<string>((resolve, reject) => {
+      ws.onmessage = (e) => resolve(String(e.data));
+      ws.onerror = () => reject(new Error("websocket failed"));
+    });
+    ws.close();
+    expect(first).toBe("hello Ada");
   });
 
   it("refuses the upgrade with 404 for an unknown web service", async () => {
