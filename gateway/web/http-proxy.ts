@@ -33,8 +33,12 @@ export function forwardedHeaders(p: ProxyRequest): Headers {
   headers.set("accept-encoding", "identity");
   const priorFor = p.request.headers.get("x-forwarded-for");
   if (p.clientAddress) headers.set("x-forwarded-for", priorFor ? `${priorFor}, ${p.clientAddress}` : p.clientAddress);
-  headers.set("x-forwarded-host", p.request.headers.get("x-forwarded-host") ?? incoming.host);
-  headers.set("x-forwarded-proto", p.request.headers.get("x-forwarded-proto") ?? incoming.protocol.replace(":", ""));
+  // Host and scheme as this gateway saw them (the Host its edge checked), never the caller's
+  // word: apps build links and redirects from them, and a forged X-Forwarded-Host (or the same
+  // in `Forwarded`) would put another site in pages a cache then serves to everyone.
+  headers.delete("forwarded");
+  headers.set("x-forwarded-host", incoming.host);
+  headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
   headers.set("x-forwarded-prefix", p.prefix);
   return headers;
 }

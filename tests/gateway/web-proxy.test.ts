@@ -38,6 +38,7 @@ function webApp(upgradeWebSocket: Awaited<ReturnType<typeof platformUpgradeWebSo
     forwardedProto: c.req.header("x-forwarded-proto") ?? null,
     forwardedPrefix: c.req.header("x-forwarded-prefix") ?? null,
     forwardedFor: c.req.header("x-forwarded-for") ?? null,
+    forwarded: c.req.header("forwarded") ?? null,
     cookie: c.req.header("cookie") ?? null,
   }));
   web.get("/ws-headers", upgradeWebSocket((c) => ({
@@ -89,9 +90,18 @@ describe("/web/{service} over HTTP", () => {
       forwardedProto: "http",
       forwardedPrefix: "/web/shop",
       forwardedFor: "127.0.0.1",
+      forwarded: null,
       cookie: "session=abc",
     });
     expect(await (await fetch(`${gw}/web/shop/`)).text()).toBe("home");
+  });
+
+  it("sets X-Forwarded-Host and -Proto from what the gateway saw, never from the caller's headers", async () => {
+    // Apps build links and redirects from these: forged, a cache in front would serve another site's links to everyone.
+    const res = await fetch(`${gw}/web/shop/where/reset`, {
+      headers: { "x-forwarded-host": "evil.example", "x-forwarded-proto": "https", forwarded: "host=evil.example;proto=https" },
+    });
+    expect(await res.json()).toMatchObject({ forwardedHost: `127.0.0.1:${gateway.port}`, forwardedProto: "http", forwarded: null });
   });
 
   it("sends the body and returns the app's status, headers and redirects as they are", async () => {
