@@ -9,6 +9,17 @@ import { bodyTooLargeIn } from "../errors.ts";
 // Hop-by-hop headers belong to one connection, not to the request (RFC 9110 7.6.1).
 const hopByHop = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"];
 
+/**
+ * A copy of `headers` less the hop-by-hop ones: the fixed list and those its own `Connection`
+ * names (RFC 9110 7.6.1), the request's going up as the app's answer's coming back.
+ */
+function withoutHopByHop(original: Headers): Headers {
+  const headers = new Headers(original);
+  const listed = original.get("connection")?.split(",").map((s) => s.trim().toLowerCase()) ?? [];
+  for (const name of [...hopByHop, ...listed]) if (name) headers.delete(name);
+  return headers;
+}
+
 /** What the proxy knows about the incoming request. */
 export interface ProxyRequest {
   readonly request: Request;
@@ -23,10 +34,7 @@ export interface ProxyRequest {
 /** The headers to send upstream: the client's, less hop-by-hop ones, plus `X-Forwarded-*`. */
 export function forwardedHeaders(p: ProxyRequest): Headers {
   const incoming = new URL(p.request.url);
-  const headers = new Headers(p.request.headers);
-  for (const name of hopByHop) headers.delete(name);
-  const listed = p.request.headers.get("connection")?.split(",").map((s) => s.trim().toLowerCase()) ?? [];
-  for (const name of listed) if (name) headers.delete(name);
+  const headers = withoutHopByHop(p.request.headers);
   headers.delete("host");
   for (const name of p.dropHeaders ?? []) headers.delete(name);
   // The fetch below would decode compressed bodies yet keep Content-Encoding: ask for plain ones.
@@ -62,8 +70,7 @@ export async function proxyHttp(p: ProxyRequest): Promise<Response> {
     if (tooLarge !== undefined) throw tooLarge;
     throw new MicroError("unavailable", `web service at ${p.upstream.origin} did not answer: ${(error as Error).message}`);
   }
-  const headers = new Headers(response.headers);
-  for (const name of hopByHop) headers.delete(name);
+  const headers = withoutHopByHop(response.headers);
   // The body is re-framed by this server; a stale length or encoding would corrupt it.
   headers.delete("content-length");
   headers.delete("content-encoding");

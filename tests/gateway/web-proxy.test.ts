@@ -13,6 +13,7 @@ import {
   webServiceRecord,
 } from "../../runtime/mod.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { echoApp } from "../support/ws-echo-server.ts";
@@ -102,6 +103,23 @@ describe("/web/{service} over HTTP", () => {
       headers: { "x-forwarded-host": "evil.example", "x-forwarded-proto": "https", forwarded: "host=evil.example;proto=https" },
     });
     expect(await res.json()).toMatchObject({ forwardedHost: `127.0.0.1:${gateway.port}`, forwardedProto: "http", forwarded: null });
+  });
+
+  it("drops the hop-by-hop headers of the app's answer, those its Connection header names too", async () => {
+    // Written by hand: an HTTP server library would not let an app name its own headers in Connection.
+    const raw = createServer((socket) => socket.once("data", () => {
+      socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close, X-Upstream-Hop\r\nX-Upstream-Hop: internal\r\nKeep-Alive: timeout=5\r\nX-Kept: yes\r\n\r\nok");
+    }));
+    await new Promise<void>((resolve) => raw.listen(0, "127.0.0.1", resolve));
+    const hop = await registerWebService(registry, { name: "hop", url: `http://127.0.0.1:${(raw.address() as { port: number }).port}` });
+    try {
+      const res = await fetch(`${gw}/web/hop/`);
+      expect(await res.text()).toBe("ok");
+      expect({ hop: res.headers.get("x-upstream-hop"), keepAlive: res.headers.get("keep-alive"), kept: res.headers.get("x-kept") }).toEqual({ hop: null, keepAlive: null, kept: "yes" });
+    } finally {
+      await hop.stop();
+      raw.close();
+    }
   });
 
   it("sends the body and returns the app's status, headers and redirects as they are", async () => {
