@@ -60,7 +60,10 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[], headers
     },
     onClose(event) {
       clientClosed = true;
-      if (app !== undefined && app.readyState === 1) app.close(sendableCode(event.code), event.reason);
+      queued.length = 0;
+      // Still connecting too: an app that never answers the handshake would otherwise keep its
+      // socket (and the frames queued for it) for ever, one for every client that came and went.
+      if (app !== undefined && app.readyState <= 1) app.close(sendableCode(event.code), event.reason);
     },
   };
 }

@@ -258,6 +258,34 @@ describe("/web/{service} over WebSocket", () => {
     expect(first).toBe("hello Ada");
   });
 
+  it("lets go of the app's socket when the client leaves before the app answered the handshake", async () => {
+    // An app that takes connections and never answers: each client that came and went kept one open.
+    let accepted = 0;
+    let released = 0;
+    const stalled = createServer((socket) => {
+      accepted++;
+      socket.on("close", () => released++).on("error", () => undefined).resume();
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+    const stall = await registerWebService(registry, { name: "stall", url: `http://127.0.0.1:${(stalled.address() as { port: number }).port}` });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/stall/ws`);
+        await new Promise((resolve, reject) => {
+          ws.onopen = resolve;
+          ws.onerror = () => reject(new Error("websocket to the gateway failed"));
+        });
+        ws.send("queued for an app that never answers");
+        await waitFor(() => accepted > i);
+        ws.close();
+      }
+      await waitFor(() => released === 3);
+    } finally {
+      await stall.stop();
+      stalled.close();
+    }
+  });
+
   it("refuses the upgrade with 404 for an unknown web service", async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/nobody/ws`);
     const outcome = await new Promise<string>((resolve) => {
