@@ -256,8 +256,14 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           for (const v of values) h.append(k, v);
         }
         await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: redriveId(letter.deadLetterSequence) });
-        await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false);
-        count++;
+        // A redrive running alongside (a second click, another operator) sent and removed it
+        // first (the publish above was then a duplicate of its id): not this redrive's letter,
+        // and no failure. The server says so only in words, so ask whether it is gone.
+        const removed = await jsm.streams.deleteMessage(dlqName, letter.deadLetterSequence, false).catch(async (error: unknown) => {
+          if ((await jsm.streams.getMessage(dlqName, { seq: letter.deadLetterSequence })) === null) return false;
+          throw error;
+        });
+        if (removed) count++;
       }
       return count;
     },

@@ -140,6 +140,27 @@ describe("JetStream broker", () => {
     expect(Date.now() - started).toBeLessThan(5000);
   }, 30_000);
 
+  it("lets redrives of one service run alongside: each letter goes back once, and none of them fails", async () => {
+    // Two operators (or one double click) redriving at once: the later one found letters the
+    // first had removed, and failed with "no message found" (a 500 on the dashboard).
+    const sub = await broker.subscribe("rack.broken", () => {
+      throw new Error("no rack");
+    }, { service: "rack", maxDeliveries: 1 });
+    const total = 300;
+    await Promise.all(Array.from({ length: total }, (_, n) => broker.publish("rack.broken", text.encode(String(n)))));
+    await eventually(async () => {
+      let n = 0;
+      for await (const _ of broker.deadLetters("rack")) n++;
+      return n;
+    }, (n) => n === total, { what: `${total} dead letters of rack` });
+    await sub.stop();
+    const counts = await Promise.all([broker.redrive("rack"), broker.redrive("rack"), broker.redrive("rack")]);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(total);
+    const left: number[] = [];
+    for await (const d of broker.deadLetters("rack")) left.push(d.deadLetterSequence);
+    expect(left).toEqual([]);
+  }, 30_000);
+
   it("lets a manual-ack subscriber settle events itself", async () => {
     const held: Array<{ ack(): void; nak(ms?: number): void; deliveries: number }> = [];
     const sub = await broker.subscribe("manual.work", (e) => void held.push(e), { service: "manual", manualAck: true });
