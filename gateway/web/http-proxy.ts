@@ -41,12 +41,22 @@ export function forwardedHeaders(p: ProxyRequest): Headers {
   headers.set("accept-encoding", "identity");
   const priorFor = p.request.headers.get("x-forwarded-for");
   if (p.clientAddress) headers.set("x-forwarded-for", priorFor ? `${priorFor}, ${p.clientAddress}` : p.clientAddress);
-  // Host and scheme as this gateway saw them (the Host its edge checked), never the caller's
-  // word: apps build links and redirects from them, and a forged X-Forwarded-Host (or the same
-  // in `Forwarded`) would put another site in pages a cache then serves to everyone.
+  // Single-valued claims an app may take as the client's address or port: this gateway's word
+  // or none, never the caller's. (`Expect` was answered by this server already.)
+  headers.delete("x-real-ip");
+  headers.delete("x-forwarded-port");
+  headers.delete("expect");
+  if (p.clientAddress) headers.set("x-real-ip", p.clientAddress);
+  // The host as this gateway saw it (the Host its edge checked), never the caller's word: apps
+  // build links and redirects from it, and a forged X-Forwarded-Host (or the same in
+  // `Forwarded`) would put another site in pages a cache then serves to everyone. The scheme
+  // is the caller's only when it is one of the two (a TLS-terminating proxy in front says
+  // `https`, and an app told `http` there would redirect for ever); the worst a forged one can
+  // do is name the other of them.
   headers.delete("forwarded");
   headers.set("x-forwarded-host", incoming.host);
-  headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
+  const proto = p.request.headers.get("x-forwarded-proto")?.trim().toLowerCase();
+  headers.set("x-forwarded-proto", proto === "http" || proto === "https" ? proto : incoming.protocol.replace(":", ""));
   headers.set("x-forwarded-prefix", p.prefix);
   return headers;
 }

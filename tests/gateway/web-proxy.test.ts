@@ -37,6 +37,8 @@ function webApp(upgradeWebSocket: Awaited<ReturnType<typeof platformUpgradeWebSo
     query: c.req.query("q") ?? null,
     forwardedHost: c.req.header("x-forwarded-host") ?? null,
     forwardedProto: c.req.header("x-forwarded-proto") ?? null,
+    realIp: c.req.header("x-real-ip") ?? null,
+    forwardedPort: c.req.header("x-forwarded-port") ?? null,
     forwardedPrefix: c.req.header("x-forwarded-prefix") ?? null,
     forwardedFor: c.req.header("x-forwarded-for") ?? null,
     forwarded: c.req.header("forwarded") ?? null,
@@ -92,17 +94,24 @@ describe("/web/{service} over HTTP", () => {
       forwardedPrefix: "/web/shop",
       forwardedFor: "127.0.0.1",
       forwarded: null,
+      realIp: "127.0.0.1",
+      forwardedPort: null,
       cookie: "session=abc",
     });
     expect(await (await fetch(`${gw}/web/shop/`)).text()).toBe("home");
   });
 
-  it("sets X-Forwarded-Host and -Proto from what the gateway saw, never from the caller's headers", async () => {
+  it("sets X-Forwarded-Host from the Host the gateway checked, never from the caller's headers; -Proto only as http or https", async () => {
     // Apps build links and redirects from these: forged, a cache in front would serve another site's links to everyone.
-    const res = await fetch(`${gw}/web/shop/where/reset`, {
-      headers: { "x-forwarded-host": "evil.example", "x-forwarded-proto": "https", forwarded: "host=evil.example;proto=https" },
+    const forged = await fetch(`${gw}/web/shop/where/reset`, {
+      headers: { "x-forwarded-host": "evil.example", "x-forwarded-proto": "javascript", forwarded: "host=evil.example;proto=https", "x-real-ip": "10.0.0.1", "x-forwarded-port": "443" },
     });
-    expect(await res.json()).toMatchObject({ forwardedHost: `127.0.0.1:${gateway.port}`, forwardedProto: "http", forwarded: null });
+    const seen = await forged.json();
+    expect(seen).toMatchObject({ forwardedHost: `127.0.0.1:${gateway.port}`, forwardedProto: "http", forwarded: null, forwardedPort: null });
+    expect(seen.realIp).toBe("127.0.0.1");
+    // Behind a TLS-terminating proxy the app must hear https, or it redirects to it for ever.
+    const behindTls = await fetch(`${gw}/web/shop/where/reset`, { headers: { "x-forwarded-proto": "https" } });
+    expect(await behindTls.json()).toMatchObject({ forwardedHost: `127.0.0.1:${gateway.port}`, forwardedProto: "https" });
   });
 
   it("drops the hop-by-hop headers of the app's answer, those its Connection header names too", async () => {
