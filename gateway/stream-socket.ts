@@ -30,6 +30,7 @@ import type { RouteOptions } from "../runtime/client/routed-request.ts";
 import type { Discovery } from "../runtime/mod.ts";
 import { assertNoRoute } from "./call.ts";
 import { routeOptionsOf } from "./route-options.ts";
+import { bufferedAmount } from "./socket-buffer.ts";
 
 /** Requests held while the service has no credit for them. */
 export const maxQueued = 256;
@@ -235,10 +236,4 @@ class SocketStream {
       // The browser is gone already.
     }
   }
-}
-
-/** Unsent bytes of the socket where the platform tells (Bun, `ws`), else 0. */
-function bufferedAmount(ws: WSContext): number {
-  const raw = ws.raw as { getBufferedAmount?: () => number; bufferedAmount?: number } | undefined;
-  return raw?.getBufferedAmount?.() ?? raw?.bufferedAmount ?? 0;
 }

@@ -1,11 +1,25 @@
 /**
  * The WebSocket half of the `/web/{name}/...` proxy: the gateway accepts the client's socket
  * and opens one to the app, then relays frames both ways and closes each side with the other.
- * Frames the client sends before the app's socket opens are queued, not lost.
+ * Frames the client sends before the app's socket opens are queued, not lost (up to
+ * {@link maxPendingBytes}); a client that leaves more than {@link maxClientBacklog} of the app's
+ * frames unread is dropped.
  * @module
  */
 import type { WSContext, WSEvents } from "hono/ws";
 import { openWebSocket } from "../../runtime/platform/websocket-client.ts";
+import { bufferedAmount, dropSocket } from "../socket-buffer.ts";
+
+/**
+ * Bytes a client may send while the app's socket is still opening: they wait in the gateway's
+ * memory, and an app slow to answer its handshake must not let one client fill it.
+ */
+export const maxPendingBytes = 1024 * 1024;
+/**
+ * Bytes of the app's frames a client may leave unread: the app's socket cannot be paused, so a
+ * client that stops reading while the app keeps sending is dropped rather than buffered for.
+ */
+export const maxClientBacklog = 4 * 1024 * 1024;
 
 type Frame = string | ArrayBuffer | Uint8Array<ArrayBuffer>;
 
@@ -23,7 +37,17 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[], headers
   let app: WebSocket | undefined;
   let clientClosed = false;
   const queued: Frame[] = [];
-  const toApp = (frame: Frame) => (app?.readyState === 1 ? app.send(frame) : queued.push(frame));
+  let queuedBytes = 0;
+  const toApp = (frame: Frame, client: WSContext) => {
+    if (app?.readyState === 1) return app.send(frame);
+    queuedBytes += typeof frame === "string" ? frame.length * 3 : frame.byteLength;
+    if (queuedBytes > maxPendingBytes) {
+      queued.length = 0;
+      client.close(1008, `more than ${maxPendingBytes} bytes sent before the web service answered`);
+      return app?.close(1001);
+    }
+    queued.push(frame);
+  };
 
   return {
     async onOpen(_event, client: WSContext) {
@@ -42,6 +66,10 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[], headers
       app.onmessage = (e: MessageEvent) => {
         if (client.readyState !== 1) return;
         client.send(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
+        if (bufferedAmount(client) > maxClientBacklog) {
+          dropSocket(client, 1008, "not reading the web service's messages");
+          app?.close(1001);
+        }
       };
       app.onclose = (e: CloseEvent) => {
         if (client.readyState !== 1) return;
@@ -52,11 +80,11 @@ export function webSocketProxyEvents(upstream: URL, protocols: string[], headers
       // A failed connection also closes (1006), which closes the client: nothing more to do.
       app.onerror = () => undefined;
     },
-    async onMessage(event) {
+    async onMessage(event, client) {
       const data = event.data;
-      if (typeof data === "string") toApp(data);
-      else if (data instanceof Blob) toApp(new Uint8Array(await data.arrayBuffer()));
-      else toApp(new Uint8Array(data as ArrayBuffer));
+      if (typeof data === "string") toApp(data, client);
+      else if (data instanceof Blob) toApp(new Uint8Array(await data.arrayBuffer()), client);
+      else toApp(new Uint8Array(data as ArrayBuffer), client);
     },
     onClose(event) {
       clientClosed = true;

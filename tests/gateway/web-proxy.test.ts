@@ -27,6 +27,8 @@ let gateway: HttpServer;
 let shop: WebServiceRegistration;
 let gw: string;
 let releaseStream: () => void = () => undefined;
+/** What the app's `/flood` socket did: frames it sent, and whether its socket was closed. */
+const flood = { sent: 0, closed: false };
 
 /** The web app behind the proxy: the WebSocket echo app plus a few HTTP routes. */
 function webApp(upgradeWebSocket: Awaited<ReturnType<typeof platformUpgradeWebSocket>>): Hono {
@@ -47,6 +49,21 @@ function webApp(upgradeWebSocket: Awaited<ReturnType<typeof platformUpgradeWebSo
   web.get("/ws-headers", upgradeWebSocket((c) => ({
     onOpen: (_e, ws) => ws.send(JSON.stringify({ cookie: c.req.header("cookie") ?? null, prefix: c.req.header("x-forwarded-prefix") ?? null })),
   })));
+  web.get("/flood", upgradeWebSocket(() => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    return {
+      // 256 KiB every 5 ms for as long as the socket is open: an app streaming to a client that reads nothing.
+      onOpen: (_e, ws) => (timer = setInterval(() => {
+        if (ws.readyState !== 1) return;
+        ws.send(new Uint8Array(256 * 1024));
+        flood.sent++;
+      }, 5)),
+      onClose: () => {
+        clearInterval(timer);
+        flood.closed = true;
+      },
+    };
+  }));
   web.post("/orders", async (c) => c.json({ received: await c.req.text() }, 201, { "x-order": "42" }));
   web.get("/login", (c) => c.redirect("/web/shop/where/welcome", 302));
   web.get("/slow", () => {
@@ -292,6 +309,48 @@ describe("/web/{service} over WebSocket", () => {
     } finally {
       await stall.stop();
       stalled.close();
+    }
+  });
+
+  it("closes a client that sends more than 1 MiB before the app answered its handshake, and lets go of the app's socket", async () => {
+    let released = false;
+    const stalled = createServer((socket) => socket.on("close", () => (released = true)).on("error", () => undefined).resume());
+    await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+    const stall = await registerWebService(registry, { name: "stall2", url: `http://127.0.0.1:${(stalled.address() as { port: number }).port}` });
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/web/stall2/ws`);
+      let closed: { code: number; reason: string } | undefined;
+      ws.onclose = (e) => (closed = { code: e.code, reason: e.reason });
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error("websocket to the gateway failed"));
+      });
+      // 1.25 MiB for an app that never answers: held in the gateway's memory until then.
+      for (let i = 0; i < 20 && closed === undefined; i++) ws.send(new Uint8Array(64 * 1024));
+      await waitFor(() => closed !== undefined && released);
+      expect(closed!.code).toBe(1008);
+      expect(closed!.reason).toContain("before the web service answered");
+    } finally {
+      await stall.stop();
+      stalled.close();
+    }
+  });
+
+  it("drops a client that leaves more than 4 MiB of the app's frames unread, and closes the app's socket", async () => {
+    // A client that upgrades and then reads nothing while the app keeps sending.
+    const c = await rawRequest(gateway.port, [
+      "GET /web/shop/flood HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+    ].join("\r\n"));
+    try {
+      await waitFor(() => statusOf(c.received()) !== undefined);
+      c.socket.pause();
+      expect(statusOf(c.received())).toBe(101);
+      // Without the bound the gateway would buffer the app's 50 MB a second for as long as the client stays.
+      await waitFor(() => flood.closed, 15_000);
+      expect(flood.sent).toBeLessThan(400);
+    } finally {
+      c.close();
     }
   });
 
