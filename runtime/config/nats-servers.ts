@@ -32,8 +32,26 @@ export function parseNatsServers(servers: string | readonly string[], what = "NA
   return entries;
 }
 
+/**
+ * `url` (one server or a list separated by commas) with any user, password or token replaced
+ * by `***`, for messages and logs. Everything before an entry's last "@" after its scheme is
+ * credentials (a host holds no "@"), so a password with "/" or "@" in it, or an entry without
+ * a scheme (`user:pass@host`), is hidden too.
+ */
+export function redactNatsUrl(url: string): string {
+  return url.split(",").map((entry) => {
+    const at = entry.lastIndexOf("@");
+    if (at < 0) return entry;
+    const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(entry)?.[0] ?? "";
+    return `${scheme}***${entry.slice(at)}`;
+  }).join(",");
+}
+
 function checkServer(entry: string, what: string): void {
-  const bad = (why: string) => new MicroError("invalid_argument", `${what}: "${entry.length > 64 ? `${entry.slice(0, 64)}...` : entry}" ${why}; expected URLs such as nats://host:4222 separated by commas`);
+  // A bad entry is shown redacted: NATS_URL may carry a password or token, and this message
+  // reaches terminals and logs (it once printed `nats://user:secret@host:99999` whole).
+  const shown = redactNatsUrl(entry);
+  const bad = (why: string) => new MicroError("invalid_argument", `${what}: "${shown.length > 64 ? `${shown.slice(0, 64)}...` : shown}" ${why}; expected URLs such as nats://host:4222 separated by commas`);
   if (entry.length > maxNatsServerUrlLength) throw bad(`is longer than ${maxNatsServerUrlLength} characters`);
   if (/\s/.test(entry)) throw bad("contains white space");
   let url: URL;

@@ -19,7 +19,7 @@ import {
   usernamePasswordAuthenticator,
 } from "@nats-io/nats-core";
 import { type NatsAuthSettings, type SettingName, type Settings, settingTable } from "../config/mod.ts";
-import { parseNatsServers } from "../config/nats-servers.ts";
+import { parseNatsServers, redactNatsUrl } from "../config/nats-servers.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { readDevSecret } from "./dev-secret.ts";
 
@@ -68,10 +68,7 @@ export function natsConnectOptions(options: NatsOptions): ConnectionOptions {
   };
 }
 
-/** `url` with any user, password or token replaced by `***`, for messages and logs. */
-export function redactNatsUrl(url: string): string {
-  return url.replace(/([a-z]+:\/\/)[^@/,\s]*@/gi, "$1***@");
-}
+export { redactNatsUrl };
 
 interface ParsedServer {
   readonly url: string;

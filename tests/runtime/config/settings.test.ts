@@ -110,6 +110,23 @@ describe("a cluster's NATS_URL", () => {
     const badEntry = file("cluster-bad-entry.json", { natsUrl: ["nats://a:4222", "ftp://b"] });
     expect(() => readSettings({ env: {}, configFile: badEntry })).toThrow(/NATS_URL \("natsUrl" in .*\): "ftp:\/\/b" has scheme ftp/);
   });
+
+  it("never shows the password or token of a bad entry", () => {
+    const message = (url: string) => {
+      try {
+        readSettings({ env: { NATS_URL: url } });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error(`${url} was accepted`);
+    };
+    for (const url of ["nats://ada:s3cret-pw@a:99999", "nats://s3cret-token@a:0", "http://ada:s3cret-pw@a:4222", "ada:s3cret-pw@a:99999", "nats://ada:s3/cret-pw@a:4222"]) {
+      const text = message(url);
+      expect(text).not.toContain("s3cret");
+      expect(text).toContain("***@");
+    }
+    expect(message("nats://ada:s3cret-pw@a:99999")).toContain(`"nats://***@a:99999" is not a URL`);
+  });
 });
 
 describe("MICRO_REPLICAS", () => {
