@@ -11,6 +11,7 @@ import { basename, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { displayPath, listServiceModules } from "../runtime/platform/modules.ts";
+import { readTextFile } from "../runtime/platform/process.ts";
 
 /** What the supervisor needs. */
 export interface WatchOptions {
@@ -144,7 +145,8 @@ export class Supervisor {
     if (!/\.(ts|js|mts|mjs|json)$/.test(file) || !existsSync(file)) return;
     const stem = basename(file).replace(/\.[^.]+$/, "");
     const modules = listServiceModules(this.#options.servicesDir);
-    const importers = modules.filter((m) => readFileSync(m, "utf8").includes(stem));
+    // A listed module may be unreadable (a dangling symlink): it imports nothing, rather than throwing out of a timer.
+    const importers = modules.filter((m) => (readTextFile(m) ?? "").includes(stem));
     this.#options.log(`${relative(process.cwd(), file)} changed: reloading ${(importers.length > 0 ? importers : modules).map((m) => this.#name(m)).join(", ") || "nothing"}`);
     for (const module of importers.length > 0 ? importers : modules) void this.#reload(module, this.#running.has(module) ? "reload" : "start");
   }
@@ -166,7 +168,7 @@ export class Supervisor {
     // importing it, including one that failed because its code was not generated yet.
     const generated = relative(this.#options.protoDir, file).replace(/\.proto$/, "_pb");
     for (const module of listServiceModules(this.#options.servicesDir)) {
-      if (readFileSync(module, "utf8").includes(generated)) void this.#reload(module, this.#running.has(module) ? "reload" : "start");
+      if ((readTextFile(module) ?? "").includes(generated)) void this.#reload(module, this.#running.has(module) ? "reload" : "start");
     }
   }
 

@@ -21,7 +21,13 @@ export function listServiceModules(dir: string): string[] {
   for (const name of readdirSync(root).sort()) {
     if (skipped.test(name)) continue;
     const path = join(root, name);
-    if (statSync(path).isDirectory()) {
+    // A module file that cannot be stat'ed (a dangling symlink, removed as we list) is still
+    // listed, so its import fails and is reported by file; throwing here took down micro run
+    // and every other service with a stack trace.
+    const stats = statOrUndefined(path);
+    if (stats === undefined) {
+      if (moduleFile.test(name)) found.push(path);
+    } else if (stats.isDirectory()) {
       const entry = ["mod.ts", "index.ts"].map((f) => join(path, f)).find(isFile);
       if (entry !== undefined) found.push(entry);
     } else if (moduleFile.test(name)) {
@@ -49,6 +55,14 @@ export function isDirectory(dir: string): boolean {
 export function displayPath(path: string): string {
   const cwd = process.cwd() + "/";
   return path.startsWith(cwd) ? path.slice(cwd.length) : path;
+}
+
+function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function isFile(path: string): boolean {

@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { loadServices } from "../../../runtime/runner/load-services.ts";
 import { greeterModule, makeServicesDir } from "../../support/service-dirs.ts";
 
@@ -24,6 +26,18 @@ describe("loading services/", () => {
     expect(failures["broken.ts"]).toContain("database password missing");
     expect(failures["not-a-service.ts"]).toContain("not a service");
     expect(failures["typo.ts"]).toContain("does-not-exist");
+  });
+
+  it("reports a module that is a dangling symlink by file name and loads the others", async () => {
+    const other = makeServicesDir({ "alpha.ts": greeterModule("alpha"), "zeta.ts": greeterModule("zeta") });
+    try {
+      symlinkSync(join(other.dir, "gone.ts"), join(other.dir, "moved.ts"));
+      const loaded = await loadServices(other.dir);
+      expect(loaded.services.map((s) => s.definition.name)).toEqual(["alpha", "zeta"]);
+      expect(loaded.failures.map((f) => f.file.split("/").at(-1))).toEqual(["moved.ts"]);
+    } finally {
+      other.remove();
+    }
   });
 
   it("reports a missing folder instead of throwing", async () => {
