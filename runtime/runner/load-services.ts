@@ -16,11 +16,19 @@ export interface LoadedServices {
 }
 
 /**
- * Imports every service module in `dir`. Each must default-export a service definition (or
- * an array of them). A module that throws or exports something else is reported by file name
- * and does not stop the others. With `only` (a module path), that module alone is loaded.
+ * How long a module's top-level code may run before it is reported as failed and the next is
+ * loaded: an `await` that never settles (a database that never answers) left micro run
+ * silent, with no other service started and nothing naming the file.
  */
-export async function loadServices(dir: string, only?: string): Promise<LoadedServices> {
+export const moduleImportTimeoutMs = 30_000;
+
+/**
+ * Imports every service module in `dir`. Each must default-export a service definition (or
+ * an array of them). A module that throws, exports something else or does not finish loading
+ * within `importTimeoutMs` is reported by file name and does not stop the others. With `only`
+ * (a module path), that module alone is loaded.
+ */
+export async function loadServices(dir: string, only?: string, importTimeoutMs = moduleImportTimeoutMs): Promise<LoadedServices> {
   if (!isDirectory(dir)) return { services: [], failures: [{ file: dir, error: "no such directory" }] };
   const services: Array<{ file: string; definition: ServiceDefinition }> = [];
   const failures: LoadFailure[] = [];
@@ -28,7 +36,7 @@ export async function loadServices(dir: string, only?: string): Promise<LoadedSe
     if (only !== undefined && resolve(path) !== resolve(only)) continue;
     const file = displayPath(path);
     try {
-      const module = await importFile(path);
+      const module = await withinTime(importFile(path), importTimeoutMs);
       const exported = module.default;
       const definitions = Array.isArray(exported) ? exported : [exported];
       if (definitions.length === 0 || !definitions.every(isServiceDefinition)) {
@@ -41,4 +49,17 @@ export async function loadServices(dir: string, only?: string): Promise<LoadedSe
     }
   }
   return { services, failures };
+}
+
+/** `work`, or a rejection once `ms` have passed (the work itself cannot be stopped: an import runs on). */
+async function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish loading within ${ms / 1000} s (a top-level await that never settles?); the other modules go on`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -40,6 +40,22 @@ describe("loading services/", () => {
     }
   });
 
+  it("reports a module whose top-level await never settles by file name and loads the ones after it", async () => {
+    const other = makeServicesDir({
+      "alpha.ts": greeterModule("alpha"),
+      "hangs.ts": `await new Promise(() => {});\nexport default 1;\n`,
+      "zeta.ts": greeterModule("zeta"),
+    });
+    try {
+      const loaded = await loadServices(other.dir, undefined, 500);
+      expect(loaded.services.map((s) => s.definition.name)).toEqual(["alpha", "zeta"]);
+      expect(loaded.failures.map((f) => f.file.split("/").at(-1))).toEqual(["hangs.ts"]);
+      expect(loaded.failures[0]?.error).toContain("did not finish loading within 0.5 s");
+    } finally {
+      other.remove();
+    }
+  });
+
   it("reports a missing folder instead of throwing", async () => {
     const loaded = await loadServices(`${dir.dir}/nope`);
     expect(loaded.services).toEqual([]);
