@@ -189,7 +189,8 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
   const whole = (name: SettingName, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
     const value = text(name);
     if (value === undefined) return fallback;
-    const n = Number(value);
+    // Number() reads blank text as 0: MICRO_GATEWAY_PORT=" " silently ran no gateway.
+    const n = value.trim() === "" ? Number.NaN : Number(value);
     if (!Number.isInteger(n) || n < min || n > max) {
       const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` >= ${min}` : "";
       throw new MicroError("invalid_argument", `${label(name)} must be a whole number${range}, got "${value}"`);

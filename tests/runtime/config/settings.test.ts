@@ -129,6 +129,15 @@ describe("a cluster's NATS_URL", () => {
   });
 });
 
+describe("a number setting", () => {
+  it("refuses blank text, naming the variable, rather than reading it as 0", () => {
+    expect(readSettings({ env: { MICRO_GATEWAY_PORT: "" } }).gatewayPort).toBe(8080); // empty is unset
+    expect(() => readSettings({ env: { MICRO_GATEWAY_PORT: " " } })).toThrow(/MICRO_GATEWAY_PORT must be a whole number.*, got " "/);
+    expect(() => readSettings({ env: { MICRO_NATS_PORT: "\t" } })).toThrow(/MICRO_NATS_PORT must be a whole number/);
+    expect(() => readSettings({ env: {}, configFile: file("blank-port.json", { gatewayPort: "  " }) })).toThrow(/MICRO_GATEWAY_PORT \("gatewayPort" in .*\) must be a whole number/);
+  });
+});
+
 describe("MICRO_REPLICAS", () => {
   it("sets every store's replicas, MICRO_EVENTS_REPLICAS overriding it for events; 1 to 5", () => {
     expect(readSettings({ env: {} })).toMatchObject({ replicas: 1, events: { replicas: 1 } });
