@@ -180,6 +180,16 @@ export type RawSettings = Readonly<Record<SettingName, string | undefined>>;
 /** How a setting is named in an error: its variable, or where in the config file it came from. */
 export type Label = (name: SettingName) => string;
 
+/** Largest TCP port. A port above it was taken, then refused later as a bad NATS_URL the user never set. */
+const maxPort = 65_535;
+
+/**
+ * Longest time a timer takes (2^31 - 1 ms, about 24 days). Longer, Node, Bun and Deno fire it
+ * after 1 ms: MICRO_CONNECT_TIMEOUT_MS=99999999999 gave up on a running NATS at once, and a
+ * drain that long stopped micro run without draining.
+ */
+const maxTimerMs = 2_147_483_647;
+
 /**
  * The settings from their raw text, with defaults for what is missing; `invalid_argument`
  * naming the setting when one is wrong.
@@ -208,32 +218,33 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     namespace,
     servicesDir: text("servicesDir") ?? "services",
     natsStoreDir: text("natsStoreDir") ?? ".micro/nats",
-    natsPort: whole("natsPort", 4222),
-    connectTimeoutMs: whole("connectTimeoutMs", 5000, 1),
+    natsPort: whole("natsPort", 4222, 0, maxPort),
+    connectTimeoutMs: whole("connectTimeoutMs", 5000, 1, maxTimerMs),
     events: {
       storage: storage(text("eventsStorage"), label("eventsStorage")),
       maxAgeMs: whole("eventsMaxAgeMs", 0),
       replicas: whole("eventsReplicas", replicas, 1, 5),
     },
-    gatewayPort: whole("gatewayPort", 8080),
+    gatewayPort: whole("gatewayPort", 8080, 0, maxPort),
     gatewayHost: text("gatewayHost") ?? "127.0.0.1",
     gatewayAuthFile: text("gatewayAuthFile"),
     gatewayForwardHeaders: headerNames(text("gatewayForwardHeaders"), label("gatewayForwardHeaders")),
     gatewayCorsOrigins: corsOrigins(text("gatewayCorsOrigins")),
     gatewayMaxBodyBytes: whole("gatewayMaxBodyBytes", 1024 * 1024, 1),
     gatewayMaxEventStreams: whole("gatewayMaxEventStreams", 1000, 1),
-    gatewayTimeoutMs: whole("gatewayTimeoutMs", 10_000, 1),
+    gatewayTimeoutMs: whole("gatewayTimeoutMs", 10_000, 1, maxTimerMs),
     gatewayRpcNamespaces: namespaces(text("gatewayRpcNamespaces"), label("gatewayRpcNamespaces"), namespace),
     gatewaySidecar: text("gatewaySidecar") === "1",
     gatewayInsecure: text("gatewayInsecure") === "1",
     gatewayAllowedHosts: hostNames(text("gatewayAllowedHosts"), label("gatewayAllowedHosts")),
     gatewayEmitDefaults: text("gatewayEmitDefaults") === "1",
     nodeMetadata: pairs(text("nodeMetadata"), label("nodeMetadata")),
-    registryTtlMs: whole("registryTtlMs", 15_000, 1000),
-    drainTimeoutMs: whole("drainTimeoutMs", 10_000),
+    registryTtlMs: whole("registryTtlMs", 15_000, 1000, maxTimerMs),
+    // A stop is bounded by the drain plus a second (cli/run.ts), itself a timer.
+    drainTimeoutMs: whole("drainTimeoutMs", 10_000, 0, maxTimerMs - 1000),
     replicas,
     interceptorModules: list(text("interceptorModules")),
-    metricsPort: whole("metricsPort", 0),
+    metricsPort: whole("metricsPort", 0, 0, maxPort),
     logFormat: oneOf(text("logFormat"), ["pretty", "json"] as const, "pretty", label("logFormat")),
     logLevel: oneOf(text("logLevel"), ["debug", "info", "warn", "error"] as const, "info", label("logLevel")),
     logSamplePerSecond: whole("logSamplePerSecond", 100),

@@ -147,8 +147,8 @@ describe("micro run", () => {
 
   it("rejects a bad setting with the variable's name and no stack trace", async () => {
     for (const [name, value, message] of [
-      ["MICRO_DRAIN_TIMEOUT_MS", "soon", 'micro run: MICRO_DRAIN_TIMEOUT_MS must be a whole number, got "soon"'],
-      ["MICRO_NATS_PORT", "abc", 'micro run: MICRO_NATS_PORT must be a whole number, got "abc"'],
+      ["MICRO_DRAIN_TIMEOUT_MS", "soon", 'micro run: MICRO_DRAIN_TIMEOUT_MS must be a whole number from 0 to 2147482647, got "soon"'],
+      ["MICRO_NATS_PORT", "abc", 'micro run: MICRO_NATS_PORT must be a whole number from 0 to 65535, got "abc"'],
       ["MICRO_NODE_METADATA", "zone", 'micro run: MICRO_NODE_METADATA must be key=value pairs separated by commas, got "zone"'],
     ] as const) {
       const child = runMicro(["run", services.dir], { NATS_URL: nats.url, [name]: value });

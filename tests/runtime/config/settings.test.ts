@@ -40,9 +40,9 @@ describe("settings", () => {
   });
 
   it("name the variable, or the config file key, that is wrong", () => {
-    expect(() => readSettings({ env: { MICRO_REGISTRY_TTL_MS: "soon" } })).toThrow('MICRO_REGISTRY_TTL_MS must be a whole number >= 1000, got "soon"');
+    expect(() => readSettings({ env: { MICRO_REGISTRY_TTL_MS: "soon" } })).toThrow('MICRO_REGISTRY_TTL_MS must be a whole number from 1000 to 2147483647, got "soon"');
     const path = file("bad-value.json", { registryTtlMs: 5 });
-    expect(() => readSettings({ env: {}, configFile: path })).toThrow(`MICRO_REGISTRY_TTL_MS ("registryTtlMs" in ${path}) must be a whole number >= 1000, got "5"`);
+    expect(() => readSettings({ env: {}, configFile: path })).toThrow(`MICRO_REGISTRY_TTL_MS ("registryTtlMs" in ${path}) must be a whole number from 1000 to 2147483647, got "5"`);
     expect(() => readSettings({ env: {}, configFile: file("bad-key.json", { colour: "red" }) })).toThrow('unknown key "colour"');
     expect(() => readSettings({ env: {}, configFile: file("bad-type.json", { natsUrl: 4222 }) })).toThrow('"natsUrl" must be a non-empty string');
     expect(() => readSettings({ env: {}, configFile: join(dir, "nope.json") })).toThrow("nope.json: no such file");
@@ -135,6 +135,19 @@ describe("a number setting", () => {
     expect(() => readSettings({ env: { MICRO_GATEWAY_PORT: " " } })).toThrow(/MICRO_GATEWAY_PORT must be a whole number.*, got " "/);
     expect(() => readSettings({ env: { MICRO_NATS_PORT: "\t" } })).toThrow(/MICRO_NATS_PORT must be a whole number/);
     expect(() => readSettings({ env: {}, configFile: file("blank-port.json", { gatewayPort: "  " }) })).toThrow(/MICRO_GATEWAY_PORT \("gatewayPort" in .*\) must be a whole number/);
+  });
+});
+
+describe("ports and times", () => {
+  it("refuse a port above 65535 and a time a timer cannot hold, naming the variable", () => {
+    expect(() => readSettings({ env: { MICRO_NATS_PORT: "99999" } })).toThrow(/MICRO_NATS_PORT must be a whole number from 0 to 65535, got "99999"/);
+    expect(() => readSettings({ env: { MICRO_GATEWAY_PORT: "65536" } })).toThrow(/MICRO_GATEWAY_PORT must be a whole number from 0 to 65535/);
+    expect(() => readSettings({ env: { MICRO_METRICS_PORT: "70000" } })).toThrow(/MICRO_METRICS_PORT must be a whole number from 0 to 65535/);
+    expect(() => readSettings({ env: { MICRO_CONNECT_TIMEOUT_MS: "99999999999" } })).toThrow(/MICRO_CONNECT_TIMEOUT_MS must be a whole number from 1 to 2147483647/);
+    expect(() => readSettings({ env: { MICRO_GATEWAY_TIMEOUT_MS: "2147483648" } })).toThrow(/MICRO_GATEWAY_TIMEOUT_MS must be a whole number from 1 to 2147483647/);
+    expect(() => readSettings({ env: { MICRO_REGISTRY_TTL_MS: "99999999999" } })).toThrow(/MICRO_REGISTRY_TTL_MS must be a whole number from 1000 to 2147483647/);
+    expect(() => readSettings({ env: { MICRO_DRAIN_TIMEOUT_MS: "2147483647" } })).toThrow(/MICRO_DRAIN_TIMEOUT_MS must be a whole number from 0 to 2147482647/);
+    expect(readSettings({ env: { MICRO_NATS_PORT: "65535", MICRO_CONNECT_TIMEOUT_MS: "2147483647" } })).toMatchObject({ natsPort: 65535, connectTimeoutMs: 2147483647 });
   });
 });
 
