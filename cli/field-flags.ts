@@ -61,7 +61,8 @@ function fieldValue(field: FieldSchema | undefined, name: string, text: string):
     if (field.map || field.type === "message") return parseJsonArgument(`--${name}`, raw);
     if (numberTypes.has(field.type)) {
       const n = Number(raw);
-      if (raw.trim() === "" || Number.isNaN(n)) throw new MicroError("invalid_argument", `--${name} must be a number (${field.type}), got "${raw}"`, { detail: name });
+      // Not finite is refused too: JSON.stringify turns Infinity (`--to 1e400`) into null, a silent default.
+      if (raw.trim() === "" || !Number.isFinite(n)) throw new MicroError("invalid_argument", `--${name} must be a number (${field.type}), got "${raw}"`, { detail: name });
       return n;
     }
     if (field.type === "bool") {
