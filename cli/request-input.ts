@@ -4,7 +4,7 @@
  * over NATS anyway, and is refused before anything is read past it.
  * @module
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { MicroError } from "../runtime/errors/micro-error.ts";
 import { parseJsonArgument } from "./session.ts";
 
@@ -16,14 +16,27 @@ export async function requestText(argument: string): Promise<string> {
   if (argument === "-") return await readStdin();
   if (!argument.startsWith("@")) return argument;
   const path = argument.slice(1);
-  let size: number;
+  const unreadable = (cause: unknown) =>
+    new MicroError("invalid_argument", `cannot read the request file "${path}": ${(cause as Error).message}`, { detail: "request", cause });
+  let fd: number;
   try {
-    size = statSync(path).size;
+    fd = openSync(path, "r");
   } catch (cause) {
-    throw new MicroError("invalid_argument", `cannot read the request file "${path}": ${(cause as Error).message}`, { detail: "request", cause });
+    throw unreadable(cause);
   }
-  if (size > maxRequestBytes) throw new MicroError("invalid_argument", `the request file "${path}" is ${size} bytes, over ${maxRequestBytes}`, { detail: "request" });
-  return readFileSync(path, "utf8");
+  // Read at most one byte past the bound, whatever the file claims to be: a device or /proc
+  // file has no size to check first, and @/dev/zero was read until memory ran out.
+  const buffer = Buffer.alloc(maxRequestBytes + 1);
+  let size = 0;
+  try {
+    for (let n = -1; n !== 0 && size < buffer.length; size += n) n = readSync(fd, buffer, size, buffer.length - size, null);
+  } catch (cause) {
+    throw unreadable(cause);
+  } finally {
+    closeSync(fd);
+  }
+  if (size > maxRequestBytes) throw new MicroError("invalid_argument", `the request file "${path}" is over ${maxRequestBytes} bytes`, { detail: "request" });
+  return buffer.subarray(0, size).toString("utf8");
 }
 
 /** The request as a JSON object, from {@link requestText}; `invalid_argument` naming what is wrong. */

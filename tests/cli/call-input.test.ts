@@ -13,6 +13,7 @@ import { micro } from "../support/cli.ts";
 import { withNats } from "../support/nats.ts";
 import { startRegistered } from "../support/registered.ts";
 import { repoPath } from "../support/service-dirs.ts";
+import { runMicro } from "../support/subprocess.ts";
 
 const { nats, conn, teardown } = withNats();
 let registry: Registry;
@@ -74,6 +75,19 @@ describe("micro call input and output", () => {
         const result = await micro(args, env);
         expect({ args, code: result.code }).toEqual({ args, code: 2 });
       }
+    }
+  });
+});
+
+describe("a request file with no size to check first", () => {
+  it("is read only up to the bound: @/dev/zero exits 2 at once instead of reading forever", async () => {
+    const child = runMicro(["call", "greeter", "Greeter.SayHello", "@/dev/zero"], { NATS_URL: "nats://127.0.0.1:1" });
+    const killed = setTimeout(() => child.process.kill("SIGKILL"), 10_000);
+    try {
+      expect(await child.exited).toBe(2);
+      expect(child.output()).toContain(`micro call: error invalid_argument: the request file "/dev/zero" is over 1048576 bytes`);
+    } finally {
+      clearTimeout(killed);
     }
   });
 });
