@@ -17,16 +17,24 @@ export function assertNewServiceName(name: string): void {
       { detail: "name" },
     );
   }
+  if (takenServiceNames.has(pascal(name))) {
+    throw new MicroError("invalid_argument", `service name "${name}" would make the proto service ${pascal(name)}, a name the scaffold's own code already uses; pick another`, { detail: "name" });
+  }
 }
+
+/**
+ * Proto service names the scaffold cannot use: its messages (a clash `buf generate` refuses,
+ * after the files are written, failing every later generate of the project) and their
+ * generated schemas, the runtime's MicroError it imports beside the service, and the names
+ * protoc-gen-es exports under another name (`Object$`), which the import would not find.
+ */
+const takenServiceNames = new Set(["GetRequest", "GetResponse", "GetRequestSchema", "GetResponseSchema", "MicroError", "Object", "Partial", "Uint8Array"]);
 
 /** `user-profile` → `UserProfile`: the proto service, whose default jetmicro name is `user-profile` again. */
 export const pascal = (name: string) => name.split("-").map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
 
 /** `user-profile` → `user_profile`: the proto package and file name (protobuf allows no "-"). */
 export const snake = (name: string) => name.replace(/-/g, "_");
-
-/** `user-profile` → `userProfile`: the module's import name. */
-const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 /** Where `buf generate` writes the code of `name`'s proto. */
 export const generatedFile = (name: string) => `gen/${snake(name)}/v1/${snake(name)}_pb.ts`;
@@ -35,7 +43,6 @@ export const generatedFile = (name: string) => `gen/${snake(name)}/v1/${snake(na
 export function scaffoldFiles(name: string): Record<string, string> {
   const Svc = pascal(name);
   const pkg = snake(name);
-  const id = camel(name);
   return {
     [`proto/${pkg}/v1/${pkg}.proto`]: `syntax = "proto3";
 
@@ -70,10 +77,10 @@ export default defineService(${Svc}, { version: "1.0.0" }, {
     [`tests/services/${name}.test.ts`]: `import { describe, expect, it } from "bun:test";
 import { ${Svc} } from "../../${generatedFile(name)}";
 import { createClient, createMemoryTransport, MicroError } from "../../runtime/mod.ts";
-import ${id} from "../../services/${name}.ts";
+import service from "../../services/${name}.ts";
 
 // In memory: the handlers run through the real dispatch, with no NATS server to start.
-const client = createClient(${Svc}, createMemoryTransport([${id}]));
+const client = createClient(${Svc}, createMemoryTransport([service]));
 
 describe("${name} service", () => {
   it("returns the item asked for", async () => {

@@ -42,6 +42,27 @@ describe("micro new", () => {
     expect(code).toBe(0);
   });
 
+  it("writes code that runs for names that are words of JavaScript or of the scaffold itself", async () => {
+    // Each was a scaffold whose test could not load: `import delete from`, `import it from`
+    // (bun:test's it), `import client from` beside `const client`.
+    const names = ["delete", "it", "client", "eval"];
+    for (const name of names) expect((await micro(["new", name], {}, project)).code).toBe(0);
+    const run = Bun.spawn({ cmd: [process.execPath, "test", "--timeout", "30000", ...names.map((n) => `tests/services/${n}.test.ts`)], cwd: project, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text(), run.exited]);
+    expect(`${out}${err}`).toContain(`${names.length * 2} pass`);
+    expect(code).toBe(0);
+  });
+
+  it("refuses, before writing anything, a name whose proto service the scaffold cannot use", async () => {
+    // get-request clashed with the proto's GetRequest: files written, then buf generate failed for the whole project.
+    for (const [name, service] of [["get-request", "GetRequest"], ["micro-error", "MicroError"], ["object", "Object"], ["uint8-array", "Uint8Array"]]) {
+      const refused = await micro(["new", name!], {}, project);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`service name "${name}" would make the proto service ${service}, a name the scaffold's own code already uses`);
+      expect(existsSync(join(project, `services/${name}.ts`))).toBe(false);
+    }
+  });
+
   it("refuses to overwrite, and refuses a bad name or a folder that is no project", async () => {
     const before = readFileSync(join(project, "services/inventory.ts"), "utf8");
     const again = await micro(["new", "inventory"], {}, project);
