@@ -4,8 +4,8 @@
  * over NATS anyway, and is refused before anything is read past it.
  * @module
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import { MicroError } from "../runtime/errors/micro-error.ts";
+import { readFileBounded } from "../runtime/platform/bounded-file.ts";
 import { parseJsonArgument } from "./session.ts";
 
 /** Largest request read from a file or standard input (NATS's default max payload). */
@@ -16,27 +16,14 @@ export async function requestText(argument: string): Promise<string> {
   if (argument === "-") return await readStdin();
   if (!argument.startsWith("@")) return argument;
   const path = argument.slice(1);
-  const unreadable = (cause: unknown) =>
-    new MicroError("invalid_argument", `cannot read the request file "${path}": ${(cause as Error).message}`, { detail: "request", cause });
-  let fd: number;
+  let bytes: Buffer;
   try {
-    fd = openSync(path, "r");
+    bytes = readFileBounded(path, maxRequestBytes);
   } catch (cause) {
-    throw unreadable(cause);
+    throw new MicroError("invalid_argument", `cannot read the request file "${path}": ${(cause as Error).message}`, { detail: "request", cause });
   }
-  // Read at most one byte past the bound, whatever the file claims to be: a device or /proc
-  // file has no size to check first, and @/dev/zero was read until memory ran out.
-  const buffer = Buffer.alloc(maxRequestBytes + 1);
-  let size = 0;
-  try {
-    for (let n = -1; n !== 0 && size < buffer.length; size += n) n = readSync(fd, buffer, size, buffer.length - size, null);
-  } catch (cause) {
-    throw unreadable(cause);
-  } finally {
-    closeSync(fd);
-  }
-  if (size > maxRequestBytes) throw new MicroError("invalid_argument", `the request file "${path}" is over ${maxRequestBytes} bytes`, { detail: "request" });
-  return buffer.subarray(0, size).toString("utf8");
+  if (bytes.length > maxRequestBytes) throw new MicroError("invalid_argument", `the request file "${path}" is over ${maxRequestBytes} bytes`, { detail: "request" });
+  return bytes.toString("utf8");
 }
 
 /** The request as a JSON object, from {@link requestText}; `invalid_argument` naming what is wrong. */

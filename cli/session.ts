@@ -76,6 +76,9 @@ export async function withSession<T>(flags: ConnectionFlags, use: (session: CliS
       try: () => open(layers.nats, Nats)(),
       catch: (error) => {
         const failure = MicroError.from(error);
+        // A setting that cannot be used (a credentials file missing or malformed, a bad URL) is
+        // the user's to fix, found before any server was tried: a usage error, not "unreachable".
+        if (failure.code === "invalid_argument") return failure;
         // A server that answered and refused our credentials or TLS is there: starting one is not the fix.
         const refused = failure.detail === "credentials" || failure.detail === "tls";
         const hint = refused ? "" : ` (start one with "micro run", or set --nats-url / NATS_URL)`;

@@ -5,10 +5,11 @@
  * one Effect `ConfigProvider`, each falling back to the next.
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigProvider } from "effect";
 import { MicroError } from "../errors/micro-error.ts";
+import { readFileBounded } from "../platform/bounded-file.ts";
 import { type Label, type SettingName, settingTable } from "./settings.ts";
 
 /** The file read from the working directory when no other is named. */
@@ -85,11 +86,16 @@ export function configFileSettings(path: string | boolean | undefined): FileSett
   return read;
 }
 
+/** Largest config file read: settings are a few hundred bytes, and `--config /dev/zero` must not be read for ever. */
+const maxConfigFileBytes = 1024 * 1024;
+
 /** The config file's object; `invalid_argument` when it is not a JSON object. */
 export function readConfigFile(file: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
+    const bytes = readFileBounded(file, maxConfigFileBytes);
+    if (bytes.length > maxConfigFileBytes) throw new Error(`over ${maxConfigFileBytes} bytes`);
+    parsed = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
     throw new MicroError("invalid_argument", `config file ${file}: ${reason}`);

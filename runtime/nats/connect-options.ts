@@ -8,7 +8,6 @@
  * shown through {@link redactNatsUrl}.
  * @module
  */
-import { readFileSync } from "node:fs";
 import {
   type Authenticator,
   type ConnectionOptions,
@@ -21,6 +20,7 @@ import {
 import { type NatsAuthSettings, type SettingName, type Settings, settingTable } from "../config/mod.ts";
 import { parseNatsServers, redactNatsUrl } from "../config/nats-servers.ts";
 import { MicroError } from "../errors/micro-error.ts";
+import { readFileBounded } from "../platform/bounded-file.ts";
 import { readDevSecret } from "./dev-secret.ts";
 
 /** Connection settings. */
@@ -134,14 +134,20 @@ function credsFile(file: string): Uint8Array {
 
 /** The text of a file a setting names; `invalid_argument` naming the setting when it cannot be read. */
 function readSettingFile(name: SettingName, file: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(file, "utf8");
+    bytes = readFileBounded(file, maxSettingFileBytes);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
     throw new MicroError("invalid_argument", `${settingTable[name].variable} file ${file}: ${reason}`);
   }
+  if (bytes.length > maxSettingFileBytes) throw new MicroError("invalid_argument", `${settingTable[name].variable} file ${file} is over ${maxSettingFileBytes} bytes`);
+  return bytes.toString("utf8");
 }
+
+/** Largest credentials, key or certificate file read: a chain of certificates is a few KiB. */
+const maxSettingFileBytes = 1024 * 1024;
 
 function isLoopback(url: string): boolean {
   try {

@@ -83,5 +83,21 @@ describe("micro (parsing, help, settings)", () => {
     const namespace = await micro(["services", "--namespace", "a b"]);
     expect(namespace.code).toBe(2);
     expect(namespace.stderr).toContain(`namespace "a b"`);
+    // A file with no size to check first (a device) is read only up to the bound, never for ever.
+    const endless = await micro(["services", "--config", "/dev/zero"]);
+    expect(endless.code).toBe(2);
+    expect(endless.stderr).toContain("/dev/zero: over 1048576 bytes");
+  });
+
+  it("names a credentials file that cannot be used as a usage error (exit 2), with no hint to start a server", async () => {
+    const port = await freePort();
+    writeFileSync(join(dir, "not.creds"), "not a creds file");
+    for (const [file, says] of [[join(dir, "not.creds"), "is not a NATS .creds file"], [join(dir, "none.creds"), "no such file"], ["/dev/zero", "is over 1048576 bytes"]]) {
+      const result = await micro(["services", "--nats-url", `nats://127.0.0.1:${port}`], { NATS_CREDS: file });
+      expect({ file, code: result.code }).toEqual({ file, code: 2 });
+      expect(result.stderr).toContain(`NATS_CREDS file ${file}`);
+      expect(result.stderr).toContain(says);
+      expect(result.stderr).not.toContain("micro run");
+    }
   });
 });
