@@ -11,7 +11,7 @@ import { printJson } from "../output.ts";
 import { action, opt, remote, withSession } from "../session.ts";
 import { requestObject } from "../request-input.ts";
 import { assertMetadata, assertToken } from "../../runtime/protocol/mod.ts";
-import { parseDuration } from "../../runtime/config/time.ts";
+import { parseTimeout } from "../../runtime/config/time.ts";
 import { findService, isNatsMicroVersion } from "./describe.ts";
 import { isCallableSubject } from "../../runtime/registry/nats-micro-endpoints.ts";
 import { requestWithFields } from "../field-flags.ts";
@@ -41,8 +41,7 @@ export const callCommand = Command.make("call", {
       // Everything the user typed is checked before connecting: a mistake is exit 2 with or without NATS.
       const request = await requestObject(opt(input.request));
       const timeout = opt(input.timeout);
-      const timeoutMs = timeout === undefined ? undefined : parseDuration("--timeout", timeout);
-      if (timeoutMs !== undefined && timeoutMs < 1) throw new MicroError("invalid_argument", `--timeout must be at least 1ms, got "${timeout}"`, { detail: "--timeout" });
+      const timeoutMs = timeout === undefined ? undefined : parseTimeout("--timeout", timeout);
       const metadata = opt(input.metadata);
       if (metadata !== undefined) assertMetadata(metadata);
       const node = opt(input.node);

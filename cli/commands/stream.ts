@@ -16,7 +16,7 @@ import { assertToken, callSubject } from "../../runtime/protocol/mod.ts";
 import { connection, connectionFlags, streamOutputFlag } from "../flags.ts";
 import { print, printJson } from "../output.ts";
 import { action, exitCodes, opt, parseJsonArgument, remote, withSession } from "../session.ts";
-import { parseDuration } from "../../runtime/config/time.ts";
+import { parseTimeout } from "../../runtime/config/time.ts";
 import { findService } from "./describe.ts";
 import { requestWithFields } from "../field-flags.ts";
 
@@ -84,7 +84,7 @@ export const streamCommand = Command.make("stream", {
     if ((request !== undefined || Object.keys(fieldPairs).length > 0) && input.stdin) throw new MicroError("invalid_argument", "give a request (JSON or field flags) or --stdin, not both");
     if (request !== undefined) jsonObject("the request", request);
     const timeout = opt(input.timeout);
-    const timeoutMs = timeout === undefined ? undefined : parseDuration("--timeout", timeout);
+    const timeoutMs = timeout === undefined ? undefined : parseTimeout("--timeout", timeout);
     const node = opt(input.node);
     if (node !== undefined) assertToken("node", node);
     return withSession(connection(input), async (session) => {

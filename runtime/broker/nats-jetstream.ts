@@ -13,6 +13,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { assertTimeInRange } from "../config/time.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { publishDurably, publishFailure } from "../nats/durable-publish.ts";
 import { StreamReader } from "../nats/stream-reader.ts";
@@ -392,13 +393,7 @@ const replayRequestMs = 2_000;
 const replayStartMs = 30_000;
 
 function isoTime(ms: number): string {
-  const date = new Date(ms);
-  if (!Number.isFinite(ms) || Number.isNaN(date.getTime())) throw new MicroError("invalid_argument", `since must be a time in epoch ms, got ${ms}`);
-  // JetStream reads RFC 3339 times: years 0 to 9999. Others (`+010000-...`, `-000001-...`) it
-  // refuses as "invalid JSON", which would read as the stream being unavailable.
-  const year = date.getUTCFullYear();
-  if (year < 0 || year > 9999) throw new MicroError("invalid_argument", `since must be a time from year 0 to 9999, got ${ms} (year ${year})`, { detail: "since" });
-  return date.toISOString();
+  return new Date(assertTimeInRange("since", ms)).toISOString();
 }
 
 /**

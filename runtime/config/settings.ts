@@ -8,6 +8,7 @@
 import { MicroError } from "../errors/micro-error.ts";
 import { assertNamespace, defaultNamespace } from "../protocol/mod.ts";
 import { parseNatsServers } from "./nats-servers.ts";
+import { maxTimerMs } from "./time.ts";
 
 /** The settings of a process; see the README's configuration table. */
 export interface Settings {
@@ -183,12 +184,6 @@ export type Label = (name: SettingName) => string;
 /** Largest TCP port. A port above it was taken, then refused later as a bad NATS_URL the user never set. */
 const maxPort = 65_535;
 
-/**
- * Longest time a timer takes (2^31 - 1 ms, about 24 days). Longer, Node, Bun and Deno fire it
- * after 1 ms: MICRO_CONNECT_TIMEOUT_MS=99999999999 gave up on a running NATS at once, and a
- * drain that long stopped micro run without draining.
- */
-const maxTimerMs = 2_147_483_647;
 
 /**
  * The settings from their raw text, with defaults for what is missing; `invalid_argument`

@@ -14,13 +14,42 @@ export function parseDuration(what: string, text: string): number {
   return Math.round(Number(match[1]) * units[match[2] ?? "ms"]!);
 }
 
-/** `2h` (ago), `2026-11-29T10:00:00Z`, or epoch ms → epoch ms. */
+/**
+ * Longest time a timer takes (2^31 - 1 ms, about 24.8 days). Longer, Node, Bun and Deno fire it
+ * after 1 ms: a timeout that long would end at once.
+ */
+export const maxTimerMs = 2_147_483_647;
+
+/** A timeout such as `30s`: {@link parseDuration}, from 1 ms to {@link maxTimerMs}. */
+export function parseTimeout(what: string, text: string): number {
+  const ms = parseDuration(what, text);
+  if (ms < 1 || ms > maxTimerMs) throw new MicroError("invalid_argument", `${what} must be from 1ms to ${maxTimerMs}ms (about 24 days), got "${text}"`, { detail: what });
+  return ms;
+}
+
+/** `2h` (ago), `2026-11-29T10:00:00Z`, or epoch ms → epoch ms, from year 0 to 9999. */
 export function parseTimePoint(what: string, text: string, now = Date.now()): number {
-  if (/^\d{12,}$/.test(text)) return Number(text);
-  if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(text)) return now - parseDuration(what, text);
+  if (/^\d{12,}$/.test(text)) return assertTimeInRange(what, Number(text));
+  if (/^\d+(?:\.\d+)?(ms|s|m|h|d)$/.test(text)) return assertTimeInRange(what, now - parseDuration(what, text));
   const parsed = Date.parse(text);
   if (Number.isNaN(parsed)) {
     throw new MicroError("invalid_argument", `${what} must be a duration ago (2h), an ISO time (2026-11-29T10:00:00Z) or epoch ms, got "${text}"`, { detail: what });
   }
-  return parsed;
+  return assertTimeInRange(what, parsed);
+}
+
+// RFC 3339, which JetStream reads, has years 0 to 9999 only.
+const earliestMs = Date.parse("0000-01-01T00:00:00.000Z");
+const latestMs = Date.parse("9999-12-31T23:59:59.999Z");
+
+/**
+ * `ms` (epoch) when it is a time from year 0 to 9999; `invalid_argument` naming `what` otherwise.
+ * JetStream refuses other times as "invalid JSON", which would read as the stream being down.
+ */
+export function assertTimeInRange(what: string, ms: number): number {
+  if (!Number.isFinite(ms) || ms < earliestMs || ms > latestMs) {
+    const year = Number.isFinite(ms) && !Number.isNaN(new Date(ms).getTime()) ? ` (year ${new Date(ms).getUTCFullYear()})` : "";
+    throw new MicroError("invalid_argument", `${what} must be a time from year 0 to 9999, got ${ms}${year}`, { detail: what });
+  }
+  return ms;
 }

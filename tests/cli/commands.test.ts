@@ -110,7 +110,7 @@ describe("micro call", () => {
     expect(timeout!.code).toBe(2);
     expect(timeout!.stderr).toContain(`--timeout must be a duration such as 500ms, 30s, 2h or 1d, got "soon"`);
     expect(zero!.code).toBe(2);
-    expect(zero!.stderr).toContain(`--timeout must be at least 1ms, got "0"`);
+    expect(zero!.stderr).toContain(`--timeout must be from 1ms to 2147483647ms (about 24 days), got "0"`);
   });
 });
 
@@ -167,6 +167,18 @@ describe("micro publish, subscribe, replay and audit", () => {
     expect(since.stderr).toContain(`--since must be a duration ago (2h)`);
     expect(order.code).toBe(2);
     expect(order.stderr).toContain("--until must be after --since");
+    // Beyond what JetStream reads (years 0-9999), or a timeout no timer holds: the flag is named, before anything is sent.
+    const [far, ago, timeout, streamTimeout] = await Promise.all([
+      micro(["replay", "shop.>", "--since", "300000000000000"], env),
+      micro(["replay", "shop.>", "--since", "99999999h"], env),
+      micro(["call", "greeter", "Greeter.SayHello", "--timeout", "30d"], env),
+      micro(["stream", "counter", "Counter.Count", "--timeout", "0"], env),
+    ]);
+    expect([far.code, ago.code, timeout.code, streamTimeout.code]).toEqual([2, 2, 2, 2]);
+    expect(far.stderr).toContain("--since must be a time from year 0 to 9999");
+    expect(ago.stderr).toContain("--since must be a time from year 0 to 9999");
+    expect(timeout.stderr).toContain("--timeout must be from 1ms to 2147483647ms");
+    expect(streamTimeout.stderr).toContain("--timeout must be from 1ms");
     // History needs the audit service: its absence is named, with what to do.
     const noAudit = await micro(["audit", "42", "--namespace", "noaudit"], env);
     expect(noAudit.code).toBe(1);

@@ -92,7 +92,7 @@ describe("micro (parsing, help, settings)", () => {
   it("names a credentials file that cannot be used as a usage error (exit 2), with no hint to start a server", async () => {
     const port = await freePort();
     writeFileSync(join(dir, "not.creds"), "not a creds file");
-    for (const [file, says] of [[join(dir, "not.creds"), "is not a NATS .creds file"], [join(dir, "none.creds"), "no such file"], ["/dev/zero", "is over 1048576 bytes"]]) {
+    for (const [file, says] of [[join(dir, "not.creds"), "is not a NATS .creds file"], [join(dir, "none.creds"), "no such file"], ["/dev/zero", "is over 1048576 bytes"]] as const) {
       const result = await micro(["services", "--nats-url", `nats://127.0.0.1:${port}`], { NATS_CREDS: file });
       expect({ file, code: result.code }).toEqual({ file, code: 2 });
       expect(result.stderr).toContain(`NATS_CREDS file ${file}`);
