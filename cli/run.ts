@@ -54,8 +54,9 @@ export async function runCommand(
   if (options.watch) return runWatched(config, auth);
   const releaseStdin = exitWithParent();
 
+  const bound: StopBound = {};
   const program = Effect.gen(function* () {
-    const stopRequested = yield* shutdownRequested(config);
+    const stopRequested = yield* shutdownRequested(config, bound);
     // `micro gateway`: the gateway alone, so gateways and services scale on their own.
     const running = options.gatewayOnly ? yield* gatewayOnlyStart(config) : yield* startServices(config);
     report(running, log);
@@ -72,7 +73,7 @@ export async function runCommand(
   }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
 
   try {
-    return await runToExit(program, log);
+    return await runToExit(program, log, bound);
   } finally {
     releaseStdin();
   }
@@ -94,8 +95,9 @@ function report(running: RunningServices, log: (line: string) => void): void {
 /** `--watch`: NATS and the gateway here, each service module in a child process the {@link Supervisor} reloads. */
 async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): Promise<number> {
   const log = config.log;
+  const bound: StopBound = {};
   const program = Effect.gen(function* () {
-    const stopRequested = yield* shutdownRequested(config);
+    const stopRequested = yield* shutdownRequested(config, bound);
     const server = yield* NatsServer;
     log(`NATS ${redactNatsUrl(server.url)}${server.startedHere ? " (started by jetmicro)" : ""}`);
     if (config.gatewayPort !== 0) yield* startGateway(config, auth, log);
@@ -106,7 +108,7 @@ async function runWatched(config: RunnerConfig, auth: AuthConfig | undefined): P
     log(`${signal}: stopping (in-flight calls finish first)`);
     return 0;
   }).pipe(Effect.scoped, Effect.provide(layerRuntime(config)));
-  return runToExit(program, log);
+  return runToExit(program, log, bound);
 }
 
 /** What `micro gateway` runs besides the gateway: nothing, on the NATS found or started. */
@@ -126,22 +128,34 @@ const gatewayOnlyStart = (config: RunnerConfig) => Effect.gen(function* () {
  * A deferred completed by the first SIGINT/SIGTERM, with the handlers removed when the scope
  * closes. The stop it starts is bounded: drainTimeoutMs plus a second, NATS or not.
  */
-const shutdownRequested = (config: Pick<RunnerConfig, "drainTimeoutMs" | "log">) => Effect.gen(function* () {
+const shutdownRequested = (config: Pick<RunnerConfig, "drainTimeoutMs" | "log">, bound: StopBound) => Effect.gen(function* () {
   const stopRequested = yield* Deferred.make<string>();
   const removeHandlers = onShutdownSignal((signal) => {
     const boundMs = config.drainTimeoutMs + 1000;
-    exitAfter(boundMs, () => console.error(`micro run: still stopping after ${boundMs} ms (is NATS gone?); exiting`));
+    bound.cancel = exitAfter(boundMs, () => console.error(`micro run: still stopping after ${boundMs} ms (is NATS gone?); exiting`));
     Deferred.doneUnsafe(stopRequested, Exit.succeed(signal));
   });
   yield* Effect.addFinalizer(() => Effect.sync(removeHandlers));
   return stopRequested;
 });
 
-/** Runs a whole `micro run` program; resolves with its exit code, reporting a failure without a stack. */
-async function runToExit(program: Effect.Effect<number, unknown>, log: (line: string) => void): Promise<number> {
+/** The bound a stop signal arms (see {@link shutdownRequested}), to be cancelled once the stop is done. */
+interface StopBound {
+  cancel?: () => void;
+}
+
+/**
+ * Runs a whole `micro run` program; resolves with its exit code, reporting a failure without a
+ * stack. Once stopped, the process ends within a second with that code even if something a
+ * service module started (its own timer or socket) would keep it alive: waiting for it made
+ * `micro run` end after the stop's bound with code 1 and "is NATS gone?".
+ */
+async function runToExit(program: Effect.Effect<number, unknown>, log: (line: string) => void, bound: StopBound): Promise<number> {
   const exit = await Effect.runPromiseExit(program);
   if (Exit.isSuccess(exit)) {
     if (exit.value === 0) log("stopped");
+    bound.cancel?.();
+    exitAfter(1000, () => console.error("micro run: stopped, but something a service module started keeps running (a timer or a socket of its own); exiting"), exit.value);
     return exit.value;
   }
   // A MicroError says what to fix in its message; anything else (a defect in a finalizer, say)

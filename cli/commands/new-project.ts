@@ -3,7 +3,7 @@
  * writes), depending on this jetmicro's version.
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Argument, Command, Flag } from "effect/cli";
@@ -28,6 +28,7 @@ export function createProject(dir: string, jetmicro = `^${ownVersion()}`): strin
   const problem = projectNameProblem(name);
   if (problem !== undefined) throw new MicroError("invalid_argument", problem, { detail: "dir" });
   if (jetmicro === "" || jetmicro.length > 1024) throw new MicroError("invalid_argument", "--jetmicro needs a version spec (at most 1024 characters)", { detail: "jetmicro" });
+  if (existsSync(target) && !statSync(target).isDirectory()) throw new MicroError("already_exists", `${target} is a file; pick a new folder`, { detail: dir });
   if (existsSync(target) && readdirSync(target).length > 0) throw new MicroError("already_exists", `${target} is not empty; pick a new folder`, { detail: dir });
   const files = projectFiles({ name, jetmicro });
   for (const [path, text] of Object.entries(files)) {

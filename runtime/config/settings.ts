@@ -291,6 +291,8 @@ function pairs(raw: string | undefined, what: string): Record<string, string> {
     if (at <= 0 || !/^[A-Za-z0-9_.-]+$/.test(key)) {
       throw new MicroError("invalid_argument", `${what} must be key=value pairs separated by commas, got "${pair}"`);
     }
+    // Set on a plain object it would be dropped without a word (it names the prototype).
+    if (key === "__proto__") throw new MicroError("invalid_argument", `${what}: "__proto__" cannot be a key`);
     out[key] = pair.slice(at + 1).trim();
   }
   return out;

@@ -30,16 +30,18 @@ export function onShutdownSignal(onFirst: (signal: string) => void): () => void 
 }
 
 /**
- * Exits with code 1 after `ms` unless the process has ended by then: the bound on a graceful
+ * Exits with `code` (1) after `ms` unless the process has ended by then: the bound on a graceful
  * stop, which can otherwise wait forever on a NATS server that is gone (a drain waits for a
- * connection that never comes back). The timer does not keep the process alive.
+ * connection that never comes back). The timer does not keep the process alive; the function
+ * returned cancels it.
  */
-export function exitAfter(ms: number, onExpire: () => void): void {
+export function exitAfter(ms: number, onExpire: () => void, code = 1): () => void {
   const timer = setTimeout(() => {
     onExpire();
-    process.exit(1);
+    process.exit(code);
   }, ms);
   (timer as { unref?: () => void }).unref?.();
+  return () => clearTimeout(timer);
 }
 
 /** Sets the exit code the process will end with. */

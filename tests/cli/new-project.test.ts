@@ -40,6 +40,15 @@ describe("micro new project", () => {
     expect(readFileSync(join(dir, "services", "greeter.ts"), "utf8")).toBe("// mine");
   });
 
+  it("refuses a name that is a file, touching it, with already_exists rather than an internal error", async () => {
+    writeFileSync(join(work, "notes"), "mine");
+    const result = await micro(["new", "project", "notes"], {}, work);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("already_exists");
+    expect(result.stderr).toContain("is a file");
+    expect(readFileSync(join(work, "notes"), "utf8")).toBe("mine");
+  });
+
   it("rejects a name npm would not take as invalid_argument, writing nothing", async () => {
     for (const name of ["My-App", "1app", "a".repeat(65), "app name"]) {
       const result = await micro(["new", "project", name], {}, work);

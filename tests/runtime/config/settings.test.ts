@@ -47,6 +47,8 @@ describe("settings", () => {
     expect(() => readSettings({ env: {}, configFile: file("bad-type.json", { natsUrl: 4222 }) })).toThrow('"natsUrl" must be a non-empty string');
     expect(() => readSettings({ env: {}, configFile: join(dir, "nope.json") })).toThrow("nope.json: no such file");
     expect(() => readSettings({ env: { MICRO_NAMESPACE: "a b" } })).toThrow('namespace "a b"');
+    // Set on a plain object, "__proto__" was dropped without a word.
+    expect(() => readSettings({ env: { MICRO_NODE_METADATA: "zone=a,__proto__=x" } })).toThrow('MICRO_NODE_METADATA: "__proto__" cannot be a key');
   });
 
   it("read interceptor modules from MICRO_INTERCEPTORS or the config file, relative to the file", () => {
