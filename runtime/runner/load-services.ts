@@ -43,6 +43,13 @@ export async function loadServices(dir: string, only?: string, importTimeoutMs =
         failures.push({ file, error: "the default export is not a service (use `export default defineService(...)`)" });
         continue;
       }
+      // The same name and version from two modules would be two nodes of one service with
+      // different handlers, each call reaching either at random: the later module is refused.
+      const taken = definitions.map((d) => services.find((s) => s.definition.name === d.name && s.definition.version === d.version)).find((s) => s !== undefined);
+      if (taken !== undefined) {
+        failures.push({ file, error: `defines ${taken.definition.name} ${taken.definition.version}, as ${taken.file} does: calls would reach either at random (give one another name or version)` });
+        continue;
+      }
       for (const definition of definitions) services.push({ file, definition });
     } catch (error) {
       failures.push({ file, error: error instanceof Error ? error.message : String(error) });

@@ -28,6 +28,19 @@ describe("loading services/", () => {
     expect(failures["typo.ts"]).toContain("does-not-exist");
   });
 
+  it("refuses a module defining a service name and version another module already does, naming both files", async () => {
+    const twice = makeServicesDir({ "alpha.ts": greeterModule("alpha"), "copy.ts": greeterModule("alpha"), "zeta.ts": greeterModule("zeta") });
+    try {
+      const loaded = await loadServices(twice.dir);
+      expect(loaded.services.map((s) => `${s.definition.name} ${s.file.split("/").at(-1)}`)).toEqual(["alpha alpha.ts", "zeta zeta.ts"]);
+      expect(loaded.failures.map((f) => f.file.split("/").at(-1))).toEqual(["copy.ts"]);
+      expect(loaded.failures[0]!.error).toContain("defines alpha 2.0.0, as");
+      expect(loaded.failures[0]!.error).toContain("alpha.ts does");
+    } finally {
+      twice.remove();
+    }
+  });
+
   it("reports a module that is a dangling symlink by file name and loads the others", async () => {
     const other = makeServicesDir({ "alpha.ts": greeterModule("alpha"), "zeta.ts": greeterModule("zeta") });
     try {
