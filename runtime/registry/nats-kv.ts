@@ -6,7 +6,8 @@ import { watchKv } from "../nats/kv-watch.ts";
 import { ensureReplicas, replicasFromEnv } from "../nats/replicas.ts";
 import { checkedRegistryKey, kvStream, registryKey } from "../protocol/mod.ts";
 import { RecordTable } from "./record-table.ts";
-import type { Registry, ServiceRecord } from "./types.ts";
+import { parseServiceRecord } from "./records.ts";
+import type { Registry } from "./types.ts";
 
 /** Options for {@link createNatsRegistry}. */
 export interface NatsRegistryOptions {
@@ -44,12 +45,13 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   }
   const table = new RecordTable();
   const revisions = new Map<string, number>();
-  const apply = (key: string, revision: number, operation: string, value: () => ServiceRecord) => {
+  const apply = (key: string, revision: number, operation: string, value: Uint8Array) => {
     if ((revisions.get(key) ?? 0) >= revision) return;
     revisions.set(key, revision);
     if (operation === "PUT") {
       try {
-        const record = value();
+        // Checked and rebuilt (records.ts): the value is whatever the key's writer put there.
+        const record = parseServiceRecord(value);
         // A record counts under its own key only: a service's NATS user may be allowed to write
         // {ns}.{service}.> alone, and must not register nodes of other services or namespaces.
         if (key !== registryKey(record.namespace, record.name, record.node.id)) return;
@@ -75,11 +77,11 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   // Not `kv.watch()`: its ordered consumer can stall for good when its NATS node dies (kv-watch.ts).
   const watcher = await watchKv(nc, { bucket, label: `registry ${bucket}` });
   (async () => {
-    for await (const change of watcher) apply(change.key, change.revision, change.operation, () => change.json<ServiceRecord>());
+    for await (const change of watcher) apply(change.key, change.revision, change.operation, change.value);
   })().catch(() => undefined);
   for await (const key of await kv.keys()) {
     const entry = await kv.get(key);
-    if (entry !== null && entry.operation === "PUT") apply(key, entry.revision, "PUT", () => entry.json<ServiceRecord>());
+    if (entry !== null && entry.operation === "PUT") apply(key, entry.revision, "PUT", entry.value);
   }
 
   return {

@@ -112,6 +112,42 @@ describe("nats kv registry records", () => {
   });
 });
 
+describe("nats kv registry hostile records", () => {
+  // What a service's user may write under its own key {ns}.{service}.{id}: anything at all.
+  const deep = (depth: number): unknown => JSON.parse(`${"[".repeat(depth)}"x"${"]".repeat(depth)}`);
+  const valid = (id: string) => record(v2, id) as unknown as Record<string, unknown>;
+  const hostile: Array<[string, unknown]> = [
+    ["a version 10000 arrays deep", { ...valid("rogue-1"), name: "rogue", version: deep(10_000) }],
+    ["endpoints that are a string", { ...valid("rogue-2"), name: "rogue", endpoints: "Greeter.SayHello" }],
+    ["metadata 10000 objects deep", { ...valid("rogue-3"), name: "rogue", metadata: { a: JSON.parse(`${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`) } }],
+    ["node metadata that is a number", { ...valid("rogue-4"), name: "rogue", node: { id: "rogue-4", address: "x", metadata: 5 } }],
+    ["a name that is an array", { ...valid("rogue-5"), name: ["rogue"], node: { id: "rogue-5", address: "x", metadata: {} } }],
+    ["a type no service has", { ...valid("rogue-6"), name: "rogue", type: { srv: 1 } }],
+    ["endpoint fields nested 10000 deep", {
+      ...valid("rogue-7"), name: "rogue",
+      endpoints: [{ ...(valid("x").endpoints as object[])[0]!, request: { typeName: "a.B", fields: JSON.parse(`${'[{"name":"a","type":"message","repeated":false,"map":false,"fields":'.repeat(10_000)}[]${"}]".repeat(10_000)}`) } }],
+    }],
+    ["a JSON string", "rogue"],
+    ["null", null],
+  ];
+
+  it("keeps serving every other service when one writes records of any shape under its own key", async () => {
+    const writer = await natsRegistry(32_000);
+    const reader = await natsRegistry(32_000);
+    const kv = await new Kvm(conn.nc).open("reg_32000");
+    for (const [i, [, value]] of hostile.entries()) await kv.put(`micro.rogue.rogue-${i + 1}`, JSON.stringify(value));
+    await writer.register(record(v2, "greeter-1"));
+    await eventually(() => reader.getService("greeter"), (s) => s.length === 1, { what: "greeter's node" });
+    // Read again by a registry that starts now (the snapshot path) as well as by the watcher.
+    const late = await natsRegistry(32_000);
+    for (const r of [reader, late]) {
+      expect((await r.listServices()).map((s) => `${s.name}@${s.version} ${s.nodes.map((n) => n.id)}`)).toEqual(["greeter@2.0.0 greeter-1"]);
+      expect(await r.getService("rogue")).toEqual([]);
+    }
+    await Promise.all([writer.close(), reader.close(), late.close()]);
+  });
+});
+
 describe("registry bucket", () => {
   it("takes a changed TTL even when the bucket already exists", async () => {
     const nc = conn.nc;
