@@ -1,6 +1,7 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { servicesApiSubject } from "../protocol/mod.ts";
+import { answerMetadata, answerObjects, answerText } from "./nats-micro-answers.ts";
 
 /** A service instance as the NATS services protocol describes it (any language). */
 export interface NatsMicroService {
@@ -49,10 +50,11 @@ function collect(msg: Msg, out: NatsMicroService[]): void {
   if (typeof info !== "object" || info === null) return;
   if (info.type !== undefined && info.type !== "io.nats.micro.v1.info_response") return;
   if (typeof info.name !== "string" || typeof info.id !== "string" || info.name === "" || info.id === "") return;
+  // Each field read for its type (nats-micro-answers.ts): any client may answer $SRV.INFO.
   const endpoints = Array.isArray(info.endpoints)
-    ? (info.endpoints as Array<Record<string, unknown>>).filter((e) => typeof e === "object" && e !== null).map((e) => ({
-      name: String(e.name ?? ""),
-      subject: String(e.subject ?? ""),
+    ? answerObjects(info.endpoints).map((e) => ({
+      name: answerText(e.name),
+      subject: answerText(e.subject),
       queueGroup: typeof e.queue_group === "string" ? e.queue_group : undefined,
     }))
     : Array.isArray(info.subjects)
@@ -61,9 +63,9 @@ function collect(msg: Msg, out: NatsMicroService[]): void {
   out.push({
     name: info.name,
     id: info.id,
-    version: String(info.version ?? ""),
-    description: String(info.description ?? ""),
-    metadata: (typeof info.metadata === "object" && info.metadata !== null ? info.metadata : {}) as Record<string, string>,
+    version: answerText(info.version),
+    description: answerText(info.description),
+    metadata: answerMetadata(info.metadata),
     // Bounded: a reply is another program's word, and these end up in tables and lookups.
     endpoints: endpoints.slice(0, maxEndpoints),
   });

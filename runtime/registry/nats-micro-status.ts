@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { servicesApiSubject, type ServicesVerb } from "../protocol/mod.ts";
+import { answerData, answerMetadata, answerNumber, answerObjects, answerText } from "./nats-micro-answers.ts";
 
 /** An instance's answer to `$SRV.PING`. */
 export interface NatsMicroPing {
@@ -41,32 +42,37 @@ export interface NatsMicroStats {
  */
 export async function pingNatsMicroServices(nc: NatsConnection, options: { name?: string; waitMs?: number } = {}): Promise<NatsMicroPing[]> {
   const began = performance.now();
-  return (await ask(nc, "PING", "io.nats.micro.v1.ping_response", options)).map(({ info, at }) => ({
-    name: String(info.name ?? ""),
-    id: String(info.id ?? ""),
-    version: String(info.version ?? ""),
-    metadata: (info.metadata ?? {}) as Record<string, string>,
+  // Each field read for its type (nats-micro-answers.ts): any client may answer.
+  return byNameAndId((await ask(nc, "PING", "io.nats.micro.v1.ping_response", options)).map(({ info, at }) => ({
+    name: answerText(info.name),
+    id: answerText(info.id),
+    version: answerText(info.version),
+    metadata: answerMetadata(info.metadata),
     latencyMs: Math.round((at - began) * 10) / 10,
-  }));
+  })));
 }
 
 /** Statistics of every instance (or those of one service), collected for `waitMs`. */
 export async function natsMicroServiceStats(nc: NatsConnection, options: { name?: string; waitMs?: number } = {}): Promise<NatsMicroStats[]> {
-  return (await ask(nc, "STATS", "io.nats.micro.v1.stats_response", options)).map(({ info }) => ({
-    name: String(info.name ?? ""),
-    id: String(info.id ?? ""),
-    version: String(info.version ?? ""),
-    started: String(info.started ?? ""),
-    endpoints: (Array.isArray(info.endpoints) ? (info.endpoints as Array<Record<string, unknown>>) : []).map((e) => ({
-      name: String(e.name ?? ""),
-      subject: String(e.subject ?? ""),
-      requests: Number(e.num_requests ?? 0),
-      errors: Number(e.num_errors ?? 0),
-      lastError: String(e.last_error ?? ""),
-      averageMs: Number(e.average_processing_time ?? 0) / 1e6,
-      data: typeof e.data === "object" && e.data !== null ? (e.data as Record<string, unknown>) : {},
+  return byNameAndId((await ask(nc, "STATS", "io.nats.micro.v1.stats_response", options)).map(({ info }) => ({
+    name: answerText(info.name),
+    id: answerText(info.id),
+    version: answerText(info.version),
+    started: answerText(info.started),
+    endpoints: answerObjects(info.endpoints).map((e) => ({
+      name: answerText(e.name),
+      subject: answerText(e.subject),
+      requests: answerNumber(e.num_requests),
+      errors: answerNumber(e.num_errors),
+      lastError: answerText(e.last_error),
+      averageMs: answerNumber(e.average_processing_time) / 1e6,
+      data: answerData(e.data),
     })),
-  }));
+  })));
+}
+
+function byNameAndId<T extends { name: string; id: string }>(answers: T[]): T[] {
+  return answers.sort((a, b) => `${a.name} ${a.id}`.localeCompare(`${b.name} ${b.id}`));
 }
 
 /**
@@ -92,7 +98,7 @@ async function ask(nc: NatsConnection, verb: ServicesVerb, type: string, options
       if (bytes > maxServiceAnswersBytes) break;
       try {
         const info = msg.json<Record<string, unknown>>();
-        if (info.type === type) out.push({ info, at });
+        if (typeof info === "object" && info !== null && info.type === type) out.push({ info, at });
       } catch {
         // not a micro responder
       }
@@ -101,5 +107,5 @@ async function ask(nc: NatsConnection, verb: ServicesVerb, type: string, options
     // Nobody answering is an empty list, not a failure.
     if (!(error as Error).message.includes("no responders")) throw MicroError.from(error, "unavailable");
   }
-  return out.sort((a, b) => `${a.info.name} ${a.info.id}`.localeCompare(`${b.info.name} ${b.info.id}`));
+  return out;
 }

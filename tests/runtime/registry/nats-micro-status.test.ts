@@ -3,7 +3,7 @@
  * dashboard asks every second, and any client on the account can answer.
  */
 import { describe, expect, it } from "bun:test";
-import { maxServiceAnswerBytes, maxServiceAnswersBytes, pingNatsMicroServices } from "../../../runtime/registry/nats-micro-status.ts";
+import { maxServiceAnswerBytes, maxServiceAnswersBytes, natsMicroServiceStats, pingNatsMicroServices } from "../../../runtime/registry/nats-micro-status.ts";
 import { servicesApiSubject } from "../../../runtime/protocol/mod.ts";
 import { withNats } from "../../support/nats.ts";
 import { openTestConnection } from "../../support/rpc.ts";
@@ -31,5 +31,45 @@ describe("NATS services status", () => {
     expect(pings.some((p) => p.id === "flood-0")).toBe(false);
     expect(pings.length).toBeLessThan(answers);
     expect(pings.length * 20 * 1024).toBeLessThanOrEqual(maxServiceAnswersBytes + 64 * 1024);
+  }, 30_000);
+});
+
+describe("NATS services status from a hostile responder", () => {
+  it("keeps the other instances' answers when one answers with deep or wrong-typed values", async () => {
+    const deep = JSON.parse(`${"[".repeat(10_000)}"x"${"]".repeat(10_000)}`);
+    const encoder = new TextEncoder();
+    const hostile = await openTestConnection(nats.url);
+    const good = await openTestConnection(nats.url);
+    const asker = await openTestConnection(nats.url);
+    teardown(() => Promise.all([hostile.close(), good.close(), asker.close()]));
+    hostile.nc.subscribe(servicesApiSubject("PING"), {
+      callback: (_e, msg) => void msg.respond(encoder.encode(JSON.stringify({ type: "io.nats.micro.v1.ping_response", name: deep, id: deep, version: deep, metadata: { a: deep } }))),
+    });
+    hostile.nc.subscribe(servicesApiSubject("STATS"), {
+      callback: (_e, msg) => {
+        const endpoint = { name: deep, subject: deep, num_requests: deep, num_errors: { a: deep }, last_error: deep, average_processing_time: deep, data: { p50_ms: deep } };
+        msg.respond(encoder.encode(JSON.stringify({ type: "io.nats.micro.v1.stats_response", name: deep, id: "rogue-1", version: "1", started: deep, endpoints: [endpoint, 7, null] })));
+      },
+    });
+    good.nc.subscribe(servicesApiSubject("PING"), {
+      callback: (_e, msg) => void msg.respond(encoder.encode(JSON.stringify({ type: "io.nats.micro.v1.ping_response", name: "greeter", id: "greeter-1", version: "1.0.0", metadata: { zone: "a" } }))),
+    });
+    good.nc.subscribe(servicesApiSubject("STATS"), {
+      callback: (_e, msg) => {
+        const endpoint = { name: "SayHello", subject: "micro.srv.greeter.Greeter.SayHello", num_requests: 3, num_errors: 1, last_error: "", average_processing_time: 2e6, data: { p50_ms: 1.5 } };
+        msg.respond(encoder.encode(JSON.stringify({ type: "io.nats.micro.v1.stats_response", name: "greeter", id: "greeter-1", version: "1.0.0", started: "2024-01-01T00:00:00Z", endpoints: [endpoint] })));
+      },
+    });
+    await Promise.all([hostile.nc.flush(), good.nc.flush()]);
+    const pings = await pingNatsMicroServices(asker.nc, { waitMs: 500 });
+    expect(pings.find((p) => p.id === "greeter-1")).toMatchObject({ name: "greeter", version: "1.0.0", metadata: { zone: "a" } });
+    // Whatever is kept of the other answer is of the promised types, and prints.
+    expect(() => JSON.stringify(pings)).not.toThrow();
+    for (const p of pings) for (const field of [p.name, p.id, p.version, ...Object.values(p.metadata)]) expect(typeof field).toBe("string");
+    const stats = await natsMicroServiceStats(asker.nc, { waitMs: 500 });
+    expect(stats.find((s) => s.id === "greeter-1")?.endpoints).toEqual([
+      { name: "SayHello", subject: "micro.srv.greeter.Greeter.SayHello", requests: 3, errors: 1, lastError: "", averageMs: 2, data: { p50_ms: 1.5 } },
+    ]);
+    expect(() => JSON.stringify(stats)).not.toThrow();
   }, 30_000);
 });
