@@ -2,6 +2,7 @@ import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import { servicesApiSubject } from "../protocol/mod.ts";
 import { answerMetadata, answerObjects, answerText } from "./nats-micro-answers.ts";
+import { maxServiceAnswerBytes, maxServiceAnswersBytes } from "./nats-micro-status.ts";
 
 /** A service instance as the NATS services protocol describes it (any language). */
 export interface NatsMicroService {
@@ -26,8 +27,16 @@ export async function listNatsMicroServices(
   const out: NatsMicroService[] = [];
   // With `stallMs`, collecting stops once no reply came for that long (callers on a hot path).
   const strategy = options.stallMs === undefined ? {} : { strategy: "stall" as const, stall: options.stallMs };
+  // Bounded as PING and STATS asks are: any client on the account may answer $SRV.INFO, as
+  // often and as large as it likes, and every answer was kept (micro services held them all).
+  let bytes = 0;
   try {
-    for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500, ...strategy })) collect(msg, out);
+    for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500, ...strategy })) {
+      if (msg.data.length > maxServiceAnswerBytes) continue;
+      bytes += msg.data.length;
+      if (bytes > maxServiceAnswersBytes) break;
+      collect(msg, out);
+    }
   } catch (error) {
     // Nobody answering is an empty list, not a failure.
     if (!(error as Error).message.includes("no responders")) throw MicroError.from(error, "unavailable");
