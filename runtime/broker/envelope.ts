@@ -1,4 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs, type MsgHdrsImpl } from "@nats-io/nats-core";
+import { isTimeInRange } from "../config/time.ts";
 import { MicroError } from "../errors/micro-error.ts";
 import { eventHeaders, limits, originalEventIdHeader } from "../protocol/mod.ts";
 import type { EventEnvelope } from "./types.ts";
@@ -21,7 +22,12 @@ export function envelopeHeaders(envelope: Omit<EventEnvelope, "topic" | "time"> 
   put(eventHeaders.id, envelope.id, "id");
   // Left out when JetStream already knows them: the topic is in the subject, the time in the
   // stored message, and binary protobuf is the default content type. Fewer bytes per event.
-  if (envelope.time !== undefined) put(eventHeaders.time, String(envelope.time), "time");
+  if (envelope.time !== undefined) {
+    if (!isEventTime(envelope.time)) {
+      throw new MicroError("invalid_argument", `event time must be whole epoch ms after 1970 and before year 10000, got ${envelope.time}`, { detail: "time" });
+    }
+    put(eventHeaders.time, String(envelope.time), "time");
+  }
   if (envelope.contentType !== defaultContentType) put(eventHeaders.contentType, envelope.contentType, "contentType");
   if (envelope.source) put(eventHeaders.source, envelope.source, "source");
   if (envelope.sourceVersion) put(eventHeaders.sourceVersion, envelope.sourceVersion, "sourceVersion");
@@ -32,20 +38,29 @@ export function envelopeHeaders(envelope: Omit<EventEnvelope, "topic" | "time"> 
 
 const lineBreak = /[\r\n]/;
 
+/** An event time: whole epoch ms after 1970 that a date (and JetStream) can hold. */
+function isEventTime(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms > 0 && isTimeInRange(ms);
+}
+
 /** Content type of events without a `Content-Type` header. */
 export const defaultContentType = "application/proto";
 
 /** Reads an envelope back; fields a foreign publisher left out get defaults. */
 export function readEnvelope(h: MsgHdrs | undefined, topicFallback: string, timeFallback: number): EventEnvelope {
   const get = (name: string) => h?.get(name) ?? "";
-  const time = Number(get(eventHeaders.time));
+  // Any publisher on the bus may write this header: only whole epoch ms a date can hold are
+  // taken (else JetStream's own time). `1.5` made the audit service's history of that user fail
+  // for good (BigInt of a fraction), `9e15` made `micro replay` and `micro dlq` throw on dates.
+  const timeText = get(eventHeaders.time);
+  const time = /^\d{1,15}$/.test(timeText) ? Number(timeText) : Number.NaN;
   return {
     // Dead-lettered and re-driven copies keep the original id here; Nats-Msg-Id is the copy's.
     id: get(originalEventIdHeader) || get(eventHeaders.id),
     topic: get(eventHeaders.topic) || topicFallback,
     source: get(eventHeaders.source),
     sourceVersion: get(eventHeaders.sourceVersion),
-    time: Number.isFinite(time) && time > 0 ? time : timeFallback,
+    time: isEventTime(time) ? time : timeFallback,
     user: get(eventHeaders.user),
     contentType: get(eventHeaders.contentType) || defaultContentType,
     traceparent: get(eventHeaders.traceparent),

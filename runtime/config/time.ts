@@ -42,12 +42,17 @@ export function parseTimePoint(what: string, text: string, now = Date.now()): nu
 const earliestMs = Date.parse("0000-01-01T00:00:00.000Z");
 const latestMs = Date.parse("9999-12-31T23:59:59.999Z");
 
+/** Whether `ms` (epoch) is a time from year 0 to 9999: what dates, RFC 3339 and JetStream can all hold. */
+export function isTimeInRange(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= earliestMs && ms <= latestMs;
+}
+
 /**
  * `ms` (epoch) when it is a time from year 0 to 9999; `invalid_argument` naming `what` otherwise.
  * JetStream refuses other times as "invalid JSON", which would read as the stream being down.
  */
 export function assertTimeInRange(what: string, ms: number): number {
-  if (!Number.isFinite(ms) || ms < earliestMs || ms > latestMs) {
+  if (!isTimeInRange(ms)) {
     const year = Number.isFinite(ms) && !Number.isNaN(new Date(ms).getTime()) ? ` (year ${new Date(ms).getUTCFullYear()})` : "";
     throw new MicroError("invalid_argument", `${what} must be a time from year 0 to 9999, got ${ms}${year}`, { detail: what });
   }

@@ -1,0 +1,62 @@
+import { beforeAll, describe, expect, it } from "bun:test";
+import { jetstream } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
+import { Audit } from "../../../gen/audit/v1/audit_pb.ts";
+import { eventLine } from "../../../cli/events-output.ts";
+import { eventJson } from "../../../gateway/event-json.ts";
+import { createClient, createJetStreamBroker, type JetStreamBroker, startService } from "../../../runtime/mod.ts";
+import audit from "../../../services/audit.ts";
+import { withNats } from "../../support/nats.ts";
+import { rejection } from "../../support/rpc.ts";
+import { eventually } from "../../support/wait.ts";
+
+const { conn, teardown } = withNats();
+let broker: JetStreamBroker;
+const text = new TextEncoder();
+
+beforeAll(async () => {
+  broker = await createJetStreamBroker(conn.nc);
+});
+
+describe("event envelope", () => {
+  it("takes a foreign publisher's Micro-Event-Time only as whole epoch ms a date can hold, else the stored time", async () => {
+    // A publisher on the bus wrote these directly: `1.5` broke the audit history of the user
+    // (BigInt of a fraction), `9e15` and `1e300` made `micro replay` throw on the date.
+    const instance = await startService(audit, { connection: conn.nc, transport: conn.transport, broker });
+    teardown(() => instance.stop());
+    const js = jetstream(conn.nc);
+    const before = Date.now();
+    const forged = ["1.5", "9e15", "1e300", "0x10", "-5", "253402300800000", "12.0"];
+    for (const time of [...forged, "1700000000000"]) {
+      const h = headers();
+      h.set("Micro-Event-User", "time-victim");
+      h.set("Micro-Event-Time", time);
+      await js.publish("micro.events.clock.tick", text.encode(time), { headers: h });
+    }
+    const times = new Map<string, number>();
+    for await (const e of broker.replay("clock.tick")) {
+      times.set(new TextDecoder().decode(e.data), e.time);
+      expect(() => eventLine(eventJson(e))).not.toThrow();
+    }
+    for (const time of forged) {
+      expect(times.get(time)).toBeGreaterThanOrEqual(before - 1000);
+      expect(times.get(time)).toBeLessThanOrEqual(Date.now());
+    }
+    expect(times.get("1700000000000")).toBe(1700000000000);
+
+    const history = await eventually(
+      () => createClient(Audit, conn.transport, { timeoutMs: 10_000 }).history({ user: "time-victim", limit: 100 }),
+      (page) => page.events.length === forged.length + 1,
+      { timeoutMs: 15_000, intervalMs: 100, what: "the whole history of time-victim" },
+    );
+    expect(history.events.map((e) => e.timeMs >= BigInt(before - 1000) || e.timeMs === 1700000000000n)).toEqual(Array(forged.length + 1).fill(true));
+  });
+
+  it("refuses to publish an event time that is not whole epoch ms from 1970 to year 9999", async () => {
+    for (const time of [1.5, Number.NaN, 9e15, 0, -1]) {
+      const refused = await rejection(broker.publish("clock.set", text.encode("x"), { time }));
+      expect([refused.code, refused.detail]).toEqual(["invalid_argument", "time"]);
+    }
+    expect((await broker.publish("clock.set", text.encode("x"), { time: 1700000000000 })).duplicate).toBe(false);
+  });
+});
