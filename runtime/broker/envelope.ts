@@ -46,8 +46,12 @@ function isEventTime(ms: number): boolean {
 /** Content type of events without a `Content-Type` header. */
 export const defaultContentType = "application/proto";
 
-/** Reads an envelope back; fields a foreign publisher left out get defaults. */
-export function readEnvelope(h: MsgHdrs | undefined, topicFallback: string, timeFallback: number): EventEnvelope {
+/**
+ * Reads an envelope back; fields a foreign publisher left out get defaults. `subjectTopic` is
+ * the topic of an event read on its own subject in the event stream; undefined for a dead-letter
+ * or re-driven copy (which this broker wrote), whose topic and original id are in its headers.
+ */
+export function readEnvelope(h: MsgHdrs | undefined, subjectTopic: string | undefined, timeFallback: number): EventEnvelope {
   const get = (name: string) => h?.get(name) ?? "";
   // Any publisher on the bus may write this header: only whole epoch ms a date can hold are
   // taken (else JetStream's own time). `1.5` made the audit service's history of that user fail
@@ -55,9 +59,13 @@ export function readEnvelope(h: MsgHdrs | undefined, topicFallback: string, time
   const timeText = get(eventHeaders.time);
   const time = /^\d{1,15}$/.test(timeText) ? Number(timeText) : Number.NaN;
   return {
-    // Dead-lettered and re-driven copies keep the original id here; Nats-Msg-Id is the copy's.
-    id: get(originalEventIdHeader) || get(eventHeaders.id),
-    topic: get(eventHeaders.topic) || topicFallback,
+    // Dead-lettered and re-driven copies keep the original id and topic in headers; Nats-Msg-Id
+    // is the copy's. On the event stream the subject is the topic and Nats-Msg-Id the id: a
+    // publisher allowed only `order.>` wrote Micro-Event-Topic `payment.refunded` (subscribers
+    // saw it, the audit filed it so, an `audit.x` one was not audited), or a Micro-Event-Id
+    // naming another event past JetStream's duplicate check.
+    id: (subjectTopic === undefined ? get(originalEventIdHeader) : "") || get(eventHeaders.id),
+    topic: subjectTopic ?? get(eventHeaders.topic),
     source: get(eventHeaders.source),
     sourceVersion: get(eventHeaders.sourceVersion),
     time: isEventTime(time) ? time : timeFallback,

@@ -10,11 +10,12 @@ import type { DeliveredEvent, EventEnvelope } from "./types.ts";
  */
 export class JsEvent implements DeliveredEvent {
   readonly #m: JsMsg;
-  readonly #prefixLength: number;
+  readonly #prefixLength: number | undefined;
   readonly #nak: (delayMs?: number) => void;
   #envelope: EventEnvelope | undefined;
 
-  constructor(m: JsMsg, subjectPrefixLength: number, nak: (delayMs?: number) => void = () => {}) {
+  /** `subjectPrefixLength` of the event stream's subjects; undefined for a dead-letter or re-driven copy. */
+  constructor(m: JsMsg, subjectPrefixLength: number | undefined, nak: (delayMs?: number) => void = () => {}) {
     this.#m = m;
     this.#prefixLength = subjectPrefixLength;
     this.#nak = nak;
@@ -23,7 +24,7 @@ export class JsEvent implements DeliveredEvent {
   #read(): EventEnvelope {
     return (this.#envelope ??= readEnvelope(
       this.#m.headers,
-      this.#m.subject.slice(this.#prefixLength),
+      this.#prefixLength === undefined ? undefined : this.#m.subject.slice(this.#prefixLength),
       Math.floor(Number(this.#m.info.timestampNanos) / 1e6),
     ));
   }

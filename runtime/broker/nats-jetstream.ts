@@ -200,7 +200,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
       }));
 
       async function handleOne(m: JsMsg): Promise<void> {
-        const event = new JsEvent(m, m.info.stream === streamName ? prefix.length : 0, (delayMs) => m.nak(delayMs ?? backoff(m.info.deliveryCount)));
+        const event = new JsEvent(m, m.info.stream === streamName ? prefix.length : undefined, (delayMs) => m.nak(delayMs ?? backoff(m.info.deliveryCount)));
         // Tell JetStream we are still on it, so a slow handler (or a wait in the mailbox) never
         // makes it deliver the same event a second time after the ack wait.
         const progress = setInterval(() => m.working(), ackWaitMs / 3);
@@ -284,7 +284,7 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
         try {
           for await (const m of batch) {
             got++;
-            const original = readEnvelope(m.headers, m.headers?.get(eventHeaders.topic) ?? "", 0);
+            const original = readEnvelope(m.headers, undefined, 0);
             yield {
               ...original,
               data: m.data,
@@ -321,12 +321,13 @@ function hashText(text: string): string {
 async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event: StoredEvent, error: string, consumer: string): Promise<void> {
   const copy = natsHeaders();
   // The original id stays readable (Micro-Event-Id) but must not make the dead letter a "duplicate".
-  const hasEventId = m.headers?.has(originalEventIdHeader) ?? false;
   for (const [k, values] of m.headers ?? []) {
-    if (k.startsWith(deadLetterHeaders.prefix) || (k === msgIdHeader && hasEventId)) continue;
-    for (const v of values) copy.append(k === msgIdHeader ? originalEventIdHeader : k, v);
+    if (k.startsWith(deadLetterHeaders.prefix) || k === msgIdHeader || k === originalEventIdHeader) continue;
+    for (const v of values) copy.append(k, v);
   }
-  // The dead letter lives on another subject and is stored later: keep topic and time.
+  // The id, topic and time as the event read them (a Micro-Event-Id or -Topic its publisher
+  // wrote on the event stream is no part of it): the letter lives on another subject, stored later.
+  if (event.id) copy.set(originalEventIdHeader, event.id);
   copy.set(eventHeaders.topic, event.topic);
   copy.set(eventHeaders.time, String(event.time));
   copy.set(deadLetterHeaders.error, error.replace(/[\r\n]+/g, " ").slice(0, 1024));
