@@ -31,6 +31,7 @@ import {
   eventPrefix,
   eventStreamSubjects,
   eventSubject,
+  limits,
   msgIdHeader,
   originalEventIdHeader,
   redriveFilter,
@@ -256,7 +257,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           if (k.startsWith(deadLetterHeaders.prefix)) continue;
           for (const v of values) h.append(k, v);
         }
-        await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: redriveId(letter.deadLetterSequence) });
+        try {
+          await js.publish(redriveSubject(namespace, service, consumer, letter.topic), letter.data, { headers: h, msgID: redriveId(letter.deadLetterSequence) });
+        } catch (error) {
+          // An event of nearly the max payload cannot travel with the redrive's headers: leave it listed.
+          if (tooLarge(error)) continue;
+          throw error;
+        }
         // A redrive running alongside (a second click, another operator) sent and removed it
         // first (the publish above was then a duplicate of its id): not this redrive's letter,
         // and no failure. The server says so only in words, so ask whether it is gone.
@@ -285,9 +292,11 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           for await (const m of batch) {
             got++;
             const original = readEnvelope(m.headers, undefined, 0);
+            const storedIn = m.headers?.get(deadLetterHeaders.storedIn);
             yield {
               ...original,
-              data: m.data,
+              // A letter too large to hold its event names where the event is: read it there.
+              data: storedIn ? (await jsm.streams.getMessage(storedIn, { seq: Number(m.headers?.get(deadLetterHeaders.sequence)) }).catch(() => null))?.data ?? new Uint8Array(0) : m.data,
               sequence: Number(m.headers?.get(deadLetterHeaders.sequence) ?? 0),
               deliveries: Number(m.headers?.get(deadLetterHeaders.deliveries) ?? 0),
               error: m.headers?.get(deadLetterHeaders.error) ?? "",
@@ -334,7 +343,30 @@ async function deadLetter(js: JetStreamClient, subject: string, m: JsMsg, event:
   copy.set(deadLetterHeaders.consumer, consumer);
   copy.set(deadLetterHeaders.sequence, String(m.seq));
   copy.set(deadLetterHeaders.deliveries, String(m.info.deliveryCount));
-  await js.publish(subject, m.data, { headers: copy, msgID: deadLetterId(m.info.stream, m.seq) });
+  try {
+    await js.publish(subject, m.data, { headers: copy, msgID: deadLetterId(m.info.stream, m.seq) });
+  } catch (error) {
+    if (!tooLarge(error)) throw error;
+    // An event of nearly the NATS max payload (any publisher on the bus may store one) does not
+    // fit with the letter's headers, and failing here kept it redelivered for good, holding one
+    // of the subscription's slots (all of them at concurrency 1: nothing after it was delivered).
+    // Such a letter holds the envelope (bounded values) and where the event is stored instead.
+    const slim = natsHeaders();
+    for (const [k, values] of copy) {
+      const value = values[0] ?? "";
+      if (k.startsWith(deadLetterHeaders.prefix) || (envelopeHeaderNames.has(k) && value.length <= limits.maxMetadataValueLength)) slim.set(k, value);
+    }
+    slim.set(deadLetterHeaders.storedIn, m.info.stream);
+    await js.publish(subject, new Uint8Array(0), { headers: slim, msgID: deadLetterId(m.info.stream, m.seq) });
+  }
+}
+
+/** The envelope's header names, which a dead letter too large to hold its event keeps. */
+const envelopeHeaderNames = new Set<string>([...Object.values(eventHeaders), originalEventIdHeader].filter((k) => k !== msgIdHeader));
+
+/** Whether a publish failed because the message passes the NATS max payload. */
+function tooLarge(error: unknown): boolean {
+  return /max_payload|maximum payload|message size exceeds/i.test(String((error as Error)?.message ?? error));
 }
 
 async function* replayEvents(

@@ -111,4 +111,9 @@ export const deadLetterHeaders = {
   consumer: "Micro-Dead-Letter-Consumer",
   sequence: "Micro-Dead-Letter-Sequence",
   deliveries: "Micro-Dead-Letter-Deliveries",
+  /**
+   * On a letter holding no payload because the copy would pass the NATS max payload: the stream
+   * whose message `sequence` holds the event.
+   */
+  storedIn: "Micro-Dead-Letter-Stored-In",
 } as const;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "bun:test";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createJetStreamBroker, type JetStreamBroker } from "../../../runtime/broker/nats-jetstream.ts";
 import type { StoredEvent } from "../../../runtime/broker/types.ts";
 import { withNats } from "../../support/nats.ts";
@@ -108,6 +108,54 @@ describe("JetStream broker", () => {
     expect(otherService.filter((x) => x === "p-9")).toHaveLength(1);
     expect(sibling.filter((x) => x === "p-9")).toHaveLength(1);
     await Promise.all([fixed.stop(), other.stop(), ledgerAll.stop()]);
+  });
+
+  it("dead-letters an event of nearly the max payload, and delivers the events after it", async () => {
+    // Its copy with the letter's headers passed the max payload: the letter was never written and
+    // the event was redelivered for good, so a subscription at concurrency 1 got nothing after it.
+    const js = jetstream(conn.nc);
+    const max = conn.nc.info!.max_payload;
+    const poison = new Uint8Array(max - 600).fill(7);
+    await js.publish("micro.events.bulk.poison", poison, { msgID: "bulk-poison" });
+    await broker.publish("bulk.after", text.encode("after"));
+    const seen: string[] = [];
+    const sub = await broker.subscribe("bulk.>", (e) => {
+      seen.push(`${e.topic}#${e.deliveries}`);
+      if (e.topic === "bulk.poison") throw new Error("cannot take it ".repeat(100));
+    }, { service: "bulk", concurrency: 1, maxDeliveries: 2, backoffMs: () => 20 });
+    await until(() => seen.includes("bulk.after#1"), { what: "the event after the large one" });
+    await Bun.sleep(300); // a window in which the dead-lettered event must not come again
+    expect(seen).toEqual(["bulk.poison#1", "bulk.poison#2", "bulk.after#1"]);
+    const dead: Array<StoredEvent & { error: string }> = [];
+    for await (const d of broker.deadLetters("bulk")) dead.push(d);
+    expect(dead.map((d) => [d.id, d.topic, d.deliveries, d.error.slice(0, 15), d.data.length, d.data[0]])).toEqual([["bulk-poison", "bulk.poison", 2, "cannot take it ", poison.length, 7]]);
+    await sub.stop();
+    const again: StoredEvent[] = [];
+    const fixed = await broker.subscribe("bulk.>", (e) => void again.push(e), { service: "bulk", concurrency: 1 });
+    expect(await broker.redrive("bulk")).toBe(1);
+    await until(() => again.length === 1, { what: "the re-driven large event" });
+    expect([again[0]!.id, again[0]!.topic, again[0]!.data.length]).toEqual(["bulk-poison", "bulk.poison", poison.length]);
+    await fixed.stop();
+  });
+
+  it("leaves listed a dead letter whose event is too large to re-drive, and re-drives the others", async () => {
+    const js = jetstream(conn.nc);
+    const full = new Uint8Array(conn.nc.info!.max_payload - 64).fill(9);
+    await js.publish("micro.events.brim.full", full, { msgID: "brim-full" });
+    await broker.publish("brim.small", text.encode("small"));
+    const sub = await broker.subscribe("brim.>", () => {
+      throw new Error("no");
+    }, { service: "brim", maxDeliveries: 1 });
+    await eventually(async () => {
+      let n = 0;
+      for await (const _ of broker.deadLetters("brim")) n++;
+      return n;
+    }, (n) => n === 2, { what: "2 dead letters of brim" });
+    await sub.stop();
+    expect(await broker.redrive("brim")).toBe(1);
+    const left: StoredEvent[] = [];
+    for await (const d of broker.deadLetters("brim")) left.push(d);
+    expect(left.map((d) => [d.id, d.data.length])).toEqual([["brim-full", full.length]]);
   });
 
   it("ends a dead-letter listing whose letters were removed meanwhile (a redrive running alongside) instead of waiting for ever", async () => {
