@@ -12,6 +12,8 @@ import { defineService, isToken, maxTokenLength, MicroError, onEvent, type Store
  * that error (it cannot be indexed), never sent to NATS.
  */
 const indexPrefix = "audit.user.";
+/** Most event data one history page holds, in bytes (half the default NATS max payload). */
+const maxPageDataBytes = 512 * 1024;
 
 export default defineService(Audit, {
   version: "1.0.0",
@@ -52,7 +54,16 @@ export default defineService(Audit, {
       matches.push({ event, topic });
     }
     if (!request.oldestFirst) matches.reverse();
-    const page = matches.slice(0, query.limit);
+    // Bounded in bytes too: the page is one NATS reply, and any publisher may name a user in
+    // events of up to the max payload; two of 600 KB made every default page of that user's
+    // history fail with resource_exhausted. The page ends before the event that would pass the
+    // bound (it always holds one), and the cursor goes on from there.
+    let size = 0;
+    for (let bytes = 0; size < Math.min(query.limit, matches.length); size++) {
+      bytes += matches[size]!.event.data.length;
+      if (size > 0 && bytes > maxPageDataBytes) break;
+    }
+    const page = matches.slice(0, size);
     return {
       events: page.map(({ event: e, topic }): Omit<AuditEvent, "$typeName"> => ({
         id: e.id.replace(/^audit-/, ""),
@@ -64,7 +75,7 @@ export default defineService(Audit, {
         contentType: e.contentType,
         data: e.data,
       })),
-      nextCursor: matches.length > query.limit ? String(page.at(-1)!.event.sequence) : "",
+      nextCursor: matches.length > page.length ? String(page.at(-1)!.event.sequence) : "",
     };
   },
 });

@@ -113,4 +113,21 @@ describe("audit service", () => {
     await broker.publish("customer.login", text.encode("after"), { user: "after-huge" });
     expect(await historyCount("after-huge", 1)).toBe(1);
   });
+
+  it("pages a history of large events by bytes too, so every page fits one NATS reply", async () => {
+    // Two events of 600 KB naming a user (any publisher may write them) made each default page
+    // of that user's history fail with resource_exhausted: one reply over the max payload.
+    instance ??= await start();
+    await broker.publish("customer.login", text.encode("small"), { user: "big-history" });
+    for (const n of [1, 2]) await broker.publish("upload.done", new Uint8Array(600_000).fill(n), { user: "big-history" });
+    expect(await historyCount("big-history", 3)).toBe(3);
+    const pages: number[][] = [];
+    let cursor = "";
+    do {
+      const page = await client().history({ user: "big-history", cursor });
+      pages.push(page.events.map((e) => e.data.length));
+      cursor = page.nextCursor;
+    } while (cursor !== "");
+    expect(pages).toEqual([[600_000], [600_000], [5]]);
+  });
 });
