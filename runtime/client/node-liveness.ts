@@ -28,7 +28,7 @@
  * @module
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { heartbeatEveryMs, isToken, nodeAliveFilter, nodeGoneAfterMs, nodeIdOfAliveSubject } from "../protocol/mod.ts";
+import { heartbeatEveryMs, nodeAliveFilter, nodeGoneAfterMs, nodeIdOfAliveSubject } from "../protocol/mod.ts";
 import { sharedSignal } from "../platform/abort-listeners.ts";
 
 /** Most nodes remembered per namespace: heartbeats of more new nodes are ignored until old ones age out. */
@@ -79,7 +79,7 @@ export class NodeLiveness {
     this.#sub = nc.subscribe(nodeAliveFilter(namespace), {
       callback: (_error, msg) => {
         const id = nodeIdOfAliveSubject(namespace, msg.subject);
-        if (!isToken(id)) return;
+        if (id === undefined) return;
         if (this.#lastSeen.size >= maxNodes && !this.#lastSeen.has(id)) return;
         this.#lastSeen.set(id, Date.now());
       },

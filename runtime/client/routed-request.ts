@@ -19,7 +19,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import type { Discovery } from "./discovery.ts";
-import { endpointSubject, isToken, nodeGoneReason, nodeSubject, wasNotDelivered } from "../protocol/mod.ts";
+import { endpointSubject, isNodeOf, nodeGoneReason, nodeSubject, wasNotDelivered } from "../protocol/mod.ts";
 import type { NodeLiveness } from "./node-liveness.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 
@@ -121,10 +121,11 @@ export async function routed<T>(
       throw lastError ?? new MicroError("not_found", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
     }
     const nodeId = choice.node.id;
-    if (!isToken(nodeId)) {
-      // A record no jetmicro node wrote: no subject can reach it.
+    if (!isNodeOf(target.service, nodeId)) {
+      // A record no node of this service wrote: its id is not one token (no subject reaches
+      // it), or names another service's node, whose breaker and cool-down it must not touch.
       (tried ??= new Set()).add(nodeId);
-      lastError ??= new MicroError("unavailable", `node "${String(nodeId).slice(0, 64)}" of ${target.service} has no usable id`, { detail: target.service });
+      lastError ??= new MicroError("unavailable", `node "${String(nodeId).slice(0, 64)}" is not named as a node of ${target.service} ("${target.service}-" and a unique part without "-")`, { detail: target.service });
       continue;
     }
     breaker?.chosen(nodeId);

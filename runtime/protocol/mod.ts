@@ -79,6 +79,7 @@ export {
   inboxReplySubject,
   isEndpoint,
   isJetmicroSubject,
+  isNodeOf,
   isToken,
   nodeAliveFilter,
   nodeAliveSubject,

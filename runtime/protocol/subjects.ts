@@ -156,20 +156,31 @@ export function nodeAliveFilter(namespace: string): string {
 }
 
 /**
+ * True when `nodeId` names a node of `service`: `{service}-{unique}`, the unique part one token
+ * without "-" (jetmicro names its nodes `{service}-{nuid}`). So a node id names one service
+ * only: `a-b-x1` is a node of `a-b`, never of `a`. What callers keep per node id (the breaker,
+ * the selector's cool-down and latency, liveness) is shared by every service, so a service
+ * registering or heartbeating nodes under another service's ids could otherwise open that
+ * service's breakers or keep its dead nodes looking alive.
+ */
+export function isNodeOf(service: string, nodeId: unknown): nodeId is string {
+  return isToken(nodeId) && nodeId.length > service.length + 1 && nodeId.charCodeAt(service.length) === 45 /* - */ &&
+    nodeId.startsWith(service) && nodeId.indexOf("-", service.length + 1) < 0;
+}
+
+/**
  * The node id of a heartbeat subject heard on {@link nodeAliveFilter}`(namespace)`, or
- * undefined when it is not one (the id is the token after the service's). A node of a service
- * is named `{service}-{unique}`, and a heartbeat counts only for a node of the service in its
- * subject: a service whose NATS user is confined to `micro.alive.<svc>.>` cannot keep another
- * service's dead node looking alive (its callers would wait out their deadlines).
+ * undefined when it is not one: the id is the token after the service's, and counts only as a
+ * node of that service ({@link isNodeOf}). So a service whose NATS user is confined to
+ * `micro.alive.<svc>.>` cannot keep another service's dead node looking alive (its callers
+ * would wait out their deadlines).
  */
 export function nodeIdOfAliveSubject(namespace: string, subject: string): string | undefined {
   const service = namespace.length + ".alive.".length;
   const dot = subject.indexOf(".", service);
   if (dot < 0) return undefined;
   const id = subject.slice(dot + 1);
-  // `{service}-`: the id starts with the service token followed by a dash.
-  const length = dot - service;
-  return id.length > length + 1 && id.charCodeAt(length) === 45 /* - */ && id.startsWith(subject.slice(service, dot)) ? id : undefined;
+  return isNodeOf(subject.slice(service, dot), id) ? id : undefined;
 }
 
 /** An endpoint's subject under a service or node prefix: `micro.srv.greeter.Greeter.SayHello`. */

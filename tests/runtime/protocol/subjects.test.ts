@@ -17,6 +17,9 @@ describe("node subjects", () => {
     expect(nodeIdOfAliveSubject("micro", "micro.alive.greeter.greeter")).toBeUndefined();
     expect(nodeIdOfAliveSubject("micro", "micro.alive.greeter.greeter-")).toBeUndefined();
     expect(nodeIdOfAliveSubject("micro", "micro.alive.greet.greeter-x1")).toBeUndefined();
+    // A node id names one service: a-b-x1 is a node of a-b, so a cannot keep it alive.
+    expect(nodeIdOfAliveSubject("micro", "micro.alive.a.a-b-x1")).toBeUndefined();
+    expect(nodeIdOfAliveSubject("micro", "micro.alive.a-b.a-b-x1")).toBe("a-b-x1");
   });
 
   it("refuse a node that is not one token", () => {
