@@ -28,6 +28,12 @@ export interface KvChange {
 /** A running watch: iterate it once; {@link KvWatch.stop} ends it. */
 export interface KvWatch extends AsyncIterable<KvChange> {
   stop(): void;
+  /**
+   * With `include: "last-values"`: resolves true once the iteration has gone past every key's
+   * value stored when the watch began (at once for an empty bucket), or false after `withinMs`
+   * (NATS slow or gone: the watch carries on, the caller need not wait for it).
+   */
+  caughtUp(withinMs: number): Promise<boolean>;
 }
 
 /** What {@link watchKv} watches. */
@@ -74,8 +80,20 @@ export async function watchKv(nc: NatsConnection, options: KvWatchOptions): Prom
     ...(options.debug ? { debug: options.debug } : {}),
   });
   await reader.open();
+  let markCaughtUp!: () => void;
+  const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
+  if (reader.pendingAtOpen === 0) markCaughtUp();
   return {
     stop: () => reader.stop(),
+    async caughtUp(withinMs) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, withinMs, false)));
+      try {
+        return await Promise.race([caughtUp.then(() => true), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async *[Symbol.asyncIterator]() {
       for await (const m of reader) {
         const op = m.headers?.get(kvOperationHeader);
@@ -88,6 +106,8 @@ export async function watchKv(nc: NatsConnection, options: KvWatchOptions): Prom
           pending: m.info.pending,
           json: <T>() => JSON.parse(decoder.decode(value)) as T,
         };
+        // Past the last stored change (the iteration asked for the next one): caught up.
+        if (m.info.pending === 0) markCaughtUp();
       }
     },
   };

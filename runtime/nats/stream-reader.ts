@@ -120,6 +120,17 @@ export class StreamReader implements AsyncIterable<JsMsg> {
     }
   }
 
+  /**
+   * How many messages the first consumer had to deliver when it was made (known once
+   * {@link open} resolved): 0 means nothing was stored for the filter, so a reader of the
+   * current values has them all.
+   */
+  get pendingAtOpen(): number | undefined {
+    return this.#pendingAtOpen;
+  }
+
+  #pendingAtOpen: number | undefined;
+
   /** Stops reading and deletes the current consumer (best effort). */
   stop(): void {
     this.#stopped = true;
@@ -212,6 +223,7 @@ export class StreamReader implements AsyncIterable<JsMsg> {
     if (this.#stopped) this.#drop();
     // What a replay reads: what is stored now, so a live topic does not make it endless.
     this.#left ??= made.pending;
+    this.#pendingAtOpen ??= made.pending;
     // Nothing stored from here on: a replay has handed on all there was.
     if (this.#o.toEnd && (made.pending === 0 || this.#left === 0)) this.#caughtUp = true;
     return made.consumer;

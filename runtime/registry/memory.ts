@@ -6,7 +6,7 @@ import type { Registry } from "./types.ts";
 export function createMemoryRegistry(): Registry {
   const table = new RecordTable();
   return {
-    register: async (record) => table.put(record),
+    register: async (record) => void table.put(record),
     deregister: async (record) => table.delete(recordKey(record)),
     getService: async (name, namespace) => table.services((r) => r.name === name && (namespace === undefined || r.namespace === namespace)),
     listServices: async () => table.services(),

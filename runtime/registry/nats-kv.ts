@@ -19,6 +19,9 @@ export interface NatsRegistryOptions {
   readonly replicas?: number;
 }
 
+/** How long creating a registry waits for the bucket's current records, ms. */
+const snapshotWaitMs = 10_000;
+
 /**
  * A registry in a JetStream KV bucket: one key per node (`{namespace}.{service}.{nodeId}`),
  * refreshed by heartbeats. nats-server 2.9 only has a bucket-wide TTL and sends no event
@@ -55,7 +58,7 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
         // A record counts under its own key only: a service's NATS user may be allowed to write
         // {ns}.{service}.> alone, and must not register nodes of other services or namespaces.
         if (key !== registryKey(record.namespace, record.name, record.node.id)) return;
-        table.put(record);
+        table.put(record, value.length);
       } catch {
         // A record another tool wrote badly must not stop discovery of the others.
       }
@@ -73,16 +76,16 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
     }
   })().catch(() => undefined);
 
-  // Watch first, then read the snapshot, so nothing written in between is missed.
-  // Not `kv.watch()`: its ordered consumer can stall for good when its NATS node dies (kv-watch.ts).
-  const watcher = await watchKv(nc, { bucket, label: `registry ${bucket}` });
+  // One consumer brings every key's current record, then the changes: a snapshot read key by
+  // key made one request per key (a service may write any number of keys under its prefix:
+  // 100,000 took 8 s to start). Not `kv.watch()`: its ordered consumer can stall for good when
+  // its NATS node dies (kv-watch.ts).
+  const watcher = await watchKv(nc, { bucket, include: "last-values", label: `registry ${bucket}` });
   (async () => {
     for await (const change of watcher) apply(change.key, change.revision, change.operation, change.value);
   })().catch(() => undefined);
-  for await (const key of await kv.keys()) {
-    const entry = await kv.get(key);
-    if (entry !== null && entry.operation === "PUT") apply(key, entry.revision, "PUT", entry.value);
-  }
+  // Slow or gone NATS: start with what has come, the rest follows as it arrives.
+  await watcher.caughtUp(snapshotWaitMs);
 
   return {
     // Checked: a name too long for a subject would make nats-server drop the shared connection.

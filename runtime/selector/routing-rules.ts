@@ -38,10 +38,6 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
   const rules = new Map<string, RoutingRule>();
   // Not `kv.watch()`: its ordered consumer can stall for good when its NATS node dies (kv-watch.ts).
   const watcher = await watchKv(nc, { bucket, include: "last-values", label: `routing rules ${bucket}` });
-  let ready!: () => void;
-  const loaded = new Promise<void>((resolve) => (ready = resolve));
-  // An empty bucket sends nothing, so "caught up" is also when the snapshot says so.
-  if ((await kv.status()).values === 0) ready();
   (async () => {
     for await (const entry of watcher) {
       if (entry.operation === "PUT") {
@@ -53,12 +49,9 @@ export async function createRoutingRules(nc: NatsConnection, bucket = "micro_rou
       } else {
         rules.delete(entry.key);
       }
-      if (entry.pending === 0) ready();
     }
   })().catch(() => undefined);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([loaded, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
-  clearTimeout(timer);
+  await watcher.caughtUp(2000);
 
   return {
     get: (namespace, service) => rules.get(routeRulesKey(namespace, service)),

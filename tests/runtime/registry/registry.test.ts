@@ -5,6 +5,7 @@ import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { defineService } from "../../../runtime/mod.ts";
 import { createMemoryRegistry } from "../../../runtime/registry/memory.ts";
 import { createNatsRegistry } from "../../../runtime/registry/nats-kv.ts";
+import { maxNodesPerService } from "../../../runtime/registry/record-table.ts";
 import { serviceRecord } from "../../../runtime/registry/records.ts";
 import type { Registry, RegistryEvent, ServiceRecord } from "../../../runtime/registry/types.ts";
 import { startTestNats, withNats } from "../../support/nats.ts";
@@ -146,6 +147,29 @@ describe("nats kv registry hostile records", () => {
     }
     await Promise.all([writer.close(), reader.close(), late.close()]);
   });
+});
+
+describe("nats kv registry size", () => {
+  it("reads the records through one consumer, and keeps at most maxNodesPerService nodes of a service writing more", async () => {
+    const writer = await natsRegistry(33_000);
+    const kv = await new Kvm(conn.nc).open("reg_33000");
+    // A service's user may write any number of keys under its own prefix.
+    const rogue = defineService(Greeter, { name: "rogue", version: "1.0.0" }, { sayHello: () => ({ message: "" }) });
+    const written = maxNodesPerService + 100;
+    await Promise.all(Array.from({ length: written }, (_, i) => kv.put(`micro.rogue.rogue-${i}`, JSON.stringify(record(rogue, `rogue-${i}`)))));
+    await writer.register(record(v2, "greeter-1"));
+    // Every JetStream request a registry starting now makes: not one per key.
+    let requests = 0;
+    const spy = conn.nc.subscribe("$JS.API.>", { callback: () => void requests++ });
+    await conn.nc.flush();
+    const late = await natsRegistry(33_000);
+    await conn.nc.flush();
+    spy.unsubscribe();
+    expect(requests).toBeLessThan(50);
+    expect((await late.getService("greeter")).map((s) => s.nodes.map((n) => n.id))).toEqual([["greeter-1"]]);
+    expect((await late.getService("rogue"))[0]?.nodes.length).toBe(maxNodesPerService);
+    await Promise.all([writer.close(), late.close()]);
+  }, 30_000);
 });
 
 describe("registry bucket", () => {
