@@ -39,33 +39,31 @@ export default defineService(Audit, {
     const broker = ctx.broker;
     if (broker === undefined) throw new MicroError("failed_precondition", "the audit service needs the event broker");
     const userPrefix = indexTopic(request.user, "");
-    const matches: Array<{ event: StoredEvent; topic: string }> = [];
     // Filtered on the events' own time: the index is in indexing order, which differs after
     // downtime, redeliveries or events published with an earlier time.
     const since = request.sinceMs > 0n ? Number(request.sinceMs) : -Infinity;
     const until = request.untilMs > 0n ? Number(request.untilMs) : Infinity;
-    for await (const event of broker.replay(`${userPrefix}>`)) {
+    // Only the page is kept while the history is read, not the whole history: any publisher may
+    // name a user in events of up to the max payload, as many as it likes. A page is at most
+    // `limit` events and is bounded in bytes too, being one NATS reply (two events of 600 KB made
+    // every default page of such a user fail with resource_exhausted): it ends before the event
+    // that would pass maxPageDataBytes (it always holds one), and the cursor goes on from there.
+    const page = new PageWindow(query.limit, request.oldestFirst);
+    const cursor = query.cursor;
+    // Oldest first, the read starts after the cursor; newest first, it ends at it.
+    const from = request.oldestFirst && cursor !== undefined ? { fromSequence: cursor + 1 } : {};
+    for await (const event of broker.replay(`${userPrefix}>`, from)) {
+      if (!request.oldestFirst && cursor !== undefined && event.sequence >= cursor) break;
       if (event.time < since || event.time >= until) continue;
       // Only entries this service indexed for this user: anything else under the prefix is forged.
       if (event.user !== request.user || !event.id.startsWith("audit-")) continue;
       const topic = event.topic.slice(userPrefix.length);
       if (query.topics.length > 0 && !query.topics.some((t) => (t.endsWith(".>") ? topic.startsWith(t.slice(0, -1)) : topic === t))) continue;
-      if (query.cursor !== undefined && (request.oldestFirst ? event.sequence <= query.cursor : event.sequence >= query.cursor)) continue;
-      matches.push({ event, topic });
+      if (!page.add({ event, topic })) break;
     }
-    if (!request.oldestFirst) matches.reverse();
-    // Bounded in bytes too: the page is one NATS reply, and any publisher may name a user in
-    // events of up to the max payload; two of 600 KB made every default page of that user's
-    // history fail with resource_exhausted. The page ends before the event that would pass the
-    // bound (it always holds one), and the cursor goes on from there.
-    let size = 0;
-    for (let bytes = 0; size < Math.min(query.limit, matches.length); size++) {
-      bytes += matches[size]!.event.data.length;
-      if (size > 0 && bytes > maxPageDataBytes) break;
-    }
-    const page = matches.slice(0, size);
+    const events = page.events();
     return {
-      events: page.map(({ event: e, topic }): Omit<AuditEvent, "$typeName"> => ({
+      events: events.map(({ event: e, topic }): Omit<AuditEvent, "$typeName"> => ({
         id: e.id.replace(/^audit-/, ""),
         topic,
         source: e.source,
@@ -75,16 +73,59 @@ export default defineService(Audit, {
         contentType: e.contentType,
         data: e.data,
       })),
-      nextCursor: matches.length > page.length ? String(page.at(-1)!.event.sequence) : "",
+      nextCursor: page.more ? String(events.at(-1)!.event.sequence) : "",
     };
   },
 });
+
+/**
+ * The page of a history being read in index order: oldest first, the first matches that fit
+ * (then the read can end); newest first, the last ones, older matches leaving the window as
+ * newer ones come. `more` tells whether matches were left out, for the cursor.
+ */
+class PageWindow {
+  readonly #kept: Array<{ event: StoredEvent; topic: string }> = [];
+  #bytes = 0;
+  #more = false;
+
+  constructor(readonly limit: number, readonly oldestFirst: boolean) {}
+
+  get more(): boolean {
+    return this.#more;
+  }
+
+  /** Adds the next match; false when the page is full (oldest first: no later match belongs on it). */
+  add(match: { event: StoredEvent; topic: string }): boolean {
+    if (this.oldestFirst) {
+      if (this.#kept.length >= this.limit || (this.#kept.length > 0 && this.#bytes + match.event.data.length > maxPageDataBytes)) {
+        this.#more = true;
+        return false;
+      }
+      this.#kept.push(match);
+      this.#bytes += match.event.data.length;
+      return true;
+    }
+    this.#kept.push(match);
+    this.#bytes += match.event.data.length;
+    // The oldest kept match is off the page when the newer ones fill it: it never comes back.
+    while (this.#kept.length > this.limit || (this.#kept.length > 1 && this.#bytes > maxPageDataBytes)) {
+      this.#bytes -= this.#kept.shift()!.event.data.length;
+      this.#more = true;
+    }
+    return true;
+  }
+
+  /** The page in the order asked for. */
+  events(): Array<{ event: StoredEvent; topic: string }> {
+    return this.oldestFirst ? this.#kept : [...this.#kept].reverse();
+  }
+}
 
 function validate(request: HistoryRequest): { limit: number; cursor: number | undefined; topics: string[] } {
   if (request.user === "") throw new MicroError("invalid_argument", "user is required", { detail: "user" });
   const limit = request.limit === 0 ? 50 : request.limit;
   if (limit > 1000) throw new MicroError("invalid_argument", `limit must be at most 1000, got ${limit}`, { detail: "limit" });
-  if (request.cursor !== "" && !/^\d+$/.test(request.cursor)) {
+  if (request.cursor !== "" && !(/^\d{1,15}$/.test(request.cursor))) {
     throw new MicroError("invalid_argument", `cursor "${request.cursor}" is not one this service gave out`, { detail: "cursor" });
   }
   return { limit, cursor: request.cursor === "" ? undefined : Number(request.cursor), topics: request.topics };

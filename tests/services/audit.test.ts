@@ -22,13 +22,17 @@ const start = () => startService(audit, { connection: conn.nc, transport: conn.t
 const client = () => createClient(Audit, conn.transport, { timeoutMs: 20_000 });
 
 /** How many events the audit service holds for `user`, once it holds at least `expected`. */
-async function historyCount(user: string, expected: number): Promise<number> {
+async function historyCount(user: string, expected: number, oldestFirst = false): Promise<number> {
   const count = async () => {
     let total = 0;
     let cursor = "";
+    const seen = new Set<string>();
     do {
-      const page = await client().history({ user, limit: 1000, cursor });
+      const page = await client().history({ user, limit: 1000, cursor, oldestFirst });
+      // Each page goes on where the one before ended: no event twice.
+      for (const e of page.events) seen.add(e.id);
       total += page.events.length;
+      expect(seen.size).toBe(total);
       cursor = page.nextCursor;
     } while (cursor !== "");
     return total;
@@ -51,6 +55,7 @@ describe("audit service", () => {
     await Promise.all(all);
     instance = await start();
     expect(await historyCount("42", 5001)).toBe(5001);
+    expect(await historyCount("42", 5001, true)).toBe(5001);
     expect(await historyCount("alice@example.com", 5000)).toBe(5000);
   });
 
@@ -93,6 +98,8 @@ describe("audit service", () => {
     expect((await rejection(client().history({}))).message).toBe("user is required");
     expect((await rejection(client().history({ user: "7", limit: 5000 }))).message).toContain("limit must be at most 1000");
     expect((await rejection(client().history({ user: "7", cursor: "abc" }))).code).toBe("invalid_argument");
+    // A sequence no stream reaches (the read would start there).
+    expect((await rejection(client().history({ user: "7", cursor: "1".repeat(40), oldestFirst: true }))).detail).toBe("cursor");
   });
 
   it("refuses a 5,000-character user with invalid_argument and keeps the NATS connection up", async () => {
@@ -129,5 +136,12 @@ describe("audit service", () => {
       cursor = page.nextCursor;
     } while (cursor !== "");
     expect(pages).toEqual([[600_000], [600_000], [5]]);
+    const oldest: number[][] = [];
+    do {
+      const page = await client().history({ user: "big-history", cursor, oldestFirst: true });
+      oldest.push(page.events.map((e) => e.data.length));
+      cursor = page.nextCursor;
+    } while (cursor !== "");
+    expect(oldest).toEqual([[5], [600_000], [600_000]]);
   });
 });
