@@ -199,6 +199,7 @@ const startGateway = (config: RunnerConfig, auth: AuthConfig | undefined, log: (
       corsOrigins: config.gatewayCorsOrigins ?? browsers.corsOrigins,
       ...(config.gatewayMaxBodyBytes !== undefined ? { maxBodyBytes: config.gatewayMaxBodyBytes } : {}),
       ...(config.gatewayMaxEventStreams !== undefined ? { maxEventStreams: config.gatewayMaxEventStreams } : {}),
+      ...(config.gatewayMaxEventStreamsPerIdentity !== undefined ? { maxEventStreamsPerIdentity: config.gatewayMaxEventStreamsPerIdentity } : {}),
       ...(config.gatewayTimeoutMs !== undefined ? { timeoutMs: config.gatewayTimeoutMs } : {}),
       ...(config.gatewayEmitDefaults === true ? { emitDefaults: true } : {}),
       ...(config.gatewayRpcNamespaces !== undefined ? { rpcNamespaces: config.gatewayRpcNamespaces } : {}),

@@ -33,7 +33,7 @@ import type { Sidecar } from "./sidecar/sidecar.ts";
 import { streamSocketPart } from "./stream-socket.ts";
 import { type GatewayObservability, metricsRoutes, observabilityMiddleware } from "./observability.ts";
 import { webPart } from "./web/routes.ts";
-import { defaultMaxEventStreams, LiveEventSlots } from "./live-events.ts";
+import { defaultMaxEventStreams, defaultMaxEventStreamsPerIdentity, LiveEventSlots } from "./live-events.ts";
 
 /** Gateway settings. */
 export interface GatewayOptions {
@@ -55,6 +55,8 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   /** Live event streams open at once (`/events/{filter}/stream`, the sidecar's), each a JetStream consumer; more is 429. Default 1000. */
   readonly maxEventStreams?: number;
+  /** Of those, the most one authenticated identity holds (with auth on); more is 429. Default 100. */
+  readonly maxEventStreamsPerIdentity?: number;
   /** The NATS server's max payload (`nc.info.max_payload`): bodies that could not travel get 413 here. */
   readonly natsMaxPayload?: number;
   /** With a broker: `/events/...` and `/history/{user}` routes. */
@@ -161,7 +163,7 @@ export function createGateway(options: GatewayOptions): Hono<GatewayEnv> {
     authorize: createAuthorize({ ...(auth ? { auth } : {}), forwardHeaders }),
     allows: (identity, target) => auth === undefined || (identity !== undefined && auth.allows(identity, target)),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
-    liveEvents: new LiveEventSlots(options.maxEventStreams ?? defaultMaxEventStreams),
+    liveEvents: new LiveEventSlots(options.maxEventStreams ?? defaultMaxEventStreams, options.maxEventStreamsPerIdentity ?? defaultMaxEventStreamsPerIdentity),
     ...(options.registry !== undefined
       ? { registry: options.registry, index: createServiceIndex(options.registry), discovery: options.discovery ?? createDiscovery({ registry: options.registry }), absent: createAbsentServices() }
       : {}),

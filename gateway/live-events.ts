@@ -14,25 +14,49 @@ import { eventJsonText } from "./event-json.ts";
 
 /** Live event streams one gateway (or sidecar) keeps open at once, unless set otherwise. */
 export const defaultMaxEventStreams = 1000;
+/**
+ * Of those, the most one authenticated identity holds, unless set otherwise: one API key or
+ * token opening streams and never closing them must not take every slot from the others.
+ * Without auth there are no identities, and only the total bounds them.
+ */
+export const defaultMaxEventStreamsPerIdentity = 100;
 
-/** The open live event streams of one app, against their maximum. */
+/** The open live event streams of one app, against their maximum in all and per identity. */
 export class LiveEventSlots {
   #open = 0;
+  readonly #byIdentity = new Map<string, number>();
 
-  /** @param max Most streams open at once; `setting` names where it is set, for the refusal. */
-  constructor(readonly max: number, readonly setting: string = settingTable.gatewayMaxEventStreams.variable) {}
+  /**
+   * @param max Most streams open at once; `setting` names where it is set, for the refusal.
+   * @param perIdentity Most of them one identity holds.
+   */
+  constructor(readonly max: number, readonly perIdentity: number, readonly setting: string = settingTable.gatewayMaxEventStreams.variable) {}
 
-  /** Takes a slot, or refuses with `resource_exhausted` (429) when all are taken; the release runs once. */
-  take(): () => void {
+  /**
+   * Takes a slot (for `identity`, when the caller is authenticated), or refuses with
+   * `resource_exhausted` (429) when all are taken, or all the identity may hold; the release
+   * runs once.
+   */
+  take(identity?: string): () => void {
     if (this.#open >= this.max) {
       throw new MicroError("resource_exhausted", `${this.max} live event streams are open, the most (${this.setting}); retry later`);
     }
+    const held = identity === undefined ? 0 : this.#byIdentity.get(identity) ?? 0;
+    if (identity !== undefined && held >= this.perIdentity) {
+      const setting = settingTable.gatewayMaxEventStreamsPerIdentity.variable;
+      throw new MicroError("resource_exhausted", `this caller has ${held} live event streams open, the most one identity may (${setting}); close one or retry later`);
+    }
     this.#open++;
+    if (identity !== undefined) this.#byIdentity.set(identity, held + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#open--;
+      if (identity === undefined) return;
+      const left = (this.#byIdentity.get(identity) ?? 1) - 1;
+      if (left > 0) this.#byIdentity.set(identity, left);
+      else this.#byIdentity.delete(identity);
     };
   }
 }
@@ -42,7 +66,8 @@ export class LiveEventSlots {
  * subscriber; refused (429) before anything is subscribed when `slots` are all taken.
  */
 export function serveLiveEvents(c: Context, broker: Broker, filter: string, service: string, slots: LiveEventSlots): Response {
-  const release = slots.take();
+  // The caller the gateway's authentication found (none with auth off, or on the standalone sidecar).
+  const release = slots.take((c.var as { identity?: string }).identity);
   return streamSSE(c, async (stream) => {
     try {
       const subscription = await broker.subscribe(filter, async (e) => {

@@ -57,7 +57,7 @@ export function createSidecarApp(
 ): Hono {
   const app = new Hono<SidecarEnv>();
   // Each live stream holds a JetStream consumer: bounded (see live-events.ts).
-  const live = options.liveEvents ?? new LiveEventSlots(defaultMaxEventStreams, "the sidecar's own");
+  const live = options.liveEvents ?? new LiveEventSlots(defaultMaxEventStreams, defaultMaxEventStreams, "the sidecar's own");
   // Standalone, the sidecar has no auth: every route is open to whoever reaches its port.
   const guard = (options.authorize ?? ((_c, next) => next())) as MiddlewareHandler<SidecarEnv>;
   const requestIdOf = (c: Context): string => (c.get("requestId" as never) as string | undefined) ?? crypto.randomUUID();

@@ -52,6 +52,8 @@ export interface Settings {
   readonly gatewayMaxBodyBytes?: number;
   /** Live event streams the gateway keeps open at once, each a JetStream consumer (`MICRO_GATEWAY_MAX_EVENT_STREAMS`, 1000). */
   readonly gatewayMaxEventStreams?: number;
+  /** Of those, the most one authenticated identity holds (`MICRO_GATEWAY_MAX_EVENT_STREAMS_PER_IDENTITY`, 100). */
+  readonly gatewayMaxEventStreamsPerIdentity?: number;
   /** Gateway call timeout in ms (`MICRO_GATEWAY_TIMEOUT_MS`, 10000). */
   readonly gatewayTimeoutMs?: number;
   /** Namespaces `POST /rpc` may call (`MICRO_GATEWAY_RPC_NAMESPACES`; default the namespace). */
@@ -156,6 +158,7 @@ export const settingTable = {
   gatewayCorsOrigins: { variable: "MICRO_GATEWAY_CORS_ORIGINS", key: "gatewayCorsOrigins", file: "list" },
   gatewayMaxBodyBytes: { variable: "MICRO_GATEWAY_MAX_BODY_BYTES", key: "gatewayMaxBodyBytes", file: "number" },
   gatewayMaxEventStreams: { variable: "MICRO_GATEWAY_MAX_EVENT_STREAMS", key: "gatewayMaxEventStreams", file: "number" },
+  gatewayMaxEventStreamsPerIdentity: { variable: "MICRO_GATEWAY_MAX_EVENT_STREAMS_PER_IDENTITY", key: "gatewayMaxEventStreamsPerIdentity", file: "number" },
   gatewayTimeoutMs: { variable: "MICRO_GATEWAY_TIMEOUT_MS", key: "gatewayTimeoutMs", file: "number" },
   gatewayRpcNamespaces: { variable: "MICRO_GATEWAY_RPC_NAMESPACES", key: "gatewayRpcNamespaces", file: "list" },
   gatewaySidecar: { variable: "MICRO_GATEWAY_SIDECAR", key: "gatewaySidecar", file: "flag" },
@@ -227,6 +230,7 @@ export function settingsFromRaw(raw: RawSettings, label: Label = (name) => setti
     gatewayCorsOrigins: corsOrigins(text("gatewayCorsOrigins")),
     gatewayMaxBodyBytes: whole("gatewayMaxBodyBytes", 1024 * 1024, 1),
     gatewayMaxEventStreams: whole("gatewayMaxEventStreams", 1000, 1),
+    gatewayMaxEventStreamsPerIdentity: whole("gatewayMaxEventStreamsPerIdentity", 100, 1),
     gatewayTimeoutMs: whole("gatewayTimeoutMs", 10_000, 1, maxTimerMs),
     gatewayRpcNamespaces: namespaces(text("gatewayRpcNamespaces"), label("gatewayRpcNamespaces"), namespace),
     gatewaySidecar: text("gatewaySidecar") === "1",

@@ -185,6 +185,42 @@ describe("events over HTTP", () => {
     }
   });
 
+  it("keeps at most maxEventStreamsPerIdentity live streams for one identity, so one key cannot take every slot", async () => {
+    const auth = { apiKeys: { "key-a": "a", "key-b": "b" }, allow: { "*": ["events/capped.*"] } };
+    const gateway = await startTestGateway({ transport: conn.transport, broker, auth, maxEventStreams: 10, maxEventStreamsPerIdentity: 2 });
+    const controllers: AbortController[] = [];
+    const open = async (key: string) => {
+      const controller = new AbortController();
+      const res = await fetch(`${gateway.url}/events/capped.x/stream`, { signal: controller.signal, headers: { "x-api-key": key } });
+      if (res.status === 200) {
+        controllers.push(controller);
+        await res.body!.getReader().read(); // ": subscribed"
+      }
+      return res;
+    };
+    try {
+      expect((await open("key-a")).status).toBe(200);
+      expect((await open("key-a")).status).toBe(200);
+      const refused = await open("key-a");
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { detail: string }).detail).toContain("MICRO_GATEWAY_MAX_EVENT_STREAMS_PER_IDENTITY");
+      // Another identity still gets its streams.
+      expect((await open("key-b")).status).toBe(200);
+      // One of a's streams ends: a may open another.
+      controllers.shift()!.abort();
+      let again: Response | undefined;
+      for (const end = performance.now() + 3000; performance.now() < end;) {
+        again = await open("key-a");
+        if (again.status === 200) break;
+        await Bun.sleep(50);
+      }
+      expect(again!.status).toBe(200);
+    } finally {
+      for (const c of controllers) c.abort();
+      await gateway.close();
+    }
+  });
+
   it("removes the stream's consumer when the client leaves before the subscription is made", async () => {
     const jsm = await jetstreamManager(conn.nc);
     const gatewayConsumers = async () => (await jsm.consumers.list("MICRO_EVENTS").next()).filter((ci) => ci.name.startsWith("gateway_")).length;
