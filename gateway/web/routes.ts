@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { MicroError } from "../../runtime/mod.ts";
+import { peerAddress } from "../../runtime/platform/http-server.ts";
 import { assertToken, shown } from "../../runtime/protocol/mod.ts";
 import type { AuthTarget } from "../auth.ts";
 import { gatewayTarget } from "../auth-rules.ts";
@@ -37,7 +38,7 @@ export const webPart: GatewayPart = (deps) => {
     const prefix = `/web/${service}`;
     const path = incoming.pathname.slice(incoming.pathname.indexOf("/", prefix.length)) || "/";
     const upstream = upstreamUrl(base, path, incoming.search);
-    const proxied = { request: c.req.raw, upstream, prefix, clientAddress: clientAddress(c), dropHeaders: deps.credentialHeaders };
+    const proxied = { request: c.req.raw, upstream, prefix, clientAddress: peerAddress(c.req.raw, c.env), dropHeaders: deps.credentialHeaders };
 
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
       if (deps.upgradeWebSocket === undefined) throw new MicroError("unimplemented", "this gateway serves no WebSockets (no upgradeWebSocket was given)");
@@ -73,14 +74,4 @@ function handshakeHeaders(proxied: Parameters<typeof forwardedHeaders>[0]): Reco
     if (!key.startsWith("sec-websocket-") && key !== "accept-encoding" && key !== "content-length") out[key] = value;
   });
   return out;
-}
-
-/** The peer address where the runtime tells it (Bun's server is the env there). */
-function clientAddress(c: Context): string | undefined {
-  const server = c.env as { requestIP?: (r: Request) => { address: string } | null } | undefined;
-  try {
-    return typeof server?.requestIP === "function" ? server.requestIP(c.req.raw)?.address : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -113,6 +113,21 @@ export async function serveHttp(fetch: Fetch, options: ServeOptions): Promise<Ht
   return serveNode(fetch, options.port, hostname, (options.idleTimeoutSeconds ?? idleTimeoutSeconds) * 1000, longLived);
 }
 
+/**
+ * The address of the peer that sent `request`, where the server tells it: `env` is what
+ * {@link serveHttp}'s server handed the fetch with it (Bun's server; on Node and Deno, Hono's
+ * `{ incoming }`). Undefined when it is not known (an app's own `fetch`, a test's `Request`).
+ */
+export function peerAddress(request: Request, env: unknown): string | undefined {
+  const e = env as { requestIP?: (r: Request) => { address: string } | null; incoming?: IncomingMessage } | undefined;
+  try {
+    if (typeof e?.requestIP === "function") return e.requestIP(request)?.address ?? undefined;
+    return e?.incoming?.socket?.remoteAddress ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function noHost(): Response {
   return new Response("the request has no Host header", { status: 400, headers: { "content-type": "text/plain; charset=utf-8", connection: "close" } });
 }

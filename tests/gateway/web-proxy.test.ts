@@ -382,6 +382,9 @@ describe.concurrent("the same proxy", () => {
       const port = Number(/listening (\d+)/.exec(child.output())![1]);
       const res = await fetch(`http://127.0.0.1:${port}/web/shop/orders`, { method: "POST", body: "one pear" });
       expect(await res.json()).toEqual({ received: "one pear" });
+      // The app hears who called, as on Bun.
+      const where = await (await fetch(`http://127.0.0.1:${port}/web/shop/where/x`)).json();
+      expect(where).toMatchObject({ forwardedFor: "127.0.0.1", realIp: "127.0.0.1" });
       const ws = new WebSocket(`ws://127.0.0.1:${port}/web/shop/ws?name=${runtime.name}`);
       const messages: unknown[] = [];
       ws.onmessage = (e) => messages.push(e.data);
