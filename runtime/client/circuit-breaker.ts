@@ -28,17 +28,21 @@ export interface CircuitBreakerOptions {
 /** The state of one node's breaker. */
 export type BreakerState = "closed" | "open" | "half_open";
 
-/** Per-node breakers of one client's routing. */
+/**
+ * Per-node breakers of one client's routing. Routing names a node by its key across services
+ * and namespaces, `{namespace}.{service}.{nodeId}` (the selector's `Selection.key`): a node id
+ * alone is unique only within its service and namespace.
+ */
 export interface CircuitBreaker {
   /** Nodes routing must skip now: open ones, and half-open ones whose trial call is out. */
   blocked(): ReadonlySet<string>;
-  /** Routing chose `nodeId`: a half-open node's trial starts. */
-  chosen(nodeId: string): void;
+  /** Routing chose the node `nodeKey`: a half-open node's trial starts. */
+  chosen(nodeKey: string): void;
   /** The node answered. */
-  success(nodeId: string): void;
+  success(nodeKey: string): void;
   /** The node failed to answer. */
-  failure(nodeId: string): void;
-  state(nodeId: string): BreakerState;
+  failure(nodeKey: string): void;
+  state(nodeKey: string): BreakerState;
 }
 
 interface NodeBreaker {

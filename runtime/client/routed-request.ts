@@ -19,7 +19,7 @@
 import type { MsgHdrs } from "@nats-io/nats-core";
 import { MicroError } from "../errors/micro-error.ts";
 import type { Discovery } from "./discovery.ts";
-import { endpointSubject, isNodeOf, nodeGoneReason, nodeSubject, wasNotDelivered } from "../protocol/mod.ts";
+import { endpointSubject, isNodeOf, nodeGoneReason, nodeSubject, registryKey, wasNotDelivered } from "../protocol/mod.ts";
 import type { NodeLiveness } from "./node-liveness.ts";
 import type { Transport, TransportReply } from "./transport.ts";
 
@@ -121,14 +121,18 @@ export async function routed<T>(
       throw lastError ?? new MicroError("not_found", `no node of ${target.service} matches ${wanted}`, { detail: target.service });
     }
     const nodeId = choice.node.id;
+    // What the breaker and the selector keep their state by, and what `tried` holds: a node id
+    // is unique only within its service and namespace (one discovery serves them all).
+    const key = choice.key;
     if (!isNodeOf(target.service, nodeId)) {
       // A record no node of this service wrote: its id is not one token (no subject reaches
-      // it), or names another service's node, whose breaker and cool-down it must not touch.
-      (tried ??= new Set()).add(nodeId);
+      // it), or names another service's node. Not an attempt: the call has not been sent.
+      (tried ??= new Set()).add(key);
       lastError ??= new MicroError("unavailable", `node "${String(nodeId).slice(0, 64)}" is not named as a node of ${target.service} ("${target.service}-" and a unique part without "-")`, { detail: target.service });
+      attempt--;
       continue;
     }
-    breaker?.chosen(nodeId);
+    breaker?.chosen(key);
     const began = performance.now();
     const attemptDeadline = idempotent && policy?.attemptTimeoutMs !== undefined ? Math.min(giveUpAt, Date.now() + policy.attemptTimeoutMs) : giveUpAt;
     const nodeSignal = liveness?.signalFor(nodeId);
@@ -139,8 +143,8 @@ export async function routed<T>(
       // micro.node.<service>.>, so a call can reach no other service's subscription.
       const subject = endpointSubject(nodeSubject(target.namespace, target.service, nodeId), target.endpoint);
       const result = await send(subject, { deadline: attemptDeadline, signal: sendSignal });
-      discovery.selector.report(nodeId, { ok: true, latencyMs: performance.now() - began });
-      breaker?.success(nodeId);
+      discovery.selector.report(key, { ok: true, latencyMs: performance.now() - began });
+      breaker?.success(key);
       return result;
     } catch (error) {
       const failure: Failure = wasNotDelivered(error)
@@ -154,13 +158,13 @@ export async function routed<T>(
         : undefined;
       if (failure === undefined) {
         // The node answered (with an error from its handler, or the caller gave up).
-        discovery.selector.report(nodeId, { ok: true, latencyMs: performance.now() - began });
-        breaker?.success(nodeId);
+        discovery.selector.report(key, { ok: true, latencyMs: performance.now() - began });
+        breaker?.success(key);
         throw error;
       }
-      discovery.selector.report(nodeId, { ok: false });
-      breaker?.failure(nodeId);
-      (tried ??= new Set()).add(nodeId);
+      discovery.selector.report(key, { ok: false });
+      breaker?.failure(key);
+      (tried ??= new Set()).add(key);
       lastError = failure === "node_gone" ? nodeGone(target, nodeId, idempotent) : (error as MicroError);
       if (failure !== "not_delivered" && !idempotent) throw lastError;
       const backoff = failure === "not_delivered" ? Math.min(5 * 2 ** attempt, 100) : 0;
@@ -189,7 +193,7 @@ function choose(
   if (liveness !== undefined) {
     const now = Date.now();
     for (const service of services) {
-      for (const node of service.nodes) if (liveness.isGone(node.id, now)) (avoid ??= new Set(tried)).add(node.id);
+      for (const node of service.nodes) if (liveness.isGone(node.id, now)) (avoid ??= new Set(tried)).add(registryKey(service.namespace, service.name, node.id));
     }
   }
   if (avoid !== undefined) {

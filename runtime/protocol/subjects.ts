@@ -158,10 +158,9 @@ export function nodeAliveFilter(namespace: string): string {
 /**
  * True when `nodeId` names a node of `service`: `{service}-{unique}`, the unique part one token
  * without "-" (jetmicro names its nodes `{service}-{nuid}`). So a node id names one service
- * only: `a-b-x1` is a node of `a-b`, never of `a`. What callers keep per node id (the breaker,
- * the selector's cool-down and latency, liveness) is shared by every service, so a service
- * registering or heartbeating nodes under another service's ids could otherwise open that
- * service's breakers or keep its dead nodes looking alive.
+ * only: `a-b-x1` is a node of `a-b`, never of `a`. Liveness keeps its state per node id within
+ * a namespace, so a service heartbeating under another service's ids could otherwise keep that
+ * service's dead nodes looking alive; routing takes only a called service's own nodes.
  */
 export function isNodeOf(service: string, nodeId: unknown): nodeId is string {
   return isToken(nodeId) && nodeId.length > service.length + 1 && nodeId.charCodeAt(service.length) === 45 /* - */ &&

@@ -47,10 +47,9 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
     throw new MicroError("unavailable", `cannot open the registry bucket "${bucket}" (is JetStream enabled?): ${(cause as Error).message}`, { cause });
   }
   const table = new RecordTable();
-  const revisions = new Map<string, number>();
-  const apply = (key: string, revision: number, operation: string, value: Uint8Array) => {
-    if ((revisions.get(key) ?? 0) >= revision) return;
-    revisions.set(key, revision);
+  // Changes come once each, in stream order (one consumer reads the snapshot and what follows),
+  // so the last one applied is each key's current value: nothing is kept per key beyond the table.
+  const apply = (key: string, operation: string, value: Uint8Array) => {
     if (operation === "PUT") {
       try {
         // Checked and rebuilt (records.ts): the value is whatever the key's writer put there.
@@ -82,7 +81,7 @@ export async function createNatsRegistry(nc: NatsConnection, options: NatsRegist
   // its NATS node dies (kv-watch.ts).
   const watcher = await watchKv(nc, { bucket, include: "last-values", label: `registry ${bucket}` });
   (async () => {
-    for await (const change of watcher) apply(change.key, change.revision, change.operation, change.value);
+    for await (const change of watcher) apply(change.key, change.operation, change.value);
   })().catch(() => undefined);
   // Slow or gone NATS: start with what has come, the rest follows as it arrives.
   await watcher.caughtUp(snapshotWaitMs);

@@ -41,7 +41,11 @@ export class RecordTable {
     const usage = this.#usage.get(service) ?? { nodes: 0, bytes: 0 };
     const nodes = usage.nodes + (known === undefined ? 1 : 0);
     const total = usage.bytes - (known?.bytes ?? 0) + bytes;
-    if (nodes > maxNodesPerService || total > maxServiceRecordBytes) return false;
+    if (nodes > maxNodesPerService || total > maxServiceRecordBytes) {
+      // A known node that grew past the bound is still alive: it keeps its last record.
+      if (known !== undefined) known.seenAt = Date.now();
+      return false;
+    }
     usage.nodes = nodes;
     usage.bytes = total;
     this.#usage.set(service, usage);

@@ -1,3 +1,4 @@
+import { registryKey } from "../protocol/mod.ts";
 import type { NodeRecord, Service } from "../registry/types.ts";
 import type { Selection, SelectOptions, Selector, Strategy } from "./types.ts";
 
@@ -18,6 +19,8 @@ export interface SelectorOptions {
 interface Candidate {
   readonly node: NodeRecord;
   readonly version: string;
+  /** What the selector's state is kept by: a node id is unique only within its service and namespace. */
+  readonly key: string;
 }
 
 /**
@@ -47,10 +50,10 @@ export function createSelector(options: SelectorOptions = {}): Selector {
       case "round_robin":
         return at(turn++);
       case "latency": {
-        const unmeasured = candidates.filter((c) => !latency.has(c.node.id));
+        const unmeasured = candidates.filter((c) => !latency.has(c.key));
         if (unmeasured.length > 0) return unmeasured[Math.floor(random() * unmeasured.length)]!;
         if (random() < probeRate) return at(Math.floor(random() * candidates.length));
-        return candidates.reduce((best, c) => (latency.get(c.node.id)! < latency.get(best.node.id)! ? c : best));
+        return candidates.reduce((best, c) => (latency.get(c.key)! < latency.get(best.key)! ? c : best));
       }
       default:
         return at(Math.floor(random() * candidates.length));
@@ -63,26 +66,26 @@ export function createSelector(options: SelectorOptions = {}): Selector {
       // order); every filter below keeps that order.
       let candidates = sortedCandidates(services, select.labels);
       // Exclusions first, so a retry draws among versions that still have an untried node.
-      if (select.exclude !== undefined && select.exclude.size > 0) candidates = candidates.filter((c) => !select.exclude!.has(c.node.id));
+      if (select.exclude !== undefined && select.exclude.size > 0) candidates = candidates.filter((c) => !select.exclude!.has(c.key));
       if (select.version !== undefined) candidates = candidates.filter((c) => c.version === select.version);
       else if (select.weights !== undefined) candidates = weightedVersion(candidates, select.weights, random);
       if (candidates.length === 0) return undefined;
       // Most of the time no node is cooling down: then there is nothing to filter.
       if (coolingUntil.size > 0) {
         const t = now();
-        const warm = candidates.filter((c) => (coolingUntil.get(c.node.id) ?? 0) <= t);
+        const warm = candidates.filter((c) => (coolingUntil.get(c.key) ?? 0) <= t);
         if (warm.length > 0) candidates = warm;
       }
       const chosen = select.key !== undefined ? rendezvous(candidates, select.key) : pick(candidates);
-      return { node: chosen.node, version: chosen.version };
+      return { node: chosen.node, version: chosen.version, key: chosen.key };
     },
-    report(nodeId, outcome) {
-      if (!outcome.ok) coolingUntil.set(nodeId, now() + cooldownMs);
-      else coolingUntil.delete(nodeId);
+    report(nodeKey, outcome) {
+      if (!outcome.ok) coolingUntil.set(nodeKey, now() + cooldownMs);
+      else coolingUntil.delete(nodeKey);
       if (outcome.latencyMs !== undefined) {
-        const previous = latency.get(nodeId);
+        const previous = latency.get(nodeKey);
         // Exponentially weighted, so a node recovers its rank after a slow spell.
-        latency.set(nodeId, previous === undefined ? outcome.latencyMs : previous * 0.8 + outcome.latencyMs * 0.2);
+        latency.set(nodeKey, previous === undefined ? outcome.latencyMs : previous * 0.8 + outcome.latencyMs * 0.2);
       }
     },
   };
@@ -117,7 +120,7 @@ function flatten(services: readonly Service[], labels: Readonly<Record<string, s
         const metadata = { ...service.metadata, ...node.metadata };
         if (!Object.entries(labels).every(([k, v]) => metadata[k] === v)) continue;
       }
-      out.push({ node, version: service.version });
+      out.push({ node, version: service.version, key: registryKey(service.namespace, service.name, node.id) });
     }
   }
   return out;

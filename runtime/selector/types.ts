@@ -17,7 +17,10 @@ export interface SelectOptions {
   readonly key?: string;
   /** Version weights (canary, blue-green), e.g. `{"1.0.0": 90, "2.0.0": 10}`; ignored with `version`. */
   readonly weights?: Readonly<Record<string, number>>;
-  /** Node ids to skip (already tried by this call). */
+  /**
+   * Nodes to skip (already tried by this call), by {@link Selection.key}: node ids are unique
+   * only within a service and namespace, and one selector serves them all.
+   */
   readonly exclude?: ReadonlySet<string>;
 }
 
@@ -25,12 +28,20 @@ export interface SelectOptions {
 export interface Selection {
   readonly node: NodeRecord;
   readonly version: string;
+  /**
+   * The node's key across services and namespaces, `{namespace}.{service}.{nodeId}` (its
+   * registry key): what {@link SelectOptions.exclude} and {@link Selector.report} take.
+   */
+  readonly key: string;
 }
 
 /** Chooses nodes and learns from outcomes. */
 export interface Selector {
   /** A node for the next call, or undefined when no node passes the filters. */
   select(services: readonly Service[], options?: SelectOptions): Selection | undefined;
-  /** Reports a call's outcome: failures put the node in cool-down, latencies feed `latency`. */
-  report(nodeId: string, outcome: { readonly ok: boolean; readonly latencyMs?: number }): void;
+  /**
+   * Reports a call's outcome for the node of {@link Selection.key} `nodeKey`: failures put it
+   * in cool-down, latencies feed `latency`.
+   */
+  report(nodeKey: string, outcome: { readonly ok: boolean; readonly latencyMs?: number }): void;
 }

@@ -30,8 +30,12 @@ describe("node ids in routing", () => {
       teardown(() => instance.stop());
       await registry.register(serviceRecord(owned, { id: instance.nodeId, address: instance.nodeSubject, namespace: "micro" }, 60_000));
     }
-    // The rogue's records name both of owned's nodes as its own.
-    for (const instance of instances) await registry.register(serviceRecord(rogue, { id: instance.nodeId, address: instance.nodeSubject, namespace: "micro" }, 60_000));
+    // The rogue's records name both of owned's nodes as its own; so do those of an "owned" of
+    // another namespace (its user may write staging.owned.>), where no node answers.
+    for (const instance of instances) {
+      await registry.register(serviceRecord(rogue, { id: instance.nodeId, address: instance.nodeSubject, namespace: "micro" }, 60_000));
+      await registry.register(serviceRecord(owned, { id: instance.nodeId, address: instance.nodeSubject, namespace: "staging" }, 60_000));
+    }
   });
 
   it("a node id names one service's node: {service}-{unique part without a dash}", () => {
@@ -46,7 +50,7 @@ describe("node ids in routing", () => {
     expect(isNodeOf("greeter", 7)).toBe(false);
   });
 
-  it("keeps calls spread over a service's nodes while another service's records name them and its calls fail", async () => {
+  it("keeps calls spread over a service's nodes while another service's (or namespace's) records name them and their calls fail", async () => {
     const discovery = createDiscovery({ registry, breaker: { threshold: 2, cooldownMs: 60_000 } });
     teardown(() => discovery.close());
     const rogueClient = createClient(Greeter, conn.transport, { service: "rogue", discovery, timeoutMs: 1000 });
@@ -56,8 +60,18 @@ describe("node ids in routing", () => {
       expect(error?.code).toBe("unavailable");
       expect(error?.message).toContain("is not named as a node of rogue");
     }
-    // Nothing of the rogue's failures counts against owned's nodes.
-    for (const instance of instances) expect(discovery.breaker!.state(instance.nodeId)).toBe("closed");
+    // The same ids in another namespace: valid node ids of owned, but not these nodes.
+    const stagingClient = createClient(Greeter, conn.transport, { service: "owned", namespace: "staging", discovery, timeoutMs: 1000 });
+    for (let i = 0; i < 10; i++) {
+      const error = await stagingClient.sayHello({ name: "x" }).then(() => undefined, (e) => MicroError.from(e));
+      expect(error?.code).toBe("unavailable");
+    }
+    // Nothing of those failures counts against owned's nodes (the breaker names a node by
+    // namespace, service and id); the staging nodes' breakers did open.
+    for (const instance of instances) {
+      expect(discovery.breaker!.state(`micro.owned.${instance.nodeId}`)).toBe("closed");
+      expect(discovery.breaker!.state(`staging.owned.${instance.nodeId}`)).toBe("open");
+    }
     const ownedClient = createClient(Greeter, conn.transport, { service: "owned", discovery, timeoutMs: 2000 });
     const served = new Map<string, number>();
     for (let i = 0; i < 200; i++) {

@@ -66,7 +66,7 @@ describe("selector", () => {
     expect(counts(() => selector.select(services, { weights: { "1.0.0": 0, "2.0.0": 100 } })?.version, 200)).toEqual({ "2.0.0": 200 });
     // A retry that already tried the canary's only node goes to the other version.
     for (let i = 0; i < 200; i++) {
-      expect(selector.select(services, { weights: { "1.0.0": 90, "2.0.0": 10 }, exclude: new Set(["b1"]) })?.version).toBe("1.0.0");
+      expect(selector.select(services, { weights: { "1.0.0": 90, "2.0.0": 10 }, exclude: new Set(["micro.greeter.b1"]) })?.version).toBe("1.0.0");
     }
     // Weights naming no running version never make the service unreachable.
     expect(selector.select(services, { weights: { "9.9.9": 100 } })).toBeDefined();
@@ -87,21 +87,29 @@ describe("selector", () => {
   it("avoids a failed node for the cool-down, unless nothing else is left", () => {
     let clock = 0;
     const selector = createSelector({ strategy: "round_robin", cooldownMs: 1000, now: () => clock });
-    selector.report("a1", { ok: false });
+    selector.report("micro.greeter.a1", { ok: false });
     expect(counts(() => selector.select(services)?.node.id, 4)).toEqual({ a2: 2, b1: 2 });
-    expect(selector.select(services, { version: "1.0.0", exclude: new Set(["a2"]) })?.node.id).toBe("a1");
+    expect(selector.select(services, { version: "1.0.0", exclude: new Set(["micro.greeter.a2"]) })?.node.id).toBe("a1");
     clock = 1001;
     expect(counts(() => selector.select(services)?.node.id, 3)).toEqual({ a1: 1, a2: 1, b1: 1 });
-    expect(selector.select(services, { exclude: new Set(["a1", "a2", "b1"]) })).toBeUndefined();
+    expect(selector.select(services, { exclude: new Set(["micro.greeter.a1", "micro.greeter.a2", "micro.greeter.b1"]) })).toBeUndefined();
+  });
+
+  it("keeps a node's cool-down apart from a node of the same id in another namespace or service", () => {
+    const selector = createSelector({ strategy: "round_robin", cooldownMs: 60_000 });
+    selector.report("staging.greeter.a1", { ok: false });
+    selector.report("micro.orders.a1", { ok: false });
+    expect(counts(() => selector.select(services)?.node.id, 3)).toEqual({ a1: 1, a2: 1, b1: 1 });
+    expect(selector.select(services)?.key).toBe("micro.greeter.a1");
   });
 
   it("prefers the fastest node by observed latency but still probes the others", () => {
     const selector = createSelector({ strategy: "latency", probeRate: 0.1 });
     const first = counts(() => selector.select(services)?.node.id, 3);
     expect(Object.keys(first).length).toBeGreaterThan(0);
-    selector.report("a1", { ok: true, latencyMs: 9 });
-    selector.report("a2", { ok: true, latencyMs: 1 });
-    selector.report("b1", { ok: true, latencyMs: 5 });
+    selector.report("micro.greeter.a1", { ok: true, latencyMs: 9 });
+    selector.report("micro.greeter.a2", { ok: true, latencyMs: 1 });
+    selector.report("micro.greeter.b1", { ok: true, latencyMs: 5 });
     const seen = counts(() => selector.select(services)?.node.id, 2000);
     expect(seen.a2!).toBeGreaterThan(1700);
     expect((seen.a1 ?? 0) + (seen.b1 ?? 0)).toBeGreaterThan(50);
