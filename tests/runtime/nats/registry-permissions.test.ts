@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Greeter } from "../../../gen/greeter/v1/greeter_pb.ts";
 import { createGateway } from "../../../gateway/app.ts";
-import { connectNats, createNatsRegistry, defineService, NatsTransport, type Registry, type ServiceInstance, startService } from "../../../runtime/mod.ts";
+import { connectNats, createDiscovery, createNatsRegistry, createRoutingRules, defineService, NatsTransport, type Registry, type ServiceInstance, startService } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { keepRegistered } from "../../../runtime/registry/keep-registered.ts";
 import { serviceRecord } from "../../../runtime/registry/records.ts";
@@ -12,7 +12,7 @@ import { eventually } from "../../support/wait.ts";
 /**
  * The registry rights of the least-privilege set-up the README shows: a service that may write
  * only its own registry keys (and read the registry), and a gateway that reads the registry
- * and calls the chosen node's subject. An operator user creates the bucket.
+ * and the routing rules and calls the chosen node's subject. An operator user creates the buckets.
  */
 const registryConfig = `
 authorization {
@@ -26,7 +26,10 @@ authorization {
             "micro.srv.>", "micro.node.>",
             "$JS.API.INFO", "$JS.API.STREAM.INFO.KV_micro_registry",
             "$JS.API.CONSUMER.CREATE.KV_micro_registry.>", "$JS.API.CONSUMER.INFO.KV_micro_registry.>",
-            "$JS.API.CONSUMER.MSG.NEXT.KV_micro_registry.>", "$JS.API.CONSUMER.DELETE.KV_micro_registry.>"
+            "$JS.API.CONSUMER.MSG.NEXT.KV_micro_registry.>", "$JS.API.CONSUMER.DELETE.KV_micro_registry.>",
+            "$JS.API.STREAM.INFO.KV_micro_routes",
+            "$JS.API.CONSUMER.CREATE.KV_micro_routes.>", "$JS.API.CONSUMER.INFO.KV_micro_routes.>",
+            "$JS.API.CONSUMER.MSG.NEXT.KV_micro_routes.>", "$JS.API.CONSUMER.DELETE.KV_micro_routes.>"
           ]
         }
         subscribe: { allow: ["_INBOX.>", "micro.alive.*.*"] }
@@ -72,6 +75,9 @@ beforeAll(async () => {
   // Operations creates the bucket once; the others only use it.
   const ops = await connectNats(as("ops"));
   await (await createNatsRegistry(ops)).close();
+  const rules = await createRoutingRules(ops);
+  await rules.set("micro", "greeter", { weights: { "1.0.0": 100 } });
+  await rules.close();
   await ops.close();
   for (const user of ["greeter", "gateway"]) {
     const nc = await connectNats(as(user));
@@ -96,12 +102,16 @@ afterAll(async () => {
 });
 
 describe("a least-privilege NATS set-up with a registry", () => {
-  it("lets a confined service register, and a gateway find it and call its node", async () => {
+  it("lets a confined service register, and a gateway find it, read the routing rules and call its node", async () => {
     const transport = new NatsTransport(gatewayNc);
     const registry = await createNatsRegistry(gatewayNc);
     closers.push(() => registry.close(), () => transport.close());
     expect((await registry.getService("greeter"))[0]?.nodes.map((n) => n.id)).toEqual([instance.nodeId]);
-    const gateway = createGateway({ transport, registry });
+    // Routing rules (micro traffic) are read by the gateway too.
+    const rules = await createRoutingRules(gatewayNc);
+    closers.push(() => rules.close());
+    expect(rules.get("micro", "greeter")).toEqual({ weights: { "1.0.0": 100 } });
+    const gateway = createGateway({ transport, registry, discovery: createDiscovery({ registry, rules }) });
     const call = await eventually(
       () => gateway.fetch(new Request("http://gateway/rpc", { method: "POST", body: '{"service":"greeter","endpoint":"Greeter.SayHello","request":{"name":"Ada"}}', headers: { "content-type": "application/json" } })),
       (res) => res.status === 200,
