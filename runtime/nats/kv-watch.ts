@@ -69,6 +69,8 @@ export async function watchKv(nc: NatsConnection, options: KvWatchOptions): Prom
   const prefix = kvSubjectPrefix(options.bucket);
   const jsm = await jetstreamManager(nc, { timeout: requestMs, checkAPI: false });
   const start = options.include === "last-values" ? { lastPerSubject: true } : { fromSequence: (await jsm.streams.info(stream)).state.last_seq + 1 };
+  let markCaughtUp!: () => void;
+  const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   const reader = new StreamReader({
     js: jetstream(nc, { timeout: requestMs }),
     jsm,
@@ -78,10 +80,11 @@ export async function watchKv(nc: NatsConnection, options: KvWatchOptions): Prom
     namePrefix: "micro_kv_watch",
     label: options.label ?? `watch of ${options.bucket}`,
     ...(options.debug ? { debug: options.debug } : {}),
+    // Nothing left to read (what was pending when the watch began was removed meanwhile, as
+    // records aging out are): caught up too.
+    onIdle: () => markCaughtUp(),
   });
   await reader.open();
-  let markCaughtUp!: () => void;
-  const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   if (reader.pendingAtOpen === 0) markCaughtUp();
   return {
     stop: () => reader.stop(),

@@ -52,6 +52,8 @@ export interface StreamReaderOptions {
   readonly namePrefix: string;
   /** A short name for debug lines. */
   readonly label: string;
+  /** Called each time a fetch ends having delivered nothing: the reader has read all there is for now. */
+  readonly onIdle?: () => void;
   /** Where debug lines go: how the reader rode out a NATS node's death (none by default). */
   readonly debug?: (line: string) => void;
 }
@@ -302,7 +304,10 @@ export class StreamReader implements AsyncIterable<JsMsg> {
     }
     if (stalled) throw new Error(`no message, heartbeat or end of fetch in ${stallMs} ms`);
     // A healthy consumer with messages pending delivers within a fetch: none means none left.
-    if (this.#o.toEnd && got === 0) this.#caughtUp = true;
+    if (got === 0) {
+      if (this.#o.toEnd) this.#caughtUp = true;
+      this.#o.onIdle?.();
+    }
   }
 
   #debug(line: string): void {
