@@ -190,9 +190,9 @@ async function orchestrate(): Promise<void> {
  * The same mix as an open loop (`open-loop.ts`): normal calls due at fixed shares of the
  * clean closed loop's rate (`capacity`, the machine's limit), BENCH_OPEN_LOADS (0.5,0.75,0.9),
  * alone and with 10 % hostile requests added, BENCH_ROUNDS rounds of BENCH_SECONDS each, cut
- * into BENCH_SLICES slices taking turns as the closed loop's are. Below the limit the question is not how many calls the gateway can make but
- * whether it still serves every call it is asked for, and how much later: the attacks take
- * CPU the normal calls did not need. Prints the normal calls served per second in both, their
+ * into BENCH_SLICES slices taking turns as the closed loop's are. Below the limit the question
+ * is not how many calls the gateway can make but whether it still serves every call it is
+ * asked for, and how much later: the attacks take CPU the normal calls did not need. Prints the normal calls served per second in both, their
  * ratio, p50/p99 latency from when each call was due, how busy the gateway was, and failures.
  */
 async function openLoopRuns(base: string, pid: number, capacity: number): Promise<void> {

@@ -292,12 +292,13 @@ export async function createJetStreamBroker(nc: NatsConnection, options: JetStre
           for await (const m of batch) {
             got++;
             const original = readEnvelope(m.headers, undefined, 0);
+            const sequence = Number(m.headers?.get(deadLetterHeaders.sequence) ?? 0);
             const storedIn = m.headers?.get(deadLetterHeaders.storedIn);
             yield {
               ...original,
               // A letter too large to hold its event names where the event is: read it there.
-              data: storedIn ? (await jsm.streams.getMessage(storedIn, { seq: Number(m.headers?.get(deadLetterHeaders.sequence)) }).catch(() => null))?.data ?? new Uint8Array(0) : m.data,
-              sequence: Number(m.headers?.get(deadLetterHeaders.sequence) ?? 0),
+              data: storedIn ? (await jsm.streams.getMessage(storedIn, { seq: sequence }).catch(() => null))?.data ?? new Uint8Array(0) : m.data,
+              sequence,
               deliveries: Number(m.headers?.get(deadLetterHeaders.deliveries) ?? 0),
               error: m.headers?.get(deadLetterHeaders.error) ?? "",
               deadLetterSequence: m.seq,

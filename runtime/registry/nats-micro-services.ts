@@ -1,8 +1,6 @@
-import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { MicroError } from "../errors/micro-error.ts";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { servicesApiSubject } from "../protocol/mod.ts";
-import { answerMetadata, answerObjects, answerText } from "./nats-micro-answers.ts";
-import { maxServiceAnswerBytes, maxServiceAnswersBytes } from "./nats-micro-status.ts";
+import { answerMetadata, answerObjects, answerText, byNameAndId, collectAnswers } from "./nats-micro-answers.ts";
 
 /** A service instance as the NATS services protocol describes it (any language). */
 export interface NatsMicroService {
@@ -23,25 +21,11 @@ export async function listNatsMicroServices(
   nc: NatsConnection,
   options: { name?: string; waitMs?: number; stallMs?: number } = {},
 ): Promise<NatsMicroService[]> {
-  const subject = servicesApiSubject("INFO", options.name);
+  // Bounded as PING and STATS asks are (collectAnswers): any client on the account may answer
+  // $SRV.INFO, as often and as large as it likes.
   const out: NatsMicroService[] = [];
-  // With `stallMs`, collecting stops once no reply came for that long (callers on a hot path).
-  const strategy = options.stallMs === undefined ? {} : { strategy: "stall" as const, stall: options.stallMs };
-  // Bounded as PING and STATS asks are: any client on the account may answer $SRV.INFO, as
-  // often and as large as it likes, and every answer was kept (micro services held them all).
-  let bytes = 0;
-  try {
-    for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500, ...strategy })) {
-      if (msg.data.length > maxServiceAnswerBytes) continue;
-      bytes += msg.data.length;
-      if (bytes > maxServiceAnswersBytes) break;
-      collect(msg, out);
-    }
-  } catch (error) {
-    // Nobody answering is an empty list, not a failure.
-    if (!(error as Error).message.includes("no responders")) throw MicroError.from(error, "unavailable");
-  }
-  return out.sort((a, b) => `${a.name} ${a.id}`.localeCompare(`${b.name} ${b.id}`));
+  for (const { info } of await collectAnswers(nc, servicesApiSubject("INFO", options.name), options)) collect(info, out);
+  return byNameAndId(out);
 }
 
 /**
@@ -49,14 +33,7 @@ export async function listNatsMicroServices(
  * `type` (nats.go before 1.23, as some distributions still package it) are taken when they
  * carry a name and an id; their endpoints may be plain `subjects`.
  */
-function collect(msg: Msg, out: NatsMicroService[]): void {
-  let info: Record<string, unknown>;
-  try {
-    info = msg.json();
-  } catch {
-    return; // not a micro responder
-  }
-  if (typeof info !== "object" || info === null) return;
+function collect(info: Record<string, unknown>, out: NatsMicroService[]): void {
   if (info.type !== undefined && info.type !== "io.nats.micro.v1.info_response") return;
   if (typeof info.name !== "string" || typeof info.id !== "string" || info.name === "" || info.id === "") return;
   // Each field read for its type (nats-micro-answers.ts): any client may answer $SRV.INFO.

@@ -1,7 +1,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
-import { MicroError } from "../errors/micro-error.ts";
 import { servicesApiSubject, type ServicesVerb } from "../protocol/mod.ts";
-import { answerData, answerMetadata, answerNumber, answerObjects, answerText } from "./nats-micro-answers.ts";
+import { answerData, answerMetadata, answerNumber, answerObjects, answerText, byNameAndId, collectAnswers } from "./nats-micro-answers.ts";
+
+export { maxServiceAnswerBytes, maxServiceAnswersBytes } from "./nats-micro-answers.ts";
 
 /** An instance's answer to `$SRV.PING`. */
 export interface NatsMicroPing {
@@ -71,41 +72,7 @@ export async function natsMicroServiceStats(nc: NatsConnection, options: { name?
   })));
 }
 
-function byNameAndId<T extends { name: string; id: string }>(answers: T[]): T[] {
-  return answers.sort((a, b) => `${a.name} ${a.id}`.localeCompare(`${b.name} ${b.id}`));
-}
-
-/**
- * The largest single answer read, bytes: a stats answer of a service with hundreds of
- * endpoints is far smaller. Larger ones are skipped unparsed.
- */
-export const maxServiceAnswerBytes = 256 * 1024;
-/**
- * The most answer bytes one ask collects: any client on the account can answer `$SRV.PING`,
- * and the gateway's dashboard asks every second, so a flood of answers must not be kept.
- */
-export const maxServiceAnswersBytes = 32 * 1024 * 1024;
-
+/** The answers of `type` to `$SRV.{verb}` (of one service with `name`). */
 async function ask(nc: NatsConnection, verb: ServicesVerb, type: string, options: { name?: string; waitMs?: number }) {
-  const subject = servicesApiSubject(verb, options.name);
-  const out: Array<{ info: Record<string, unknown>; at: number }> = [];
-  let bytes = 0;
-  try {
-    for await (const msg of await nc.requestMany(subject, "", { maxWait: options.waitMs ?? 500 })) {
-      const at = performance.now();
-      if (msg.data.length > maxServiceAnswerBytes) continue;
-      bytes += msg.data.length;
-      if (bytes > maxServiceAnswersBytes) break;
-      try {
-        const info = msg.json<Record<string, unknown>>();
-        if (typeof info === "object" && info !== null && info.type === type) out.push({ info, at });
-      } catch {
-        // not a micro responder
-      }
-    }
-  } catch (error) {
-    // Nobody answering is an empty list, not a failure.
-    if (!(error as Error).message.includes("no responders")) throw MicroError.from(error, "unavailable");
-  }
-  return out;
+  return (await collectAnswers(nc, servicesApiSubject(verb, options.name), options)).filter(({ info }) => info.type === type);
 }

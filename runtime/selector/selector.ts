@@ -21,6 +21,8 @@ interface Candidate {
   readonly version: string;
   /** What the selector's state is kept by: a node id is unique only within its service and namespace. */
   readonly key: string;
+  /** The node's metadata over its service's, which `labels` select on. */
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 /**
@@ -92,35 +94,28 @@ export function createSelector(options: SelectorOptions = {}): Selector {
 }
 
 /**
- * The candidates of a registry snapshot, sorted by node id. Without labels they are kept per
- * snapshot (discovery replaces its array when the registry changes, never edits it), so a
- * call does not flatten and sort the nodes again.
+ * The candidates of a registry snapshot, sorted by node id, kept per snapshot (discovery
+ * replaces its array when the registry changes, never edits it), so a call does not flatten,
+ * key and sort the nodes again; with labels, a call filters them.
  */
-const sortedWithoutLabels = new WeakMap<readonly Service[], readonly Candidate[]>();
+const sortedPerSnapshot = new WeakMap<readonly Service[], readonly Candidate[]>();
 
 function sortedCandidates(services: readonly Service[], labels: Readonly<Record<string, string>> | undefined): readonly Candidate[] {
-  if (labels !== undefined) return sortById(flatten(services, labels));
-  let sorted = sortedWithoutLabels.get(services);
+  let sorted = sortedPerSnapshot.get(services);
   if (sorted === undefined) {
-    sorted = sortById(flatten(services, undefined));
-    sortedWithoutLabels.set(services, sorted);
+    sorted = flatten(services).sort((a, b) => (a.node.id < b.node.id ? -1 : 1));
+    sortedPerSnapshot.set(services, sorted);
   }
-  return sorted;
+  if (labels === undefined) return sorted;
+  const wanted = Object.entries(labels);
+  return sorted.filter((c) => wanted.every(([k, v]) => c.metadata[k] === v));
 }
 
-function sortById(candidates: Candidate[]): Candidate[] {
-  return candidates.sort((a, b) => (a.node.id < b.node.id ? -1 : 1));
-}
-
-function flatten(services: readonly Service[], labels: Readonly<Record<string, string>> | undefined): Candidate[] {
+function flatten(services: readonly Service[]): Candidate[] {
   const out: Candidate[] = [];
   for (const service of services) {
     for (const node of service.nodes) {
-      if (labels !== undefined) {
-        const metadata = { ...service.metadata, ...node.metadata };
-        if (!Object.entries(labels).every(([k, v]) => metadata[k] === v)) continue;
-      }
-      out.push({ node, version: service.version, key: registryKey(service.namespace, service.name, node.id) });
+      out.push({ node, version: service.version, key: registryKey(service.namespace, service.name, node.id), metadata: { ...service.metadata, ...node.metadata } });
     }
   }
   return out;
