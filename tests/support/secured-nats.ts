@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nkeys } from "@nats-io/nats-core";
+import { type NatsConnection, nkeys } from "@nats-io/nats-core";
 import { ensureNatsServerBinary, type NatsServerProcess, startNatsServer } from "../../runtime/nats/mod.ts";
 
 /** A temp folder for secrets and server configs; `remove()` deletes it. */
@@ -28,6 +28,18 @@ export async function startSecuredNats(config: string, dir: string, jetstream = 
   const path = join(dir, `server-${Math.random().toString(36).slice(2)}.conf`);
   writeFileSync(path, config, { mode: 0o600 });
   return await startNatsServer({ binary: await ensureNatsServerBinary(), args: ["-c", path], jetstream });
+}
+
+/** Connection options for `user` of a test server config whose password is `{user}-pw`. */
+export function asUser(server: NatsServerProcess, user: string): { servers: string; name: string } {
+  return { servers: server.url.replace("nats://", `nats://${user}:${user}-pw@`), name: `perm-${user}` };
+}
+
+/** Keeps every error the server reports on `nc` (a permission violation does not close it) in `into`, each after `label`. */
+export function collectViolations(nc: NatsConnection, into: string[], label = ""): void {
+  void (async () => {
+    for await (const status of nc.status()) if (status.type === "error") into.push(`${label}${String(status.error)}`);
+  })();
 }
 
 /** PEM files of a test CA, a server certificate for 127.0.0.1 and a client certificate, made by `openssl`. */

@@ -13,7 +13,7 @@ import {
 } from "../../../runtime/mod.ts";
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { callSubject, nodeAliveSubject, servicesApiSubject } from "../../../runtime/protocol/mod.ts";
-import { secretsDir, startSecuredNats } from "../../support/secured-nats.ts";
+import { asUser, collectViolations, secretsDir, startSecuredNats } from "../../support/secured-nats.ts";
 
 /**
  * The least-privilege set-up the README shows, verbatim: an operator user that creates the
@@ -67,7 +67,7 @@ const violations: string[] = [];
 const serviceViolations: string[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
-const as = (user: string) => ({ servers: server.url.replace("nats://", `nats://${user}:${user}-pw@`), name: `perm-${user}` });
+const as = (user: string) => asUser(server, user);
 
 const greeter = defineService(Greeter, { name: "greeter" }, {
   sayHello: (req) => ({ message: `hello ${req.name}` }),
@@ -81,17 +81,13 @@ beforeAll(async () => {
   await ops.close();
 
   serviceNc = await connectNats(as("greeter"));
-  void (async () => {
-    for await (const status of serviceNc.status()) if (status.type === "error") serviceViolations.push(String(status.error));
-  })();
+  collectViolations(serviceNc, serviceViolations);
   const serviceTransport = new NatsTransport(serviceNc);
   instance = await startService(greeter, { connection: serviceNc, transport: serviceTransport });
   closers.push(() => instance.stop(), () => serviceTransport.close(), () => serviceNc.close());
 
   gatewayNc = await connectNats(as("gateway"));
-  void (async () => {
-    for await (const status of gatewayNc.status()) if (status.type === "error") violations.push(String(status.error));
-  })();
+  collectViolations(gatewayNc, violations);
   const transport = new NatsTransport(gatewayNc);
   const broker = await createJetStreamBroker(gatewayNc);
   gateway = createGateway({ transport, broker });

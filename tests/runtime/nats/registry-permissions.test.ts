@@ -6,7 +6,7 @@ import { connectNats, createDiscovery, createNatsRegistry, createRoutingRules, d
 import type { NatsServerProcess } from "../../../runtime/nats/mod.ts";
 import { keepRegistered } from "../../../runtime/registry/keep-registered.ts";
 import { serviceRecord } from "../../../runtime/registry/records.ts";
-import { secretsDir, startSecuredNats } from "../../support/secured-nats.ts";
+import { asUser, collectViolations, secretsDir, startSecuredNats } from "../../support/secured-nats.ts";
 import { eventually } from "../../support/wait.ts";
 
 /**
@@ -67,7 +67,7 @@ let instance: ServiceInstance;
 const violations: string[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
-const as = (user: string) => ({ servers: server.url.replace("nats://", `nats://${user}:${user}-pw@`), name: `perm-${user}` });
+const as = (user: string) => asUser(server, user);
 const greeter = defineService(Greeter, { name: "greeter" }, { sayHello: (req) => ({ message: `hello ${req.name}` }) });
 
 beforeAll(async () => {
@@ -81,9 +81,7 @@ beforeAll(async () => {
   await ops.close();
   for (const user of ["greeter", "gateway"]) {
     const nc = await connectNats(as(user));
-    void (async () => {
-      for await (const status of nc.status()) if (status.type === "error") violations.push(`${user}: ${String(status.error)}`);
-    })();
+    collectViolations(nc, violations, `${user}: `);
     if (user === "greeter") serviceNc = nc;
     else gatewayNc = nc;
   }
